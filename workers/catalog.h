@@ -1,0 +1,155 @@
+#pragma once
+
+#include "catalogconfig.h"
+#include "documentstatus.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QHash>
+#include <QList>
+#include <QString>
+
+#include <memory>
+#include <optional>
+
+namespace quire {
+
+class ConnectionManager;
+
+struct Collection
+{
+    qint64 id = 0;
+    QString name;
+    QString remote;            // remote profile name; empty: no remote
+    qint64 documentCount = 0;  // all documents, whatever their status
+    qint64 bytes = 0;          // sum of document sizes
+    qint64 failedCount = 0;
+    qint64 pendingCount = 0;   // queued, hashing, hashed or uploading
+    QDateTime created;         // UTC
+};
+
+struct Document
+{
+    qint64 id = 0;
+    qint64 collectionId = 0;
+    QString fileName;          // display name (lossy where the name is not valid UTF-8)
+    QByteArray sourcePath;     // the exact bytes of the source path (native encoding)
+    qint64 size = 0;
+    qint64 mtimeMs = 0;        // source file's modification time, ms since epoch
+    QByteArray sha256;         // 64 lowercase hex digits; empty until hashed
+    DocStatus status = DocStatus::Queued;
+    QString error;             // why it failed (person-readable), empty otherwise
+    QString remoteLocation;    // where the remote has it, once uploaded
+    int attempts = 0;
+    qint64 duplicateOf = 0;    // id of the document this one duplicates (status Duplicate)
+    QDateTime added;           // UTC
+    QDateTime updated;         // UTC
+};
+
+// A file found by ingest, before it is hashed.
+struct NewDocument
+{
+    QByteArray sourcePath;
+    QString fileName;
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+};
+
+struct QueuedDocument
+{
+    qint64 id = 0;
+    // The same source path is already in the collection with the same size and mtime and is
+    // hashed or beyond (not failed/cancelled): nothing to do for it.
+    bool unchanged = false;
+};
+
+// The result of hashing one queued document.
+struct HashUpdate
+{
+    qint64 id = 0;
+    QByteArray sha256;         // empty when error is set
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+    QString error;             // non-empty: the document becomes Failed with this text
+};
+
+struct HashApplied
+{
+    qint64 id = 0;
+    DocStatus status = DocStatus::Hashed;   // Hashed, Duplicate or Failed
+    qint64 duplicateOf = 0;
+};
+
+enum class DocColumn { Name, Size, Status, Added, Sha256, Remote };
+
+struct DocumentQuery
+{
+    qint64 collectionId = 0;        // 0: every collection
+    QString text;                   // case-insensitive substring of the file name, or SHA-256 prefix
+    QList<DocStatus> statuses;      // empty: any status
+    DocColumn sortColumn = DocColumn::Added;
+    Qt::SortOrder order = Qt::AscendingOrder;
+    qint64 offset = 0;
+    qint64 limit = -1;              // -1: no limit
+};
+
+// The SQL catalog of collections and documents.
+//
+// Construction is cheap and does no I/O (any thread). Every other member function runs SQL on
+// the *calling thread's* own connection (ConnectionManager) and therefore must be called on a
+// worker thread (the I/O pool), never on the GUI thread. All member functions are thread-safe;
+// each write is one transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN), so a batch is
+// all-or-nothing. Errors come back as failed Results with a message naming what failed.
+class Catalog final
+{
+public:
+    explicit Catalog(CatalogConfig config);
+    ~Catalog();
+    Q_DISABLE_COPY_MOVE(Catalog)
+
+    const CatalogConfig &config() const;
+    ConnectionManager &connections();
+
+    // Connects and applies pending migrations (idempotent; safe to call from several threads).
+    Status open();
+    Result<int> schemaVersion();
+    static int latestSchemaVersion();
+
+    // nullopt when valid, else why not ("a collection name cannot contain '/'", ...).
+    // Names are non-empty, at most 200 characters, no '/', '\\', control characters,
+    // no leading/trailing white space, not "." or "..".
+    static std::optional<QString> collectionNameError(const QString &name);
+
+    Result<qint64> createCollection(const QString &name, const QString &remote = {});
+    Status renameCollection(qint64 id, const QString &newName);
+    Status setCollectionRemote(qint64 id, const QString &remote);
+    Status removeCollection(qint64 id);             // and all its documents
+    Result<QList<Collection>> collections();        // ordered by name
+    Result<std::optional<Collection>> collection(qint64 id);
+    Result<std::optional<Collection>> collectionByName(const QString &name);
+
+    // One transaction for the whole batch; results in input order.
+    Result<QList<QueuedDocument>> addQueued(qint64 collectionId, const QList<NewDocument> &docs);
+    // One transaction: Hashed, or Duplicate of an existing document with the same SHA-256 in the
+    // same collection, or Failed with the error text.
+    Result<QList<HashApplied>> applyHashes(const QList<HashUpdate> &updates);
+    Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
+    // Documents still Queued/Hashing (e.g. after a crash or a cancel), oldest first.
+    Result<QList<Document>> unfinishedHashing(qint64 collectionId = 0);
+
+    Result<QList<Document>> documents(const DocumentQuery &query);
+    Result<qint64> countDocuments(const DocumentQuery &query);   // ignores offset/limit
+    Result<std::optional<Document>> document(qint64 id);
+    Result<QHash<DocStatus, qint64>> statusCounts(qint64 collectionId = 0);
+
+    // Removes the documents and returns them as they were, so restoreDocuments() can undo it.
+    Result<QList<Document>> removeDocuments(const QList<qint64> &ids);
+    Status restoreDocuments(const QList<Document> &docs);        // same ids as before
+
+private:
+    CatalogConfig m_config;
+    std::unique_ptr<ConnectionManager> m_connections;   // keeps QtSql out of this header
+};
+
+} // namespace quire

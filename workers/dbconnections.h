@@ -1,0 +1,60 @@
+#pragma once
+
+#include "catalogconfig.h"
+#include "result.h"
+
+#include <QSqlDatabase>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace quire {
+
+// Gives every worker thread its own QSqlDatabase connection to one catalog.
+//
+// Qt 6.4 has no QSqlDatabase::moveToThread: a connection may only be used by the thread that
+// created it. database() opens the calling thread's connection lazily, names it uniquely
+// ("quire-<manager>-<counter>"; thread pointers are reused, counters are not), re-validates it
+// with a cheap query after it has been idle for idleCheckAfter() and reconnects if it died,
+// and closes + removeDatabase()s it *in the owning thread* when that thread finishes
+// (QThreadPool threads expire after 30 s idle). Connections of threads that are still alive
+// when the manager is destroyed are closed when those threads end.
+//
+// Asking for a connection on the application's main (GUI) thread is a programming error:
+// Q_ASSERT in debug builds, a failed Result in release builds.
+//
+// Thread-safe: database() may be called from any worker thread concurrently.
+class ConnectionManager final
+{
+public:
+    explicit ConnectionManager(CatalogConfig config);
+    ~ConnectionManager();
+    Q_DISABLE_COPY_MOVE(ConnectionManager)
+
+    const CatalogConfig &config() const;
+
+    // The calling thread's connection (opened on first use). Never call on the GUI thread.
+    Result<QSqlDatabase> database();
+
+    // Closes the calling thread's connection now (it is reopened on the next database()).
+    void releaseThisThread();
+
+    // Connections of this manager that are open right now (all threads).
+    int openConnections() const;
+    // Connections ever opened by this manager (reconnects included).
+    qint64 connectionsOpened() const;
+
+    void setIdleCheckAfter(std::chrono::milliseconds idle);
+    std::chrono::milliseconds idleCheckAfter() const;
+
+    // True on the thread that runs the QCoreApplication event loop (the GUI thread).
+    static bool isGuiThread();
+
+    struct State;   // shared with the per-thread holders, which may outlive the manager
+
+private:
+    std::shared_ptr<State> m_state;
+};
+
+} // namespace quire
