@@ -1,0 +1,51 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <atomic>
+
+class QCommandLineParser;
+
+namespace quire {
+class Catalog;
+class Pools;
+class SessionStore;
+}
+
+namespace quire::cli {
+
+// Everything a headless command needs. Commands run on a dedicated worker thread (never the
+// main thread), so they may block, run catalog queries and wait for futures. They print results
+// to stdout, errors to stderr, and return the process exit status.
+struct Context
+{
+    SessionStore &store;
+    Catalog &catalog;
+    Pools &pools;
+    QCommandLineParser &parser;        // all options, global and per command, already parsed
+    QString command;                   // e.g. "add"
+    QStringList args;                  // positional arguments after the command, decoded
+    QList<QByteArray> rawArgs;         // the same arguments as the exact bytes given (paths)
+    const std::atomic_bool &cancelled; // set on SIGINT/SIGTERM: stop cleanly, return 130
+};
+
+// Exit statuses shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;     // something failed (each failure named on stderr)
+inline constexpr int kExitUsage = 2;       // bad command line
+inline constexpr int kExitCancelled = 130; // interrupted by Ctrl+C
+
+// Prints "quire: <message>" and a hint to stderr; returns kExitUsage.
+int usageError(const QString &message);
+// Prints "quire: <message>" to stderr.
+void printError(const QString &message);
+// Writes to stdout (UTF-8 for text).
+void printOut(const QString &text);
+void printOutBytes(const QByteArray &bytes);
+// True when stderr is a terminal (progress lines are only drawn then).
+bool stderrIsTerminal();
+
+} // namespace quire::cli
