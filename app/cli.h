@@ -38,7 +38,7 @@ inline constexpr int kExitFailure = 1;     // something failed (each failure nam
 inline constexpr int kExitUsage = 2;       // bad command line
 inline constexpr int kExitCancelled = 130; // interrupted by Ctrl+C
 
-// Prints "quire: <message>" and a hint to stderr; returns kExitUsage.
+// Prints one line, "quire: <message> (see 'quire --help')", to stderr; returns kExitUsage.
 int usageError(const QString &message);
 // Prints "quire: <message>" to stderr.
 void printError(const QString &message);

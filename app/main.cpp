@@ -1,11 +1,261 @@
+// The composition root: parses the command line, builds the session store, the catalog and the
+// pools, and either opens the window or runs one headless command on a command thread.
+
+#include "catalog.h"
+#include "cli.h"
+#include "commands.h"
+#include "hashcommand.h"
 #include "mainwindow.h"
+#include "pools.h"
+#include "sessionstore.h"
 
 #include <QApplication>
+#include <QCommandLineParser>
+#include <QThread>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+using namespace quire;
+
+std::atomic_bool g_interrupted{false};
+
+extern "C" void onInterrupt(int sig)
+{
+    // Only async-signal-safe work here. A second Ctrl+C kills the process the default way.
+    g_interrupted = true;
+    std::signal(sig, SIG_DFL);
+}
+
+struct CommandInfo
+{
+    const char *name;
+    const char *synopsis;
+    QStringList options;   // command-specific options it accepts
+};
+
+const QList<CommandInfo> &commands()
+{
+    static const QList<CommandInfo> list = {
+        {"gui", "gui [--collection NAME] [PATH...]   open the window (the default), adding PATHs",
+         {QStringLiteral("collection"), QStringLiteral("quit-when-idle"), QStringLiteral("stats-json"),
+          QStringLiteral("screenshot")}},
+        {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {}},
+        {"add", "add [--collection NAME] PATH...    hash files and folders into a collection",
+         {QStringLiteral("collection"), QStringLiteral("remote")}},
+        {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]",
+         {QStringLiteral("json"), QStringLiteral("remote")}},
+        {"ls", "ls [COLLECTION] [--json]           list documents and their status",
+         {QStringLiteral("json")}},
+    };
+    return list;
+}
+
+const QStringList kGlobalOptions = {
+    QStringLiteral("help"), QStringLiteral("version"), QStringLiteral("catalog"),
+    QStringLiteral("config"), QStringLiteral("jobs"),
+};
+
+QString helpText()
+{
+    QString text = QStringLiteral(
+        "Usage: quire [OPTIONS] [COMMAND] [ARGS...]\n"
+        "\n"
+        "Quire hashes documents (SHA-256), records them in a catalog of collections and uploads\n"
+        "them to a remote. With no command it opens the window; with a command it runs without one.\n"
+        "\n"
+        "Commands:\n");
+    for (const CommandInfo &c : commands())
+        text += QStringLiteral("  %1\n").arg(QString::fromLatin1(c.synopsis));
+    text += QStringLiteral(
+        "\n"
+        "Options (before or after the command):\n"
+        "  -h, --help             show this help and exit\n"
+        "  -v, --version          show the version and exit\n"
+        "      --catalog PATH|URL the catalog: a SQLite file or postgresql://user@host/db\n"
+        "                         (default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
+        "      --config PATH      the settings file (default: $QUIRE_CONFIG, else settings.json\n"
+        "                         in the configuration folder)\n"
+        "      --jobs N           hash N files at a time (default: the number of cores)\n"
+        "  -c, --collection NAME  the collection to add to (default: %1)\n"
+        "      --remote NAME      the remote a new collection uploads to\n"
+        "      --json             print JSON instead of a table\n"
+        "      --quit-when-idle   (gui) quit once all work is done\n"
+        "      --stats-json FILE  (gui) write responsiveness figures to FILE on exit\n"
+        "\n"
+        "Exit status: 0 success, 1 something failed (each failure is named on stderr),\n"
+        "2 bad command line, 130 interrupted.\n")
+                .arg(cli::defaultCollectionName());
+    return text;
+}
+
+// The arguments as decoded strings (for QCommandLineParser) and as the exact bytes given:
+// file names on POSIX are bytes and need not be valid UTF-8.
+struct Arguments
+{
+    QStringList decoded;
+    QList<QByteArray> raw;
+};
+
+Arguments readArguments(int argc, char *argv[])
+{
+    Arguments a;
+    for (int i = 0; i < argc; ++i) {
+        a.raw.append(QByteArray(argv[i]));
+        a.decoded.append(QString::fromLocal8Bit(argv[i]));
+    }
+    return a;
+}
+
+// The raw bytes of the positional arguments, in order. Mirrors QCommandLineParser's rules:
+// options taking a value consume the next argument unless written as --opt=value, and "--"
+// ends option parsing.
+QList<QByteArray> rawPositionals(const Arguments &a, const QCommandLineParser &parser,
+                                 const QList<QCommandLineOption> &options)
+{
+    QSet<QString> takesValue;
+    for (const QCommandLineOption &o : options) {
+        if (!o.valueName().isEmpty()) {
+            for (const QString &n : o.names())
+                takesValue.insert(n);
+        }
+    }
+    Q_UNUSED(parser);
+    QList<QByteArray> out;
+    bool onlyPositionals = false;
+    for (qsizetype i = 1; i < a.raw.size(); ++i) {
+        const QString &s = a.decoded.at(i);
+        if (onlyPositionals || s == QLatin1String("-") || !s.startsWith(QLatin1Char('-'))) {
+            out.append(a.raw.at(i));
+            continue;
+        }
+        if (s == QLatin1String("--")) {
+            onlyPositionals = true;
+            continue;
+        }
+        const QString name = s.mid(s.startsWith(QLatin1String("--")) ? 2 : 1);
+        if (!name.contains(QLatin1Char('=')) && takesValue.contains(name))
+            ++i;
+    }
+    return out;
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
-    QApplication app(argc, argv);
-    quire::MainWindow w;
-    w.show();
-    return app.exec();
+    const Arguments args = readArguments(argc, argv);
+
+    const QList<QCommandLineOption> options = {
+        {{QStringLiteral("h"), QStringLiteral("help")}, QString()},
+        {{QStringLiteral("v"), QStringLiteral("version")}, QString()},
+        {QStringLiteral("catalog"), QString(), QStringLiteral("PATH|URL")},
+        {QStringLiteral("config"), QString(), QStringLiteral("PATH")},
+        {QStringLiteral("jobs"), QString(), QStringLiteral("N")},
+        {{QStringLiteral("c"), QStringLiteral("collection")}, QString(), QStringLiteral("NAME")},
+        {QStringLiteral("remote"), QString(), QStringLiteral("NAME")},
+        {QStringLiteral("json"), QString()},
+        {QStringLiteral("quit-when-idle"), QString()},
+        {QStringLiteral("stats-json"), QString(), QStringLiteral("FILE")},
+        {QStringLiteral("screenshot"), QString(), QStringLiteral("FILE")},
+    };
+    QCommandLineParser parser;
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.addOptions(options);
+    if (!parser.parse(args.decoded))
+        return cli::usageError(parser.errorText());
+
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(helpText().toUtf8().constData(), stdout);
+        return cli::kExitOk;
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        std::printf("quire %s (Qt %s)\n", QUIRE_VERSION, qVersion());
+        return cli::kExitOk;
+    }
+
+    QStringList positional = parser.positionalArguments();
+    QList<QByteArray> raw = rawPositionals(args, parser, options);
+    Q_ASSERT(raw.size() == positional.size());
+    const QString command = positional.isEmpty() ? QStringLiteral("gui") : positional.takeFirst();
+    if (!raw.isEmpty())
+        raw.removeFirst();
+
+    const CommandInfo *info = nullptr;
+    for (const CommandInfo &c : commands()) {
+        if (command == QLatin1String(c.name))
+            info = &c;
+    }
+    if (!info)
+        return cli::usageError(QStringLiteral("unknown command '%1'").arg(command));
+    for (const QString &name : parser.optionNames()) {
+        const QCommandLineOption *opt = nullptr;
+        for (const QCommandLineOption &o : options) {
+            if (o.names().contains(name))
+                opt = &o;
+        }
+        const QString longName = opt ? opt->names().constLast() : name;
+        if (!kGlobalOptions.contains(longName) && !info->options.contains(longName))
+            return cli::usageError(QStringLiteral("option '--%1' does not apply to '%2'").arg(longName, command));
+    }
+    int jobs = 0;
+    if (parser.isSet(QStringLiteral("jobs"))) {
+        bool ok = false;
+        jobs = parser.value(QStringLiteral("jobs")).toInt(&ok);
+        if (!ok || jobs < 1 || jobs > 1024)
+            return cli::usageError(QStringLiteral("--jobs needs a whole number from 1 to 1024, not '%1'")
+                                       .arg(parser.value(QStringLiteral("jobs"))));
+    }
+
+    const bool gui = command == QLatin1String("gui");
+    std::unique_ptr<QCoreApplication> app;
+    if (gui)
+        app = std::make_unique<QApplication>(argc, argv);
+    else
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("Quire"));
+    QCoreApplication::setApplicationName(QStringLiteral("quire"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QUIRE_VERSION));
+
+    SessionStore store(SessionStore::resolveSettingsPath(parser.value(QStringLiteral("config"))));
+    if (auto loaded = store.load(); !loaded)
+        cli::printError(loaded.error() + QStringLiteral(" (using the defaults)"));
+
+    Catalog catalog(CatalogConfig::fromOption(parser.value(QStringLiteral("catalog"))));
+    // Declared after the catalog so that it is destroyed first: the pools drain before the
+    // catalog they use goes away, and pool threads close their own connections as they end.
+    Pools pools(jobs, store.value(QStringLiteral("settings/workers/io")).valueOr({}).toInt());
+
+    if (gui) {
+        MainWindow window;
+        window.show();
+        return app->exec();
+    }
+
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+
+    cli::Context ctx{store, catalog, pools, parser, command, positional, raw, g_interrupted};
+    int status = cli::kExitFailure;
+    std::unique_ptr<QThread> worker(QThread::create([&] {
+        if (command == QLatin1String("hash"))
+            status = runHashCommand(ctx.rawArgs, pools);
+        else if (command == QLatin1String("add"))
+            status = cli::runAddCommand(ctx);
+        else if (command == QLatin1String("collections"))
+            status = cli::runCollectionsCommand(ctx);
+        else if (command == QLatin1String("ls"))
+            status = cli::runLsCommand(ctx);
+        std::fflush(stdout);
+    }));
+    worker->setObjectName(QStringLiteral("quire-command"));
+    QObject::connect(worker.get(), &QThread::finished, app.get(), &QCoreApplication::quit,
+                     Qt::QueuedConnection);
+    worker->start();
+    app->exec();
+    worker->wait();
+    return status;
 }

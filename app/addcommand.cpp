@@ -1,0 +1,143 @@
+#include "commands.h"
+
+#include "catalog.h"
+#include "ingestjob.h"
+#include "nativefs.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QLocale>
+#include <QThread>
+
+#include <cstdio>
+
+namespace quire::cli {
+
+namespace {
+
+QString humanSize(qint64 bytes)
+{
+    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
+void drawProgress(const IngestProgress &p, qint64 elapsedMs)
+{
+    const double seconds = std::max<qint64>(elapsedMs, 1) / 1000.0;
+    const QString line = QStringLiteral("\r\033[K%1 %2/%3 files, %4/%5, %6/s")
+                             .arg(p.walking ? QStringLiteral("Scanning and hashing")
+                                            : QStringLiteral("Hashing"))
+                             .arg(p.filesDone)
+                             .arg(p.filesFound)
+                             .arg(humanSize(p.bytesDone), humanSize(p.bytesFound),
+                                  humanSize(qint64(p.bytesDone / seconds)));
+    const QByteArray bytes = line.toUtf8();
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
+    std::fflush(stderr);
+}
+
+void printIssue(const IngestIssue &issue)
+{
+    const QByteArray line = QByteArray("quire: ") + (issue.skipped ? "skipped " : "") + issue.path
+                            + ": " + issue.reason.toUtf8() + '\n';
+    std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
+}
+
+} // namespace
+
+int runAddCommand(Context &ctx)
+{
+    if (ctx.rawArgs.isEmpty())
+        return usageError(QStringLiteral("usage: quire add [--collection NAME] PATH..."));
+    const QString name = ctx.parser.isSet(QStringLiteral("collection"))
+                             ? ctx.parser.value(QStringLiteral("collection"))
+                             : defaultCollectionName();
+    if (auto why = Catalog::collectionNameError(name))
+        return usageError(QStringLiteral("invalid collection name '%1': %2").arg(name, *why));
+
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    auto existing = ctx.catalog.collectionByName(name);
+    if (!existing) {
+        printError(existing.error());
+        return kExitFailure;
+    }
+    qint64 collectionId = 0;
+    if (existing->has_value()) {
+        collectionId = existing->value().id;
+    } else {
+        auto created = ctx.catalog.createCollection(name, ctx.parser.value(QStringLiteral("remote")));
+        if (!created) {
+            printError(created.error());
+            return kExitFailure;
+        }
+        collectionId = *created;
+    }
+
+    // The job reports through its thread's event loop: that is the main thread here, while this
+    // command thread only watches the result and draws the progress line.
+    auto *job = new IngestJob(ctx.catalog, ctx.pools, collectionId, ctx.rawArgs);
+    job->moveToThread(QCoreApplication::instance()->thread());
+    QFuture<IngestResult> future = job->result();
+    QMetaObject::invokeMethod(job, &IngestJob::start, Qt::QueuedConnection);
+
+    const bool progressLine = stderrIsTerminal();
+    QElapsedTimer clock;
+    clock.start();
+    bool cancelRequested = false;
+    qint64 lastDraw = -1000;
+    while (!future.isFinished()) {
+        if (ctx.cancelled && !cancelRequested) {
+            cancelRequested = true;
+            job->cancel();
+        }
+        if (progressLine && clock.elapsed() - lastDraw >= 100) {
+            lastDraw = clock.elapsed();
+            drawProgress(job->progress(), lastDraw);
+        }
+        QThread::msleep(20);
+    }
+    job->deleteLater();
+    if (progressLine)
+        std::fputs("\r\033[K", stderr);
+
+    const IngestResult result = future.result();
+    for (const IngestIssue &issue : result.issues)
+        printIssue(issue);
+
+    const IngestProgress &t = result.totals;
+    const double seconds = clock.elapsed() / 1000.0;
+    QString summary = QStringLiteral("%1 '%2': %3 file(s), %4 new, %5 duplicate, %6 unchanged, "
+                                     "%7 failed, %8 skipped (%9 in %10 s)\n")
+                          .arg(result.outcome == IngestResult::Outcome::Cancelled
+                                   ? QStringLiteral("Cancelled adding to")
+                                   : QStringLiteral("Added to"),
+                               name)
+                          .arg(t.filesFound)
+                          .arg(t.filesHashed)
+                          .arg(t.filesDuplicate)
+                          .arg(t.filesUnchanged)
+                          .arg(t.filesFailed)
+                          .arg(t.filesSkipped)
+                          .arg(humanSize(t.bytesDone))
+                          .arg(seconds, 0, 'f', 2);
+    printOut(summary);
+    std::fflush(stdout);
+
+    switch (result.outcome) {
+    case IngestResult::Outcome::Succeeded:
+        return kExitOk;
+    case IngestResult::Outcome::SomeFailed:
+        return kExitFailure;
+    case IngestResult::Outcome::Cancelled:
+        return ctx.cancelled ? kExitCancelled : kExitFailure;
+    case IngestResult::Outcome::Error:
+        printError(result.error);
+        return kExitFailure;
+    }
+    return kExitFailure;
+}
+
+} // namespace quire::cli

@@ -1,0 +1,253 @@
+#include "commands.h"
+
+#include "catalog.h"
+#include "nativefs.h"
+
+#include <QCommandLineParser>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLocale>
+
+namespace quire::cli {
+
+namespace {
+
+QString humanSize(qint64 bytes)
+{
+    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
+// Looks a collection up by name; prints the error and returns nullopt if it is missing.
+std::optional<Collection> findCollection(Catalog &catalog, const QString &name, int *status)
+{
+    auto c = catalog.collectionByName(name);
+    if (!c) {
+        printError(c.error());
+        *status = kExitFailure;
+        return std::nullopt;
+    }
+    if (!c->has_value()) {
+        printError(QStringLiteral("no collection named '%1' (see 'quire collections')").arg(name));
+        *status = kExitFailure;
+        return std::nullopt;
+    }
+    return **c;
+}
+
+int listCollections(Context &ctx)
+{
+    auto list = ctx.catalog.collections();
+    if (!list) {
+        printError(list.error());
+        return kExitFailure;
+    }
+    if (ctx.parser.isSet(QStringLiteral("json"))) {
+        QJsonArray arr;
+        for (const Collection &c : std::as_const(*list)) {
+            arr.append(QJsonObject{
+                {QStringLiteral("id"), c.id},
+                {QStringLiteral("name"), c.name},
+                {QStringLiteral("remote"), c.remote},
+                {QStringLiteral("documents"), c.documentCount},
+                {QStringLiteral("bytes"), c.bytes},
+                {QStringLiteral("failed"), c.failedCount},
+                {QStringLiteral("pending"), c.pendingCount},
+                {QStringLiteral("created"), c.created.toString(Qt::ISODateWithMs)},
+            });
+        }
+        printOutBytes(QJsonDocument(arr).toJson(QJsonDocument::Indented));
+        return kExitOk;
+    }
+    if (list->isEmpty()) {
+        printOut(QStringLiteral("No collections yet. Create one with 'quire collections create NAME' "
+                                "or add files with 'quire add --collection NAME PATH...'.\n"));
+        return kExitOk;
+    }
+    int width = 10;
+    for (const Collection &c : std::as_const(*list))
+        width = std::max(width, int(c.name.size()));
+    QString out = QStringLiteral("%1  %2  %3  %4  %5  %6\n")
+                      .arg(QStringLiteral("COLLECTION"), -width)
+                      .arg(QStringLiteral("DOCUMENTS"), 9)
+                      .arg(QStringLiteral("SIZE"), 10)
+                      .arg(QStringLiteral("PENDING"), 7)
+                      .arg(QStringLiteral("FAILED"), 6)
+                      .arg(QStringLiteral("REMOTE"));
+    for (const Collection &c : std::as_const(*list)) {
+        out += QStringLiteral("%1  %2  %3  %4  %5  %6\n")
+                   .arg(c.name, -width)
+                   .arg(c.documentCount, 9)
+                   .arg(humanSize(c.bytes), 10)
+                   .arg(c.pendingCount, 7)
+                   .arg(c.failedCount, 6)
+                   .arg(c.remote.isEmpty() ? QStringLiteral("-") : c.remote);
+    }
+    printOut(out);
+    return kExitOk;
+}
+
+int checkName(const QString &name)
+{
+    if (auto why = Catalog::collectionNameError(name))
+        return usageError(QStringLiteral("invalid collection name '%1': %2").arg(name, *why));
+    return kExitOk;
+}
+
+} // namespace
+
+QString defaultCollectionName()
+{
+    return QStringLiteral("Inbox");
+}
+
+int runCollectionsCommand(Context &ctx)
+{
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    if (ctx.args.isEmpty() || ctx.args.first() == QLatin1String("list")) {
+        if (ctx.args.size() > 1)
+            return usageError(QStringLiteral("'collections list' takes no arguments"));
+        return listCollections(ctx);
+    }
+
+    const QString sub = ctx.args.first();
+    const QStringList rest = ctx.args.mid(1);
+    int status = kExitOk;
+
+    if (sub == QLatin1String("create")) {
+        if (rest.size() != 1)
+            return usageError(QStringLiteral("usage: quire collections create NAME [--remote REMOTE]"));
+        if (int s = checkName(rest.first()); s != kExitOk)
+            return s;
+        const QString remote = ctx.parser.value(QStringLiteral("remote"));
+        auto id = ctx.catalog.createCollection(rest.first(), remote);
+        if (!id) {
+            printError(id.error());
+            return kExitFailure;
+        }
+        printOut(QStringLiteral("Created collection '%1'%2.\n")
+                     .arg(rest.first(),
+                          remote.isEmpty() ? QString() : QStringLiteral(" (remote '%1')").arg(remote)));
+        return kExitOk;
+    }
+    if (sub == QLatin1String("rename")) {
+        if (rest.size() != 2)
+            return usageError(QStringLiteral("usage: quire collections rename NAME NEW-NAME"));
+        if (int s = checkName(rest.at(1)); s != kExitOk)
+            return s;
+        auto c = findCollection(ctx.catalog, rest.first(), &status);
+        if (!c)
+            return status;
+        if (auto r = ctx.catalog.renameCollection(c->id, rest.at(1)); !r) {
+            printError(r.error());
+            return kExitFailure;
+        }
+        printOut(QStringLiteral("Renamed collection '%1' to '%2'.\n").arg(rest.first(), rest.at(1)));
+        return kExitOk;
+    }
+    if (sub == QLatin1String("remove")) {
+        if (rest.size() != 1)
+            return usageError(QStringLiteral("usage: quire collections remove NAME"));
+        auto c = findCollection(ctx.catalog, rest.first(), &status);
+        if (!c)
+            return status;
+        if (auto r = ctx.catalog.removeCollection(c->id); !r) {
+            printError(r.error());
+            return kExitFailure;
+        }
+        printOut(QStringLiteral("Removed collection '%1' and its %2 catalog record(s); "
+                                "source files and remote copies were not touched.\n")
+                     .arg(rest.first())
+                     .arg(c->documentCount));
+        return kExitOk;
+    }
+    return usageError(QStringLiteral("unknown 'collections' subcommand '%1' "
+                                     "(expected list, create, rename or remove)").arg(sub));
+}
+
+int runLsCommand(Context &ctx)
+{
+    if (ctx.args.size() > 1)
+        return usageError(QStringLiteral("usage: quire ls [COLLECTION] [--json]"));
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    DocumentQuery query;
+    query.sortColumn = DocColumn::Added;
+    int status = kExitOk;
+    QHash<qint64, QString> names;
+    if (!ctx.args.isEmpty()) {
+        auto c = findCollection(ctx.catalog, ctx.args.first(), &status);
+        if (!c)
+            return status;
+        query.collectionId = c->id;
+        names.insert(c->id, c->name);
+    } else {
+        auto all = ctx.catalog.collections();
+        if (!all) {
+            printError(all.error());
+            return kExitFailure;
+        }
+        for (const Collection &c : std::as_const(*all))
+            names.insert(c.id, c.name);
+    }
+
+    const bool json = ctx.parser.isSet(QStringLiteral("json"));
+    QJsonArray arr;
+    // Page through the documents so that a huge collection never sits in memory at once.
+    constexpr qint64 kPage = 5000;
+    query.limit = kPage;
+    for (query.offset = 0;; query.offset += kPage) {
+        if (ctx.cancelled)
+            return kExitCancelled;
+        auto docs = ctx.catalog.documents(query);
+        if (!docs) {
+            printError(docs.error());
+            return kExitFailure;
+        }
+        QByteArray out;
+        for (const Document &d : std::as_const(*docs)) {
+            if (json) {
+                QJsonObject o{
+                    {QStringLiteral("id"), d.id},
+                    {QStringLiteral("collection"), names.value(d.collectionId)},
+                    {QStringLiteral("name"), d.fileName},
+                    {QStringLiteral("source_path"), displayPath(d.sourcePath)},
+                    {QStringLiteral("size"), d.size},
+                    {QStringLiteral("sha256"), QString::fromLatin1(d.sha256)},
+                    {QStringLiteral("status"), statusName(d.status)},
+                    {QStringLiteral("added"), d.added.toString(Qt::ISODateWithMs)},
+                };
+                if (!d.error.isEmpty())
+                    o.insert(QStringLiteral("error"), d.error);
+                if (!d.remoteLocation.isEmpty())
+                    o.insert(QStringLiteral("remote_location"), d.remoteLocation);
+                if (d.duplicateOf)
+                    o.insert(QStringLiteral("duplicate_of"), d.duplicateOf);
+                arr.append(o);
+            } else {
+                // status, size, sha256, collection/name: stable, tab-separated, one per line.
+                QString name = d.fileName;
+                name.replace(QLatin1Char('\n'), QLatin1String("\\n"));
+                out += statusName(d.status).toUtf8() + '\t' + QByteArray::number(d.size) + '\t'
+                       + (d.sha256.isEmpty() ? QByteArray("-") : d.sha256) + '\t'
+                       + names.value(d.collectionId).toUtf8() + '/' + name.toUtf8();
+                if (!d.error.isEmpty())
+                    out += "\t(" + d.error.toUtf8() + ')';
+                out += '\n';
+            }
+        }
+        printOutBytes(out);
+        if (docs->size() < kPage)
+            break;
+    }
+    if (json)
+        printOutBytes(QJsonDocument(arr).toJson(QJsonDocument::Indented));
+    return kExitOk;
+}
+
+} // namespace quire::cli
