@@ -1,0 +1,246 @@
+// ctest-labels: cli
+// ctest-timeout: 600
+// The quire executable as a person or a script uses it: exit statuses, messages, output formats.
+#include "testsupport.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
+
+class tst_Cli final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void usageErrors_data();
+    void usageErrors();
+    void helpAndVersion();
+    void addListRenameRemove();
+    void addReportsFailuresAndGoesOn();
+    void lsJsonHasEveryField();
+    void interruptCancelsCleanly();
+
+private:
+    struct Run
+    {
+        int exitCode = -1;
+        QByteArray out;
+        QByteArray err;
+    };
+    Run quire(const QStringList &args);
+    QStringList common() const;
+    QString path(const QString &name) const { return m_dir->filePath(name); }
+    void writeFile(const QString &name, const QByteArray &content);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void tst_Cli::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+QStringList tst_Cli::common() const
+{
+    return {QStringLiteral("--catalog"), path(QStringLiteral("catalog.sqlite")),
+            QStringLiteral("--config"), path(QStringLiteral("settings.json"))};
+}
+
+tst_Cli::Run tst_Cli::quire(const QStringList &args)
+{
+    QProcess p;
+    p.start(quire::test::quireBinary(), common() + args);
+    if (!p.waitForFinished(300'000))
+        qFatal("quire %s did not finish", qPrintable(args.join(QLatin1Char(' '))));
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+
+void tst_Cli::writeFile(const QString &name, const QByteArray &content)
+{
+    QFile f(path(name));
+    QVERIFY(QDir().mkpath(QFileInfo(f).absolutePath()));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    QCOMPARE(f.write(content), content.size());
+}
+
+void tst_Cli::usageErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("frobnicate");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("ls"), QStringLiteral("--frob")} << QStringLiteral("frob");
+    QTest::newRow("option of another command")
+        << QStringList{QStringLiteral("hash"), QStringLiteral("--json"), QStringLiteral("x")} << QStringLiteral("json");
+    QTest::newRow("jobs zero") << QStringList{QStringLiteral("--jobs"), QStringLiteral("0"), QStringLiteral("hash")}
+                               << QStringLiteral("--jobs");
+    QTest::newRow("jobs not a number")
+        << QStringList{QStringLiteral("hash"), QStringLiteral("--jobs=many")} << QStringLiteral("many");
+    QTest::newRow("slash in collection name")
+        << QStringList{QStringLiteral("add"), QStringLiteral("--collection"), QStringLiteral("a/b"), QStringLiteral("x")}
+        << QStringLiteral("a/b");
+    QTest::newRow("empty collection name")
+        << QStringList{QStringLiteral("collections"), QStringLiteral("create"), QString()} << QStringLiteral("collection");
+    QTest::newRow("dot-dot collection name")
+        << QStringList{QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("..")} << QStringLiteral("..");
+    QTest::newRow("add without paths") << QStringList{QStringLiteral("add")} << QStringLiteral("PATH");
+    QTest::newRow("unknown collections subcommand")
+        << QStringList{QStringLiteral("collections"), QStringLiteral("explode")} << QStringLiteral("explode");
+}
+
+void tst_Cli::usageErrors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, mentions);
+    const Run r = quire(args);
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.out.isEmpty());
+    const QString err = QString::fromUtf8(r.err);
+    QCOMPARE(err.count(QLatin1Char('\n')), 1);   // one clear line
+    QVERIFY2(err.startsWith(QLatin1String("quire: ")), qPrintable(err));
+    QVERIFY2(err.contains(mentions), qPrintable(err));
+}
+
+void tst_Cli::helpAndVersion()
+{
+    const Run help = quire({QStringLiteral("--help")});
+    QCOMPARE(help.exitCode, 0);
+    for (const char *word : {"hash", "add", "collections", "ls", "--catalog", "--config", "--jobs"})
+        QVERIFY2(help.out.contains(word), word);
+    const Run version = quire({QStringLiteral("--version")});
+    QCOMPARE(version.exitCode, 0);
+    QVERIFY(version.out.startsWith("quire " QUIRE_VERSION));
+    // Global options work after the command name too.
+    const Run after = quire({QStringLiteral("collections"), QStringLiteral("--help")});
+    QCOMPARE(after.exitCode, 0);
+}
+
+void tst_Cli::addListRenameRemove()
+{
+    writeFile(QStringLiteral("docs/a.txt"), "alpha");
+    writeFile(QStringLiteral("docs/b.txt"), "beta");
+    writeFile(QStringLiteral("docs/sub/c.txt"), "alpha");   // a duplicate of a.txt
+
+    Run r = quire({QStringLiteral("add"), QStringLiteral("--collection"), QStringLiteral("Reports 2026"),
+                   path(QStringLiteral("docs"))});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("3 file(s), 2 new, 1 duplicate"), r.out.constData());
+    QVERIFY(r.err.isEmpty());   // not a terminal: no progress line
+
+    r = quire({QStringLiteral("collections")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("Reports 2026"), r.out.constData());
+
+    r = quire({QStringLiteral("collections"), QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonArray cols = QJsonDocument::fromJson(r.out).array();
+    QCOMPARE(cols.size(), 1);
+    QCOMPARE(cols.first()[QLatin1String("name")].toString(), QStringLiteral("Reports 2026"));
+    QCOMPARE(cols.first()[QLatin1String("documents")].toInt(), 3);
+
+    r = quire({QStringLiteral("collections"), QStringLiteral("rename"), QStringLiteral("Reports 2026"),
+               QStringLiteral("Archive")});
+    QCOMPARE(r.exitCode, 0);
+    r = quire({QStringLiteral("ls"), QStringLiteral("Archive")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out.count('\n'), 3);
+    QVERIFY(r.out.contains("hashed\t5\t"));
+    QVERIFY(r.out.contains("duplicate\t5\t"));
+
+    r = quire({QStringLiteral("ls"), QStringLiteral("Nope")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("Nope"));
+
+    // A name that exists already.
+    r = quire({QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("Archive")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("Archive"), r.err.constData());
+
+    r = quire({QStringLiteral("collections"), QStringLiteral("remove"), QStringLiteral("Archive")});
+    QCOMPARE(r.exitCode, 0);
+    r = quire({QStringLiteral("collections"), QStringLiteral("--json")});
+    QCOMPARE(QJsonDocument::fromJson(r.out).array().size(), 0);
+    // The source files are untouched.
+    QVERIFY(QFile::exists(path(QStringLiteral("docs/a.txt"))));
+}
+
+void tst_Cli::addReportsFailuresAndGoesOn()
+{
+    writeFile(QStringLiteral("in/ok.txt"), "ok");
+    QVERIFY(::mkfifo(QFile::encodeName(path(QStringLiteral("in/fifo"))).constData(), 0644) == 0);
+    const Run r = quire({QStringLiteral("add"), path(QStringLiteral("in")), path(QStringLiteral("missing.txt"))});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("missing.txt: No such file or directory"), r.err.constData());
+    QVERIFY2(r.err.contains("skipped ") && r.err.contains("fifo"), r.err.constData());
+    QVERIFY2(r.out.contains("1 new"), r.out.constData());
+    const Run ls = quire({QStringLiteral("ls")});
+    QVERIFY2(ls.out.contains("ok.txt"), ls.out.constData());
+}
+
+void tst_Cli::lsJsonHasEveryField()
+{
+    writeFile(QStringLiteral("one.txt"), "one");
+    QCOMPARE(quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("J"), path(QStringLiteral("one.txt"))}).exitCode, 0);
+    const Run r = quire({QStringLiteral("ls"), QStringLiteral("J"), QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonArray docs = QJsonDocument::fromJson(r.out).array();
+    QCOMPARE(docs.size(), 1);
+    const QJsonObject d = docs.first().toObject();
+    QCOMPARE(d[QLatin1String("name")].toString(), QStringLiteral("one.txt"));
+    QCOMPARE(d[QLatin1String("collection")].toString(), QStringLiteral("J"));
+    QCOMPARE(d[QLatin1String("status")].toString(), QStringLiteral("hashed"));
+    QCOMPARE(d[QLatin1String("size")].toInt(), 3);
+    QCOMPARE(d[QLatin1String("sha256")].toString(),
+             QStringLiteral("7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed"));
+    QCOMPARE(d[QLatin1String("source_path")].toString(), path(QStringLiteral("one.txt")));
+}
+
+void tst_Cli::interruptCancelsCleanly()
+{
+    // A sparse file big enough that hashing it takes seconds, so the interrupt lands mid-way.
+    const QByteArray big = QFile::encodeName(path(QStringLiteral("big.bin")));
+    const int fd = ::open(big.constData(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::ftruncate(fd, qint64(64) << 30), 0);
+    ::close(fd);
+
+    QProcess p;
+    p.start(quire::test::quireBinary(),
+            common() + QStringList{QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("Big"),
+                                   QFile::decodeName(big)});
+    QVERIFY(p.waitForStarted());
+    // Wait until the file is cataloged as queued (read the catalog the way another tool would).
+    auto statusOf = [&] {
+        QProcess q;
+        q.start(QStringLiteral("sqlite3"),
+                {path(QStringLiteral("catalog.sqlite")), QStringLiteral("select status from documents")});
+        q.waitForFinished(30'000);
+        return QString::fromUtf8(q.readAllStandardOutput()).trimmed();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!statusOf().isEmpty() || p.state() == QProcess::NotRunning, 60'000);
+    QVERIFY2(p.state() == QProcess::Running, "finished before it could be interrupted");
+    ::kill(pid_t(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(60'000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 130);
+    QVERIFY2(p.readAllStandardOutput().contains("Cancelled"), "summary says it was cancelled");
+    const QString status = statusOf();
+    QCOMPARE(status, QStringLiteral("cancelled"));
+    // The catalog is intact.
+    QProcess check;
+    check.start(QStringLiteral("sqlite3"), {path(QStringLiteral("catalog.sqlite")), QStringLiteral("pragma integrity_check")});
+    QVERIFY(check.waitForFinished(30'000));
+    QCOMPARE(check.readAllStandardOutput().trimmed(), QByteArray("ok"));
+}
+
+QTEST_GUILESS_MAIN(tst_Cli)
+#include "tst_cli.moc"

@@ -1,0 +1,371 @@
+// ctest-labels: concurrency ingest
+// ctest-timeout: 600
+#include "catalog.h"
+#include "hasher.h"
+#include "ingestjob.h"
+#include "pools.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace quire;
+
+namespace {
+
+void writeFile(const QByteArray &path, const QByteArray &content)
+{
+    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    QVERIFY2(fd >= 0, path.constData());
+    QCOMPARE(::write(fd, content.constData(), size_t(content.size())), ssize_t(content.size()));
+    ::close(fd);
+}
+
+// Runs fn on a worker thread (the catalog refuses the GUI thread) and returns its result.
+template <typename F>
+auto onWorker(QThreadPool &pool, F fn)
+{
+    return QtConcurrent::run(&pool, std::move(fn)).result();
+}
+
+} // namespace
+
+class tst_IngestJob final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void ingestsTreeIntoCollection();
+    void marksDuplicates();
+    void badInputIsReportedPerFile();
+    void oddNamesRoundTrip();
+    void vanishedBetweenListingAndHashing();
+    void cancelKeepsWhatWasCataloged();
+    void readdingIsUnchanged();
+    void signalsAreCoalescedOnJobThread();
+    void hugeSparseFile();
+
+private:
+    QByteArray dir() const { return QFile::encodeName(m_dir->path()); }
+    qint64 makeCollection(const QString &name);
+    IngestResult run(IngestJob &job);
+    QList<Document> docs(qint64 collectionId);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<Catalog> m_catalog;
+    std::unique_ptr<Pools> m_pools;
+    QThreadPool m_testPool;
+};
+
+void tst_IngestJob::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(QStringLiteral("catalog.sqlite"))});
+    m_pools = std::make_unique<Pools>(2, 2);
+    QVERIFY(::mkdir((dir() + "/in").constData(), 0755) == 0);
+    const Status opened = onWorker(m_testPool, [this] { return m_catalog->open(); });
+    QVERIFY2(opened.ok(), qPrintable(opened.error()));
+}
+
+void tst_IngestJob::cleanup()
+{
+    m_pools.reset();
+    m_testPool.waitForDone();
+    m_catalog.reset();
+    m_dir.reset();
+}
+
+qint64 tst_IngestJob::makeCollection(const QString &name)
+{
+    auto id = onWorker(m_testPool, [&] { return m_catalog->createCollection(name); });
+    if (!id.ok())
+        qFatal("createCollection: %s", qPrintable(id.error()));
+    return *id;
+}
+
+IngestResult tst_IngestJob::run(IngestJob &job)
+{
+    QSignalSpy finished(&job, &IngestJob::finished);
+    job.start();
+    if (!QTest::qWaitFor([&] { return finished.count() == 1; }, 300'000))
+        qFatal("the ingest job did not finish");
+    return finished.first().first().value<IngestResult>();
+}
+
+QList<Document> tst_IngestJob::docs(qint64 collectionId)
+{
+    DocumentQuery q;
+    q.collectionId = collectionId;
+    q.sortColumn = DocColumn::Name;
+    auto r = onWorker(m_testPool, [&] { return m_catalog->documents(q); });
+    if (!r.ok())
+        qFatal("documents: %s", qPrintable(r.error()));
+    return *r;
+}
+
+void tst_IngestJob::ingestsTreeIntoCollection()
+{
+    QVERIFY(::mkdir((dir() + "/in/sub").constData(), 0755) == 0);
+    QVERIFY(::mkdir((dir() + "/in/sub/deeper").constData(), 0755) == 0);
+    QHash<QByteArray, QByteArray> contents;
+    for (int i = 0; i < 300; ++i) {
+        const QByteArray rel = (i % 3 == 0 ? "/in/" : i % 3 == 1 ? "/in/sub/" : "/in/sub/deeper/")
+                               + QByteArray("file-") + QByteArray::number(i) + ".txt";
+        const QByteArray content = "document number " + QByteArray::number(i) + '\n';
+        writeFile(dir() + rel, content);
+        contents.insert(QByteArray("file-") + QByteArray::number(i) + ".txt", content);
+    }
+    const qint64 id = makeCollection(QStringLiteral("Tree"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesFound, 300);
+    QCOMPARE(r.totals.filesHashed, 300);
+    QCOMPARE(r.totals.filesDone, 300);
+    QCOMPARE(r.totals.filesFailed, 0);
+    QVERIFY(!r.totals.walking);
+
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 300);
+    for (const Document &d : all) {
+        QCOMPARE(d.status, DocStatus::Hashed);
+        QVERIFY(contents.contains(d.fileName.toUtf8()));
+        const QByteArray content = contents.value(d.fileName.toUtf8());
+        QCOMPARE(d.sha256, Hasher::hashBytes(content));
+        QCOMPARE(d.size, content.size());
+    }
+}
+
+void tst_IngestJob::marksDuplicates()
+{
+    writeFile(dir() + "/in/a.txt", "same bytes");
+    writeFile(dir() + "/in/b.txt", "same bytes");
+    writeFile(dir() + "/in/c.txt", "other bytes");
+    const qint64 id = makeCollection(QStringLiteral("Dupes"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesHashed, 2);
+    QCOMPARE(r.totals.filesDuplicate, 1);
+
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 3);
+    qint64 original = 0;
+    qint64 duplicateOf = -1;
+    for (const Document &d : all) {
+        if (d.sha256 == Hasher::hashBytes("same bytes")) {
+            if (d.status == DocStatus::Duplicate)
+                duplicateOf = d.duplicateOf;
+            else
+                original = d.id;
+        }
+    }
+    QVERIFY(original != 0);
+    QCOMPARE(duplicateOf, original);
+
+    // The same content in another collection is not a duplicate.
+    const qint64 other = makeCollection(QStringLiteral("Other"));
+    IngestJob job2(*m_catalog, *m_pools, other, {dir() + "/in/a.txt"});
+    QCOMPARE(run(job2).totals.filesHashed, 1);
+}
+
+void tst_IngestJob::badInputIsReportedPerFile()
+{
+    writeFile(dir() + "/in/good.txt", "good");
+    writeFile(dir() + "/in/empty.txt", QByteArray());
+    QVERIFY(::mkfifo((dir() + "/in/pipe").constData(), 0644) == 0);
+    QVERIFY(::symlink("nowhere", (dir() + "/in/dangling").constData()) == 0);
+    const qint64 id = makeCollection(QStringLiteral("Bad input"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in", dir() + "/does-not-exist"});
+    const IngestResult r = run(job);
+
+    QCOMPARE(r.outcome, IngestResult::Outcome::SomeFailed);   // the missing root
+    QCOMPARE(r.totals.filesHashed, 2);
+    QCOMPARE(r.totals.filesFailed, 1);
+    QCOMPARE(r.totals.filesSkipped, 2);                        // FIFO and dangling link
+    bool sawMissing = false, sawFifo = false;
+    for (const IngestIssue &i : r.issues) {
+        if (i.path.endsWith("does-not-exist")) {
+            sawMissing = true;
+            QVERIFY(!i.skipped);
+            QVERIFY2(i.reason.contains(QLatin1String("No such file")), qPrintable(i.reason));
+        }
+        if (i.path.endsWith("pipe")) {
+            sawFifo = true;
+            QVERIFY(i.skipped);
+        }
+    }
+    QVERIFY(sawMissing);
+    QVERIFY(sawFifo);
+
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 2);
+    for (const Document &d : all) {
+        QCOMPARE(d.status, DocStatus::Hashed);
+        if (d.fileName == QLatin1String("empty.txt"))
+            QCOMPARE(d.sha256, QByteArray("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    }
+}
+
+void tst_IngestJob::oddNamesRoundTrip()
+{
+    const QList<QByteArray> names = {
+        "with spaces.txt", "new\nline.txt", "back\\slash.txt", "invalid-\xff\xfe-utf8.txt",
+        "emoji-\xf0\x9f\x93\x84.txt", "-leading-dash", "quote'\"s.txt",
+    };
+    for (const QByteArray &n : names)
+        writeFile(dir() + "/in/" + n, "content of " + n);
+    const qint64 id = makeCollection(QStringLiteral("Odd names"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesHashed, names.size());
+
+    QSet<QByteArray> seen;
+    for (const Document &d : docs(id)) {
+        QVERIFY(d.sourcePath.startsWith(dir() + "/in/"));
+        const QByteArray n = d.sourcePath.mid(dir().size() + 4);
+        QVERIFY2(names.contains(n), d.sourcePath.constData());
+        QCOMPARE(d.sha256, Hasher::hashBytes("content of " + n));
+        seen.insert(n);
+    }
+    QCOMPARE(seen.size(), names.size());
+}
+
+void tst_IngestJob::vanishedBetweenListingAndHashing()
+{
+    writeFile(dir() + "/in/stays.txt", "stays");
+    writeFile(dir() + "/in/vanishes.txt", "vanishes");
+    const qint64 id = makeCollection(QStringLiteral("Vanish"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QSignalSpy finished(&job, &IngestJob::finished);
+    job.setPaused(true);   // listing and cataloging go on; hashing waits
+    job.start();
+    QTRY_VERIFY_WITH_TIMEOUT(!job.progress().walking && job.progress().filesFound == 2, 60'000);
+    // Both are cataloged as queued before any is hashed.
+    QTRY_COMPARE_WITH_TIMEOUT(docs(id).size(), 2, 60'000);
+    QVERIFY(::unlink((dir() + "/in/vanishes.txt").constData()) == 0);
+    job.setPaused(false);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120'000);
+    const auto r = finished.first().first().value<IngestResult>();
+    QCOMPARE(r.outcome, IngestResult::Outcome::SomeFailed);
+    QCOMPARE(r.totals.filesHashed, 1);
+    QCOMPARE(r.totals.filesFailed, 1);
+    QCOMPARE(r.issues.size(), 1);
+    QVERIFY(r.issues.first().path.endsWith("vanishes.txt"));
+    QVERIFY2(r.issues.first().reason.contains(QLatin1String("No such file")), qPrintable(r.issues.first().reason));
+
+    for (const Document &d : docs(id)) {
+        if (d.fileName == QLatin1String("vanishes.txt")) {
+            QCOMPARE(d.status, DocStatus::Failed);
+            QVERIFY(!d.error.isEmpty());
+        } else {
+            QCOMPARE(d.status, DocStatus::Hashed);
+        }
+    }
+}
+
+void tst_IngestJob::cancelKeepsWhatWasCataloged()
+{
+    for (int i = 0; i < 50; ++i)
+        writeFile(dir() + "/in/f" + QByteArray::number(i), QByteArray::number(i));
+    const qint64 id = makeCollection(QStringLiteral("Cancel"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QSignalSpy finished(&job, &IngestJob::finished);
+    job.setPaused(true);
+    job.start();
+    QTRY_VERIFY_WITH_TIMEOUT(!job.progress().walking && job.progress().filesFound == 50, 60'000);
+    QTRY_COMPARE_WITH_TIMEOUT(docs(id).size(), 50, 60'000);
+    job.cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120'000);
+    const auto r = finished.first().first().value<IngestResult>();
+    QCOMPARE(r.outcome, IngestResult::Outcome::Cancelled);
+    QCOMPARE(r.totals.filesDone, 50);
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 50);   // what was cataloged stays
+    for (const Document &d : all)
+        QCOMPARE(d.status, DocStatus::Cancelled);
+
+    // Adding again picks the cancelled documents up and finishes them.
+    IngestJob again(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult r2 = run(again);
+    QCOMPARE(r2.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r2.totals.filesHashed, 50);
+    QCOMPARE(docs(id).size(), 50);
+}
+
+void tst_IngestJob::readdingIsUnchanged()
+{
+    for (int i = 0; i < 20; ++i)
+        writeFile(dir() + "/in/f" + QByteArray::number(i), "x" + QByteArray::number(i));
+    const qint64 id = makeCollection(QStringLiteral("Again"));
+    IngestJob first(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QCOMPARE(run(first).totals.filesHashed, 20);
+    IngestJob second(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult r = run(second);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesUnchanged, 20);
+    QCOMPARE(r.totals.filesHashed, 0);
+    QCOMPARE(docs(id).size(), 20);
+}
+
+void tst_IngestJob::signalsAreCoalescedOnJobThread()
+{
+    for (int i = 0; i < 2000; ++i)
+        writeFile(dir() + "/in/n" + QByteArray::number(i), QByteArray::number(i * 7919));
+    const qint64 id = makeCollection(QStringLiteral("Signals"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QThread *const mine = QThread::currentThread();
+    int batches = 0;
+    QHash<qint64, DocStatus> last;
+    bool wrongThread = false;
+    connect(&job, &IngestJob::documentsChanged, this, [&](const QList<DocumentEvent> &events) {
+        wrongThread |= QThread::currentThread() != mine;
+        ++batches;
+        for (const DocumentEvent &e : events)
+            last.insert(e.id, e.status);
+    });
+    QSignalSpy progress(&job, &IngestJob::progressChanged);
+    const IngestResult r = run(job);
+    QVERIFY(!wrongThread);
+    QCOMPARE(r.totals.filesHashed, 2000);
+    // Every document was reported, in far fewer batches than documents.
+    QCOMPARE(last.size(), 2000);
+    for (DocStatus s : std::as_const(last))
+        QCOMPARE(s, DocStatus::Hashed);
+    QVERIFY2(batches < 2000, qPrintable(QString::number(batches)));
+    QVERIFY(progress.count() >= 1);
+    QCOMPARE(progress.last().first().value<IngestProgress>().filesDone, 2000);
+}
+
+void tst_IngestJob::hugeSparseFile()
+{
+    const QByteArray path = dir() + "/in/huge.bin";
+    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    QVERIFY(fd >= 0);
+    const qint64 size = (qint64(4) << 30) + 4096;   // over 4 GiB
+    QCOMPARE(::ftruncate(fd, size), 0);
+    ::close(fd);
+    const qint64 id = makeCollection(QStringLiteral("Huge"));
+    IngestJob job(*m_catalog, *m_pools, id, {path});
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.bytesDone, size);
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 1);
+    QCOMPARE(all.first().size, size);
+    QCOMPARE(all.first().sha256.size(), 64);
+}
+
+QTEST_GUILESS_MAIN(tst_IngestJob)
+#include "tst_ingestjob.moc"

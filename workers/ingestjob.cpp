@@ -1,0 +1,501 @@
+#include "ingestjob.h"
+
+#include "catalog.h"
+#include "filewalker.h"
+#include "hasher.h"
+#include "nativefs.h"
+#include "pools.h"
+
+#include <QPromise>
+#include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace quire {
+
+namespace {
+
+// Small files are hashed in chunks so that 10,000 files are ~150 pool tasks, not 10,000;
+// a chunk closes at whichever limit comes first.
+constexpr int kChunkFiles = 64;
+constexpr qint64 kChunkBytes = 32 << 20;
+// Files at least this large report per-document hashing progress.
+constexpr qint64 kProgressReportBytes = 8 << 20;
+constexpr int kFlushIntervalMs = 50;   // at most 20 emissions a second
+
+// What is not a document (FIFOs, sockets, devices, dangling links, loops, a folder listed twice)
+// is reported but does not make the job fail; unreadable or vanished files do.
+bool isSkipNotFailure(const QString &reason)
+{
+    return reason == FileWalker::fifoReason() || reason == FileWalker::socketReason()
+        || reason == FileWalker::deviceReason() || reason == FileWalker::loopReason()
+        || reason == FileWalker::brokenLinkReason() || reason == FileWalker::alreadyListedReason();
+}
+
+struct HashItem
+{
+    qint64 id = 0;
+    QByteArray path;
+    qint64 size = 0;
+};
+
+struct HashDone
+{
+    HashUpdate update;
+    QByteArray path;
+};
+
+} // namespace
+
+struct IngestJob::Shared
+{
+    Shared(Catalog &c, Pools &p, qint64 collection, QList<QByteArray> roots)
+        : catalog(c), pools(p), collectionId(collection), paths(std::move(roots))
+    {
+    }
+
+    Catalog &catalog;
+    Pools &pools;
+    const qint64 collectionId;
+    const QList<QByteArray> paths;
+
+    std::atomic_bool cancelled{false};
+    std::atomic_bool paused{false};
+    std::mutex pauseMutex;
+    std::condition_variable pauseChanged;
+
+    mutable std::mutex mutex;            // guards everything below
+    IngestProgress progress;
+    QHash<qint64, DocumentEvent> pendingEvents;   // coalesced by document id
+    QList<qint64> pendingOrder;
+    QList<IngestIssue> issues;
+    qsizetype issuesEmitted = 0;
+    QList<HashDone> pendingUpdates;
+    QList<qint64> pendingCancelled;
+    bool writerRunning = false;
+    int outstanding = 0;                 // scheduled work items that have not ended
+    QString fatalError;
+    bool done = false;                   // every work item ended; result is set
+    bool finishedEmitted = false;
+    IngestResult result;
+
+    QPromise<IngestResult> promise;
+
+    // --- called with `mutex` held ---
+    void eventLocked(const DocumentEvent &e)
+    {
+        auto it = pendingEvents.find(e.id);
+        if (it == pendingEvents.end()) {
+            pendingEvents.insert(e.id, e);
+            pendingOrder.append(e.id);
+        } else {
+            *it = e;
+        }
+    }
+
+    void issueLocked(IngestIssue issue)
+    {
+        (issue.skipped ? progress.filesSkipped : progress.filesFailed) += 1;
+        issues.append(std::move(issue));
+    }
+
+    // --- work items ---
+    void fail(const QString &error)
+    {
+        {
+            std::lock_guard lock(mutex);
+            if (fatalError.isEmpty())
+                fatalError = error;
+        }
+        cancel();
+    }
+
+    void cancel()
+    {
+        cancelled = true;
+        std::lock_guard lock(pauseMutex);
+        pauseChanged.notify_all();
+    }
+
+    void waitWhilePaused()
+    {
+        std::unique_lock lock(pauseMutex);
+        pauseChanged.wait(lock, [this] { return !paused.load() || cancelled.load(); });
+    }
+
+    // Every work item is counted in `outstanding` before it is scheduled and uncounted when it
+    // ends; the item that brings the count to zero after the walk completes the job.
+    void schedule(QThreadPool *pool, std::function<void()> work, const std::shared_ptr<Shared> &self)
+    {
+        {
+            std::lock_guard lock(mutex);
+            ++outstanding;
+        }
+        QtConcurrent::run(pool, [self, work = std::move(work)] {
+            work();
+            self->workEnded();
+        });
+    }
+
+    void workEnded()
+    {
+        std::lock_guard lock(mutex);
+        if (--outstanding > 0 || done)
+            return;
+        done = true;
+        progress.walking = false;
+        result.totals = progress;
+        result.issues = issues;
+        if (!fatalError.isEmpty()) {
+            result.outcome = IngestResult::Outcome::Error;
+            result.error = fatalError;
+        } else if (cancelled) {
+            result.outcome = IngestResult::Outcome::Cancelled;
+        } else if (progress.filesFailed > 0) {
+            result.outcome = IngestResult::Outcome::SomeFailed;
+        } else {
+            result.outcome = IngestResult::Outcome::Succeeded;
+        }
+        promise.addResult(result);
+        promise.finish();
+    }
+
+    void walk(const std::shared_ptr<Shared> &self);
+    void onFilesFound(const QList<WalkEntry> &entries, const std::shared_ptr<Shared> &self);
+    void hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self);
+    void ensureWriter(const std::shared_ptr<Shared> &self);   // mutex held
+    void writeResults();
+};
+
+void IngestJob::Shared::walk(const std::shared_ptr<Shared> &self)
+{
+    if (auto opened = catalog.open(); !opened) {
+        fail(opened.error());
+        return;
+    }
+    FileWalker::walk(
+        paths,
+        [&](QList<WalkEntry> entries) {
+            if (!cancelled)
+                onFilesFound(entries, self);
+        },
+        [&](const WalkSkip &skip) {
+            std::lock_guard lock(mutex);
+            issueLocked({skip.path, skip.reason, isSkipNotFailure(skip.reason)});
+        },
+        &cancelled);
+    std::lock_guard lock(mutex);
+    progress.walking = false;
+}
+
+void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
+                                      const std::shared_ptr<Shared> &self)
+{
+    QList<NewDocument> docs;
+    docs.reserve(entries.size());
+    for (const WalkEntry &e : entries)
+        docs.append({e.path, displayName(e.path), e.size, e.mtimeMs});
+
+    auto queued = catalog.addQueued(collectionId, docs);
+    if (!queued) {
+        fail(queued.error());
+        return;
+    }
+
+    QList<HashItem> chunk;
+    qint64 chunkBytes = 0;
+    auto submit = [&] {
+        if (chunk.isEmpty())
+            return;
+        schedule(pools.cpu(), [self, c = std::move(chunk)] { self->hashChunk(c, self); }, self);
+        chunk = {};
+        chunkBytes = 0;
+    };
+
+    {
+        std::lock_guard lock(mutex);
+        for (qsizetype i = 0; i < entries.size(); ++i) {
+            const WalkEntry &e = entries.at(i);
+            const QueuedDocument &q = queued->at(i);
+            progress.filesFound += 1;
+            progress.bytesFound += e.size;
+            if (q.unchanged) {
+                progress.filesUnchanged += 1;
+                progress.filesDone += 1;
+                progress.bytesDone += e.size;
+                continue;
+            }
+            DocumentEvent ev;
+            ev.id = q.id;
+            ev.collectionId = collectionId;
+            ev.status = DocStatus::Queued;
+            ev.fileName = docs.at(i).fileName;
+            ev.sourcePath = e.path;
+            ev.size = e.size;
+            eventLocked(ev);
+        }
+    }
+
+    for (qsizetype i = 0; i < entries.size(); ++i) {
+        if (queued->at(i).unchanged)
+            continue;
+        const WalkEntry &e = entries.at(i);
+        chunk.append({queued->at(i).id, e.path, e.size});
+        chunkBytes += e.size;
+        if (chunk.size() >= kChunkFiles || chunkBytes >= kChunkBytes)
+            submit();
+    }
+    submit();
+}
+
+void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self)
+{
+    QList<HashDone> updates;
+    QList<qint64> cancelledIds;
+    updates.reserve(chunk.size());
+
+    for (const HashItem &item : chunk) {
+        if (!cancelled)
+            waitWhilePaused();
+        if (cancelled) {
+            cancelledIds.append(item.id);
+            continue;
+        }
+        const bool reportProgress = item.size >= kProgressReportBytes;
+        DocumentEvent ev;
+        if (reportProgress) {
+            ev.id = item.id;
+            ev.collectionId = collectionId;
+            ev.status = DocStatus::Hashing;
+            ev.fileName = displayName(item.path);
+            ev.sourcePath = item.path;
+            ev.size = item.size;
+            std::lock_guard lock(mutex);
+            eventLocked(ev);
+        }
+        qint64 reported = 0;
+        const FileHash h = Hasher::hashFile(
+            item.path, &cancelled, [&](qint64 done, qint64 total) {
+                std::lock_guard lock(mutex);
+                progress.bytesDone += done - reported;
+                reported = done;
+                if (reportProgress) {
+                    ev.bytesDone = done;
+                    ev.size = total;
+                    eventLocked(ev);
+                }
+            });
+        if (!h.ok() && cancelled) {
+            std::lock_guard lock(mutex);
+            progress.bytesDone -= reported;   // it will be counted as cancelled, not done
+            cancelledIds.append(item.id);
+            continue;
+        }
+        {
+            std::lock_guard lock(mutex);
+            // The size may differ from what the walk saw (the file changed in between).
+            progress.bytesDone += (h.ok() ? h.size : item.size) - reported;
+        }
+        updates.append({{item.id, h.sha256, h.ok() ? h.size : item.size, h.mtimeMs, h.error}, item.path});
+    }
+
+    std::lock_guard lock(mutex);
+    pendingUpdates.append(updates);
+    pendingCancelled.append(cancelledIds);
+    ensureWriter(self);
+}
+
+void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
+{
+    if (writerRunning || (pendingUpdates.isEmpty() && pendingCancelled.isEmpty()))
+        return;
+    writerRunning = true;
+    ++outstanding;
+    QtConcurrent::run(pools.io(), [self] {
+        self->writeResults();
+        self->workEnded();
+    });
+}
+
+// One writer at a time drains everything the hashers produced: while it commits one batch the
+// next accumulates, so the batches grow as the load grows and the catalog sees few transactions.
+void IngestJob::Shared::writeResults()
+{
+    for (;;) {
+        QList<HashDone> done;
+        QList<qint64> cancelledIds;
+        {
+            std::lock_guard lock(mutex);
+            done.swap(pendingUpdates);
+            cancelledIds.swap(pendingCancelled);
+            if (done.isEmpty() && cancelledIds.isEmpty()) {
+                writerRunning = false;
+                return;
+            }
+        }
+
+        if (!done.isEmpty()) {
+            QList<HashUpdate> updates;
+            updates.reserve(done.size());
+            for (const HashDone &d : std::as_const(done))
+                updates.append(d.update);
+            auto applied = catalog.applyHashes(updates);
+            if (!applied) {
+                fail(applied.error());
+                // Nothing of this batch was written: the documents stay queued in the catalog.
+                for (const HashUpdate &u : std::as_const(updates))
+                    cancelledIds.append(u.id);
+            } else {
+                std::lock_guard lock(mutex);
+                for (qsizetype i = 0; i < applied->size(); ++i) {
+                    const HashApplied &a = applied->at(i);
+                    const HashUpdate &u = updates.at(i);
+                    auto it = pendingEvents.find(a.id);
+                    DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
+                    ev.id = a.id;
+                    ev.collectionId = collectionId;
+                    ev.sourcePath = done.at(i).path;
+                    ev.fileName = displayName(ev.sourcePath);
+                    ev.status = a.status;
+                    ev.sha256 = u.sha256;
+                    ev.size = u.size;
+                    ev.bytesDone = u.size;
+                    ev.error = u.error;
+                    ev.duplicateOf = a.duplicateOf;
+                    eventLocked(ev);
+                    progress.filesDone += 1;
+                    switch (a.status) {
+                    case DocStatus::Hashed: progress.filesHashed += 1; break;
+                    case DocStatus::Duplicate: progress.filesDuplicate += 1; break;
+                    default: break;
+                    }
+                    if (a.status == DocStatus::Failed) {
+                        progress.filesFailed += 1;
+                        issues.append({ev.sourcePath, u.error, false});
+                    }
+                }
+            }
+        }
+
+        if (!cancelledIds.isEmpty()) {
+            // Best effort: if the catalog is gone these rows simply stay queued, which the next
+            // run picks up again; either way nothing is half-written.
+            (void)catalog.setStatus(cancelledIds, DocStatus::Cancelled);
+            std::lock_guard lock(mutex);
+            for (qint64 id : std::as_const(cancelledIds)) {
+                progress.filesDone += 1;
+                auto it = pendingEvents.find(id);
+                DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
+                ev.id = id;
+                ev.collectionId = collectionId;
+                ev.status = DocStatus::Cancelled;
+                eventLocked(ev);
+            }
+        }
+    }
+}
+
+IngestJob::IngestJob(Catalog &catalog, Pools &pools, qint64 collectionId, QList<QByteArray> paths,
+                     QObject *parent)
+    : QObject(parent)
+    , m_shared(std::make_shared<Shared>(catalog, pools, collectionId, std::move(paths)))
+{
+    m_shared->promise.start();
+}
+
+IngestJob::~IngestJob()
+{
+    m_shared->cancel();
+}
+
+qint64 IngestJob::collectionId() const
+{
+    return m_shared->collectionId;
+}
+
+void IngestJob::start()
+{
+    auto *timer = new QTimer(this);
+    timer->setInterval(kFlushIntervalMs);
+    connect(timer, &QTimer::timeout, this, &IngestJob::flush);
+    timer->start();
+    auto self = m_shared;
+    self->schedule(self->pools.io(), [self] { self->walk(self); }, self);
+}
+
+void IngestJob::cancel()
+{
+    m_shared->cancel();
+}
+
+void IngestJob::setPaused(bool paused)
+{
+    std::lock_guard lock(m_shared->pauseMutex);
+    m_shared->paused = paused;
+    m_shared->pauseChanged.notify_all();
+}
+
+bool IngestJob::isPaused() const
+{
+    return m_shared->paused;
+}
+
+bool IngestJob::isFinished() const
+{
+    std::lock_guard lock(m_shared->mutex);
+    return m_shared->finishedEmitted;
+}
+
+IngestProgress IngestJob::progress() const
+{
+    std::lock_guard lock(m_shared->mutex);
+    return m_shared->progress;
+}
+
+QFuture<IngestResult> IngestJob::result() const
+{
+    return m_shared->promise.future();
+}
+
+void IngestJob::flush()
+{
+    QList<DocumentEvent> events;
+    QList<IngestIssue> newIssues;
+    IngestProgress progress;
+    bool finishNow = false;
+    IngestResult result;
+    {
+        std::lock_guard lock(m_shared->mutex);
+        Shared &s = *m_shared;
+        if (s.finishedEmitted)
+            return;
+        events.reserve(s.pendingOrder.size());
+        for (qint64 id : std::as_const(s.pendingOrder))
+            events.append(s.pendingEvents.value(id));
+        s.pendingOrder.clear();
+        s.pendingEvents.clear();
+        newIssues = s.issues.mid(s.issuesEmitted);
+        s.issuesEmitted = s.issues.size();
+        progress = s.progress;
+        if (s.done) {
+            finishNow = true;
+            s.finishedEmitted = true;
+            result = s.result;
+        }
+    }
+    // Emitted with no lock held: receivers may call back into the job.
+    if (!events.isEmpty())
+        Q_EMIT documentsChanged(events);
+    for (const IngestIssue &issue : std::as_const(newIssues))
+        Q_EMIT issueFound(issue);
+    Q_EMIT progressChanged(progress);
+    if (finishNow) {
+        if (auto *timer = findChild<QTimer *>())
+            timer->stop();
+        Q_EMIT finished(result);
+    }
+}
+
+} // namespace quire
