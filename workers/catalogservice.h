@@ -1,0 +1,150 @@
+#pragma once
+
+#include "catalog.h"
+#include "ingestjob.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QFuture>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+#include <optional>
+
+namespace quire {
+
+class Pools;
+
+// The outcome of re-hashing a document's source file and comparing it with the catalog.
+struct VerifyResult
+{
+    enum class Outcome {
+        Match,        // the file's SHA-256 is the recorded one
+        Mismatch,     // the file changed since it was hashed
+        NotHashed,    // the catalog has no hash to compare with yet
+        Unreadable,   // the source file is gone or cannot be read (error says why)
+    };
+    qint64 id = 0;
+    Outcome outcome = Outcome::NotHashed;
+    QByteArray expected;       // the catalog's SHA-256 (hex)
+    QByteArray actual;         // the file's SHA-256 now (hex), empty if unreadable
+    QString error;
+};
+
+// The work of every ingest job since the service was last idle, summed: what the status bar
+// shows. Jobs that finished while others still run keep counting until all are done.
+struct WorkSummary
+{
+    int runningJobs = 0;
+    bool walking = false;       // some job is still expanding folders: totals may grow
+    bool paused = false;
+    qint64 filesFound = 0;
+    qint64 bytesFound = 0;
+    qint64 filesDone = 0;
+    qint64 bytesDone = 0;
+    qint64 filesFailed = 0;
+    qint64 elapsedMs = 0;       // since the first of these jobs started
+};
+
+// The asynchronous face of the catalog for the UI thread.
+//
+// The UI thread must never run SQL (the catalog asserts there), so every query here runs the
+// Catalog call on the I/O pool and hands back a QFuture; the UI continues it on its own thread
+// with QFuture::then(context, ...). The service also starts and tracks ingest jobs (status bar
+// totals, Pause/Resume, Cancel all) and emits change hints the views use to re-query.
+//
+// Lives on the GUI thread; all member functions must be called there. Catalog and Pools are
+// owned by the composition root and outlive the service and every future it returns. The
+// service must outlive the widgets that continue its futures with themselves as context only
+// in the sense that hint signals stop when it goes; destroying it cancels its running jobs and
+// returns at once (the work items hold their own state).
+class CatalogService final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(CatalogService)
+public:
+    CatalogService(Catalog &catalog, Pools &pools, QObject *parent = nullptr);
+    ~CatalogService() override;
+
+    Catalog &catalog() { return m_catalog; }
+    Pools &pools() { return m_pools; }
+
+    // --- queries and edits: each runs on the I/O pool; the future resolves there -------------
+    QFuture<Status> open();
+    QFuture<Result<QList<Collection>>> collections();
+    QFuture<Result<std::optional<Collection>>> collection(qint64 id);
+    QFuture<Result<std::optional<Collection>>> collectionByName(const QString &name);
+    QFuture<Result<QList<Document>>> documents(const DocumentQuery &query);
+    QFuture<Result<qint64>> countDocuments(const DocumentQuery &query);
+    QFuture<Result<std::optional<Document>>> document(qint64 id);
+    QFuture<Result<QHash<DocStatus, qint64>>> statusCounts(qint64 collectionId = 0);
+
+    // Edits resolve on the GUI thread after the matching change hint was emitted.
+    QFuture<Result<qint64>> createCollection(const QString &name);
+    // The id of the collection with this name, created if missing.
+    QFuture<Result<qint64>> ensureCollection(const QString &name);
+    QFuture<Status> renameCollection(qint64 id, const QString &name);
+    QFuture<Status> removeCollection(qint64 id);
+    // Returns the removed documents as they were, for restoreDocuments() (Undo).
+    QFuture<Result<QList<Document>>> removeDocuments(const QList<qint64> &ids);
+    QFuture<Status> restoreDocuments(const QList<Document> &docs);
+
+    // Re-hashes the document's source file on the CPU pool and compares.
+    QFuture<Result<VerifyResult>> verify(qint64 documentId);
+
+    // --- ingest ------------------------------------------------------------------------------
+    // Starts an ingest job (owned by the service; deleted after finished()). Returns it so the
+    // caller may connect to it; never null.
+    IngestJob *ingest(qint64 collectionId, const QList<QByteArray> &paths);
+    // Re-ingests the source files of the collection's failed and cancelled documents (or of
+    // `ids` among them when given). Resolves with the number of files queued again.
+    QFuture<Result<int>> retryFailed(qint64 collectionId, const QList<qint64> &ids = {});
+
+    QList<IngestJob *> jobs() const;
+    bool isBusy() const { return !m_jobs.isEmpty(); }
+    bool isCollectionBusy(qint64 collectionId) const;
+    QList<qint64> busyCollections() const;
+    WorkSummary summary() const;
+
+    void setPaused(bool paused);
+    bool isPaused() const { return m_paused; }
+    void cancelAll();
+    void cancelCollection(qint64 collectionId);
+
+Q_SIGNALS:
+    // Hints: something about the collections list (names, counts) or a collection's documents
+    // may have changed; views re-query (coalescing is theirs). 0 means "any collection".
+    void collectionsChanged();
+    void documentsChanged(qint64 collectionId);
+    // Every ingest job's document events, forwarded (already batched by the jobs).
+    void documentEvents(const QList<quire::DocumentEvent> &events);
+    void jobStarted(quire::IngestJob *job);
+    void jobFinished(quire::IngestJob *job, const quire::IngestResult &result);
+    // Running jobs or their progress changed (at most as often as the jobs report).
+    void workChanged();
+    void pausedChanged(bool paused);
+    // The last running job finished.
+    void idle();
+
+private:
+    template <typename F>
+    auto runIo(F &&f);
+    void onJobProgress();
+    void onJobFinished(IngestJob *job, const IngestResult &result);
+
+    Catalog &m_catalog;
+    Pools &m_pools;
+    QList<IngestJob *> m_jobs;
+    // Totals of jobs that finished while others were still running (reset when idle).
+    IngestProgress m_finishedTotals;
+    QElapsedTimer m_workClock;
+    bool m_paused = false;
+};
+
+} // namespace quire
+
+Q_DECLARE_METATYPE(quire::VerifyResult)
+Q_DECLARE_METATYPE(quire::WorkSummary)
