@@ -8,7 +8,6 @@
 
 #include <QPromise>
 #include <QTimer>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <condition_variable>
 #include <mutex>
@@ -133,7 +132,7 @@ struct IngestJob::Shared
             std::lock_guard lock(mutex);
             ++outstanding;
         }
-        QtConcurrent::run(pool, [self, work = std::move(work)] {
+        pool->start([self, work = std::move(work)] {
             work();
             self->workEnded();
         });
@@ -313,7 +312,7 @@ void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
         return;
     writerRunning = true;
     ++outstanding;
-    QtConcurrent::run(pools.io(), [self] {
+    pools.io()->start([self] {
         self->writeResults();
         self->workEnded();
     });
