@@ -134,7 +134,10 @@ public:
     // One transaction: Hashed, or Duplicate of an existing document with the same SHA-256 in the
     // same collection, or Failed with the error text.
     Result<QList<HashApplied>> applyHashes(const QList<HashUpdate> &updates);
+    // Ids that no longer exist are skipped. Setting Uploading counts an upload attempt (attempts + 1).
     Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
+    // The upload finished: status Uploaded, where the remote keeps it, error cleared.
+    Status setUploaded(qint64 id, const QString &remoteLocation);
     // Documents still Queued/Hashing (e.g. after a crash or a cancel), oldest first.
     Result<QList<Document>> unfinishedHashing(qint64 collectionId = 0);
 

@@ -51,6 +51,11 @@ public:
     // True on the thread that runs the QCoreApplication event loop (the GUI thread).
     static bool isGuiThread();
 
+    // Whether database() on the GUI thread asserts (debug builds; default true). Tests that check
+    // the refusal itself turn it off; the failed Result is returned either way. Any thread.
+    static void setAssertOnGuiThread(bool assert);
+    static bool assertOnGuiThread();
+
     struct State;   // shared with the per-thread holders, which may outlive the manager
 
 private:

@@ -1,0 +1,885 @@
+#include "catalog.h"
+
+#include "dbconnections.h"
+#include "migrations.h"
+#include "transaction.h"
+
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStringList>
+
+#include <algorithm>
+
+namespace quire {
+
+namespace {
+
+constexpr qsizetype kMaxCollectionName = 200;
+
+// Every column of `documents`, in the order readDocument() expects.
+constexpr QLatin1StringView kDocColumns(
+        "id, collection_id, file_name, source_path, size, mtime_ms, sha256, status, error, "
+        "remote_location, attempts, duplicate_of, added, updated");
+
+const QString &emptyText()
+{
+    // A null QString binds as SQL NULL; the NOT NULL text columns need a real empty string.
+    static const QString empty = QStringLiteral("");
+    return empty;
+}
+
+QVariant text(const QString &s)
+{
+    return s.isNull() ? QVariant(emptyText()) : QVariant(s);
+}
+
+QVariant nullableText(const QByteArray &latin1)
+{
+    return latin1.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(latin1));
+}
+
+QVariant nullableId(qint64 id)
+{
+    return id > 0 ? QVariant(qlonglong(id)) : QVariant(QMetaType::fromType<qlonglong>());
+}
+
+QVariant statusValue(DocStatus status)
+{
+    return QVariant(statusName(status));
+}
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QDateTime fromMs(const QVariant &v)
+{
+    return QDateTime::fromMSecsSinceEpoch(v.toLongLong(), Qt::UTC);
+}
+
+QString statusList(std::initializer_list<DocStatus> statuses)
+{
+    QStringList names;
+    for (const DocStatus s : statuses)
+        names.append(u'\'' + statusName(s) + u'\'');
+    return names.join(QLatin1StringView(", "));
+}
+
+// Lifecycle order for sorting by status (queued first), not the alphabetical order of the names.
+QString statusOrderExpression()
+{
+    QString sql = QStringLiteral("CASE status");
+    for (int i = 0; i < kDocStatusCount; ++i)
+        sql += QStringLiteral(" WHEN '%1' THEN %2").arg(statusName(static_cast<DocStatus>(i))).arg(i);
+    return sql + QLatin1StringView(" ELSE 99 END");
+}
+
+bool isHexDigits(const QString &s)
+{
+    return !s.isEmpty() && std::all_of(s.begin(), s.end(), [](QChar c) {
+        return (c >= u'0' && c <= u'9') || (c >= u'a' && c <= u'f') || (c >= u'A' && c <= u'F');
+    });
+}
+
+bool isSha256Hex(const QByteArray &sha)
+{
+    return sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+}
+
+// LIKE pattern escaping with '!' (a backslash would need different quoting per driver).
+QString escapeLike(const QString &s)
+{
+    QString out;
+    out.reserve(s.size());
+    for (const QChar c : s) {
+        if (c == u'!' || c == u'%' || c == u'_')
+            out += u'!';
+        out += c;
+    }
+    return out;
+}
+
+// SQLite: forward-only avoids Qt caching every row; QPSQL's forward-only mode streams single rows
+// and loses them if another statement runs on the connection meanwhile, so PostgreSQL queries
+// stay buffered.
+QSqlQuery makeQuery(const QSqlDatabase &db)
+{
+    QSqlQuery q(db);
+    q.setForwardOnly(!isPostgres(db));
+    return q;
+}
+
+Status prepare(QSqlQuery &q, const QString &sql, const QString &what)
+{
+    if (q.prepare(sql))
+        return {};
+    return Status::failure(sqlErrorText(what, q.lastError()));
+}
+
+// Binds values in order and runs the query.
+Status run(QSqlQuery &q, const QString &what, std::initializer_list<QVariant> values)
+{
+    int i = 0;
+    for (const QVariant &v : values)
+        q.bindValue(i++, v);
+    return execQuery(q, what);
+}
+
+Document readDocument(const QSqlQuery &q)
+{
+    Document d;
+    d.id = q.value(0).toLongLong();
+    d.collectionId = q.value(1).toLongLong();
+    d.fileName = q.value(2).toString();
+    d.sourcePath = q.value(3).toByteArray();
+    d.size = q.value(4).toLongLong();
+    d.mtimeMs = q.value(5).toLongLong();
+    d.sha256 = q.value(6).isNull() ? QByteArray() : q.value(6).toString().toLatin1();
+    // An unknown name can only come from a newer Quire; show it as failed rather than guess.
+    d.status = statusFromName(q.value(7).toString()).value_or(DocStatus::Failed);
+    d.error = q.value(8).toString();
+    d.remoteLocation = q.value(9).toString();
+    d.attempts = q.value(10).toInt();
+    d.duplicateOf = q.value(11).isNull() ? 0 : q.value(11).toLongLong();
+    d.added = fromMs(q.value(12));
+    d.updated = fromMs(q.value(13));
+    return d;
+}
+
+Collection readCollection(const QSqlQuery &q)
+{
+    Collection c;
+    c.id = q.value(0).toLongLong();
+    c.name = q.value(1).toString();
+    c.remote = q.value(2).toString();
+    c.created = fromMs(q.value(3));
+    c.documentCount = q.value(4).toLongLong();
+    c.bytes = q.value(5).toLongLong();
+    c.failedCount = q.value(6).toLongLong();
+    c.pendingCount = q.value(7).toLongLong();
+    return c;
+}
+
+QString collectionSelect(const QString &where)
+{
+    return QStringLiteral(
+                   "SELECT c.id, c.name, c.remote, c.created, COUNT(d.id), "
+                   "CAST(COALESCE(SUM(d.size), 0) AS BIGINT), "
+                   "CAST(COALESCE(SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), "
+                   "CAST(COALESCE(SUM(CASE WHEN d.status IN (%1) THEN 1 ELSE 0 END), 0) AS BIGINT) "
+                   "FROM collections c LEFT JOIN documents d ON d.collection_id = c.id %2 "
+                   "GROUP BY c.id, c.name, c.remote, c.created "
+                   "ORDER BY lower(c.name), c.name, c.id")
+            .arg(statusList({DocStatus::Queued, DocStatus::Hashing, DocStatus::Hashed, DocStatus::Uploading}), where);
+}
+
+// WHERE clause and bound values shared by documents() and countDocuments(). Only placeholders
+// carry user input; the SQL text itself is built from constants.
+struct Filter
+{
+    QString where;
+    QVariantList values;
+};
+
+Filter documentFilter(const DocumentQuery &query)
+{
+    QStringList conditions;
+    Filter f;
+    if (query.collectionId > 0) {
+        conditions.append(QStringLiteral("collection_id = ?"));
+        f.values.append(qlonglong(query.collectionId));
+    }
+    if (!query.statuses.isEmpty()) {
+        QStringList marks;
+        for (const DocStatus s : query.statuses) {
+            marks.append(QStringLiteral("?"));
+            f.values.append(statusValue(s));
+        }
+        conditions.append(QStringLiteral("status IN (%1)").arg(marks.join(QLatin1StringView(", "))));
+    }
+    const QString textFilter = query.text.trimmed();
+    if (!textFilter.isEmpty()) {
+        // lower() on both sides, so each database applies its own notion of case consistently.
+        QString c = QStringLiteral("(lower(file_name) LIKE lower(CAST(? AS TEXT)) ESCAPE '!'");
+        f.values.append(u'%' + escapeLike(textFilter) + u'%');
+        if (isHexDigits(textFilter) && textFilter.size() <= 64) {
+            c += QLatin1StringView(" OR sha256 LIKE ?");
+            f.values.append(textFilter.toLower() + u'%');
+        }
+        conditions.append(c + u')');
+    }
+    if (!conditions.isEmpty())
+        f.where = QLatin1StringView(" WHERE ") + conditions.join(QLatin1StringView(" AND "));
+    return f;
+}
+
+QString orderBy(const DocumentQuery &query)
+{
+    const bool asc = query.order == Qt::AscendingOrder;
+    const QLatin1StringView dir = asc ? QLatin1StringView(" ASC") : QLatin1StringView(" DESC");
+    QString column;
+    switch (query.sortColumn) {
+    case DocColumn::Name:   column = QStringLiteral("lower(file_name)"); break;
+    case DocColumn::Size:   column = QStringLiteral("size"); break;
+    case DocColumn::Status: column = statusOrderExpression(); break;
+    case DocColumn::Added:  column = QStringLiteral("added"); break;
+    case DocColumn::Remote: column = QStringLiteral("remote_location"); break;
+    case DocColumn::Sha256:
+        // Not-yet-hashed rows count as smallest on both databases (PostgreSQL's default differs).
+        return asc ? QStringLiteral(" ORDER BY sha256 ASC NULLS FIRST, id ASC")
+                   : QStringLiteral(" ORDER BY sha256 DESC NULLS LAST, id DESC");
+    }
+    // The id breaks ties, so paging through equal keys neither repeats nor skips rows.
+    return QLatin1StringView(" ORDER BY ") + column + dir + QLatin1StringView(", id") + dir;
+}
+
+} // namespace
+
+Catalog::Catalog(CatalogConfig config)
+    : m_config(config), m_connections(std::make_unique<ConnectionManager>(std::move(config)))
+{
+}
+
+Catalog::~Catalog() = default;
+
+const CatalogConfig &Catalog::config() const
+{
+    return m_config;
+}
+
+ConnectionManager &Catalog::connections()
+{
+    return *m_connections;
+}
+
+Status Catalog::open()
+{
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    const Status s = migrate(*db);
+    if (!s)
+        return Status::failure(QStringLiteral("Catalog %1: %2").arg(m_config.displayLocation(), s.error()));
+    return {};
+}
+
+Result<int> Catalog::schemaVersion()
+{
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Result<int>::failure(db.error());
+    return currentSchemaVersion(*db);
+}
+
+int Catalog::latestSchemaVersion()
+{
+    return latestMigration();
+}
+
+std::optional<QString> Catalog::collectionNameError(const QString &name)
+{
+    if (name.isEmpty())
+        return QStringLiteral("a collection name cannot be empty");
+    if (name.size() > kMaxCollectionName)
+        return QStringLiteral("a collection name cannot be longer than %1 characters").arg(kMaxCollectionName);
+    if (name.contains(u'/'))
+        return QStringLiteral("a collection name cannot contain '/'");
+    if (name.contains(u'\\'))
+        return QStringLiteral("a collection name cannot contain '\\'");
+    for (const QChar c : name) {
+        if (c.category() == QChar::Other_Control)
+            return QStringLiteral("a collection name cannot contain control characters");
+    }
+    if (name.front().isSpace() || name.back().isSpace())
+        return QStringLiteral("a collection name cannot start or end with white space");
+    if (name == QLatin1StringView(".") || name == QLatin1StringView(".."))
+        return QStringLiteral("a collection name cannot be \".\" or \"..\"");
+    return std::nullopt;
+}
+
+Result<qint64> Catalog::createCollection(const QString &name, const QString &remote)
+{
+    const QString what = QStringLiteral("Could not create the collection \"%1\"").arg(name);
+    if (const auto error = collectionNameError(name))
+        return Result<qint64>::failure(what + QLatin1StringView(": ") + *error);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Result<qint64>::failure(db.error());
+
+    QSqlQuery find = makeQuery(*db), insert = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return Result<qint64>::failure(tx.error());
+    if (Status s = prepare(find, QStringLiteral("SELECT id FROM collections WHERE name = ?"), what); !s)
+        return Result<qint64>::failure(s.error());
+    if (Status s = run(find, what, {name}); !s)
+        return Result<qint64>::failure(s.error());
+    if (find.next())
+        return Result<qint64>::failure(what + QLatin1StringView(": a collection with that name already exists"));
+    find.finish();
+
+    if (Status s = prepare(insert, QStringLiteral("INSERT INTO collections (name, remote, created) VALUES (?, ?, ?) RETURNING id"), what); !s)
+        return Result<qint64>::failure(s.error());
+    if (Status s = run(insert, what, {name, text(remote), nowMs()}); !s)
+        return Result<qint64>::failure(s.error());
+    if (!insert.next())
+        return Result<qint64>::failure(sqlErrorText(what + QLatin1StringView(" (no id returned)"), insert.lastError()));
+    const qint64 id = insert.value(0).toLongLong();
+    insert.finish();
+    if (Status s = tx.commit(); !s)
+        return Result<qint64>::failure(s.error());
+    return id;
+}
+
+Status Catalog::renameCollection(qint64 id, const QString &newName)
+{
+    const QString what = QStringLiteral("Could not rename collection %1 to \"%2\"").arg(id).arg(newName);
+    if (const auto error = collectionNameError(newName))
+        return Status::failure(what + QLatin1StringView(": ") + *error);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+
+    QSqlQuery find = makeQuery(*db), update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    if (Status s = prepare(find, QStringLiteral("SELECT id FROM collections WHERE name = ? AND id <> ?"), what); !s)
+        return s;
+    if (Status s = run(find, what, {newName, qlonglong(id)}); !s)
+        return s;
+    if (find.next())
+        return Status::failure(what + QLatin1StringView(": another collection has that name"));
+    find.finish();
+    if (Status s = prepare(update, QStringLiteral("UPDATE collections SET name = ? WHERE id = ?"), what); !s)
+        return s;
+    if (Status s = run(update, what, {newName, qlonglong(id)}); !s)
+        return s;
+    if (update.numRowsAffected() == 0)
+        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+    return tx.commit();
+}
+
+Status Catalog::setCollectionRemote(qint64 id, const QString &remote)
+{
+    const QString what = QStringLiteral("Could not set the remote of collection %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    QSqlQuery update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    if (Status s = prepare(update, QStringLiteral("UPDATE collections SET remote = ? WHERE id = ?"), what); !s)
+        return s;
+    if (Status s = run(update, what, {text(remote), qlonglong(id)}); !s)
+        return s;
+    if (update.numRowsAffected() == 0)
+        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+    return tx.commit();
+}
+
+Status Catalog::removeCollection(qint64 id)
+{
+    const QString what = QStringLiteral("Could not remove collection %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    QSqlQuery remove = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    // Documents go with it: ON DELETE CASCADE (SQLite: foreign_keys=ON on every connection).
+    if (Status s = prepare(remove, QStringLiteral("DELETE FROM collections WHERE id = ?"), what); !s)
+        return s;
+    if (Status s = run(remove, what, {qlonglong(id)}); !s)
+        return s;
+    if (remove.numRowsAffected() == 0)
+        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+    return tx.commit();
+}
+
+Result<QList<Collection>> Catalog::collections()
+{
+    using R = Result<QList<Collection>>;
+    const QString what = QStringLiteral("Could not list the collections");
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, collectionSelect({}), what); !s)
+        return R::failure(s.error());
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    QList<Collection> out;
+    while (q.next())
+        out.append(readCollection(q));
+    if (q.lastError().isValid())
+        return R::failure(sqlErrorText(what, q.lastError()));
+    return out;
+}
+
+Result<std::optional<Collection>> Catalog::collection(qint64 id)
+{
+    using R = Result<std::optional<Collection>>;
+    const QString what = QStringLiteral("Could not read collection %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, collectionSelect(QStringLiteral("WHERE c.id = ?")), what); !s)
+        return R::failure(s.error());
+    if (Status s = run(q, what, {qlonglong(id)}); !s)
+        return R::failure(s.error());
+    if (q.next())
+        return std::optional<Collection>(readCollection(q));
+    return std::optional<Collection>();
+}
+
+Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
+{
+    using R = Result<std::optional<Collection>>;
+    const QString what = QStringLiteral("Could not read the collection \"%1\"").arg(name);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, collectionSelect(QStringLiteral("WHERE c.name = ?")), what); !s)
+        return R::failure(s.error());
+    if (Status s = run(q, what, {name}); !s)
+        return R::failure(s.error());
+    if (q.next())
+        return std::optional<Collection>(readCollection(q));
+    return std::optional<Collection>();
+}
+
+Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QList<NewDocument> &docs)
+{
+    using R = Result<QList<QueuedDocument>>;
+    const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
+    if (docs.isEmpty())
+        return QList<QueuedDocument>();
+    for (const NewDocument &d : docs) {
+        if (d.sourcePath.isEmpty())
+            return R::failure(what + QLatin1StringView(": a document has no source path"));
+    }
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+
+    // Prepared once, run once per document: the batch stays one transaction and one parse each.
+    QSqlQuery exists = makeQuery(*db), find = makeQuery(*db), reset = makeQuery(*db), insert = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+
+    if (Status s = prepare(exists, QStringLiteral("SELECT id FROM collections WHERE id = ?"), what); !s)
+        return R::failure(s.error());
+    if (Status s = run(exists, what, {qlonglong(collectionId)}); !s)
+        return R::failure(s.error());
+    if (!exists.next())
+        return R::failure(what + QLatin1StringView(": there is no such collection"));
+    exists.finish();
+
+    const Status prepared[] = {
+        prepare(find, QStringLiteral("SELECT id, status, size, mtime_ms FROM documents "
+                                     "WHERE collection_id = ? AND source_path = ? ORDER BY id DESC LIMIT 1"), what),
+        prepare(reset, QStringLiteral("UPDATE documents SET status = 'queued', error = '', sha256 = NULL, "
+                                      "duplicate_of = NULL, file_name = ?, size = ?, mtime_ms = ?, updated = ? "
+                                      "WHERE id = ?"), what),
+        prepare(insert, QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, "
+                                       "mtime_ms, status, added, updated) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) "
+                                       "RETURNING id"), what),
+    };
+    for (const Status &s : prepared) {
+        if (!s)
+            return R::failure(s.error());
+    }
+
+    const qint64 now = nowMs();
+    QList<QueuedDocument> out;
+    out.reserve(docs.size());
+    for (const NewDocument &d : docs) {
+        if (Status s = run(find, what, {qlonglong(collectionId), d.sourcePath}); !s)
+            return R::failure(s.error());
+        if (find.next()) {
+            const qint64 id = find.value(0).toLongLong();
+            const auto status = statusFromName(find.value(1).toString()).value_or(DocStatus::Failed);
+            const bool same = find.value(2).toLongLong() == d.size && find.value(3).toLongLong() == d.mtimeMs;
+            find.finish();
+            switch (status) {
+            case DocStatus::Queued:
+            case DocStatus::Hashing:
+            case DocStatus::Failed:
+            case DocStatus::Cancelled:
+                // Not (successfully) hashed yet: hash it again, whatever changed.
+                if (Status s = run(reset, what, {text(d.fileName), qlonglong(d.size), qlonglong(d.mtimeMs),
+                                                 now, qlonglong(id)}); !s)
+                    return R::failure(s.error());
+                out.append({id, false});
+                continue;
+            default:
+                if (same) {
+                    out.append({id, true});
+                    continue;
+                }
+                // The file changed since it was hashed: a new document, the old one stays as it was.
+                break;
+            }
+        }
+        find.finish();
+        if (Status s = run(insert, what, {qlonglong(collectionId), text(d.fileName), d.sourcePath, qlonglong(d.size),
+                                          qlonglong(d.mtimeMs), now, now}); !s)
+            return R::failure(s.error());
+        if (!insert.next())
+            return R::failure(sqlErrorText(what + QLatin1StringView(" (no id returned)"), insert.lastError()));
+        out.append({insert.value(0).toLongLong(), false});
+        insert.finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
+    }
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return out;
+}
+
+Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates)
+{
+    using R = Result<QList<HashApplied>>;
+    const QString what = QStringLiteral("Could not record %1 hash result(s)").arg(updates.size());
+    if (updates.isEmpty())
+        return QList<HashApplied>();
+    for (const HashUpdate &u : updates) {
+        if (u.error.isEmpty() && !isSha256Hex(u.sha256.toLower()))
+            return R::failure(what + QStringLiteral(": document %1 has no valid SHA-256 (\"%2\")")
+                                             .arg(u.id).arg(QString::fromLatin1(u.sha256.left(80))));
+    }
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+
+    QSqlQuery owner = makeQuery(*db), findOriginal = makeQuery(*db), setFailed = makeQuery(*db),
+              setHashed = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+    const Status prepared[] = {
+        prepare(owner, QStringLiteral("SELECT collection_id FROM documents WHERE id = ?"), what),
+        // The unique index on (collection_id, sha256) for non-duplicates makes this an index lookup.
+        prepare(findOriginal, QStringLiteral("SELECT id FROM documents WHERE collection_id = ? AND sha256 = ? "
+                                             "AND status <> 'duplicate' AND id <> ? ORDER BY id LIMIT 1"), what),
+        prepare(setFailed, QStringLiteral("UPDATE documents SET status = 'failed', error = ?, sha256 = NULL, "
+                                          "duplicate_of = NULL, updated = ? WHERE id = ?"), what),
+        prepare(setHashed, QStringLiteral("UPDATE documents SET status = ?, sha256 = ?, duplicate_of = ?, error = '', "
+                                          "size = ?, mtime_ms = ?, updated = ? WHERE id = ?"), what),
+    };
+    for (const Status &s : prepared) {
+        if (!s)
+            return R::failure(s.error());
+    }
+
+    const qint64 now = nowMs();
+    QList<HashApplied> out;
+    out.reserve(updates.size());
+    for (const HashUpdate &u : updates) {
+        if (Status s = run(owner, what, {qlonglong(u.id)}); !s)
+            return R::failure(s.error());
+        if (!owner.next()) {
+            // Removed while it was being hashed: nothing to record, and not worth failing the batch.
+            out.append({u.id, DocStatus::Failed, 0});
+            continue;
+        }
+        const qint64 collectionId = owner.value(0).toLongLong();
+        owner.finish();
+
+        if (!u.error.isEmpty()) {
+            if (Status s = run(setFailed, what, {u.error, now, qlonglong(u.id)}); !s)
+                return R::failure(s.error());
+            out.append({u.id, DocStatus::Failed, 0});
+            continue;
+        }
+
+        // Updates earlier in this batch are visible here, so two files with the same content in
+        // one batch end up as one Hashed and one Duplicate.
+        const QString sha = QString::fromLatin1(u.sha256.toLower());
+        if (Status s = run(findOriginal, what, {qlonglong(collectionId), sha, qlonglong(u.id)}); !s)
+            return R::failure(s.error());
+        const qint64 original = findOriginal.next() ? findOriginal.value(0).toLongLong() : 0;
+        findOriginal.finish();
+        const DocStatus status = original ? DocStatus::Duplicate : DocStatus::Hashed;
+        if (Status s = run(setHashed, what, {statusValue(status), sha, nullableId(original), qlonglong(u.size),
+                                             qlonglong(u.mtimeMs), now, qlonglong(u.id)}); !s)
+            return R::failure(s.error());
+        out.append({u.id, status, original});
+    }
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return out;
+}
+
+Status Catalog::setStatus(const QList<qint64> &ids, DocStatus status, const QString &error)
+{
+    const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(status));
+    if (ids.isEmpty())
+        return {};
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    QSqlQuery update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET status = ?, error = ?, updated = ?, "
+                                                  "attempts = attempts + ? WHERE id = ?"), what); !s)
+        return s;
+    const qint64 now = nowMs();
+    const int attempt = status == DocStatus::Uploading ? 1 : 0;
+    for (const qint64 id : ids) {
+        if (Status s = run(update, what, {statusValue(status), text(error), now, attempt, qlonglong(id)}); !s)
+            return s;
+    }
+    return tx.commit();
+}
+
+Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
+{
+    const QString what = QStringLiteral("Could not mark document %1 as uploaded").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    QSqlQuery update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET status = 'uploaded', remote_location = ?, "
+                                                  "error = '', updated = ? WHERE id = ?"), what); !s)
+        return s;
+    if (Status s = run(update, what, {text(remoteLocation), nowMs(), qlonglong(id)}); !s)
+        return s;
+    if (update.numRowsAffected() == 0)
+        return Status::failure(what + QLatin1StringView(": there is no such document"));
+    return tx.commit();
+}
+
+Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
+{
+    using R = Result<QList<Document>>;
+    const QString what = QStringLiteral("Could not list the documents waiting to be hashed");
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    QString sql = QStringLiteral("SELECT %1 FROM documents WHERE status IN (%2)")
+                          .arg(kDocColumns, statusList({DocStatus::Queued, DocStatus::Hashing}));
+    if (collectionId > 0)
+        sql += QLatin1StringView(" AND collection_id = ?");
+    sql += QLatin1StringView(" ORDER BY id");
+    if (Status s = prepare(q, sql, what); !s)
+        return R::failure(s.error());
+    if (collectionId > 0)
+        q.bindValue(0, qlonglong(collectionId));
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    QList<Document> out;
+    while (q.next())
+        out.append(readDocument(q));
+    if (q.lastError().isValid())
+        return R::failure(sqlErrorText(what, q.lastError()));
+    return out;
+}
+
+Result<QList<Document>> Catalog::documents(const DocumentQuery &query)
+{
+    using R = Result<QList<Document>>;
+    const QString what = QStringLiteral("Could not list documents");
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+
+    Filter f = documentFilter(query);
+    QString sql = QStringLiteral("SELECT %1 FROM documents").arg(kDocColumns) + f.where + orderBy(query);
+    const qint64 offset = std::max<qint64>(0, query.offset);
+    if (query.limit >= 0) {
+        sql += QLatin1StringView(" LIMIT ? OFFSET ?");
+        f.values << qlonglong(query.limit) << qlonglong(offset);
+    } else if (offset > 0) {
+        // SQLite only takes OFFSET after a LIMIT (-1: none); PostgreSQL takes OFFSET alone.
+        sql += isPostgres(*db) ? QLatin1StringView(" OFFSET ?") : QLatin1StringView(" LIMIT -1 OFFSET ?");
+        f.values << qlonglong(offset);
+    }
+
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, sql, what); !s)
+        return R::failure(s.error());
+    for (int i = 0; i < f.values.size(); ++i)
+        q.bindValue(i, f.values.at(i));
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    QList<Document> out;
+    while (q.next())
+        out.append(readDocument(q));
+    if (q.lastError().isValid())
+        return R::failure(sqlErrorText(what, q.lastError()));
+    return out;
+}
+
+Result<qint64> Catalog::countDocuments(const DocumentQuery &query)
+{
+    using R = Result<qint64>;
+    const QString what = QStringLiteral("Could not count documents");
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    const Filter f = documentFilter(query);
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, QStringLiteral("SELECT COUNT(*) FROM documents") + f.where, what); !s)
+        return R::failure(s.error());
+    for (int i = 0; i < f.values.size(); ++i)
+        q.bindValue(i, f.values.at(i));
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    if (!q.next())
+        return R::failure(sqlErrorText(what, q.lastError()));
+    return q.value(0).toLongLong();
+}
+
+Result<std::optional<Document>> Catalog::document(qint64 id)
+{
+    using R = Result<std::optional<Document>>;
+    const QString what = QStringLiteral("Could not read document %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, QStringLiteral("SELECT %1 FROM documents WHERE id = ?").arg(kDocColumns), what); !s)
+        return R::failure(s.error());
+    if (Status s = run(q, what, {qlonglong(id)}); !s)
+        return R::failure(s.error());
+    if (q.next())
+        return std::optional<Document>(readDocument(q));
+    return std::optional<Document>();
+}
+
+Result<QHash<DocStatus, qint64>> Catalog::statusCounts(qint64 collectionId)
+{
+    using R = Result<QHash<DocStatus, qint64>>;
+    const QString what = QStringLiteral("Could not count documents by status");
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    QString sql = QStringLiteral("SELECT status, COUNT(*) FROM documents");
+    if (collectionId > 0)
+        sql += QLatin1StringView(" WHERE collection_id = ?");
+    sql += QLatin1StringView(" GROUP BY status");
+    if (Status s = prepare(q, sql, what); !s)
+        return R::failure(s.error());
+    if (collectionId > 0)
+        q.bindValue(0, qlonglong(collectionId));
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    // Every status is present, zero when there is none, so callers need no contains() checks.
+    QHash<DocStatus, qint64> out;
+    for (int i = 0; i < kDocStatusCount; ++i)
+        out.insert(static_cast<DocStatus>(i), 0);
+    while (q.next()) {
+        if (const auto status = statusFromName(q.value(0).toString()))
+            out[*status] += q.value(1).toLongLong();
+    }
+    return out;
+}
+
+Result<QList<Document>> Catalog::removeDocuments(const QList<qint64> &ids)
+{
+    using R = Result<QList<Document>>;
+    const QString what = QStringLiteral("Could not remove %1 document(s)").arg(ids.size());
+    if (ids.isEmpty())
+        return QList<Document>();
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery read = makeQuery(*db), remove = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+    if (Status s = prepare(read, QStringLiteral("SELECT %1 FROM documents WHERE id = ?").arg(kDocColumns), what); !s)
+        return R::failure(s.error());
+    if (Status s = prepare(remove, QStringLiteral("DELETE FROM documents WHERE id = ?"), what); !s)
+        return R::failure(s.error());
+    QList<Document> out;
+    for (const qint64 id : ids) {
+        if (Status s = run(read, what, {qlonglong(id)}); !s)
+            return R::failure(s.error());
+        if (!read.next())
+            continue;   // already gone
+        out.append(readDocument(read));
+        read.finish();
+        if (Status s = run(remove, what, {qlonglong(id)}); !s)
+            return R::failure(s.error());
+    }
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return out;
+}
+
+Status Catalog::restoreDocuments(const QList<Document> &docs)
+{
+    const QString what = QStringLiteral("Could not restore %1 document(s)").arg(docs.size());
+    if (docs.isEmpty())
+        return {};
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    const bool pg = isPostgres(*db);
+    QSqlQuery findOriginal = makeQuery(*db), insert = makeQuery(*db), sequence = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    const Status prepared[] = {
+        prepare(findOriginal, QStringLiteral("SELECT id FROM documents WHERE collection_id = ? AND sha256 = ? "
+                                             "AND status <> 'duplicate' ORDER BY id LIMIT 1"), what),
+        prepare(insert, QStringLiteral("INSERT INTO documents (%1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                                .arg(kDocColumns), what),
+    };
+    for (const Status &s : prepared) {
+        if (!s)
+            return s;
+    }
+
+    for (const Document &d : docs) {
+        DocStatus status = d.status;
+        qint64 duplicateOf = d.duplicateOf;
+        if (!d.sha256.isEmpty() && status != DocStatus::Duplicate) {
+            // The same content may have been added again since the removal; the restored copy then
+            // becomes its duplicate instead of breaking the one-original-per-content rule.
+            if (Status s = run(findOriginal, what, {qlonglong(d.collectionId), QString::fromLatin1(d.sha256)}); !s)
+                return s;
+            if (findOriginal.next()) {
+                status = DocStatus::Duplicate;
+                duplicateOf = findOriginal.value(0).toLongLong();
+            }
+            findOriginal.finish();
+        }
+        const Status s = run(insert, what,
+                             {qlonglong(d.id), qlonglong(d.collectionId), text(d.fileName), d.sourcePath,
+                              qlonglong(d.size), qlonglong(d.mtimeMs), nullableText(d.sha256), statusValue(status),
+                              text(d.error), text(d.remoteLocation), d.attempts, nullableId(duplicateOf),
+                              qlonglong(d.added.isValid() ? d.added.toMSecsSinceEpoch() : nowMs()),
+                              qlonglong(d.updated.isValid() ? d.updated.toMSecsSinceEpoch() : nowMs())});
+        if (!s)
+            return s;
+    }
+
+    if (pg) {
+        // Explicit ids bypass the identity sequence; move it past them so later inserts cannot
+        // collide (SQLite's AUTOINCREMENT does this by itself).
+        if (!sequence.exec(QStringLiteral(
+                    "SELECT setval('documents_id_seq', t.m) FROM (SELECT MAX(id) AS m FROM documents) t, "
+                    "documents_id_seq s WHERE t.m > s.last_value OR NOT s.is_called")))
+            return Status::failure(sqlErrorText(what + QLatin1StringView(" (advancing the id sequence)"), sequence.lastError()));
+    }
+    return tx.commit();
+}
+
+} // namespace quire

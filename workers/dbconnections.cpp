@@ -1,0 +1,352 @@
+#include "dbconnections.h"
+
+#include "pgurl.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QThread>
+
+#include <mutex>
+#include <vector>
+
+namespace quire {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kSqliteBusyTimeoutMs = 10'000;
+// PostgreSQL: bound every wait (connect, locks) so a stuck server cannot hang a worker forever.
+constexpr int kPgConnectTimeoutS = 10;
+constexpr QLatin1StringView kPgLockTimeout("30s");
+constexpr std::chrono::milliseconds kDefaultIdleCheck{30'000};
+
+std::atomic<bool> g_assertOnGuiThread{true};
+std::atomic<quint64> g_nextManagerId{1};
+
+// Qt guards its connection registry with a QReadWriteLock. Debian's Qt is not built with
+// ThreadSanitizer, so TSan cannot see that lock; taking a standard mutex around every registry
+// call (add, remove, driver lookup) gives TSan the ordering it needs and costs nothing measurable
+// (it is only taken when a connection is opened or closed).
+std::mutex g_registryMutex;
+
+QString quoteConnectOption(const QString &value)
+{
+    // libpq conninfo syntax: single quotes, backslash escapes.
+    QString v = value;
+    v.replace(u'\\', QLatin1StringView("\\\\"));
+    v.replace(u'\'', QLatin1StringView("\\'"));
+    return u'\'' + v + u'\'';
+}
+
+} // namespace
+
+struct ConnectionManager::State
+{
+    explicit State(CatalogConfig c) : config(std::move(c)), id(g_nextManagerId.fetch_add(1)) {}
+
+    const CatalogConfig config;
+    const quint64 id;
+    std::atomic<bool> alive{true};
+    std::atomic<int> open{0};
+    std::atomic<qint64> opened{0};
+    std::atomic<quint64> nextConnection{1};
+    std::atomic<qint64> idleCheckMs{kDefaultIdleCheck.count()};
+};
+
+namespace {
+
+using State = ConnectionManager::State;
+
+struct ThreadConnection
+{
+    std::shared_ptr<State> state;   // keeps the counters alive if the manager goes first
+    QString name;
+    QSqlDatabase db;
+    Clock::time_point lastUsed;
+};
+
+void closeConnection(ThreadConnection &c)
+{
+    // Runs in the owning thread: Qt requires a connection to be closed where it was opened.
+    c.db.close();
+    c.db = QSqlDatabase();   // drop our handle first, or removeDatabase() warns "still in use"
+    {
+        std::lock_guard lock(g_registryMutex);
+        QSqlDatabase::removeDatabase(c.name);
+    }
+    c.state->open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// One per thread. Its destructor runs when the thread ends (thread_local), i.e. in the thread
+// that owns the connections, which is exactly where Qt needs them closed and removed. For
+// QThreadPool threads that is when they expire after their idle timeout.
+struct ThreadConnections
+{
+    std::vector<ThreadConnection> list;   // usually one entry: one catalog per thread
+
+    ThreadConnections() = default;
+    ThreadConnections(const ThreadConnections &) = delete;
+    ThreadConnections &operator=(const ThreadConnections &) = delete;
+    ~ThreadConnections()
+    {
+        for (ThreadConnection &c : list)
+            closeConnection(c);
+    }
+
+    ThreadConnection *find(const State *state)
+    {
+        for (ThreadConnection &c : list) {
+            if (c.state.get() == state)
+                return &c;
+        }
+        return nullptr;
+    }
+
+    void remove(const State *state)
+    {
+        for (auto it = list.begin(); it != list.end(); ++it) {
+            if (it->state.get() == state) {
+                closeConnection(*it);
+                list.erase(it);
+                return;
+            }
+        }
+    }
+
+    // Connections of managers destroyed since this thread last asked for one.
+    void pruneDead()
+    {
+        for (auto it = list.begin(); it != list.end();) {
+            if (!it->state->alive.load(std::memory_order_acquire)) {
+                closeConnection(*it);
+                it = list.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+};
+
+thread_local ThreadConnections t_connections;
+
+Status configureSqlite(QSqlDatabase &db)
+{
+    // busy_timeout first, so the switch to WAL (which needs a lock once) waits instead of failing.
+    const struct
+    {
+        const char *sql;
+        const char *expect;   // the value the pragma must report back, or nullptr
+    } pragmas[] = {
+        {"PRAGMA busy_timeout = 10000", nullptr},
+        {"PRAGMA journal_mode = WAL", "wal"},
+        {"PRAGMA synchronous = NORMAL", nullptr},
+        {"PRAGMA foreign_keys = ON", nullptr},
+    };
+    static_assert(kSqliteBusyTimeoutMs == 10'000, "keep the busy_timeout pragma in sync");
+    for (const auto &p : pragmas) {
+        QSqlQuery q(db);
+        if (!q.exec(QLatin1StringView(p.sql)))
+            return Status::failure(QStringLiteral("could not run \"%1\": %2")
+                                           .arg(QLatin1StringView(p.sql), q.lastError().text()));
+        if (p.expect && (!q.next() || q.value(0).toString().compare(QLatin1StringView(p.expect),
+                                                                    Qt::CaseInsensitive) != 0)) {
+            // Not fatal: e.g. a file system without shared memory support cannot do WAL. The
+            // catalog still works, readers just wait for writers.
+            qWarning("quire: %s reported \"%s\" instead of \"%s\" for %s", p.sql,
+                     qPrintable(q.value(0).toString()), p.expect,
+                     qPrintable(QDir::toNativeSeparators(db.databaseName())));
+        }
+    }
+    return {};
+}
+
+Status configurePostgres(QSqlDatabase &db)
+{
+    const QString statements[] = {
+        // "relation already exists, skipping" notices from migrations are noise on stderr.
+        QStringLiteral("SET client_min_messages TO warning"),
+        QStringLiteral("SET lock_timeout TO '%1'").arg(kPgLockTimeout),
+    };
+    for (const QString &sql : statements) {
+        QSqlQuery q(db);
+        if (!q.exec(sql))
+            return Status::failure(QStringLiteral("could not run \"%1\": %2").arg(sql, q.lastError().text()));
+    }
+    return {};
+}
+
+} // namespace
+
+ConnectionManager::ConnectionManager(CatalogConfig config)
+    : m_state(std::make_shared<State>(std::move(config)))
+{
+}
+
+ConnectionManager::~ConnectionManager()
+{
+    m_state->alive.store(false, std::memory_order_release);
+    // This thread's connection can go now; other threads close theirs when they next ask any
+    // manager for a connection, or when they end.
+    if (!isGuiThread())
+        t_connections.remove(m_state.get());
+}
+
+const CatalogConfig &ConnectionManager::config() const
+{
+    return m_state->config;
+}
+
+Result<QSqlDatabase> ConnectionManager::database()
+{
+    if (isGuiThread()) {
+        if (assertOnGuiThread()) {
+            Q_ASSERT_X(false, "ConnectionManager::database",
+                       "catalog connections must not be used on the GUI thread (run the work on the I/O pool)");
+        }
+        return Result<QSqlDatabase>::failure(
+                QStringLiteral("Catalog %1: refused to use the database on the GUI thread; "
+                               "catalog work must run on a worker thread")
+                        .arg(m_state->config.displayLocation()));
+    }
+
+    ThreadConnections &mine = t_connections;
+    mine.pruneDead();
+
+    const auto now = Clock::now();
+    if (ThreadConnection *c = mine.find(m_state.get())) {
+        bool alive = c->db.isOpen();
+        const auto idle = std::chrono::milliseconds(m_state->idleCheckMs.load(std::memory_order_relaxed));
+        if (alive && now - c->lastUsed >= idle) {
+            // Like a pool's pre-ping: a server restart or a dropped TCP connection shows up here
+            // instead of as a confusing error in the middle of the next transaction.
+            QSqlQuery ping(c->db);
+            alive = ping.exec(QStringLiteral("SELECT 1")) && ping.next();
+        }
+        if (alive) {
+            c->lastUsed = now;
+            return c->db;
+        }
+        mine.remove(m_state.get());
+    }
+
+    const CatalogConfig &config = m_state->config;
+    const QString name = QStringLiteral("quire-%1-%2").arg(m_state->id).arg(
+            m_state->nextConnection.fetch_add(1, std::memory_order_relaxed));
+    const QString driver = config.isPostgres() ? QStringLiteral("QPSQL") : QStringLiteral("QSQLITE");
+    const QString where = config.displayLocation();
+
+    std::optional<PostgresUrl> pg;
+    if (config.isPostgres()) {
+        QString error;
+        pg = parsePostgresUrl(config.location, &error);
+        if (!pg)
+            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
+    } else {
+        if (config.location.isEmpty())
+            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: no catalog file given"));
+        // SQLite creates the file but not its folder (first run: the data folder may not exist).
+        const QString dir = QFileInfo(config.location).absolutePath();
+        if (!QDir().mkpath(dir))
+            return Result<QSqlDatabase>::failure(
+                    QStringLiteral("Cannot open the catalog %1: could not create the folder %2")
+                            .arg(where, QDir::toNativeSeparators(dir)));
+    }
+
+    QSqlDatabase db;
+    {
+        std::lock_guard lock(g_registryMutex);
+        if (!QSqlDatabase::isDriverAvailable(driver)) {
+            return Result<QSqlDatabase>::failure(
+                    QStringLiteral("Cannot open the catalog %1: the Qt SQL driver %2 is not installed "
+                                   "(Debian: libqt6sql6-%3)")
+                            .arg(where, driver, config.isPostgres() ? QStringLiteral("psql") : QStringLiteral("sqlite")));
+        }
+        db = QSqlDatabase::addDatabase(driver, name);
+    }
+
+    if (pg) {
+        db.setHostName(pg->host);
+        if (pg->port > 0)
+            db.setPort(pg->port);
+        db.setUserName(pg->user);
+        db.setPassword(pg->password);
+        db.setDatabaseName(pg->dbname);
+        QStringList options{QStringLiteral("connect_timeout=%1").arg(kPgConnectTimeoutS),
+                            QStringLiteral("application_name=quire")};
+        for (const auto &[key, value] : std::as_const(pg->options))
+            options.append(key + u'=' + quoteConnectOption(value));
+        db.setConnectOptions(options.join(u';'));
+    } else {
+        db.setDatabaseName(config.location);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(kSqliteBusyTimeoutMs));
+    }
+
+    auto discard = [&](const QString &error) {
+        db.close();
+        db = QSqlDatabase();
+        {
+            std::lock_guard lock(g_registryMutex);
+            QSqlDatabase::removeDatabase(name);
+        }
+        return Result<QSqlDatabase>::failure(error);
+    };
+
+    if (!db.open())
+        return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, db.lastError().text()));
+    const Status configured = pg ? configurePostgres(db) : configureSqlite(db);
+    if (!configured)
+        return discard(QStringLiteral("Cannot set up the catalog connection to %1: %2").arg(where, configured.error()));
+
+    m_state->open.fetch_add(1, std::memory_order_relaxed);
+    m_state->opened.fetch_add(1, std::memory_order_relaxed);
+    mine.list.push_back(ThreadConnection{m_state, name, db, now});
+    return db;
+}
+
+void ConnectionManager::releaseThisThread()
+{
+    if (!isGuiThread())
+        t_connections.remove(m_state.get());
+}
+
+int ConnectionManager::openConnections() const
+{
+    return m_state->open.load(std::memory_order_relaxed);
+}
+
+qint64 ConnectionManager::connectionsOpened() const
+{
+    return m_state->opened.load(std::memory_order_relaxed);
+}
+
+void ConnectionManager::setIdleCheckAfter(std::chrono::milliseconds idle)
+{
+    m_state->idleCheckMs.store(idle.count(), std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds ConnectionManager::idleCheckAfter() const
+{
+    return std::chrono::milliseconds(m_state->idleCheckMs.load(std::memory_order_relaxed));
+}
+
+bool ConnectionManager::isGuiThread()
+{
+    const QCoreApplication *app = QCoreApplication::instance();
+    return app && app->thread() == QThread::currentThread();
+}
+
+void ConnectionManager::setAssertOnGuiThread(bool assert)
+{
+    g_assertOnGuiThread.store(assert, std::memory_order_relaxed);
+}
+
+bool ConnectionManager::assertOnGuiThread()
+{
+    return g_assertOnGuiThread.load(std::memory_order_relaxed);
+}
+
+} // namespace quire

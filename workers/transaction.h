@@ -1,0 +1,53 @@
+#pragma once
+
+#include "result.h"
+
+#include <QSqlDatabase>
+#include <QString>
+
+class QSqlError;
+class QSqlQuery;
+
+namespace quire {
+
+// "what failed: driver text" — the one format for SQL errors in the catalog.
+QString sqlErrorText(const QString &what, const QSqlError &error);
+// Runs an already prepared and bound query; a failed Status names `what`.
+Status execQuery(QSqlQuery &query, const QString &what);
+bool isPostgres(const QSqlDatabase &db);
+
+// RAII write transaction on one thread's connection (private to the catalog).
+//
+// SQLite: "BEGIN IMMEDIATE" as a statement. Qt's QSqlDatabase::transaction() issues a deferred
+// BEGIN, which takes the write lock only at the first write and then fails at once with
+// "database is locked" (SQLITE_BUSY_SNAPSHOT / no busy wait) when another connection wrote in
+// between; IMMEDIATE takes the write lock up front and honours the busy timeout.
+// PostgreSQL: "BEGIN", then a transaction-scoped advisory lock so that catalog writers run one at
+// a time, as with SQLite. The check-then-write steps (dedupe by SHA-256, migrations) rely on it;
+// readers are never blocked by it.
+//
+// The constructor begins; check ok()/error(). commit() is explicit; the destructor rolls back a
+// transaction that was not committed. Use on the connection's own thread only.
+class Transaction final
+{
+public:
+    Transaction(QSqlDatabase db, QString what);
+    ~Transaction();
+    Transaction(const Transaction &) = delete;
+    Transaction &operator=(const Transaction &) = delete;
+
+    bool ok() const { return m_active; }
+    const QString &error() const { return m_error; }
+    Status status() const { return m_active ? Status() : Status::failure(m_error); }
+
+    Status commit();
+    void rollback();
+
+private:
+    QSqlDatabase m_db;
+    QString m_what;
+    QString m_error;
+    bool m_active = false;
+};
+
+} // namespace quire
