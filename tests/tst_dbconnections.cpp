@@ -1,0 +1,581 @@
+// ctest-labels: concurrency catalog
+// Per-thread catalog connections: one per thread, owned by it, closed with it, re-validated
+// after idle, refused on the GUI thread. Runs against SQLite and a throw-away PostgreSQL.
+#include "catalogconfig.h"
+#include "dbconnections.h"
+#include "pgserver.h"
+#include "pgurl.h"
+
+#include <QFileInfo>
+#include <QSet>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+#include <QThreadPool>
+
+#include <atomic>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+using namespace quire;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A number for the calling thread, unique for the life of the process (QThread pointers and
+// native thread ids are reused once a thread ends, which would hide ownership mistakes).
+int threadToken()
+{
+    static std::atomic<int> next{1};
+    thread_local const int token = next.fetch_add(1);
+    return token;
+}
+
+bool registered(const QString &name)
+{
+    return QSqlDatabase::connectionNames().contains(name);
+}
+
+} // namespace
+
+// Turns a backend name from the data table into a CatalogConfig, or skips/fails the test.
+#define REQUIRE_BACKEND(backend, config)                                   \
+    CatalogConfig config;                                                  \
+    do {                                                                   \
+        QString skip_;                                                     \
+        QString fail_;                                                     \
+        const auto c_ = configFor(backend, &skip_, &fail_);                \
+        if (!skip_.isEmpty())                                              \
+            QSKIP(qPrintable(skip_));                                      \
+        if (!c_)                                                           \
+            QFAIL(qPrintable(fail_));                                      \
+        config = *c_;                                                      \
+    } while (false)
+
+class TestDbConnections final : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::optional<CatalogConfig> configFor(const QString &backend, QString *skip, QString *fail)
+    {
+        const int n = ++m_counter;
+        if (backend == QLatin1StringView("sqlite"))
+            return CatalogConfig{m_dir.filePath(QStringLiteral("conn-%1/catalog.sqlite").arg(n))};
+        if (test::PgServer::binDir().isEmpty()) {
+            *skip = test::PgServer::missingMessage();
+            return std::nullopt;
+        }
+        if (!m_pg) {
+            m_pg = std::make_unique<test::PgServer>();
+            if (!m_pg->start()) {
+                *fail = QStringLiteral("could not start the PostgreSQL test server: ") + m_pg->error();
+                m_pg.reset();
+                return std::nullopt;
+            }
+            qInfo("PostgreSQL test server started in %lld ms on port %d", m_pg->startupMs(), m_pg->port());
+        }
+        const QString url = m_pg->createDatabase(QStringLiteral("conn_%1").arg(n));
+        if (url.isEmpty()) {
+            *fail = m_pg->error();
+            return std::nullopt;
+        }
+        return CatalogConfig{url};
+    }
+
+    static void addBackends()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::newRow("sqlite") << QStringLiteral("sqlite");
+        QTest::newRow("postgres") << QStringLiteral("postgres");
+    }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<test::PgServer> m_pg;
+    int m_counter = 0;
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
+    }
+
+    void cleanupTestCase()
+    {
+        m_pg.reset();
+    }
+
+    void isGuiThread()
+    {
+        QVERIFY(ConnectionManager::isGuiThread());
+        bool inWorker = true;
+        std::thread t([&] { inWorker = ConnectionManager::isGuiThread(); });
+        t.join();
+        QVERIFY(!inWorker);
+    }
+
+    void refusedOnGuiThread()
+    {
+        ConnectionManager manager(CatalogConfig{m_dir.filePath(QStringLiteral("gui/catalog.sqlite"))});
+        // Debug builds would assert; the test checks the refusal itself.
+        ConnectionManager::setAssertOnGuiThread(false);
+        const Result<QSqlDatabase> db = manager.database();
+        ConnectionManager::setAssertOnGuiThread(true);
+        QVERIFY(!db.ok());
+        QVERIFY2(db.error().contains(QLatin1StringView("GUI thread")), qPrintable(db.error()));
+        QCOMPARE(manager.openConnections(), 0);
+        QCOMPARE(manager.connectionsOpened(), 0);
+        QVERIFY(!QFileInfo::exists(m_dir.filePath(QStringLiteral("gui/catalog.sqlite"))));
+    }
+
+    void distinctConnectionPerThread_data() { addBackends(); }
+    void distinctConnectionPerThread()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+        constexpr int kThreads = 4;
+
+        struct Seen
+        {
+            QString name;
+            QString again;
+            QString error;
+            bool queryOk = false;
+        };
+        std::array<Seen, kThreads> seen;
+        std::latch opened(kThreads);
+        std::latch release(1);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < kThreads; ++i) {
+            threads.emplace_back([&, i] {
+                Seen &s = seen[i];
+                {
+                    Result<QSqlDatabase> db = manager.database();
+                    if (db) {
+                        s.name = db->connectionName();
+                        QSqlQuery q(*db);
+                        s.queryOk = q.exec(QStringLiteral("SELECT 1")) && q.next() && q.value(0).toInt() == 1;
+                        const Result<QSqlDatabase> again = manager.database();
+                        s.again = again ? again->connectionName() : again.error();
+                    } else {
+                        s.error = db.error();
+                    }
+                }
+                opened.count_down();
+                release.wait();   // keep every thread (and its connection) alive at once
+            });
+        }
+        opened.wait();
+        const int openWhileAlive = manager.openConnections();
+        release.count_down();
+        for (std::thread &t : threads)
+            t.join();
+
+        QSet<QString> names;
+        for (const Seen &s : seen) {
+            QVERIFY2(s.error.isEmpty(), qPrintable(s.error));
+            QVERIFY(s.queryOk);
+            QCOMPARE(s.again, s.name);   // the same thread gets the same connection back
+            QVERIFY2(s.name.startsWith(QLatin1StringView("quire-")), qPrintable(s.name));
+            names.insert(s.name);
+        }
+        QCOMPARE(names.size(), kThreads);
+        QCOMPARE(openWhileAlive, kThreads);
+        QCOMPARE(manager.connectionsOpened(), kThreads);
+        // std::thread::join returns after the thread's thread_local destructors ran.
+        QCOMPARE(manager.openConnections(), 0);
+        for (const QString &name : std::as_const(names))
+            QVERIFY2(!registered(name), qPrintable(name));
+    }
+
+    void closedWhenPoolThreadsExpire_data() { addBackends(); }
+    void closedWhenPoolThreadsExpire()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+        constexpr int kThreads = 4;
+        const int baseline = manager.openConnections();
+
+        QThreadPool pool;
+        pool.setMaxThreadCount(kThreads);
+        pool.setExpiryTimeout(100);
+
+        std::mutex mutex;
+        QStringList names;
+        QStringList errors;
+        std::latch allOpen(kThreads);
+        for (int i = 0; i < kThreads; ++i) {
+            pool.start([&] {
+                {
+                    const Result<QSqlDatabase> db = manager.database();
+                    std::lock_guard lock(mutex);
+                    if (db)
+                        names.append(db->connectionName());
+                    else
+                        errors.append(db.error());
+                }
+                // Wait for the others, so that each task runs on its own pool thread.
+                allOpen.arrive_and_wait();
+            });
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(manager.openConnections(), baseline + kThreads, 30'000);
+        {
+            std::lock_guard lock(mutex);
+            QVERIFY2(errors.isEmpty(), qPrintable(errors.join(u'\n')));
+            QCOMPARE(QSet<QString>(names.begin(), names.end()).size(), kThreads);
+            for (const QString &name : std::as_const(names))
+                QVERIFY2(registered(name), qPrintable(name));
+        }
+
+        // Idle pool threads expire after 100 ms; each closes and removes its connection as it ends.
+        QTRY_COMPARE_WITH_TIMEOUT(pool.activeThreadCount(), 0, 30'000);
+        QTRY_COMPARE_WITH_TIMEOUT(manager.openConnections(), baseline, 30'000);
+        for (const QString &name : std::as_const(names))
+            QTRY_VERIFY2_WITH_TIMEOUT(!registered(name), qPrintable(name), 30'000);
+        QCOMPARE(manager.connectionsOpened(), kThreads);
+
+        // A new pool thread gets a new connection under a new name (a counter, never reused).
+        QString fresh;
+        pool.start([&] {
+            const Result<QSqlDatabase> db = manager.database();
+            std::lock_guard lock(mutex);
+            fresh = db ? db->connectionName() : db.error();
+        });
+        QVERIFY(pool.waitForDone(30'000));
+        QVERIFY2(fresh.startsWith(QLatin1StringView("quire-")), qPrintable(fresh));
+        QVERIFY(!names.contains(fresh));
+        QTRY_COMPARE_WITH_TIMEOUT(manager.openConnections(), baseline, 30'000);
+    }
+
+    void usedOnlyByOwnerThread_data() { addBackends(); }
+    void usedOnlyByOwnerThread()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+
+        QThreadPool pool;
+        pool.setMaxThreadCount(4);
+        pool.setExpiryTimeout(30);   // threads come and go between the waves below
+
+        std::mutex mutex;
+        std::map<QString, int> owner;   // connection name -> thread token
+        QStringList problems;
+        for (int wave = 0; wave < 5; ++wave) {
+            for (int task = 0; task < 40; ++task) {
+                pool.start([&] {
+                    const int me = threadToken();
+                    const Result<QSqlDatabase> db = manager.database();
+                    QString problem;
+                    if (!db) {
+                        problem = db.error();
+                    } else {
+                        // Qt's view: the driver object lives in the thread that opened it.
+                        if (db->driver()->thread() != QThread::currentThread())
+                            problem = QStringLiteral("%1: driver lives in another thread").arg(db->connectionName());
+                        QSqlQuery q(*db);
+                        if (!q.exec(QStringLiteral("SELECT 1")))
+                            problem = q.lastError().text();
+                    }
+                    std::lock_guard lock(mutex);
+                    if (!problem.isEmpty()) {
+                        problems.append(problem);
+                        return;
+                    }
+                    const auto [it, inserted] = owner.emplace(db->connectionName(), me);
+                    if (!inserted && it->second != me)
+                        problems.append(QStringLiteral("%1 used by threads %2 and %3").arg(it->first).arg(it->second).arg(me));
+                });
+            }
+            QVERIFY(pool.waitForDone(60'000));
+            QTest::qWait(100);   // let the idle threads expire, so the next wave opens new connections
+        }
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u'\n')));
+        QVERIFY(owner.size() >= 2);
+        QCOMPARE(qint64(owner.size()), manager.connectionsOpened());
+        QTRY_COMPARE_WITH_TIMEOUT(manager.openConnections(), 0, 30'000);
+    }
+
+    void revalidatesAfterIdle_data() { addBackends(); }
+    void revalidatesAfterIdle()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+        QCOMPARE(manager.idleCheckAfter(), 30'000ms);
+        manager.setIdleCheckAfter(50ms);
+
+        struct
+        {
+            QString first, early, afterKill, error;
+            qint64 backendPid = 0;
+            qint64 openedBefore = 0, openedAfter = 0;
+            int openAfter = 0;
+            bool queryAfterOk = false;
+            bool firstStillRegistered = true;
+        } r;
+        std::binary_semaphore killed(0);
+        std::binary_semaphore ready(0);
+        const bool pg = config.isPostgres();
+
+        std::thread worker([&] {
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                if (!db) {
+                    r.error = db.error();
+                    ready.release();
+                    return;
+                }
+                r.first = db->connectionName();
+                // Within the idle window: no check, the same connection.
+                const Result<QSqlDatabase> again = manager.database();
+                r.early = again ? again->connectionName() : again.error();
+                r.openedBefore = manager.connectionsOpened();
+                if (pg) {
+                    QSqlQuery q(*db);
+                    if (q.exec(QStringLiteral("SELECT pg_backend_pid()")) && q.next())
+                        r.backendPid = q.value(0).toLongLong();
+                }
+            }
+            ready.release();
+            killed.acquire();
+            if (!pg) {
+                // SQLite has no server to lose: close the handle behind the manager's back instead.
+                QSqlDatabase::database(r.first, false).close();
+            }
+            std::this_thread::sleep_for(120ms);   // longer than the idle check interval
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                if (!db) {
+                    r.error = db.error();
+                    return;
+                }
+                r.afterKill = db->connectionName();
+                QSqlQuery q(*db);
+                r.queryAfterOk = q.exec(QStringLiteral("SELECT 1")) && q.next();
+                r.openedAfter = manager.connectionsOpened();
+                r.openAfter = manager.openConnections();
+                r.firstStillRegistered = registered(r.first);
+            }
+        });
+
+        ready.acquire();
+        if (pg && r.backendPid > 0) {
+            const auto out = m_pg->psql(QStringLiteral("postgres"),
+                                        QStringLiteral("SELECT pg_terminate_backend(%1)").arg(r.backendPid));
+            if (!out)
+                qWarning("%s", qPrintable(m_pg->error()));
+        }
+        killed.release();
+        worker.join();
+
+        QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+        QCOMPARE(r.early, r.first);
+        if (pg)
+            QVERIFY(r.backendPid > 0);
+        QVERIFY(r.queryAfterOk);
+        QVERIFY(r.afterKill != r.first);
+        QVERIFY(!r.firstStillRegistered);
+        QCOMPARE(r.openedAfter, r.openedBefore + 1);
+        QCOMPARE(r.openAfter, 1);
+        QCOMPARE(manager.openConnections(), 0);
+    }
+
+    void releaseThisThread()
+    {
+        ConnectionManager manager(CatalogConfig{m_dir.filePath(QStringLiteral("release/catalog.sqlite"))});
+        QString first, second, error;
+        int openAfterRelease = -1;
+        bool firstRegistered = true;
+        std::thread t([&] {
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                if (!db) {
+                    error = db.error();
+                    return;
+                }
+                first = db->connectionName();
+            }
+            manager.releaseThisThread();
+            openAfterRelease = manager.openConnections();
+            firstRegistered = registered(first);
+            const Result<QSqlDatabase> db = manager.database();
+            second = db ? db->connectionName() : db.error();
+        });
+        t.join();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(openAfterRelease, 0);
+        QVERIFY(!firstRegistered);
+        QVERIFY(second.startsWith(QLatin1StringView("quire-")));
+        QVERIFY(second != first);
+        QCOMPARE(manager.connectionsOpened(), 2);
+        QCOMPARE(manager.openConnections(), 0);
+    }
+
+    // The per-thread holder shares the manager's state: a thread that outlives its manager still
+    // closes that manager's connection, at its next request for any connection or when it ends.
+    void threadOutlivesManager_data()
+    {
+        QTest::addColumn<bool>("useAnotherManager");
+        QTest::newRow("closed at thread end") << false;
+        QTest::newRow("closed at next request") << true;
+    }
+    void threadOutlivesManager()
+    {
+        QFETCH(bool, useAnotherManager);
+        auto first = std::make_unique<ConnectionManager>(
+                CatalogConfig{m_dir.filePath(QStringLiteral("outlive-%1/a.sqlite").arg(++m_counter))});
+        ConnectionManager second(CatalogConfig{m_dir.filePath(QStringLiteral("outlive-%1/b.sqlite").arg(m_counter))});
+        QString name, error;
+        bool registeredAfterNextRequest = true;
+        std::binary_semaphore opened(0), destroyed(0);
+        std::thread t([&] {
+            {
+                const Result<QSqlDatabase> db = first->database();
+                if (db)
+                    name = db->connectionName();
+                else
+                    error = db.error();
+            }
+            opened.release();
+            destroyed.acquire();
+            if (useAnotherManager) {
+                const Result<QSqlDatabase> db = second.database();
+                if (!db)
+                    error = db.error();
+                registeredAfterNextRequest = registered(name);
+            }
+        });
+        opened.acquire();
+        const bool registeredBefore = registered(name);
+        first.reset();   // on the GUI thread: it cannot close the worker's connection itself
+        const bool registeredAfterDestruction = registered(name);
+        destroyed.release();
+        t.join();
+
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY(registeredBefore);
+        QVERIFY(registeredAfterDestruction);
+        if (useAnotherManager)
+            QVERIFY(!registeredAfterNextRequest);
+        QVERIFY(!registered(name));
+        QCOMPARE(second.openConnections(), 0);
+    }
+
+    void sqliteFolderIsCreated()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("deep/er/catalog.sqlite"));
+        ConnectionManager manager(CatalogConfig{path});
+        QString error;
+        std::thread t([&] {
+            const Result<QSqlDatabase> db = manager.database();
+            if (!db)
+                error = db.error();
+        });
+        t.join();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY(QFileInfo::exists(path));
+    }
+
+    void openErrorsNameTheCatalog()
+    {
+        // Port 1 on loopback refuses at once; the message must say where, without the password.
+        ConnectionManager manager(CatalogConfig{QStringLiteral("postgresql://quire:s3cret@127.0.0.1:1/nowhere")});
+        QString error;
+        std::thread t([&] {
+            const Result<QSqlDatabase> db = manager.database();
+            error = db ? QString() : db.error();
+        });
+        t.join();
+        QVERIFY2(!error.isEmpty(), "connecting to port 1 should fail");
+        QVERIFY2(error.contains(QLatin1StringView("postgresql://quire:***@127.0.0.1:1/nowhere")), qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1StringView("s3cret")), qPrintable(error));
+        QCOMPARE(manager.openConnections(), 0);
+    }
+
+    void postgresUrl_data()
+    {
+        QTest::addColumn<QString>("url");
+        QTest::addColumn<bool>("valid");
+        QTest::addColumn<QString>("user");
+        QTest::addColumn<QString>("password");
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<int>("port");
+        QTest::addColumn<QString>("dbname");
+        QTest::addColumn<QString>("display");
+
+        QTest::newRow("full") << QStringLiteral("postgresql://alice:pw@db.example:5433/quire") << true
+                              << QStringLiteral("alice") << QStringLiteral("pw") << QStringLiteral("db.example") << 5433
+                              << QStringLiteral("quire") << QStringLiteral("postgresql://alice:***@db.example:5433/quire");
+        QTest::newRow("short scheme, no password, default port")
+                << QStringLiteral("postgres://bob@localhost/cat") << true << QStringLiteral("bob") << QString()
+                << QStringLiteral("localhost") << -1 << QStringLiteral("cat") << QStringLiteral("postgres://bob@localhost/cat");
+        QTest::newRow("percent-encoded")
+                << QStringLiteral("postgresql://us%40er:p%3As%2Fs%40@h:5432/my%20db%C3%A9?sslmode=require") << true
+                << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h") << 5432
+                << QString::fromUtf8("my db\xc3\xa9")
+                << QStringLiteral("postgresql://us%40er:***@h:5432/my%20db%C3%A9?sslmode=require");
+        QTest::newRow("raw @ in password") << QStringLiteral("postgresql://u:a@b@h/d") << true << QStringLiteral("u")
+                                           << QStringLiteral("a@b") << QStringLiteral("h") << -1 << QStringLiteral("d")
+                                           << QStringLiteral("postgresql://u:***@h/d");
+        QTest::newRow("ipv6") << QStringLiteral("postgresql://u@[::1]:6543/d") << true << QStringLiteral("u") << QString()
+                              << QStringLiteral("::1") << 6543 << QStringLiteral("d")
+                              << QStringLiteral("postgresql://u@[::1]:6543/d");
+        QTest::newRow("password parameter") << QStringLiteral("postgresql://h/d?user=u&password=secret") << true
+                                            << QString() << QString() << QStringLiteral("h") << -1 << QStringLiteral("d")
+                                            << QStringLiteral("postgresql://h/d?user=u&password=***");
+        QTest::newRow("bad port") << QStringLiteral("postgresql://u@h:99999/d") << false << QString() << QString()
+                                  << QString() << 0 << QString() << QString();
+        QTest::newRow("not a url") << QStringLiteral("/var/lib/quire/catalog.sqlite") << false << QString() << QString()
+                                   << QString() << 0 << QString() << QStringLiteral("/var/lib/quire/catalog.sqlite");
+    }
+    void postgresUrl()
+    {
+        QFETCH(QString, url);
+        QFETCH(bool, valid);
+        const CatalogConfig config{url};
+        QCOMPARE(config.isPostgres(), url.startsWith(QLatin1StringView("postgres")));
+        QString error;
+        const auto parsed = parsePostgresUrl(url, &error);
+        QCOMPARE(parsed.has_value(), valid);
+        QFETCH(QString, display);
+        if (!display.isEmpty())
+            QCOMPARE(config.displayLocation(), display);
+        if (!valid) {
+            QVERIFY(!error.isEmpty());
+            return;
+        }
+        QFETCH(QString, user);
+        QFETCH(QString, password);
+        QFETCH(QString, host);
+        QFETCH(int, port);
+        QFETCH(QString, dbname);
+        QCOMPARE(parsed->user, user);
+        QCOMPARE(parsed->password, password);
+        QCOMPARE(parsed->host, host);
+        QCOMPARE(parsed->port, port);
+        QCOMPARE(parsed->dbname, dbname);
+    }
+
+    void configFromOption()
+    {
+        qputenv("QUIRE_CATALOG", "/from/env.sqlite");
+        QCOMPARE(CatalogConfig::fromOption(QStringLiteral("/from/option.sqlite")).location, QStringLiteral("/from/option.sqlite"));
+        QCOMPARE(CatalogConfig::fromOption({}).location, QStringLiteral("/from/env.sqlite"));
+        qunsetenv("QUIRE_CATALOG");
+        QCOMPARE(CatalogConfig::fromOption({}).location, CatalogConfig::defaultConfig().location);
+        QVERIFY(CatalogConfig::defaultConfig().location.endsWith(QLatin1StringView("/catalog.sqlite")));
+        QVERIFY(!CatalogConfig::defaultConfig().isPostgres());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDbConnections)
+#include "tst_dbconnections.moc"
