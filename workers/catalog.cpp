@@ -662,6 +662,41 @@ Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
     return tx.commit();
 }
 
+Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
+                                                DocStatus to, const QString &error)
+{
+    using R = Result<QList<qint64>>;
+    const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(to));
+    if (ids.isEmpty() || from.isEmpty())
+        return QList<qint64>();
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QStringList names;
+    for (const DocStatus s : from)
+        names.append(u'\'' + statusName(s) + u'\'');
+    QSqlQuery update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET status = ?, error = ?, updated = ?, "
+                                                  "attempts = attempts + ? WHERE id = ? AND status IN (%1)")
+                                       .arg(names.join(QLatin1StringView(", "))), what); !s)
+        return R::failure(s.error());
+    const qint64 now = nowMs();
+    const int attempt = to == DocStatus::Uploading ? 1 : 0;
+    QList<qint64> changed;
+    for (const qint64 id : ids) {
+        if (Status s = run(update, what, {statusValue(to), text(error), now, attempt, qlonglong(id)}); !s)
+            return R::failure(s.error());
+        if (update.numRowsAffected() > 0)
+            changed.append(id);
+    }
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return changed;
+}
+
 Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
 {
     using R = Result<QList<Document>>;

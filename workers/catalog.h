@@ -138,6 +138,11 @@ public:
     Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
     // The upload finished: status Uploaded, where the remote keeps it, error cleared.
     Status setUploaded(qint64 id, const QString &remoteLocation);
+    // For the upload queue: sets `to` on those of `ids` whose status is one of `from` right now,
+    // in one transaction, and returns the ids it changed (a conditional claim: another thread or
+    // process that got there first wins). Setting Uploading counts an attempt, as setStatus() does.
+    Result<QList<qint64>> transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
+                                           DocStatus to, const QString &error = {});
     // Documents still Queued/Hashing (e.g. after a crash or a cancel), oldest first.
     Result<QList<Document>> unfinishedHashing(qint64 collectionId = 0);
 
