@@ -253,11 +253,20 @@ Result<QVariantMap> SessionStore::snapshot(const QString &prefix) const
     if (QString error = acquire(LockMode::Shared, "snapshot", quoted(prefix)); !error.isEmpty())
         return Result<QVariantMap>::failure(std::move(error));
     std::shared_lock lock(m_lock, std::adopt_lock);
-    if (prefix.isEmpty())
-        return m_values;   // implicitly shared: copied only when the store next changes
+    return copyLocked(prefix);
+}
+
+QVariantMap SessionStore::copyLocked(const QString &prefix) const
+{
+    // Never hand out m_values itself, not even as an implicitly shared copy: QMap decides
+    // whether it may write in place with a *relaxed* load of the reference count, so our next
+    // change could write the tree that another thread, outside the lock, has just finished
+    // reading, with nothing ordering the two (a real data race, and ThreadSanitizer reports it).
+    // A fresh map costs O(n) under the shared lock; keys and values inside are still shared, but
+    // those are never modified in place, only replaced.
     QVariantMap result;
     for (auto it = m_values.lowerBound(prefix); it != m_values.cend() && it.key().startsWith(prefix); ++it)
-        result.insert(it.key(), it.value());
+        result.insert(result.cend(), it.key(), it.value());
     return result;
 }
 
@@ -561,13 +570,13 @@ Status SessionStore::writeLocked()
     if (m_path.isEmpty())
         return {};
 
-    QVariantMap snapshot;
+    QVariantMap settings;
     quint64 generation = 0;
     if (QString error = acquire(LockMode::Shared, "flush", quoted(m_path)); !error.isEmpty())
         return Status::failure(std::move(error));
     {
         std::shared_lock lock(m_lock, std::adopt_lock);
-        snapshot = m_values;   // cheap (implicitly shared); filtered below, outside the lock
+        settings = copyLocked(kSettingsPrefix.toString());
         generation = m_generation;
     }
     // Snapshots are taken under m_fileMutex, so each write is at least as new as the last one.
@@ -588,10 +597,8 @@ Status SessionStore::writeLocked()
     }
 
     QJsonObject object;
-    for (auto it = snapshot.lowerBound(kSettingsPrefix.toString());
-         it != snapshot.cend() && isPersistentKey(it.key()); ++it) {
+    for (auto it = settings.cbegin(); it != settings.cend(); ++it)
         object.insert(it.key(), QJsonValue::fromVariant(it.value()));
-    }
 
     const QFileInfo info(m_path);
     if (!QDir().mkpath(info.absolutePath())) {

@@ -129,7 +129,9 @@ public:
 
     // Atomic read-modify-write: fn gets a consistent snapshot of every key and returns the
     // changes to apply (invalid QVariant = remove), applied under the same exclusive lock. If
-    // fn returns a change that is refused (see above), nothing is applied.
+    // fn returns a change that is refused (see above), nothing is applied. The snapshot is the
+    // store's own map, valid only during the call: take the values you need from it, and use
+    // snapshot() for a copy that may travel to another thread.
     using UpdateFunction = std::function<QVariantMap(const QVariantMap &snapshot)>;
     Status update(const UpdateFunction &fn);
 
@@ -177,6 +179,8 @@ private:
     QString reentrancyError(const char *operation, const QString &subject) const;
     QString validate(const QString &key, const QVariant &value) const;
     // Applies one change to m_values; m_lock must be held exclusively.
+    // A fresh copy of the keys starting with prefix; m_lock must be held (shared is enough).
+    QVariantMap copyLocked(const QString &prefix) const;
     void applyLocked(const QString &key, const QVariant &value, QList<Change> &changed,
                      bool &settingsChanged);
     Status applyChanges(const char *operation, const QString &subject, const QVariantMap &changes);
