@@ -28,6 +28,14 @@ if(NOT QUIRE_RELEASE_VERSION STREQUAL PROJECT_VERSION)
         "but project(VERSION) is ${PROJECT_VERSION}: add a <release> entry for it.")
 endif()
 
+# --- The copyright line of LICENSE ("2026 The Quire developers"), for package metadata.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/LICENSE")
+file(STRINGS "${PROJECT_SOURCE_DIR}/LICENSE" _quire_copyright_line REGEX "^Copyright \\(c\\) ")
+if(NOT _quire_copyright_line MATCHES "^Copyright \\(c\\) (.+)$")
+    message(FATAL_ERROR "${PROJECT_SOURCE_DIR}/LICENSE: no 'Copyright (c) ...' line")
+endif()
+set(QUIRE_COPYRIGHT "${CMAKE_MATCH_1}")
+
 # --- What every generator shares.
 set(CPACK_PACKAGE_NAME "quire")
 set(CPACK_PACKAGE_VENDOR "The Quire developers")

@@ -55,14 +55,13 @@ _quire_gzip("${_quire_gen_dir}/changelog.Debian" "${_quire_gen_dir}/changelog.De
 
 # Machine-readable copyright file, generated from LICENSE so the two cannot disagree.
 set(_license_file "${PROJECT_SOURCE_DIR}/LICENSE")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_license_file}")
 file(STRINGS "${_license_file}" _license_lines)
-set(QUIRE_COPYRIGHT "")
 set(QUIRE_LICENSE_TEXT "")
+set(_in_text FALSE)
 foreach(_line IN LISTS _license_lines)
-    if(_line MATCHES "^Copyright \\(c\\) (.+)$")
-        set(QUIRE_COPYRIGHT "${CMAKE_MATCH_1}")
-    elseif(QUIRE_COPYRIGHT)            # the licence text starts after the copyright line
+    if(_line MATCHES "^Copyright \\(c\\) ")
+        set(_in_text TRUE)             # the licence text starts after the copyright line
+    elseif(_in_text)
         if(_line STREQUAL "")
             string(APPEND QUIRE_LICENSE_TEXT " .\n")
         else()
@@ -72,7 +71,7 @@ foreach(_line IN LISTS _license_lines)
 endforeach()
 string(REGEX REPLACE "^ \\.\n" "" QUIRE_LICENSE_TEXT "${QUIRE_LICENSE_TEXT}")
 string(REGEX REPLACE "\n$" "" QUIRE_LICENSE_TEXT "${QUIRE_LICENSE_TEXT}")
-if(NOT QUIRE_COPYRIGHT OR NOT QUIRE_LICENSE_TEXT MATCHES "^ Permission is hereby granted")
+if(NOT QUIRE_LICENSE_TEXT MATCHES "^ Permission is hereby granted")
     message(FATAL_ERROR "${_license_file}: expected the MIT licence with a 'Copyright (c)' line")
 endif()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_quire_linux_dir}/copyright.in")

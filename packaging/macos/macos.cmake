@@ -1,0 +1,56 @@
+# macOS: Quire.app (Info.plist, icon, documents dropped on the Dock icon), the Qt runtime
+# and other libraries copied into the bundle by macdeployqt, and a .dmg (CPack DragNDrop).
+# Included by packaging/packaging.cmake. NOT built or run here: see packaging/macos/README.md.
+#
+# Needs, in app/CMakeLists.txt:  install(TARGETS quire RUNTIME DESTINATION ... BUNDLE DESTINATION .)
+set(_quire_mac_dir "${CMAKE_CURRENT_LIST_DIR}")
+set(_quire_mac_gen "${PROJECT_BINARY_DIR}/packaging/macos")
+
+set(QUIRE_MACOS_MINIMUM "11.0" CACHE STRING "LSMinimumSystemVersion written into Info.plist")
+set(QUIRE_MACOS_SIGN_IDENTITY "-" CACHE STRING
+    "codesign identity for Quire.app after macdeployqt ('-' = ad hoc, required on Apple silicon)")
+
+# Info.plist: configured here with @VARIABLES@ (CMake configures it once more for the target;
+# nothing in it uses ${} syntax).
+set(QUIRE_MACOS_EXECUTABLE "Quire")
+set(QUIRE_COPYRIGHT_NOTICE "Copyright (c) ${QUIRE_COPYRIGHT}")
+configure_file("${_quire_mac_dir}/Info.plist.in" "${_quire_mac_gen}/Info.plist" @ONLY)
+
+set(_quire_icns "${_quire_mac_dir}/Quire.icns")
+target_sources(quire PRIVATE "${_quire_icns}")
+set_source_files_properties("${_quire_icns}" TARGET_DIRECTORY quire
+    PROPERTIES MACOSX_PACKAGE_LOCATION Resources)
+set_target_properties(quire PROPERTIES
+    MACOSX_BUNDLE ON
+    OUTPUT_NAME "${QUIRE_MACOS_EXECUTABLE}"          # Quire.app/Contents/MacOS/Quire
+    MACOSX_BUNDLE_INFO_PLIST "${_quire_mac_gen}/Info.plist"
+    XCODE_ATTRIBUTE_PRODUCT_BUNDLE_IDENTIFIER "${QUIRE_APP_ID}")
+
+# Qt frameworks and plugins, QtKeychain and libcrypto into the bundle (macdeployqt through
+# Qt's deploy script); then sign again, because macdeployqt rewrites the binaries.
+qt_generate_deploy_app_script(TARGET quire FILENAME_VARIABLE _quire_deploy_script
+    NO_UNSUPPORTED_PLATFORM_ERROR)
+install(SCRIPT "${_quire_deploy_script}")
+# A real identity also gets the hardened runtime (needed for notarization); an ad hoc
+# signature must not, or library validation would refuse the ad hoc signed frameworks.
+if(QUIRE_MACOS_SIGN_IDENTITY STREQUAL "-")
+    set(_quire_sign_options "--timestamp=none")
+else()
+    set(_quire_sign_options "--options runtime --timestamp")
+endif()
+install(CODE "
+    set(_app \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${QUIRE_MACOS_EXECUTABLE}.app\")
+    message(STATUS \"Signing \${_app} (identity ${QUIRE_MACOS_SIGN_IDENTITY})\")
+    execute_process(COMMAND codesign --force --deep --sign \"${QUIRE_MACOS_SIGN_IDENTITY}\"
+                            ${_quire_sign_options} \"\${_app}\"
+                    RESULT_VARIABLE _rc)
+    if(NOT _rc EQUAL 0)
+        message(FATAL_ERROR \"codesign failed: \${_rc}\")
+    endif()
+")
+
+# --- CPack: a .dmg with Quire.app and a link to /Applications.
+set(CPACK_GENERATOR "DragNDrop")
+set(CPACK_PACKAGE_FILE_NAME "Quire-${PROJECT_VERSION}-macos-${CMAKE_SYSTEM_PROCESSOR}")
+set(CPACK_DMG_VOLUME_NAME "Quire ${PROJECT_VERSION}")
+set(CPACK_DMG_FORMAT "UDZO")
