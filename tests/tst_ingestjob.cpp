@@ -4,12 +4,14 @@
 #include "hasher.h"
 #include "ingestjob.h"
 #include "pools.h"
+#include "testsupport.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
-#include <QtConcurrent/QtConcurrentRun>
+
+#include <filesystem>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -27,11 +29,10 @@ void writeFile(const QByteArray &path, const QByteArray &content)
     ::close(fd);
 }
 
-// Runs fn on a worker thread (the catalog refuses the GUI thread) and returns its result.
 template <typename F>
-auto onWorker(QThreadPool &pool, F fn)
+auto onWorker(QThreadPool &, F fn)
 {
-    return QtConcurrent::run(&pool, std::move(fn)).result();
+    return quire::test::onWorker(std::move(fn));
 }
 
 } // namespace
@@ -82,6 +83,9 @@ void tst_IngestJob::cleanup()
     m_pools.reset();
     m_testPool.waitForDone();
     m_catalog.reset();
+    // QTemporaryDir cannot remove names that are not valid UTF-8; std::filesystem uses the bytes.
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(dir().toStdString()), ec);
     m_dir.reset();
 }
 
