@@ -1,6 +1,8 @@
 #include "catalogservice.h"
 
+#include "dbconnections.h"
 #include "hasher.h"
+#include "nativefs.h"
 #include "pools.h"
 
 #include <QSet>
@@ -58,9 +60,25 @@ CatalogService::~CatalogService()
 template <typename F>
 auto CatalogService::runIo(F &&f)
 {
-    return QtConcurrent::run(m_pools.io(), [catalog = &m_catalog, f = std::forward<F>(f)]() mutable {
+    m_inFlight->fetch_add(1, std::memory_order_relaxed);
+    return QtConcurrent::run(m_pools.io(), [catalog = &m_catalog, inFlight = m_inFlight,
+                                            f = std::forward<F>(f)]() mutable {
+        struct Done
+        {
+            std::atomic_int &n;
+            ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
+        } done{*inFlight};
         return f(*catalog);
     });
+}
+
+ConnectionStats CatalogService::connectionStats() const
+{
+    ConnectionStats s;
+    s.open = m_catalog.connections().openConnections();
+    s.opened = m_catalog.connections().connectionsOpened();
+    s.queriesInFlight = m_inFlight->load(std::memory_order_relaxed);
+    return s;
 }
 
 QFuture<Status> CatalogService::open()
@@ -190,6 +208,27 @@ QFuture<Status> CatalogService::restoreDocuments(const QList<Document> &docs)
             }
             return s;
         });
+}
+
+QFuture<QString> CatalogService::suggestCollectionName(const QList<QByteArray> &paths, const QString &fallback)
+{
+    return QtConcurrent::run(m_pools.io(), [paths, fallback] {
+        if (paths.isEmpty())
+            return fallback;
+        const QByteArray first = paths.first();
+        const bool isDir = statPath(first).valueOr({}).type == FileType::Directory;
+        QByteArray dir = first;
+        while (dir.size() > 1 && dir.endsWith('/'))
+            dir.chop(1);
+        if (!isDir || paths.size() > 1) {
+            const qsizetype slash = dir.lastIndexOf('/');
+            dir = slash > 0 ? dir.left(slash) : QByteArray();
+        }
+        const QString name = displayName(dir);
+        if (name.isEmpty() || Catalog::collectionNameError(name))
+            return fallback;
+        return name;
+    });
 }
 
 QFuture<Result<VerifyResult>> CatalogService::verify(qint64 documentId)

@@ -12,6 +12,8 @@
 #include <QObject>
 #include <QString>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 
 namespace quire {
@@ -49,6 +51,14 @@ struct WorkSummary
     qint64 elapsedMs = 0;       // since the first of these jobs started
 };
 
+// Counters of the catalog's per-thread connections, for Help > Diagnostics.
+struct ConnectionStats
+{
+    int open = 0;               // open right now, all threads
+    qint64 opened = 0;          // ever opened (reconnects included)
+    int queriesInFlight = 0;    // this service's catalog calls queued or running
+};
+
 // The asynchronous face of the catalog for the UI thread.
 //
 // The UI thread must never run SQL (the catalog asserts there), so every query here runs the
@@ -71,6 +81,8 @@ public:
 
     Catalog &catalog() { return m_catalog; }
     Pools &pools() { return m_pools; }
+    // Reads counters only (no SQL): fine on the GUI thread.
+    ConnectionStats connectionStats() const;
 
     // --- queries and edits: each runs on the I/O pool; the future resolves there -------------
     QFuture<Status> open();
@@ -91,6 +103,11 @@ public:
     // Returns the removed documents as they were, for restoreDocuments() (Undo).
     QFuture<Result<QList<Document>>> removeDocuments(const QList<qint64> &ids);
     QFuture<Status> restoreDocuments(const QList<Document> &docs);
+
+    // A name for a new collection holding these paths: a single folder's own name, else the
+    // name of the folder the (first) file is in; `fallback` when that is no valid name.
+    // Looks at the file system, hence on the I/O pool.
+    QFuture<QString> suggestCollectionName(const QList<QByteArray> &paths, const QString &fallback);
 
     // Re-hashes the document's source file on the CPU pool and compares.
     QFuture<Result<VerifyResult>> verify(qint64 documentId);
@@ -137,6 +154,8 @@ private:
 
     Catalog &m_catalog;
     Pools &m_pools;
+    // Shared with the work items, which may finish after the service is gone.
+    std::shared_ptr<std::atomic_int> m_inFlight = std::make_shared<std::atomic_int>(0);
     QList<IngestJob *> m_jobs;
     // Totals of jobs that finished while others were still running (reset when idle).
     IngestProgress m_finishedTotals;

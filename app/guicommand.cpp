@@ -1,0 +1,281 @@
+#include "guicommand.h"
+
+#include "catalog.h"
+#include "catalogservice.h"
+#include "documentmodel.h"
+#include "browserwindow.h"
+#include "pools.h"
+#include "responsivenessmonitor.h"
+#include "sessionstore.h"
+
+#include <QApplication>
+#include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <cstdio>
+
+namespace quire {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+
+// File writes at exit still go to the I/O pool: the event loop is running until quit().
+Status writeFile(const QString &path, const QByteArray &data)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    file.write(data);
+    if (!file.commit())
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return {};
+}
+
+// Everything one run of the window needs to remember; lives on runGui()'s stack.
+class GuiRun final : public QObject
+{
+public:
+    GuiRun(const GuiOptions &options, CatalogService &service, BrowserWindow &window, ResponsivenessMonitor &monitor)
+        : m_options(options)
+        , m_service(service)
+        , m_window(window)
+        , m_monitor(monitor)
+    {
+        connect(&window, &BrowserWindow::firstPainted, this, [this] {
+            m_firstPaintMs = m_options.startClock.elapsed();
+            maybeFinish();
+        });
+        connect(&window, &BrowserWindow::documentsPainted, this, [this] {
+            m_firstRowsPaintMs = m_options.startClock.elapsed();
+            maybeFinish();
+        });
+        connect(&window, &BrowserWindow::ready, this, [this] {
+            m_readyMs = m_options.startClock.elapsed();
+            maybeFinish();
+        });
+        connect(&window, &BrowserWindow::startFailed, this, [this](const QString &error) {
+            std::fprintf(stderr, "quire: %s\n", qUtf8Printable(error));
+            m_exitCode = kExitFailure;
+            if (m_options.quitWhenIdle)
+                finish();
+        });
+        connect(&window, &BrowserWindow::closing, this, &GuiRun::finish);
+        connect(&service, &CatalogService::jobStarted, this, [this] {
+            if (!m_firstJob.isValid())
+                m_firstJob.start();
+            ++m_jobs;
+        });
+        connect(&service, &CatalogService::jobFinished, this, [this](IngestJob *, const IngestResult &r) {
+            m_filesDone += r.totals.filesDone;
+            m_filesFailed += r.totals.filesFailed;
+            m_bytesDone += r.totals.bytesDone;
+            if (r.outcome == IngestResult::Outcome::Error) {
+                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(r.error));
+                m_exitCode = kExitFailure;
+            }
+        });
+        connect(&service, &CatalogService::idle, this, [this] {
+            m_idleMs = m_options.startClock.elapsed();
+            // Let the views catch up with the last results before judging "idle".
+            QTimer::singleShot(300, this, &GuiRun::maybeFinish);
+        });
+
+        if (!m_options.screenshotPath.isEmpty()) {
+            m_screenshotTimer.setInterval(250);
+            connect(&m_screenshotTimer, &QTimer::timeout, this, &GuiRun::maybeScreenshot);
+            m_screenshotTimer.start();
+        }
+    }
+
+    int exitCode() const { return m_exitCode; }
+
+private:
+    bool painted() const
+    {
+        if (m_firstPaintMs < 0)
+            return false;
+        // With rows to show, wait until they were painted too (the first-paint figure).
+        return m_window.documentModel()->rowCount() == 0 || m_firstRowsPaintMs >= 0;
+    }
+
+    void maybeFinish()
+    {
+        if (!m_options.quitWhenIdle || m_finishing)
+            return;
+        if (!m_window.isReady() || m_service.isBusy() || !painted())
+            return;
+        finish();
+    }
+
+    void maybeScreenshot()
+    {
+        if (m_screenshotTaken || !m_window.isReady() || !painted())
+            return;
+        const WorkSummary s = m_service.summary();
+        bool now = false;
+        if (s.runningJobs > 0) {
+            // Mid-ingest: something done, much still to do, or a few seconds in.
+            now = (!s.walking && s.filesFound > 0 && s.filesDone * 10 >= s.filesFound * 3)
+                || (m_firstJob.isValid() && m_firstJob.elapsed() > 2500);
+        } else {
+            now = m_options.paths.isEmpty() && m_readyMs >= 0 && m_options.startClock.elapsed() > m_readyMs + 1000;
+        }
+        if (now)
+            takeScreenshot();
+    }
+
+    void takeScreenshot()
+    {
+        if (m_screenshotTaken)
+            return;
+        m_screenshotTaken = true;
+        m_screenshotTimer.stop();
+        const QImage image = m_window.grab().toImage();
+        const QString path = m_options.screenshotPath;
+        // QImage (unlike QPixmap) may be used on another thread; saving is file I/O.
+        m_screenshot = QtConcurrent::run(m_options.pools.io(), [image, path] {
+            return image.save(path, "PNG") ? Status() : Status::failure(QStringLiteral("cannot write %1").arg(path));
+        });
+    }
+
+    void finish()
+    {
+        if (m_finishing)
+            return;
+        m_finishing = true;
+        m_window.hide();
+        m_service.cancelAll();
+        if (!m_options.screenshotPath.isEmpty() && !m_screenshotTaken)
+            takeScreenshot();
+        const QJsonObject responsiveness = m_monitor.toJson();
+        m_monitor.stop();
+
+        if (m_options.statsJsonPath.isEmpty()) {
+            afterScreenshot([] { QCoreApplication::quit(); });
+            return;
+        }
+        m_service.statusCounts(0).then(this, [this, responsiveness](Result<QHash<DocStatus, qint64>> counts) {
+            QJsonObject byStatus;
+            qint64 total = 0;
+            if (counts) {
+                for (int i = 0; i < kDocStatusCount; ++i) {
+                    const qint64 n = counts->value(static_cast<DocStatus>(i), 0);
+                    byStatus.insert(statusName(static_cast<DocStatus>(i)), n);
+                    total += n;
+                }
+            } else {
+                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(counts.error()));
+                m_exitCode = kExitFailure;
+            }
+            const ResponsivenessMonitor::Figures session = m_monitor.session();
+            const QJsonObject stats{
+                {QStringLiteral("quire_version"), QStringLiteral(QUIRE_VERSION)},
+                {QStringLiteral("qt_version"), QString::fromLatin1(qVersion())},
+                {QStringLiteral("elapsed_ms"), m_options.startClock.elapsed()},
+                {QStringLiteral("first_paint_ms"), m_firstPaintMs},
+                {QStringLiteral("first_rows_paint_ms"), m_firstRowsPaintMs},
+                {QStringLiteral("ready_ms"), m_readyMs},
+                {QStringLiteral("idle_ms"), m_idleMs},
+                {QStringLiteral("max_lateness_ms"), session.maxMs},
+                {QStringLiteral("p50_lateness_ms"), session.p50Ms},
+                {QStringLiteral("p99_lateness_ms"), session.p99Ms},
+                {QStringLiteral("responsiveness"), responsiveness},
+                {QStringLiteral("documents_by_status"), byStatus},
+                {QStringLiteral("documents_total"), total},
+                {QStringLiteral("ingest"),
+                 QJsonObject{
+                     {QStringLiteral("jobs"), m_jobs},
+                     {QStringLiteral("files_done"), m_filesDone},
+                     {QStringLiteral("files_failed"), m_filesFailed},
+                     {QStringLiteral("bytes_done"), m_bytesDone},
+                 }},
+                {QStringLiteral("exit_code"), m_exitCode},
+            };
+            const QByteArray json = QJsonDocument(stats).toJson(QJsonDocument::Indented);
+            QtConcurrent::run(m_options.pools.io(), writeFile, m_options.statsJsonPath, json)
+                .then(this, [this](Status written) {
+                    if (!written) {
+                        std::fprintf(stderr, "quire: %s\n", qUtf8Printable(written.error()));
+                        m_exitCode = kExitFailure;
+                    }
+                    afterScreenshot([] { QCoreApplication::quit(); });
+                });
+        });
+    }
+
+    template <typename F>
+    void afterScreenshot(F done)
+    {
+        if (!m_screenshot.isValid() || m_screenshot.isFinished()) {
+            if (m_screenshot.isValid() && !m_screenshot.result())
+                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(m_screenshot.result().error()));
+            done();
+            return;
+        }
+        m_screenshot.then(this, [this, done](Status saved) {
+            if (!saved)
+                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(saved.error()));
+            done();
+        });
+    }
+
+    const GuiOptions &m_options;
+    CatalogService &m_service;
+    BrowserWindow &m_window;
+    ResponsivenessMonitor &m_monitor;
+    int m_exitCode = kExitOk;
+    bool m_finishing = false;
+    qint64 m_firstPaintMs = -1;
+    qint64 m_firstRowsPaintMs = -1;
+    qint64 m_readyMs = -1;
+    qint64 m_idleMs = -1;
+    int m_jobs = 0;
+    qint64 m_filesDone = 0;
+    qint64 m_filesFailed = 0;
+    qint64 m_bytesDone = 0;
+    QElapsedTimer m_firstJob;
+    QTimer m_screenshotTimer;
+    bool m_screenshotTaken = false;
+    QFuture<Status> m_screenshot;
+};
+
+} // namespace
+
+int runGui(const GuiOptions &options)
+{
+    Q_ASSERT(qobject_cast<QApplication *>(QCoreApplication::instance()));
+    // The window's close starts an orderly shutdown (stats, pending writes); quit comes after.
+    QApplication::setQuitOnLastWindowClosed(false);
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.quire.Quire"));
+
+    ResponsivenessMonitor monitor;
+    monitor.start();
+    CatalogService service(options.catalog, options.pools);
+    monitor.setContextProvider([&service] {
+        const WorkSummary s = service.summary();
+        return QStringLiteral("%1 ingest job(s), %2 of %3 files done; I/O pool %4/%5 busy, CPU pool %6/%7 busy")
+            .arg(s.runningJobs)
+            .arg(s.filesDone)
+            .arg(s.filesFound)
+            .arg(service.pools().io()->activeThreadCount())
+            .arg(service.pools().io()->maxThreadCount())
+            .arg(service.pools().cpu()->activeThreadCount())
+            .arg(service.pools().cpu()->maxThreadCount());
+    });
+
+    BrowserWindow window(service, options.store, &monitor);
+    GuiRun run(options, service, window, monitor);
+    window.show();
+    window.start(options.collection, options.paths);
+
+    QCoreApplication::exec();
+    return run.exitCode();
+}
+
+} // namespace quire

@@ -1,0 +1,81 @@
+#include "removedocumentscommand.h"
+
+#include "catalogservice.h"
+
+namespace quire {
+
+struct RemoveDocumentsCommand::State
+{
+    CatalogService *service = nullptr;
+    QPointer<QObject> context;
+    QList<qint64> ids;
+    QList<Document> removed;
+    QFuture<void> last;
+    ErrorHandler onError;
+
+    // Runs op after the previous operation finished.
+    void chain(std::function<QFuture<void>()> op)
+    {
+        if (!last.isValid() || last.isFinished())
+            last = op();
+        else
+            last = last.then(context.data(), [op = std::move(op)] { return op(); }).unwrap();
+    }
+};
+
+RemoveDocumentsCommand::RemoveDocumentsCommand(CatalogService &service, QObject *context, QList<qint64> ids,
+                                               const QString &text, ErrorHandler onError)
+    : QUndoCommand(text)
+    , m_state(std::make_shared<State>())
+{
+    m_state->service = &service;
+    m_state->context = context;
+    m_state->ids = std::move(ids);
+    m_state->onError = std::move(onError);
+}
+
+RemoveDocumentsCommand::~RemoveDocumentsCommand() = default;
+
+void RemoveDocumentsCommand::redo()
+{
+    const std::shared_ptr<State> s = m_state;
+    s->chain([s]() -> QFuture<void> {
+        if (!s->context)
+            return QtFuture::makeReadyFuture();
+        return s->service->removeDocuments(s->ids).then(s->context.data(), [s](Result<QList<Document>> r) {
+            if (r) {
+                s->removed = std::move(r).value();
+            } else if (s->onError) {
+                s->onError(r.error());
+            }
+        });
+    });
+}
+
+void RemoveDocumentsCommand::undo()
+{
+    const std::shared_ptr<State> s = m_state;
+    s->chain([s]() -> QFuture<void> {
+        if (!s->context || s->removed.isEmpty())
+            return QtFuture::makeReadyFuture();
+        return s->service->restoreDocuments(s->removed).then(s->context.data(), [s](Status r) {
+            if (r) {
+                s->removed.clear();
+            } else if (s->onError) {
+                s->onError(r.error());
+            }
+        });
+    });
+}
+
+QFuture<void> RemoveDocumentsCommand::lastOperation() const
+{
+    return m_state->last;
+}
+
+QList<Document> RemoveDocumentsCommand::removed() const
+{
+    return m_state->removed;
+}
+
+} // namespace quire
