@@ -5,6 +5,8 @@
 #include "transaction.h"
 
 #include <QSqlError>
+#include <QMap>
+#include <QSet>
 #include <QSqlQuery>
 #include <QStringList>
 
@@ -235,6 +237,54 @@ QString orderBy(const DocumentQuery &query)
     // The id breaks ties, so paging through equal keys neither repeats nor skips rows.
     return QLatin1StringView(" ORDER BY ") + column + dir + QLatin1StringView(", id") + dir;
 }
+
+constexpr qsizetype kLookupChunk = 500;   // ids or paths per "IN (...)" lookup
+constexpr qsizetype kInsertChunk = 100;   // rows per multi-row INSERT
+
+QString marks(qsizetype n)
+{
+    return QStringList(n, QStringLiteral("?")).join(QLatin1StringView(", "));
+}
+
+QString repeated(const QString &item, qsizetype n)
+{
+    return QStringList(n, item).join(QLatin1StringView(", "));
+}
+
+// A statement whose text depends on how many rows it handles (IN lists, multi-row VALUES).
+// Batches use full chunks plus one shorter tail, so two prepared statements cover any batch.
+class ChunkedQuery final
+{
+public:
+    using Sql = QString (*)(qsizetype rows);
+    ChunkedQuery(const QSqlDatabase &db, Sql sql) : m_full(makeQuery(db)), m_tail(makeQuery(db)), m_sql(sql) {}
+
+    // The statement for `rows` rows, prepared on first use; nullptr and error() on failure.
+    QSqlQuery *get(qsizetype rows, const QString &what)
+    {
+        const bool full = m_fullRows == 0 || rows == m_fullRows;
+        QSqlQuery &q = full ? m_full : m_tail;
+        qsizetype &prepared = full ? m_fullRows : m_tailRows;
+        if (prepared != rows) {
+            if (const Status s = prepare(q, m_sql(rows), what); !s) {
+                m_error = s.error();
+                prepared = 0;
+                return nullptr;
+            }
+            prepared = rows;
+        }
+        return &q;
+    }
+    const QString &error() const { return m_error; }
+
+private:
+    QSqlQuery m_full;
+    QSqlQuery m_tail;
+    Sql m_sql;
+    qsizetype m_fullRows = 0;
+    qsizetype m_tailRows = 0;
+    QString m_error;
+};
 
 } // namespace
 
@@ -470,8 +520,18 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     if (!db)
         return R::failure(db.error());
 
-    // Prepared once, run once per document: the batch stays one transaction and one parse each.
-    QSqlQuery exists = makeQuery(*db), find = makeQuery(*db), reset = makeQuery(*db), insert = makeQuery(*db);
+    // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
+    // which matters most for PostgreSQL, where every statement is a network round trip.
+    QSqlQuery exists = makeQuery(*db), reset = makeQuery(*db);
+    ChunkedQuery lookup(*db, [](qsizetype n) {
+        return QStringLiteral("SELECT id, source_path, status, size, mtime_ms FROM documents "
+                              "WHERE collection_id = ? AND source_path IN (%1)").arg(marks(n));
+    });
+    ChunkedQuery insert(*db, [](qsizetype n) {
+        return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
+                              "added, updated) VALUES %1 RETURNING id, source_path")
+                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?)"), n));
+    });
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -483,61 +543,128 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     if (!exists.next())
         return R::failure(what + QLatin1StringView(": there is no such collection"));
     exists.finish();
+    if (Status s = prepare(reset, QStringLiteral("UPDATE documents SET status = 'queued', error = '', sha256 = NULL, "
+                                                 "duplicate_of = NULL, file_name = ?, size = ?, mtime_ms = ?, "
+                                                 "updated = ? WHERE id = ?"), what); !s)
+        return R::failure(s.error());
 
-    const Status prepared[] = {
-        prepare(find, QStringLiteral("SELECT id, status, size, mtime_ms FROM documents "
-                                     "WHERE collection_id = ? AND source_path = ? ORDER BY id DESC LIMIT 1"), what),
-        prepare(reset, QStringLiteral("UPDATE documents SET status = 'queued', error = '', sha256 = NULL, "
-                                      "duplicate_of = NULL, file_name = ?, size = ?, mtime_ms = ?, updated = ? "
-                                      "WHERE id = ?"), what),
-        prepare(insert, QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, "
-                                       "mtime_ms, status, added, updated) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) "
-                                       "RETURNING id"), what),
+    // What the catalog knows about each distinct path: its newest row, or the slot of the row
+    // this batch is about to insert for it (a path twice in one batch is one document).
+    struct Known
+    {
+        qint64 id = 0;
+        DocStatus status = DocStatus::Queued;
+        qint64 size = 0;
+        qint64 mtimeMs = 0;
+        qsizetype insertSlot = -1;
     };
-    for (const Status &s : prepared) {
-        if (!s)
+    QHash<QByteArray, Known> known;
+    QList<QByteArray> paths;
+    {
+        QSet<QByteArray> seen;
+        for (const NewDocument &d : docs) {
+            if (!seen.contains(d.sourcePath)) {
+                seen.insert(d.sourcePath);
+                paths.append(d.sourcePath);
+            }
+        }
+    }
+    for (qsizetype start = 0; start < paths.size(); start += kLookupChunk) {
+        const qsizetype n = std::min<qsizetype>(kLookupChunk, paths.size() - start);
+        QSqlQuery *q = lookup.get(n, what);
+        if (!q)
+            return R::failure(lookup.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), paths[start + i]);
+        if (Status s = execQuery(*q, what); !s)
             return R::failure(s.error());
+        while (q->next()) {
+            const qint64 id = q->value(0).toLongLong();
+            Known &k = known[q->value(1).toByteArray()];
+            if (id > k.id) {
+                k.id = id;
+                k.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
+                k.size = q->value(3).toLongLong();
+                k.mtimeMs = q->value(4).toLongLong();
+            }
+        }
+        q->finish();
     }
 
     const qint64 now = nowMs();
-    QList<QueuedDocument> out;
-    out.reserve(docs.size());
-    for (const NewDocument &d : docs) {
-        if (Status s = run(find, what, {qlonglong(collectionId), d.sourcePath}); !s)
-            return R::failure(s.error());
-        if (find.next()) {
-            const qint64 id = find.value(0).toLongLong();
-            const auto status = statusFromName(find.value(1).toString()).value_or(DocStatus::Failed);
-            const bool same = find.value(2).toLongLong() == d.size && find.value(3).toLongLong() == d.mtimeMs;
-            find.finish();
-            switch (status) {
+    QList<QueuedDocument> out(docs.size());
+    QList<qsizetype> slotOf(docs.size(), -1);   // docs[i] is inserted as inserts[slotOf[i]]
+    QList<NewDocument> inserts;
+    for (qsizetype i = 0; i < docs.size(); ++i) {
+        const NewDocument &d = docs[i];
+        const auto it = known.find(d.sourcePath);
+        if (it != known.end()) {
+            Known &k = *it;
+            if (k.insertSlot >= 0) {   // earlier in this batch: the later entry's details win
+                inserts[k.insertSlot] = d;
+                slotOf[i] = k.insertSlot;
+                continue;
+            }
+            switch (k.status) {
             case DocStatus::Queued:
             case DocStatus::Hashing:
             case DocStatus::Failed:
             case DocStatus::Cancelled:
                 // Not (successfully) hashed yet: hash it again, whatever changed.
-                if (Status s = run(reset, what, {text(d.fileName), qlonglong(d.size), qlonglong(d.mtimeMs),
-                                                 now, qlonglong(id)}); !s)
+                if (Status s = run(reset, what, {text(d.fileName), qlonglong(d.size), qlonglong(d.mtimeMs), now,
+                                                 qlonglong(k.id)}); !s)
                     return R::failure(s.error());
-                out.append({id, false});
+                k.status = DocStatus::Queued;
+                k.size = d.size;
+                k.mtimeMs = d.mtimeMs;
+                out[i] = {k.id, false};
                 continue;
             default:
-                if (same) {
-                    out.append({id, true});
+                if (k.size == d.size && k.mtimeMs == d.mtimeMs) {
+                    out[i] = {k.id, true};
                     continue;
                 }
-                // The file changed since it was hashed: a new document, the old one stays as it was.
+                // The file changed since it was hashed: a new document; the old one stays as it was.
                 break;
             }
         }
-        find.finish();
-        if (Status s = run(insert, what, {qlonglong(collectionId), text(d.fileName), d.sourcePath, qlonglong(d.size),
-                                          qlonglong(d.mtimeMs), now, now}); !s)
+        known[d.sourcePath] = Known{0, DocStatus::Queued, d.size, d.mtimeMs, inserts.size()};
+        slotOf[i] = inserts.size();
+        inserts.append(d);
+    }
+
+    // RETURNING names the path with each id, so nothing depends on the order of returned rows.
+    QList<qint64> insertedIds(inserts.size(), 0);
+    for (qsizetype start = 0; start < inserts.size(); start += kInsertChunk) {
+        const qsizetype n = std::min<qsizetype>(kInsertChunk, inserts.size() - start);
+        QSqlQuery *q = insert.get(n, what);
+        if (!q)
+            return R::failure(insert.error());
+        int column = 0;
+        for (qsizetype i = 0; i < n; ++i) {
+            const NewDocument &d = inserts[start + i];
+            for (const QVariant &v : {QVariant(qlonglong(collectionId)), text(d.fileName), QVariant(d.sourcePath),
+                                      QVariant(qlonglong(d.size)), QVariant(qlonglong(d.mtimeMs)), QVariant(now),
+                                      QVariant(now)})
+                q->bindValue(column++, v);
+        }
+        if (Status s = execQuery(*q, what); !s)
             return R::failure(s.error());
-        if (!insert.next())
-            return R::failure(sqlErrorText(what + QLatin1StringView(" (no id returned)"), insert.lastError()));
-        out.append({insert.value(0).toLongLong(), false});
-        insert.finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
+        while (q->next()) {
+            const auto it = known.constFind(q->value(1).toByteArray());
+            if (it != known.constEnd() && it->insertSlot >= 0)
+                insertedIds[it->insertSlot] = q->value(0).toLongLong();
+        }
+        q->finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
+    }
+    for (qsizetype i = 0; i < docs.size(); ++i) {
+        if (slotOf[i] < 0)
+            continue;
+        const qint64 id = insertedIds[slotOf[i]];
+        if (id <= 0)
+            return R::failure(what + QLatin1StringView(": the database returned no id for a new document"));
+        out[i] = {id, false};
     }
     if (Status s = tx.commit(); !s)
         return R::failure(s.error());
@@ -559,16 +686,28 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     if (!db)
         return R::failure(db.error());
 
-    QSqlQuery owner = makeQuery(*db), findOriginal = makeQuery(*db), setFailed = makeQuery(*db),
-              setHashed = makeQuery(*db);
+    QSqlQuery setFailed = makeQuery(*db), setHashed = makeQuery(*db);
+    // Many rows per UPDATE. VALUES columns are called column1, column2, ... in both databases;
+    // the casts give PostgreSQL the parameter types it cannot infer inside VALUES.
+    ChunkedQuery setHashedRows(*db, [](qsizetype n) {
+        return QStringLiteral("UPDATE documents SET status = v.column2, sha256 = v.column3, duplicate_of = v.column4, "
+                              "error = '', size = v.column5, mtime_ms = v.column6, updated = v.column7 "
+                              "FROM (VALUES %1) AS v WHERE documents.id = v.column1")
+                .arg(repeated(QStringLiteral("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), "
+                                             "CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"), n));
+    });
+    ChunkedQuery readCurrent(*db, [](qsizetype n) {
+        return QStringLiteral("SELECT id, collection_id, status, sha256 FROM documents WHERE id IN (%1)").arg(marks(n));
+    });
+    // The partial unique index makes these index lookups; at most one row per collection and hash.
+    ChunkedQuery readOriginals(*db, [](qsizetype n) {
+        return QStringLiteral("SELECT id, sha256 FROM documents "
+                              "WHERE collection_id = ? AND sha256 IN (%1) AND status <> 'duplicate'").arg(marks(n));
+    });
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
     const Status prepared[] = {
-        prepare(owner, QStringLiteral("SELECT collection_id FROM documents WHERE id = ?"), what),
-        // The unique index on (collection_id, sha256) for non-duplicates makes this an index lookup.
-        prepare(findOriginal, QStringLiteral("SELECT id FROM documents WHERE collection_id = ? AND sha256 = ? "
-                                             "AND status <> 'duplicate' AND id <> ? ORDER BY id LIMIT 1"), what),
         prepare(setFailed, QStringLiteral("UPDATE documents SET status = 'failed', error = ?, sha256 = NULL, "
                                           "duplicate_of = NULL, updated = ? WHERE id = ?"), what),
         prepare(setHashed, QStringLiteral("UPDATE documents SET status = ?, sha256 = ?, duplicate_of = ?, error = '', "
@@ -579,40 +718,156 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
             return R::failure(s.error());
     }
 
+    // Where every document of the batch stands now.
+    struct Current
+    {
+        qint64 collectionId = 0;
+        DocStatus status = DocStatus::Queued;
+        QByteArray sha256;
+    };
+    QHash<qint64, Current> current;
+    QList<qint64> ids;
+    {
+        QSet<qint64> seen;
+        for (const HashUpdate &u : updates) {
+            if (!seen.contains(u.id)) {
+                seen.insert(u.id);
+                ids.append(u.id);
+            }
+        }
+    }
+    for (qsizetype start = 0; start < ids.size(); start += kLookupChunk) {
+        const qsizetype n = std::min<qsizetype>(kLookupChunk, ids.size() - start);
+        QSqlQuery *q = readCurrent.get(n, what);
+        if (!q)
+            return R::failure(readCurrent.error());
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i), qlonglong(ids[start + i]));
+        if (Status s = execQuery(*q, what); !s)
+            return R::failure(s.error());
+        while (q->next()) {
+            current.insert(q->value(0).toLongLong(),
+                           Current{q->value(1).toLongLong(),
+                                   statusFromName(q->value(2).toString()).value_or(DocStatus::Failed),
+                                   q->value(3).isNull() ? QByteArray() : q->value(3).toString().toLatin1()});
+        }
+        q->finish();
+    }
+    // The hashes to look for, per collection (usually one), so the lookups use the index.
+    QMap<qint64, QList<QByteArray>> shasByCollection;
+    {
+        QSet<std::pair<qint64, QByteArray>> seen;
+        for (const HashUpdate &u : updates) {
+            const auto cur = current.constFind(u.id);
+            if (!u.error.isEmpty() || cur == current.constEnd())
+                continue;
+            const std::pair<qint64, QByteArray> key{cur->collectionId, u.sha256.toLower()};
+            if (!seen.contains(key)) {
+                seen.insert(key);
+                shasByCollection[key.first].append(key.second);
+            }
+        }
+    }
+    // (collection, sha256) -> the original document holding that content.
+    QHash<std::pair<qint64, QByteArray>, qint64> originals;
+    for (auto it = shasByCollection.cbegin(); it != shasByCollection.cend(); ++it) {
+        const QList<QByteArray> &shas = it.value();
+        for (qsizetype start = 0; start < shas.size(); start += kLookupChunk) {
+            const qsizetype n = std::min<qsizetype>(kLookupChunk, shas.size() - start);
+            QSqlQuery *q = readOriginals.get(n, what);
+            if (!q)
+                return R::failure(readOriginals.error());
+            q->bindValue(0, qlonglong(it.key()));
+            for (qsizetype i = 0; i < n; ++i)
+                q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
+            if (Status s = execQuery(*q, what); !s)
+                return R::failure(s.error());
+            while (q->next())
+                originals.insert({it.key(), q->value(1).toString().toLatin1()}, q->value(0).toLongLong());
+            q->finish();
+        }
+    }
+
+    // Hashed/Duplicate rows are written kInsertChunk at a time. A row that gives up being an
+    // original is written at once (single-row statement) instead: a later row in the batch may
+    // take over that content, and the unique index must never see both at the same time.
     const qint64 now = nowMs();
+    QList<QVariant> pending;
+    QSet<qint64> pendingIds;
+    constexpr qsizetype kColumns = 7;
+    auto flush = [&]() -> Status {
+        const qsizetype n = pending.size() / kColumns;
+        if (n == 0)
+            return {};
+        QSqlQuery *q = setHashedRows.get(n, what);
+        if (!q)
+            return Status::failure(setHashedRows.error());
+        for (qsizetype i = 0; i < pending.size(); ++i)
+            q->bindValue(int(i), pending[i]);
+        pending.clear();
+        pendingIds.clear();
+        return execQuery(*q, what);
+    };
+
+    // Decide in input order, keeping `originals` up to date, so two files with the same content
+    // in one batch end up as one Hashed and one Duplicate.
     QList<HashApplied> out;
     out.reserve(updates.size());
     for (const HashUpdate &u : updates) {
-        if (Status s = run(owner, what, {qlonglong(u.id)}); !s)
-            return R::failure(s.error());
-        if (!owner.next()) {
+        const auto cur = current.find(u.id);
+        if (cur == current.end()) {
             // Removed while it was being hashed: nothing to record, and not worth failing the batch.
             out.append({u.id, DocStatus::Failed, 0});
             continue;
         }
-        const qint64 collectionId = owner.value(0).toLongLong();
-        owner.finish();
+        // Whatever content this document was the original of, it is not any more.
+        bool writeNow = false;
+        if (cur->status != DocStatus::Duplicate && !cur->sha256.isEmpty()) {
+            const auto held = originals.find({cur->collectionId, cur->sha256});
+            if (held != originals.end() && *held == u.id)
+                originals.erase(held);
+            writeNow = true;
+        }
+        // The same document twice in one chunk: one UPDATE ... FROM would apply only one of them.
+        if (pendingIds.contains(u.id)) {
+            if (Status s = flush(); !s)
+                return R::failure(s.error());
+        }
 
         if (!u.error.isEmpty()) {
             if (Status s = run(setFailed, what, {u.error, now, qlonglong(u.id)}); !s)
                 return R::failure(s.error());
+            cur->status = DocStatus::Failed;
+            cur->sha256.clear();
             out.append({u.id, DocStatus::Failed, 0});
             continue;
         }
 
-        // Updates earlier in this batch are visible here, so two files with the same content in
-        // one batch end up as one Hashed and one Duplicate.
-        const QString sha = QString::fromLatin1(u.sha256.toLower());
-        if (Status s = run(findOriginal, what, {qlonglong(collectionId), sha, qlonglong(u.id)}); !s)
-            return R::failure(s.error());
-        const qint64 original = findOriginal.next() ? findOriginal.value(0).toLongLong() : 0;
-        findOriginal.finish();
+        const QByteArray sha = u.sha256.toLower();
+        const std::pair<qint64, QByteArray> key{cur->collectionId, sha};
+        const qint64 original = originals.value(key, 0);
         const DocStatus status = original ? DocStatus::Duplicate : DocStatus::Hashed;
-        if (Status s = run(setHashed, what, {statusValue(status), sha, nullableId(original), qlonglong(u.size),
-                                             qlonglong(u.mtimeMs), now, qlonglong(u.id)}); !s)
-            return R::failure(s.error());
+        if (!original)
+            originals.insert(key, u.id);
+        if (writeNow) {
+            if (Status s = run(setHashed, what, {statusValue(status), QString::fromLatin1(sha), nullableId(original),
+                                                 qlonglong(u.size), qlonglong(u.mtimeMs), now, qlonglong(u.id)}); !s)
+                return R::failure(s.error());
+        } else {
+            pending << qlonglong(u.id) << statusValue(status) << QString::fromLatin1(sha) << nullableId(original)
+                    << qlonglong(u.size) << qlonglong(u.mtimeMs) << now;
+            pendingIds.insert(u.id);
+            if (pending.size() >= kInsertChunk * kColumns) {
+                if (Status s = flush(); !s)
+                    return R::failure(s.error());
+            }
+        }
+        cur->status = status;
+        cur->sha256 = sha;
         out.append({u.id, status, original});
     }
+    if (Status s = flush(); !s)
+        return R::failure(s.error());
     if (Status s = tx.commit(); !s)
         return R::failure(s.error());
     return out;

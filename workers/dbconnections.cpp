@@ -145,6 +145,7 @@ Status configureSqlite(QSqlDatabase &db)
         {"PRAGMA journal_mode = WAL", "wal"},
         {"PRAGMA synchronous = NORMAL", nullptr},
         {"PRAGMA foreign_keys = ON", nullptr},
+        {"PRAGMA temp_store = MEMORY", nullptr},
     };
     static_assert(kSqliteBusyTimeoutMs == 10'000, "keep the busy_timeout pragma in sync");
     for (const auto &p : pragmas) {
