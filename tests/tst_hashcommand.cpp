@@ -1,0 +1,244 @@
+// ctest-labels: hashing
+// ctest-timeout: 300
+// `quire hash` against GNU sha256sum: same arguments, same stdout byte for byte, same status.
+#include "testsupport.h"
+
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <unistd.h>
+
+namespace {
+
+struct Run
+{
+    QByteArray out;
+    QByteArray err;
+    int status = -1;
+};
+
+// Runs program with the exact argument bytes (which may be invalid UTF-8, so they cannot go
+// through QProcess's QStringList): bash reads them NUL-separated from a file.
+Run runWithArgs(const QString &workDir, const QStringList &program, const QByteArrayList &args,
+                const QByteArray &input)
+{
+    Run run;
+    const QString argsFile = workDir + QStringLiteral("/../args.bin");
+    {
+        QFile f(argsFile);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+            return run;
+        for (const QByteArray &a : args)
+            f.write(a + '\0');
+    }
+    QProcess p;
+    p.setWorkingDirectory(workDir);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    const QString home = workDir + QStringLiteral("/../home");
+    env.insert(QStringLiteral("HOME"), home);
+    env.insert(QStringLiteral("LC_ALL"), QStringLiteral("C"));   // untranslated error text
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/config"));
+    env.insert(QStringLiteral("XDG_DATA_HOME"), home + QStringLiteral("/data"));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), home + QStringLiteral("/cache"));
+    env.insert(QStringLiteral("QUIRE_CATALOG"), home + QStringLiteral("/catalog.sqlite"));
+    env.insert(QStringLiteral("QUIRE_CONFIG"), home + QStringLiteral("/settings.json"));
+    p.setProcessEnvironment(env);
+    QStringList bashArgs{QStringLiteral("-c"),
+                         QStringLiteral("mapfile -d '' -t args < \"$1\"; shift; exec \"$@\" \"${args[@]}\""),
+                         QStringLiteral("bash"), argsFile};
+    bashArgs += program;
+    p.start(QStringLiteral("bash"), bashArgs);
+    if (!p.waitForStarted(30'000))
+        return run;
+    p.write(input);
+    p.closeWriteChannel();
+    if (!p.waitForFinished(240'000)) {
+        p.kill();
+        p.waitForFinished();
+        return run;
+    }
+    run.out = p.readAllStandardOutput();
+    run.err = p.readAllStandardError();
+    run.status = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    return run;
+}
+
+QByteArray randomBytes(qint64 size, quint32 seed)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    QRandomGenerator rng(seed);
+    for (qint64 i = 0; i < size; ++i)
+        data[i] = char(rng.generate() & 0xff);
+    return data;
+}
+
+bool writeFile(const QByteArray &path, const QByteArray &data)
+{
+    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return false;
+    const bool ok = ::write(fd, data.constData(), size_t(data.size())) == data.size();
+    ::close(fd);
+    return ok;
+}
+
+// rm -rf by bytes (QDir::removeRecursively cannot remove names that are not valid UTF-8).
+void removeTree(const QByteArray &path)
+{
+    ::nftw(path.constData(), [](const char *p, const struct stat *, int, FTW *) {
+        ::remove(p);   // best effort: go on with the rest
+        return 0;
+    }, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+// Visible form of bytes for failure messages.
+QByteArray show(const QByteArray &bytes)
+{
+    return bytes.left(2000).toPercentEncoding(" /.:-");
+}
+
+} // namespace
+
+class TestHashCommand final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void cleanupTestCase() { removeTree(QFile::encodeName(m_dir.path())); }
+    void sameAsSha256sum_data();
+    void sameAsSha256sum();
+    void errorMessages_data();
+    void errorMessages();
+
+private:
+    QTemporaryDir m_dir;
+};
+
+void TestHashCommand::initTestCase()
+{
+    QVERIFY(QFile::exists(quire::test::quireBinary()));
+    QVERIFY2(!QStandardPaths::findExecutable(QStringLiteral("sha256sum")).isEmpty(), "sha256sum is needed");
+    QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("home"))));
+}
+
+void TestHashCommand::sameAsSha256sum_data()
+{
+    QTest::addColumn<QByteArrayList>("files");     // created in the working folder, content derived from the name
+    QTest::addColumn<QByteArrayList>("args");
+    QTest::addColumn<QByteArray>("input");         // standard input
+    QTest::addColumn<int>("expectedStatus");
+
+    QTest::newRow("one file") << QByteArrayList{"a.txt"} << QByteArrayList{"a.txt"} << QByteArray() << 0;
+    QTest::newRow("empty file") << QByteArrayList{"empty"} << QByteArrayList{"empty"} << QByteArray() << 0;
+    QTest::newRow("multi-block file") << QByteArrayList{"big.bin"} << QByteArrayList{"big.bin"} << QByteArray()
+                                      << 0;
+    QTest::newRow("space") << QByteArrayList{"with space.txt"} << QByteArrayList{"with space.txt"} << QByteArray()
+                           << 0;
+    QTest::newRow("two spaces and tab") << QByteArrayList{"  two\tx "} << QByteArrayList{"  two\tx "}
+                                        << QByteArray() << 0;
+    QTest::newRow("newline") << QByteArrayList{"new\nline"} << QByteArrayList{"new\nline"} << QByteArray() << 0;
+    QTest::newRow("backslash") << QByteArrayList{"back\\slash"} << QByteArrayList{"back\\slash"} << QByteArray()
+                               << 0;
+    QTest::newRow("carriage return") << QByteArrayList{"cr\rname"} << QByteArrayList{"cr\rname"} << QByteArray()
+                                     << 0;
+    QTest::newRow("all escapes at once") << QByteArrayList{"\\a\nb\rc\\\\\n"} << QByteArrayList{"\\a\nb\rc\\\\\n"}
+                                         << QByteArray() << 0;
+    QTest::newRow("invalid UTF-8") << QByteArrayList{"bad\xff\xfe.txt"} << QByteArrayList{"bad\xff\xfe.txt"}
+                                   << QByteArray() << 0;
+    QTest::newRow("invalid UTF-8 and backslash")
+        << QByteArrayList{"\xc3\\(x"} << QByteArrayList{"\xc3\\(x"} << QByteArray() << 0;
+    QTest::newRow("leading dash after --") << QByteArrayList{"-dash"} << QByteArrayList{"--", "-dash"}
+                                           << QByteArray() << 0;
+    QTest::newRow("a file named -- after --") << QByteArrayList{"--"} << QByteArrayList{"--", "--"}
+                                              << QByteArray() << 0;
+    QTest::newRow("./ prefix") << QByteArrayList{"a.txt"} << QByteArrayList{"./a.txt", ".//a.txt"}
+                               << QByteArray() << 0;
+    QTest::newRow("same file twice") << QByteArrayList{"a.txt"} << QByteArrayList{"a.txt", "a.txt"}
+                                     << QByteArray() << 0;
+    QTest::newRow("/dev/null") << QByteArrayList{} << QByteArrayList{"/dev/null"} << QByteArray() << 0;
+    QTest::newRow("stdin without arguments") << QByteArrayList{} << QByteArrayList{} << QByteArray("from stdin\n")
+                                             << 0;
+    QTest::newRow("stdin as -") << QByteArrayList{} << QByteArrayList{"-"} << randomBytes(3'000'000, 1) << 0;
+    QTest::newRow("- between files") << QByteArrayList{"a.txt", "b.txt"} << QByteArrayList{"a.txt", "-", "b.txt"}
+                                     << QByteArray("middle") << 0;
+    QTest::newRow("- twice") << QByteArrayList{} << QByteArrayList{"-", "-"} << QByteArray("once") << 0;
+    QTest::newRow("missing file") << QByteArrayList{} << QByteArrayList{"missing"} << QByteArray() << 1;
+    QTest::newRow("missing among files") << QByteArrayList{"a.txt", "b.txt"}
+                                         << QByteArrayList{"a.txt", "missing", "b.txt"} << QByteArray() << 1;
+    QTest::newRow("directory") << QByteArrayList{"d/inside"} << QByteArrayList{"d", "d/inside"} << QByteArray()
+                               << 1;
+    QTest::newRow("not a directory") << QByteArrayList{"a.txt"} << QByteArrayList{"a.txt/x"} << QByteArray() << 1;
+
+    QByteArrayList many;
+    for (int i = 0; i < 500; ++i)
+        many.append("f" + QByteArray::number(i));
+    QByteArrayList shuffled = many;
+    std::reverse(shuffled.begin(), shuffled.end());
+    shuffled.insert(250, "missing-in-the-middle");
+    QTest::newRow("500 files, argument order") << many << shuffled << QByteArray() << 1;
+}
+
+void TestHashCommand::sameAsSha256sum()
+{
+    QFETCH(QByteArrayList, files);
+    QFETCH(QByteArrayList, args);
+    QFETCH(QByteArray, input);
+    QFETCH(int, expectedStatus);
+
+    const QString work = m_dir.filePath(QStringLiteral("work"));
+    const QByteArray workBytes = QFile::encodeName(work);
+    removeTree(workBytes);
+    QVERIFY(QDir().mkpath(work));
+    for (const QByteArray &name : std::as_const(files)) {
+        const qsizetype slash = name.lastIndexOf('/');
+        if (slash > 0)
+            QVERIFY(QDir().mkpath(QFile::decodeName(workBytes + '/' + name.left(slash))));
+        QByteArray content = name == "empty" ? QByteArray()
+                           : name == "big.bin" ? randomBytes(3 * 1024 * 1024 + 1, 7)
+                                               : "content of " + name + '\n';
+        QVERIFY(writeFile(workBytes + '/' + name, content));
+    }
+
+    const Run expected = runWithArgs(work, {QStringLiteral("sha256sum")}, args, input);
+    const Run actual = runWithArgs(work, {quire::test::quireBinary(), QStringLiteral("hash")}, args, input);
+
+    QCOMPARE(expected.status, expectedStatus);   // the reference itself behaves as expected
+    QVERIFY2(actual.out == expected.out,
+             "quire:     " + show(actual.out) + "\nsha256sum: " + show(expected.out) + "\nstderr: " + actual.err);
+    QCOMPARE(actual.status, expected.status);
+    if (expectedStatus == 0)
+        QVERIFY2(actual.err.isEmpty(), actual.err.constData());
+    else
+        QVERIFY2(actual.err.contains("quire: "), actual.err.constData());
+}
+
+void TestHashCommand::errorMessages_data()
+{
+    QTest::addColumn<QByteArray>("arg");
+    QTest::addColumn<QByteArray>("expectedLine");
+    QTest::newRow("missing") << QByteArray("missing") << QByteArray("quire: missing: No such file or directory\n");
+    QTest::newRow("directory") << QByteArray(".") << QByteArray("quire: .: Is a directory\n");
+}
+
+void TestHashCommand::errorMessages()
+{
+    QFETCH(QByteArray, arg);
+    QFETCH(QByteArray, expectedLine);
+    const QString work = m_dir.filePath(QStringLiteral("work"));
+    QVERIFY(QDir().mkpath(work));
+    const Run run = runWithArgs(work, {quire::test::quireBinary(), QStringLiteral("hash")}, {arg}, {});
+    QCOMPARE(run.status, 1);
+    QVERIFY(run.out.isEmpty());
+    QVERIFY2(run.err.endsWith(expectedLine), run.err.constData());
+}
+
+QTEST_GUILESS_MAIN(TestHashCommand)
+#include "tst_hashcommand.moc"
