@@ -27,6 +27,12 @@ const EVP_MD *sha256Method()
     return method;
 }
 
+// Fetch at program start, on the main thread: OpenSSL initialises itself (reads its config) on
+// the first call and keeps per-thread error state for the thread that did it. Done on a pool
+// thread, that state is freed only as the thread exits, which can race with process exit and
+// shows up as a leak under LeakSanitizer; the main thread's is freed by OpenSSL's atexit handler.
+[[maybe_unused]] const EVP_MD *const g_sha256AtStartup = sha256Method();
+
 // What one thread reuses from file to file: the digest context and the read buffer.
 struct ThreadState
 {
@@ -185,7 +191,8 @@ FileHash hashPath(const QByteArray &nativePath, const std::atomic_bool *cancel,
             return result;
         }
 
-        file.adviseSequential();
+        if (before->size > Hasher::kBlockSize)
+            file.adviseSequential();   // not worth a system call for a file read in one go
         if (EVP_DigestInit_ex2(state->ctx, sha256Method(), nullptr) != 1) {
             result.error = opensslError();
             return result;

@@ -194,12 +194,6 @@ Result<NativeFile> NativeFile::open(const QByteArray &nativePath, OpenMode mode)
     } while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return Result<NativeFile>::failure(errnoMessage(errno));
-    if (mode == OpenMode::NonBlocking) {
-        // O_NONBLOCK was only for the open itself; reads of whatever was opened should block.
-        const int fl = ::fcntl(fd, F_GETFL);
-        if (fl != -1)
-            ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    }
     NativeFile file;
     file.m_fd = fd;
     file.m_owned = true;

@@ -65,7 +65,9 @@ class NativeFile final
 public:
     enum class OpenMode {
         Blocking,      // like open(2): opening a FIFO waits for a writer
-        NonBlocking,   // opening a FIFO or device never waits (reads of regular files still block)
+        // Opening a FIFO or device never waits. The descriptor stays O_NONBLOCK, which changes
+        // nothing for regular files and folders; reopen Blocking to read anything else.
+        NonBlocking,
     };
 
     NativeFile() = default;
