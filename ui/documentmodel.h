@@ -91,6 +91,12 @@ public:
     QStringList mimeTypes() const override;
     QMimeData *mimeData(const QModelIndexList &indexes) const override;
     Qt::DropActions supportedDragActions() const override;
+    // Drops are the window's business (they add files); the table itself takes none.
+    Qt::DropActions supportedDropActions() const override { return Qt::IgnoreAction; }
+    bool canDropMimeData(const QMimeData *, Qt::DropAction, int, int, const QModelIndex &) const override
+    {
+        return false;
+    }
 
     // Applies a batch of document events (normally connected to CatalogService::documentEvents).
     void applyEvents(const QList<quire::DocumentEvent> &events);

@@ -6,6 +6,17 @@
 #include <QPalette>
 #include <QPixmapCache>
 
+// The icons are compiled into an object library that ends up in a static archive; nothing
+// would pull its registration in without this reference.
+static void initIconResources()
+{
+    static const bool done = [] {
+        Q_INIT_RESOURCE(quire_icons);
+        return true;
+    }();
+    Q_UNUSED(done);
+}
+
 namespace quire {
 
 namespace {
@@ -76,6 +87,7 @@ private:
 
 QString pathOf(const QString &name)
 {
+    initIconResources();
     return QStringLiteral(":/icons/%1.svg").arg(name);
 }
 
