@@ -9,6 +9,7 @@
 #include <QPromise>
 #include <QTimer>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -23,6 +24,13 @@ constexpr qint64 kChunkBytes = 32 << 20;
 // Files at least this large report per-document hashing progress.
 constexpr qint64 kProgressReportBytes = 8 << 20;
 constexpr int kFlushIntervalMs = 50;   // at most 20 emissions a second
+// The walker catalogs files in batches of this many (one transaction each).
+constexpr int kWalkBatch = 1024;
+// The writer commits once this many results wait, when no hashing is in flight, or when the
+// oldest result has waited kWriteLatency: every commit rewrites the index pages it touched, so
+// a few large transactions cost far less than many small ones.
+constexpr qsizetype kWriteBatch = 2048;
+constexpr auto kWriteLatency = std::chrono::milliseconds(150);
 
 // What is not a document (FIFOs, sockets, devices, dangling links, loops, a folder listed twice)
 // is reported but does not make the job fail; unreadable or vanished files do.
@@ -74,6 +82,8 @@ struct IngestJob::Shared
     QList<HashDone> pendingUpdates;
     QList<qint64> pendingCancelled;
     bool writerRunning = false;
+    int hashChunksInFlight = 0;
+    std::condition_variable resultsArrived;   // with `mutex`: for the writer's batching
     int outstanding = 0;                 // scheduled work items that have not ended
     QString fatalError;
     bool done = false;                   // every work item ended; result is set
@@ -184,7 +194,7 @@ void IngestJob::Shared::walk(const std::shared_ptr<Shared> &self)
             std::lock_guard lock(mutex);
             issueLocked({skip.path, skip.reason, isSkipNotFailure(skip.reason)});
         },
-        &cancelled);
+        &cancelled, kWalkBatch);
     std::lock_guard lock(mutex);
     progress.walking = false;
 }
@@ -208,6 +218,10 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
     auto submit = [&] {
         if (chunk.isEmpty())
             return;
+        {
+            std::lock_guard lock(mutex);
+            ++hashChunksInFlight;
+        }
         schedule(pools.cpu(), [self, c = std::move(chunk)] { self->hashChunk(c, self); }, self);
         chunk = {};
         chunkBytes = 0;
@@ -303,7 +317,9 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
     std::lock_guard lock(mutex);
     pendingUpdates.append(updates);
     pendingCancelled.append(cancelledIds);
+    --hashChunksInFlight;
     ensureWriter(self);
+    resultsArrived.notify_one();
 }
 
 void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
@@ -326,7 +342,10 @@ void IngestJob::Shared::writeResults()
         QList<HashDone> done;
         QList<qint64> cancelledIds;
         {
-            std::lock_guard lock(mutex);
+            std::unique_lock lock(mutex);
+            resultsArrived.wait_for(lock, kWriteLatency, [this] {
+                return pendingUpdates.size() >= kWriteBatch || hashChunksInFlight == 0 || cancelled;
+            });
             done.swap(pendingUpdates);
             cancelledIds.swap(pendingCancelled);
             if (done.isEmpty() && cancelledIds.isEmpty()) {
