@@ -5,7 +5,6 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHostAddress>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTcpServer>
@@ -14,9 +13,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+extern char **environ;
 
 namespace quire::test {
 
@@ -42,6 +51,129 @@ QString shellQuote(const QString &s)
 }
 
 } // namespace
+
+ProgramResult runProgram(const QString &program, const QStringList &args, const QString &workingDirectory,
+                         int timeoutMs, const QList<std::pair<QByteArray, QByteArray>> &setEnv,
+                         const QList<QByteArray> &unsetEnv)
+{
+    ProgramResult r;
+    const QString path = program.contains(u'/') ? program : QStandardPaths::findExecutable(program);
+    if (path.isEmpty()) {
+        r.error = QStringLiteral("%1: not found in PATH").arg(program);
+        return r;
+    }
+
+    QByteArrayList argvData{QFile::encodeName(path)};
+    for (const QString &a : args)
+        argvData.append(a.toLocal8Bit());
+    std::vector<char *> argv;
+    for (QByteArray &a : argvData)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    QByteArrayList envData;
+    for (char **e = environ; *e; ++e) {
+        const QByteArray entry(*e);
+        const QByteArray name = entry.left(entry.indexOf('='));
+        bool drop = unsetEnv.contains(name);
+        for (const auto &kv : setEnv)
+            drop = drop || kv.first == name;
+        if (!drop)
+            envData.append(entry);
+    }
+    for (const auto &kv : setEnv)
+        envData.append(kv.first + '=' + kv.second);
+    std::vector<char *> envp;
+    for (QByteArray &e : envData)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    int outPipe[2], errPipe[2];
+    if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
+        r.error = QStringLiteral("pipe: %1").arg(QString::fromLocal8Bit(strerror(errno)));
+        return r;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
+    const QByteArray dir = QFile::encodeName(workingDirectory);
+    if (!workingDirectory.isEmpty())
+        posix_spawn_file_actions_addchdir_np(&actions, dir.constData());
+    // Default signal handling and an empty mask in the child, whatever the test harness set.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, argvData.first().constData(), &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(outPipe[1]);
+    ::close(errPipe[1]);
+    if (rc != 0) {
+        ::close(outPipe[0]);
+        ::close(errPipe[0]);
+        r.error = QStringLiteral("could not start %1: %2").arg(path, QString::fromLocal8Bit(strerror(rc)));
+        return r;
+    }
+    r.started = true;
+
+    QElapsedTimer timer;
+    timer.start();
+    pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
+    QByteArray *sinks[2] = {&r.out, &r.err};
+    int open = 2;
+    bool killed = false;
+    while (open > 0) {
+        const qint64 left = timeoutMs - timer.elapsed();
+        if (left <= 0 && !killed) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+        }
+        const int n = ::poll(fds, 2, killed ? 1000 : int(std::min<qint64>(left, 1000)));
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buffer[8192];
+            const ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
+            if (got > 0) {
+                sinks[i]->append(buffer, got);
+            } else if (got == 0 || errno != EINTR) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            }
+        }
+        if (killed && timer.elapsed() > timeoutMs + 5'000)
+            break;   // a grandchild holds the pipe open; stop reading
+    }
+    for (const pollfd &f : fds) {
+        if (f.fd >= 0)
+            ::close(f.fd);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.finished = !killed;
+    if (WIFEXITED(status))
+        r.exitCode = WEXITSTATUS(status);
+    if (killed)
+        r.error = QStringLiteral("%1 did not finish within %2 s and was killed").arg(program).arg(timeoutMs / 1000);
+    else if (WIFSIGNALED(status))
+        r.error = QStringLiteral("%1 was killed by signal %2").arg(program).arg(WTERMSIG(status));
+    else if (r.exitCode != 0)
+        r.error = QStringLiteral("%1 exited with code %2").arg(program).arg(r.exitCode);
+    return r;
+}
 
 PgServer::PgServer() = default;
 
@@ -86,39 +218,25 @@ QString PgServer::missingMessage()
 
 bool PgServer::run(const QString &program, const QStringList &args, bool asServer, int timeoutMs, QString *output)
 {
-    QProcess p;
-    p.setWorkingDirectory(m_dir->path());   // the postgres user cannot enter root's cwd
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *var : {"PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE"})
-        env.remove(QLatin1StringView(var));
-    env.insert(QStringLiteral("LC_ALL"), QStringLiteral("C"));
-    env.insert(QStringLiteral("PGCONNECT_TIMEOUT"), QStringLiteral("10"));
-    p.setProcessEnvironment(env);
-
     const QString path = program.contains(u'/') ? program : QDir(m_bin).filePath(program);
-    if (asServer && !m_serverPrefix.isEmpty())
-        p.start(m_serverPrefix.first(), m_serverPrefix.mid(1) + QStringList{path} + args);
-    else
-        p.start(path, args);
-    if (!p.waitForStarted(30'000)) {
-        m_error = QStringLiteral("could not start %1: %2").arg(program, p.errorString());
-        return false;
+    QStringList argv = args;
+    QString exe = path;
+    if (asServer && !m_serverPrefix.isEmpty()) {
+        exe = m_serverPrefix.first();
+        argv = m_serverPrefix.mid(1) + QStringList{path} + args;
     }
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished(5'000);
-        m_error = QStringLiteral("%1 did not finish within %2 s").arg(program).arg(timeoutMs / 1000);
-        return false;
-    }
-    const QString out = QString::fromLocal8Bit(p.readAllStandardOutput());
-    const QString err = QString::fromLocal8Bit(p.readAllStandardError());
+    // The postgres user cannot enter root's working directory; the temporary folder is its own.
+    const ProgramResult r =
+            runProgram(exe, argv, m_dir->path(), timeoutMs,
+                       {{"LC_ALL", "C"}, {"PGCONNECT_TIMEOUT", "10"}},
+                       {"PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE", "PGOPTIONS"});
+    const QString out = QString::fromLocal8Bit(r.out);
     if (output)
         *output = out;
-    if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0) {
-        m_error = QStringLiteral("%1 %2 failed (exit code %3): %4%5")
-                          .arg(program, args.join(u' '))
-                          .arg(p.exitCode())
-                          .arg(err.trimmed(), out.trimmed().isEmpty() ? QString() : u'\n' + out.trimmed());
+    if (!r.ok()) {
+        m_error = QStringLiteral("%1 %2 failed: %3%4%5")
+                          .arg(program, args.join(u' '), r.error, u'\n' + QString::fromLocal8Bit(r.err).trimmed(),
+                               out.trimmed().isEmpty() ? QString() : u'\n' + out.trimmed());
         return false;
     }
     return true;

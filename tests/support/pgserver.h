@@ -1,13 +1,37 @@
 #pragma once
 
+#include <QByteArray>
+#include <QList>
 #include <QString>
 #include <QStringList>
 #include <QTemporaryDir>
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace quire::test {
+
+// The outcome of runProgram().
+struct ProgramResult
+{
+    bool started = false;
+    bool finished = false;   // false: timed out and killed
+    int exitCode = -1;       // -1 unless it exited normally
+    QByteArray out;
+    QByteArray err;
+    QString error;           // why it could not start, or how it ended badly
+
+    bool ok() const { return started && finished && exitCode == 0; }
+};
+
+// Runs a program to completion (stdin from /dev/null, output captured) with posix_spawn.
+// Tests use this instead of QProcess: Qt 6.4's QProcess starts children with vfork semantics,
+// and ThreadSanitizer, seeing a "fork" from a multi-threaded process in memory the parent shares,
+// aborts the test at its next pthread_create(). `program` without '/' is looked up in PATH.
+ProgramResult runProgram(const QString &program, const QStringList &args, const QString &workingDirectory = {},
+                         int timeoutMs = 120'000, const QList<std::pair<QByteArray, QByteArray>> &setEnv = {},
+                         const QList<QByteArray> &unsetEnv = {});
 
 // A throw-away PostgreSQL server for one test process: initdb into a temporary folder, a free
 // loopback port, its unix socket inside the folder, started with "pg_ctl -w" and stopped
