@@ -48,7 +48,8 @@ struct SessionStoreStats
 //   - Every data call (value, values, contains, keys, snapshot, setValue, setValues, remove,
 //     update, clear), the stats calls and the lock-timeout accessors are thread-safe and may be
 //     called from any thread, the UI thread included: they only take an in-memory lock, never
-//     do I/O.
+//     do I/O, and the lock is only ever held for in-memory work (and update() functions), so
+//     waits are microseconds; the timeout is the safety net, not the expected path.
 //   - Every lock acquisition waits at most lockTimeout() (5 s by default). A call that times out
 //     does nothing, returns a failed Result whose message names the operation, the key(s) and
 //     the timeout, logs it with qWarning and counts it in stats().failedAcquisitions.
