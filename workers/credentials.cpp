@@ -1,0 +1,190 @@
+#include "credentials.h"
+
+#include <QCoreApplication>
+#include <QThread>
+
+#include <qt6keychain/keychain.h>
+
+#include <future>
+#include <memory>
+#include <mutex>
+
+namespace quire {
+
+namespace {
+
+// The thread every QtKeychain job runs in (see the header for why one long-lived thread).
+class KeychainThread final
+{
+public:
+    static KeychainThread *instance()
+    {
+        static std::mutex mutex;
+        static KeychainThread *self = nullptr;
+        static bool stopped = false;
+        std::lock_guard lock(mutex);
+        if (!self && !stopped && QCoreApplication::instance()) {
+            self = new KeychainThread;
+            qAddPostRoutine([] {
+                std::lock_guard lock(mutex);
+                if (self) {
+                    self->stop();
+                    delete self;
+                    self = nullptr;
+                }
+                stopped = true;
+            });
+        }
+        return self;
+    }
+
+    QObject *context() const { return m_context; }
+
+private:
+    KeychainThread()
+    {
+        m_thread.setObjectName(QStringLiteral("quire-keychain"));
+        m_context = new QObject;
+        m_context->moveToThread(&m_thread);
+        m_thread.start();
+    }
+    ~KeychainThread() = default;
+
+    void stop()
+    {
+        QMetaObject::invokeMethod(m_context, [ctx = m_context] { delete ctx; }, Qt::QueuedConnection);
+        m_thread.quit();
+        m_thread.wait();
+    }
+
+    QThread m_thread;
+    QObject *m_context = nullptr;
+};
+
+struct JobOutcome
+{
+    QKeychain::Error error = QKeychain::NoError;
+    QString errorString;
+    QString text;
+};
+
+enum class Op { Read, Write, Delete };
+
+Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std::chrono::milliseconds timeout)
+{
+    KeychainThread *kt = KeychainThread::instance();
+    if (!kt)
+        return Result<JobOutcome>::failure(QStringLiteral("the keychain is not available (no application object)"));
+    auto promise = std::make_shared<std::promise<JobOutcome>>();
+    std::future<JobOutcome> future = promise->get_future();
+    QMetaObject::invokeMethod(kt->context(), [op, key, secret, promise] {
+        QKeychain::Job *job = nullptr;
+        switch (op) {
+        case Op::Read:
+            job = new QKeychain::ReadPasswordJob(Credentials::service());
+            break;
+        case Op::Write: {
+            auto *w = new QKeychain::WritePasswordJob(Credentials::service());
+            w->setTextData(secret);
+            job = w;
+            break;
+        }
+        case Op::Delete:
+            job = new QKeychain::DeletePasswordJob(Credentials::service());
+            break;
+        }
+        job->setKey(key);
+        job->setInsecureFallback(false);   // never a plain-text file
+        job->setAutoDelete(true);
+        QObject::connect(job, &QKeychain::Job::finished, job, [promise](QKeychain::Job *j) {
+            JobOutcome o;
+            o.error = j->error();
+            o.errorString = j->errorString();
+            if (auto *r = qobject_cast<QKeychain::ReadPasswordJob *>(j))
+                o.text = r->textData();
+            promise->set_value(std::move(o));
+        });
+        job->start();
+    }, Qt::QueuedConnection);
+
+    if (future.wait_for(timeout) != std::future_status::ready) {
+        return Result<JobOutcome>::failure(
+            QStringLiteral("the keychain did not answer within %1 s").arg(timeout.count() / 1000));
+    }
+    return future.get();
+}
+
+} // namespace
+
+QString Credentials::service()
+{
+    return QStringLiteral("Quire");
+}
+
+QString Credentials::environmentVariable()
+{
+    return QStringLiteral("QUIRE_PASSWORD");
+}
+
+Status Credentials::store(const QString &profileName, const QString &secret, std::chrono::milliseconds timeout)
+{
+    const auto r = runJob(Op::Write, profileName, secret, timeout);
+    if (!r)
+        return Status::failure(QStringLiteral("could not store the password of remote \"%1\": %2").arg(profileName, r.error()));
+    if (r->error != QKeychain::NoError) {
+        return Status::failure(QStringLiteral("could not store the password of remote \"%1\" in the keychain: %2")
+                                   .arg(profileName, r->errorString));
+    }
+    return {};
+}
+
+Result<std::optional<QString>> Credentials::read(const QString &profileName, std::chrono::milliseconds timeout)
+{
+    using R = Result<std::optional<QString>>;
+    const auto r = runJob(Op::Read, profileName, {}, timeout);
+    if (!r)
+        return R::failure(QStringLiteral("could not read the password of remote \"%1\": %2").arg(profileName, r.error()));
+    if (r->error == QKeychain::EntryNotFound)
+        return R(std::nullopt);
+    if (r->error != QKeychain::NoError) {
+        return R::failure(QStringLiteral("could not read the password of remote \"%1\" from the keychain: %2")
+                              .arg(profileName, r->errorString));
+    }
+    return R(r->text);
+}
+
+Status Credentials::remove(const QString &profileName, std::chrono::milliseconds timeout)
+{
+    const auto r = runJob(Op::Delete, profileName, {}, timeout);
+    if (!r)
+        return Status::failure(QStringLiteral("could not remove the password of remote \"%1\": %2").arg(profileName, r.error()));
+    if (r->error != QKeychain::NoError && r->error != QKeychain::EntryNotFound) {
+        return Status::failure(QStringLiteral("could not remove the password of remote \"%1\" from the keychain: %2")
+                                   .arg(profileName, r->errorString));
+    }
+    return {};
+}
+
+Result<QString> Credentials::secretFor(const RemoteProfile &profile, std::chrono::milliseconds timeout)
+{
+    if (!profile.needsSecret())
+        return QString();
+    const QString fromEnv = qEnvironmentVariable("QUIRE_PASSWORD");
+    if (!fromEnv.isEmpty())
+        return fromEnv;
+    const auto r = read(profile.name, timeout);
+    if (!r) {
+        return Result<QString>::failure(r.error() + QStringLiteral(" (set QUIRE_PASSWORD to give it "
+                                                                   "without a keychain)"));
+    }
+    if (!r->has_value()) {
+        return Result<QString>::failure(
+            QStringLiteral("the keychain has no password for remote \"%1\": store it with "
+                           "'quire remote add %1 --kind %2 --url URL --user %3' (it asks for it), "
+                           "or set QUIRE_PASSWORD")
+                .arg(profile.name, remoteKindName(profile.kind), profile.user.isEmpty() ? QStringLiteral("USER") : profile.user));
+    }
+    return **r;
+}
+
+} // namespace quire

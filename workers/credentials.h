@@ -1,0 +1,48 @@
+#pragma once
+
+#include "remoteprofile.h"
+#include "result.h"
+
+#include <QString>
+
+#include <chrono>
+#include <optional>
+
+namespace quire {
+
+// Passwords and tokens of remote profiles, kept in the OS keychain through QtKeychain (Secret
+// Service/GNOME Keyring or KWallet on Linux, Keychain on macOS, Credential Manager on Windows):
+// service "Quire", key = the profile's name. Secrets never go to the settings file, the catalog,
+// logs or command lines.
+//
+// Threads: every function blocks until the keychain answers or `timeout` passes (a keychain may
+// show an unlock prompt first), so call it on a worker thread (the command thread, the I/O
+// pool), never on the GUI thread. The QtKeychain jobs themselves run on one long-lived
+// "quire-keychain" thread with its own event loop: QtKeychain queues all jobs through a single
+// executor object that must live in a thread that never ends. That thread is stopped at
+// application exit (qAddPostRoutine).
+class Credentials final
+{
+public:
+    static constexpr std::chrono::milliseconds kDefaultTimeout{60'000};
+
+    static QString service();   // "Quire"
+    // $QUIRE_PASSWORD: for scripts; when set it is the secret of every profile that needs one.
+    static QString environmentVariable();
+
+    static Status store(const QString &profileName, const QString &secret,
+                        std::chrono::milliseconds timeout = kDefaultTimeout);
+    // nullopt: the keychain has no entry for the profile.
+    static Result<std::optional<QString>> read(const QString &profileName,
+                                               std::chrono::milliseconds timeout = kDefaultTimeout);
+    // Removing a missing entry succeeds.
+    static Status remove(const QString &profileName,
+                         std::chrono::milliseconds timeout = kDefaultTimeout);
+
+    // The secret to upload with: "" for a profile that needs none, else $QUIRE_PASSWORD when
+    // set, else the keychain's entry. Fails with a message that says how to provide one.
+    static Result<QString> secretFor(const RemoteProfile &profile,
+                                     std::chrono::milliseconds timeout = kDefaultTimeout);
+};
+
+} // namespace quire

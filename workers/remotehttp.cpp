@@ -1,0 +1,205 @@
+#include "remotehttp.h"
+
+#include <QHttpMultiPart>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkRequest>
+
+namespace quire {
+
+namespace {
+
+using K = RemoteError::Kind;
+using net::Request;
+using net::Response;
+
+const QString kMarker = QStringLiteral("QUIRECOLLECTIONMARKER");
+
+QHttpPart textPart(const QByteArray &name, const QByteArray &value)
+{
+    QHttpPart part;
+    part.setHeader(QNetworkRequest::ContentDispositionHeader, "form-data; name=\"" + name + '"');
+    part.setBody(value);
+    return part;
+}
+
+QByteArray quotedFileName(const QString &name)
+{
+    // RFC 7578 4.2: the filename parameter is quoted UTF-8; quotes and backslashes escaped,
+    // line breaks (impossible in a safe name anyway) percent-encoded.
+    QByteArray utf8 = name.toUtf8();
+    utf8.replace('\\', "\\\\").replace('"', "\\\"").replace('\r', "%0D").replace('\n', "%0A");
+    return '"' + utf8 + '"';
+}
+
+// The "error"/"message" of a JSON error body, for the person reading the failure.
+QByteArray errorBodyText(const Response &r)
+{
+    const QJsonDocument doc = QJsonDocument::fromJson(r.body);
+    if (doc.isObject()) {
+        const QJsonObject o = doc.object();
+        for (const char *key : {"error", "message", "detail"}) {
+            const QJsonValue v = o.value(QLatin1String(key));
+            if (v.isString())
+                return v.toString().toUtf8();
+        }
+    }
+    return r.body;
+}
+
+} // namespace
+
+HttpRemote::HttpRemote(const RemoteProfile &profile, const QString &secret, const RemoteLimits &limits)
+    : Remote(profile, limits), m_client(profile, secret, limits)
+{
+}
+
+QUrl HttpRemote::documentsUrl(const QString &collection) const
+{
+    QString base = profile().url;
+    QString tmpl;
+    if (base.contains(QLatin1String("{collection}"))) {
+        tmpl = base;
+    } else {
+        while (base.endsWith(QLatin1Char('/')))
+            base.chop(1);
+        tmpl = base + QStringLiteral("/collections/{collection}/documents");
+    }
+    tmpl.replace(QLatin1String("{collection}"), kMarker);
+    // Parse the rest tolerantly (it may hold non-ASCII), then put the strictly encoded
+    // collection segment in.
+    QByteArray encoded = QUrl(tmpl, QUrl::TolerantMode).toEncoded();
+    encoded.replace(kMarker.toLatin1(), net::encodeSegment(collection));
+    return QUrl::fromEncoded(encoded, QUrl::StrictMode);
+}
+
+UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
+{
+    const QString name = safeFileName(item.fileName);
+    net::SourceDevice source(item);
+    if (auto e = source.openAt(0, &control))
+        return UploadOutcome::fail(*e);
+
+    auto *multipart = new QHttpMultiPart(QHttpMultiPart::FormDataType);
+    multipart->append(textPart("name", name.toUtf8()));
+    multipart->append(textPart("sha256", item.sha256));
+    multipart->append(textPart("size", QByteArray::number(item.size)));
+    QHttpPart filePart;
+    filePart.setHeader(QNetworkRequest::ContentDispositionHeader,
+                       QByteArray("form-data; name=\"file\"; filename=") + quotedFileName(name));
+    filePart.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/octet-stream"));
+    filePart.setBodyDevice(&source);
+    multipart->append(filePart);
+
+    Request rq;
+    rq.verb = "POST";
+    rq.url = documentsUrl(item.collection);
+    rq.multipart = multipart;   // owned by the reply from here on; source outlives it
+    rq.uploadBytes = item.size;
+    rq.progressTotal = item.size;
+    rq.headers = {{"Idempotency-Key", item.sha256}, {"Accept", "application/json"}};
+    const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
+    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    if (!resp.isHttpSuccess()) {
+        Response shown = resp;
+        shown.body = errorBodyText(resp);
+        return UploadOutcome::fail(m_client.errorFor(shown, action));
+    }
+    if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
+        // The server got a body that is not the document; the API has no standard way to take it
+        // back, so say so plainly.
+        RemoteError err = e ? *e : RemoteError::make(K::SourceChanged, QString());
+        err.message = QStringLiteral("the file changed while it was being uploaded; the server may "
+                                     "have kept that version (%1)")
+                          .arg(rq.url.toDisplayString());
+        return UploadOutcome::fail(err);
+    }
+
+    UploadReport report;
+    report.storedName = name;
+    report.bytesSent = item.size;
+    report.alreadyPresent = resp.status == 200;
+    const QJsonDocument doc = QJsonDocument::fromJson(resp.body);
+    const QJsonObject o = doc.object();
+    if (o.value(QLatin1String("location")).isString())
+        report.location = o.value(QLatin1String("location")).toString();
+    else if (!resp.header("Location").isEmpty())
+        report.location = QString::fromUtf8(resp.header("Location"));
+    else if (o.contains(QLatin1String("id")))
+        report.location = o.value(QLatin1String("id")).toVariant().toString();
+    if (!report.location.isEmpty()) {
+        // A relative location is relative to the documents URL (RFC 9110 10.2.2).
+        const QUrl loc(report.location);
+        if (loc.isRelative() && report.location.startsWith(QLatin1Char('/')))
+            report.location = rq.url.resolved(loc).toString(QUrl::FullyEncoded);
+    }
+    return UploadOutcome::success(report);
+}
+
+VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location, bool deep,
+                                 UploadControl &control)
+{
+    VerifyReport r;
+    const QUrl url(location);
+    if (!url.isValid() || url.isRelative()) {
+        r.detail = QStringLiteral("the API gave an id (%1), not an address to check").arg(location);
+        r.exists = true;
+        r.sizeMatches = true;
+        return VerifyOutcome::success(r);
+    }
+    net::Sha256Stream sha;
+    qint64 got = 0;
+    Request rq;
+    rq.verb = deep ? "GET" : "HEAD";
+    rq.url = url;
+    if (deep) {
+        rq.downloadBytes = item.size;
+        rq.onBodyData = [&](QByteArrayView chunk) {
+            sha.add(chunk);
+            got += chunk.size();
+            return true;
+        };
+    }
+    const Response resp = m_client.send(rq, &control);
+    if (resp.end == Response::End::Finished && (resp.status == 404 || resp.status == 410)) {
+        r.detail = QStringLiteral("missing on the server: %1").arg(url.toDisplayString());
+        return VerifyOutcome::success(r);
+    }
+    if (!resp.isHttpSuccess())
+        return VerifyOutcome::fail(m_client.errorFor(resp, QStringLiteral("checking %1").arg(item.fileName)));
+    r.exists = true;
+    bool ok = false;
+    const qint64 length = resp.header("Content-Length").toLongLong(&ok);
+    r.remoteSize = deep ? got : (ok ? length : -1);
+    r.sizeMatches = r.remoteSize < 0 || r.remoteSize == item.size;
+    if (deep) {
+        r.checksumChecked = true;
+        r.remoteSha256 = sha.hexResult();
+        r.checksumMatches = r.remoteSha256 == item.sha256;
+    }
+    r.detail = !r.sizeMatches ? QStringLiteral("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size)
+               : r.checksumChecked ? (r.checksumMatches ? QStringLiteral("size and SHA-256 match")
+                                                        : QStringLiteral("SHA-256 differs"))
+                                   : QStringLiteral("present");
+    return VerifyOutcome::success(r);
+}
+
+Result<QString> HttpRemote::test(UploadControl &control)
+{
+    Request rq;
+    rq.verb = "GET";
+    QString base = profile().url;
+    if (base.contains(QLatin1String("{collection}")))
+        base = base.left(base.indexOf(QLatin1String("{collection}")));
+    rq.url = QUrl(base, QUrl::TolerantMode);
+    const Response resp = m_client.send(rq, &control);
+    if (resp.end != Response::End::Finished || resp.status == 0 || resp.status == 401
+        || resp.status == 403 || resp.status >= 500) {
+        return Result<QString>::failure(m_client.errorFor(resp, QStringLiteral("contacting %1").arg(rq.url.toDisplayString())).message);
+    }
+    return QStringLiteral("API %1: reachable (HTTP %2), credentials accepted")
+        .arg(rq.url.toDisplayString())
+        .arg(resp.status);
+}
+
+} // namespace quire

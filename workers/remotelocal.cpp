@@ -1,0 +1,302 @@
+#include "remotelocal.h"
+
+#include "remotetransport.h"
+
+#include <QDir>
+#include <QFile>
+#include <QUrl>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#ifndef Q_OS_WIN
+#  include <fcntl.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
+
+namespace quire {
+
+namespace {
+
+using K = RemoteError::Kind;
+
+QString errnoText()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
+}
+
+#ifndef Q_OS_WIN
+// Hashes a whole file; nullopt on a read error or a stop.
+std::optional<QByteArray> hashFile(const QByteArray &path, qint64 expectSize, UploadControl &control)
+{
+    const int fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    net::Sha256Stream sha;
+    QByteArray buf(1 << 20, Qt::Uninitialized);
+    qint64 total = 0;
+    for (;;) {
+        if (control.isStopped()) {
+            ::close(fd);
+            return std::nullopt;
+        }
+        const ssize_t n = ::read(fd, buf.data(), size_t(buf.size()));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ::close(fd);
+            return std::nullopt;
+        }
+        if (n == 0)
+            break;
+        sha.add(QByteArrayView(buf.constData(), n));
+        total += n;
+    }
+    ::close(fd);
+    if (expectSize >= 0 && total != expectSize)
+        return QByteArray();
+    return sha.hexResult();
+}
+
+// Moves from -> to unless `to` exists. 0 on success, else an errno (EEXIST: taken).
+int renameNoReplace(const QByteArray &from, const QByteArray &to)
+{
+#  if defined(Q_OS_LINUX) && defined(RENAME_NOREPLACE)
+    if (::renameat2(AT_FDCWD, from.constData(), AT_FDCWD, to.constData(), RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return EEXIST;
+    // EINVAL/ENOSYS: the file system cannot do it atomically; fall through to link().
+#  endif
+    if (::link(from.constData(), to.constData()) == 0) {
+        ::unlink(from.constData());
+        return 0;
+    }
+    if (errno == EEXIST)
+        return EEXIST;
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EXDEV)
+        return errno;
+    // No hard links (FAT, some network shares): check, then rename. Not atomic, but the best
+    // such a file system allows.
+    struct stat st {};
+    if (::lstat(to.constData(), &st) == 0)
+        return EEXIST;
+    return std::rename(from.constData(), to.constData()) == 0 ? 0 : errno;
+}
+
+void syncFolder(const QByteArray &dir)
+{
+    const int fd = ::open(dir.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+#endif
+
+} // namespace
+
+LocalRemote::LocalRemote(const RemoteProfile &profile, const RemoteLimits &limits)
+    : Remote(profile, limits)
+{
+    const QUrl u(profile.url);
+    m_folder = QDir::cleanPath(u.isLocalFile() ? u.toLocalFile() : profile.url);
+}
+
+QString LocalRemote::collectionFolder(const QString &collection) const
+{
+    return m_folder + QLatin1Char('/') + safeFileName(collection);
+}
+
+UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control)
+{
+#ifdef Q_OS_WIN
+    Q_UNUSED(item);
+    Q_UNUSED(control);
+    return UploadOutcome::fail(RemoteError::make(K::Config, QStringLiteral("not implemented on Windows yet")));
+#else
+    const QString dirPath = collectionFolder(item.collection);
+    if (!QDir().mkpath(dirPath)) {
+        return UploadOutcome::fail(RemoteError::make(
+            K::LocalIo, QStringLiteral("cannot create the folder %1").arg(dirPath)));
+    }
+    const QByteArray dir = QFile::encodeName(dirPath);
+    const QString name = safeFileName(item.fileName);
+
+    // Already there (a re-push after a crash)? Then nothing needs copying.
+    auto sameContent = [&](const QByteArray &path) -> std::optional<bool> {
+        struct stat st {};
+        if (::stat(path.constData(), &st) != 0)
+            return std::nullopt;   // free
+        if (!S_ISREG(st.st_mode) || qint64(st.st_size) != item.size)
+            return false;
+        const auto sha = hashFile(path, item.size, control);
+        return sha && *sha == item.sha256;
+    };
+
+    UploadReport report;
+    int firstFree = 0;
+    for (int n = 1; n <= 10'000; ++n) {
+        const QString candidate = collisionName(name, n);
+        const auto same = sameContent(dir + '/' + QFile::encodeName(candidate));
+        if (control.isStopped())
+            return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+        if (!same) {
+            firstFree = n;
+            break;
+        }
+        if (*same) {
+            report.location = dirPath + QLatin1Char('/') + candidate;
+            report.storedName = candidate;
+            report.alreadyPresent = true;
+            return UploadOutcome::success(report);
+        }
+    }
+    if (firstFree == 0)
+        return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
+
+    net::SourceDevice source(item);
+    if (auto e = source.openAt(0, &control))
+        return UploadOutcome::fail(*e);
+
+    const QByteArray partial = dir + "/.quire-" + item.sha256 + ".partial";
+    const int out = ::open(partial.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        return UploadOutcome::fail(RemoteError::make(
+            K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, errnoText())));
+    }
+    auto fail = [&](RemoteError e) {
+        ::close(out);
+        ::unlink(partial.constData());
+        return UploadOutcome::fail(std::move(e));
+    };
+
+    QByteArray buf(1 << 20, Qt::Uninitialized);
+    qint64 done = 0;
+    while (done < item.size) {
+        if (control.isStopped())
+            return fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+        const qint64 n = source.read(buf.data(), buf.size());
+        if (n < 0) {
+            return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
+                                                          .arg(QFile::decodeName(item.sourcePath),
+                                                               source.errorString())));
+        }
+        if (n == 0)
+            break;   // short, or the content differs: checked below
+        for (qint64 written = 0; written < n;) {
+            const ssize_t w = ::write(out, buf.constData() + written, size_t(n - written));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                const QString why = errno == ENOSPC ? QStringLiteral("the disk is full") : errnoText();
+                return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2")
+                                                              .arg(dirPath, why)));
+            }
+            written += w;
+        }
+        done += n;
+        control.reportProgress(done, item.size);
+    }
+    if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
+        return fail(e ? *e : RemoteError::make(K::SourceChanged,
+                                               QStringLiteral("the file changed while it was being copied")));
+    }
+    if (::fsync(out) != 0) {
+        return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2")
+                                                      .arg(dirPath, errnoText())));
+    }
+    ::close(out);
+    report.bytesSent = done;
+
+    for (int n = firstFree; n <= 10'000; ++n) {
+        const QString candidate = collisionName(name, n);
+        const QByteArray target = dir + '/' + QFile::encodeName(candidate);
+        const int rc = renameNoReplace(partial, target);
+        if (rc == 0) {
+            syncFolder(dir);
+            report.location = dirPath + QLatin1Char('/') + candidate;
+            report.storedName = candidate;
+            return UploadOutcome::success(report);
+        }
+        if (rc != EEXIST) {
+            ::unlink(partial.constData());
+            return UploadOutcome::fail(RemoteError::make(
+                K::LocalIo, QStringLiteral("cannot store %1 in %2: %3")
+                                .arg(candidate, dirPath, QString::fromLocal8Bit(std::strerror(rc)))));
+        }
+        // Taken meanwhile: by the same content?
+        if (const auto same = sameContent(target); same && *same) {
+            ::unlink(partial.constData());
+            report.location = dirPath + QLatin1Char('/') + candidate;
+            report.storedName = candidate;
+            report.alreadyPresent = true;
+            return UploadOutcome::success(report);
+        }
+    }
+    ::unlink(partial.constData());
+    return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
+#endif
+}
+
+VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &location, bool deep,
+                                  UploadControl &control)
+{
+    Q_UNUSED(deep);   // reading a local file back is cheap enough to always do it
+    VerifyReport r;
+#ifndef Q_OS_WIN
+    const QByteArray path = QFile::encodeName(location);
+    struct stat st {};
+    if (::stat(path.constData(), &st) != 0) {
+        r.detail = QStringLiteral("missing: %1").arg(location);
+        return VerifyOutcome::success(r);
+    }
+    r.exists = true;
+    r.remoteSize = qint64(st.st_size);
+    r.sizeMatches = r.remoteSize == item.size;
+    if (!r.sizeMatches) {
+        r.detail = QStringLiteral("size differs: %1 bytes there, %2 expected").arg(r.remoteSize).arg(item.size);
+        return VerifyOutcome::success(r);
+    }
+    const auto sha = hashFile(path, item.size, control);
+    if (control.isStopped())
+        return VerifyOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+    if (!sha)
+        return VerifyOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1").arg(location)));
+    r.remoteSha256 = *sha;
+    r.checksumChecked = true;
+    r.checksumMatches = *sha == item.sha256;
+    r.detail = r.checksumMatches ? QStringLiteral("size and SHA-256 match")
+                                 : QStringLiteral("SHA-256 differs: the stored file is not the document");
+#else
+    Q_UNUSED(item);
+    Q_UNUSED(location);
+    Q_UNUSED(control);
+#endif
+    return VerifyOutcome::success(r);
+}
+
+Result<QString> LocalRemote::test(UploadControl &control)
+{
+    Q_UNUSED(control);
+    if (!QDir().mkpath(m_folder))
+        return Result<QString>::failure(QStringLiteral("cannot create the folder %1").arg(m_folder));
+    QFile probe(m_folder + QStringLiteral("/.quire-write-test"));
+    if (!probe.open(QIODevice::WriteOnly | QIODevice::Truncate) || probe.write("x", 1) != 1) {
+        return Result<QString>::failure(
+            QStringLiteral("cannot write in %1: %2").arg(m_folder, probe.errorString()));
+    }
+    probe.close();
+    probe.remove();
+    return QStringLiteral("the folder %1 exists and is writable").arg(m_folder);
+}
+
+void LocalRemote::discardPartial(const UploadItem &item, UploadControl &)
+{
+    QFile::remove(collectionFolder(item.collection) + QStringLiteral("/.quire-")
+                  + QString::fromLatin1(item.sha256) + QStringLiteral(".partial"));
+}
+
+} // namespace quire

@@ -1,0 +1,263 @@
+#include "remoteprofile.h"
+
+#include "sessionstore.h"
+
+#include <QDir>
+#include <QStandardPaths>
+#include <QUrl>
+
+#include <algorithm>
+
+namespace quire {
+
+namespace {
+
+const QString kPrefix = QStringLiteral("settings/remotes/");
+
+bool optionIsTrue(const QVariantMap &options, const QString &key)
+{
+    const QVariant v = options.value(key);
+    if (v.typeId() == QMetaType::QString) {
+        const QString s = v.toString().trimmed().toLower();
+        return s == QLatin1String("true") || s == QLatin1String("1") || s == QLatin1String("yes");
+    }
+    return v.toBool();
+}
+
+} // namespace
+
+QString remoteKindName(RemoteKind kind)
+{
+    switch (kind) {
+    case RemoteKind::Local: return QStringLiteral("local");
+    case RemoteKind::WebDav: return QStringLiteral("webdav");
+    case RemoteKind::Http: return QStringLiteral("http");
+    }
+    return {};
+}
+
+std::optional<RemoteKind> remoteKindFromName(QStringView name)
+{
+    for (RemoteKind k : {RemoteKind::Local, RemoteKind::WebDav, RemoteKind::Http}) {
+        if (name.compare(remoteKindName(k), Qt::CaseInsensitive) == 0)
+            return k;
+    }
+    return std::nullopt;
+}
+
+bool RemoteProfile::allowInsecureAuth() const
+{
+    return optionIsTrue(options, QStringLiteral("allowInsecureAuth"));
+}
+
+bool RemoteProfile::resumeEnabled() const
+{
+    return options.value(QStringLiteral("resume")).toString().compare(QLatin1String("off"),
+                                                                      Qt::CaseInsensitive) != 0;
+}
+
+bool RemoteProfile::usesBearerToken() const
+{
+    return optionIsTrue(options, QStringLiteral("bearer"));
+}
+
+bool RemoteProfile::needsSecret() const
+{
+    return kind != RemoteKind::Local && (!user.isEmpty() || usesBearerToken());
+}
+
+QVariantMap RemoteProfile::toVariantMap() const
+{
+    QVariantMap m;
+    m.insert(QStringLiteral("kind"), remoteKindName(kind));
+    m.insert(QStringLiteral("url"), url);
+    if (!user.isEmpty())
+        m.insert(QStringLiteral("user"), user);
+    if (!options.isEmpty())
+        m.insert(QStringLiteral("options"), options);
+    return m;
+}
+
+Result<RemoteProfile> RemoteProfile::fromVariantMap(const QString &name, const QVariantMap &map)
+{
+    RemoteProfile p;
+    p.name = name;
+    const QString kindText = map.value(QStringLiteral("kind")).toString();
+    const auto kind = remoteKindFromName(kindText);
+    if (!kind) {
+        return Result<RemoteProfile>::failure(
+            QStringLiteral("remote \"%1\": unknown kind \"%2\" (expected local, webdav or http)")
+                .arg(name, kindText));
+    }
+    p.kind = *kind;
+    p.url = map.value(QStringLiteral("url")).toString();
+    p.user = map.value(QStringLiteral("user")).toString();
+    p.options = map.value(QStringLiteral("options")).toMap();
+    return p;
+}
+
+std::optional<QString> RemoteProfile::nameError(const QString &name)
+{
+    if (name.isEmpty())
+        return QStringLiteral("a remote needs a name");
+    if (name.size() > 64)
+        return QStringLiteral("a remote name has at most 64 characters");
+    if (name.startsWith(QLatin1Char('.')))
+        return QStringLiteral("a remote name cannot start with '.'");
+    const bool ok = std::all_of(name.begin(), name.end(), [](QChar c) {
+        return (c.unicode() < 128 && c.isLetterOrNumber()) || c == QLatin1Char('.')
+               || c == QLatin1Char('_') || c == QLatin1Char('-');
+    });
+    if (!ok) {
+        return QStringLiteral("remote name \"%1\": use only letters, digits, '.', '_' and '-'")
+            .arg(name);
+    }
+    return std::nullopt;
+}
+
+std::optional<QString> RemoteProfile::validationError() const
+{
+    if (auto e = nameError(name))
+        return e;
+    // Secrets belong in the keychain; a profile ends up in a plain settings file.
+    for (auto it = options.cbegin(); it != options.cend(); ++it) {
+        const QString k = it.key().toLower();
+        if (k.contains(QLatin1String("password")) || k.contains(QLatin1String("secret"))
+            || k.contains(QLatin1String("token")) || k == QLatin1String("pass")) {
+            return QStringLiteral("remote \"%1\": option \"%2\" looks like a secret; secrets are "
+                                  "kept in the keychain, never in a remote profile")
+                .arg(name, it.key());
+        }
+    }
+    if (url.trimmed().isEmpty())
+        return QStringLiteral("remote \"%1\" needs a URL (--url)").arg(name);
+
+    if (kind == RemoteKind::Local) {
+        const QUrl u(url);
+        const QString path = u.isLocalFile() ? u.toLocalFile() : url;
+        if (!QDir::isAbsolutePath(path))
+            return QStringLiteral("remote \"%1\": a local remote needs an absolute folder path")
+                .arg(name);
+        return std::nullopt;
+    }
+
+    // Templates may contain "{collection}", which QUrl would reject in strict mode.
+    QString probe = url;
+    probe.replace(QLatin1String("{collection}"), QLatin1String("c"));
+    probe.replace(QLatin1String("{base}"), QString());
+    const QUrl u(probe, QUrl::StrictMode);
+    if (!u.isValid() || u.host().isEmpty()
+        || (u.scheme() != QLatin1String("http") && u.scheme() != QLatin1String("https"))) {
+        return QStringLiteral("remote \"%1\": the URL must start with http:// or https:// and name "
+                              "a host (got \"%2\")")
+            .arg(name, displayUrl());
+    }
+    if (!u.password().isEmpty()) {
+        return QStringLiteral("remote \"%1\": the URL contains a password; give the user with "
+                              "--user and the password when asked (it goes to the keychain)")
+            .arg(name);
+    }
+    return std::nullopt;
+}
+
+QString RemoteProfile::displayUrl() const
+{
+    if (kind == RemoteKind::Local)
+        return url;
+    QUrl u(url);
+    if (!u.isValid())
+        return url;
+    u.setPassword(QString());
+    return u.toString(QUrl::RemovePassword);
+}
+
+QString RemoteProfile::defaultLocalName()
+{
+    return QStringLiteral("local");
+}
+
+QString RemoteProfile::defaultLocalFolder()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)
+           + QStringLiteral("/remote");
+}
+
+RemoteProfile RemoteProfile::defaultLocal()
+{
+    RemoteProfile p;
+    p.name = defaultLocalName();
+    p.kind = RemoteKind::Local;
+    p.url = defaultLocalFolder();
+    return p;
+}
+
+QString RemoteProfiles::settingsKey(const QString &name)
+{
+    return kPrefix + name;
+}
+
+Result<QList<RemoteProfile>> RemoteProfiles::list() const
+{
+    const auto snap = m_store.snapshot(kPrefix);
+    if (!snap)
+        return Result<QList<RemoteProfile>>::failure(snap.error());
+    QList<RemoteProfile> out;
+    bool haveLocal = false;
+    for (auto it = snap->cbegin(); it != snap->cend(); ++it) {
+        const QString name = it.key().mid(kPrefix.size());
+        if (name.isEmpty() || name.contains(QLatin1Char('/')))
+            continue;   // not a profile (a deeper key written by someone else)
+        auto p = RemoteProfile::fromVariantMap(name, it.value().toMap());
+        if (!p)
+            return Result<QList<RemoteProfile>>::failure(p.error());
+        haveLocal = haveLocal || name == RemoteProfile::defaultLocalName();
+        out.append(std::move(p).value());
+    }
+    if (!haveLocal)
+        out.append(RemoteProfile::defaultLocal());
+    std::sort(out.begin(), out.end(),
+              [](const RemoteProfile &a, const RemoteProfile &b) { return a.name < b.name; });
+    return out;
+}
+
+Result<std::optional<RemoteProfile>> RemoteProfiles::find(const QString &name) const
+{
+    using R = Result<std::optional<RemoteProfile>>;
+    if (RemoteProfile::nameError(name))
+        return R(std::nullopt);
+    const auto v = m_store.value(settingsKey(name));
+    if (!v)
+        return R::failure(v.error());
+    if (!v->isValid()) {
+        if (name == RemoteProfile::defaultLocalName())
+            return R(RemoteProfile::defaultLocal());
+        return R(std::nullopt);
+    }
+    auto p = RemoteProfile::fromVariantMap(name, v->toMap());
+    if (!p)
+        return R::failure(p.error());
+    return R(std::move(p).value());
+}
+
+Status RemoteProfiles::save(const RemoteProfile &profile)
+{
+    if (auto e = profile.validationError())
+        return Status::failure(*e);
+    return m_store.setValue(settingsKey(profile.name), profile.toVariantMap());
+}
+
+Status RemoteProfiles::remove(const QString &name)
+{
+    const auto has = m_store.contains(settingsKey(name));
+    if (!has)
+        return Status::failure(has.error());
+    if (!*has) {
+        if (name == RemoteProfile::defaultLocalName())
+            return Status::failure(QStringLiteral("remote \"local\" is the built-in default and "
+                                                  "cannot be removed"));
+        return Status::failure(QStringLiteral("no remote named \"%1\"").arg(name));
+    }
+    return m_store.remove(settingsKey(name));
+}
+
+} // namespace quire

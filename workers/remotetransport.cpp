@@ -1,0 +1,569 @@
+#include "remotetransport.h"
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QFile>
+#include <QHostAddress>
+#include <QHttpMultiPart>
+#include <QNetworkAccessManager>
+#include <QNetworkRequest>
+#include <QThread>
+#include <QThreadStorage>
+#include <QTimer>
+
+#include <openssl/evp.h>
+
+#include <cerrno>
+#include <cstring>
+
+#ifdef Q_OS_WIN
+#  include <QFileInfo>
+#else
+#  include <fcntl.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
+
+namespace quire::net {
+
+namespace {
+
+bool onGuiThread()
+{
+    const auto *app = QCoreApplication::instance();
+    return app && QThread::currentThread() == app->thread();
+}
+
+QString durationText(std::chrono::milliseconds d)
+{
+    const qint64 s = (d.count() + 999) / 1000;
+    if (s < 120)
+        return QStringLiteral("%1 s").arg(s);
+    if (s < 7200)
+        return QStringLiteral("%1 min").arg((s + 59) / 60);
+    return QStringLiteral("%1 h").arg(QString::number(double(s) / 3600.0, 'f', 1));
+}
+
+QString hostPort(const QUrl &url)
+{
+    const int port = url.port(url.scheme() == QLatin1String("https") ? 443 : 80);
+    return QStringLiteral("%1:%2").arg(url.host()).arg(port);
+}
+
+} // namespace
+
+QNetworkAccessManager &threadManager()
+{
+    Q_ASSERT_X(!onGuiThread(), "quire::net::threadManager",
+               "network remotes block: call them on a worker thread, never the GUI thread");
+    // QThreadStorage deletes the manager when its thread finishes, in that thread, before the
+    // thread's event dispatcher goes away (thread_local destructors would run too late).
+    static QThreadStorage<QNetworkAccessManager *> storage;
+    if (!storage.hasLocalData()) {
+        auto *nam = new QNetworkAccessManager;
+        // A redirected PUT would have to send its body again; Quire reports redirects instead
+        // (the remote's URL should be fixed), so every request is sent exactly once.
+        nam->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
+        nam->setAutoDeleteReplies(false);
+        storage.setLocalData(nam);
+    }
+    return *storage.localData();
+}
+
+bool isLoopbackHost(const QString &host)
+{
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0
+        || host.endsWith(QLatin1String(".localhost"), Qt::CaseInsensitive))
+        return true;
+    QHostAddress addr;
+    return addr.setAddress(host) && addr.isLoopback();
+}
+
+QByteArray encodeSegment(const QString &segment)
+{
+    // toPercentEncoding escapes everything but the unreserved characters: exactly what a
+    // path segment needs to survive every server (and '%' itself is escaped as %25).
+    return QUrl::toPercentEncoding(segment);
+}
+
+QUrl childUrl(const QUrl &base, const QList<QString> &segments, bool trailingSlash)
+{
+    QByteArray s = base.toEncoded(QUrl::RemoveQuery | QUrl::RemoveFragment);
+    if (!s.endsWith('/'))
+        s += '/';
+    for (qsizetype i = 0; i < segments.size(); ++i) {
+        s += encodeSegment(segments.at(i));
+        if (i + 1 < segments.size() || trailingSlash)
+            s += '/';
+    }
+    return QUrl::fromEncoded(s, QUrl::StrictMode);
+}
+
+QByteArray Response::header(QByteArrayView name) const
+{
+    for (const auto &h : headers) {
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
+            return h.second;
+    }
+    return {};
+}
+
+// --- Client ------------------------------------------------------------------------------------
+
+Client::Client(const RemoteProfile &profile, const QString &secret, const RemoteLimits &limits)
+    : m_profile(profile), m_limits(limits)
+{
+    if (profile.usesBearerToken() && !secret.isEmpty())
+        m_authorization = "Bearer " + secret.toUtf8();
+    else if (!profile.user.isEmpty())
+        m_authorization = "Basic " + (profile.user + QLatin1Char(':') + secret).toUtf8().toBase64();
+}
+
+std::optional<RemoteError> Client::securityError(const QUrl &url) const
+{
+    if (m_authorization.isEmpty() || url.scheme() != QLatin1String("http")
+        || isLoopbackHost(url.host()) || m_profile.allowInsecureAuth())
+        return std::nullopt;
+    return RemoteError::make(
+        RemoteError::Kind::Refused,
+        QStringLiteral("refusing to send the password of remote \"%1\" unencrypted over http:// "
+                       "to %2: use an https:// URL, or allow it explicitly for this remote "
+                       "(quire remote add %1 ... --allow-insecure-auth)")
+            .arg(m_profile.name, url.host()));
+}
+
+Response Client::send(Request rq, UploadControl *control,
+                      const std::function<std::optional<RemoteError>()> &check) const
+{
+    Response out;
+    out.url = rq.url;
+    out.budget = m_limits.totalFor(rq.uploadBytes + rq.downloadBytes);
+
+    // The loop must exist before the manager is used: it creates this thread's event
+    // dispatcher, which pool threads do not have until something needs one.
+    QEventLoop loop;
+    QNetworkAccessManager &nam = threadManager();
+
+    QNetworkRequest req(rq.url);
+    req.setTransferTimeout(int(m_limits.transferTimeout.count()));
+    req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
+    req.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
+    req.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("Quire/" QUIRE_VERSION));
+    if (!m_authorization.isEmpty())
+        req.setRawHeader("Authorization", m_authorization);
+    for (const auto &h : rq.headers)
+        req.setRawHeader(h.first, h.second);
+    if (rq.body && !req.header(QNetworkRequest::ContentLengthHeader).isValid())
+        req.setHeader(QNetworkRequest::ContentLengthHeader, rq.body->size());
+
+    QNetworkReply *reply = nullptr;
+    if (rq.multipart) {
+        reply = nam.post(req, rq.multipart);
+        rq.multipart->setParent(reply);
+    } else if (rq.verb == "HEAD") {
+        reply = nam.head(req);
+    } else if (rq.verb == "GET") {
+        reply = nam.get(req);
+    } else if (rq.body) {
+        reply = nam.sendCustomRequest(req, rq.verb, rq.body);
+    } else if (rq.verb == "PUT" || !rq.bodyBytes.isEmpty()) {
+        reply = nam.sendCustomRequest(req, rq.verb, rq.bodyBytes);
+    } else {
+        reply = nam.sendCustomRequest(req, rq.verb);
+    }
+    std::unique_ptr<QNetworkReply> owner(reply);
+
+    bool consumerAborted = false;
+    auto drain = [&] {
+        if (!reply->isOpen())
+            return;   // aborted: nothing more to read
+        const QByteArray chunk = reply->readAll();
+        if (chunk.isEmpty())
+            return;
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        if (rq.onBodyData && status >= 200 && status < 300) {
+            if (!consumerAborted && !rq.onBodyData(chunk)) {
+                consumerAborted = true;
+                reply->abort();
+            }
+        } else if (out.body.size() < rq.maxBufferedBody) {
+            out.body += chunk.left(rq.maxBufferedBody - out.body.size());
+        }
+    };
+
+    const qint64 progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
+    QObject::connect(reply, &QNetworkReply::uploadProgress, reply, [&](qint64 sent, qint64) {
+        out.bytesSent = sent;
+        if (control && sent > 0)
+            control->reportProgress(rq.progressOffset + sent, progressTotal);
+    });
+    QObject::connect(reply, &QNetworkReply::readyRead, reply, drain);
+    QObject::connect(reply, &QNetworkReply::sslErrors, reply,
+                     [&](const QList<QSslError> &errors) { out.sslErrors += errors; });
+    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+
+    QTimer total;
+    total.setSingleShot(true);
+    total.setTimerType(Qt::CoarseTimer);
+    QObject::connect(&total, &QTimer::timeout, reply, [&] {
+        out.end = Response::End::TotalTimeout;
+        reply->abort();
+    });
+    total.start(out.budget);
+
+    QTimer poll;
+    int ticks = 0;
+    poll.setInterval(100);
+    QObject::connect(&poll, &QTimer::timeout, reply, [&] {
+        if (reply->isFinished())
+            return;
+        if (control && control->isStopped()) {
+            out.end = Response::End::Stopped;
+            reply->abort();
+            return;
+        }
+        if (check && (++ticks % 3) == 0) {
+            if (auto e = check()) {
+                out.end = Response::End::CheckFailed;
+                out.checkError = std::move(e);
+                reply->abort();
+            }
+        }
+    });
+    poll.start();
+
+    if (!reply->isFinished())
+        loop.exec(QEventLoop::ExcludeUserInputEvents);
+    poll.stop();
+    total.stop();
+    drain();
+
+    out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    out.reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray();
+    out.headers = reply->rawHeaderPairs();
+    out.error = reply->error();
+    out.errorString = reply->errorString();
+    if (consumerAborted && out.end == Response::End::Finished)
+        out.end = Response::End::CheckFailed;
+    if (out.end == Response::End::Finished
+        && (out.error == QNetworkReply::OperationCanceledError
+            || out.error == QNetworkReply::TimeoutError)) {
+        // Nobody here aborted it, so it was the transfer timeout.
+        out.end = Response::End::TransferTimeout;
+    }
+    // A multipart body is owned by the reply and goes with it; the caller's device stays.
+    return out;
+}
+
+RemoteError Client::errorFor(const Response &r, const QString &action) const
+{
+    using K = RemoteError::Kind;
+    const QString prefix = action.isEmpty() ? QString() : action + QStringLiteral(": ");
+    switch (r.end) {
+    case Response::End::TransferTimeout:
+        return RemoteError::make(K::Timeout,
+                                 prefix + QStringLiteral("%1 stopped responding (no data moved "
+                                                         "for %2)")
+                                              .arg(hostPort(r.url),
+                                                   durationText(m_limits.transferTimeout)));
+    case Response::End::TotalTimeout:
+        return RemoteError::make(K::Timeout,
+                                 prefix + QStringLiteral("gave up after %1, the longest this "
+                                                         "request may take")
+                                              .arg(durationText(r.budget)));
+    case Response::End::Stopped:
+        return RemoteError::make(K::Stopped, prefix + QStringLiteral("stopped"));
+    case Response::End::CheckFailed:
+        if (r.checkError)
+            return *r.checkError;
+        return RemoteError::make(K::Protocol, prefix + QStringLiteral("aborted"));
+    case Response::End::Finished:
+        break;
+    }
+
+    if (!r.sslErrors.isEmpty() || r.error == QNetworkReply::SslHandshakeFailedError) {
+        QStringList texts;
+        for (const QSslError &e : r.sslErrors)
+            texts << e.errorString();
+        if (texts.isEmpty())
+            texts << r.errorString;
+        texts.removeDuplicates();
+        return RemoteError::make(
+            K::Tls, prefix
+                        + QStringLiteral("TLS problem with the server: %1. Quire does not send "
+                                         "documents to a server whose certificate it cannot "
+                                         "verify (system CA certificates).")
+                              .arg(texts.join(QStringLiteral("; "))));
+    }
+
+    if (r.status > 0) {
+        RemoteError e;
+        e.kind = K::Http;
+        e.httpStatus = r.status;
+        e.message = prefix + httpErrorMessage(r.status, r.reason, r.body, r.header("Content-Type"));
+        if (r.status >= 300 && r.status < 400) {
+            const QByteArray where = r.header("Location");
+            e.message += where.isEmpty()
+                             ? QStringLiteral(". The server redirects; check the remote's URL.")
+                             : QStringLiteral(". The server redirects to %1; set the remote's URL "
+                                              "to that address.")
+                                   .arg(QString::fromUtf8(where));
+        } else if (r.status == 401) {
+            e.message += m_authorization.isEmpty()
+                             ? QStringLiteral(". The server wants a user name and password "
+                                              "(quire remote add NAME ... --user USER).")
+                             : QStringLiteral(". Check the user name and password "
+                                              "(quire remote test NAME).");
+        }
+        e.retryAfter = parseRetryAfter(r.header("Retry-After"), QDateTime::currentDateTimeUtc());
+        return e;
+    }
+
+    QString what;
+    switch (r.error) {
+    case QNetworkReply::ConnectionRefusedError:
+        what = QStringLiteral("%1 refused the connection (is the server running?)")
+                   .arg(hostPort(r.url));
+        break;
+    case QNetworkReply::RemoteHostClosedError:
+        what = QStringLiteral("the server closed the connection before answering");
+        break;
+    case QNetworkReply::HostNotFoundError:
+        what = QStringLiteral("host %1 not found").arg(r.url.host());
+        break;
+    case QNetworkReply::TemporaryNetworkFailureError:
+    case QNetworkReply::NetworkSessionFailedError:
+        what = QStringLiteral("the network is not available");
+        break;
+    case QNetworkReply::UnknownNetworkError:
+        // What a connection reset mid-request usually comes back as ("Unknown error").
+        what = QStringLiteral("the connection to %1 broke off (%2)").arg(hostPort(r.url), r.errorString);
+        break;
+    default:
+        what = QStringLiteral("%1 (%2)").arg(r.errorString, hostPort(r.url));
+        break;
+    }
+    return RemoteError::make(K::Network, prefix + what);
+}
+
+// --- source files ------------------------------------------------------------------------------
+
+SourceState statSource(const QByteArray &nativePath)
+{
+    SourceState s;
+#ifdef Q_OS_WIN
+    const QFileInfo info(QFile::decodeName(nativePath));
+    if (!info.exists()) {
+        s.error = QStringLiteral("the source file is gone");
+        return s;
+    }
+    s.size = info.size();
+    s.mtimeMs = info.lastModified().toMSecsSinceEpoch();
+#else
+    struct stat st {};
+    if (::stat(nativePath.constData(), &st) != 0) {
+        s.error = errno == ENOENT ? QStringLiteral("the source file is gone")
+                                  : QString::fromLocal8Bit(std::strerror(errno));
+        return s;
+    }
+    s.size = qint64(st.st_size);
+    s.mtimeMs = (qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec) / 1'000'000;
+#endif
+    return s;
+}
+
+Sha256Stream::Sha256Stream() : m_ctx(EVP_MD_CTX_new())
+{
+    reset();
+}
+
+Sha256Stream::~Sha256Stream()
+{
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX *>(m_ctx));
+}
+
+void Sha256Stream::add(QByteArrayView data)
+{
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX *>(m_ctx), data.data(), size_t(data.size()));
+}
+
+QByteArray Sha256Stream::hexResult()
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX *>(m_ctx), md, &len);
+    return QByteArray(reinterpret_cast<const char *>(md), len).toHex();
+}
+
+void Sha256Stream::reset()
+{
+    EVP_DigestInit_ex(static_cast<EVP_MD_CTX *>(m_ctx), EVP_sha256(), nullptr);
+}
+
+struct SourceDevice::Hash
+{
+    EVP_MD_CTX *running = EVP_MD_CTX_new();
+    EVP_MD_CTX *prefix = EVP_MD_CTX_new();   // the state after [0, offset): reset() starts here
+    Hash()
+    {
+        EVP_DigestInit_ex(running, EVP_sha256(), nullptr);
+    }
+    ~Hash()
+    {
+        EVP_MD_CTX_free(running);
+        EVP_MD_CTX_free(prefix);
+    }
+    Hash(const Hash &) = delete;
+    Hash &operator=(const Hash &) = delete;
+};
+
+SourceDevice::SourceDevice(const UploadItem &item) : m_item(item), m_hash(std::make_unique<Hash>()) {}
+
+SourceDevice::~SourceDevice()
+{
+#ifndef Q_OS_WIN
+    if (m_fd >= 0)
+        ::close(m_fd);
+#endif
+}
+
+std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *control)
+{
+    using K = RemoteError::Kind;
+    const SourceState st = statSource(m_item.sourcePath);
+    if (!st.ok())
+        return RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
+                                                 .arg(QFile::decodeName(m_item.sourcePath), st.error));
+    if (st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
+        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+#ifdef Q_OS_WIN
+    Q_UNUSED(control);
+    return RemoteError::make(K::Config, QStringLiteral("uploads are not implemented on Windows yet"));
+#else
+    m_fd = ::open(m_item.sourcePath.constData(), O_RDONLY | O_CLOEXEC);
+    if (m_fd < 0)
+        return RemoteError::make(K::LocalIo, QStringLiteral("cannot open %1: %2")
+                                                 .arg(QFile::decodeName(m_item.sourcePath),
+                                                      QString::fromLocal8Bit(std::strerror(errno))));
+#  ifdef POSIX_FADV_SEQUENTIAL
+    ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#  endif
+    m_offset = offset;
+    m_end = m_item.size;
+    // Hash the part the server already has, so the whole file's SHA-256 is checked at the end.
+    QByteArray buf(1 << 20, Qt::Uninitialized);
+    qint64 done = 0;
+    while (done < offset) {
+        if (control && control->isStopped())
+            return RemoteError::make(K::Stopped, QStringLiteral("stopped"));
+        const qint64 want = std::min<qint64>(buf.size(), offset - done);
+        const ssize_t n = ::pread(m_fd, buf.data(), size_t(want), off_t(done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return RemoteError::make(K::SourceChanged, QStringLiteral("the file became shorter"));
+        EVP_DigestUpdate(m_hash->running, buf.constData(), size_t(n));
+        done += n;
+    }
+    EVP_MD_CTX_copy_ex(m_hash->prefix, m_hash->running);
+    m_hashedTo = offset;
+    if (m_hashedTo == m_end) {
+        // Nothing left to send (an empty file, or a resumed upload that had everything):
+        // compare now, as readData() never will.
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_MD_CTX *probe = EVP_MD_CTX_new();
+        EVP_MD_CTX_copy_ex(probe, m_hash->running);
+        EVP_DigestFinal_ex(probe, md, &len);
+        EVP_MD_CTX_free(probe);
+        if (QByteArray(reinterpret_cast<const char *>(md), len).toHex() != m_item.sha256)
+            return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+        m_verified = true;
+    }
+    QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+    return std::nullopt;
+#endif
+}
+
+bool SourceDevice::seek(qint64 pos)
+{
+    if (pos < 0 || pos > size())
+        return false;
+    QIODevice::seek(pos);
+    if (pos == 0) {
+        // A fresh send of the body (e.g. Qt re-sending on a new connection): hash it again.
+        EVP_MD_CTX_copy_ex(m_hash->running, m_hash->prefix);
+        m_hashedTo = m_offset;
+        m_hashValid = true;
+        m_verified = false;
+    } else if (m_offset + pos != m_hashedTo) {
+        m_hashValid = false;
+    }
+    return true;
+}
+
+qint64 SourceDevice::readData(char *data, qint64 maxSize)
+{
+#ifdef Q_OS_WIN
+    Q_UNUSED(data);
+    Q_UNUSED(maxSize);
+    return -1;
+#else
+    if (m_changed)
+        return 0;   // withheld: the request is being aborted
+    const qint64 at = m_offset + pos();
+    const qint64 want = std::min(maxSize, m_end - at);
+    if (want <= 0)
+        return 0;
+    ssize_t n;
+    do {
+        n = ::pread(m_fd, data, size_t(want), off_t(at));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        setErrorString(QString::fromLocal8Bit(std::strerror(errno)));
+        return -1;
+    }
+    if (n == 0) {
+        // Shorter than when it was hashed: the file changed. Never send a short body.
+        m_changed = true;
+        return 0;
+    }
+    if (m_hashValid && at == m_hashedTo) {
+        EVP_DigestUpdate(m_hash->running, data, size_t(n));
+        m_hashedTo += n;
+        if (m_hashedTo == m_end) {
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int len = 0;
+            EVP_MD_CTX *probe = EVP_MD_CTX_new();
+            EVP_MD_CTX_copy_ex(probe, m_hash->running);
+            EVP_DigestFinal_ex(probe, md, &len);
+            EVP_MD_CTX_free(probe);
+            const QByteArray hex = QByteArray(reinterpret_cast<const char *>(md), len).toHex();
+            if (hex != m_item.sha256) {
+                m_changed = true;
+                m_hashedTo -= n;
+                return 0;   // the server must not get a complete body with other content
+            }
+            m_verified = true;
+        }
+    } else {
+        m_hashValid = false;
+    }
+    return n;
+#endif
+}
+
+std::optional<RemoteError> SourceDevice::checkUnchanged() const
+{
+    using K = RemoteError::Kind;
+    if (m_changed)
+        return RemoteError::make(K::SourceChanged,
+                                 QStringLiteral("the file changed while it was being uploaded"));
+    const SourceState st = statSource(m_item.sourcePath);
+    if (!st.ok() || st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
+        return RemoteError::make(K::SourceChanged,
+                                 QStringLiteral("the file changed while it was being uploaded"));
+    return std::nullopt;
+}
+
+} // namespace quire::net

@@ -1,0 +1,102 @@
+#pragma once
+
+#include "remote.h"
+#include "remotetransport.h"
+
+#include <QSet>
+#include <QUrl>
+
+#include <atomic>
+#include <mutex>
+
+namespace quire {
+
+// A WebDAV folder (Apache mod_dav, nginx + dav-ext, Nextcloud, ownCloud, ...).
+//
+// Layout: <url>/<collection>/<name>, every path segment percent-encoded (spaces, '#', '%', '?',
+// non-ASCII and emoji are safe). The collection folder is created with MKCOL (once per Remote).
+//
+// Small files (below RemoteLimits::resumeThreshold, or with the "resume" option "off"):
+//   1. PROPFIND the name: free, or the same content (size, then SHA-256 from the server's
+//      oc:checksums, else read back and hashed) -> done, or other content -> next name
+//      "name (2).ext"...
+//   2. streaming PUT with "If-None-Match: *" (never replaces anything: a 412 means the name was
+//      taken meanwhile, and step 1 continues with it), "Digest: SHA-256=<base64>" and
+//      "OC-Checksum: SHA256:<hex>" (Nextcloud/ownCloud check it and store it);
+//   3. PROPFIND to confirm the stored size (and checksum where the server reports one).
+// Large files (resumable):
+//   1. as above, to find the final name (or find it already there);
+//   2. the body goes to "<collection>/.quire-<sha256>.upload": created empty, then written with
+//      one "Content-Range: bytes <from>-<last>/<size>" PUT from what the server already has
+//      (PROPFIND tells the size of the partial file, so a killed client or a lost connection
+//      continues where it stopped; the name holds the SHA-256, so only the same content can
+//      continue it);
+//   3. PROPFIND confirms the size, then MOVE to the final name with "Overwrite: F" (a 412
+//      means the name was taken meanwhile: step 1 again from there).
+//   Which servers resume: Apache 2.4 mod_dav_fs writes a Content-Range PUT into the existing
+//   file in place and keeps what arrived when the connection breaks (tested against Debian 12's
+//   Apache 2.4). Servers that refuse Content-Range on PUT (sabre/dav in Nextcloud and ownCloud
+//   answer 400, others 501) are detected, remembered for this Remote, and get a plain PUT (a
+//   restart from zero after an interruption). A server that would silently ignore the header
+//   is caught by the size check and also falls back. Nextcloud's own chunked upload v2 is not
+//   implemented.
+//
+// location: the full, encoded URL of the stored file. Thread-safe.
+class WebDavRemote final : public Remote
+{
+public:
+    WebDavRemote(const RemoteProfile &profile, const QString &secret, const RemoteLimits &limits);
+
+    UploadOutcome upload(const UploadItem &item, UploadControl &control) override;
+    VerifyOutcome verify(const UploadItem &item, const QString &location, bool deep,
+                         UploadControl &control) override;
+    Result<QString> test(UploadControl &control) override;
+    void discardPartial(const UploadItem &item, UploadControl &control) override;
+
+    // The URL an upload of (collection, name) goes to first (tests, messages).
+    QUrl fileUrl(const QString &collection, const QString &name) const;
+    QUrl partialUrl(const UploadItem &item) const;
+    // False once a server refused or ignored Content-Range on PUT.
+    bool resumeSupported() const { return !m_rangeUnsupported.load(); }
+
+    struct Props
+    {
+        int status = 0;            // 207 (found), 404 (missing), or the error status
+        bool isCollection = false;
+        qint64 size = -1;
+        QByteArray etag;
+        QByteArray sha256;         // hex, from oc:checksums "SHA256:..." when present
+    };
+    // PROPFIND Depth 0. A 404 is a success with status 404.
+    RemoteOutcome<Props> propfind(const QUrl &url, UploadControl &control) const;
+    // Parses a multistatus body (the first response's 200 propstat).
+    static std::optional<Props> parseMultistatus(const QByteArray &xml);
+
+private:
+    enum class Slot { Free, Same };
+    struct SlotResult
+    {
+        Slot slot = Slot::Free;
+        int n = 1;
+        QUrl url;
+    };
+    RemoteOutcome<SlotResult> findSlot(const UploadItem &item, int from, UploadControl &control);
+    RemoteOutcome<bool> sameContent(const QUrl &url, const Props &props, const UploadItem &item,
+                                    UploadControl &control);
+    std::optional<RemoteError> ensureCollection(const QString &collection, UploadControl &control);
+    UploadOutcome uploadDirect(const UploadItem &item, UploadControl &control);
+    UploadOutcome uploadResumable(const UploadItem &item, UploadControl &control, bool &fallBack);
+    std::optional<RemoteError> confirmStored(const QUrl &url, const UploadItem &item,
+                                             UploadControl &control);
+    void deleteQuietly(const QUrl &url, UploadControl &control);
+    QList<std::pair<QByteArray, QByteArray>> checksumHeaders(const UploadItem &item) const;
+    QString actionText(const QString &verb, const UploadItem &item) const;
+
+    net::Client m_client;
+    QUrl m_base;
+    std::mutex m_mutex;
+    QSet<QString> m_knownCollections;     // guarded by m_mutex
+    std::atomic<bool> m_rangeUnsupported{false};
+};
+
+} // namespace quire
