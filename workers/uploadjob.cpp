@@ -1,0 +1,1067 @@
+#include "uploadjob.h"
+
+#include "catalog.h"
+#include "credentials.h"
+#include "hasher.h"
+#include "pools.h"
+#include "remote.h"
+#include "remotetransport.h"
+#include "sessionstore.h"
+
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+#include <QPromise>
+#include <QTimer>
+
+#include <condition_variable>
+#include <deque>
+
+namespace quire {
+
+// Retries and failures are logged here (never a secret: messages are built without them).
+Q_LOGGING_CATEGORY(lcUpload, "quire.upload", QtWarningMsg)
+
+namespace {
+
+constexpr int kFlushIntervalMs = 50;     // at most 20 emissions a second
+constexpr int kFetchBatch = 256;
+constexpr int kMaxSourceChanges = 3;     // re-hash and retry at most this often per document
+constexpr double kSpeedSmoothing = 0.3;  // weight of the newest sample in the moving average
+
+struct Work
+{
+    Document doc;
+    std::shared_ptr<UploadControl> control;
+};
+
+struct Target
+{
+    QString collectionName;
+    std::shared_ptr<Remote> remote;
+    QString error;
+};
+
+struct Active
+{
+    qint64 collectionId = 0;
+    QString fileName;
+    qint64 size = 0;
+    qint64 done = 0;
+    int attempt = 1;
+    QString message;
+    qint64 sampleBytes = 0;
+    qint64 sampleMs = 0;
+    double speed = 0;
+};
+
+QString secondsText(std::chrono::milliseconds d)
+{
+    const double s = double(d.count()) / 1000.0;
+    return s < 10 ? QString::number(s, 'f', 1) + QStringLiteral(" s") : QStringLiteral("%1 s").arg(qint64(s + 0.5));
+}
+
+} // namespace
+
+// --- UploadPauses ------------------------------------------------------------------------------
+
+void UploadPauses::pauseDocument(qint64 id)
+{
+    std::lock_guard lock(m_mutex);
+    m_documents.insert(id);
+}
+
+void UploadPauses::resumeDocument(qint64 id)
+{
+    std::lock_guard lock(m_mutex);
+    m_documents.remove(id);
+}
+
+void UploadPauses::pauseCollection(qint64 id)
+{
+    std::lock_guard lock(m_mutex);
+    m_collections.insert(id);
+}
+
+void UploadPauses::resumeCollection(qint64 id)
+{
+    std::lock_guard lock(m_mutex);
+    m_collections.remove(id);
+}
+
+bool UploadPauses::isPaused(qint64 documentId, qint64 collectionId) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_documents.contains(documentId) || m_collections.contains(collectionId);
+}
+
+bool UploadPauses::isDocumentPaused(qint64 id) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_documents.contains(id);
+}
+
+bool UploadPauses::isCollectionPaused(qint64 id) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_collections.contains(id);
+}
+
+// --- shared state ------------------------------------------------------------------------------
+
+struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
+{
+    Shared(Catalog &c, SessionStore &s, Pools &p, UploadScope sc)
+        : catalog(c), store(s), pools(p), scope(std::move(sc))
+    {
+        clock.start();
+        promise.start();
+    }
+
+    Catalog &catalog;
+    SessionStore &store;
+    Pools &pools;
+    const UploadScope scope;
+    // Set before start(), read-only afterwards.
+    UploadSettings settings;
+    bool settingsSet = false;
+    SecretProvider secrets;
+    std::shared_ptr<UploadPauses> pauses;
+    bool recover = true;
+    QElapsedTimer clock;
+
+    mutable std::mutex mutex;            // guards everything below
+    std::condition_variable refilled;
+    std::deque<Document> pending;
+    QSet<qint64> queuedIds;              // ids in pending
+    QSet<qint64> finishedIds;            // ended in this job (not taken again unless woken)
+    QSet<qint64> cancelRequested;        // pending ids the user cancelled
+    QHash<qint64, std::shared_ptr<UploadControl>> controls;   // in flight
+    QHash<qint64, Active> active;
+    QHash<qint64, Target> targets;       // by collection id
+    bool refilling = false;
+    bool exhausted = false;
+    bool wakeRequested = false;
+    bool recovered = false;
+    bool started = false;
+    int workers = 0;
+    bool paused = false;
+    bool cancelled = false;
+    bool cancelledPending = false;       // cancelCollection(0): the outcome is Cancelled
+    bool done = false;
+    bool finishedEmitted = false;
+    QString fatalError;
+    qint64 pendingInCatalog = 0;
+    qint64 pendingBytesKnown = 0;        // sizes of the documents in `pending`
+    qint64 bytesFinished = 0;            // sizes of documents that ended
+    qint64 bytesSentTotal = 0;           // body bytes actually sent (for the speed)
+    qint64 speedSampleBytes = 0;
+    qint64 speedSampleMs = 0;
+    double speed = 0;
+    UploadProgress progress;
+    bool progressDirty = true;
+    QHash<qint64, UploadDocumentEvent> events;   // coalesced by document id
+    QList<qint64> eventOrder;
+    QList<UploadFailure> failures;
+    UploadResult finalResult;
+    QPromise<UploadResult> promise;
+
+    // --- called with the mutex held ---
+    void addEventLocked(const UploadDocumentEvent &e)
+    {
+        if (!events.contains(e.id))
+            eventOrder.append(e.id);
+        events.insert(e.id, e);
+        progressDirty = true;
+    }
+
+    UploadDocumentEvent activeEventLocked(qint64 id) const
+    {
+        const Active &a = active.value(id);
+        UploadDocumentEvent e;
+        e.id = id;
+        e.collectionId = a.collectionId;
+        e.fileName = a.fileName;
+        e.status = DocStatus::Uploading;
+        e.bytesDone = a.done;
+        e.bytesTotal = a.size;
+        e.bytesPerSecond = a.speed;
+        e.attempt = a.attempt;
+        e.message = a.message;
+        return e;
+    }
+
+    void spawnWorkersLocked()
+    {
+        if (done || cancelled || paused || !started)
+            return;
+        const int want = std::max(1, settings.parallel) - workers;
+        for (int i = 0; i < want; ++i) {
+            ++workers;
+            pools.io()->start([self = shared_from_this()] { self->runWorker(); });
+        }
+    }
+
+    void finishLocked()
+    {
+        if (done)
+            return;
+        done = true;
+        UploadResult r;
+        r.failures = failures;
+        r.totals = progressLocked();
+        if (!fatalError.isEmpty()) {
+            r.outcome = UploadResult::Outcome::Error;
+            r.error = fatalError;
+        } else if (cancelled || cancelledPending) {
+            r.outcome = UploadResult::Outcome::Cancelled;
+        } else if (r.totals.filesFailed > 0 || !failures.isEmpty()) {
+            r.outcome = UploadResult::Outcome::SomeFailed;
+        }
+        finalResult = r;
+        promise.addResult(r);
+        promise.finish();
+    }
+
+    UploadProgress progressLocked() const
+    {
+        UploadProgress p = progress;
+        p.active = int(active.size());
+        p.filesTotal = p.filesDone + p.active + pendingInCatalog;
+        qint64 activeSize = 0;
+        qint64 activeDone = 0;
+        for (const Active &a : active) {
+            activeSize += a.size;
+            activeDone += a.done;
+        }
+        // Documents not fetched yet are estimated at the average size of the known ones.
+        const qint64 known = qint64(pending.size());
+        const qint64 unknown = std::max<qint64>(0, pendingInCatalog - known);
+        const qint64 avg = known > 0 ? pendingBytesKnown / known : 0;
+        p.bytesTotal = bytesFinished + activeSize + pendingBytesKnown + unknown * avg;
+        p.bytesDone = bytesFinished + activeDone;
+        p.bytesPerSecond = speed;
+        p.etaMs = speed > 1 ? qint64(double(p.bytesTotal - p.bytesDone) / speed * 1000.0) : -1;
+        p.paused = paused;
+        return p;
+    }
+
+    // --- worker side (no lock held on entry) ---
+    void runWorker();
+    std::optional<Work> takeNext();
+    Result<QList<Document>> fetchPending(qint64 &pendingCount);
+    void process(Work work);
+    Target targetFor(qint64 collectionId);
+    std::optional<Document> rehash(Document doc, UploadControl &control, bool &stopped);
+    void endDocument(const Document &doc, DocStatus status, const QString &message,
+                     const UploadReport *report = nullptr);
+    void handleStop(const Document &doc, const UploadItem &item, Remote *remote, UploadControl &control);
+    void noteProgress(qint64 id, qint64 done, qint64 total);
+    void noteCatalogError(const Document &doc, const QString &error);
+};
+
+void UploadJob::Shared::runWorker()
+{
+    // Uploads wait on the network most of the time: give the pool slot back while this worker
+    // runs so catalog queries on the same pool never queue behind long uploads.
+    QThreadPool *pool = pools.io();
+    pool->releaseThread();
+    while (auto work = takeNext())
+        process(std::move(*work));
+    pool->reserveThread();
+
+    std::lock_guard lock(mutex);
+    --workers;
+    if (workers > 0 || done)
+        return;
+    if (!cancelled && !paused && fatalError.isEmpty() && (wakeRequested || !exhausted)) {
+        spawnWorkersLocked();   // woken between this worker's last look and now
+        return;
+    }
+    if (!paused || cancelled || !fatalError.isEmpty())
+        finishLocked();
+}
+
+std::optional<Work> UploadJob::Shared::takeNext()
+{
+    std::unique_lock lock(mutex);
+    for (;;) {
+        if (cancelled || paused || !fatalError.isEmpty())
+            return std::nullopt;
+        while (!pending.empty()) {
+            Document d = std::move(pending.front());
+            pending.pop_front();
+            queuedIds.remove(d.id);
+            pendingBytesKnown -= d.size;
+            pendingInCatalog = std::max<qint64>(0, pendingInCatalog - 1);
+            if (controls.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
+                || (pauses && pauses->isPaused(d.id, d.collectionId)))
+                continue;
+            auto control = std::make_shared<UploadControl>();
+            controls.insert(d.id, control);
+            Active a;
+            a.collectionId = d.collectionId;
+            a.fileName = d.fileName;
+            a.size = d.size;
+            a.sampleMs = clock.elapsed();
+            active.insert(d.id, a);
+            progressDirty = true;
+            return Work{std::move(d), std::move(control)};
+        }
+        if (refilling) {
+            refilled.wait(lock);
+            continue;
+        }
+        if (exhausted && !wakeRequested)
+            return std::nullopt;
+        refilling = true;
+        if (wakeRequested)
+            finishedIds.clear();   // woken: documents may have become pending again
+        wakeRequested = false;
+        lock.unlock();
+        qint64 count = 0;
+        auto fetched = fetchPending(count);
+        lock.lock();
+        refilling = false;
+        refilled.notify_all();
+        if (!fetched) {
+            fatalError = fetched.error();
+            return std::nullopt;
+        }
+        int added = 0;
+        for (Document &d : *fetched) {
+            if (controls.contains(d.id) || queuedIds.contains(d.id) || finishedIds.contains(d.id)
+                || cancelRequested.contains(d.id))
+                continue;
+            queuedIds.insert(d.id);
+            pendingBytesKnown += d.size;
+            pending.push_back(std::move(d));
+            ++added;
+        }
+        pendingInCatalog = std::max<qint64>(count, qint64(pending.size()));
+        progressDirty = true;
+        if (added == 0 && !wakeRequested)
+            exhausted = true;
+    }
+}
+
+Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
+{
+    using R = Result<QList<Document>>;
+    // Only one thread fetches at a time (refilling), so `recovered` needs no lock of its own.
+    QList<qint64> collectionIds;
+    if (scope.collectionId > 0) {
+        collectionIds.append(scope.collectionId);
+    } else {
+        const auto all = catalog.collections();
+        if (!all)
+            return R::failure(all.error());
+        for (const Collection &c : *all) {
+            if (!c.remote.isEmpty())
+                collectionIds.append(c.id);
+        }
+    }
+
+    if (recover && !recovered) {
+        recovered = true;
+        // Left `uploading` by a crash, kill -9 or a lost connection to the catalog: queue again.
+        for (qint64 cid : collectionIds) {
+            DocumentQuery q;
+            q.collectionId = cid;
+            q.statuses = {DocStatus::Uploading};
+            const auto stale = catalog.documents(q);
+            if (!stale)
+                return R::failure(stale.error());
+            QList<qint64> ids;
+            for (const Document &d : *stale) {
+                if (scope.documentIds.isEmpty() || scope.documentIds.contains(d.id))
+                    ids.append(d.id);
+            }
+            if (auto r = catalog.transitionStatus(ids, {DocStatus::Uploading}, DocStatus::Hashed); !r)
+                return R::failure(r.error());
+        }
+    }
+
+    QList<Document> out;
+    pendingCount = 0;
+    for (qint64 cid : collectionIds) {
+        if (pauses && pauses->isCollectionPaused(cid))
+            continue;
+        if (!scope.documentIds.isEmpty()) {
+            for (qint64 id : scope.documentIds) {
+                const auto d = catalog.document(id);
+                if (!d)
+                    return R::failure(d.error());
+                if (*d && (*d)->collectionId == cid && (*d)->status == DocStatus::Hashed) {
+                    ++pendingCount;
+                    if (!(pauses && pauses->isDocumentPaused(id)))
+                        out.append(**d);
+                }
+            }
+            continue;
+        }
+        DocumentQuery q;
+        q.collectionId = cid;
+        q.statuses = {DocStatus::Hashed};
+        q.sortColumn = DocColumn::Added;
+        q.order = Qt::AscendingOrder;
+        const auto count = catalog.countDocuments(q);
+        if (!count)
+            return R::failure(count.error());
+        pendingCount += *count;
+        // Page past documents this job must skip (paused ones), so that they cannot hide
+        // pending documents behind them.
+        for (qint64 offset = 0;; offset += kFetchBatch) {
+            q.offset = offset;
+            q.limit = kFetchBatch;
+            const auto page = catalog.documents(q);
+            if (!page)
+                return R::failure(page.error());
+            int usable = 0;
+            for (const Document &d : *page) {
+                if (pauses && pauses->isDocumentPaused(d.id))
+                    continue;
+                out.append(d);
+                ++usable;
+            }
+            if (usable > 0 || page->size() < kFetchBatch)
+                break;
+        }
+    }
+    return out;
+}
+
+Target UploadJob::Shared::targetFor(qint64 collectionId)
+{
+    {
+        std::lock_guard lock(mutex);
+        const auto it = targets.constFind(collectionId);
+        if (it != targets.cend())
+            return *it;
+    }
+    Target t;
+    const auto c = catalog.collection(collectionId);
+    if (!c) {
+        t.error = c.error();
+    } else if (!*c) {
+        t.error = QStringLiteral("the collection no longer exists");
+    } else {
+        t.collectionName = (*c)->name;
+        const QString remoteName = (*c)->remote;
+        if (remoteName.isEmpty()) {
+            t.error = QStringLiteral("collection \"%1\" has no remote").arg(t.collectionName);
+        } else {
+            const auto profile = RemoteProfiles(store).find(remoteName);
+            if (!profile) {
+                t.error = profile.error();
+            } else if (!*profile) {
+                t.error = QStringLiteral("collection \"%1\" uploads to remote \"%2\", which does not exist "
+                                         "(see 'quire remote list')")
+                              .arg(t.collectionName, remoteName);
+            } else {
+                const auto secret = (**profile).needsSecret() ? (secrets ? secrets(**profile) : Credentials::secretFor(**profile))
+                                                             : Result<QString>(QString());
+                if (!secret) {
+                    t.error = secret.error();
+                } else {
+                    auto remote = Remote::create(**profile, *secret, settings.limits);
+                    if (remote)
+                        t.remote = std::shared_ptr<Remote>(std::move(remote).value());
+                    else
+                        t.error = remote.error();
+                }
+            }
+        }
+    }
+    std::lock_guard lock(mutex);
+    return *targets.insert(collectionId, t);
+}
+
+void UploadJob::Shared::noteProgress(qint64 id, qint64 done, qint64 total)
+{
+    std::lock_guard lock(mutex);
+    auto it = active.find(id);
+    if (it == active.end())
+        return;
+    bytesSentTotal += std::max<qint64>(0, done - it->done);
+    it->done = done;
+    if (total > 0)
+        it->size = total;
+    addEventLocked(activeEventLocked(id));
+}
+
+void UploadJob::Shared::noteCatalogError(const Document &doc, const QString &error)
+{
+    std::lock_guard lock(mutex);
+    failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, error});
+}
+
+void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const QString &message,
+                                    const UploadReport *report)
+{
+    std::lock_guard lock(mutex);
+    UploadDocumentEvent e = activeEventLocked(doc.id);
+    e.id = doc.id;
+    e.collectionId = doc.collectionId;
+    e.fileName = doc.fileName;
+    e.status = status;
+    e.message = message;
+    e.bytesPerSecond = 0;
+    const qint64 size = active.value(doc.id).size > 0 ? active.value(doc.id).size : doc.size;
+    e.bytesTotal = size;
+    if (report) {
+        e.location = report->location;
+        e.alreadyPresent = report->alreadyPresent;
+        e.resumedFrom = report->resumedFrom;
+    }
+    controls.remove(doc.id);
+    active.remove(doc.id);
+
+    if (status == DocStatus::Hashed) {
+        // Paused or stopped: it goes back to the queue, not counted as done.
+        e.bytesDone = 0;
+        addEventLocked(e);
+        return;
+    }
+    finishedIds.insert(doc.id);
+    ++progress.filesDone;
+    bytesFinished += size;
+    e.bytesDone = status == DocStatus::Uploaded ? size : e.bytesDone;
+    switch (status) {
+    case DocStatus::Uploaded:
+        ++progress.filesUploaded;
+        if (report && report->alreadyPresent)
+            ++progress.filesAlreadyPresent;
+        if (report && report->resumedFrom > 0)
+            ++progress.filesResumed;
+        break;
+    case DocStatus::Failed:
+        ++progress.filesFailed;
+        failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, message});
+        break;
+    case DocStatus::Cancelled:
+        ++progress.filesCancelled;
+        break;
+    default:
+        break;
+    }
+    addEventLocked(e);
+}
+
+std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &control, bool &stopped)
+{
+    stopped = false;
+    const FileHash h = Hasher::hashFile(doc.sourcePath, control.stopFlag());
+    if (control.isStopped()) {
+        stopped = true;
+        return std::nullopt;
+    }
+    HashUpdate u;
+    u.id = doc.id;
+    if (h.ok()) {
+        u.sha256 = h.sha256;
+        u.size = h.size;
+        u.mtimeMs = h.mtimeMs;
+    } else {
+        u.error = QStringLiteral("could not hash the changed file again: %1").arg(h.error);
+    }
+    const auto applied = catalog.applyHashes({u});
+    if (!applied) {
+        noteCatalogError(doc, applied.error());
+        endDocument(doc, DocStatus::Failed, applied.error());
+        return std::nullopt;
+    }
+    const HashApplied &a = applied->value(0);
+    if (a.status == DocStatus::Hashed) {
+        doc.sha256 = h.sha256;
+        doc.size = h.size;
+        doc.mtimeMs = h.mtimeMs;
+        {
+            std::lock_guard lock(mutex);
+            if (auto it = active.find(doc.id); it != active.end())
+                it->size = doc.size;
+        }
+        return doc;
+    }
+    if (a.status == DocStatus::Duplicate) {
+        endDocument(doc, DocStatus::Duplicate, QStringLiteral("changed since it was added, and now has the "
+                                                              "same content as another document"));
+    } else {
+        endDocument(doc, DocStatus::Failed, u.error.isEmpty() ? QStringLiteral("could not be hashed again") : u.error);
+    }
+    return std::nullopt;
+}
+
+void UploadJob::Shared::handleStop(const Document &doc, const UploadItem &item, Remote *remote,
+                                   UploadControl &control)
+{
+    if (control.stopRequested() == UploadControl::Stop::Cancel) {
+        if (remote)
+            remote->discardPartial(item, control);
+        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed, DocStatus::Uploading},
+                                                DocStatus::Cancelled);
+        if (!r)
+            noteCatalogError(doc, r.error());
+        endDocument(doc, DocStatus::Cancelled, QStringLiteral("cancelled"));
+        return;
+    }
+    // Paused, or the job stopped: back in the queue; a partial upload stays for resuming.
+    const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading}, DocStatus::Hashed);
+    if (!r)
+        noteCatalogError(doc, r.error());
+    endDocument(doc, DocStatus::Hashed, QStringLiteral("paused"));
+}
+
+void UploadJob::Shared::process(Work work)
+{
+    Document doc = std::move(work.doc);
+    UploadControl &control = *work.control;
+    control.progress = [this, id = doc.id](qint64 done, qint64 total) { noteProgress(id, done, total); };
+
+    const Target target = targetFor(doc.collectionId);
+    if (!target.remote) {
+        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Failed, target.error);
+        if (!r)
+            noteCatalogError(doc, r.error());
+        endDocument(doc, DocStatus::Failed, target.error);
+        return;
+    }
+
+    UploadItem item;
+    auto refreshItem = [&] {
+        item.documentId = doc.id;
+        item.collection = target.collectionName;
+        item.fileName = doc.fileName;
+        item.sourcePath = doc.sourcePath;
+        item.size = doc.size;
+        item.mtimeMs = doc.mtimeMs;
+        item.sha256 = doc.sha256;
+    };
+    refreshItem();
+
+    // Changed since it was hashed? Then hash it again before anything is sent.
+    const net::SourceState st = net::statSource(doc.sourcePath);
+    if (!st.ok()) {
+        const QString msg = QStringLiteral("cannot read the source file: %1").arg(st.error);
+        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Failed, msg);
+        if (!r)
+            noteCatalogError(doc, r.error());
+        endDocument(doc, DocStatus::Failed, msg);
+        return;
+    }
+    int sourceChanges = 0;
+    if (st.size != doc.size || st.mtimeMs != doc.mtimeMs) {
+        ++sourceChanges;
+        bool stopped = false;
+        auto updated = rehash(doc, control, stopped);
+        if (stopped) {
+            handleStop(doc, item, nullptr, control);
+            return;
+        }
+        if (!updated)
+            return;
+        doc = *updated;
+        refreshItem();
+    }
+
+    const auto claimed = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
+    if (!claimed) {
+        noteCatalogError(doc, claimed.error());
+        std::lock_guard lock(mutex);
+        controls.remove(doc.id);
+        active.remove(doc.id);
+        finishedIds.insert(doc.id);
+        progressDirty = true;
+        return;
+    }
+    if (claimed->isEmpty()) {
+        // Cancelled, removed or taken by another process since it was fetched: not ours.
+        std::lock_guard lock(mutex);
+        controls.remove(doc.id);
+        active.remove(doc.id);
+        finishedIds.insert(doc.id);
+        progressDirty = true;
+        return;
+    }
+    {
+        std::lock_guard lock(mutex);
+        addEventLocked(activeEventLocked(doc.id));
+    }
+
+    const RetryPolicy &policy = settings.retry;
+    for (int attempt = 1;;) {
+        const UploadOutcome out = target.remote->upload(item, control);
+        if (out.ok()) {
+            if (const Status s = catalog.setUploaded(doc.id, out.value.location); !s)
+                noteCatalogError(doc, s.error());
+            endDocument(doc, DocStatus::Uploaded, QString(), &out.value);
+            return;
+        }
+        const RemoteError &err = *out.error;
+        if (err.kind == RemoteError::Kind::Stopped || control.isStopped()) {
+            handleStop(doc, item, target.remote.get(), control);
+            return;
+        }
+        if (err.kind == RemoteError::Kind::SourceChanged && ++sourceChanges <= kMaxSourceChanges) {
+            bool stopped = false;
+            auto updated = rehash(doc, control, stopped);
+            if (stopped) {
+                handleStop(doc, item, target.remote.get(), control);
+                return;
+            }
+            if (!updated)
+                return;
+            doc = *updated;
+            refreshItem();
+            const auto again = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
+            if (!again || again->isEmpty()) {
+                if (!again)
+                    noteCatalogError(doc, again.error());
+                std::lock_guard lock(mutex);
+                controls.remove(doc.id);
+                active.remove(doc.id);
+                finishedIds.insert(doc.id);
+                return;
+            }
+            continue;
+        }
+        if (policy.shouldRetry(err, attempt)) {
+            const auto delay = policy.delayAfter(attempt, err);
+            qCInfo(lcUpload, "document %lld, attempt %d failed, retrying in %lld ms: %s", doc.id, attempt,
+                   qlonglong(delay.count()), qUtf8Printable(err.message));
+            {
+                std::lock_guard lock(mutex);
+                if (auto it = active.find(doc.id); it != active.end()) {
+                    it->message = QStringLiteral("retrying in %1: %2").arg(secondsText(delay), err.message);
+                    it->speed = 0;
+                }
+                addEventLocked(activeEventLocked(doc.id));
+            }
+            if (control.waitFor(delay)) {
+                handleStop(doc, item, target.remote.get(), control);
+                return;
+            }
+            ++attempt;
+            // Counts the attempt and keeps the last error visible while it runs.
+            if (const Status s = catalog.setStatus({doc.id}, DocStatus::Uploading,
+                                                   QStringLiteral("attempt %1; last error: %2").arg(attempt).arg(err.message));
+                !s)
+                noteCatalogError(doc, s.error());
+            std::lock_guard lock(mutex);
+            if (auto it = active.find(doc.id); it != active.end()) {
+                it->attempt = attempt;
+                it->message.clear();
+            }
+            continue;
+        }
+        const QString message = err.kind == RemoteError::Kind::SourceChanged
+                                    ? QStringLiteral("the file keeps changing; upload it once it is finished")
+                                    : policy.finalMessage(err, attempt);
+        qCInfo(lcUpload, "document %lld failed: %s", doc.id, qUtf8Printable(message));
+        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading, DocStatus::Hashed},
+                                                DocStatus::Failed, message);
+        if (!r)
+            noteCatalogError(doc, r.error());
+        endDocument(doc, DocStatus::Failed, message);
+        return;
+    }
+}
+
+// --- UploadJob ---------------------------------------------------------------------------------
+
+UploadJob::UploadJob(Catalog &catalog, SessionStore &store, Pools &pools, UploadScope scope, QObject *parent)
+    : QObject(parent), m_shared(std::make_shared<Shared>(catalog, store, pools, std::move(scope)))
+{
+}
+
+UploadJob::~UploadJob()
+{
+    cancel();
+}
+
+void UploadJob::setSettings(const UploadSettings &settings)
+{
+    m_shared->settings = settings;
+    m_shared->settingsSet = true;
+}
+
+void UploadJob::setSecretProvider(SecretProvider provider)
+{
+    m_shared->secrets = std::move(provider);
+}
+
+void UploadJob::setPauses(std::shared_ptr<UploadPauses> pauses)
+{
+    m_shared->pauses = std::move(pauses);
+}
+
+void UploadJob::setRecoverInterrupted(bool recover)
+{
+    m_shared->recover = recover;
+}
+
+const UploadScope &UploadJob::scope() const
+{
+    return m_shared->scope;
+}
+
+void UploadJob::start()
+{
+    Shared &s = *m_shared;
+    if (!s.settingsSet)
+        s.settings = UploadSettings::fromStore(s.store);
+    auto *timer = new QTimer(this);
+    timer->setInterval(kFlushIntervalMs);
+    connect(timer, &QTimer::timeout, this, &UploadJob::flush);
+    timer->start();
+    std::lock_guard lock(s.mutex);
+    s.started = true;
+    s.spawnWorkersLocked();
+}
+
+void UploadJob::cancel()
+{
+    Shared &s = *m_shared;
+    std::lock_guard lock(s.mutex);
+    if (s.done)
+        return;
+    s.cancelled = true;
+    for (const auto &c : std::as_const(s.controls))
+        c->requestStop(UploadControl::Stop::Pause);
+    if (s.workers == 0)
+        s.finishLocked();
+}
+
+void UploadJob::setPaused(bool paused)
+{
+    Shared &s = *m_shared;
+    std::lock_guard lock(s.mutex);
+    if (s.done || s.paused == paused)
+        return;
+    s.paused = paused;
+    s.progressDirty = true;
+    if (paused) {
+        for (const auto &c : std::as_const(s.controls))
+            c->requestStop(UploadControl::Stop::Pause);
+    } else {
+        s.exhausted = false;
+        s.spawnWorkersLocked();
+    }
+}
+
+bool UploadJob::isPaused() const
+{
+    std::lock_guard lock(m_shared->mutex);
+    return m_shared->paused;
+}
+
+bool UploadJob::wake()
+{
+    Shared &s = *m_shared;
+    std::lock_guard lock(s.mutex);
+    if (s.done)
+        return false;
+    s.wakeRequested = true;
+    s.exhausted = false;
+    s.spawnWorkersLocked();
+    return true;
+}
+
+void UploadJob::stopDocument(qint64 documentId)
+{
+    Shared &s = *m_shared;
+    std::lock_guard lock(s.mutex);
+    if (auto c = s.controls.value(documentId))
+        c->requestStop(UploadControl::Stop::Pause);
+}
+
+void UploadJob::stopCollection(qint64 collectionId)
+{
+    Shared &s = *m_shared;
+    std::lock_guard lock(s.mutex);
+    for (auto it = s.active.cbegin(); it != s.active.cend(); ++it) {
+        if (it->collectionId == collectionId) {
+            if (auto c = s.controls.value(it.key()))
+                c->requestStop(UploadControl::Stop::Pause);
+        }
+    }
+}
+
+void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
+{
+    auto shared = m_shared;
+    QList<qint64> notInFlight;
+    {
+        std::lock_guard lock(shared->mutex);
+        for (qint64 id : documentIds) {
+            if (auto c = shared->controls.value(id)) {
+                c->requestStop(UploadControl::Stop::Cancel);
+            } else {
+                shared->cancelRequested.insert(id);
+                notInFlight.append(id);
+            }
+        }
+    }
+    if (notInFlight.isEmpty())
+        return;
+    // The catalog is only touched on worker threads.
+    shared->pools.io()->start([shared, notInFlight] {
+        const auto changed = shared->catalog.transitionStatus(notInFlight, {DocStatus::Hashed}, DocStatus::Cancelled);
+        std::lock_guard lock(shared->mutex);
+        if (!changed) {
+            shared->failures.append({0, QString(), QString(), changed.error()});
+            return;
+        }
+        for (qint64 id : *changed) {
+            UploadDocumentEvent e;
+            e.id = id;
+            e.status = DocStatus::Cancelled;
+            e.message = QStringLiteral("cancelled");
+            shared->addEventLocked(e);
+            ++shared->progress.filesCancelled;
+            shared->pendingInCatalog = std::max<qint64>(0, shared->pendingInCatalog - 1);
+        }
+    });
+}
+
+void UploadJob::cancelCollection(qint64 collectionId)
+{
+    auto shared = m_shared;
+    {
+        std::lock_guard lock(shared->mutex);
+        if (collectionId == 0)
+            shared->cancelledPending = true;
+        for (auto it = shared->active.cbegin(); it != shared->active.cend(); ++it) {
+            if (collectionId == 0 || it->collectionId == collectionId) {
+                if (auto c = shared->controls.value(it.key()))
+                    c->requestStop(UploadControl::Stop::Cancel);
+            }
+        }
+        for (const Document &d : shared->pending) {
+            if (collectionId == 0 || d.collectionId == collectionId)
+                shared->cancelRequested.insert(d.id);
+        }
+    }
+    shared->pools.io()->start([shared, collectionId] {
+        QList<qint64> collections;
+        if (collectionId > 0) {
+            collections.append(collectionId);
+        } else if (shared->scope.collectionId > 0) {
+            collections.append(shared->scope.collectionId);
+        } else if (const auto all = shared->catalog.collections()) {
+            for (const Collection &c : *all) {
+                if (!c.remote.isEmpty())
+                    collections.append(c.id);
+            }
+        }
+        for (qint64 cid : collections) {
+            DocumentQuery q;
+            q.collectionId = cid;
+            q.statuses = {DocStatus::Hashed};
+            const auto docs = shared->catalog.documents(q);
+            if (!docs)
+                continue;
+            QList<qint64> ids;
+            for (const Document &d : *docs) {
+                if (shared->scope.documentIds.isEmpty() || shared->scope.documentIds.contains(d.id))
+                    ids.append(d.id);
+            }
+            const auto changed = shared->catalog.transitionStatus(ids, {DocStatus::Hashed}, DocStatus::Cancelled);
+            std::lock_guard lock(shared->mutex);
+            if (!changed) {
+                shared->failures.append({0, QString(), QString(), changed.error()});
+                continue;
+            }
+            for (qint64 id : *changed) {
+                shared->cancelRequested.insert(id);
+                UploadDocumentEvent e;
+                e.id = id;
+                e.collectionId = cid;
+                e.status = DocStatus::Cancelled;
+                e.message = QStringLiteral("cancelled");
+                shared->addEventLocked(e);
+                ++shared->progress.filesCancelled;
+                shared->pendingInCatalog = std::max<qint64>(0, shared->pendingInCatalog - 1);
+            }
+        }
+    });
+}
+
+bool UploadJob::isFinished() const
+{
+    std::lock_guard lock(m_shared->mutex);
+    return m_shared->finishedEmitted;
+}
+
+UploadProgress UploadJob::progress() const
+{
+    std::lock_guard lock(m_shared->mutex);
+    return m_shared->progressLocked();
+}
+
+QFuture<UploadResult> UploadJob::result() const
+{
+    return m_shared->promise.future();
+}
+
+void UploadJob::flush()
+{
+    Shared &s = *m_shared;
+    QList<UploadDocumentEvent> events;
+    UploadProgress progress;
+    bool emitProgress = false;
+    bool emitFinished = false;
+    UploadResult result;
+    {
+        std::lock_guard lock(s.mutex);
+        const qint64 now = s.clock.elapsed();
+        // Speeds: overall and per document, as moving averages of ~0.5 s samples.
+        if (now - s.speedSampleMs >= 500) {
+            const double sample = double(s.bytesSentTotal - s.speedSampleBytes) * 1000.0 / double(now - s.speedSampleMs);
+            s.speed = s.speedSampleMs == 0 ? sample : kSpeedSmoothing * sample + (1 - kSpeedSmoothing) * s.speed;
+            s.speedSampleBytes = s.bytesSentTotal;
+            s.speedSampleMs = now;
+            if (s.active.isEmpty())
+                s.speed = 0;
+            s.progressDirty = true;
+            for (auto it = s.active.begin(); it != s.active.end(); ++it) {
+                if (now - it->sampleMs < 500)
+                    continue;
+                const double docSample = double(it->done - it->sampleBytes) * 1000.0 / double(now - it->sampleMs);
+                it->speed = it->sampleBytes == 0 ? docSample : kSpeedSmoothing * docSample + (1 - kSpeedSmoothing) * it->speed;
+                it->sampleBytes = it->done;
+                it->sampleMs = now;
+            }
+        }
+        events.reserve(s.eventOrder.size());
+        for (qint64 id : std::as_const(s.eventOrder)) {
+            UploadDocumentEvent e = s.events.value(id);
+            if (e.status == DocStatus::Uploading && s.active.contains(id))
+                e.bytesPerSecond = s.active.value(id).speed;
+            events.append(e);
+        }
+        s.events.clear();
+        s.eventOrder.clear();
+        if (s.progressDirty) {
+            progress = s.progressLocked();
+            emitProgress = true;
+            s.progressDirty = false;
+        }
+        if (s.done && !s.finishedEmitted) {
+            s.finishedEmitted = true;
+            emitFinished = true;
+            result = s.finalResult;
+        }
+    }
+    // Never emit while holding the lock (receivers may call back into the job).
+    if (!events.isEmpty())
+        Q_EMIT documentsChanged(events);
+    if (emitProgress)
+        Q_EMIT progressChanged(progress);
+    if (emitFinished) {
+        if (auto *timer = findChild<QTimer *>())
+            timer->stop();
+        Q_EMIT finished(result);
+    }
+}
+
+} // namespace quire
