@@ -1,0 +1,57 @@
+#pragma once
+
+#include <QProcess>
+#include <QString>
+#include <QTemporaryDir>
+#include <QUrl>
+
+#include <memory>
+
+namespace quire::test {
+
+// A real Apache httpd (Debian's /usr/sbin/apache2) serving WebDAV (mod_dav + mod_dav_fs) with
+// Basic auth on a free loopback port, from tests/apache/dav.conf.in. Everything it uses
+// (ServerRoot, DocumentRoot, DavLockDB, PidFile, ErrorLog, htpasswd) is in a temporary folder;
+// the system's Apache configuration and service are never touched.
+//
+// As root, Apache's children run as www-data (the folders are handed to that user); otherwise
+// as the current user. start() waits until the port accepts connections; the destructor stops
+// the server (SIGTERM, then SIGKILL) and removes the folder. Use from one thread.
+class DavServer final
+{
+public:
+    DavServer();
+    ~DavServer();
+    DavServer(const DavServer &) = delete;
+    DavServer &operator=(const DavServer &) = delete;
+
+    static QString apacheBinary();          // /usr/sbin/apache2 (or $QUIRE_APACHE2)
+    static QString modulesDir();            // /usr/lib/apache2/modules
+    static bool available();                // both exist
+    // For initTestCase(): nullopt when Apache can be used; else the message to fail (or, with
+    // QUIRE_ALLOW_SKIP=1, skip) with.
+    static QString unavailableReason();
+    static bool skipAllowed();              // $QUIRE_ALLOW_SKIP == "1"
+
+    bool start();                           // false: see error()
+    void stop();
+    bool isRunning() const;
+    QString error() const { return m_error; }
+
+    quint16 port() const { return m_port; }
+    QUrl baseUrl() const;                   // http://127.0.0.1:<port>/  (the DAV root)
+    QString user() const { return QStringLiteral("quire"); }
+    QString password() const { return QStringLiteral("s3cret pass\u00e9"); }
+    QString documentRoot() const;           // where Apache stores the files
+    QString errorLog() const;               // the error log's content (for failure messages)
+
+private:
+    bool startOnce(quint16 port);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QProcess m_process;
+    quint16 m_port = 0;
+    QString m_error;
+};
+
+} // namespace quire::test

@@ -1,0 +1,739 @@
+#include "faultserver.h"
+
+#include "hasher.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSignalSpy>
+#include <QTest>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPointer>
+#include <QSet>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QThread>
+#include <QTimer>
+
+#ifndef Q_OS_WIN
+#  include <sys/socket.h>
+#endif
+
+namespace quire::test {
+
+struct FaultServer::State
+{
+    mutable std::mutex mutex;
+    QList<Behaviour> script;
+    QList<Seen> seen;
+    QMap<QString, QByteArray> files;
+    QSet<QString> dirs;
+    quint16 port = 0;
+    int receiveBuffer = 0;
+    qint64 nextId = 1;
+    QElapsedTimer clock;
+    QTcpServer *server = nullptr;   // lives in the server thread
+};
+
+namespace {
+
+using Behaviour = FaultServer::Behaviour;
+
+QByteArray reasonFor(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 207: return "Multi-Status";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Status";
+    }
+}
+
+QString normalizePath(const QByteArray &encodedPath)
+{
+    QString p = QUrl::fromPercentEncoding(encodedPath);
+    while (p.size() > 1 && p.endsWith(QLatin1Char('/')))
+        p.chop(1);
+    return p;
+}
+
+QString parentOf(const QString &path)
+{
+    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+    return slash <= 0 ? QStringLiteral("/") : path.left(slash);
+}
+
+// One client connection; lives in the server thread.
+class Connection final : public QObject
+{
+public:
+    Connection(QTcpSocket *socket, std::shared_ptr<FaultServer::State> state)
+        : m_socket(socket), m_state(std::move(state))
+    {
+        m_socket->setParent(this);
+        connect(m_socket, &QTcpSocket::readyRead, this, &Connection::onReadyRead);
+        connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+        m_slowTimer.setParent(this);
+        connect(&m_slowTimer, &QTimer::timeout, this, &Connection::slowReadTick);
+        m_trickleTimer.setParent(this);
+        connect(&m_trickleTimer, &QTimer::timeout, this, &Connection::trickleTick);
+    }
+
+private:
+    enum class Phase { Headers, Body, Ignoring, Trickling };
+
+    void onReadyRead()
+    {
+        if (m_phase == Phase::Body && m_behaviour.kind == Behaviour::Kind::SlowRead)
+            return;   // the timer reads
+        if (m_phase == Phase::Ignoring || m_phase == Phase::Trickling) {
+            m_socket->readAll();
+            return;
+        }
+        m_buffer += m_socket->readAll();
+        process();
+    }
+
+    void process()
+    {
+        for (;;) {
+            if (m_phase == Phase::Headers) {
+                const qsizetype end = m_buffer.indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                parseHeaders(m_buffer.left(end));
+                m_buffer.remove(0, end + 4);
+                m_phase = Phase::Body;
+                if (m_behaviour.kind == Behaviour::Kind::SlowRead) {
+                    m_socket->setReadBufferSize(qMax(1, m_behaviour.trickleBytes));
+                    m_slowTimer.start(m_behaviour.trickleIntervalMs);
+                    return;
+                }
+            }
+            if (m_phase != Phase::Body)
+                return;
+            const qint64 want = m_contentLength - m_received;
+            const QByteArray chunk = m_buffer.left(want);
+            m_buffer.remove(0, chunk.size());
+            if (!feedBody(chunk))
+                return;   // reset
+            if (m_received < m_contentLength)
+                return;
+            complete();
+            if (m_phase != Phase::Headers || m_buffer.isEmpty())
+                return;
+        }
+    }
+
+    void parseHeaders(const QByteArray &block)
+    {
+        const QList<QByteArray> lines = block.split('\n');
+        const QList<QByteArray> requestLine = lines.value(0).trimmed().split(' ');
+        m_seen = FaultServer::Seen();
+        m_seen.method = requestLine.value(0);
+        m_seen.path = requestLine.value(1);
+        for (qsizetype i = 1; i < lines.size(); ++i) {
+            const QByteArray line = lines.at(i).trimmed();
+            const qsizetype colon = line.indexOf(':');
+            if (colon > 0)
+                m_seen.headers.append({line.left(colon).trimmed(), line.mid(colon + 1).trimmed()});
+        }
+        m_contentLength = m_seen.header("Content-Length").toLongLong();
+        m_received = 0;
+        m_body.clear();
+        m_hash.reset();
+
+        std::lock_guard lock(m_state->mutex);
+        m_seen.atMs = m_state->clock.elapsed();
+        m_behaviour = Behaviour();
+        m_scripted = false;
+        for (qsizetype i = 0; i < m_state->script.size(); ++i) {
+            const Behaviour &b = m_state->script.at(i);
+            if (b.method.isEmpty() || b.method == m_seen.method) {
+                m_behaviour = b;
+                m_scripted = true;
+                m_state->script.removeAt(i);
+                break;
+            }
+        }
+        m_seenIndex = m_state->seen.size();
+        m_state->seen.append(m_seen);
+    }
+
+    bool feedBody(const QByteArray &chunk)
+    {
+        m_received += chunk.size();
+        m_hash.addData(chunk);
+        if (m_body.size() < 64 * 1024 * 1024)
+            m_body += chunk;
+        updateSeen();
+        if (m_scripted && m_behaviour.kind == Behaviour::Kind::ResetMidBody && m_received >= m_behaviour.resetAfter) {
+            resetConnection();
+            return false;
+        }
+        return true;
+    }
+
+    void updateSeen()
+    {
+        std::lock_guard lock(m_state->mutex);
+        if (m_seenIndex < m_state->seen.size()) {
+            FaultServer::Seen &s = m_state->seen[m_seenIndex];
+            s.bodyBytes = m_received;
+            s.bodySha256 = m_hash.result().toHex();
+        }
+    }
+
+    void resetConnection()
+    {
+#ifndef Q_OS_WIN
+        // SO_LINGER 0: close() sends RST instead of FIN, like a crashing proxy.
+        const linger lg{1, 0};
+        ::setsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+#endif
+        m_socket->abort();
+        m_phase = Phase::Ignoring;
+        deleteLater();
+    }
+
+    void slowReadTick()
+    {
+        const QByteArray chunk = m_socket->read(std::min<qint64>(m_behaviour.trickleBytes, m_contentLength - m_received));
+        if (!chunk.isEmpty())
+            feedBody(chunk);
+        if (m_received >= m_contentLength) {
+            m_slowTimer.stop();
+            m_socket->setReadBufferSize(0);
+            m_scripted = false;   // answer by default
+            complete();
+            m_buffer += m_socket->readAll();
+            if (m_phase == Phase::Headers && !m_buffer.isEmpty())
+                process();
+        }
+    }
+
+    void trickleTick()
+    {
+        if (m_trickleLeft <= 0) {
+            m_trickleTimer.stop();
+            m_phase = Phase::Headers;
+            return;
+        }
+        --m_trickleLeft;
+        m_socket->write(QByteArray(m_behaviour.trickleBytes, 'x'));
+        if (m_trickleLeft == 0) {
+            m_trickleTimer.stop();
+            m_phase = Phase::Headers;
+        }
+    }
+
+    void send(int status, const QByteArray &body, const QList<std::pair<QByteArray, QByteArray>> &headers,
+              bool head = false)
+    {
+        QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonFor(status) + "\r\n";
+        bool hasType = false;
+        for (const auto &h : headers) {
+            out += h.first + ": " + h.second + "\r\n";
+            hasType = hasType || h.first.compare("Content-Type", Qt::CaseInsensitive) == 0;
+        }
+        if (!hasType && !body.isEmpty())
+            out += "Content-Type: text/plain; charset=utf-8\r\n";
+        out += "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n";
+        if (!head)
+            out += body;
+        m_socket->write(out);
+    }
+
+    void complete()
+    {
+        updateSeen();
+        m_phase = Phase::Headers;
+        if (m_scripted) {
+            switch (m_behaviour.kind) {
+            case Behaviour::Kind::Respond:
+                send(m_behaviour.status, m_behaviour.body, m_behaviour.headers);
+                return;
+            case Behaviour::Kind::NeverAnswer:
+                m_phase = Phase::Ignoring;
+                return;
+            case Behaviour::Kind::Trickle: {
+                const qint64 total = qint64(m_behaviour.trickleBytes) * m_behaviour.trickleChunks;
+                QByteArray head = "HTTP/1.1 " + QByteArray::number(m_behaviour.status) + ' '
+                                  + reasonFor(m_behaviour.status) + "\r\nContent-Type: text/plain\r\n"
+                                  + "Content-Length: " + QByteArray::number(total) + "\r\n\r\n";
+                m_socket->write(head);
+                m_trickleLeft = m_behaviour.trickleChunks;
+                m_phase = Phase::Trickling;
+                m_trickleTimer.start(m_behaviour.trickleIntervalMs);
+                return;
+            }
+            case Behaviour::Kind::ResetMidBody:   // the body was shorter than resetAfter
+                resetConnection();
+                return;
+            case Behaviour::Kind::SlowRead:
+                break;
+            }
+        }
+        if (m_seen.method == "POST")
+            handleApi();
+        else
+            handleDav();
+    }
+
+    void handleApi()
+    {
+        QMap<QByteArray, QByteArray> fields;
+        const QByteArray type = m_seen.header("Content-Type");
+        const qsizetype b = type.indexOf("boundary=");
+        if (b >= 0) {
+            QByteArray boundary = type.mid(b + 9);
+            if (boundary.startsWith('"'))
+                boundary = boundary.mid(1, boundary.indexOf('"', 1) - 1);
+            const QByteArray delimiter = "--" + boundary;
+            qsizetype pos = m_body.indexOf(delimiter);
+            while (pos >= 0) {
+                const qsizetype start = pos + delimiter.size();
+                if (m_body.mid(start, 2) == "--")
+                    break;
+                const qsizetype next = m_body.indexOf("\r\n" + delimiter, start);
+                if (next < 0)
+                    break;
+                const QByteArray part = m_body.mid(start + 2, next - start - 2);
+                const qsizetype headEnd = part.indexOf("\r\n\r\n");
+                const QByteArray headers = part.left(headEnd);
+                const QByteArray content = part.mid(headEnd + 4);
+                const qsizetype n = headers.indexOf("name=\"");
+                const QByteArray name = headers.mid(n + 6, headers.indexOf('"', n + 6) - n - 6);
+                const qsizetype f = headers.indexOf("filename=\"");
+                if (f >= 0) {
+                    fields.insert(name, QCryptographicHash::hash(content, QCryptographicHash::Sha256).toHex());
+                    fields.insert("filename", headers.mid(f + 10, headers.lastIndexOf('"') - f - 10));
+                } else {
+                    fields.insert(name, content);
+                }
+                pos = next + 2;
+            }
+        }
+        qint64 id = 0;
+        {
+            std::lock_guard lock(m_state->mutex);
+            id = m_state->nextId++;
+            if (m_seenIndex < m_state->seen.size())
+                m_state->seen[m_seenIndex].formFields = fields;
+        }
+        QJsonObject o;
+        o.insert(QStringLiteral("id"), id);
+        o.insert(QStringLiteral("location"), QStringLiteral("/documents/%1").arg(id));
+        send(201, QJsonDocument(o).toJson(QJsonDocument::Compact), {{"Content-Type", "application/json"}});
+    }
+
+    void handleDav()
+    {
+        const QByteArray &m = m_seen.method;
+        const QString path = normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1());
+        std::unique_lock lock(m_state->mutex);
+        auto &files = m_state->files;
+        auto &dirs = m_state->dirs;
+        dirs.insert(QStringLiteral("/"));
+        const bool isFile = files.contains(path);
+        const bool isDir = dirs.contains(path);
+        if (m == "MKCOL") {
+            if (isFile || isDir) {
+                lock.unlock();
+                return send(405, {}, {});
+            }
+            if (!dirs.contains(parentOf(path))) {
+                lock.unlock();
+                return send(409, {}, {});
+            }
+            dirs.insert(path);
+            lock.unlock();
+            return send(201, {}, {});
+        }
+        if (m == "PUT") {
+            if (!dirs.contains(parentOf(path))) {
+                lock.unlock();
+                return send(409, "parent missing", {});
+            }
+            if (m_seen.header("If-None-Match") == "*" && isFile) {
+                lock.unlock();
+                return send(412, "exists", {});
+            }
+            const QByteArray range = m_seen.header("Content-Range");
+            if (!range.isEmpty()) {
+                // "bytes a-b/total"
+                const qint64 from = range.mid(6, range.indexOf('-') - 6).toLongLong();
+                QByteArray &content = files[path];
+                if (content.size() < from)
+                    content.resize(from, '\0');
+                content = content.left(from) + m_body;
+            } else {
+                files.insert(path, m_body);
+            }
+            lock.unlock();
+            return send(isFile ? 204 : 201, {}, {});
+        }
+        if (m == "PROPFIND") {
+            if (!isFile && !isDir) {
+                lock.unlock();
+                return send(404, {}, {});
+            }
+            const QByteArray props = isDir ? QByteArray("<D:resourcetype><D:collection/></D:resourcetype>")
+                                           : "<D:resourcetype/><D:getcontentlength>"
+                                                 + QByteArray::number(files.value(path).size())
+                                                 + "</D:getcontentlength>";
+            lock.unlock();
+            const QByteArray xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
+                                   "<D:response><D:href>" + m_seen.path + "</D:href><D:propstat><D:prop>"
+                                   + props + "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+                                   "</D:response></D:multistatus>\n";
+            return send(207, xml, {{"Content-Type", "application/xml; charset=utf-8"}});
+        }
+        if (m == "GET" || m == "HEAD") {
+            if (!isFile) {
+                lock.unlock();
+                return send(404, {}, {});
+            }
+            const QByteArray content = files.value(path);
+            lock.unlock();
+            return send(200, content, {{"Content-Type", "application/octet-stream"}}, m == "HEAD");
+        }
+        if (m == "DELETE") {
+            const bool existed = files.remove(path) > 0 || dirs.remove(path);
+            lock.unlock();
+            return send(existed ? 204 : 404, {}, {});
+        }
+        if (m == "MOVE") {
+            const QUrl dest(QString::fromLatin1(m_seen.header("Destination")));
+            const QString to = normalizePath(dest.path(QUrl::FullyEncoded).toLatin1());
+            if (!isFile) {
+                lock.unlock();
+                return send(404, {}, {});
+            }
+            const bool exists = files.contains(to);
+            if (exists && m_seen.header("Overwrite") == "F") {
+                lock.unlock();
+                return send(412, {}, {});
+            }
+            files.insert(to, files.take(path));
+            lock.unlock();
+            return send(exists ? 204 : 201, {}, {});
+        }
+        lock.unlock();
+        send(405, {}, {});
+    }
+
+    QTcpSocket *m_socket;
+    std::shared_ptr<FaultServer::State> m_state;
+    Phase m_phase = Phase::Headers;
+    QByteArray m_buffer;
+    QByteArray m_body;
+    FaultServer::Seen m_seen;
+    qsizetype m_seenIndex = 0;
+    Behaviour m_behaviour;
+    bool m_scripted = false;
+    qint64 m_contentLength = 0;
+    qint64 m_received = 0;
+    QCryptographicHash m_hash{QCryptographicHash::Sha256};
+    QTimer m_slowTimer;
+    QTimer m_trickleTimer;
+    int m_trickleLeft = 0;
+};
+
+} // namespace
+
+FaultServer::Behaviour FaultServer::Behaviour::respond(QByteArray method, int status, QByteArray body,
+                                                       QList<std::pair<QByteArray, QByteArray>> headers)
+{
+    Behaviour b;
+    b.method = std::move(method);
+    b.kind = Kind::Respond;
+    b.status = status;
+    b.body = std::move(body);
+    b.headers = std::move(headers);
+    return b;
+}
+
+QByteArray FaultServer::Seen::header(const QByteArray &name) const
+{
+    for (const auto &h : headers) {
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
+            return h.second;
+    }
+    return {};
+}
+
+FaultServer::FaultServer() : m_state(std::make_shared<State>())
+{
+    m_state->clock.start();
+    m_thread = new QThread;
+    m_thread->setObjectName(QStringLiteral("faultserver"));
+    m_thread->start();
+    auto state = m_state;
+    auto *context = new QObject;
+    context->moveToThread(m_thread);
+    QMetaObject::invokeMethod(context, [state, context] {
+        auto *server = new QTcpServer(context);
+        server->listen(QHostAddress::LocalHost, 0);
+        state->server = server;
+        state->port = server->serverPort();
+        QObject::connect(server, &QTcpServer::newConnection, server, [state, server] {
+            while (QTcpSocket *s = server->nextPendingConnection()) {
+                int rcv = 0;
+                {
+                    std::lock_guard lock(state->mutex);
+                    rcv = state->receiveBuffer;
+                }
+                if (rcv > 0)
+                    s->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, rcv);
+                // A child of the context, so the destructor can delete what is still open;
+                // it deletes itself when the client disconnects.
+                (new Connection(s, state))->setParent(server->parent());
+            }
+        });
+    }, Qt::BlockingQueuedConnection);
+    m_context = context;
+}
+
+FaultServer::~FaultServer()
+{
+    // Delete every connection and the server in their thread, then stop it.
+    QObject *context = m_context;
+    QMetaObject::invokeMethod(context, [context] { delete context; }, Qt::BlockingQueuedConnection);
+    m_thread->quit();
+    m_thread->wait();
+    delete m_thread;
+}
+
+quint16 FaultServer::port() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return m_state->port;
+}
+
+QUrl FaultServer::url() const
+{
+    return QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(port()));
+}
+
+void FaultServer::script(QList<Behaviour> behaviours)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->script += behaviours;
+}
+
+QList<FaultServer::Seen> FaultServer::requests() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return m_state->seen;
+}
+
+int FaultServer::requestCount(const QByteArray &method) const
+{
+    std::lock_guard lock(m_state->mutex);
+    int n = 0;
+    for (const Seen &s : m_state->seen)
+        n += method.isEmpty() || s.method == method;
+    return n;
+}
+
+QMap<QString, QByteArray> FaultServer::files() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return m_state->files;
+}
+
+void FaultServer::putFile(const QString &path, const QByteArray &content)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->files.insert(path, content);
+    QString dir = parentOf(path);
+    while (!m_state->dirs.contains(dir)) {
+        m_state->dirs.insert(dir);
+        dir = parentOf(dir);
+    }
+}
+
+void FaultServer::setReceiveBuffer(int bytes)
+{
+    {
+        std::lock_guard lock(m_state->mutex);
+        m_state->receiveBuffer = bytes;
+    }
+#ifndef Q_OS_WIN
+    // On the listening socket too: accepted sockets inherit it, and the TCP window is sized from
+    // it during the handshake (setting it on an accepted socket is too late to matter).
+    auto state = m_state;
+    QMetaObject::invokeMethod(m_context, [state, bytes] {
+        ::setsockopt(int(state->server->socketDescriptor()), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }, Qt::BlockingQueuedConnection);
+#endif
+}
+
+UploadFixture::UploadFixture()
+{
+    if (!m_dir.isValid())
+        return;
+    m_store = std::make_unique<SessionStore>();
+    m_pools = std::make_unique<Pools>(2, 4);
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir.filePath(QStringLiteral("catalog.sqlite"))});
+    m_ok = io([this] { return m_catalog->open(); }).ok();
+}
+
+UploadFixture::~UploadFixture()
+{
+    // Workers still finishing (e.g. after a failed QTRY) must end before the catalog goes.
+    m_pools->io()->waitForDone();
+    m_pools->cpu()->waitForDone();
+}
+
+bool UploadFixture::saveRemote(const RemoteProfile &profile)
+{
+    return RemoteProfiles(*m_store).save(profile).ok();
+}
+
+qint64 UploadFixture::createCollection(const QString &name, const QString &remote)
+{
+    const auto r = io([&] { return m_catalog->createCollection(name, remote); });
+    return r ? *r : 0;
+}
+
+qint64 UploadFixture::addPath(qint64 collectionId, const QByteArray &path, const QString &fileName)
+{
+    return io([&]() -> qint64 {
+        const FileHash h = Hasher::hashFile(path);
+        if (!h.ok())
+            return 0;
+        NewDocument nd;
+        nd.sourcePath = path;
+        nd.fileName = fileName;
+        nd.size = h.size;
+        nd.mtimeMs = h.mtimeMs;
+        const auto queued = m_catalog->addQueued(collectionId, {nd});
+        if (!queued || queued->isEmpty())
+            return 0;
+        const qint64 id = queued->first().id;
+        HashUpdate u;
+        u.id = id;
+        u.sha256 = h.sha256;
+        u.size = h.size;
+        u.mtimeMs = h.mtimeMs;
+        const auto applied = m_catalog->applyHashes({u});
+        return applied && !applied->isEmpty() && applied->first().status == DocStatus::Hashed ? id : 0;
+    });
+}
+
+qint64 UploadFixture::addFile(qint64 collectionId, const QString &fileName, const QByteArray &content,
+                              const QString &subdir)
+{
+    const QString folder = m_dir.filePath(QStringLiteral("src/") + subdir);
+    QDir().mkpath(folder);
+    const QString path = folder + QLatin1Char('/') + fileName;
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(content) != content.size())
+        return 0;
+    f.close();
+    return addPath(collectionId, QFile::encodeName(path), fileName);
+}
+
+qint64 UploadFixture::addSparseFile(qint64 collectionId, const QString &fileName, qint64 sparseSize)
+{
+    const QString folder = m_dir.filePath(QStringLiteral("src"));
+    QDir().mkpath(folder);
+    const QString path = folder + QLatin1Char('/') + fileName;
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || !f.resize(sparseSize))
+        return 0;
+    f.close();
+    return addPath(collectionId, QFile::encodeName(path), fileName);
+}
+
+QString UploadFixture::sourcePath(qint64 documentId)
+{
+    return QFile::decodeName(document(documentId).sourcePath);
+}
+
+Document UploadFixture::document(qint64 id)
+{
+    const auto d = io([&] { return m_catalog->document(id); });
+    return d && d->has_value() ? **d : Document();
+}
+
+QList<Document> UploadFixture::documents(qint64 collectionId)
+{
+    DocumentQuery q;
+    q.collectionId = collectionId;
+    q.sortColumn = DocColumn::Added;
+    const auto r = io([&] { return m_catalog->documents(q); });
+    return r ? *r : QList<Document>();
+}
+
+UploadSettings UploadFixture::fastSettings()
+{
+    using namespace std::chrono_literals;
+    UploadSettings s;
+    s.parallel = 3;
+    s.retry.maxAttempts = 3;
+    s.retry.initialDelay = 100ms;
+    s.retry.maxDelay = 400ms;
+    s.retry.maxRetryAfter = 10'000ms;
+    s.limits.transferTimeout = 2000ms;
+    s.limits.minTotal = 60'000ms;
+    return s;
+}
+
+UploadResult UploadFixture::runJob(const UploadScope &scope, const UploadSettings &settings,
+                                   SecretProvider secrets, int timeoutMs,
+                                   QList<UploadDocumentEvent> *events, int *progressSignals)
+{
+    UploadJob job(*m_catalog, *m_store, *m_pools, scope);
+    job.setSettings(settings);
+    if (secrets)
+        job.setSecretProvider(std::move(secrets));
+    if (events)
+        QObject::connect(&job, &UploadJob::documentsChanged, &job,
+                         [events](const QList<UploadDocumentEvent> &e) { *events += e; });
+    if (progressSignals)
+        QObject::connect(&job, &UploadJob::progressChanged, &job, [progressSignals] { ++*progressSignals; });
+    QSignalSpy finished(&job, &UploadJob::finished);
+    job.start();
+    if (!finished.wait(timeoutMs)) {
+        job.cancel();
+        finished.wait(30'000);
+        UploadResult r;
+        r.outcome = UploadResult::Outcome::Error;
+        r.error = QStringLiteral("the job did not finish in time");
+        return r;
+    }
+    return finished.first().first().value<UploadResult>();
+}
+
+void onWorker(const std::function<void()> &fn)
+{
+    QThread *thread = QThread::create(fn);
+    QEventLoop loop;
+    QObject::connect(thread, &QThread::finished, &loop, &QEventLoop::quit);
+    thread->start();
+    if (!thread->isFinished())
+        loop.exec();
+    thread->wait();
+    delete thread;
+}
+
+} // namespace quire::test

@@ -1,0 +1,174 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QMap>
+#include <QString>
+#include <QUrl>
+
+#include "catalog.h"
+#include "pools.h"
+#include "remoteprofile.h"
+#include "sessionstore.h"
+#include "uploadjob.h"
+
+#include <QTemporaryDir>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+class QObject;
+class QThread;
+
+namespace quire::test {
+
+// A small HTTP/1.1 server on a real loopback socket (free port) that misbehaves on request, for
+// the upload fault tests. It runs in its own thread, so a test can block on an upload while the
+// server answers. By default it is a well-behaved server:
+//   POST      a "collections API" (remotehttp.h): parses the multipart body and answers
+//             201 {"id": n, "location": "/documents/n"}
+//   others    a minimal in-memory WebDAV server (MKCOL, PUT with If-None-Match and
+//             Content-Range, PROPFIND Depth 0, GET, HEAD, DELETE, MOVE with Overwrite)
+// Scripted behaviours are consumed in order by the requests whose method matches (an empty
+// method matches any request); when none matches, the default behaviour answers.
+// All public functions are thread-safe.
+class FaultServer final
+{
+public:
+    struct Behaviour
+    {
+        enum class Kind {
+            Respond,        // read the whole request, then answer status/headers/body
+            ResetMidBody,   // read resetAfter body bytes, then reset the connection (RST)
+            NeverAnswer,    // read the request, then say nothing and keep the connection open
+            Trickle,        // answer status with a body of trickleChunks x trickleBytes, one
+                            // chunk every trickleIntervalMs (slow, but bytes keep flowing)
+            SlowRead,       // read the request body slowly (trickleBytes every
+                            // trickleIntervalMs), then behave by default
+        };
+        QByteArray method;                  // "" = any
+        Kind kind = Kind::Respond;
+        int status = 200;
+        QList<std::pair<QByteArray, QByteArray>> headers;
+        QByteArray body;
+        qint64 resetAfter = 0;
+        int trickleIntervalMs = 200;
+        int trickleBytes = 1;
+        int trickleChunks = 10;
+
+        static Behaviour respond(QByteArray method, int status, QByteArray body = {},
+                                 QList<std::pair<QByteArray, QByteArray>> headers = {});
+    };
+
+    struct Seen
+    {
+        QByteArray method;
+        QByteArray path;                    // as sent (percent-encoded)
+        QList<std::pair<QByteArray, QByteArray>> headers;
+        qint64 bodyBytes = 0;
+        QByteArray bodySha256;              // hex
+        QMap<QByteArray, QByteArray> formFields;   // multipart: name -> value (file: its sha256)
+        qint64 atMs = 0;                    // since the server started, when the headers arrived
+        QByteArray header(const QByteArray &name) const;
+    };
+
+    FaultServer();
+    ~FaultServer();
+    FaultServer(const FaultServer &) = delete;
+    FaultServer &operator=(const FaultServer &) = delete;
+
+    quint16 port() const;
+    QUrl url() const;                       // http://127.0.0.1:<port>/
+
+    void script(QList<Behaviour> behaviours);
+    QList<Seen> requests() const;
+    int requestCount(const QByteArray &method = {}) const;
+    // The in-memory DAV store: path (decoded) -> content.
+    QMap<QString, QByteArray> files() const;
+    void putFile(const QString &path, const QByteArray &content);
+    // Receive buffer size of accepted sockets (SlowRead needs it small). Before requests.
+    void setReceiveBuffer(int bytes);
+
+    struct State;
+
+private:
+    std::shared_ptr<State> m_state;
+    QThread *m_thread = nullptr;
+    QObject *m_context = nullptr;   // lives in m_thread; owns the server and its connections
+};
+
+// What the upload tests share: a temporary folder with a SQLite catalog, an in-memory session
+// store, pools, and helpers to catalog source files as `hashed` and to run an UploadJob to its
+// end. Use from the test's main thread; catalog calls are run on the I/O pool.
+class UploadFixture final
+{
+public:
+    UploadFixture();
+    ~UploadFixture();
+    UploadFixture(const UploadFixture &) = delete;
+    UploadFixture &operator=(const UploadFixture &) = delete;
+
+    bool isValid() const { return m_ok; }
+    QString dir() const { return m_dir.path(); }
+    Catalog &catalog() { return *m_catalog; }
+    SessionStore &store() { return *m_store; }
+    Pools &pools() { return *m_pools; }
+
+    // Runs fn on the I/O pool and returns its result (the catalog refuses the main thread).
+    template <typename F>
+    auto io(F &&fn) -> decltype(fn());
+
+    bool saveRemote(const RemoteProfile &profile);
+    qint64 createCollection(const QString &name, const QString &remote);
+    // Writes <dir>/src/<subdir>/<fileName> (content, or a sparse file of sparseSize bytes) and
+    // catalogs it as `hashed`. Returns the document id (0 on failure).
+    qint64 addFile(qint64 collectionId, const QString &fileName, const QByteArray &content,
+                   const QString &subdir = {});
+    qint64 addSparseFile(qint64 collectionId, const QString &fileName, qint64 sparseSize);
+    // Catalogs an existing file as `hashed`.
+    qint64 addPath(qint64 collectionId, const QByteArray &path, const QString &fileName);
+    QString sourcePath(qint64 documentId);
+    Document document(qint64 id);
+    QList<Document> documents(qint64 collectionId);
+
+    // Settings for fast tests: 2 s transfer timeout, short backoff, 3 attempts.
+    static UploadSettings fastSettings();
+    // Starts a job and waits for finished() (at most timeoutMs); events/progress are collected.
+    UploadResult runJob(const UploadScope &scope, const UploadSettings &settings,
+                        SecretProvider secrets = {}, int timeoutMs = 120'000,
+                        QList<UploadDocumentEvent> *events = nullptr, int *progressSignals = nullptr);
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<SessionStore> m_store;
+    std::unique_ptr<Pools> m_pools;
+    std::unique_ptr<Catalog> m_catalog;
+    bool m_ok = false;
+};
+
+template <typename F>
+auto UploadFixture::io(F &&fn) -> decltype(fn())
+{
+    using T = decltype(fn());
+    std::promise<T> done;
+    auto future = done.get_future();
+    m_pools->io()->start([&] {
+        if constexpr (std::is_void_v<T>) {
+            fn();
+            done.set_value();
+        } else {
+            done.set_value(fn());
+        }
+    });
+    return future.get();
+}
+
+// Runs fn on a fresh worker thread and waits for it, processing the calling thread's events
+// meanwhile (the remotes must not run on the GUI/main thread; the test's main thread stands in
+// for it).
+void onWorker(const std::function<void()> &fn);
+
+} // namespace quire::test

@@ -1,0 +1,296 @@
+// ctest-labels: uploads concurrency
+// ctest-timeout: 300
+// Uploads against a server that misbehaves on purpose (tests/support/faultserver.h, a real
+// socket on loopback): every case ends in success or a clear error, within a bounded time,
+// through the real UploadJob, catalog and remotes.
+
+#include "faultserver.h"
+#include "remotehttp.h"
+#include "remotewebdav.h"
+
+#include <QElapsedTimer>
+#include <QTcpServer>
+#include <QTest>
+
+using namespace quire;
+using namespace quire::test;
+using Behaviour = FaultServer::Behaviour;
+
+class TestRemoteFaults final : public QObject
+{
+    Q_OBJECT
+
+private:
+    struct Case
+    {
+        std::unique_ptr<FaultServer> server = std::make_unique<FaultServer>();
+        std::unique_ptr<UploadFixture> fx = std::make_unique<UploadFixture>();
+        qint64 collection = 0;
+        qint64 doc = 0;
+        QByteArray content;
+    };
+
+    // A collection bound to the fault server (kind http: one POST per upload, or webdav) with one
+    // document of `size` bytes.
+    std::unique_ptr<Case> makeCase(RemoteKind kind, qint64 size = 100'000)
+    {
+        auto c = std::make_unique<Case>();
+        if (!c->fx->isValid())
+            return nullptr;
+        RemoteProfile p;
+        p.name = QStringLiteral("fault");
+        p.kind = kind;
+        p.url = c->server->url().toString();
+        if (!c->fx->saveRemote(p))
+            return nullptr;
+        c->collection = c->fx->createCollection(QStringLiteral("Reports 2024"), p.name);
+        c->content = QByteArray(size, '\0');
+        for (qint64 i = 0; i < size; ++i)
+            c->content[i] = char((i * 7919) % 251);
+        c->doc = c->fx->addFile(c->collection, QStringLiteral("report.pdf"), c->content);
+        if (c->collection == 0 || c->doc == 0)
+            return nullptr;
+        return c;
+    }
+
+    UploadResult run(Case &c, UploadSettings s = UploadFixture::fastSettings())
+    {
+        return c.fx->runJob(UploadScope{c.collection, {}}, s);
+    }
+
+    static QString describe(const UploadResult &r)
+    {
+        QStringList parts{r.error};
+        for (const UploadFailure &f : r.failures)
+            parts << f.error;
+        return parts.join(QStringLiteral(" | "));
+    }
+
+private slots:
+    void serverErrorThenSuccess()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        c->server->script({Behaviour::respond("POST", 500, "database is restarting")});
+        const UploadResult r = run(*c);
+        QCOMPARE(r.outcome, UploadResult::Outcome::Succeeded);
+        QCOMPARE(c->server->requestCount("POST"), 2);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Uploaded);
+        QCOMPARE(d.attempts, 2);
+        QCOMPARE(d.remoteLocation, c->server->url().resolved(QUrl(QStringLiteral("/documents/1"))).toString());
+        // The multipart fields the API contract promises.
+        const FaultServer::Seen last = c->server->requests().last();
+        QCOMPARE(last.path, QByteArray("/collections/Reports%202024/documents"));
+        QCOMPARE(last.formFields.value("name"), QByteArray("report.pdf"));
+        QCOMPARE(last.formFields.value("sha256"), d.sha256);
+        QCOMPARE(last.formFields.value("file"), d.sha256);   // the server's hash of the file part
+        QCOMPARE(last.formFields.value("size"), QByteArray::number(c->content.size()));
+    }
+
+    void serviceUnavailableWithRetryAfter()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        c->server->script({Behaviour::respond("POST", 503, "maintenance", {{"Retry-After", "1"}})});
+        const UploadResult r = run(*c);
+        QCOMPARE(r.outcome, UploadResult::Outcome::Succeeded);
+        const auto seen = c->server->requests();
+        QCOMPARE(seen.size(), 2);
+        // Waited at least what the server asked for (a lower bound cannot be flaky).
+        QVERIFY2(seen.at(1).atMs - seen.at(0).atMs >= 1000,
+                 qPrintable(QStringLiteral("second attempt after %1 ms").arg(seen.at(1).atMs - seen.at(0).atMs)));
+    }
+
+    void unauthorizedIsNotRetried()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        c->server->script({Behaviour::respond("POST", 401, "{\"error\": \"token expired\"}",
+                                              {{"Content-Type", "application/json"}})});
+        const UploadResult r = run(*c);
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        QCOMPARE(c->server->requestCount("POST"), 1);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QVERIFY2(d.error.contains(QLatin1String("HTTP 401 Unauthorized")), qPrintable(d.error));
+        QVERIFY2(d.error.contains(QLatin1String("server said: token expired")), qPrintable(d.error));
+        QCOMPARE(r.failures.size(), 1);
+        QCOMPARE(r.failures.first().error, d.error);
+    }
+
+    void tooLargeIsNotRetried()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        c->server->script({Behaviour::respond("POST", 413, "<html><body><h1>413</h1><p>limit is 10 KB</p></body></html>",
+                                              {{"Content-Type", "text/html"}})});
+        run(*c);
+        QCOMPARE(c->server->requestCount("POST"), 1);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QVERIFY2(d.error.contains(QLatin1String("HTTP 413 Content Too Large: the file is larger than the server accepts "
+                                                "(server said: limit is 10 KB)")),
+                 qPrintable(d.error));
+    }
+
+    void insufficientStorageGivesUpWithMessage()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        const Behaviour full = Behaviour::respond("POST", 507, "quota exceeded for user ann");
+        c->server->script({full, full, full});
+        const UploadResult r = run(*c);
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        QCOMPARE(c->server->requestCount("POST"), 3);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QCOMPARE(d.attempts, 3);
+        QVERIFY2(d.error.contains(QLatin1String("HTTP 507 Insufficient Storage: the server is out of space "
+                                                "(server said: quota exceeded for user ann)")),
+                 qPrintable(d.error));
+        QVERIFY(d.error.endsWith(QLatin1String("[gave up after 3 attempts]")));
+    }
+
+    void connectionResetMidBody()
+    {
+        auto c = makeCase(RemoteKind::Http, 2 * 1024 * 1024);
+        QVERIFY(c);
+        Behaviour reset;
+        reset.method = "POST";
+        reset.kind = Behaviour::Kind::ResetMidBody;
+        reset.resetAfter = 256 * 1024;
+        c->server->script({reset});
+        const UploadResult r = run(*c);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(c->server->requestCount("POST"), 2);
+        QCOMPARE(c->server->requests().last().formFields.value("file"), c->fx->document(c->doc).sha256);
+    }
+
+    void neverAnswersEndsByTransferTimeout()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        Behaviour silent;
+        silent.method = "POST";
+        silent.kind = Behaviour::Kind::NeverAnswer;
+        c->server->script({silent, silent});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.retry.maxAttempts = 2;
+        const UploadResult r = run(*c, s);   // bounded by the transfer timeout (2 s) per attempt
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        QCOMPARE(c->server->requestCount("POST"), 2);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QVERIFY2(d.error.contains(QLatin1String("stopped responding (no data moved for 2 s)")), qPrintable(d.error));
+    }
+
+    void neverAnswersThenRecovers()
+    {
+        auto c = makeCase(RemoteKind::WebDav);
+        QVERIFY(c);
+        Behaviour silent;
+        silent.method = "PUT";
+        silent.kind = Behaviour::Kind::NeverAnswer;
+        c->server->script({silent});
+        const UploadResult r = run(*c);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+    }
+
+    void slowResponseDoesNotTimeOut()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        Behaviour slow;
+        slow.method = "POST";
+        slow.kind = Behaviour::Kind::Trickle;
+        slow.status = 201;
+        slow.trickleBytes = 1;
+        slow.trickleChunks = 12;
+        slow.trickleIntervalMs = 500;   // 6 s in all, never 2 s without a byte
+        c->server->script({slow});
+        const UploadResult r = run(*c);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(c->server->requestCount("POST"), 1);
+        QCOMPARE(c->fx->document(c->doc).status, DocStatus::Uploaded);
+    }
+
+    void slowReadingServerDoesNotTimeOut()
+    {
+        // The body takes at least ~5 s at <= 5 MB/s, longer than the 3 s transfer timeout, and
+        // must not time out. (Qt sees upload progress when the kernel's send buffer drains
+        // enough to wake the writer, and after the last byte is handed to the kernel it waits
+        // for the buffers to drain: on loopback that is ~1 s here. Real transfer timeouts are
+        // 30 s by default.)
+        auto c = makeCase(RemoteKind::WebDav, 24 * 1024 * 1024);
+        QVERIFY(c);
+        c->server->setReceiveBuffer(32 * 1024);
+        Behaviour slow;
+        slow.method = "PUT";
+        slow.kind = Behaviour::Kind::SlowRead;
+        slow.trickleBytes = 512 * 1024;
+        slow.trickleIntervalMs = 100;
+        c->server->script({slow});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.transferTimeout = std::chrono::milliseconds(3000);
+        const UploadResult r = run(*c, s);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        // One body: 24 MiB is above the resume threshold, so an empty partial file is created
+        // first and the body goes in one Content-Range PUT.
+        int bodies = 0;
+        for (const auto &seen : c->server->requests())
+            bodies += seen.method == "PUT" && seen.bodyBytes > 0;
+        QCOMPARE(bodies, 1);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")).size(), c->content.size());
+    }
+
+    void webdavServerErrorThenSuccess()
+    {
+        auto c = makeCase(RemoteKind::WebDav);
+        QVERIFY(c);
+        c->server->script({Behaviour::respond("PUT", 502, "<html><title>502</title><body>upstream died</body></html>",
+                                              {{"Content-Type", "text/html"}})});
+        const UploadResult r = run(*c);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(c->server->requestCount("PUT"), 2);
+        const auto put = c->server->requests();
+        bool sawChecksums = false;
+        for (const auto &s : put) {
+            if (s.method == "PUT") {
+                QCOMPARE(s.header("If-None-Match"), QByteArray("*"));
+                sawChecksums = s.header("OC-Checksum") == "SHA256:" + c->fx->document(c->doc).sha256
+                               && s.header("Digest").startsWith("SHA-256=");
+            }
+        }
+        QVERIFY(sawChecksums);
+    }
+
+    void connectionRefused()
+    {
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        // A port nobody listens on: bind one, note it, close it.
+        quint16 closedPort = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            closedPort = probe.serverPort();
+        }
+        RemoteProfile p;
+        p.name = QStringLiteral("fault");
+        p.kind = RemoteKind::Http;
+        p.url = QStringLiteral("http://127.0.0.1:%1/").arg(closedPort);
+        QVERIFY(c->fx->saveRemote(p));
+        UploadSettings s = UploadFixture::fastSettings();
+        s.retry.maxAttempts = 2;
+        const UploadResult r = run(*c, s);
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QVERIFY2(d.error.contains(QStringLiteral("127.0.0.1:%1 refused the connection").arg(closedPort)), qPrintable(d.error));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRemoteFaults)
+#include "tst_remotefaults.moc"
