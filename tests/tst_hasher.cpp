@@ -2,6 +2,7 @@
 // ctest-timeout: 600
 #include "hasher.h"
 #include "nativefs.h"
+#include "sha256sumformat.h"
 
 #include <QFile>
 #include <QProcess>
@@ -91,6 +92,8 @@ private slots:
     void concurrentFiles_data();
     void concurrentFiles();
     void sparseOver4GiB();
+    void sha256sumLineFormat_data();
+    void sha256sumLineFormat();
 
 private:
     QTemporaryDir m_dir;
@@ -500,6 +503,32 @@ void TestHasher::sparseOver4GiB()
     QCOMPARE(lastDone, size);
     QCOMPARE(h.sha256, sha256sumOf(displayPath(file)));
     QFile::remove(displayPath(file));
+}
+
+void TestHasher::sha256sumLineFormat_data()
+{
+    // As GNU coreutils 9.1 sha256sum prints them (checked with od -c on this platform);
+    // tst_hashcommand compares whole runs against the real sha256sum.
+    QTest::addColumn<QByteArray>("name");
+    QTest::addColumn<QByteArray>("expected");
+    const QByteArray h = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    QTest::newRow("plain") << QByteArray("a.txt") << h + "  a.txt\n";
+    QTest::newRow("space") << QByteArray("sp ace") << h + "  sp ace\n";
+    QTest::newRow("stdin") << QByteArray("-") << h + "  -\n";
+    QTest::newRow("backslash") << QByteArray("a\\b") << "\\" + h + "  a\\\\b\n";
+    QTest::newRow("newline") << QByteArray("n\nl") << "\\" + h + "  n\\nl\n";
+    QTest::newRow("carriage return") << QByteArray("c\rr") << "\\" + h + "  c\\rr\n";
+    QTest::newRow("all three") << QByteArray("\\\n\r") << "\\" + h + "  \\\\\\n\\r\n";
+    QTest::newRow("invalid UTF-8 unchanged") << QByteArray("bad\xff\xfe") << h + "  bad\xff\xfe\n";
+    QTest::newRow("tab unchanged") << QByteArray("t\tb") << h + "  t\tb\n";
+}
+
+void TestHasher::sha256sumLineFormat()
+{
+    QFETCH(QByteArray, name);
+    QFETCH(QByteArray, expected);
+    const QByteArray h = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    QCOMPARE(sha256sumLine(h, name), expected);
 }
 
 QTEST_GUILESS_MAIN(TestHasher)

@@ -237,7 +237,6 @@ FileHash Hasher::hashAnyFile(const QByteArray &nativePath, const std::atomic_boo
     return hashPath(nativePath, cancel, progress, NonRegular::Stream);
 }
 
-#ifndef Q_OS_WIN
 FileHash Hasher::hashDevice(int fd, const std::atomic_bool *cancel, const Progress &progress)
 {
     FileHash result;
@@ -256,7 +255,6 @@ FileHash Hasher::hashDevice(int fd, const std::atomic_bool *cancel, const Progre
         result.error = opensslError();
     return result;
 }
-#endif
 
 QByteArray Hasher::hashBytes(QByteArrayView data)
 {

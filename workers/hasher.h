@@ -52,12 +52,10 @@ public:
     static FileHash hashAnyFile(const QByteArray &nativePath, const std::atomic_bool *cancel = nullptr,
                                 const Progress &progress = {});
 
-#ifndef Q_OS_WIN
     // Hashes what can be read from an open descriptor (e.g. 0 for stdin) until end of file.
     // The descriptor is neither closed nor rewound. size is the byte count read.
     static FileHash hashDevice(int fd, const std::atomic_bool *cancel = nullptr,
                                const Progress &progress = {});
-#endif
 
     // SHA-256 of bytes in memory, as 64 lowercase hex digits.
     static QByteArray hashBytes(QByteArrayView data);

@@ -390,6 +390,15 @@ Result<NativeFile> NativeFile::open(const QByteArray &nativePath, OpenMode)
     return file;
 }
 
+NativeFile NativeFile::borrow(int fd)
+{
+    NativeFile file;
+    file.m_impl = new Impl;
+    if (!file.m_impl->file.open(fd, QIODevice::ReadOnly | QIODevice::Unbuffered, QFileDevice::DontCloseHandle))
+        file.m_error = file.m_impl->file.errorString();
+    return file;
+}
+
 bool NativeFile::isOpen() const
 {
     return m_impl && m_impl->file.isOpen();

@@ -79,10 +79,8 @@ public:
 
     // Opens nativePath read-only. The error is strerror text ("No such file or directory").
     static Result<NativeFile> open(const QByteArray &nativePath, OpenMode mode = OpenMode::Blocking);
-#ifndef Q_OS_WIN
     // Wraps an already open descriptor (e.g. 0 for stdin) without taking ownership.
     static NativeFile borrow(int fd);
-#endif
 
     bool isOpen() const;
     // fstat() on the open file: the identity of what was opened, not of whatever the path names now.

@@ -1,0 +1,141 @@
+# Shared helpers for the benchmark case files (bench/*.sh). Sourced, not run.
+#
+# A case file is a bash script that sources this file, makes its data under "$BENCH_TMP",
+# times a reference command and the quire command with bench_pair (or single commands with
+# bench_time) and prints one table row per case with bench_row.
+# bench/run sets up the environment below, prints the table header and runs the case files.
+#
+#   QUIRE        the quire binary to measure (a release build)
+#   BENCH_TMP    a scratch folder, removed by bench/run when it exits
+#   BENCH_RUNS   timed runs per command (the best one counts); default 5
+#
+# Times are wall-clock seconds of the best of BENCH_RUNS runs after one untimed warm-up run:
+# the best run is the one least disturbed by whatever else the machine is doing.
+
+: "${BENCH_RUNS:=5}"
+
+bench_have() { command -v "$1" >/dev/null 2>&1; }
+
+# Prints the current time in seconds with nanoseconds.
+bench_now() { date +%s.%N; }
+
+# bench_time [--prepare 'shell code'] -- command [args...]
+# Runs the command once to warm up, then BENCH_RUNS times, and prints the best wall time in
+# seconds (e.g. 0.6823). The prepare code (e.g. removing a catalog) runs before every run and
+# is not timed. Output of the command is discarded. Fails (status 1, prints "n/a") if the
+# command fails.
+bench_time() {
+    local prepare=":"
+    if [[ "$1" == "--prepare" ]]; then
+        prepare=$2
+        shift 2
+    fi
+    [[ "$1" == "--" ]] && shift
+
+    if bench_have hyperfine; then
+        local json="$BENCH_TMP/.hyperfine.json"
+        if ! hyperfine --style none --warmup 1 --runs "$BENCH_RUNS" --prepare "$prepare" \
+                --export-json "$json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1; then
+            echo "n/a"
+            return 1
+        fi
+        # "min": 0.123... in the exported JSON
+        sed -n 's/.*"min": *\([0-9.eE+-]*\).*/\1/p' "$json" | head -n 1 | awk '{ printf "%.4f\n", $1 }'
+        return 0
+    fi
+
+    local best="" i start end
+    for ((i = 0; i <= BENCH_RUNS; i++)); do
+        eval "$prepare"
+        start=$(bench_now)
+        if ! bench_run_quiet "$@"; then
+            echo "n/a"
+            return 1
+        fi
+        end=$(bench_now)
+        ((i == 0)) && continue   # warm-up
+        best=$(bench_min "$best" "$start" "$end")
+    done
+    echo "$best"
+}
+
+# bench_pair REF_ARRAY QUIRE_ARRAY [QUIRE_PREPARE]
+# Times two commands given as the names of bash arrays, and prints "REF_SECONDS QUIRE_SECONDS"
+# (best runs; "n/a" for a command that fails). Without hyperfine the runs alternate (ref, quire,
+# ref, quire...), so a burst of load elsewhere on the machine hits both alike. QUIRE_PREPARE is
+# shell code run, untimed, before each quire run.
+bench_pair() {
+    local -n _bench_ref=$1
+    local -n _bench_quire=$2
+    local prepare=${3:-:}
+
+    if bench_have hyperfine; then
+        echo "$(bench_time -- "${_bench_ref[@]}") $(bench_time --prepare "$prepare" -- "${_bench_quire[@]}")"
+        return 0
+    fi
+
+    local rbest="" qbest="" rfail=0 qfail=0 i start end
+    for ((i = 0; i <= BENCH_RUNS; i++)); do   # run 0 warms up
+        if ((!rfail)); then
+            start=$(bench_now)
+            bench_run_quiet "${_bench_ref[@]}" || rfail=1
+            end=$(bench_now)
+            ((i > 0)) && rbest=$(bench_min "$rbest" "$start" "$end")
+        fi
+        if ((!qfail)); then
+            eval "$prepare"
+            start=$(bench_now)
+            bench_run_quiet "${_bench_quire[@]}" || qfail=1
+            end=$(bench_now)
+            ((i > 0)) && qbest=$(bench_min "$qbest" "$start" "$end")
+        fi
+    done
+    ((rfail)) && rbest="n/a"
+    ((qfail)) && qbest="n/a"
+    echo "$rbest $qbest"
+}
+
+# Runs a command with its output discarded; if it fails, says so on stderr with the first lines
+# of its error output, so an "n/a" in the table can be explained.
+bench_run_quiet() {
+    local status=0
+    "$@" >/dev/null 2>"$BENCH_TMP/.stderr" || status=$?
+    if ((status != 0)); then
+        echo "bench: '$*' failed (status $status): $(head -c 300 "$BENCH_TMP/.stderr" | tr '\n' ' ')" >&2
+    fi
+    return $status
+}
+
+# bench_min BEST START END: the smaller of BEST (may be empty) and END - START.
+bench_min() {
+    awk -v b="$1" -v s="$2" -v e="$3" 'BEGIN { t = e - s; if (b == "" || t < b) b = t; printf "%.4f\n", b }'
+}
+
+# Reads every file under the given paths once so that timings start with a warm page cache.
+bench_warm() {
+    find "$@" -type f -print0 | xargs -0 cat >/dev/null
+}
+
+# bench_row CASE REFERENCE REF_SECONDS QUIRE_SECONDS [BYTES]
+# Prints one table row. ratio = reference time / quire time, i.e. quire's throughput relative to
+# the reference: 1.00 is as fast, >= 0.9 is the goal, above 1 is faster. With BYTES, quire's
+# throughput in MB/s is shown too. Either time may be "n/a".
+bench_row() {
+    local name=$1 ref=$2 reft=$3 quiret=$4 bytes=${5:-}
+    awk -v n="$name" -v r="$ref" -v rt="$reft" -v qt="$quiret" -v b="$bytes" 'BEGIN {
+        ratio = "n/a"; mbs = "";
+        if (rt ~ /^[0-9.]+$/ && qt ~ /^[0-9.]+$/ && qt > 0) ratio = sprintf("%.2f", rt / qt);
+        if (b != "" && qt ~ /^[0-9.]+$/ && qt > 0) mbs = sprintf("%.0f", b / qt / 1e6);
+        printf "%-26s %-28s %9s %9s %7s %11s\n", n, r, rt, qt, ratio, mbs;
+    }'
+}
+
+bench_header() {
+    printf "%-26s %-28s %9s %9s %7s %11s\n" "case" "reference" "ref s" "quire s" "ratio" "quire MB/s"
+    printf "%-26s %-28s %9s %9s %7s %11s\n" "----" "---------" "-----" "-------" "-----" "----------"
+}
+
+# Makes a file of random bytes: bench_random_file PATH SIZE_MIB
+bench_random_file() {
+    head -c "$(($2 * 1024 * 1024))" /dev/urandom >"$1"
+}
