@@ -109,7 +109,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Plugins Qt loads at run time, which dpkg-shlibdeps cannot see (docs/PACKAGING.md):
 #  - libqt6sql6-sqlite: QSQLITE driver; the default catalog is an SQLite file.
 #  - libqt6svg6: SVG icon engine and image plugin; every icon in the window is SVG.
-# The xcb platform plugin is in libqt6gui6 (pulled in by shlibdeps), not qt6-qpa-plugins.
+# The xcb platform plugin is in libqt6gui6 (pulled in by shlibdeps); qt6-qpa-plugins only
+# has the vnc and TUIO plugins.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")
 #  - libqt6sql6-psql: QPSQL driver, for catalogs shared in PostgreSQL (--catalog postgresql://).
 #  - qt6-wayland: native Wayland windows (without it Qt falls back to XWayland).
