@@ -20,10 +20,12 @@ namespace quire {
 namespace {
 
 constexpr qsizetype kFlushThreshold = 64 * 1024;
+// How long finished lines may wait in the buffer for the next one before they are written.
+constexpr std::chrono::milliseconds kFlushAfter(20);
 
 // Standard output through one large buffer written with write(2) (QFile, unbuffered), flushed
-// when it fills and whenever the command is about to wait, so lines appear as soon as they are
-// ready without a system call per line.
+// when it fills and whenever the next line is slow to come (kFlushAfter), so lines appear soon
+// after they are ready without a system call per line.
 class Output final
 {
 public:
@@ -145,9 +147,11 @@ int runHashCommand(const QList<QByteArray> &arguments, Pools &pools, const std::
         } else {
             Shared::Slot &slot = shared->ring[std::size_t(printed % window)];
             std::unique_lock lock(shared->mutex);
-            if (!slot.ready) {
+            // A short wait first without flushing: with many small files the next line is
+            // usually a moment away, and a write(2) per line would cost more than the hashing.
+            if (!shared->changed.wait_for(lock, kFlushAfter, [&] { return slot.ready; })) {
                 lock.unlock();
-                out.flush();
+                out.flush();   // this one takes longer: show what is done
                 lock.lock();
                 // Poll the interrupt flag: it is set by a signal handler, which cannot notify.
                 while (!slot.ready && !isInterrupted())
