@@ -79,11 +79,12 @@ configure_file("${_quire_linux_dir}/copyright.in" "${_quire_gen_dir}/copyright" 
 
 # /usr/share/doc/quire: Debian's place, not CMAKE_INSTALL_DOCDIR (which would be .../Quire).
 set(_quire_docdir "${CMAKE_INSTALL_DATADIR}/doc/quire")
-install(FILES "${_quire_gen_dir}/copyright" "${_quire_gen_dir}/changelog.Debian.gz"
-    DESTINATION "${_quire_docdir}")
-# Lintian tags accepted on purpose, each with its reason (docs/PACKAGING.md).
-install(FILES "${_quire_linux_dir}/lintian-overrides"
-    DESTINATION "${CMAKE_INSTALL_DATADIR}/lintian/overrides" RENAME quire)
+install(FILES "${_quire_gen_dir}/copyright" DESTINATION "${_quire_docdir}")
+# Only in the .deb (added by cpack-staging.cmake): the Debian changelog, and the lintian tags
+# accepted on purpose, each with its reason (docs/PACKAGING.md).
+set(CPACK_QUIRE_DEB_FILES
+    "${_quire_gen_dir}/changelog.Debian.gz" "share/doc/quire" "changelog.Debian.gz"
+    "${_quire_linux_dir}/lintian-overrides" "share/lintian/overrides" "quire")
 
 # --- CPack: a .deb for Debian 12 and a .tar.gz of the same tree.
 set(CPACK_GENERATOR "DEB;TGZ")
@@ -99,10 +100,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PROJECT_HOMEPAGE_URL}")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 find_program(QUIRE_OBJCOPY NAMES objcopy "${CMAKE_OBJCOPY}")
-if(QUIRE_OBJCOPY)
-    set(CPACK_QUIRE_OBJCOPY "${QUIRE_OBJCOPY}")
-    set(CPACK_PRE_BUILD_SCRIPTS "${_quire_linux_dir}/strip-notes.cmake")
-endif()
+set(CPACK_QUIRE_OBJCOPY "${QUIRE_OBJCOPY}")
+set(CPACK_PRE_BUILD_SCRIPTS "${_quire_linux_dir}/cpack-staging.cmake")
 # Libraries the executable links (Qt, QtKeychain, libcrypto, libstdc++...): computed by
 # dpkg-shlibdeps from the binary, with the versions the build system's libraries need.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
