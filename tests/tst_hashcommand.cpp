@@ -12,6 +12,7 @@
 #include <QtTest>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <ftw.h>
 #include <unistd.h>
 
@@ -23,6 +24,21 @@ struct Run
     QByteArray err;
     int status = -1;
 };
+
+// Keeps quire's settings and catalog inside the test's folder, and error texts untranslated.
+QProcessEnvironment quireEnvironment(const QString &workDir)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    const QString home = workDir + QStringLiteral("/../home");
+    env.insert(QStringLiteral("HOME"), home);
+    env.insert(QStringLiteral("LC_ALL"), QStringLiteral("C"));
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/config"));
+    env.insert(QStringLiteral("XDG_DATA_HOME"), home + QStringLiteral("/data"));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), home + QStringLiteral("/cache"));
+    env.insert(QStringLiteral("QUIRE_CATALOG"), home + QStringLiteral("/catalog.sqlite"));
+    env.insert(QStringLiteral("QUIRE_CONFIG"), home + QStringLiteral("/settings.json"));
+    return env;
+}
 
 // Runs program with the exact argument bytes (which may be invalid UTF-8, so they cannot go
 // through QProcess's QStringList): bash reads them NUL-separated from a file.
@@ -40,16 +56,7 @@ Run runWithArgs(const QString &workDir, const QStringList &program, const QByteA
     }
     QProcess p;
     p.setWorkingDirectory(workDir);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    const QString home = workDir + QStringLiteral("/../home");
-    env.insert(QStringLiteral("HOME"), home);
-    env.insert(QStringLiteral("LC_ALL"), QStringLiteral("C"));   // untranslated error text
-    env.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/config"));
-    env.insert(QStringLiteral("XDG_DATA_HOME"), home + QStringLiteral("/data"));
-    env.insert(QStringLiteral("XDG_CACHE_HOME"), home + QStringLiteral("/cache"));
-    env.insert(QStringLiteral("QUIRE_CATALOG"), home + QStringLiteral("/catalog.sqlite"));
-    env.insert(QStringLiteral("QUIRE_CONFIG"), home + QStringLiteral("/settings.json"));
-    p.setProcessEnvironment(env);
+    p.setProcessEnvironment(quireEnvironment(workDir));
     QStringList bashArgs{QStringLiteral("-c"),
                          QStringLiteral("mapfile -d '' -t args < \"$1\"; shift; exec \"$@\" \"${args[@]}\""),
                          QStringLiteral("bash"), argsFile};
@@ -117,6 +124,7 @@ private slots:
     void sameAsSha256sum();
     void errorMessages_data();
     void errorMessages();
+    void streamsLines();
 
 private:
     QTemporaryDir m_dir;
@@ -238,6 +246,52 @@ void TestHashCommand::errorMessages()
     QCOMPARE(run.status, 1);
     QVERIFY(run.out.isEmpty());
     QVERIFY2(run.err.endsWith(expectedLine), run.err.constData());
+}
+
+void TestHashCommand::streamsLines()
+{
+    // The second argument is a FIFO nobody writes to yet, so it cannot finish; the first line
+    // must still come out. Only then does the test write to the FIFO (no timing assumption: a
+    // quire that held lines back would never print it, and the test fails at the deadline).
+    const QString work = m_dir.filePath(QStringLiteral("stream"));
+    QVERIFY(QDir().mkpath(work));
+    const QByteArray dir = QFile::encodeName(work);
+    QVERIFY(writeFile(dir + "/a.txt", "first\n"));
+    QVERIFY(::mkfifo((dir + "/fifo").constData(), 0600) == 0);
+
+    QProcess p;
+    p.setWorkingDirectory(work);
+    p.setProcessEnvironment(quireEnvironment(work));
+    p.start(quire::test::quireBinary(), {QStringLiteral("hash"), QStringLiteral("a.txt"), QStringLiteral("fifo")});
+    QVERIFY(p.waitForStarted(30'000));
+    p.closeWriteChannel();
+
+    QByteArray out;
+    QDeadlineTimer deadline(60'000);
+    while (!out.contains('\n') && !deadline.hasExpired() && p.state() == QProcess::Running) {
+        p.waitForReadyRead(200);
+        out += p.readAllStandardOutput();
+    }
+    const bool firstLineEarly = out.contains('\n');
+
+    // Now feed the FIFO (non-blocking open: ENXIO until quire opens it for reading).
+    int fd = -1;
+    while (fd < 0 && !deadline.hasExpired()) {
+        fd = ::open((dir + "/fifo").constData(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            QTest::qWait(20);
+    }
+    QVERIFY2(fd >= 0, "quire never opened the FIFO");
+    QVERIFY(::write(fd, "second\n", 7) == 7);
+    ::close(fd);
+    QVERIFY(p.waitForFinished(60'000));
+    out += p.readAllStandardOutput();
+
+    QVERIFY2(firstLineEarly, "the first line was held back until the second file was done");
+    const QByteArray expected = "b640e840b19d378660b32fb51ae18d67dccb4a8596a29e7bd72c1b2ae5928f41  a.txt\n"
+                                "480c2336b410f1ad5f8bf1b28944490255804b65350c527787e74ebdd511e3a4  fifo\n";
+    QCOMPARE(out, expected);
+    QCOMPARE(p.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestHashCommand)
