@@ -539,6 +539,20 @@ private slots:
         QCOMPARE(coll->documentCount, 8);
         QCOMPARE(coll->failedCount, 1);
         QCOMPARE(coll->pendingCount, 4);   // 2 hashing, 1 hashed, 1 uploading
+
+        // Conditional claims: only documents in one of the `from` statuses change.
+        TRY_VALUE(claimed, fx.run([&] {
+            return cat.transitionStatus({q[2].id, q[3].id, q[5].id, 987654}, {DocStatus::Hashed, DocStatus::Failed},
+                                        DocStatus::Uploading);
+        }));
+        QCOMPARE(claimed, QList<qint64>({q[2].id, q[5].id}));
+        TRY_VALUE(claimedAgain, fx.run([&] {
+            return cat.transitionStatus({q[2].id}, {DocStatus::Hashed}, DocStatus::Uploading);
+        }));
+        QVERIFY(claimedAgain.isEmpty());   // someone got there first
+        TRY_VALUE(claimedDoc, fx.run([&] { return cat.document(q[2].id); }));
+        QCOMPARE(claimedDoc->status, DocStatus::Uploading);
+        QCOMPARE(claimedDoc->attempts, 1);
     }
 
     // documents()/countDocuments(): filtering, sorting and paging in SQL, checked against the

@@ -101,6 +101,7 @@ struct DocumentQuery
 // worker thread (the I/O pool), never on the GUI thread. All member functions are thread-safe;
 // each write is one transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN), so a batch is
 // all-or-nothing. Errors come back as failed Results with a message naming what failed.
+// Timestamps are stored as UTC milliseconds since the epoch, statuses by name (statusName()).
 class Catalog final
 {
 public:
@@ -132,7 +133,8 @@ public:
     // One transaction for the whole batch; results in input order.
     Result<QList<QueuedDocument>> addQueued(qint64 collectionId, const QList<NewDocument> &docs);
     // One transaction: Hashed, or Duplicate of an existing document with the same SHA-256 in the
-    // same collection, or Failed with the error text.
+    // same collection, or Failed with the error text. Applied in input order (a document listed
+    // twice ends with its last update); ids that no longer exist come back Failed, changing nothing.
     Result<QList<HashApplied>> applyHashes(const QList<HashUpdate> &updates);
     // Ids that no longer exist are skipped. Setting Uploading counts an upload attempt (attempts + 1).
     Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
@@ -146,6 +148,10 @@ public:
     // Documents still Queued/Hashing (e.g. after a crash or a cancel), oldest first.
     Result<QList<Document>> unfinishedHashing(qint64 collectionId = 0);
 
+    // Filtering, sorting and paging all happen in SQL. The text (trimmed) matches a substring of
+    // the file name ignoring case (SQLite folds ASCII letters only) or, when it is hexadecimal, a
+    // prefix of the SHA-256. Name sorts ignoring case, Status in lifecycle order (queued first),
+    // Sha256 with unhashed documents first when ascending; ties go by id, in the same direction.
     Result<QList<Document>> documents(const DocumentQuery &query);
     Result<qint64> countDocuments(const DocumentQuery &query);   // ignores offset/limit
     Result<std::optional<Document>> document(qint64 id);
@@ -153,7 +159,9 @@ public:
 
     // Removes the documents and returns them as they were, so restoreDocuments() can undo it.
     Result<QList<Document>> removeDocuments(const QList<qint64> &ids);
-    Status restoreDocuments(const QList<Document> &docs);        // same ids as before
+    // Same ids as before; all or nothing (fails if one of the ids exists). An original whose content
+    // was added again in the meantime comes back as a Duplicate of that newer document.
+    Status restoreDocuments(const QList<Document> &docs);
 
 private:
     CatalogConfig m_config;

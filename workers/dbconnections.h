@@ -19,7 +19,8 @@ namespace quire {
 // with a cheap query after it has been idle for idleCheckAfter() and reconnects if it died,
 // and closes + removeDatabase()s it *in the owning thread* when that thread finishes
 // (QThreadPool threads expire after 30 s idle). Connections of threads that are still alive
-// when the manager is destroyed are closed when those threads end.
+// when the manager is destroyed are closed when those threads end, or sooner when they next ask
+// any ConnectionManager for a connection.
 //
 // Asking for a connection on the application's main (GUI) thread is a programming error:
 // Q_ASSERT in debug builds, a failed Result in release builds.
