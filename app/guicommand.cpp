@@ -160,7 +160,7 @@ private:
             afterScreenshot([] { QCoreApplication::quit(); });
             return;
         }
-        m_service.statusCounts(0).then(this, [this, responsiveness](Result<QHash<DocStatus, qint64>> counts) {
+        onFinished(m_service.statusCounts(0), this, [this, responsiveness](Result<QHash<DocStatus, qint64>> counts) {
             QJsonObject byStatus;
             qint64 total = 0;
             if (counts) {
@@ -198,14 +198,14 @@ private:
                 {QStringLiteral("exit_code"), m_exitCode},
             };
             const QByteArray json = QJsonDocument(stats).toJson(QJsonDocument::Indented);
-            QtConcurrent::run(m_options.pools.io(), writeFile, m_options.statsJsonPath, json)
-                .then(this, [this](Status written) {
-                    if (!written) {
-                        std::fprintf(stderr, "quire: %s\n", qUtf8Printable(written.error()));
-                        m_exitCode = kExitFailure;
-                    }
-                    afterScreenshot([] { QCoreApplication::quit(); });
-                });
+            onFinished(QtConcurrent::run(m_options.pools.io(), writeFile, m_options.statsJsonPath, json), this,
+                       [this](Status written) {
+                           if (!written) {
+                               std::fprintf(stderr, "quire: %s\n", qUtf8Printable(written.error()));
+                               m_exitCode = kExitFailure;
+                           }
+                           afterScreenshot([] { QCoreApplication::quit(); });
+                       });
         });
     }
 
@@ -218,7 +218,7 @@ private:
             done();
             return;
         }
-        m_screenshot.then(this, [this, done](Status saved) {
+        onFinished(m_screenshot, this, [done](Status saved) {
             if (!saved)
                 std::fprintf(stderr, "quire: %s\n", qUtf8Printable(saved.error()));
             done();

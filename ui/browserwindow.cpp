@@ -519,7 +519,7 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
         m_pendingSelectName = collection;
         m_pendingSelectId = 0;
     }
-    m_service.open().then(this, [this, collection, paths](Status opened) {
+    onFinished(m_service.open(), this, [this, collection, paths](Status opened) {
         if (!opened) {
             m_startError = opened.error();
             showError(tr("The catalog could not be opened."), opened.error());
@@ -535,7 +535,7 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
             m_collections->refresh();
             return;
         }
-        m_service.ensureCollection(collection).then(this, [this, paths, collection](Result<qint64> id) {
+        onFinished(m_service.ensureCollection(collection), this, [this, paths, collection](Result<qint64> id) {
             if (!id) {
                 m_startError = id.error();
                 showError(tr("Could not create the collection “%1”.").arg(collection), id.error());
@@ -681,14 +681,14 @@ void BrowserWindow::addPathsToNewCollection(const QList<QByteArray> &paths)
 {
     if (paths.isEmpty())
         return;
-    m_service.suggestCollectionName(paths, tr("New Collection")).then(this, [this, paths](const QString &suggestion) {
+    onFinished(m_service.suggestCollectionName(paths, tr("New Collection")), this, [this, paths](const QString &suggestion) {
         auto *dialog = new CollectionNameDialog(
             tr("New Collection"),
             tr("Add %n item(s) to a new collection named:", nullptr, int(paths.size())), suggestion, {}, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &QDialog::accepted, this, [this, dialog, paths] {
             const QString name = dialog->name();
-            m_service.ensureCollection(name).then(this, [this, paths, name](Result<qint64> id) {
+            onFinished(m_service.ensureCollection(name), this, [this, paths, name](Result<qint64> id) {
                 if (!id) {
                     showError(tr("Could not create the collection “%1”.").arg(name), id.error());
                     return;
@@ -786,7 +786,7 @@ void BrowserWindow::newCollection()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         const QString name = dialog->name();
-        m_service.createCollection(name).then(this, [this, name](Result<qint64> id) {
+        onFinished(m_service.createCollection(name), this, [this, name](Result<qint64> id) {
             if (!id) {
                 showError(tr("Could not create the collection “%1”.").arg(name), id.error());
                 return;
@@ -810,7 +810,7 @@ void BrowserWindow::renameCollection()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
         const QString name = dialog->name();
-        m_service.renameCollection(id, name).then(this, [this, name](Status s) {
+        onFinished(m_service.renameCollection(id, name), this, [this, name](Status s) {
             if (!s)
                 showError(tr("Could not rename the collection to “%1”.").arg(name), s.error());
             else
@@ -839,7 +839,7 @@ void BrowserWindow::removeCollection()
     connect(box, &QMessageBox::buttonClicked, this, [this, remove, id](QAbstractButton *clicked) {
         if (clicked != remove)
             return;
-        m_service.removeCollection(id).then(this, [this](Status s) {
+        onFinished(m_service.removeCollection(id), this, [this](Status s) {
             if (!s)
                 showError(tr("Could not remove the collection."), s.error());
             m_collections->refresh();
@@ -905,7 +905,7 @@ void BrowserWindow::retryFailed()
         if (status == DocStatus::Failed || status == DocStatus::Cancelled)
             ids.append(i.data(DocumentModel::IdRole).toLongLong());
     }
-    m_service.retryFailed(id, ids).then(this, [this](Result<int> r) {
+    onFinished(m_service.retryFailed(id, ids), this, [this](Result<int> r) {
         if (!r)
             showError(tr("Could not retry the failed documents."), r.error());
         else if (*r == 0)
@@ -974,7 +974,7 @@ void BrowserWindow::verifyDocument()
     const QString name = m_documents->documentAt(i.row()).fileName;
     showMessage(tr("Verifying “%1”…").arg(name), 0);
     m_verify->setEnabled(false);
-    m_service.verify(id).then(this, [this, id, name](Result<VerifyResult> r) {
+    onFinished(m_service.verify(id), this, [this, id, name](Result<VerifyResult> r) {
         m_verify->setEnabled(true);
         updateActions();
         QString text;

@@ -49,7 +49,7 @@ void CollectionModel::refresh()
         return;
     }
     m_inFlight = true;
-    m_service.collections().then(this, [this](Result<QList<Collection>> r) {
+    onFinished(m_service.collections(), this, [this](Result<QList<Collection>> r) {
         m_inFlight = false;
         if (r) {
             apply(std::move(r).value());

@@ -162,7 +162,7 @@ void DocumentModel::startQuery()
     q.offset = 0;
     q.limit = m_batchSize;
     const int limit = m_batchSize;
-    m_service.documents(q).then(this, [this, generation, limit](Result<QList<Document>> r) {
+    onFinished(m_service.documents(q), this, [this, generation, limit](Result<QList<Document>> r) {
         if (generation != m_generation)
             return;   // a newer query replaced this one
         ResponsivenessMonitor::Activity activity("DocumentModel::firstBatch");
@@ -193,7 +193,7 @@ void DocumentModel::requestCount()
         Q_EMIT totalCountChanged(m_total);
         return;
     }
-    m_service.countDocuments(query()).then(this, [this, generation](Result<qint64> r) {
+    onFinished(m_service.countDocuments(query()), this, [this, generation](Result<qint64> r) {
         if (generation != m_countGeneration || !r)
             return;
         if (m_total != *r) {
@@ -231,7 +231,7 @@ void DocumentModel::fetchMore(const QModelIndex &parent)
     q.offset = m_rows.size();
     q.limit = m_batchSize;
     const int limit = m_batchSize;
-    m_service.documents(q).then(this, [this, generation, limit](Result<QList<Document>> r) {
+    onFinished(m_service.documents(q), this, [this, generation, limit](Result<QList<Document>> r) {
         if (generation != m_generation)
             return;
         m_fetching = false;
@@ -276,7 +276,7 @@ void DocumentModel::refresh()
     q.offset = 0;
     q.limit = std::max<qint64>(m_rows.size(), m_batchSize);
     const qint64 limit = q.limit;
-    m_service.documents(q).then(this, [this, generation, limit](Result<QList<Document>> r) {
+    onFinished(m_service.documents(q), this, [this, generation, limit](Result<QList<Document>> r) {
         if (generation != m_generation)
             return;
         m_fetching = false;

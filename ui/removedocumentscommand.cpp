@@ -13,13 +13,22 @@ struct RemoveDocumentsCommand::State
     QFuture<void> last;
     ErrorHandler onError;
 
-    // Runs op after the previous operation finished.
+    // Runs op after the previous operation finished; `last` resolves when op's future does.
     void chain(std::function<QFuture<void>()> op)
     {
-        if (!last.isValid() || last.isFinished())
+        if (!last.isValid() || last.isFinished()) {
             last = op();
-        else
-            last = last.then(context.data(), [op = std::move(op)] { return op(); }).unwrap();
+            return;
+        }
+        QObject *ctx = context.data();
+        if (!ctx)
+            return;   // the window is gone: nothing to run the operation for
+        auto done = std::make_shared<QPromise<void>>();
+        done->start();
+        onFinished(last, ctx, [ctx, done, op = std::move(op)] {
+            onFinished(op(), ctx, [done] { done->finish(); });
+        });
+        last = done->future();
     }
 };
 
@@ -42,7 +51,7 @@ void RemoveDocumentsCommand::redo()
     s->chain([s]() -> QFuture<void> {
         if (!s->context)
             return QtFuture::makeReadyFuture();
-        return s->service->removeDocuments(s->ids).then(s->context.data(), [s](Result<QList<Document>> r) {
+        return thenOn(s->service->removeDocuments(s->ids), s->context.data(), [s](Result<QList<Document>> r) {
             if (r) {
                 s->removed = std::move(r).value();
             } else if (s->onError) {
@@ -58,7 +67,7 @@ void RemoveDocumentsCommand::undo()
     s->chain([s]() -> QFuture<void> {
         if (!s->context || s->removed.isEmpty())
             return QtFuture::makeReadyFuture();
-        return s->service->restoreDocuments(s->removed).then(s->context.data(), [s](Status r) {
+        return thenOn(s->service->restoreDocuments(s->removed), s->context.data(), [s](Status r) {
             if (r) {
                 s->removed.clear();
             } else if (s->onError) {

@@ -123,8 +123,8 @@ QFuture<Result<QHash<DocStatus, qint64>>> CatalogService::statusCounts(qint64 co
 
 QFuture<Result<qint64>> CatalogService::createCollection(const QString &name)
 {
-    return runIo([name](Catalog &c) { return c.createCollection(name); })
-        .then(this, [this](Result<qint64> r) {
+    return thenOn(runIo([name](Catalog &c) { return c.createCollection(name); }),
+                  this, [this](Result<qint64> r) {
             if (r)
                 Q_EMIT collectionsChanged();
             return r;
@@ -133,7 +133,7 @@ QFuture<Result<qint64>> CatalogService::createCollection(const QString &name)
 
 QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name)
 {
-    return runIo([name](Catalog &c) -> Result<qint64> {
+    return thenOn(runIo([name](Catalog &c) -> Result<qint64> {
                auto existing = c.collectionByName(name);
                if (!existing)
                    return Result<qint64>::failure(existing.error());
@@ -147,8 +147,8 @@ QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name)
                if (existing && existing->has_value())
                    return (*existing)->id;
                return created;
-           })
-        .then(this, [this](Result<qint64> r) {
+           }),
+                  this, [this](Result<qint64> r) {
             if (r)
                 Q_EMIT collectionsChanged();
             return r;
@@ -157,8 +157,8 @@ QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name)
 
 QFuture<Status> CatalogService::renameCollection(qint64 id, const QString &name)
 {
-    return runIo([id, name](Catalog &c) { return c.renameCollection(id, name); })
-        .then(this, [this](Status s) {
+    return thenOn(runIo([id, name](Catalog &c) { return c.renameCollection(id, name); }),
+                  this, [this](Status s) {
             if (s)
                 Q_EMIT collectionsChanged();
             return s;
@@ -168,8 +168,8 @@ QFuture<Status> CatalogService::renameCollection(qint64 id, const QString &name)
 QFuture<Status> CatalogService::removeCollection(qint64 id)
 {
     cancelCollection(id);
-    return runIo([id](Catalog &c) { return c.removeCollection(id); })
-        .then(this, [this, id](Status s) {
+    return thenOn(runIo([id](Catalog &c) { return c.removeCollection(id); }),
+                  this, [this, id](Status s) {
             if (s) {
                 Q_EMIT collectionsChanged();
                 Q_EMIT documentsChanged(id);
@@ -180,8 +180,8 @@ QFuture<Status> CatalogService::removeCollection(qint64 id)
 
 QFuture<Result<QList<Document>>> CatalogService::removeDocuments(const QList<qint64> &ids)
 {
-    return runIo([ids](Catalog &c) { return c.removeDocuments(ids); })
-        .then(this, [this](Result<QList<Document>> r) {
+    return thenOn(runIo([ids](Catalog &c) { return c.removeDocuments(ids); }),
+                  this, [this](Result<QList<Document>> r) {
             if (r) {
                 QSet<qint64> touched;
                 for (const Document &d : std::as_const(*r))
@@ -199,8 +199,8 @@ QFuture<Status> CatalogService::restoreDocuments(const QList<Document> &docs)
     QSet<qint64> touched;
     for (const Document &d : docs)
         touched.insert(d.collectionId);
-    return runIo([docs](Catalog &c) { return c.restoreDocuments(docs); })
-        .then(this, [this, touched](Status s) {
+    return thenOn(runIo([docs](Catalog &c) { return c.restoreDocuments(docs); }),
+                  this, [this, touched](Status s) {
             if (s) {
                 Q_EMIT collectionsChanged();
                 for (qint64 id : touched)
@@ -295,8 +295,8 @@ QFuture<Result<int>> CatalogService::retryFailed(qint64 collectionId, const QLis
     DocumentQuery q;
     q.collectionId = collectionId;
     q.statuses = {DocStatus::Failed, DocStatus::Cancelled};
-    return runIo([q](Catalog &c) { return c.documents(q); })
-        .then(this, [this, collectionId, ids](Result<QList<Document>> r) -> Result<int> {
+    return thenOn(runIo([q](Catalog &c) { return c.documents(q); }),
+                  this, [this, collectionId, ids](Result<QList<Document>> r) -> Result<int> {
             if (!r)
                 return Result<int>::failure(r.error());
             const QSet<qint64> wanted(ids.cbegin(), ids.cend());

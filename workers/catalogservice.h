@@ -7,6 +7,8 @@
 #include <QByteArray>
 #include <QElapsedTimer>
 #include <QFuture>
+#include <QFutureWatcher>
+#include <QPromise>
 #include <QHash>
 #include <QList>
 #include <QObject>
@@ -15,10 +17,62 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 namespace quire {
 
 class Pools;
+
+// Calls fn(result) (fn() for QFuture<void>) on `context`'s thread once `future` has finished.
+// Nothing is called when the future was cancelled or when `context` was destroyed first.
+//
+// Why not QFuture::then(context, fn): in Qt 6.4 a context destroyed before the future finishes
+// fails Q_ASSERT(context) on the worker thread (reading the QPointer there, a data race) and,
+// in release builds, leaves the continuation's future unfinished. A QFutureWatcher owned by the
+// context has neither problem: it goes with the context. Call on the context's thread.
+template <typename T, typename F>
+void onFinished(const QFuture<T> &future, QObject *context, F &&fn)
+{
+    auto *watcher = new QFutureWatcher<T>(context);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, watcher,
+                     [watcher, fn = std::forward<F>(fn)]() mutable {
+                         watcher->deleteLater();
+                         const QFuture<T> f = watcher->future();
+                         if constexpr (std::is_void_v<T>) {
+                             if (!f.isCanceled())
+                                 fn();
+                         } else {
+                             // Finished with a result: result() returns at once (it never
+                             // waits, so it never runs queued work on this thread).
+                             if (!f.isCanceled() && f.resultCount() > 0)
+                                 fn(f.result());
+                         }
+                     });
+    watcher->setFuture(future);
+}
+
+// Like QFuture::then(context, fn), without its Qt 6.4 problems (see onFinished): a future that
+// resolves with fn's return value, fn running on context's thread; cancelled when the future
+// is cancelled or the context destroyed first.
+template <typename T, typename F>
+auto thenOn(const QFuture<T> &future, QObject *context, F &&fn)
+{
+    using R = std::conditional_t<std::is_void_v<T>, std::invoke_result<F>, std::invoke_result<F, T>>::type;
+    auto promise = std::make_shared<QPromise<R>>();
+    QFuture<R> out = promise->future();
+    promise->start();
+    // If the callback never runs, the last reference to the promise goes with it, and
+    // ~QPromise cancels and finishes `out`.
+    onFinished(future, context, [promise, fn = std::forward<F>(fn)](auto &&...value) mutable {
+        if constexpr (std::is_void_v<R>) {
+            fn(std::forward<decltype(value)>(value)...);
+        } else {
+            promise->addResult(fn(std::forward<decltype(value)>(value)...));
+        }
+        promise->finish();
+    });
+    return out;
+}
 
 // The outcome of re-hashing a document's source file and comparing it with the catalog.
 struct VerifyResult
