@@ -127,6 +127,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     SecretProvider secrets;
     std::shared_ptr<UploadPauses> pauses;
     bool recover = true;
+    bool retryFailed = false;
     QElapsedTimer clock;
 
     mutable std::mutex mutex;            // guards everything below
@@ -142,6 +143,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     bool exhausted = false;
     bool wakeRequested = false;
     bool recovered = false;
+    bool retriedFailed = false;
     bool started = false;
     int workers = 0;
     bool paused = false;
@@ -377,6 +379,24 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
                     ids.append(d.id);
             }
             if (auto r = catalog.transitionStatus(ids, {DocStatus::Uploading}, DocStatus::Hashed); !r)
+                return R::failure(r.error());
+        }
+    }
+    if (retryFailed && !retriedFailed) {
+        retriedFailed = true;
+        for (qint64 cid : collectionIds) {
+            DocumentQuery q;
+            q.collectionId = cid;
+            q.statuses = {DocStatus::Failed};
+            const auto failed = catalog.documents(q);
+            if (!failed)
+                return R::failure(failed.error());
+            QList<qint64> ids;
+            for (const Document &d : *failed) {
+                if (!d.sha256.isEmpty() && (scope.documentIds.isEmpty() || scope.documentIds.contains(d.id)))
+                    ids.append(d.id);
+            }
+            if (auto r = catalog.transitionStatus(ids, {DocStatus::Failed}, DocStatus::Hashed); !r)
                 return R::failure(r.error());
         }
     }
@@ -797,6 +817,11 @@ void UploadJob::setPauses(std::shared_ptr<UploadPauses> pauses)
 void UploadJob::setRecoverInterrupted(bool recover)
 {
     m_shared->recover = recover;
+}
+
+void UploadJob::setRetryFailed(bool retry)
+{
+    m_shared->retryFailed = retry;
 }
 
 const UploadScope &UploadJob::scope() const

@@ -144,6 +144,9 @@ public:
     // Before start(): put documents left `uploading` in scope back to `hashed` first (default
     // true; UploadQueue turns it off for jobs after the first).
     void setRecoverInterrupted(bool recover);
+    // Before start(): also queue again the documents in scope whose upload failed earlier
+    // (`failed` with a SHA-256; hashing failures have none). Default false; `quire push` sets it.
+    void setRetryFailed(bool retry);
 
     const UploadScope &scope() const;
 

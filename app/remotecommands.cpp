@@ -1,0 +1,530 @@
+#include "remotecommands.h"
+
+#include "catalog.h"
+#include "credentials.h"
+#include "remote.h"
+#include "remoteprofile.h"
+#include "sessionstore.h"
+#include "uploadjob.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QHash>
+#include <QTimer>
+#include <QUrl>
+
+#include <cstdio>
+
+#ifndef Q_OS_WIN
+#  include <poll.h>
+#  include <termios.h>
+#  include <unistd.h>
+#endif
+
+namespace quire::cli {
+
+namespace {
+
+void writeErr(const QString &text)
+{
+    const QByteArray b = text.toUtf8();
+    std::fwrite(b.constData(), 1, size_t(b.size()), stderr);
+    std::fflush(stderr);
+}
+
+QString option(Context &ctx, const char *name)
+{
+    // Only options the integrator registered can be asked for; an unknown one reads as unset.
+    const QString n = QLatin1String(name);
+    return ctx.parser.optionNames().contains(n) ? ctx.parser.value(n) : QString();
+}
+
+bool flag(Context &ctx, const char *name)
+{
+    return ctx.parser.optionNames().contains(QLatin1String(name));
+}
+
+// One line from the terminal with echo off, or from stdin when it is not a terminal. Polls so
+// that Ctrl+C (ctx.cancelled) ends the wait and the terminal's echo is always restored.
+std::optional<QString> readSecret(Context &ctx, const QString &prompt)
+{
+#ifdef Q_OS_WIN
+    Q_UNUSED(ctx);
+    Q_UNUSED(prompt);
+    return std::nullopt;
+#else
+    const bool tty = ::isatty(STDIN_FILENO) != 0;
+    termios saved {};
+    if (tty) {
+        writeErr(prompt);
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~tcflag_t(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    QByteArray line;
+    bool ended = false;
+    while (!ctx.cancelled) {
+        pollfd p{STDIN_FILENO, POLLIN, 0};
+        const int r = ::poll(&p, 1, 200);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;
+        char c = 0;
+        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+        if (n <= 0 || c == '\n') {
+            ended = true;
+            break;
+        }
+        line += c;
+    }
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+        writeErr(QStringLiteral("\n"));
+    }
+    if (!ended)
+        return std::nullopt;
+    if (line.endsWith('\r'))
+        line.chop(1);
+    return QString::fromUtf8(line);
+#endif
+}
+
+QString docLabel(const QHash<qint64, QString> &collections, qint64 collectionId, const QString &fileName)
+{
+    return collections.value(collectionId, QStringLiteral("?")) + QLatin1Char('/') + fileName;
+}
+
+int finishStatus(Context &ctx, bool anyFailed)
+{
+    if (ctx.cancelled)
+        return kExitCancelled;
+    return anyFailed ? kExitFailure : kExitOk;
+}
+
+// --- remote ------------------------------------------------------------------------------------
+
+int remoteAdd(Context &ctx)
+{
+    if (ctx.args.size() != 2)
+        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http --url URL [--user USER]"));
+    RemoteProfile p;
+    p.name = ctx.args.at(1);
+    if (auto e = RemoteProfile::nameError(p.name))
+        return usageError(*e);
+    const auto kind = remoteKindFromName(option(ctx, "kind"));
+    if (!kind)
+        return usageError(QStringLiteral("--kind must be local, webdav or http"));
+    p.kind = *kind;
+    p.url = option(ctx, "url");
+    if (p.url.isEmpty())
+        return usageError(QStringLiteral("--url is required"));
+    if (p.kind == RemoteKind::Local && !QUrl(p.url).isLocalFile())
+        p.url = QDir::current().absoluteFilePath(p.url);
+    p.user = option(ctx, "user");
+    if (flag(ctx, "allow-insecure-auth"))
+        p.options.insert(QStringLiteral("allowInsecureAuth"), true);
+    if (auto e = p.validationError())
+        return usageError(*e);
+
+    QString secretNote;
+    bool failed = false;
+    if (p.needsSecret()) {
+        if (!qEnvironmentVariable("QUIRE_PASSWORD").isEmpty()) {
+            secretNote = QStringLiteral("password from $QUIRE_PASSWORD (not stored)");
+        } else {
+            const auto secret = readSecret(ctx, QStringLiteral("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
+            if (ctx.cancelled)
+                return kExitCancelled;
+            if (!secret || secret->isEmpty()) {
+                secretNote = QStringLiteral("no password stored: set QUIRE_PASSWORD when running quire");
+            } else if (const Status s = Credentials::store(p.name, *secret); !s) {
+                printError(s.error() + QStringLiteral(" (set QUIRE_PASSWORD when running quire instead)"));
+                failed = true;
+                secretNote = QStringLiteral("password NOT stored");
+            } else {
+                secretNote = QStringLiteral("password in the keychain");
+            }
+        }
+    }
+    if (const Status s = RemoteProfiles(ctx.store).save(p); !s) {
+        printError(s.error());
+        return kExitFailure;
+    }
+    if (const Status s = ctx.store.flush(); !s) {
+        printError(s.error());
+        return kExitFailure;
+    }
+    QString line = QStringLiteral("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
+    if (!p.user.isEmpty())
+        line += QStringLiteral(", user %1").arg(p.user);
+    if (!secretNote.isEmpty())
+        line += QStringLiteral(", ") + secretNote;
+    printOut(line + QLatin1Char('\n'));
+    return failed ? kExitFailure : kExitOk;
+}
+
+int remoteList(Context &ctx)
+{
+    const auto list = RemoteProfiles(ctx.store).list();
+    if (!list) {
+        printError(list.error());
+        return kExitFailure;
+    }
+    qsizetype w0 = 4, w1 = 4, w2 = 3;
+    for (const RemoteProfile &p : *list) {
+        w0 = std::max(w0, p.name.size());
+        w1 = std::max(w1, remoteKindName(p.kind).size());
+        w2 = std::max(w2, p.displayUrl().size());
+    }
+    QString out = QStringLiteral("%1  %2  %3  USER\n").arg(QStringLiteral("NAME"), -int(w0)).arg(QStringLiteral("KIND"), -int(w1)).arg(QStringLiteral("URL"), -int(w2));
+    for (const RemoteProfile &p : *list) {
+        QString user = p.user;
+        if (p.usesBearerToken())
+            user = QStringLiteral("(token)");
+        if (p.name == RemoteProfile::defaultLocalName() && p.url == RemoteProfile::defaultLocalFolder())
+            user = QStringLiteral("(built-in)");
+        out += QStringLiteral("%1  %2  %3  %4\n").arg(p.name, -int(w0)).arg(remoteKindName(p.kind), -int(w1)).arg(p.displayUrl(), -int(w2)).arg(user);
+    }
+    printOut(out);
+    return kExitOk;
+}
+
+int remoteRemove(Context &ctx)
+{
+    if (ctx.args.size() != 2)
+        return usageError(QStringLiteral("usage: quire remote remove NAME"));
+    const QString name = ctx.args.at(1);
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    const auto collections = ctx.catalog.collections();
+    if (!collections) {
+        printError(collections.error());
+        return kExitFailure;
+    }
+    QStringList users;
+    for (const Collection &c : *collections) {
+        if (c.remote == name)
+            users << c.name;
+    }
+    if (!users.isEmpty()) {
+        printError(QStringLiteral("remote '%1' is used by collection(s) %2; give them another remote first")
+                       .arg(name, users.join(QStringLiteral(", "))));
+        return kExitFailure;
+    }
+    if (const Status s = RemoteProfiles(ctx.store).remove(name); !s) {
+        printError(s.error());
+        return kExitFailure;
+    }
+    if (const Status s = ctx.store.flush(); !s) {
+        printError(s.error());
+        return kExitFailure;
+    }
+    // The keychain entry goes too; no keychain at all is not a failure of the removal.
+    if (const Status s = Credentials::remove(name); !s)
+        printError(s.error());
+    printOut(QStringLiteral("Remote '%1' removed\n").arg(name));
+    return kExitOk;
+}
+
+Result<std::shared_ptr<Remote>> openRemote(Context &ctx, const QString &name, const UploadSettings &settings)
+{
+    using R = Result<std::shared_ptr<Remote>>;
+    const auto found = RemoteProfiles(ctx.store).find(name);
+    if (!found)
+        return R::failure(found.error());
+    if (!*found)
+        return R::failure(QStringLiteral("no remote named '%1' (see 'quire remote list')").arg(name));
+    const auto secret = Credentials::secretFor(**found);
+    if (!secret)
+        return R::failure(secret.error());
+    auto remote = Remote::create(**found, *secret, settings.limits);
+    if (!remote)
+        return R::failure(remote.error());
+    return R(std::shared_ptr<Remote>(std::move(remote).value()));
+}
+
+int remoteTest(Context &ctx)
+{
+    if (ctx.args.size() != 2)
+        return usageError(QStringLiteral("usage: quire remote test NAME"));
+    const auto remote = openRemote(ctx, ctx.args.at(1), UploadSettings::fromStore(ctx.store));
+    if (!remote) {
+        printError(remote.error());
+        return kExitFailure;
+    }
+    UploadControl control;
+    const auto r = (*remote)->test(control);
+    if (!r) {
+        printError(QStringLiteral("remote '%1': %2").arg(ctx.args.at(1), r.error()));
+        return kExitFailure;
+    }
+    printOut(QStringLiteral("Remote '%1' OK: %2\n").arg(ctx.args.at(1), *r));
+    return kExitOk;
+}
+
+// --- push --------------------------------------------------------------------------------------
+
+int pushScope(Context &ctx, qint64 collectionId, const QString &label)
+{
+    QHash<qint64, QString> names;
+    if (const auto all = ctx.catalog.collections()) {
+        for (const Collection &c : *all)
+            names.insert(c.id, c.name);
+    }
+
+    UploadJob job(ctx.catalog, ctx.store, ctx.pools, UploadScope{collectionId, {}});
+    job.setRetryFailed(true);
+    QEventLoop loop;
+    QObject::connect(&job, &UploadJob::finished, &loop, &QEventLoop::quit);
+
+    const bool progressLine = stderrIsTerminal();
+    bool lineShown = false;
+    auto clearLine = [&] {
+        if (lineShown) {
+            writeErr(QStringLiteral("\r\033[K"));
+            lineShown = false;
+        }
+    };
+    QObject::connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
+        for (const UploadDocumentEvent &e : events) {
+            const QString label = docLabel(names, e.collectionId, e.fileName);
+            switch (e.status) {
+            case DocStatus::Uploaded: {
+                clearLine();
+                QString note;
+                if (e.alreadyPresent)
+                    note = QStringLiteral(" (already there)");
+                else if (e.resumedFrom > 0)
+                    note = QStringLiteral(" (resumed from %1)").arg(formatBytes(e.resumedFrom));
+                printOut(QStringLiteral("uploaded %1%2\n").arg(label, note));
+                std::fflush(stdout);
+                break;
+            }
+            case DocStatus::Failed:
+                clearLine();
+                printError(QStringLiteral("%1: %2").arg(label, e.message));
+                break;
+            case DocStatus::Duplicate:
+                clearLine();
+                printOut(QStringLiteral("duplicate %1: %2\n").arg(label, e.message));
+                break;
+            case DocStatus::Cancelled:
+                clearLine();
+                printOut(QStringLiteral("cancelled %1\n").arg(label));
+                break;
+            default:
+                break;
+            }
+        }
+    });
+
+    QElapsedTimer clock;
+    clock.start();
+    bool cancelRequested = false;
+    QTimer tick;
+    tick.setInterval(100);
+    QObject::connect(&tick, &QTimer::timeout, &job, [&] {
+        if (ctx.cancelled && !cancelRequested) {
+            cancelRequested = true;
+            job.cancel();
+        }
+        if (progressLine) {
+            const UploadProgress p = job.progress();
+            writeErr(QStringLiteral("\r\033[KUploading %1/%2 files, %3/%4, %5/s")
+                         .arg(p.filesDone)
+                         .arg(p.filesTotal)
+                         .arg(formatBytes(p.bytesDone), formatBytes(p.bytesTotal), formatBytes(qint64(p.bytesPerSecond))));
+            lineShown = true;
+        }
+    });
+    tick.start();
+    job.start();
+    loop.exec();
+    tick.stop();
+    clearLine();
+
+    const UploadResult r = job.result().result();
+    const UploadProgress &t = r.totals;
+    const double seconds = std::max<qint64>(clock.elapsed(), 1) / 1000.0;
+    QString summary = QStringLiteral("%1 %2: %3 uploaded").arg(r.outcome == UploadResult::Outcome::Cancelled ? QStringLiteral("Stopped pushing") : QStringLiteral("Pushed"), label).arg(t.filesUploaded);
+    QStringList notes;
+    if (t.filesAlreadyPresent)
+        notes << QStringLiteral("%1 already there").arg(t.filesAlreadyPresent);
+    if (t.filesResumed)
+        notes << QStringLiteral("%1 resumed").arg(t.filesResumed);
+    if (!notes.isEmpty())
+        summary += QStringLiteral(" (%1)").arg(notes.join(QStringLiteral(", ")));
+    summary += QStringLiteral(", %1 failed, %2 cancelled (%3 in %4 s)\n")
+                   .arg(t.filesFailed)
+                   .arg(t.filesCancelled)
+                   .arg(formatBytes(t.bytesDone))
+                   .arg(seconds, 0, 'f', 2);
+    printOut(summary);
+    std::fflush(stdout);
+    if (r.outcome == UploadResult::Outcome::Error)
+        printError(r.error);
+    // Catalog errors that did not fail a document are listed too.
+    for (const UploadFailure &f : r.failures) {
+        if (f.id == 0 || f.fileName.isEmpty())
+            printError(f.error);
+    }
+    const bool anyFailed = r.outcome == UploadResult::Outcome::Error || r.outcome == UploadResult::Outcome::SomeFailed
+                           || (r.outcome == UploadResult::Outcome::Cancelled && !ctx.cancelled);
+    return finishStatus(ctx, anyFailed);
+}
+
+} // namespace
+
+int runRemoteCommand(Context &ctx)
+{
+    const QString sub = ctx.args.value(0);
+    if (sub == QLatin1String("add"))
+        return remoteAdd(ctx);
+    if (sub == QLatin1String("list") || sub.isEmpty())
+        return remoteList(ctx);
+    if (sub == QLatin1String("remove"))
+        return remoteRemove(ctx);
+    if (sub == QLatin1String("test"))
+        return remoteTest(ctx);
+    return usageError(QStringLiteral("usage: quire remote add|list|remove|test ..."));
+}
+
+int pushCollection(Context &ctx, qint64 collectionId)
+{
+    const auto c = ctx.catalog.collection(collectionId);
+    if (!c) {
+        printError(c.error());
+        return kExitFailure;
+    }
+    if (!*c || (*c)->remote.isEmpty())
+        return kExitOk;
+    return pushScope(ctx, collectionId, QStringLiteral("'%1' to '%2'").arg((*c)->name, (*c)->remote));
+}
+
+int runPushCommand(Context &ctx)
+{
+    if (ctx.args.size() > 1)
+        return usageError(QStringLiteral("usage: quire push [COLLECTION]"));
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    if (ctx.args.size() == 1) {
+        const auto c = ctx.catalog.collectionByName(ctx.args.first());
+        if (!c) {
+            printError(c.error());
+            return kExitFailure;
+        }
+        if (!*c) {
+            printError(QStringLiteral("no collection named '%1'").arg(ctx.args.first()));
+            return kExitFailure;
+        }
+        if ((*c)->remote.isEmpty()) {
+            printError(QStringLiteral("collection '%1' has no remote to push to").arg((*c)->name));
+            return kExitFailure;
+        }
+        return pushCollection(ctx, (*c)->id);
+    }
+    const auto all = ctx.catalog.collections();
+    if (!all) {
+        printError(all.error());
+        return kExitFailure;
+    }
+    const bool anyRemote = std::any_of(all->begin(), all->end(), [](const Collection &c) { return !c.remote.isEmpty(); });
+    if (!anyRemote) {
+        printOut(QStringLiteral("No collection has a remote: nothing to push.\n"));
+        return kExitOk;
+    }
+    return pushScope(ctx, 0, QStringLiteral("all collections"));
+}
+
+// --- verify ------------------------------------------------------------------------------------
+
+int runVerifyCommand(Context &ctx)
+{
+    if (ctx.args.size() > 1)
+        return usageError(QStringLiteral("usage: quire verify [COLLECTION] [--deep]"));
+    if (auto opened = ctx.catalog.open(); !opened) {
+        printError(opened.error());
+        return kExitFailure;
+    }
+    const auto all = ctx.catalog.collections();
+    if (!all) {
+        printError(all.error());
+        return kExitFailure;
+    }
+    QList<Collection> scope;
+    for (const Collection &c : *all) {
+        if (!c.remote.isEmpty() && (ctx.args.isEmpty() || c.name == ctx.args.first()))
+            scope << c;
+    }
+    if (!ctx.args.isEmpty() && scope.isEmpty()) {
+        printError(QStringLiteral("no collection named '%1' with a remote").arg(ctx.args.first()));
+        return kExitFailure;
+    }
+    const bool deep = flag(ctx, "deep");
+    const UploadSettings settings = UploadSettings::fromStore(ctx.store);
+    qint64 ok = 0, bad = 0, errors = 0;
+    UploadControl control;
+    for (const Collection &c : scope) {
+        const auto remote = openRemote(ctx, c.remote, settings);
+        if (!remote) {
+            printError(QStringLiteral("%1: %2").arg(c.name, remote.error()));
+            ++errors;
+            continue;
+        }
+        DocumentQuery q;
+        q.collectionId = c.id;
+        q.statuses = {DocStatus::Uploaded};
+        q.sortColumn = DocColumn::Name;
+        q.limit = 1000;
+        for (q.offset = 0;; q.offset += q.limit) {
+            const auto docs = ctx.catalog.documents(q);
+            if (!docs) {
+                printError(docs.error());
+                return kExitFailure;
+            }
+            for (const Document &d : *docs) {
+                if (ctx.cancelled)
+                    return kExitCancelled;
+                UploadItem item;
+                item.documentId = d.id;
+                item.collection = c.name;
+                item.fileName = d.fileName;
+                item.sourcePath = d.sourcePath;
+                item.size = d.size;
+                item.mtimeMs = d.mtimeMs;
+                item.sha256 = d.sha256;
+                const VerifyOutcome v = (*remote)->verify(item, d.remoteLocation, deep, control);
+                const QString label = c.name + QLatin1Char('/') + d.fileName;
+                if (!v.ok()) {
+                    ++errors;
+                    printError(QStringLiteral("%1: %2").arg(label, v.error->message));
+                } else if (!v.value.matches()) {
+                    ++bad;
+                    printOut(QStringLiteral("%1 %2: %3\n").arg(v.value.exists ? QStringLiteral("DIFFERS") : QStringLiteral("MISSING"), label, v.value.detail));
+                } else {
+                    ++ok;
+                    printOut(QStringLiteral("ok %1 (%2)\n").arg(label, v.value.detail));
+                }
+            }
+            if (docs->size() < q.limit)
+                break;
+        }
+    }
+    printOut(QStringLiteral("Verified %1 document(s): %2 ok, %3 missing or different, %4 could not be checked\n")
+                 .arg(ok + bad + errors)
+                 .arg(ok)
+                 .arg(bad)
+                 .arg(errors));
+    std::fflush(stdout);
+    return finishStatus(ctx, bad > 0 || errors > 0);
+}
+
+} // namespace quire::cli
