@@ -2,6 +2,7 @@
 
 #include "catalog.h"
 #include "catalogservice.h"
+#include "commands.h"
 #include "documentmodel.h"
 #include "browserwindow.h"
 #include "pools.h"
@@ -9,6 +10,8 @@
 #include "sessionstore.h"
 
 #include <QApplication>
+#include <QDir>
+#include <QFile>
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -269,10 +272,19 @@ int runGui(const GuiOptions &options)
             .arg(service.pools().cpu()->maxThreadCount());
     });
 
+    // PATHs without --collection go where `quire add` puts them.
+    const QString collection = options.collection.isEmpty() && !options.paths.isEmpty()
+        ? cli::defaultCollectionName() : options.collection;
+    // Relative paths are taken from the current folder (bytes kept as given: no decoding).
+    QList<QByteArray> paths;
+    const QByteArray cwd = QFile::encodeName(QDir::currentPath());
+    for (const QByteArray &p : options.paths)
+        paths << (p.startsWith('/') ? p : cwd + '/' + p);
+
     BrowserWindow window(service, options.store, &monitor);
     GuiRun run(options, service, window, monitor);
     window.show();
-    window.start(options.collection, options.paths);
+    window.start(collection, paths);
 
     QCoreApplication::exec();
     return run.exitCode();
