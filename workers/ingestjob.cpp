@@ -5,6 +5,7 @@
 #include "hasher.h"
 #include "nativefs.h"
 #include "pools.h"
+#include "pooltask.h"
 
 #include <QPromise>
 #include <QTimer>
@@ -142,7 +143,7 @@ struct IngestJob::Shared
             std::lock_guard lock(mutex);
             ++outstanding;
         }
-        pool->start([self, work = std::move(work)] {
+        startTask(pool, [self, work = std::move(work)] {
             work();
             self->workEnded();
         });
@@ -328,7 +329,7 @@ void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
         return;
     writerRunning = true;
     ++outstanding;
-    pools.io()->start([self] {
+    startTask(pools.io(), [self] {
         self->writeResults();
         self->workEnded();
     });

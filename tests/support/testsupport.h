@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pooltask.h"
+
 #include <QString>
 #include <QThreadPool>
 
@@ -23,7 +25,7 @@ auto onWorker(F fn) -> std::invoke_result_t<F>
     using R = std::invoke_result_t<F>;
     std::promise<R> promise;
     std::future<R> future = promise.get_future();
-    workerPool().start([&] {
+    startTask(&workerPool(), [&] {
         if constexpr (std::is_void_v<R>) {
             fn();
             promise.set_value();
