@@ -2,10 +2,13 @@
 
 #include "remotetransport.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QUrl>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -161,8 +164,18 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     if (auto e = source.openAt(0, &control))
         return UploadOutcome::fail(*e);
 
-    const QByteArray partial = dir + "/.quire-" + item.sha256 + ".partial";
-    const int out = ::open(partial.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // Unique per attempt (another process may be uploading the same content right now); the
+    // leftovers of a killed upload of this content are removed once they are an hour old.
+    static std::atomic<quint64> counter{0};
+    const QByteArray stem = ".quire-" + item.sha256 + '-';
+    for (const QFileInfo &old : QDir(dirPath).entryInfoList({QString::fromLatin1(stem) + QStringLiteral("*.partial")},
+                                                            QDir::Files | QDir::Hidden)) {
+        if (old.lastModified().secsTo(QDateTime::currentDateTime()) > 3600)
+            QFile::remove(old.filePath());
+    }
+    const QByteArray partial = dir + '/' + stem + QByteArray::number(qint64(::getpid())) + '-'
+                               + QByteArray::number(++counter) + ".partial";
+    const int out = ::open(partial.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         return UploadOutcome::fail(RemoteError::make(
             K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, errnoText())));
@@ -295,8 +308,12 @@ Result<QString> LocalRemote::test(UploadControl &control)
 
 void LocalRemote::discardPartial(const UploadItem &item, UploadControl &)
 {
-    QFile::remove(collectionFolder(item.collection) + QStringLiteral("/.quire-")
-                  + QString::fromLatin1(item.sha256) + QStringLiteral(".partial"));
+    // A failed or stopped copy removes its own partial file already; this catches what a killed
+    // process left.
+    const QDir dir(collectionFolder(item.collection));
+    for (const QString &name : dir.entryList({QStringLiteral(".quire-%1-*.partial").arg(QString::fromLatin1(item.sha256))},
+                                             QDir::Files | QDir::Hidden))
+        QFile::remove(dir.filePath(name));
 }
 
 } // namespace quire

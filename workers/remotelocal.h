@@ -6,8 +6,8 @@ namespace quire {
 
 // A folder on this computer (or a mounted share): the embedded default remote.
 //
-// A document is copied to <folder>/<collection>/<name>: first into ".quire-<sha256>.partial"
-// in the same folder (streamed in 1 MiB blocks, the content hashed on the way and compared
+// A document is copied to <folder>/<collection>/<name>: first into
+// ".quire-<sha256>-<pid>-<n>.partial" in the same folder (streamed in 1 MiB blocks, the content hashed on the way and compared
 // with the catalog's SHA-256), flushed to disk (fsync), then moved into place with a rename that
 // never replaces an existing file (renameat2 RENAME_NOREPLACE, else link + unlink), and the
 // folder is flushed too. A name taken by a different file gets " (2)", " (3)"...; a name holding

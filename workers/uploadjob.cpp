@@ -146,6 +146,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     bool retriedFailed = false;
     bool started = false;
     int workers = 0;
+    int tasks = 0;                       // cancel tasks still writing to the catalog
     bool paused = false;
     bool cancelled = false;
     bool cancelledPending = false;       // cancelCollection(0): the outcome is Cancelled
@@ -247,6 +248,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         return p;
     }
 
+    // Finishes the job when nothing runs any more and nothing is left to do.
+    void maybeFinishLocked();
+
     // --- worker side (no lock held on entry) ---
     void runWorker();
     std::optional<Work> takeNext();
@@ -273,10 +277,15 @@ void UploadJob::Shared::runWorker()
 
     std::lock_guard lock(mutex);
     --workers;
-    if (workers > 0 || done)
+    maybeFinishLocked();
+}
+
+void UploadJob::Shared::maybeFinishLocked()
+{
+    if (workers > 0 || tasks > 0 || done || !started)
         return;
     if (!cancelled && !paused && fatalError.isEmpty() && (wakeRequested || !exhausted)) {
-        spawnWorkersLocked();   // woken between this worker's last look and now
+        spawnWorkersLocked();   // woken between the last worker's last look and now
         return;
     }
     if (!paused || cancelled || !fatalError.isEmpty())
@@ -852,8 +861,10 @@ void UploadJob::cancel()
     s.cancelled = true;
     for (const auto &c : std::as_const(s.controls))
         c->requestStop(UploadControl::Stop::Pause);
-    if (s.workers == 0)
-        s.finishLocked();
+    if (!s.started)
+        s.finishLocked();   // never started: nothing will finish it otherwise
+    else
+        s.maybeFinishLocked();
 }
 
 void UploadJob::setPaused(bool paused)
@@ -928,23 +939,29 @@ void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
     }
     if (notInFlight.isEmpty())
         return;
+    {
+        std::lock_guard lock(shared->mutex);
+        ++shared->tasks;
+    }
     // The catalog is only touched on worker threads.
     shared->pools.io()->start([shared, notInFlight] {
         const auto changed = shared->catalog.transitionStatus(notInFlight, {DocStatus::Hashed}, DocStatus::Cancelled);
         std::lock_guard lock(shared->mutex);
         if (!changed) {
             shared->failures.append({0, QString(), QString(), changed.error()});
-            return;
+        } else {
+            for (qint64 id : *changed) {
+                UploadDocumentEvent e;
+                e.id = id;
+                e.status = DocStatus::Cancelled;
+                e.message = QStringLiteral("cancelled");
+                shared->addEventLocked(e);
+                ++shared->progress.filesCancelled;
+                shared->pendingInCatalog = std::max<qint64>(0, shared->pendingInCatalog - 1);
+            }
         }
-        for (qint64 id : *changed) {
-            UploadDocumentEvent e;
-            e.id = id;
-            e.status = DocStatus::Cancelled;
-            e.message = QStringLiteral("cancelled");
-            shared->addEventLocked(e);
-            ++shared->progress.filesCancelled;
-            shared->pendingInCatalog = std::max<qint64>(0, shared->pendingInCatalog - 1);
-        }
+        --shared->tasks;
+        shared->maybeFinishLocked();
     });
 }
 
@@ -965,8 +982,20 @@ void UploadJob::cancelCollection(qint64 collectionId)
             if (collectionId == 0 || d.collectionId == collectionId)
                 shared->cancelRequested.insert(d.id);
         }
+        ++shared->tasks;
     }
     shared->pools.io()->start([shared, collectionId] {
+        // Runs the finish check however it ends.
+        struct Done
+        {
+            std::shared_ptr<Shared> s;
+            ~Done()
+            {
+                std::lock_guard lock(s->mutex);
+                --s->tasks;
+                s->maybeFinishLocked();
+            }
+        } done{shared};
         QList<qint64> collections;
         if (collectionId > 0) {
             collections.append(collectionId);

@@ -1,0 +1,343 @@
+// ctest-labels: uploads concurrency
+// ctest-timeout: 600
+// UploadJob and UploadQueue with the real catalog, pools and remotes: the catalog as the queue
+// (crash recovery, conditional claims), sources that changed, pause/resume/cancel per
+// document, collection and everything, and coalesced signals.
+
+#include "faultserver.h"
+#include "uploadqueue.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace quire;
+using namespace quire::test;
+using namespace std::chrono_literals;
+using Behaviour = FaultServer::Behaviour;
+
+class TestUploadJob final : public QObject
+{
+    Q_OBJECT
+
+private:
+    static RemoteProfile folderProfile(UploadFixture &fx, const QString &name = QStringLiteral("folder"))
+    {
+        RemoteProfile p;
+        p.name = name;
+        p.kind = RemoteKind::Local;
+        p.url = fx.dir() + QStringLiteral("/remote-") + name;
+        return p;
+    }
+
+    static QString stored(UploadFixture &fx, const QString &collection, const QString &name,
+                          const QString &remote = QStringLiteral("folder"))
+    {
+        return fx.dir() + QStringLiteral("/remote-") + remote + QLatin1Char('/') + collection + QLatin1Char('/') + name;
+    }
+
+    static QByteArray bytes(const QString &path)
+    {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    }
+
+    static QString describe(const UploadResult &r)
+    {
+        QStringList parts{r.error};
+        for (const UploadFailure &f : r.failures)
+            parts << f.fileName + QStringLiteral(": ") + f.error;
+        return parts.join(QStringLiteral(" | "));
+    }
+
+    // A remote that keeps uploads in flight for a long time: a fault server reading slowly.
+    static RemoteProfile slowProfile(FaultServer &server)
+    {
+        Behaviour slow;
+        slow.method = "PUT";
+        slow.kind = Behaviour::Kind::SlowRead;
+        slow.trickleBytes = 8 * 1024;
+        slow.trickleIntervalMs = 200;
+        QList<Behaviour> many;
+        for (int i = 0; i < 20; ++i)
+            many << slow;
+        server.setReceiveBuffer(8 * 1024);
+        server.script(many);
+        RemoteProfile p;
+        p.name = QStringLiteral("slow");
+        p.kind = RemoteKind::WebDav;
+        p.url = server.url().toString();
+        return p;
+    }
+
+    static UploadSettings slowSettings()
+    {
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.transferTimeout = 60'000ms;   // the slow server must not time out here
+        return s;
+    }
+
+private slots:
+    void parallelUploadsWithCoalescedSignals()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("many"), QStringLiteral("folder"));
+        for (int i = 0; i < 60; ++i)
+            QVERIFY(fx.addFile(c, QStringLiteral("f%1.txt").arg(i), QByteArray(1000 + i, char('a' + i % 26))));
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = 4;
+        QList<UploadDocumentEvent> events;
+        int progressSignals = 0;
+        QElapsedTimer clock;
+        clock.start();
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, s, {}, 120'000, &events, &progressSignals);
+        const qint64 elapsed = clock.elapsed();
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesUploaded, 60);
+        QCOMPARE(r.totals.filesTotal, 60);
+        QCOMPARE(r.totals.bytesDone, r.totals.bytesTotal);
+        for (int i = 0; i < 60; ++i)
+            QCOMPARE(bytes(stored(fx, QStringLiteral("many"), QStringLiteral("f%1.txt").arg(i))).size(), 1000 + i);
+        // At most one emission per 50 ms flush (plus the final one), however many documents.
+        QVERIFY2(progressSignals <= elapsed / 50 + 2, qPrintable(QStringLiteral("%1 signals in %2 ms").arg(progressSignals).arg(elapsed)));
+        int finalEvents = 0;
+        for (const auto &e : events)
+            finalEvents += e.status == DocStatus::Uploaded;
+        QCOMPARE(finalEvents, 60);
+    }
+
+    void recoversUploadsLeftByACrash()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("crash"), QStringLiteral("folder"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "aaa");
+        const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "bbb");
+        // As a kill -9 leaves them: `uploading`, and a already copied before the catalog knew.
+        QVERIFY(fx.io([&] { return fx.catalog().transitionStatus({a, b}, {DocStatus::Hashed}, DocStatus::Uploading); })->size() == 2);
+        QDir().mkpath(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt"))).path());
+        {
+            QFile f(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt")));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("aaa");
+        }
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings());
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesUploaded, 2);
+        QCOMPARE(r.totals.filesAlreadyPresent, 1);
+        QCOMPARE(fx.document(a).status, DocStatus::Uploaded);
+        QCOMPARE(fx.document(b).status, DocStatus::Uploaded);
+        // Nothing stored twice.
+        QCOMPARE(QDir(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt"))).path()).entryList(QDir::Files).size(), 2);
+    }
+
+    void twoJobsNeverUploadTheSameDocument()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("race"), QStringLiteral("folder"));
+        for (int i = 0; i < 40; ++i)
+            QVERIFY(fx.addFile(c, QStringLiteral("r%1.txt").arg(i), QByteArray(500, char('A' + i % 26)) + QByteArray::number(i)));
+        // Two jobs at once on the same collection, as two processes would: the conditional
+        // claim in the catalog gives every document to exactly one of them.
+        UploadJob one(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        UploadJob two(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        for (UploadJob *j : {&one, &two}) {
+            j->setSettings(UploadFixture::fastSettings());
+            j->setRecoverInterrupted(false);   // each would otherwise re-queue the other's claims
+        }
+        QSignalSpy f1(&one, &UploadJob::finished), f2(&two, &UploadJob::finished);
+        one.start();
+        two.start();
+        QTRY_VERIFY_WITH_TIMEOUT(f1.size() == 1 && f2.size() == 1, 120'000);
+        const auto r1 = f1.first().first().value<UploadResult>();
+        const auto r2 = f2.first().first().value<UploadResult>();
+        QCOMPARE(r1.totals.filesUploaded + r2.totals.filesUploaded, 40);
+        QCOMPARE(r1.totals.filesAlreadyPresent + r2.totals.filesAlreadyPresent, 0);
+        const QStringList onDisk = QDir(fx.dir() + QStringLiteral("/remote-folder/race")).entryList(QDir::Files);
+        QCOMPARE(onDisk.size(), 40);
+        for (const Document &d : fx.documents(c)) {
+            QCOMPARE(d.status, DocStatus::Uploaded);
+            QCOMPARE(d.attempts, 1);
+        }
+    }
+
+    void changedSourceIsHashedAgain()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("changed"), QStringLiteral("folder"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "original a");
+        const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "original b");
+        const QByteArray oldSha = fx.document(a).sha256;
+        // a gets new content; b becomes a copy of a's new content (a duplicate now).
+        for (const qint64 id : {a, b}) {
+            QFile f(fx.sourcePath(id));
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write("new content, longer than before");
+        }
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = 1;
+        QList<UploadDocumentEvent> events;
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, s, {}, 60'000, &events);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        const Document da = fx.document(a);
+        QCOMPARE(da.status, DocStatus::Uploaded);
+        QVERIFY(da.sha256 != oldSha);
+        QCOMPARE(da.size, qint64(31));
+        QCOMPARE(bytes(stored(fx, QStringLiteral("changed"), QStringLiteral("a.txt"))), QByteArray("new content, longer than before"));
+        QCOMPARE(fx.document(b).status, DocStatus::Duplicate);
+        QCOMPARE(fx.document(b).duplicateOf, a);
+        QVERIFY(!QFile::exists(stored(fx, QStringLiteral("changed"), QStringLiteral("b.txt"))));
+    }
+
+    void missingProfileFailsWithReason()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        const qint64 c = fx.createCollection(QStringLiteral("orphan"), QStringLiteral("gone"));
+        const qint64 id = fx.addFile(c, QStringLiteral("x.txt"), "x");
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings());
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        QCOMPARE(fx.document(id).status, DocStatus::Failed);
+        QVERIFY2(fx.document(id).error.contains(QLatin1String("remote \"gone\", which does not exist")),
+                 qPrintable(fx.document(id).error));
+
+        // quire push retries failed uploads once the remote exists.
+        RemoteProfile p = folderProfile(fx, QStringLiteral("gone"));
+        QVERIFY(fx.saveRemote(p));
+        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job.setSettings(UploadFixture::fastSettings());
+        job.setRetryFailed(true);
+        QSignalSpy finished(&job, &UploadJob::finished);
+        job.start();
+        QVERIFY(finished.wait(60'000));
+        QCOMPARE(fx.document(id).status, DocStatus::Uploaded);
+    }
+
+    void cancelAndPauseWhileUploading()
+    {
+        FaultServer server;
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(slowProfile(server)));
+        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(4 << 20, 'a'));
+        const qint64 b = fx.addFile(c, QStringLiteral("b.bin"), QByteArray(4 << 20, 'b'));
+        const qint64 d = fx.addFile(c, QStringLiteral("d.bin"), QByteArray(4 << 20, 'd'));
+        UploadSettings s = slowSettings();
+        s.parallel = 2;
+        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job.setSettings(s);
+        auto pauses = std::make_shared<UploadPauses>();
+        job.setPauses(pauses);
+        QHash<qint64, UploadDocumentEvent> last;
+        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
+            for (const auto &e : events)
+                last.insert(e.id, e);
+        });
+        QSignalSpy finished(&job, &UploadJob::finished);
+        job.start();
+        // a and b are in flight (two at a time), d waits.
+        QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0 && last.value(b).bytesDone > 0, 60'000);
+        QCOMPARE(fx.document(a).status, DocStatus::Uploading);
+
+        job.cancelDocuments({a});            // in flight: aborted, cancelled
+        pauses->pauseDocument(b);
+        job.stopDocument(b);                 // in flight: back to hashed, left alone
+        job.cancelDocuments({d});            // pending: cancelled without starting
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 60'000);
+        QCOMPARE(fx.document(a).status, DocStatus::Cancelled);
+        QCOMPARE(fx.document(b).status, DocStatus::Hashed);
+        QCOMPARE(fx.document(d).status, DocStatus::Cancelled);
+        QVERIFY(server.files().isEmpty());   // nothing half-stored under a real name
+        const auto r = finished.first().first().value<UploadResult>();
+        QCOMPARE(r.totals.filesCancelled, 2);
+        QCOMPARE(r.totals.filesUploaded, 0);
+    }
+
+    void queuePausesResumesAndCancels()
+    {
+        FaultServer server;
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(slowProfile(server)));
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 slow = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
+        const qint64 quick = fx.createCollection(QStringLiteral("quick"), QStringLiteral("folder"));
+        const qint64 a = fx.addFile(slow, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
+        UploadQueue queue(fx.catalog(), fx.store(), fx.pools());
+        UploadSettings s = slowSettings();
+        queue.setSettings(s);
+        QHash<qint64, UploadDocumentEvent> last;
+        connect(&queue, &UploadQueue::documentsChanged, &queue, [&](const QList<UploadDocumentEvent> &events) {
+            for (const auto &e : events)
+                last.insert(e.id, e);
+        });
+        QSignalSpy idle(&queue, &UploadQueue::idle);
+        QSignalSpy paused(&queue, &UploadQueue::pausedChanged);
+        queue.start();
+        QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0, 60'000);
+
+        // Pause everything: the upload in flight goes back to the queue.
+        queue.pauseAll();
+        QCOMPARE(paused.size(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(a).status, DocStatus::Hashed, 30'000);
+        // New work while paused waits too.
+        const qint64 q1 = fx.addFile(quick, QStringLiteral("q1.txt"), "quick one");
+        queue.enqueue(quick);
+        QTest::qWait(300);
+        QCOMPARE(fx.document(q1).status, DocStatus::Hashed);
+
+        // Pause the slow collection only, resume everything: the quick one is uploaded.
+        queue.pauseCollection(slow);
+        queue.resumeAll();
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(q1).status, DocStatus::Uploaded, 60'000);
+        QCOMPARE(fx.document(a).status, DocStatus::Hashed);
+        QTRY_VERIFY_WITH_TIMEOUT(idle.size() >= 1, 60'000);
+
+        // Cancel the slow collection: a is not uploaded any more.
+        queue.cancelCollection(slow);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(a).status, DocStatus::Cancelled, 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(!queue.isBusy(), 60'000);
+
+        // A paused document stays; resuming it uploads it.
+        const qint64 q2 = fx.addFile(quick, QStringLiteral("q2.txt"), "quick two");
+        queue.pauseDocument(q2);
+        queue.enqueue(quick);
+        QTRY_VERIFY_WITH_TIMEOUT(!queue.isBusy(), 60'000);
+        QCOMPARE(fx.document(q2).status, DocStatus::Hashed);
+        queue.resumeDocument(q2);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(q2).status, DocStatus::Uploaded, 60'000);
+        QCOMPARE(bytes(stored(fx, QStringLiteral("quick"), QStringLiteral("q2.txt"))), QByteArray("quick two"));
+    }
+
+    void deletingARunningJobReturnsAtOnce()
+    {
+        FaultServer server;
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(slowProfile(server)));
+        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(2 << 20, 'a'));
+        auto *job = new UploadJob(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job->setSettings(slowSettings());
+        QFuture<UploadResult> result = job->result();
+        job->start();
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(a).status, DocStatus::Uploading, 30'000);
+        delete job;   // like closing the window: the work stops on its own
+        QTRY_VERIFY_WITH_TIMEOUT(result.isFinished(), 30'000);
+        QCOMPARE(result.result().outcome, UploadResult::Outcome::Cancelled);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(a).status, DocStatus::Hashed, 30'000);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestUploadJob)
+#include "tst_uploadjob.moc"
