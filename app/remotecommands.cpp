@@ -123,7 +123,7 @@ int remoteAdd(Context &ctx)
     if (p.url.isEmpty())
         return usageError(QStringLiteral("--url is required"));
     if (p.kind == RemoteKind::Local && !QUrl(p.url).isLocalFile())
-        p.url = QDir::current().absoluteFilePath(p.url);
+        p.url = QDir::cleanPath(QDir::current().absoluteFilePath(p.url));
     p.user = option(ctx, "user");
     if (flag(ctx, "allow-insecure-auth"))
         p.options.insert(QStringLiteral("allowInsecureAuth"), true);
