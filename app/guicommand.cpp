@@ -4,6 +4,7 @@
 #include "catalogservice.h"
 #include "commands.h"
 #include "documentmodel.h"
+#include "documentview.h"
 #include "browserwindow.h"
 #include "pools.h"
 #include "responsivenessmonitor.h"
@@ -139,6 +140,10 @@ private:
             return;
         m_screenshotTaken = true;
         m_screenshotTimer.stop();
+        // Show a document's details rather than the empty details pane.
+        QTableView *table = m_window.documentView();
+        if (!table->selectionModel()->hasSelection() && table->model()->rowCount() > 0)
+            table->selectRow(std::min(2, table->model()->rowCount() - 1));
         const QImage image = m_window.grab().toImage();
         const QString path = m_options.screenshotPath;
         // QImage (unlike QPixmap) may be used on another thread; saving is file I/O.

@@ -1069,7 +1069,9 @@ void BrowserWindow::updateDetails()
         return;
     }
     const Document &doc = m_documents->documentAt(rows.first().row());
-    m_details->setDocument(doc, collectionName(doc.collectionId), m_documents->bytesDone(doc.id));
+    const int original = doc.duplicateOf > 0 ? m_documents->rowOfId(doc.duplicateOf) : -1;
+    m_details->setDocument(doc, collectionName(doc.collectionId), m_documents->bytesDone(doc.id),
+                           original >= 0 ? m_documents->documentAt(original).fileName : QString());
 }
 
 void BrowserWindow::updateTitle()

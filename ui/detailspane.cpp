@@ -138,7 +138,8 @@ void DetailsPane::setSelectionCount(int count)
     m_stack->setCurrentIndex(0);
 }
 
-void DetailsPane::setDocument(const Document &doc, const QString &collectionName, qint64 bytesDone)
+void DetailsPane::setDocument(const Document &doc, const QString &collectionName, qint64 bytesDone,
+                              const QString &duplicateOfName)
 {
     if (m_id != doc.id)
         setNote({});
@@ -150,7 +151,9 @@ void DetailsPane::setDocument(const Document &doc, const QString &collectionName
         status = tr("%1 (%2 of %3)").arg(status, Format::bytes(bytesDone), Format::bytes(doc.size));
     setField(m_status, status);
     setField(m_error, doc.error);
-    setField(m_duplicate, doc.duplicateOf > 0 ? tr("#%1").arg(doc.duplicateOf) : QString());
+    setField(m_duplicate, doc.duplicateOf <= 0   ? QString()
+                          : duplicateOfName.isEmpty() ? tr("#%1").arg(doc.duplicateOf)
+                                                      : tr("“%1” (#%2)").arg(duplicateOfName).arg(doc.duplicateOf));
     setField(m_size, tr("%1 (%2 bytes)").arg(Format::bytes(doc.size), Format::count(doc.size)));
     m_hashText = QString::fromLatin1(doc.sha256);
     setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet") : m_hashText);

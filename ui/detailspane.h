@@ -24,7 +24,8 @@ public:
     explicit DetailsPane(QWidget *parent = nullptr);
     ~DetailsPane() override;
 
-    void setDocument(const Document &doc, const QString &collectionName, qint64 bytesDone = -1);
+    void setDocument(const Document &doc, const QString &collectionName, qint64 bytesDone = -1,
+                     const QString &duplicateOfName = {});
     void setSelectionCount(int count);   // 0 or >1: the hint instead of a document
     qint64 documentId() const { return m_id; }
     // Buttons under the fields (open, show in folder, verify...).

@@ -515,8 +515,12 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
         break;
     case StatusColumn:
         if (role == Qt::DisplayRole) {
-            if (d.status == DocStatus::Duplicate && d.duplicateOf > 0)
-                return tr("Duplicate of #%1").arg(d.duplicateOf);
+            if (d.status == DocStatus::Duplicate && d.duplicateOf > 0) {
+                // Name the original when it is loaded; its id otherwise (no query for a label).
+                const int original = m_rowOf.value(d.duplicateOf, -1);
+                return original >= 0 ? tr("Duplicate of “%1”").arg(m_rows.at(original).fileName)
+                                     : tr("Duplicate of #%1").arg(d.duplicateOf);
+            }
             if (d.status == DocStatus::Failed && !d.error.isEmpty())
                 return tr("Failed: %1").arg(d.error);
             return Format::status(d.status);

@@ -19,6 +19,8 @@ constexpr qint64 kSpeedWindowMs = 5000;
 WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
     : QWidget(parent)
     , m_service(service)
+    , m_pauseIcon(Icons::glyph(QStringLiteral("pause")))
+    , m_resumeIcon(Icons::glyph(QStringLiteral("resume")))
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -119,7 +121,7 @@ void WorkStatusWidget::update()
         m_bar->setRange(0, 1000);
         m_bar->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000));
     }
-    m_pause->setIcon(Icons::glyph(s.paused ? QStringLiteral("resume") : QStringLiteral("pause")));
+    m_pause->setIcon(s.paused ? m_resumeIcon : m_pauseIcon);
     m_pause->setToolTip(s.paused ? tr("Resume all work") : tr("Pause all work"));
 }
 

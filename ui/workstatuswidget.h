@@ -3,6 +3,7 @@
 #include "catalogservice.h"
 
 #include <QElapsedTimer>
+#include <QIcon>
 #include <QTimer>
 #include <QWidget>
 
@@ -40,6 +41,8 @@ private:
     QToolButton *m_pause = nullptr;
     QToolButton *m_cancel = nullptr;
     QTimer m_timer;
+    QIcon m_pauseIcon;
+    QIcon m_resumeIcon;
     struct Sample
     {
         qint64 ms;
