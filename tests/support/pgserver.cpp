@@ -181,6 +181,12 @@ PgServer::~PgServer()
 {
     if (m_running)
         stop();
+    if (m_watcher > 0) {
+        // It would notice our exit on its own; ending it now also reaps it.
+        ::kill(m_watcher, SIGKILL);
+        while (::waitpid(m_watcher, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 QString PgServer::binDir()
@@ -354,8 +360,45 @@ bool PgServer::start()
     }
     if (!m_running)
         return false;
+    startCrashWatcher();
     m_startupMs = timer.elapsed();
     return true;
+}
+
+void PgServer::startCrashWatcher()
+{
+    // pg_ctl leaves the server running on its own. If this test process dies without running the
+    // destructor (a crash, a sanitizer abort, ctest's timeout), a small shell notices within a
+    // second and stops the server and removes its folder, so aborted runs leave nothing behind.
+    // After a normal exit it finds both gone already and just ends.
+    QStringList stop;
+    for (const QString &part : m_serverPrefix)
+        stop.append(shellQuote(part));
+    stop << shellQuote(QDir(m_bin).filePath(QStringLiteral("pg_ctl"))) << QStringLiteral("-D") << shellQuote(m_dataDir)
+         << QStringLiteral("-m immediate -w -t 30 stop");
+    const QString script = QStringLiteral("while [ -d /proc/%1 ]; do sleep 1; done; %2; rm -rf %3")
+                                   .arg(::getpid())
+                                   .arg(stop.join(u' '), shellQuote(m_dir->path()));
+    const QByteArray sh = "/bin/sh";
+    const QByteArray c = "-c";
+    QByteArray scriptBytes = script.toLocal8Bit();
+    char *argv[] = {const_cast<char *>(sh.constData()), const_cast<char *>(c.constData()), scriptBytes.data(), nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Its own process group: a Ctrl+C or ctest's kill of the test's group must not take it along.
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    pid_t pid = 0;
+    if (::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, environ) != 0)
+        qWarning("PgServer: could not start the crash watcher; a crashed test would leave the server running");
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    m_watcher = pid;
 }
 
 bool PgServer::stop()

@@ -74,6 +74,7 @@ private:
     // Runs a program and waits; `asServer`: as the postgres user when we are root.
     bool run(const QString &program, const QStringList &args, bool asServer, int timeoutMs, QString *output);
     bool stop();
+    void startCrashWatcher();
 
     enum class RunAs { CurrentUser, RunUser, UserNamespace };
 
@@ -85,6 +86,7 @@ private:
     QString m_logFile;
     QString m_error;
     int m_port = 0;
+    int m_watcher = 0;   // pid of the shell that cleans up if this process dies
     qint64 m_startupMs = 0;
     bool m_running = false;
     RunAs m_runAs = RunAs::CurrentUser;
