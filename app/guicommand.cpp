@@ -262,8 +262,9 @@ int runGui(const GuiOptions &options)
     QApplication::setQuitOnLastWindowClosed(false);
     QGuiApplication::setDesktopFileName(QStringLiteral("io.github.quire.Quire"));
 
+    // Measured from the first paint on: before it there is no window to respond with, and the
+    // start-up itself is reported separately (first_paint_ms).
     ResponsivenessMonitor monitor;
-    monitor.start();
     CatalogService service(options.catalog, options.pools);
     monitor.setContextProvider([&service] {
         const WorkSummary s = service.summary();
@@ -287,6 +288,8 @@ int runGui(const GuiOptions &options)
         paths << (p.startsWith('/') ? p : cwd + '/' + p);
 
     BrowserWindow window(service, options.store, &monitor);
+    QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
+                     Qt::SingleShotConnection);
     GuiRun run(options, service, window, monitor);
     window.show();
     window.start(collection, paths);

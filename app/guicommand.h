@@ -14,6 +14,13 @@ class SessionStore;
 // What `quire gui` (and quire without a command) needs. Filled in by main.cpp.
 struct GuiOptions
 {
+    GuiOptions(SessionStore &s, Catalog &c, Pools &p)
+        : store(s)
+        , catalog(c)
+        , pools(p)
+    {
+    }
+
     SessionStore &store;
     Catalog &catalog;                  // not opened yet: the window opens it on the I/O pool
     Pools &pools;

@@ -23,17 +23,20 @@
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDesktopServices>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFontDatabase>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -41,6 +44,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
 #include <QToolBar>
 #include <QToolButton>
 #include <QUndoStack>
@@ -440,12 +444,16 @@ void BrowserWindow::createCentral()
     m_documentView->setModel(m_documents);
     m_documentView->setItemDelegateForColumn(DocumentModel::StatusColumn, new StatusDelegate(m_documentView));
     QHeaderView *header = m_documentView->horizontalHeader();
-    const int em = fontMetrics().horizontalAdvance(QLatin1Char('M'));
-    header->resizeSection(DocumentModel::NameColumn, em * 18);
-    header->resizeSection(DocumentModel::SizeColumn, em * 6);
-    header->resizeSection(DocumentModel::StatusColumn, em * 11);
-    header->resizeSection(DocumentModel::AddedColumn, em * 10);
-    header->resizeSection(DocumentModel::HashColumn, em * 10);
+    // Widths from what the columns show, in this font (and so at any scale).
+    const QFontMetrics fm = m_documentView->fontMetrics();
+    const int pad = 2 * m_documentView->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) + 16;
+    const QString sampleDate = QLocale().toString(QDateTime(QDate(2024, 12, 28), QTime(23, 59)), QLocale::ShortFormat);
+    header->resizeSection(DocumentModel::NameColumn, fm.horizontalAdvance(QLatin1Char('M')) * 16);
+    header->resizeSection(DocumentModel::SizeColumn, fm.horizontalAdvance(QStringLiteral("999.9 MiB")) + pad);
+    header->resizeSection(DocumentModel::StatusColumn, fm.horizontalAdvance(QStringLiteral("Duplicate of “scan-0001.pdf”")) + pad);
+    header->resizeSection(DocumentModel::AddedColumn, fm.horizontalAdvance(sampleDate) + pad);
+    header->resizeSection(DocumentModel::HashColumn,
+                          QFontMetrics(QFontDatabase::systemFont(QFontDatabase::FixedFont)).horizontalAdvance(QStringLiteral("0123456789ab…")) + pad);
     m_documentView->sortByColumn(DocumentModel::AddedColumn, Qt::AscendingOrder);
     connect(m_documentView, &QAbstractItemView::doubleClicked, this, &BrowserWindow::openSource);
     ml->addWidget(m_documentView, 1);
@@ -543,7 +551,7 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
             } else {
                 m_pendingSelectId = *id;
                 m_pendingSelectName.clear();
-                ingestInto(*id, paths);
+                ingestInto(*id, paths, collection);
             }
             m_startScheduled = true;
             m_collections->refresh();
@@ -668,10 +676,11 @@ void BrowserWindow::addPaths(qint64 collectionId, const QList<QByteArray> &paths
     ingestInto(collectionId, paths);
 }
 
-void BrowserWindow::ingestInto(qint64 collectionId, const QList<QByteArray> &paths)
+void BrowserWindow::ingestInto(qint64 collectionId, const QList<QByteArray> &paths, QString name)
 {
     m_service.ingest(collectionId, paths);
-    const QString name = collectionName(collectionId);
+    if (name.isEmpty())
+        name = collectionName(collectionId);
     showMessage(paths.size() == 1
                     ? tr("Adding “%1” to %2…").arg(QFile::decodeName(paths.first()), name)
                     : tr("Adding %n items to %1…", nullptr, int(paths.size())).arg(name));
@@ -693,7 +702,7 @@ void BrowserWindow::addPathsToNewCollection(const QList<QByteArray> &paths)
                     showError(tr("Could not create the collection “%1”.").arg(name), id.error());
                     return;
                 }
-                ingestInto(*id, paths);
+                ingestInto(*id, paths, name);
                 m_pendingSelectId = *id;
                 m_collections->refresh();
             });

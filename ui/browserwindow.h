@@ -108,7 +108,7 @@ private:
     QList<qint64> selectedDocumentIds() const;
     QString collectionName(qint64 id) const;
     QStringList collectionNames() const;
-    void ingestInto(qint64 collectionId, const QList<QByteArray> &paths);
+    void ingestInto(qint64 collectionId, const QList<QByteArray> &paths, QString name = {});
 
     // Actions
     void addFiles();

@@ -34,6 +34,7 @@ DetailsPane::DetailsPane(QWidget *parent)
     auto *scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_form = new QWidget(scroll);
     auto *outer = new QVBoxLayout(m_form);
     m_title = new QLabel(m_form);
@@ -156,7 +157,9 @@ void DetailsPane::setDocument(const Document &doc, const QString &collectionName
                                                       : tr("“%1” (#%2)").arg(duplicateOfName).arg(doc.duplicateOf));
     setField(m_size, tr("%1 (%2 bytes)").arg(Format::bytes(doc.size), Format::count(doc.size)));
     m_hashText = QString::fromLatin1(doc.sha256);
-    setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet") : m_hashText);
+    // Two lines of 32 digits: 64 would not fit a narrow pane (the copy button copies one line).
+    setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet")
+                                          : m_hashText.left(32) + QLatin1Char('\n') + m_hashText.mid(32));
     m_copyHash->setEnabled(!doc.sha256.isEmpty());
     m_pathText = QFile::decodeName(doc.sourcePath);
     setField(m_path, m_pathText);

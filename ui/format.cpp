@@ -21,6 +21,8 @@ QString Format::speed(double bytesPerSecond)
 
 QString Format::duration(qint64 ms)
 {
+    if (ms < 1000)
+        return tr("under a second");
     const qint64 s = (ms + 500) / 1000;
     if (s < 60)
         return tr("%n s", nullptr, int(s));

@@ -59,6 +59,7 @@ void StatusDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
     }
 
     QStyleOptionViewItem opt = option;
+    opt.textElideMode = Qt::ElideRight;   // "Failed: <why>" reads from the left
     if (status == DocStatus::Failed && !(option.state & QStyle::State_Selected)) {
         opt.palette.setColor(QPalette::Text, errorColor(option.palette));
     } else if ((status == DocStatus::Duplicate || status == DocStatus::Cancelled)

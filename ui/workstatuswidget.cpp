@@ -105,8 +105,10 @@ void WorkStatusWidget::update()
             parts << Format::speed(speed);
         if (s.walking)
             parts << tr("still looking for files");
-        else if (speed > 0 && s.bytesFound > s.bytesDone)
-            parts << tr("about %1 left").arg(Format::duration(qint64(double(s.bytesFound - s.bytesDone) * 1000.0 / speed)));
+        else if (speed > 0 && s.bytesFound > s.bytesDone) {
+            const auto left = qint64(double(s.bytesFound - s.bytesDone) * 1000.0 / speed);
+            parts << (left < 1000 ? tr("almost done") : tr("about %1 left").arg(Format::duration(left)));
+        }
     }
     if (s.filesFailed > 0)
         parts << tr("%n failed", nullptr, int(std::min<qint64>(s.filesFailed, INT_MAX)));
