@@ -3,6 +3,7 @@
 #include "catalog.h"
 #include "ingestjob.h"
 #include "nativefs.h"
+#include "remotecommands.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -126,9 +127,19 @@ int runAddCommand(Context &ctx)
     printOut(summary);
     std::fflush(stdout);
 
+    // Uploads follow when the collection has a remote (nothing happens when it has none); the
+    // files that failed to hash are already named above and do not stop the others.
+    int uploadStatus = kExitOk;
+    if (result.outcome == IngestResult::Outcome::Succeeded
+        || result.outcome == IngestResult::Outcome::SomeFailed) {
+        uploadStatus = pushCollection(ctx, collectionId);
+        if (uploadStatus == kExitCancelled)
+            return kExitCancelled;
+    }
+
     switch (result.outcome) {
     case IngestResult::Outcome::Succeeded:
-        return kExitOk;
+        return uploadStatus;
     case IngestResult::Outcome::SomeFailed:
         return kExitFailure;
     case IngestResult::Outcome::Cancelled:

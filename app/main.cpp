@@ -4,13 +4,16 @@
 #include "catalog.h"
 #include "cli.h"
 #include "commands.h"
+#include "dbconnections.h"
+#include "guicommand.h"
 #include "hashcommand.h"
-#include "mainwindow.h"
 #include "pools.h"
+#include "remotecommands.h"
 #include "sessionstore.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QThread>
 
 #include <csignal>
@@ -50,6 +53,13 @@ const QList<CommandInfo> &commands()
          {QStringLiteral("json"), QStringLiteral("remote")}},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
          {QStringLiteral("json")}},
+        {"remote", "remote add NAME --kind local|webdav|http --url URL [--user USER] [--allow-insecure-auth]\n"
+                   "  remote list | remove NAME | test NAME  manage where collections upload to",
+         {QStringLiteral("kind"), QStringLiteral("url"), QStringLiteral("user"),
+          QStringLiteral("allow-insecure-auth")}},
+        {"push", "push [COLLECTION]                  upload whatever is pending", {}},
+        {"verify", "verify [COLLECTION] [--deep]       check uploaded documents against the remote",
+         {QStringLiteral("deep")}},
     };
     return list;
 }
@@ -83,6 +93,12 @@ QString helpText()
         "  -c, --collection NAME  the collection to add to (default: %1)\n"
         "      --remote NAME      the remote a new collection uploads to\n"
         "      --json             print JSON instead of a table\n"
+        "      --kind KIND        (remote add) local, webdav or http\n"
+        "      --url URL          (remote add) the folder or server URL\n"
+        "      --user USER        (remote add) the user name; the password is asked for (or\n"
+        "                         $QUIRE_PASSWORD) and kept in the system keychain\n"
+        "      --allow-insecure-auth  (remote add) allow a password over plain http://\n"
+        "      --deep             (verify) read every document back and compare its SHA-256\n"
         "      --quit-when-idle   (gui) quit once all work is done\n"
         "      --stats-json FILE  (gui) write responsiveness figures to FILE on exit\n"
         "\n"
@@ -147,6 +163,8 @@ QList<QByteArray> rawPositionals(const Arguments &a, const QCommandLineParser &p
 
 int main(int argc, char *argv[])
 {
+    QElapsedTimer startClock;
+    startClock.start();
     const Arguments args = readArguments(argc, argv);
 
     const QList<QCommandLineOption> options = {
@@ -161,6 +179,11 @@ int main(int argc, char *argv[])
         {QStringLiteral("quit-when-idle"), QString()},
         {QStringLiteral("stats-json"), QString(), QStringLiteral("FILE")},
         {QStringLiteral("screenshot"), QString(), QStringLiteral("FILE")},
+        {QStringLiteral("kind"), QString(), QStringLiteral("KIND")},
+        {QStringLiteral("url"), QString(), QStringLiteral("URL")},
+        {QStringLiteral("user"), QString(), QStringLiteral("USER")},
+        {QStringLiteral("allow-insecure-auth"), QString()},
+        {QStringLiteral("deep"), QString()},
     };
     QCommandLineParser parser;
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
@@ -230,9 +253,14 @@ int main(int argc, char *argv[])
     Pools pools(jobs, store.value(QStringLiteral("settings/workers/io")).valueOr({}).toInt());
 
     if (gui) {
-        MainWindow window;
-        window.show();
-        return app->exec();
+        GuiOptions options{store, catalog, pools};
+        options.collection = parser.value(QStringLiteral("collection"));
+        options.paths = raw;
+        options.quitWhenIdle = parser.isSet(QStringLiteral("quit-when-idle"));
+        options.statsJsonPath = parser.value(QStringLiteral("stats-json"));
+        options.screenshotPath = parser.value(QStringLiteral("screenshot"));
+        options.startClock = startClock;
+        return runGui(options);
     }
 
     std::signal(SIGINT, onInterrupt);
@@ -249,7 +277,16 @@ int main(int argc, char *argv[])
             status = cli::runCollectionsCommand(ctx);
         else if (command == QLatin1String("ls"))
             status = cli::runLsCommand(ctx);
+        else if (command == QLatin1String("remote"))
+            status = cli::runRemoteCommand(ctx);
+        else if (command == QLatin1String("push"))
+            status = cli::runPushCommand(ctx);
+        else if (command == QLatin1String("verify"))
+            status = cli::runVerifyCommand(ctx);
         std::fflush(stdout);
+        // Closed here, in this thread, while Qt's SQL registry certainly exists: thread_local
+        // clean-up runs after QThread::wait() has returned, when main() may already be exiting.
+        catalog.connections().releaseThisThread();
     }));
     worker->setObjectName(QStringLiteral("quire-command"));
     QObject::connect(worker.get(), &QThread::finished, app.get(), &QCoreApplication::quit,

@@ -8,6 +8,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QThread>
+#include <QThreadStorage>
 
 #include <mutex>
 #include <vector>
@@ -81,7 +82,7 @@ void closeConnection(ThreadConnection &c)
     c.state->open.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// One per thread. Its destructor runs when the thread ends (thread_local), i.e. in the thread
+// One per thread. Its destructor runs when the thread ends (QThreadStorage), i.e. in the thread
 // that owns the connections, which is exactly where Qt needs them closed and removed. For
 // QThreadPool threads that is when they expire after their idle timeout.
 struct ThreadConnections
@@ -131,7 +132,18 @@ struct ThreadConnections
     }
 };
 
-thread_local ThreadConnections t_connections;
+// QThreadStorage rather than thread_local: Qt deletes a thread's QThreadStorage data inside that
+// thread *before* QThread::wait() returns (QThreadPrivate::finish), whereas thread_local
+// destructors run later, at the very end of the pthread, when main() may already be tearing down
+// Qt's SQL registry (QThreadPool's destructor returns as soon as wait() does).
+QThreadStorage<ThreadConnections *> t_storage;
+
+ThreadConnections &threadConnections()
+{
+    if (!t_storage.hasLocalData())
+        t_storage.setLocalData(new ThreadConnections);
+    return *t_storage.localData();
+}
 
 Status configureSqlite(QSqlDatabase &db)
 {
@@ -193,7 +205,7 @@ ConnectionManager::~ConnectionManager()
     // This thread's connection can go now; other threads close theirs when they next ask any
     // manager for a connection, or when they end.
     if (!isGuiThread())
-        t_connections.remove(m_state.get());
+        threadConnections().remove(m_state.get());
 }
 
 const CatalogConfig &ConnectionManager::config() const
@@ -214,7 +226,7 @@ Result<QSqlDatabase> ConnectionManager::database()
                         .arg(m_state->config.displayLocation()));
     }
 
-    ThreadConnections &mine = t_connections;
+    ThreadConnections &mine = threadConnections();
     mine.pruneDead();
 
     const auto now = Clock::now();
@@ -311,7 +323,7 @@ Result<QSqlDatabase> ConnectionManager::database()
 void ConnectionManager::releaseThisThread()
 {
     if (!isGuiThread())
-        t_connections.remove(m_state.get());
+        threadConnections().remove(m_state.get());
 }
 
 int ConnectionManager::openConnections() const
