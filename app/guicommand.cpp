@@ -157,13 +157,23 @@ private:
         if (m_finishing)
             return;
         m_finishing = true;
-        m_window.hide();
-        m_service.cancelAll();
         if (!m_options.screenshotPath.isEmpty() && !m_screenshotTaken)
             takeScreenshot();
+        m_window.hide();
         const QJsonObject responsiveness = m_monitor.toJson();
         m_monitor.stop();
+        // Cancelled jobs still record what they cancelled: let them finish before going on.
+        m_service.cancelAll();
+        if (m_service.isBusy()) {
+            connect(&m_service, &CatalogService::idle, this, [this, responsiveness] { writeStatsAndQuit(responsiveness); },
+                    Qt::SingleShotConnection);
+        } else {
+            writeStatsAndQuit(responsiveness);
+        }
+    }
 
+    void writeStatsAndQuit(const QJsonObject &responsiveness)
+    {
         if (m_options.statsJsonPath.isEmpty()) {
             afterScreenshot([] { QCoreApplication::quit(); });
             return;
@@ -295,6 +305,8 @@ int runGui(const GuiOptions &options)
     window.start(collection, paths);
 
     QCoreApplication::exec();
+    // The event loop is over and nothing is drawn any more: waiting is allowed now.
+    CatalogService::releasePoolConnections(options.catalog, options.pools);
     return run.exitCode();
 }
 

@@ -448,9 +448,9 @@ void BrowserWindow::createCentral()
     const QFontMetrics fm = m_documentView->fontMetrics();
     const int pad = 2 * m_documentView->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) + 16;
     const QString sampleDate = QLocale().toString(QDateTime(QDate(2024, 12, 28), QTime(23, 59)), QLocale::ShortFormat);
-    header->resizeSection(DocumentModel::NameColumn, fm.horizontalAdvance(QLatin1Char('M')) * 16);
+    header->resizeSection(DocumentModel::NameColumn, fm.horizontalAdvance(QStringLiteral("a-long-document-name.pdf")) + pad);
     header->resizeSection(DocumentModel::SizeColumn, fm.horizontalAdvance(QStringLiteral("999.9 MiB")) + pad);
-    header->resizeSection(DocumentModel::StatusColumn, fm.horizontalAdvance(QStringLiteral("Duplicate of “scan-0001.pdf”")) + pad);
+    header->resizeSection(DocumentModel::StatusColumn, fm.horizontalAdvance(QStringLiteral("Failed: Permission denied")) + pad);
     header->resizeSection(DocumentModel::AddedColumn, fm.horizontalAdvance(sampleDate) + pad);
     header->resizeSection(DocumentModel::HashColumn,
                           QFontMetrics(QFontDatabase::systemFont(QFontDatabase::FixedFont)).horizontalAdvance(QStringLiteral("0123456789ab…")) + pad);
@@ -470,7 +470,7 @@ void BrowserWindow::createCentral()
     m_splitter->setStretchFactor(0, 0);
     m_splitter->setStretchFactor(1, 1);
     m_splitter->setStretchFactor(2, 0);
-    m_splitter->setSizes({220, 620, 300});
+    m_splitter->setSizes({200, 780, 300});
     setCentralWidget(m_splitter);
 
     m_filterDebounce.setSingleShot(true);
@@ -485,7 +485,7 @@ void BrowserWindow::createCentral()
 
 void BrowserWindow::restoreUiState()
 {
-    resize(1180, 700);
+    resize(1280, 720);
     if (const QByteArray g = storedBytes(m_store, kGeometryKey); !g.isEmpty())
         restoreGeometry(g);
     if (const QByteArray s = storedBytes(m_store, kWindowStateKey); !s.isEmpty())
