@@ -305,8 +305,6 @@ int runGui(const GuiOptions &options)
     window.start(collection, paths);
 
     QCoreApplication::exec();
-    // The event loop is over and nothing is drawn any more: waiting is allowed now.
-    CatalogService::releasePoolConnections(options.catalog, options.pools);
     return run.exitCode();
 }
 

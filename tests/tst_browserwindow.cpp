@@ -105,7 +105,6 @@ void tst_BrowserWindow::cleanup()
 {
     m_window.reset();
     m_service.reset();
-    uitest::releaseCatalogConnections(*m_catalog, *m_pools);
     m_pools.reset();
     m_catalog.reset();
     m_store.reset();

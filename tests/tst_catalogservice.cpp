@@ -65,7 +65,6 @@ void tst_CatalogService::init()
 void tst_CatalogService::cleanup()
 {
     m_service.reset();
-    uitest::releaseCatalogConnections(*m_catalog, *m_pools);
     m_pools.reset();
     m_catalog.reset();
     m_dir.reset();

@@ -63,7 +63,6 @@ void tst_CollectionModel::cleanup()
 {
     m_model.reset();
     m_service.reset();
-    uitest::releaseCatalogConnections(*m_catalog, *m_pools);
     m_pools.reset();
     m_catalog.reset();
     QCOMPARE(uitest::guiThreadConnections(), QStringList());

@@ -150,7 +150,6 @@ void tst_DocumentModel::cleanupTestCase()
 {
     m_model.reset();
     m_service.reset();
-    uitest::releaseCatalogConnections(*m_catalog, *m_pools);
     m_pools.reset();
     m_catalog.reset();
 }

@@ -56,7 +56,6 @@ void tst_UiDialogs::init()
 void tst_UiDialogs::cleanup()
 {
     m_service.reset();
-    uitest::releaseCatalogConnections(*m_catalog, *m_pools);
     m_pools.reset();
     m_catalog.reset();
     m_store.reset();

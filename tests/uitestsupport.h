@@ -3,8 +3,6 @@
 // Helpers shared by the UI tests (tst_documentmodel, tst_collectionmodel, tst_browserwindow...).
 
 #include "catalog.h"
-#include "dbconnections.h"
-#include "pools.h"
 #include "testsupport.h"
 
 #include <QByteArray>
@@ -17,9 +15,6 @@
 #include <QStringList>
 #include <QThread>
 #include <QtGlobal>
-
-#include <latch>
-#include <memory>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -48,35 +43,6 @@ inline QStringList guiThreadConnections()
     }
     qInstallMessageHandler(previous);
     return mine;
-}
-
-// Closes the catalog connections of every thread of `pool`, on those threads.
-//
-// Why: connections are otherwise closed by a thread_local destructor when a pool thread ends,
-// and QThread::wait() (which ~QThreadPool relies on) returns before thread_local destructors
-// have run. At process exit that destructor can then race with the destruction of QtSql's
-// connection registry and crash. Running one blocking task per thread guarantees every thread
-// gets one.
-inline void releaseCatalogConnections(Catalog &catalog, QThreadPool &pool)
-{
-    const int n = pool.maxThreadCount();
-    auto arrived = std::make_shared<std::latch>(n);
-    auto done = std::make_shared<std::latch>(n);
-    for (int i = 0; i < n; ++i) {
-        pool.start([arrived, done, &catalog] {
-            arrived->arrive_and_wait();   // n tasks, n threads: one task on each thread
-            catalog.connections().releaseThisThread();
-            done->count_down();
-        });
-    }
-    done->wait();
-}
-
-inline void releaseCatalogConnections(Catalog &catalog, Pools &pools)
-{
-    releaseCatalogConnections(catalog, *pools.io());
-    releaseCatalogConnections(catalog, *pools.cpu());
-    releaseCatalogConnections(catalog, quire::test::workerPool());
 }
 
 inline void writeFile(const QString &path, const QByteArray &content)

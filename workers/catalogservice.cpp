@@ -6,11 +6,9 @@
 #include "pools.h"
 
 #include <QSet>
-#include <QThreadPool>
 #include <QThread>
 #include <QtConcurrent/QtConcurrentRun>
 
-#include <latch>
 #include <utility>
 
 namespace quire {
@@ -72,23 +70,6 @@ auto CatalogService::runIo(F &&f)
         } done{*inFlight};
         return f(*catalog);
     });
-}
-
-void CatalogService::releasePoolConnections(Catalog &catalog, Pools &pools)
-{
-    for (QThreadPool *pool : {pools.io(), pools.cpu()}) {
-        const int n = pool->maxThreadCount();
-        auto arrived = std::make_shared<std::latch>(n);
-        auto done = std::make_shared<std::latch>(n);
-        for (int i = 0; i < n; ++i) {
-            pool->start([arrived, done, &catalog] {
-                arrived->arrive_and_wait();   // n tasks on n threads: one on each thread
-                catalog.connections().releaseThisThread();
-                done->count_down();
-            });
-        }
-        done->wait();
-    }
 }
 
 ConnectionStats CatalogService::connectionStats() const

@@ -138,12 +138,6 @@ public:
     // Reads counters only (no SQL): fine on the GUI thread.
     ConnectionStats connectionStats() const;
 
-    // Closes the catalog connections of every thread of both pools, on those threads, and
-    // waits for that (and for whatever the pools are still running). Blocks: only for shutdown,
-    // after the event loop has returned. Why: pool threads otherwise close their connections
-    // in a thread_local destructor, which runs after QThread::wait() returned (so after
-    // ~QThreadPool) and can race with the destruction of QtSql's registry at process exit.
-    static void releasePoolConnections(Catalog &catalog, Pools &pools);
 
     // --- queries and edits: each runs on the I/O pool; the future resolves there -------------
     QFuture<Status> open();
