@@ -124,9 +124,9 @@ private:
         const WorkSummary s = m_service.summary();
         bool now = false;
         if (s.runningJobs > 0) {
-            // Mid-ingest: something done, much still to do, or a few seconds in.
-            now = (!s.walking && s.filesFound > 0 && s.filesDone * 10 >= s.filesFound * 3)
-                || (m_firstJob.isValid() && m_firstJob.elapsed() > 2500);
+            // Mid-ingest: a good part done, much still to do (or, failing that, a while in).
+            now = (!s.walking && s.bytesFound > 0 && s.bytesDone * 20 >= s.bytesFound * 9)
+                || (m_firstJob.isValid() && m_firstJob.elapsed() > 8000);
         } else {
             now = m_options.paths.isEmpty() && m_readyMs >= 0 && m_options.startClock.elapsed() > m_readyMs + 1000;
         }

@@ -561,6 +561,7 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
 
 void BrowserWindow::onCollectionsRefreshed()
 {
+    ResponsivenessMonitor::Activity activity("BrowserWindow::onCollectionsRefreshed");
     if (!m_pendingSelectName.isEmpty()) {
         const int row = m_collections->rowOfName(m_pendingSelectName);
         if (row >= 0) {
@@ -1016,6 +1017,7 @@ void BrowserWindow::verifyDocument()
 
 void BrowserWindow::updateActions()
 {
+    ResponsivenessMonitor::Activity activity("BrowserWindow::updateActions");
     const qint64 collection = currentCollectionId();
     const bool haveCollection = collection > 0;
     const int selected = int(m_documentView->selectionModel()->selectedRows().size());
@@ -1071,6 +1073,7 @@ void BrowserWindow::updateEmptyState()
 
 void BrowserWindow::updateDetails()
 {
+    ResponsivenessMonitor::Activity activity("BrowserWindow::updateDetails");
     const QModelIndexList rows = m_documentView->selectionModel()->selectedRows();
     const QModelIndex current = m_documentView->currentIndex();
     if (rows.size() != 1 || !current.isValid()) {

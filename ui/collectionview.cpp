@@ -2,6 +2,7 @@
 
 #include "collectionmodel.h"
 #include "droputil.h"
+#include "responsivenessmonitor.h"
 
 #include <QDragEnterEvent>
 #include <QDragLeaveEvent>
@@ -118,6 +119,7 @@ void CollectionView::dropEvent(QDropEvent *event)
 
 void CollectionView::paintEvent(QPaintEvent *event)
 {
+    ResponsivenessMonitor::Activity activity("CollectionView::paint");
     QTreeView::paintEvent(event);
     QPainter p(viewport());
     p.setRenderHint(QPainter::Antialiasing);

@@ -1,6 +1,7 @@
 #include "documentview.h"
 
 #include "icons.h"
+#include "responsivenessmonitor.h"
 
 #include <QDrag>
 #include <QHeaderView>
@@ -45,6 +46,7 @@ void DocumentView::setEmptyText(const QString &title, const QString &detail)
 
 void DocumentView::paintEvent(QPaintEvent *event)
 {
+    ResponsivenessMonitor::Activity activity("DocumentView::paint");
     QTableView::paintEvent(event);
     const bool hasRows = model() && model()->rowCount() > 0;
     if (hasRows) {
