@@ -144,7 +144,13 @@ private:
         QTableView *table = m_window.documentView();
         if (!table->selectionModel()->hasSelection() && table->model()->rowCount() > 0)
             table->selectRow(std::min(2, table->model()->rowCount() - 1));
+        // Rendering the whole window into an image is slow and only done for the docs: keep it
+        // out of the figures (start() begins a fresh interval).
+        const bool measuring = m_monitor.isRunning();
+        m_monitor.stop();
         const QImage image = m_window.grab().toImage();
+        if (measuring)
+            m_monitor.start();
         const QString path = m_options.screenshotPath;
         // QImage (unlike QPixmap) may be used on another thread; saving is file I/O.
         m_screenshot = QtConcurrent::run(m_options.pools.io(), [image, path] {
