@@ -33,7 +33,7 @@ public:
     void paint(QPainter *painter, const QRect &rect, QIcon::Mode mode, QIcon::State state) override
     {
         const qreal dpr = painter->device() ? painter->device()->devicePixelRatioF() : 1.0;
-        painter->drawPixmap(rect, scaledPixmap(rect.size(), mode, state, dpr));
+        painter->drawPixmap(rect, scaledPixmap(rect.size() * dpr, mode, state, dpr));
     }
 
     QPixmap pixmap(const QSize &size, QIcon::Mode mode, QIcon::State state) override
@@ -41,6 +41,8 @@ public:
         return scaledPixmap(size, mode, state, 1.0);
     }
 
+    // As QIcon::pixmap() calls it in Qt 6: `size` is already in device pixels; `scale` only
+    // says which device pixel ratio it is for.
     QPixmap scaledPixmap(const QSize &size, QIcon::Mode mode, QIcon::State state, qreal scale) override
     {
         const QColor color = tint(mode);
@@ -51,14 +53,15 @@ public:
         if (QPixmapCache::find(key, &cached))
             return cached;
 
-        // Render the SVG at the physical size so 200 % is as sharp as 100 %.
-        QPixmap pm = m_source.pixmap(size, scale, QIcon::Normal, state);
+        // The SVG rendered at the physical size, so that 200 % is as sharp as 100 %.
+        QPixmap pm = m_source.pixmap(size, 1.0, QIcon::Normal, state);
         if (pm.isNull())
             return pm;
         QPainter p(&pm);
         p.setCompositionMode(QPainter::CompositionMode_SourceIn);
-        p.fillRect(QRect(QPoint(0, 0), pm.size() / pm.devicePixelRatio() + QSize(1, 1)), color);
+        p.fillRect(pm.rect(), color);
         p.end();
+        pm.setDevicePixelRatio(scale);
         QPixmapCache::insert(key, pm);
         return pm;
     }
