@@ -2,6 +2,8 @@
 
 #include "nativefs.h"
 
+#include <QThreadStorage>
+
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -67,9 +69,20 @@ class StateLease final
 public:
     StateLease()
     {
-        thread_local ThreadState state;
-        if (!state.busy) {
-            m_state = &state;
+        // QThreadStorage rather than thread_local: Qt deletes a QThread's storage as the thread
+        // finishes, before QThread::wait() (and so QThreadPool::waitForDone()) returns, and the
+        // main thread's when QCoreApplication goes. A thread_local destructor runs later, after
+        // the thread has been waited for, and can then race with exit() tearing OpenSSL down
+        // (OPENSSL_cleanup is an atexit handler): a crash at exit once in a while.
+        // Never destroyed itself, so no thread outlives it.
+        static auto *const storage = new QThreadStorage<ThreadState *>;
+        ThreadState *state = storage->localData();
+        if (!state) {
+            state = new ThreadState;
+            storage->setLocalData(state);
+        }
+        if (!state->busy) {
+            m_state = state;
         } else {
             m_own = std::make_unique<ThreadState>();
             m_state = m_own.get();
