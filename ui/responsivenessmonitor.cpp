@@ -101,6 +101,9 @@ void ResponsivenessMonitor::tick()
             m_lastStall = QStringLiteral("%1 ms: %2").arg(ms, 0, 'f', 1).arg(what);
             qCWarning(lcMonitor, "UI thread stalled for %.1f ms (%s)", ms, qUtf8Printable(what));
             Q_EMIT stalled(ms, what);
+        } else if (lateNs >= 8'000'000 && lcMonitor().isDebugEnabled()) {
+            // QT_LOGGING_RULES="quire.ui.responsiveness.debug=true": every late tick, not only stalls.
+            qCDebug(lcMonitor, "late by %.1f ms (%s)", lateNs / 1e6, qUtf8Printable(describeRecentWork(m_lastTickNs)));
         }
     }
     m_lastTickNs = now;
