@@ -11,7 +11,7 @@ namespace quire {
 
 namespace {
 
-Q_LOGGING_CATEGORY(lcMonitor, "quire.ui.responsiveness")
+Q_LOGGING_CATEGORY(lcMonitor, "quire.ui.responsiveness", QtInfoMsg)
 
 QPointer<ResponsivenessMonitor> g_instance;
 
