@@ -29,6 +29,18 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 
+// The system's 1-minute load average (Linux), -1 where unknown: lateness figures mean little on
+// a machine with more runnable threads than cores. Reads /proc, so it runs on a worker.
+double loadAverage()
+{
+    QFile f(QStringLiteral("/proc/loadavg"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    bool ok = false;
+    const double v = f.readLine().split(' ').value(0).toDouble(&ok);
+    return ok ? v : -1;
+}
+
 // File writes at exit still go to the I/O pool: the event loop is running until quit().
 Status writeFile(const QString &path, const QByteArray &data)
 {
@@ -198,7 +210,7 @@ private:
                 m_exitCode = kExitFailure;
             }
             const ResponsivenessMonitor::Figures session = m_monitor.session();
-            const QJsonObject stats{
+            QJsonObject stats{
                 {QStringLiteral("quire_version"), QStringLiteral(QUIRE_VERSION)},
                 {QStringLiteral("qt_version"), QString::fromLatin1(qVersion())},
                 {QStringLiteral("elapsed_ms"), m_options.startClock.elapsed()},
@@ -209,6 +221,7 @@ private:
                 {QStringLiteral("max_lateness_ms"), session.maxMs},
                 {QStringLiteral("p50_lateness_ms"), session.p50Ms},
                 {QStringLiteral("p99_lateness_ms"), session.p99Ms},
+                {QStringLiteral("ui_thread_cpu_ms"), responsiveness.value(QStringLiteral("ui_thread_cpu_ms"))},
                 {QStringLiteral("responsiveness"), responsiveness},
                 {QStringLiteral("documents_by_status"), byStatus},
                 {QStringLiteral("documents_total"), total},
@@ -221,8 +234,12 @@ private:
                  }},
                 {QStringLiteral("exit_code"), m_exitCode},
             };
-            const QByteArray json = QJsonDocument(stats).toJson(QJsonDocument::Indented);
-            onFinished(QtConcurrent::run(m_options.pools.io(), writeFile, m_options.statsJsonPath, json), this,
+            const QString path = m_options.statsJsonPath;
+            auto write = [stats, path]() mutable {
+                stats.insert(QStringLiteral("load_average"), loadAverage());
+                return writeFile(path, QJsonDocument(stats).toJson(QJsonDocument::Indented));
+            };
+            onFinished(QtConcurrent::run(m_options.pools.io(), std::move(write)), this,
                        [this](Status written) {
                            if (!written) {
                                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(written.error()));

@@ -88,7 +88,9 @@ for ((i = 1; i <= runs; i++)); do
         echo "ui.sh: run $i hashed ${hashed:-0} documents, expected $((files + 1))" >&2
         status=1
     fi
-    echo "ui.sh: run $i: max ${max} ms, p99 ${p99} ms, $(json_num "$run/stats.json" elapsed_ms) ms in all" >&2
+    echo "ui.sh: run $i: max ${max} ms, p99 ${p99} ms; $(json_num "$run/stats.json" elapsed_ms) ms in all," \
+         "UI thread busy $(json_num "$run/stats.json" ui_thread_cpu_ms) ms of it;" \
+         "load average $(json_num "$run/stats.json" load_average) on $(nproc) cores" >&2
     worst_max=$(awk -v a="$worst_max" -v b="$max" 'BEGIN { print (a == "" || b > a) ? b : a }')
     worst_p99=$(awk -v a="$worst_p99" -v b="$p99" 'BEGIN { print (a == "" || b > a) ? b : a }')
 done

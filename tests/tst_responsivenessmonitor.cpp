@@ -67,6 +67,11 @@ void tst_ResponsivenessMonitor::figuresAreConsistent()
     QVERIFY(json.contains(QStringLiteral("session")));
     QCOMPARE(json.value(QStringLiteral("session")).toObject().value(QStringLiteral("samples")).toInteger(), s.samples);
     QCOMPARE(json.value(QStringLiteral("stalls")).toInteger(), qint64(0));
+#ifdef Q_OS_LINUX
+    QVERIFY(monitor.threadCpuMs() >= 0);
+    QVERIFY(json.value(QStringLiteral("ui_thread_cpu_ms")).toInteger() >= 0);
+    QVERIFY(json.value(QStringLiteral("measured_ms")).toInteger() > 0);
+#endif
     monitor.stop();
     QVERIFY(!monitor.isRunning());
 }

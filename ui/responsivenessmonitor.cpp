@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <chrono>
 
+#ifdef Q_OS_LINUX
+#include <time.h>
+#endif
+
 namespace quire {
 
 namespace {
@@ -23,6 +27,17 @@ qint64 nowNs()
 }
 
 constexpr qint64 kMinuteNs = 60'000'000'000;
+
+// CPU time of the calling thread, ns; -1 where unknown.
+qint64 threadCpuNs()
+{
+#ifdef Q_OS_LINUX
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+#endif
+    return -1;
+}
 constexpr size_t kMaxActivities = 256;
 
 double percentileOf(std::vector<qint32> &values, double p)
@@ -67,14 +82,34 @@ void ResponsivenessMonitor::start()
 {
     if (!m_clock.isValid())
         m_clock.start();
+    if (m_timer.isActive())
+        return;
     m_lastTickNs = nowNs();
+    m_startedNs = m_lastTickNs;
+    m_cpuAtStartNs = threadCpuNs();
     m_timer.start();
 }
 
 void ResponsivenessMonitor::stop()
 {
+    if (!m_timer.isActive())
+        return;
     m_timer.stop();
+    const qint64 cpu = threadCpuNs();
+    if (cpu >= 0 && m_cpuAtStartNs >= 0)
+        m_cpuMeasuredNs += cpu - m_cpuAtStartNs;
+    m_measuredNs += nowNs() - m_startedNs;
     m_lastTickNs = -1;
+}
+
+qint64 ResponsivenessMonitor::threadCpuMs() const
+{
+    if (m_cpuAtStartNs < 0)
+        return -1;
+    qint64 ns = m_cpuMeasuredNs;
+    if (m_timer.isActive())
+        ns += threadCpuNs() - m_cpuAtStartNs;
+    return ns / 1'000'000;
 }
 
 void ResponsivenessMonitor::setInterval(int ms)
@@ -169,6 +204,8 @@ QJsonObject ResponsivenessMonitor::toJson() const
         {QStringLiteral("interval_ms"), m_intervalMs},
         {QStringLiteral("stall_threshold_ms"), m_stallMs},
         {QStringLiteral("uptime_ms"), uptimeMs()},
+        {QStringLiteral("measured_ms"), (m_measuredNs + (m_timer.isActive() ? nowNs() - m_startedNs : 0)) / 1'000'000},
+        {QStringLiteral("ui_thread_cpu_ms"), threadCpuMs()},
         {QStringLiteral("session"), figuresJson(session())},
         {QStringLiteral("last_minute"), figuresJson(lastMinute())},
         {QStringLiteral("stalls"), m_stalls},

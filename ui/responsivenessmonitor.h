@@ -57,6 +57,9 @@ public:
     qint64 stalls() const { return m_stalls; }
     QString lastStall() const { return m_lastStall; }
     qint64 uptimeMs() const { return m_clock.isValid() ? m_clock.elapsed() : 0; }
+    // CPU time the UI thread itself used while measured (-1 where the platform cannot tell):
+    // with the lateness it separates "the UI thread was busy" from "it was not scheduled".
+    qint64 threadCpuMs() const;
 
     QJsonObject toJson() const;
 
@@ -102,6 +105,10 @@ private:
     int m_intervalMs = 10;
     int m_stallMs = 100;
     qint64 m_lastTickNs = -1;
+    qint64 m_cpuAtStartNs = -1;
+    qint64 m_cpuMeasuredNs = 0;      // from earlier start()/stop() spans
+    qint64 m_measuredNs = 0;         // wall time measured in earlier spans
+    qint64 m_startedNs = -1;
 
     // Session histogram: 100 µs buckets up to 10 s, then one overflow bucket.
     static constexpr int kBucketUs = 100;
