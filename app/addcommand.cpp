@@ -130,8 +130,9 @@ int runAddCommand(Context &ctx)
     // Uploads follow when the collection has a remote (nothing happens when it has none); the
     // files that failed to hash are already named above and do not stop the others.
     int uploadStatus = kExitOk;
-    if (result.outcome == IngestResult::Outcome::Succeeded
-        || result.outcome == IngestResult::Outcome::SomeFailed) {
+    if (!ctx.parser.isSet(QStringLiteral("no-upload"))
+        && (result.outcome == IngestResult::Outcome::Succeeded
+            || result.outcome == IngestResult::Outcome::SomeFailed)) {
         uploadStatus = pushCollection(ctx, collectionId);
         if (uploadStatus == kExitCancelled)
             return kExitCancelled;

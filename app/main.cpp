@@ -47,8 +47,9 @@ const QList<CommandInfo> &commands()
          {QStringLiteral("collection"), QStringLiteral("quit-when-idle"), QStringLiteral("stats-json"),
           QStringLiteral("screenshot")}},
         {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {}},
-        {"add", "add [--collection NAME] PATH...    hash files and folders into a collection",
-         {QStringLiteral("collection"), QStringLiteral("remote")}},
+        {"add", "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
+                "                                     collection, then upload them if it has a remote",
+         {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload")}},
         {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]",
          {QStringLiteral("json"), QStringLiteral("remote")}},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
@@ -92,6 +93,7 @@ QString helpText()
         "      --jobs N           hash N files at a time (default: the number of cores)\n"
         "  -c, --collection NAME  the collection to add to (default: %1)\n"
         "      --remote NAME      the remote a new collection uploads to\n"
+        "      --no-upload        (add) only catalog; upload later with 'quire push'\n"
         "      --json             print JSON instead of a table\n"
         "      --kind KIND        (remote add) local, webdav or http\n"
         "      --url URL          (remote add) the folder or server URL\n"
@@ -184,6 +186,7 @@ int main(int argc, char *argv[])
         {QStringLiteral("user"), QString(), QStringLiteral("USER")},
         {QStringLiteral("allow-insecure-auth"), QString()},
         {QStringLiteral("deep"), QString()},
+        {QStringLiteral("no-upload"), QString()},
     };
     QCommandLineParser parser;
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
@@ -270,7 +273,7 @@ int main(int argc, char *argv[])
     int status = cli::kExitFailure;
     std::unique_ptr<QThread> worker(QThread::create([&] {
         if (command == QLatin1String("hash"))
-            status = runHashCommand(ctx.rawArgs, pools);
+            status = runHashCommand(ctx.rawArgs, pools, &g_interrupted);
         else if (command == QLatin1String("add"))
             status = cli::runAddCommand(ctx);
         else if (command == QLatin1String("collections"))

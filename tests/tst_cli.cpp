@@ -27,6 +27,7 @@ private Q_SLOTS:
     void addListRenameRemove();
     void addReportsFailuresAndGoesOn();
     void lsJsonHasEveryField();
+    void addUploadsWhenCollectionHasRemote();
     void interruptCancelsCleanly();
 
 private:
@@ -203,6 +204,33 @@ void tst_Cli::lsJsonHasEveryField()
     QCOMPARE(d[QLatin1String("sha256")].toString(),
              QStringLiteral("7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed"));
     QCOMPARE(d[QLatin1String("source_path")].toString(), path(QStringLiteral("one.txt")));
+}
+
+void tst_Cli::addUploadsWhenCollectionHasRemote()
+{
+    const QString dest = path(QStringLiteral("remote-folder"));
+    QCOMPARE(quire({QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("shelf"), QStringLiteral("--kind"),
+                    QStringLiteral("local"), QStringLiteral("--url"), dest}).exitCode, 0);
+    QCOMPARE(quire({QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("Shelved"),
+                    QStringLiteral("--remote"), QStringLiteral("shelf")}).exitCode, 0);
+    writeFile(QStringLiteral("up/report 1.txt"), "first report");
+    writeFile(QStringLiteral("later/report 2.txt"), "second report");
+
+    Run r = quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("Shelved"), path(QStringLiteral("up"))});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QFile uploaded(dest + QStringLiteral("/Shelved/report 1.txt"));
+    QVERIFY(uploaded.open(QIODevice::ReadOnly));
+    QCOMPARE(uploaded.readAll(), QByteArray("first report"));
+
+    // --no-upload only catalogs; push sends it later.
+    r = quire({QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Shelved"),
+               path(QStringLiteral("later"))});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(!QFile::exists(dest + QStringLiteral("/Shelved/report 2.txt")));
+    r = quire({QStringLiteral("ls"), QStringLiteral("Shelved")});
+    QVERIFY2(r.out.contains("uploaded\t12\t") && r.out.contains("hashed\t13\t"), r.out.constData());
+    QCOMPARE(quire({QStringLiteral("push"), QStringLiteral("Shelved")}).exitCode, 0);
+    QVERIFY(QFile::exists(dest + QStringLiteral("/Shelved/report 2.txt")));
 }
 
 void tst_Cli::interruptCancelsCleanly()

@@ -178,7 +178,7 @@ private slots:
                                     QStringLiteral("--remote"), QStringLiteral("backup")}).exitCode, 0);
         writeFile(dir.filePath(QStringLiteral("src/one.txt")), "one");
         writeFile(dir.filePath(QStringLiteral("src/two.txt")), "two");
-        Run r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--collection"), QStringLiteral("Notes"), dir.filePath(QStringLiteral("src"))});
+        Run r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("--collection"), QStringLiteral("Notes"), dir.filePath(QStringLiteral("src"))});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         r = quire(dir.path(), {QStringLiteral("push")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
@@ -221,7 +221,7 @@ private slots:
         QCOMPARE(quire(dir.path(), {QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("C"),
                                     QStringLiteral("--remote"), QStringLiteral("down")}).exitCode, 0);
         writeFile(dir.filePath(QStringLiteral("f.txt")), "f");
-        QCOMPARE(quire(dir.path(), {QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("C"), dir.filePath(QStringLiteral("f.txt"))}).exitCode, 0);
+        QCOMPARE(quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("C"), dir.filePath(QStringLiteral("f.txt"))}).exitCode, 0);
         const Run r = quire(dir.path(), {QStringLiteral("push")});
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains("C/f.txt") && r.err.contains("refused the connection") && r.err.contains("gave up after 2 attempts"),
@@ -253,7 +253,7 @@ private slots:
             f.seek(size - 4096);
             f.write(QByteArray(4096, 'T'));
         }
-        Run r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("Big Files"), src});
+        Run r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Big Files"), src});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const Document doc = catalogDocument(dir.path(), QStringLiteral("Big Files"), QStringLiteral("archive #1.img"));
         QCOMPARE(doc.status, DocStatus::Hashed);
