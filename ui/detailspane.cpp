@@ -157,9 +157,12 @@ void DetailsPane::setDocument(const Document &doc, const QString &collectionName
                                                       : tr("“%1” (#%2)").arg(duplicateOfName).arg(doc.duplicateOf));
     setField(m_size, tr("%1 (%2 bytes)").arg(Format::bytes(doc.size), Format::count(doc.size)));
     m_hashText = QString::fromLatin1(doc.sha256);
-    // Two lines of 32 digits: 64 would not fit a narrow pane (the copy button copies one line).
-    setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet")
-                                          : m_hashText.left(32) + QLatin1Char('\n') + m_hashText.mid(32));
+    // Groups of 16 digits, so the label can wrap to the pane's width (64 digits in one word
+    // would be cut off); the copy button copies the hash without the spaces.
+    QStringList groups;
+    for (qsizetype i = 0; i < m_hashText.size(); i += 16)
+        groups << m_hashText.mid(i, 16);
+    setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet") : groups.join(QLatin1Char(' ')));
     m_copyHash->setEnabled(!doc.sha256.isEmpty());
     m_pathText = QFile::decodeName(doc.sourcePath);
     setField(m_path, m_pathText);
