@@ -29,7 +29,6 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFontDatabase>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -450,7 +449,7 @@ void BrowserWindow::createCentral()
     const QString sampleDate = QLocale().toString(QDateTime(QDate(2024, 12, 28), QTime(23, 59)), QLocale::ShortFormat);
     header->resizeSection(DocumentModel::NameColumn, fm.horizontalAdvance(QStringLiteral("a-long-document-name.pdf")) + pad);
     header->resizeSection(DocumentModel::SizeColumn, fm.horizontalAdvance(QStringLiteral("999.9 MiB")) + pad);
-    header->resizeSection(DocumentModel::StatusColumn, fm.horizontalAdvance(QStringLiteral("Failed: Permission denied")) + pad);
+    header->resizeSection(DocumentModel::StatusColumn, fm.horizontalAdvance(tr("Failed: Permission denied")) + pad);
     header->resizeSection(DocumentModel::AddedColumn, fm.horizontalAdvance(sampleDate) + pad);
     header->resizeSection(DocumentModel::HashColumn,
                           QFontMetrics(QFontDatabase::systemFont(QFontDatabase::FixedFont)).horizontalAdvance(QStringLiteral("0123456789ab…")) + pad);
@@ -949,7 +948,8 @@ void BrowserWindow::showInFolder()
         return;
     // The folder's path is derived from the text of the source path; nothing is read from disk.
     const QString path = QFile::decodeName(i.data(DocumentModel::SourcePathRole).toByteArray());
-    const QString folder = QFileInfo(path).path();
+    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+    const QString folder = slash > 0 ? path.left(slash) : QStringLiteral("/");
     if (!QDesktopServices::openUrl(QUrl::fromLocalFile(folder)))
         showMessage(tr("Could not show the folder “%1”.").arg(folder));
 }
