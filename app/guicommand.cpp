@@ -185,6 +185,11 @@ private:
         if (m_service.isBusy()) {
             connect(&m_service, &CatalogService::idle, this, [this, responsiveness] { writeStatsAndQuit(responsiveness); },
                     Qt::SingleShotConnection);
+            // A job stuck in a system call must not keep the process alive forever.
+            QTimer::singleShot(15'000, this, [this, responsiveness] {
+                std::fprintf(stderr, "quire: work did not stop within 15 s of cancelling; quitting anyway\n");
+                writeStatsAndQuit(responsiveness);
+            });
         } else {
             writeStatsAndQuit(responsiveness);
         }
@@ -192,6 +197,9 @@ private:
 
     void writeStatsAndQuit(const QJsonObject &responsiveness)
     {
+        if (m_writing)
+            return;
+        m_writing = true;
         if (m_options.statsJsonPath.isEmpty()) {
             afterScreenshot([] { QCoreApplication::quit(); });
             return;
@@ -272,6 +280,7 @@ private:
     ResponsivenessMonitor &m_monitor;
     int m_exitCode = kExitOk;
     bool m_finishing = false;
+    bool m_writing = false;
     qint64 m_firstPaintMs = -1;
     qint64 m_firstRowsPaintMs = -1;
     qint64 m_readyMs = -1;

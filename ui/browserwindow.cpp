@@ -167,9 +167,18 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
         updateActions();
         if (result.outcome == IngestResult::Outcome::Error)
             showError(tr("Adding documents stopped."), result.error);
-        else if (result.totals.filesFailed > 0)
+        else if (result.totals.filesFailed > 0) {
+            // Paths that never became documents (an unreadable folder...) show only here.
+            QString example;
+            for (const IngestIssue &issue : result.issues) {
+                if (!issue.skipped) {
+                    example = tr(" First: “%1”: %2").arg(QFile::decodeName(issue.path), issue.reason);
+                    break;
+                }
+            }
             showMessage(tr("Finished adding documents; %n could not be added.", nullptr,
-                           int(std::min<qint64>(result.totals.filesFailed, INT_MAX))), 10000);
+                           int(std::min<qint64>(result.totals.filesFailed, INT_MAX))) + example, 15000);
+        }
     });
     connect(&m_service, &CatalogService::pausedChanged, this, &BrowserWindow::updateActions);
     m_documentView->viewport()->installEventFilter(this);
