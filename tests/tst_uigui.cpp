@@ -1,0 +1,99 @@
+// ctest-labels: ui
+// ctest-timeout: 600
+// `quire gui` end to end: the real executable, its window on the offscreen platform.
+#include "testsupport.h"
+#include "uitestsupport.h"
+
+#include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+class tst_UiGui final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void ingestsAndQuitsWhenIdle();
+    void opensAnExistingCollectionAndReportsFirstPaint();
+
+private:
+    QJsonObject runGui(const QStringList &args, int *exitCode);
+    QTemporaryDir m_dir;
+};
+
+QJsonObject tst_UiGui::runGui(const QStringList &args, int *exitCode)
+{
+    const QString stats = m_dir.filePath(QStringLiteral("stats.json"));
+    QFile::remove(stats);
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    p.setProcessEnvironment(env);
+    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    p.start(quire::test::quireBinary(),
+            QStringList{QStringLiteral("--catalog"), m_dir.filePath(QStringLiteral("c.sqlite")), QStringLiteral("--config"),
+                        m_dir.filePath(QStringLiteral("s.json")), QStringLiteral("gui"), QStringLiteral("--quit-when-idle"),
+                        QStringLiteral("--stats-json"), stats}
+                + args);
+    // A test may block: this is not the application's UI thread.
+    if (!p.waitForFinished(300'000)) {
+        p.kill();
+        p.waitForFinished();
+        qWarning("quire gui did not quit");
+        *exitCode = -1;
+        return {};
+    }
+    *exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    QFile f(stats);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+void tst_UiGui::ingestsAndQuitsWhenIdle()
+{
+    QVERIFY(m_dir.isValid());
+    for (int i = 0; i < 120; ++i)
+        quire::uitest::writeFile(m_dir.filePath(QStringLiteral("in/d%1/f%2.txt").arg(i % 4).arg(i)), QByteArray::number(i));
+    quire::uitest::writeFile(m_dir.filePath(QStringLiteral("in/same.txt")), "1");   // same content as f1.txt
+    const QString shot = m_dir.filePath(QStringLiteral("shot.png"));
+    int exitCode = 0;
+    const QJsonObject stats = runGui({QStringLiteral("--collection"), QStringLiteral("Letters"), QStringLiteral("--screenshot"),
+                                      shot, m_dir.filePath(QStringLiteral("in"))},
+                                     &exitCode);
+    QCOMPARE(exitCode, 0);
+    QVERIFY(!stats.isEmpty());
+    const QJsonObject byStatus = stats.value(QStringLiteral("documents_by_status")).toObject();
+    QCOMPARE(byStatus.value(QStringLiteral("hashed")).toInteger(), 120);
+    QCOMPARE(byStatus.value(QStringLiteral("duplicate")).toInteger(), 1);
+    QCOMPARE(byStatus.value(QStringLiteral("queued")).toInteger(), 0);
+    QCOMPARE(stats.value(QStringLiteral("documents_total")).toInteger(), 121);
+    QCOMPARE(stats.value(QStringLiteral("ingest")).toObject().value(QStringLiteral("files_done")).toInteger(), 121);
+    QVERIFY(stats.value(QStringLiteral("first_paint_ms")).toInteger() > 0);
+    QVERIFY(stats.value(QStringLiteral("max_lateness_ms")).toDouble() >= stats.value(QStringLiteral("p99_lateness_ms")).toDouble());
+    QVERIFY(stats.value(QStringLiteral("responsiveness")).toObject().contains(QStringLiteral("last_minute")));
+    QCOMPARE(stats.value(QStringLiteral("exit_code")).toInteger(), 0);
+    const QImage image(shot);
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 800);
+}
+
+void tst_UiGui::opensAnExistingCollectionAndReportsFirstPaint()
+{
+    int exitCode = 0;
+    const QJsonObject stats = runGui({QStringLiteral("--collection"), QStringLiteral("Letters")}, &exitCode);
+    QCOMPARE(exitCode, 0);
+    // The collection's rows were painted, after the window itself.
+    const qint64 window = stats.value(QStringLiteral("first_paint_ms")).toInteger();
+    const qint64 rows = stats.value(QStringLiteral("first_rows_paint_ms")).toInteger();
+    QVERIFY(window > 0);
+    QVERIFY(rows >= window);
+    QCOMPARE(stats.value(QStringLiteral("documents_total")).toInteger(), 121);
+    QCOMPARE(stats.value(QStringLiteral("ingest")).toObject().value(QStringLiteral("jobs")).toInteger(), 0);
+}
+
+QTEST_MAIN(tst_UiGui)
+#include "tst_uigui.moc"
