@@ -253,6 +253,8 @@ int main(int argc, char *argv[])
     Catalog catalog(CatalogConfig::fromOption(parser.value(QStringLiteral("catalog"))));
     // Declared after the catalog so that it is destroyed first: the pools drain before the
     // catalog they use goes away, and pool threads close their own connections as they end.
+    if (jobs == 0)
+        jobs = store.value(QStringLiteral("settings/workers/cpu")).valueOr({}).toInt();
     Pools pools(jobs, store.value(QStringLiteral("settings/workers/io")).valueOr({}).toInt());
 
     if (gui) {

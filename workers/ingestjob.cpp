@@ -256,6 +256,10 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
         if (queued->at(i).unchanged)
             continue;
         const WalkEntry &e = entries.at(i);
+        // A large file gets a chunk of its own, so the small files listed before it are not
+        // held back (still "queued") until it has been read.
+        if (e.size >= kChunkBytes)
+            submit();
         chunk.append({queued->at(i).id, e.path, e.size});
         chunkBytes += e.size;
         if (chunk.size() >= kChunkFiles || chunkBytes >= kChunkBytes)
