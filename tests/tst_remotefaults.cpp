@@ -8,7 +8,10 @@
 #include "remotehttp.h"
 #include "remotewebdav.h"
 
+#include <QCryptographicHash>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
 
@@ -191,6 +194,7 @@ private slots:
         QVERIFY(c);
         Behaviour silent;
         silent.method = "PUT";
+        silent.pathContains = "report.pdf";
         silent.kind = Behaviour::Kind::NeverAnswer;
         c->server->script({silent});
         const UploadResult r = run(*c);
@@ -218,29 +222,32 @@ private slots:
 
     void slowReadingServerDoesNotTimeOut()
     {
-        // The body takes at least ~5 s at <= 5 MB/s, longer than the 3 s transfer timeout, and
-        // must not time out. (Qt sees upload progress when the kernel's send buffer drains
-        // enough to wake the writer, and after the last byte is handed to the kernel it waits
-        // for the buffers to drain: on loopback that is ~1 s here. Real transfer timeouts are
-        // 30 s by default.)
-        auto c = makeCase(RemoteKind::WebDav, 24 * 1024 * 1024);
+        // The body takes at least ~13 s (the server reads 2.5 MB/s at most), more than twice the
+        // 6 s transfer timeout, and must not time out. Why not a slower server or a shorter
+        // timeout: Qt counts progress when it hands bytes to the kernel, and on loopback the
+        // kernel's send buffer grows to several MB, so at the end Qt waits for that buffer to
+        // drain with no progress to see (~2 s here; on real links the buffer holds a fraction of
+        // a second). Real transfer timeouts are 30 s by default.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
         c->server->setReceiveBuffer(32 * 1024);
         Behaviour slow;
         slow.method = "PUT";
+        slow.pathContains = ".upload";   // the body, not the empty partial file or the probe
+        slow.minContentLength = 1;
         slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 512 * 1024;
+        slow.trickleBytes = 256 * 1024;
         slow.trickleIntervalMs = 100;
         c->server->script({slow});
         UploadSettings s = UploadFixture::fastSettings();
-        s.limits.transferTimeout = std::chrono::milliseconds(3000);
+        s.limits.transferTimeout = std::chrono::milliseconds(6000);
         const UploadResult r = run(*c, s);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
-        // One body: 24 MiB is above the resume threshold, so an empty partial file is created
+        // One body: 32 MiB is above the resume threshold, so an empty partial file is created
         // first and the body goes in one Content-Range PUT.
         int bodies = 0;
         for (const auto &seen : c->server->requests())
-            bodies += seen.method == "PUT" && seen.bodyBytes > 0;
+            bodies += seen.method == "PUT" && seen.path.contains(".upload") && seen.bodyBytes > 0;
         QCOMPARE(bodies, 1);
         QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")).size(), c->content.size());
     }
@@ -249,21 +256,72 @@ private slots:
     {
         auto c = makeCase(RemoteKind::WebDav);
         QVERIFY(c);
-        c->server->script({Behaviour::respond("PUT", 502, "<html><title>502</title><body>upstream died</body></html>",
-                                              {{"Content-Type", "text/html"}})});
+        Behaviour badGateway = Behaviour::respond("PUT", 502, "<html><title>502</title><body>upstream died</body></html>",
+                                                  {{"Content-Type", "text/html"}});
+        badGateway.pathContains = "report.pdf";
+        c->server->script({badGateway});
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
-        QCOMPARE(c->server->requestCount("PUT"), 2);
+        int uploads = 0;
+        for (const auto &seen : c->server->requests())
+            uploads += seen.method == "PUT" && seen.path.contains("report.pdf");
+        QCOMPARE(uploads, 2);
         const auto put = c->server->requests();
         bool sawChecksums = false;
         for (const auto &s : put) {
-            if (s.method == "PUT") {
+            if (s.method == "PUT" && s.path.contains("report.pdf")) {
                 QCOMPARE(s.header("If-None-Match"), QByteArray("*"));
                 sawChecksums = s.header("OC-Checksum") == "SHA256:" + c->fx->document(c->doc).sha256
                                && s.header("Digest").startsWith("SHA-256=");
             }
         }
         QVERIFY(sawChecksums);
+    }
+
+    void sourceChangedDuringUpload()
+    {
+        auto c = makeCase(RemoteKind::WebDav, 4 * 1024 * 1024);
+        QVERIFY(c);
+        c->server->setReceiveBuffer(16 * 1024);
+        Behaviour slow;
+        slow.method = "PUT";
+        slow.pathContains = "report.pdf";
+        slow.kind = Behaviour::Kind::SlowRead;
+        slow.trickleBytes = 16 * 1024;
+        slow.trickleIntervalMs = 100;   // ~25 s for the body: plenty of time to change the file
+        c->server->script({slow});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.transferTimeout = std::chrono::milliseconds(30'000);
+        UploadJob job(c->fx->catalog(), c->fx->store(), c->fx->pools(), UploadScope{c->collection, {}});
+        job.setSettings(s);
+        QSignalSpy finished(&job, &UploadJob::finished);
+        bool changed = false;
+        const QByteArray edited = QByteArray(c->content.size(), 'E');
+        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
+            for (const auto &e : events) {
+                if (!changed && e.status == DocStatus::Uploading && e.bytesDone > 0) {
+                    changed = true;   // an editor saves the file while it is being sent
+                    QFile f(c->fx->sourcePath(c->doc));
+                    QVERIFY(f.open(QIODevice::ReadWrite));
+                    f.write(edited);
+                }
+            }
+        });
+        job.start();
+        QVERIFY(finished.wait(120'000));
+        QVERIFY(changed);
+        const auto r = finished.first().first().value<UploadResult>();
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        // The first PUT was aborted (the server never got that body), the file hashed again and
+        // the new content sent.
+        int uploads = 0;
+        for (const auto &seen : c->server->requests())
+            uploads += seen.method == "PUT" && seen.path.contains("report.pdf");
+        QCOMPARE(uploads, 2);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), edited);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Uploaded);
+        QCOMPARE(d.sha256, QCryptographicHash::hash(edited, QCryptographicHash::Sha256).toHex());
     }
 
     void connectionRefused()

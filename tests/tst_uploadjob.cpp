@@ -57,6 +57,7 @@ private:
     {
         Behaviour slow;
         slow.method = "PUT";
+        slow.minContentLength = 100'000;   // the documents, not the If-None-Match probe
         slow.kind = Behaviour::Kind::SlowRead;
         slow.trickleBytes = 8 * 1024;
         slow.trickleIntervalMs = 200;

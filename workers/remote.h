@@ -142,9 +142,10 @@ private:
     std::condition_variable m_wake;
 };
 
-// Time limits of every request. A request ends with a Timeout error when no byte moved in
-// either direction for transferTimeout (QNetworkRequest::setTransferTimeout), or when it has
-// run longer than totalFor(bytes) = minTotal + bytes / minBytesPerSecond.
+// Time limits of every request, and how uploads are sent. A request ends with a Timeout error
+// when no byte moved in either direction for transferTimeout
+// (QNetworkRequest::setTransferTimeout), or when it has run longer than
+// totalFor(bytes) = minTotal + bytes / minBytesPerSecond.
 struct RemoteLimits
 {
     std::chrono::milliseconds transferTimeout{30'000};
@@ -152,6 +153,11 @@ struct RemoteLimits
     qint64 minBytesPerSecond = 64 * 1024;
     // webdav: files at least this large are uploaded resumably (see remotewebdav.h).
     qint64 resumeThreshold = 16 * 1024 * 1024;
+    // webdav/http: hash the body while it is sent and withhold the last block when it is not
+    // the document (net::SourceDevice). Off by default: size, mtime, ctime and inode checks
+    // catch every change a program makes; the hash also catches a file whose mtime was set
+    // back by hand, at ~0.5 s of CPU per GiB.
+    bool hashWhileSending = false;
 
     std::chrono::milliseconds totalFor(qint64 bytes) const;
 };

@@ -76,7 +76,7 @@ QUrl HttpRemote::documentsUrl(const QString &collection) const
 UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
 {
     const QString name = safeFileName(item.fileName);
-    net::SourceDevice source(item);
+    net::SourceDevice source(item, limits().hashWhileSending);
     if (auto e = source.openAt(0, &control))
         return UploadOutcome::fail(*e);
 

@@ -160,7 +160,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     if (firstFree == 0)
         return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
 
-    net::SourceDevice source(item);
+    net::SourceDevice source(item, /*hashContent=*/true);   // it reads every byte anyway
     if (auto e = source.openAt(0, &control))
         return UploadOutcome::fail(*e);
 

@@ -23,6 +23,12 @@
 #  include <sys/stat.h>
 #  include <unistd.h>
 #endif
+#ifdef Q_OS_LINUX
+#  include <dirent.h>
+#  include <netinet/in.h>
+#  include <netinet/tcp.h>
+#  include <sys/socket.h>
+#endif
 
 namespace quire::net {
 
@@ -99,6 +105,41 @@ QUrl childUrl(const QUrl &base, const QList<QString> &segments, bool trailingSla
     return QUrl::fromEncoded(s, QUrl::StrictMode);
 }
 
+void preferLowDelay(quint16 port)
+{
+#ifdef Q_OS_LINUX
+    DIR *dir = ::opendir("/proc/self/fd");
+    if (!dir)
+        return;
+    const int own = ::dirfd(dir);
+    while (const dirent *e = ::readdir(dir)) {
+        bool ok = false;
+        const int fd = QByteArray(e->d_name).toInt(&ok);
+        if (!ok || fd == own)
+            continue;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        sockaddr_storage peer {};
+        socklen_t len = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &len) != 0)
+            continue;
+        quint16 peerPort = 0;
+        if (peer.ss_family == AF_INET)
+            peerPort = ntohs(reinterpret_cast<const sockaddr_in *>(&peer)->sin_port);
+        else if (peer.ss_family == AF_INET6)
+            peerPort = ntohs(reinterpret_cast<const sockaddr_in6 *>(&peer)->sin6_port);
+        if (peerPort != port)
+            continue;
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    ::closedir(dir);
+#else
+    Q_UNUSED(port);
+#endif
+}
+
 QByteArray Response::header(QByteArrayView name) const
 {
     for (const auto &h : headers) {
@@ -155,6 +196,10 @@ Response Client::send(Request rq, UploadControl *control,
         req.setRawHeader(h.first, h.second);
     if (rq.body && !req.header(QNetworkRequest::ContentLengthHeader).isValid())
         req.setHeader(QNetworkRequest::ContentLengthHeader, rq.body->size());
+
+    // Before a body is sent on a kept-alive connection (see preferLowDelay()).
+    if (rq.body || rq.multipart || !rq.bodyBytes.isEmpty())
+        preferLowDelay(quint16(rq.url.port(rq.url.scheme() == QLatin1String("https") ? 443 : 80)));
 
     QNetworkReply *reply = nullptr;
     if (rq.multipart) {
@@ -400,6 +445,20 @@ void Sha256Stream::reset()
     EVP_DigestInit_ex(static_cast<EVP_MD_CTX *>(m_ctx), EVP_sha256(), nullptr);
 }
 
+namespace {
+// The hex digest of what ctx has seen so far, leaving ctx as it is.
+QByteArray finalHex(const EVP_MD_CTX *ctx)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *probe = EVP_MD_CTX_new();
+    EVP_MD_CTX_copy_ex(probe, ctx);
+    EVP_DigestFinal_ex(probe, md, &len);
+    EVP_MD_CTX_free(probe);
+    return QByteArray(reinterpret_cast<const char *>(md), int(len)).toHex();
+}
+} // namespace
+
 struct SourceDevice::Hash
 {
     EVP_MD_CTX *running = EVP_MD_CTX_new();
@@ -417,7 +476,10 @@ struct SourceDevice::Hash
     Hash &operator=(const Hash &) = delete;
 };
 
-SourceDevice::SourceDevice(const UploadItem &item) : m_item(item), m_hash(std::make_unique<Hash>()) {}
+SourceDevice::SourceDevice(const UploadItem &item, bool hashContent)
+    : m_item(item), m_hashContent(hashContent), m_hash(std::make_unique<Hash>())
+{
+}
 
 SourceDevice::~SourceDevice()
 {
@@ -448,8 +510,19 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
 #  ifdef POSIX_FADV_SEQUENTIAL
     ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #  endif
+    struct stat opened {};
+    if (::fstat(m_fd, &opened) != 0 || qint64(opened.st_size) != m_item.size)
+        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+    m_identity.dev = quint64(opened.st_dev);
+    m_identity.ino = quint64(opened.st_ino);
+    m_identity.mtimeNs = qint64(opened.st_mtim.tv_sec) * 1'000'000'000 + opened.st_mtim.tv_nsec;
+    m_identity.ctimeNs = qint64(opened.st_ctim.tv_sec) * 1'000'000'000 + opened.st_ctim.tv_nsec;
     m_offset = offset;
     m_end = m_item.size;
+    if (!m_hashContent) {
+        QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+        return std::nullopt;
+    }
     // Hash the part the server already has, so the whole file's SHA-256 is checked at the end.
     QByteArray buf(1 << 20, Qt::Uninitialized);
     qint64 done = 0;
@@ -470,13 +543,7 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     if (m_hashedTo == m_end) {
         // Nothing left to send (an empty file, or a resumed upload that had everything):
         // compare now, as readData() never will.
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        EVP_MD_CTX *probe = EVP_MD_CTX_new();
-        EVP_MD_CTX_copy_ex(probe, m_hash->running);
-        EVP_DigestFinal_ex(probe, md, &len);
-        EVP_MD_CTX_free(probe);
-        if (QByteArray(reinterpret_cast<const char *>(md), len).toHex() != m_item.sha256)
+        if (finalHex(m_hash->running) != m_item.sha256)
             return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
         m_verified = true;
     }
@@ -490,6 +557,8 @@ bool SourceDevice::seek(qint64 pos)
     if (pos < 0 || pos > size())
         return false;
     QIODevice::seek(pos);
+    if (!m_hashContent)
+        return true;
     if (pos == 0) {
         // A fresh send of the body (e.g. Qt re-sending on a new connection): hash it again.
         EVP_MD_CTX_copy_ex(m_hash->running, m_hash->prefix);
@@ -504,65 +573,98 @@ bool SourceDevice::seek(qint64 pos)
 
 qint64 SourceDevice::readData(char *data, qint64 maxSize)
 {
-#ifdef Q_OS_WIN
-    Q_UNUSED(data);
-    Q_UNUSED(maxSize);
-    return -1;
-#else
     if (m_changed)
         return 0;   // withheld: the request is being aborted
     const qint64 at = m_offset + pos();
-    const qint64 want = std::min(maxSize, m_end - at);
-    if (want <= 0)
+    if (at >= m_end || maxSize <= 0)
         return 0;
-    ssize_t n;
-    do {
-        n = ::pread(m_fd, data, size_t(want), off_t(at));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        setErrorString(QString::fromLocal8Bit(std::strerror(errno)));
-        return -1;
+    if (at < m_bufStart || at >= m_bufStart + m_bufLen) {
+        if (!fill(at))
+            return m_changed ? 0 : -1;
     }
-    if (n == 0) {
-        // Shorter than when it was hashed: the file changed. Never send a short body.
-        m_changed = true;
-        return 0;
+    const qint64 n = std::min(maxSize, m_bufStart + m_bufLen - at);
+    std::memcpy(data, m_buf.constData() + (at - m_bufStart), size_t(n));
+    return n;
+}
+
+bool SourceDevice::fill(qint64 at)
+{
+#ifdef Q_OS_WIN
+    Q_UNUSED(at);
+    return false;
+#else
+    // Qt asks for 16 KiB at a time; reading and hashing 1 MiB blocks keeps the system calls and
+    // the per-call cost of the hash low, and lets a mismatch be found before any byte of the
+    // last block is handed out.
+    if (m_buf.size() != kBlockSize)
+        m_buf.resize(kBlockSize);
+    const qint64 want = std::min<qint64>(kBlockSize, m_end - at);
+    qint64 got = 0;
+    while (got < want) {
+        const ssize_t n = ::pread(m_fd, m_buf.data() + got, size_t(want - got), off_t(at + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            setErrorString(QString::fromLocal8Bit(std::strerror(errno)));
+            m_bufLen = 0;
+            return false;
+        }
+        if (n == 0) {
+            // Shorter than when it was hashed: the file changed. Never send a short body.
+            m_changed = true;
+            m_bufLen = 0;
+            return false;
+        }
+        got += n;
     }
+    m_bufStart = at;
+    m_bufLen = got;
+    if (!m_hashContent)
+        return true;
     if (m_hashValid && at == m_hashedTo) {
-        EVP_DigestUpdate(m_hash->running, data, size_t(n));
-        m_hashedTo += n;
+        EVP_DigestUpdate(m_hash->running, m_buf.constData(), size_t(got));
+        m_hashedTo += got;
         if (m_hashedTo == m_end) {
-            unsigned char md[EVP_MAX_MD_SIZE];
-            unsigned int len = 0;
-            EVP_MD_CTX *probe = EVP_MD_CTX_new();
-            EVP_MD_CTX_copy_ex(probe, m_hash->running);
-            EVP_DigestFinal_ex(probe, md, &len);
-            EVP_MD_CTX_free(probe);
-            const QByteArray hex = QByteArray(reinterpret_cast<const char *>(md), len).toHex();
-            if (hex != m_item.sha256) {
+            if (finalHex(m_hash->running) != m_item.sha256) {
+                // The server must not get a complete body with other content.
                 m_changed = true;
-                m_hashedTo -= n;
-                return 0;   // the server must not get a complete body with other content
+                m_bufLen = 0;
+                return false;
             }
             m_verified = true;
         }
-    } else {
-        m_hashValid = false;
+    } else if (at > m_hashedTo || !m_hashValid) {
+        m_hashValid = false;   // not read in order: only size and mtime can tell
     }
-    return n;
+    return true;
 #endif
 }
 
 std::optional<RemoteError> SourceDevice::checkUnchanged() const
 {
     using K = RemoteError::Kind;
+    const auto changed = [] {
+        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed while it was being uploaded"));
+    };
     if (m_changed)
-        return RemoteError::make(K::SourceChanged,
-                                 QStringLiteral("the file changed while it was being uploaded"));
+        return changed();
+#ifndef Q_OS_WIN
+    // The open file: any write changes its ctime, which nobody can set back (unlike the mtime).
+    struct stat now {};
+    if (m_fd >= 0) {
+        if (::fstat(m_fd, &now) != 0 || qint64(now.st_size) != m_item.size
+            || qint64(now.st_mtim.tv_sec) * 1'000'000'000 + now.st_mtim.tv_nsec != m_identity.mtimeNs
+            || qint64(now.st_ctim.tv_sec) * 1'000'000'000 + now.st_ctim.tv_nsec != m_identity.ctimeNs)
+            return changed();
+    }
+    // The path: replaced by another file (e.g. an editor saving by rename) is a change too.
+    if (::stat(m_item.sourcePath.constData(), &now) != 0 || quint64(now.st_ino) != m_identity.ino
+        || quint64(now.st_dev) != m_identity.dev)
+        return changed();
+#endif
     const SourceState st = statSource(m_item.sourcePath);
     if (!st.ok() || st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
-        return RemoteError::make(K::SourceChanged,
-                                 QStringLiteral("the file changed while it was being uploaded"));
+        return changed();
     return std::nullopt;
 }
 

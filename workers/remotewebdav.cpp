@@ -172,12 +172,28 @@ std::optional<RemoteError> WebDavRemote::ensureCollection(const QString &collect
         if (m_knownCollections.contains(folder))
             return std::nullopt;
     }
+    // One MKCOL at a time per Remote: when two requests race to create the same folder, Apache
+    // answers the loser with 403 instead of 405.
+    std::lock_guard creating(m_mkcolMutex);
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_knownCollections.contains(folder))
+            return std::nullopt;
+    }
     Request rq;
     rq.verb = "MKCOL";
     rq.url = net::childUrl(m_base, {folder}, true);
     const Response resp = m_client.send(rq, &control);
     // 201: created; 405: it exists already (RFC 4918 9.3.1).
-    if (resp.end == Response::End::Finished && (resp.status == 201 || resp.status == 405)) {
+    bool exists = resp.end == Response::End::Finished && (resp.status == 201 || resp.status == 405);
+    if (!exists && resp.end == Response::End::Finished && resp.status == 403) {
+        // Another process may have created it at the same moment: look before failing.
+        const auto props = propfind(rq.url, control);
+        exists = props.ok() && props.value.status == 207 && props.value.isCollection;
+    }
+    if (exists) {
+        if (m_ifNoneMatch.load() == int(Precondition::Unknown))
+            probeIfNoneMatch(folder, control);
         std::lock_guard lock(m_mutex);
         m_knownCollections.insert(folder);
         return std::nullopt;
@@ -190,6 +206,27 @@ std::optional<RemoteError> WebDavRemote::ensureCollection(const QString &collect
         return e;
     }
     return m_client.errorFor(resp, QStringLiteral("creating the folder %1").arg(folder));
+}
+
+void WebDavRemote::probeIfNoneMatch(const QString &folder, UploadControl &control)
+{
+    // Writes a small file twice with "If-None-Match: *": a server that answers the second write
+    // with 412 never replaces a file behind our back, so names need no lookup before a PUT.
+    // Anything else (it replaced the file, or an error) keeps the lookups. Once per Remote.
+    const QUrl probe = net::childUrl(m_base, {folder, QStringLiteral(".quire-probe-%1")
+                                                          .arg(QRandomGenerator::global()->generate64(), 0, 16)});
+    Request put;
+    put.verb = "PUT";
+    put.url = probe;
+    put.bodyBytes = "Quire checks that this server honours If-None-Match\n";
+    put.headers = {{"If-None-Match", "*"}, {"Content-Type", "text/plain"}};
+    const Response first = m_client.send(put, &control);
+    if (!first.isHttpSuccess())
+        return;   // undecided: looked up every time, and asked again next time
+    const Response second = m_client.send(put, &control);
+    const bool honoured = second.end == Response::End::Finished && second.status == 412;
+    m_ifNoneMatch = int(honoured ? Precondition::Honoured : Precondition::Ignored);
+    deleteQuietly(probe, control);
 }
 
 RemoteOutcome<bool> WebDavRemote::sameContent(const QUrl &url, const Props &props,
@@ -284,37 +321,45 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
     int from = 1;
     int lastConflict = 0;
     int conflictsOnSameName = 0;
+    // On a server that honours "If-None-Match: *" the PUT itself finds out whether the name is
+    // taken (412): no lookup first. Elsewhere every name is looked up before it is written.
+    bool lookFirst = m_ifNoneMatch.load() != int(Precondition::Honoured);
     for (;;) {
-        const auto slot = findSlot(item, from, control);
-        if (!slot.ok())
-            return UploadOutcome::fail(*slot.error);
-        const QString storedName = collisionName(fileNameOf(item), slot.value.n);
+        SlotResult slot{Slot::Free, from, fileUrl(item.collection, collisionName(fileNameOf(item), from))};
+        if (lookFirst) {
+            const auto found = findSlot(item, from, control);
+            if (!found.ok())
+                return UploadOutcome::fail(*found.error);
+            slot = found.value;
+        }
+        const QString storedName = collisionName(fileNameOf(item), slot.n);
         UploadReport report;
         report.storedName = storedName;
-        report.location = slot.value.url.toString(QUrl::FullyEncoded);
-        if (slot.value.slot == Slot::Same) {
+        report.location = slot.url.toString(QUrl::FullyEncoded);
+        if (slot.slot == Slot::Same) {
             report.alreadyPresent = true;
             return UploadOutcome::success(report);
         }
 
-        net::SourceDevice source(item);
+        net::SourceDevice source(item, limits().hashWhileSending);
         if (auto e = source.openAt(0, &control))
             return UploadOutcome::fail(*e);
         Request rq;
         rq.verb = "PUT";
-        rq.url = slot.value.url;
+        rq.url = slot.url;
         rq.headers = {{"If-None-Match", "*"}, {"Content-Type", "application/octet-stream"}};
         rq.headers += checksumHeaders(item);
         rq.body = &source;
         rq.uploadBytes = item.size;
         const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
         if (resp.end == Response::End::Finished && resp.status == 412) {
-            // Taken since the PROPFIND: look at that name again.
-            conflictsOnSameName = lastConflict == slot.value.n ? conflictsOnSameName + 1 : 1;
-            lastConflict = slot.value.n;
+            // Taken (since the lookup, or we did not look): look at that name and go on.
+            conflictsOnSameName = lastConflict == slot.n ? conflictsOnSameName + 1 : 1;
+            lastConflict = slot.n;
             if (conflictsOnSameName >= kMaxSameSlotConflicts)
                 return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
-            from = slot.value.n;
+            from = slot.n;
+            lookFirst = true;
             continue;
         }
         if (!resp.isHttpSuccess())
@@ -322,13 +367,13 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
         if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
             // The server has a body that is not the document: take it away again (it is ours,
             // If-None-Match made sure the name was free).
-            deleteQuietly(slot.value.url, control);
+            deleteQuietly(slot.url, control);
             return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
                                                                   QStringLiteral("the file changed while it was being uploaded")));
         }
-        if (auto e = confirmStored(slot.value.url, item, control)) {
+        if (auto e = confirmStored(slot.url, item, control)) {
             if (e->kind == K::Protocol)
-                deleteQuietly(slot.value.url, control);
+                deleteQuietly(slot.url, control);
             return UploadOutcome::fail(*e);
         }
         report.bytesSent = resp.bytesSent > 0 ? resp.bytesSent : item.size;
@@ -373,7 +418,7 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
         offset = partProps.value.size;
     }
 
-    net::SourceDevice source(item);
+    net::SourceDevice source(item, limits().hashWhileSending);
     if (auto e = source.openAt(offset, &control)) {
         if (e->kind == K::SourceChanged)
             deleteQuietly(part, control);

@@ -20,8 +20,11 @@ namespace quire {
 //   1. PROPFIND the name: free, or the same content (size, then SHA-256 from the server's
 //      oc:checksums, else read back and hashed) -> done, or other content -> next name
 //      "name (2).ext"...
-//   2. streaming PUT with "If-None-Match: *" (never replaces anything: a 412 means the name was
-//      taken meanwhile, and step 1 continues with it), "Digest: SHA-256=<base64>" and
+//      This lookup is skipped while the server is known to honour "If-None-Match: *" (probed
+//      once per Remote when the first folder is made: a small file written twice must get
+//      412 the second time): then the PUT itself tells, and a 412 leads to the lookup.
+//   2. streaming PUT with "If-None-Match: *" (never replaces anything: a 412 means the name is
+//      taken, and step 1 continues with it), "Digest: SHA-256=<base64>" and
 //      "OC-Checksum: SHA256:<hex>" (Nextcloud/ownCloud check it and store it);
 //   3. PROPFIND to confirm the stored size (and checksum where the server reports one).
 // Large files (resumable):
@@ -94,6 +97,11 @@ private:
 
     net::Client m_client;
     QUrl m_base;
+    enum class Precondition { Unknown, Honoured, Ignored };
+    void probeIfNoneMatch(const QString &folder, UploadControl &control);
+
+    std::atomic<int> m_ifNoneMatch{int(Precondition::Unknown)};
+    std::mutex m_mkcolMutex;              // serialises folder creation (see ensureCollection)
     std::mutex m_mutex;
     QSet<QString> m_knownCollections;     // guarded by m_mutex
     std::atomic<bool> m_rangeUnsupported{false};

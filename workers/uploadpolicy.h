@@ -48,6 +48,7 @@ struct RetryPolicy
 //   backoffInitialMs      1000  first retry delay (doubles up to backoffMaxMs)
 //   backoffMaxMs          60000
 //   retryAfterMaxSecs     300   a longer Retry-After fails the document instead of waiting
+//   hashWhileSending      false hash network uploads while sending (RemoteLimits)
 struct UploadSettings
 {
     int parallel = 3;

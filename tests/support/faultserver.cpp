@@ -165,7 +165,9 @@ private:
         m_scripted = false;
         for (qsizetype i = 0; i < m_state->script.size(); ++i) {
             const Behaviour &b = m_state->script.at(i);
-            if (b.method.isEmpty() || b.method == m_seen.method) {
+            if ((b.method.isEmpty() || b.method == m_seen.method)
+                && (b.pathContains.isEmpty() || m_seen.path.contains(b.pathContains))
+                && m_contentLength >= b.minContentLength) {
                 m_behaviour = b;
                 m_scripted = true;
                 m_state->script.removeAt(i);
@@ -214,7 +216,16 @@ private:
 
     void slowReadTick()
     {
-        const QByteArray chunk = m_socket->read(std::min<qint64>(m_behaviour.trickleBytes, m_contentLength - m_received));
+        // With a limited read buffer, QAbstractSocket may stop watching the socket once its
+        // buffer was full; look at the socket now so the last bytes are not left in the kernel.
+        if (m_socket->bytesAvailable() < m_behaviour.trickleBytes)
+            m_socket->waitForReadyRead(0);
+        // Body bytes that arrived together with the headers come first.
+        const qint64 want = std::min<qint64>(m_behaviour.trickleBytes, m_contentLength - m_received);
+        QByteArray chunk = m_buffer.left(want);
+        m_buffer.remove(0, chunk.size());
+        if (chunk.size() < want)
+            chunk += m_socket->read(want - chunk.size());
         if (!chunk.isEmpty())
             feedBody(chunk);
         if (m_received >= m_contentLength) {

@@ -32,8 +32,9 @@ namespace quire::test {
 //             201 {"id": n, "location": "/documents/n"}
 //   others    a minimal in-memory WebDAV server (MKCOL, PUT with If-None-Match and
 //             Content-Range, PROPFIND Depth 0, GET, HEAD, DELETE, MOVE with Overwrite)
-// Scripted behaviours are consumed in order by the requests whose method matches (an empty
-// method matches any request); when none matches, the default behaviour answers.
+// Scripted behaviours are consumed in order by the requests they match (method, a part of the
+// path, a minimum body size; empty matches anything); when none matches, the default behaviour
+// answers.
 // All public functions are thread-safe.
 class FaultServer final
 {
@@ -50,6 +51,8 @@ public:
                             // trickleIntervalMs), then behave by default
         };
         QByteArray method;                  // "" = any
+        QByteArray pathContains;            // "" = any path; else the request path must contain it
+        qint64 minContentLength = 0;        // only requests with at least this many body bytes
         Kind kind = Kind::Respond;
         int status = 200;
         QList<std::pair<QByteArray, QByteArray>> headers;

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Upload benchmarks against a local Apache mod_dav server (started here from
+# tests/apache/dav.conf.in on a free loopback port, Basic auth, stopped at exit):
+#   1. one 1 GiB file:         quire push  vs  curl -T           (+ quire's peak RSS during it)
+#   2. 1,000 files of 64 KiB:  quire push  vs  one curl invocation uploading all of them
+#                                             (a config file with 1,000 upload-file/url pairs,
+#                                             one connection)
+# Times are the push alone: the catalog is made fresh and the files are added (hashed) before
+# each quire run, untimed; the server's copies are removed before each run.
+#
+# Through bench/run (bench/run upload), which sets QUIRE, BENCH_TMP and BENCH_RUNS, or
+# standalone: bench/upload.sh (builds the release preset when QUIRE is not set).
+# Needs apache2 (with mod_dav), curl, sqlite3 and GNU time (/usr/bin/time); as root, Apache's
+# children run as www-data. The server's files go to /dev/shm when it has room (so the disk does
+# not dominate), else to the scratch folder.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+source "$here/lib.sh"
+
+standalone=0
+if [[ -z "${BENCH_TMP:-}" ]]; then
+    standalone=1
+    if [[ -z "${QUIRE:-}" ]]; then
+        (cd "$root" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null; } \
+            && cmake --build --preset release --target quire >/dev/null) || { echo "upload.sh: release build failed" >&2; exit 1; }
+        QUIRE=$root/build/release/bin/quire
+    fi
+    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/quire-bench.XXXXXX")
+    export BENCH_TMP QUIRE
+fi
+: "${BENCH_RUNS:=5}"
+
+for tool in /usr/sbin/apache2 curl /usr/bin/time sqlite3; do
+    if [[ ! -x "$tool" ]] && ! command -v "$tool" >/dev/null; then
+        echo "upload.sh: '$tool' is needed (scripts/install-deps --test)" >&2
+        bench_row "upload 1 GiB (WebDAV)" "curl -T" "n/a" "n/a"
+        bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "n/a" "n/a"
+        exit 1
+    fi
+done
+
+data="$BENCH_TMP/upload"
+server="$data/server"
+# The server writes into memory (/dev/shm) when it has room for the 1 GiB file twice: the disk
+# would otherwise dominate both timings (and vary with whatever else writes to it).
+docs="$data/docs"
+shm_dir=""
+if [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR == 2 { print $4 }') > 3 * 1024 * 1024 )); then
+    shm_dir=$(mktemp -d /dev/shm/quire-bench.XXXXXX)
+    docs="$shm_dir/docs"
+fi
+mkdir -p "$server/davlock" "$docs" "$data/src"
+chmod 755 "$BENCH_TMP" "$data" "$server" "$docs" "$server/davlock" ${shm_dir:+"$shm_dir"}
+
+apache_pid=""
+stop_apache() {
+    if [[ -n "$apache_pid" ]] && kill -0 "$apache_pid" 2>/dev/null; then
+        kill -TERM "$apache_pid"
+        wait "$apache_pid" 2>/dev/null
+    fi
+    apache_pid=""
+}
+cleanup() {
+    stop_apache
+    if [[ -n "$shm_dir" ]]; then rm -rf "$shm_dir"; fi
+    if ((standalone)); then rm -rf "$BENCH_TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the server ----------------------------------------------------------------------------------
+user=bench
+password='bench-pass'
+printf '%s:{SHA}%s\n' "$user" "$(printf '%s' "$password" | openssl dgst -sha1 -binary | base64)" >"$server/htpasswd"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+       || echo $((20000 + RANDOM % 20000)))
+user_line="" group_line=""
+if [[ $(id -u) -eq 0 ]]; then
+    user_line="User www-data"
+    group_line="Group www-data"
+    chown www-data:www-data "$docs" "$server/davlock"
+fi
+sed -e "s#@SERVER_ROOT@#$server#g; s#@DOC_ROOT@#$docs#g; s#@PORT@#$port#g" \
+    -e "s#@MODULES@#/usr/lib/apache2/modules#g; s#@USER_LINE@#$user_line#; s#@GROUP_LINE@#$group_line#" \
+    "$root/tests/apache/dav.conf.in" >"$server/dav.conf"
+/usr/sbin/apache2 -f "$server/dav.conf" -d "$server" -DFOREGROUND >"$server/stdout.log" 2>&1 &
+apache_pid=$!
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null -u "$user:$password" "http://127.0.0.1:$port/" && break
+    sleep 0.1
+done
+if ! curl -sf -o /dev/null -u "$user:$password" -X PROPFIND -H 'Depth: 0' "http://127.0.0.1:$port/"; then
+    echo "upload.sh: Apache did not start: $(cat "$server/error.log" "$server/stdout.log" 2>/dev/null | tail -5)" >&2
+    exit 1
+fi
+base="http://127.0.0.1:$port"
+
+# --- quire's side: settings, catalog and a remote profile (the password from the environment) ----
+export QUIRE_PASSWORD=$password
+settings="$data/settings.json"
+catalog="$data/catalog.sqlite"
+q=("$QUIRE" --config "$settings" --catalog "$catalog")
+if ! "${q[@]}" remote add bench --kind webdav --url "$base/" --user "$user" >/dev/null 2>"$data/remote.err"; then
+    echo "upload.sh: 'quire remote add' failed: $(head -c 300 "$data/remote.err")" >&2
+    bench_row "upload 1 GiB (WebDAV)" "curl -T" "n/a" "n/a"
+    bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "n/a" "n/a"
+    exit 1
+fi
+
+# A fresh catalog with one collection holding SOURCE, hashed and ready to push; the server's
+# copy of the collection removed. Untimed. (`quire add` uploads at once when the collection has
+# a remote, so the collection gets its remote only after the files are added.)
+prepare_push() {   # COLLECTION SOURCE
+    rm -f "$catalog" "$catalog-wal" "$catalog-shm"
+    rm -rf "${docs:?}/$1"
+    "${q[@]}" collections create "$1" >/dev/null
+    "${q[@]}" add --collection "$1" "$2" >/dev/null
+    sqlite3 "$catalog" "UPDATE collections SET remote = 'bench' WHERE name = '$1'"
+}
+
+# --- 1. one 1 GiB file ----------------------------------------------------------------------------
+bench_random_file "$data/src/big.bin" 1024
+bench_warm "$data/src/big.bin"
+curl_big=(curl -sf -o /dev/null -u "$user:$password" -T "$data/src/big.bin" "$base/curl-big.bin")
+quire_big=("${q[@]}" push big)
+read -r rt qt < <(bench_pair curl_big quire_big "prepare_push big '$data/src/big.bin'")
+if [[ "$qt" != n/a ]] && ! cmp -s "$data/src/big.bin" "$docs/big/big.bin"; then
+    echo "upload.sh: the uploaded 1 GiB file differs from the source" >&2
+    qt=n/a
+fi
+bench_row "upload 1 GiB (WebDAV)" "curl -T" "$rt" "$qt" $((1024 * 1024 * 1024))
+
+# Peak memory of one push of the 1 GiB file.
+prepare_push big "$data/src/big.bin"
+if /usr/bin/time -v "${quire_big[@]}" >/dev/null 2>"$data/time.txt"; then
+    rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$data/time.txt")
+    awk -v k="$rss_kib" 'BEGIN { printf "%-26s %-28s %9s %9s %7s %11s\n", "  quire peak RSS", "(target < 100 MiB)", "", "", "", sprintf("%.1f MiB", k / 1024) }'
+else
+    echo "upload.sh: the measured push failed: $(tail -3 "$data/time.txt")" >&2
+fi
+rm -f "$data/src/big.bin" "$docs/curl-big.bin"
+rm -rf "${docs:?}/big"
+
+# --- 2. 1,000 files of 64 KiB ------------------------------------------------------------------
+mkdir -p "$data/src/small"
+head -c $((1000 * 65536)) /dev/urandom | (cd "$data/src/small" && split -b 65536 -a 4 -d - s)
+bench_warm "$data/src/small"
+curl -sf -o /dev/null -u "$user:$password" -X MKCOL "$base/curl-small/"
+{
+    echo "user = \"$user:$password\""
+    echo "silent"
+    echo "fail"
+    for f in "$data"/src/small/s*; do
+        echo "upload-file = \"$f\""
+        echo "url = \"$base/curl-small/$(basename "$f")\""
+        echo "output = \"/dev/null\""
+    done
+} >"$data/curl-small.conf"
+curl_small=(curl -K "$data/curl-small.conf")
+quire_small=("${q[@]}" push small)
+read -r rt qt < <(bench_pair curl_small quire_small "prepare_push small '$data/src/small'")
+if [[ "$qt" != n/a ]] && [[ $(find "$docs/small" -type f | wc -l) -ne 1000 ]]; then
+    echo "upload.sh: quire did not upload the 1,000 files" >&2
+    qt=n/a
+fi
+bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "$rt" "$qt" $((1000 * 65536))
