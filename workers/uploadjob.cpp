@@ -4,6 +4,7 @@
 #include "credentials.h"
 #include "hasher.h"
 #include "pools.h"
+#include "pooltask.h"
 #include "remote.h"
 #include "remotetransport.h"
 #include "sessionstore.h"
@@ -200,7 +201,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         const int want = std::max(1, settings.parallel) - workers;
         for (int i = 0; i < want; ++i) {
             ++workers;
-            pools.io()->start([self = shared_from_this()] { self->runWorker(); });
+            startTask(pools.io(), [self = shared_from_this()] { self->runWorker(); });
         }
     }
 
@@ -219,6 +220,12 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
             r.outcome = UploadResult::Outcome::Cancelled;
         } else if (r.totals.filesFailed > 0 || !failures.isEmpty()) {
             r.outcome = UploadResult::Outcome::SomeFailed;
+        }
+        if (r.outcome == UploadResult::Outcome::Succeeded || r.outcome == UploadResult::Outcome::SomeFailed) {
+            // Nothing is pending once the job ran to its end: the catalog's pending count is an
+            // estimate taken earlier and may still include a document finished since.
+            r.totals.filesTotal = r.totals.filesDone;
+            r.totals.bytesTotal = r.totals.bytesDone;
         }
         finalResult = r;
         promise.addResult(r);
@@ -944,7 +951,7 @@ void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
         ++shared->tasks;
     }
     // The catalog is only touched on worker threads.
-    shared->pools.io()->start([shared, notInFlight] {
+    startTask(shared->pools.io(), [shared, notInFlight] {
         const auto changed = shared->catalog.transitionStatus(notInFlight, {DocStatus::Hashed}, DocStatus::Cancelled);
         std::lock_guard lock(shared->mutex);
         if (!changed) {
@@ -984,7 +991,7 @@ void UploadJob::cancelCollection(qint64 collectionId)
         }
         ++shared->tasks;
     }
-    shared->pools.io()->start([shared, collectionId] {
+    startTask(shared->pools.io(), [shared, collectionId] {
         // Runs the finish check however it ends.
         struct Done
         {

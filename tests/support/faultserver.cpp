@@ -3,6 +3,7 @@
 #include "hasher.h"
 
 #include <QCryptographicHash>
+#include <future>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -33,10 +34,10 @@ struct FaultServer::State
     QMap<QString, QByteArray> files;
     QSet<QString> dirs;
     quint16 port = 0;
+    qintptr listenFd = -1;
     int receiveBuffer = 0;
     qint64 nextId = 1;
     QElapsedTimer clock;
-    QTcpServer *server = nullptr;   // lives in the server thread
 };
 
 namespace {
@@ -493,19 +494,22 @@ QByteArray FaultServer::Seen::header(const QByteArray &name) const
 FaultServer::FaultServer() : m_state(std::make_shared<State>())
 {
     m_state->clock.start();
-    m_thread = new QThread;
-    m_thread->setObjectName(QStringLiteral("faultserver"));
-    m_thread->start();
+    // The server lives entirely in its thread: created, run and destroyed there. The hand-over
+    // goes through pthread_create and a std::promise, which ThreadSanitizer sees (Qt's queued
+    // calls use locks it cannot see).
+    std::promise<void> ready;
+    std::future<void> started = ready.get_future();
     auto state = m_state;
-    auto *context = new QObject;
-    context->moveToThread(m_thread);
-    QMetaObject::invokeMethod(context, [state, context] {
-        auto *server = new QTcpServer(context);
-        server->listen(QHostAddress::LocalHost, 0);
-        state->server = server;
-        state->port = server->serverPort();
-        QObject::connect(server, &QTcpServer::newConnection, server, [state, server] {
-            while (QTcpSocket *s = server->nextPendingConnection()) {
+    m_thread = QThread::create([state, &ready] {
+        QTcpServer server;
+        server.listen(QHostAddress::LocalHost, 0);
+        {
+            std::lock_guard lock(state->mutex);
+            state->port = server.serverPort();
+            state->listenFd = server.socketDescriptor();
+        }
+        QObject::connect(&server, &QTcpServer::newConnection, &server, [state, &server] {
+            while (QTcpSocket *s = server.nextPendingConnection()) {
                 int rcv = 0;
                 {
                     std::lock_guard lock(state->mutex);
@@ -513,20 +517,22 @@ FaultServer::FaultServer() : m_state(std::make_shared<State>())
                 }
                 if (rcv > 0)
                     s->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, rcv);
-                // A child of the context, so the destructor can delete what is still open;
-                // it deletes itself when the client disconnects.
-                (new Connection(s, state))->setParent(server->parent());
+                // A child of the server, so what is still open goes with it; it deletes itself
+                // when the client disconnects.
+                (new Connection(s, state))->setParent(&server);
             }
         });
-    }, Qt::BlockingQueuedConnection);
-    m_context = context;
+        ready.set_value();
+        QEventLoop loop;
+        loop.exec();   // until QThread::quit() (honoured even if it came first)
+    });
+    m_thread->setObjectName(QStringLiteral("faultserver"));
+    m_thread->start();
+    started.wait();
 }
 
 FaultServer::~FaultServer()
 {
-    // Delete every connection and the server in their thread, then stop it.
-    QObject *context = m_context;
-    QMetaObject::invokeMethod(context, [context] { delete context; }, Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
     delete m_thread;
@@ -583,17 +589,17 @@ void FaultServer::putFile(const QString &path, const QByteArray &content)
 
 void FaultServer::setReceiveBuffer(int bytes)
 {
+    qintptr fd = -1;
     {
         std::lock_guard lock(m_state->mutex);
         m_state->receiveBuffer = bytes;
+        fd = m_state->listenFd;
     }
 #ifndef Q_OS_WIN
     // On the listening socket too: accepted sockets inherit it, and the TCP window is sized from
     // it during the handshake (setting it on an accepted socket is too late to matter).
-    auto state = m_state;
-    QMetaObject::invokeMethod(m_context, [state, bytes] {
-        ::setsockopt(int(state->server->socketDescriptor()), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    }, Qt::BlockingQueuedConnection);
+    if (fd >= 0)
+        ::setsockopt(int(fd), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 #endif
 }
 

@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "pools.h"
+#include "pooltask.h"
 #include "remoteprofile.h"
 #include "sessionstore.h"
 #include "uploadjob.h"
@@ -20,7 +21,6 @@
 #include <mutex>
 #include <utility>
 
-class QObject;
 class QThread;
 
 namespace quire::test {
@@ -99,8 +99,7 @@ public:
 
 private:
     std::shared_ptr<State> m_state;
-    QThread *m_thread = nullptr;
-    QObject *m_context = nullptr;   // lives in m_thread; owns the server and its connections
+    QThread *m_thread = nullptr;    // runs the server (created and destroyed in it)
 };
 
 // What the upload tests share: a temporary folder with a SQLite catalog, an in-memory session
@@ -158,7 +157,7 @@ auto UploadFixture::io(F &&fn) -> decltype(fn())
     using T = decltype(fn());
     std::promise<T> done;
     auto future = done.get_future();
-    m_pools->io()->start([&] {
+    startTask(m_pools->io(), [&] {
         if constexpr (std::is_void_v<T>) {
             fn();
             done.set_value();
