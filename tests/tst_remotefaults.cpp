@@ -1,4 +1,4 @@
-// ctest-labels: uploads concurrency
+// ctest-labels: uploads
 // ctest-timeout: 300
 // Uploads against a server that misbehaves on purpose (tests/support/faultserver.h, a real
 // socket on loopback): every case ends in success or a clear error, within a bounded time,
