@@ -917,6 +917,38 @@ Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
     return tx.commit();
 }
 
+Status Catalog::setUploadState(qint64 id, const QByteArray &state)
+{
+    const QString what = QStringLiteral("Could not record the upload state of document %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return Status::failure(db.error());
+    QSqlQuery update = makeQuery(*db);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return tx.status();
+    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET upload_state = ? WHERE id = ?"), what); !s)
+        return s;
+    if (Status s = run(update, what, {text(QString::fromLatin1(state)), qlonglong(id)}); !s)
+        return s;
+    return tx.commit();
+}
+
+Result<QByteArray> Catalog::uploadState(qint64 id)
+{
+    using R = Result<QByteArray>;
+    const QString what = QStringLiteral("Could not read the upload state of document %1").arg(id);
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, QStringLiteral("SELECT upload_state FROM documents WHERE id = ?"), what); !s)
+        return R::failure(s.error());
+    if (Status s = run(q, what, {qlonglong(id)}); !s)
+        return R::failure(s.error());
+    return q.next() ? q.value(0).toString().toLatin1() : QByteArray();
+}
+
 Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
                                                 DocStatus to, const QString &error)
 {

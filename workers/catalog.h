@@ -145,6 +145,10 @@ public:
     // process that got there first wins). Setting Uploading counts an attempt, as setStatus() does.
     Result<QList<qint64>> transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
                                            DocStatus to, const QString &error = {});
+    // For the upload queue: the resume state of a large upload in progress (opaque; "" when
+    // there is none). Setting it on a missing document succeeds and does nothing.
+    Status setUploadState(qint64 id, const QByteArray &state);
+    Result<QByteArray> uploadState(qint64 id);
     // Documents still Queued/Hashing (e.g. after a crash or a cancel), oldest first.
     Result<QList<Document>> unfinishedHashing(qint64 collectionId = 0);
 

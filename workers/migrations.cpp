@@ -56,6 +56,13 @@ const char *const kMigration1[] = {
     "CREATE INDEX documents_by_remote ON documents (collection_id, remote_location)",
 };
 
+// 2: the upload queue's resume state for large files (opaque to the catalog, written by the
+// uploader: which parts of a resumable upload the remote already has), so an interrupted upload
+// continues after a restart.
+const char *const kMigration2[] = {
+    "ALTER TABLE documents ADD COLUMN upload_state TEXT NOT NULL DEFAULT ''",
+};
+
 struct Migration
 {
     int version;
@@ -65,6 +72,7 @@ struct Migration
 
 const Migration kMigrations[] = {
     {1, std::begin(kMigration1), std::end(kMigration1)},
+    {2, std::begin(kMigration2), std::end(kMigration2)},
 };
 
 QString dialect(const char *sql, bool pg)
