@@ -241,6 +241,8 @@ private slots:
         c->server->script({slow});
         UploadSettings s = UploadFixture::fastSettings();
         s.limits.transferTimeout = std::chrono::milliseconds(6000);
+        s.limits.lanes = 1;   // one body, one connection
+        s.limits.segmentSize = 64 * 1024 * 1024;
         const UploadResult r = run(*c, s);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         // One body: 32 MiB is above the resume threshold, so an empty partial file is created
@@ -322,6 +324,32 @@ private slots:
         const Document d = c->fx->document(c->doc);
         QCOMPARE(d.status, DocStatus::Uploaded);
         QCOMPARE(d.sha256, QCryptographicHash::hash(edited, QCryptographicHash::Sha256).toHex());
+    }
+
+    void failedSegmentIsTheOnlyOneSentAgain()
+    {
+        // 32 MiB in four 8 MiB segments over four connections; the first segment to arrive gets
+        // a 503. The others finish, the catalog records them, and the retry sends only one.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        Behaviour busy = Behaviour::respond("PUT", 503, "busy");
+        busy.pathContains = ".upload";
+        busy.minContentLength = 1;
+        c->server->script({busy});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.lanes = 4;
+        s.limits.segmentSize = 8 * 1024 * 1024;
+        const UploadResult r = run(*c, s);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        int segments = 0;
+        for (const auto &seen : c->server->requests())
+            segments += seen.method == "PUT" && seen.path.contains(".upload") && !seen.header("Content-Range").isEmpty();
+        QCOMPARE(segments, 5);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Uploaded);
+        QCOMPARE(d.attempts, 2);
+        QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
     }
 
     void connectionRefused()

@@ -64,6 +64,9 @@ struct UploadItem
     qint64 size = 0;
     qint64 mtimeMs = 0;       // what the catalog recorded when the file was hashed
     QByteArray sha256;        // 64 lowercase hex digits
+    // What an earlier, interrupted attempt reported through UploadControl::saveResumeState
+    // (opaque; the catalog keeps it); empty for a fresh start.
+    QByteArray resumeState;
 };
 
 struct UploadReport
@@ -135,6 +138,17 @@ public:
             progress(done, total);
     }
 
+    // Called on the uploading thread whenever a resumable upload made progress that survives a
+    // crash (a part of the file the server has for good), with the state to pass back as
+    // UploadItem::resumeState on the next attempt; "" clears it. The caller persists it.
+    std::function<void(const QByteArray &state)> saveResumeState;
+
+    void reportResumeState(const QByteArray &state) const
+    {
+        if (saveResumeState)
+            saveResumeState(state);
+    }
+
 private:
     std::atomic<Stop> m_stop{Stop::None};
     std::atomic_bool m_stopFlag{false};
@@ -151,8 +165,11 @@ struct RemoteLimits
     std::chrono::milliseconds transferTimeout{30'000};
     std::chrono::milliseconds minTotal{120'000};
     qint64 minBytesPerSecond = 64 * 1024;
-    // webdav: files at least this large are uploaded resumably (see remotewebdav.h).
+    // webdav: files at least this large are uploaded resumably (see remotewebdav.h), in
+    // segments of segmentSize bytes sent over up to `lanes` connections at once.
     qint64 resumeThreshold = 16 * 1024 * 1024;
+    qint64 segmentSize = 64 * 1024 * 1024;
+    int lanes = 4;
     // webdav/http: hash the body while it is sent and withhold the last block when it is not
     // the document (net::SourceDevice). Off by default: size, mtime, ctime and inode checks
     // catch every change a program makes; the hash also catches a file whose mtime was set

@@ -13,8 +13,11 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #ifdef Q_OS_WIN
 #  include <QFileInfo>
@@ -175,53 +178,101 @@ std::optional<RemoteError> Client::securityError(const QUrl &url) const
             .arg(m_profile.name, url.host()));
 }
 
-Response Client::send(Request rq, UploadControl *control,
-                      const std::function<std::optional<RemoteError>()> &check) const
+namespace {
+
+// One request in flight on this thread's manager: the reply, its total-time budget, and the
+// Response being filled in. Used by Client::send() and Client::sendParallel() on one thread.
+struct Exchange
 {
+    Request rq;
     Response out;
-    out.url = rq.url;
-    out.budget = m_limits.totalFor(rq.uploadBytes + rq.downloadBytes);
-
-    // The loop must exist before the manager is used: it creates this thread's event
-    // dispatcher, which pool threads do not have until something needs one.
-    QEventLoop loop;
-    QNetworkAccessManager &nam = threadManager();
-
-    QNetworkRequest req(rq.url);
-    req.setTransferTimeout(int(m_limits.transferTimeout.count()));
-    req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
-    req.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
-    req.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("Quire/" QUIRE_VERSION));
-    if (!m_authorization.isEmpty())
-        req.setRawHeader("Authorization", m_authorization);
-    for (const auto &h : rq.headers)
-        req.setRawHeader(h.first, h.second);
-    if (rq.body && !req.header(QNetworkRequest::ContentLengthHeader).isValid())
-        req.setHeader(QNetworkRequest::ContentLengthHeader, rq.body->size());
-
-    // Before a body is sent on a kept-alive connection (see preferLowDelay()).
-    if (rq.body || rq.multipart || !rq.bodyBytes.isEmpty())
-        preferLowDelay(quint16(rq.url.port(rq.url.scheme() == QLatin1String("https") ? 443 : 80)));
-
     QNetworkReply *reply = nullptr;
-    if (rq.multipart) {
-        reply = nam.post(req, rq.multipart);
-        rq.multipart->setParent(reply);
-    } else if (rq.verb == "HEAD") {
-        reply = nam.head(req);
-    } else if (rq.verb == "GET") {
-        reply = nam.get(req);
-    } else if (rq.body) {
-        reply = nam.sendCustomRequest(req, rq.verb, rq.body);
-    } else if (rq.verb == "PUT" || !rq.bodyBytes.isEmpty()) {
-        reply = nam.sendCustomRequest(req, rq.verb, rq.bodyBytes);
-    } else {
-        reply = nam.sendCustomRequest(req, rq.verb);
-    }
-    std::unique_ptr<QNetworkReply> owner(reply);
-
+    QTimer total;
     bool consumerAborted = false;
-    auto drain = [&] {
+    bool finished = false;
+
+    Exchange() = default;
+    Exchange(const Exchange &) = delete;
+    Exchange &operator=(const Exchange &) = delete;
+    ~Exchange() { delete reply; }   // a multipart body goes with its reply
+
+    void start(Request request, QNetworkAccessManager &nam, const QByteArray &authorization,
+               const RemoteLimits &limits, UploadControl *control, const std::function<void()> &onFinished)
+    {
+        rq = std::move(request);
+        out.url = rq.url;
+        out.tag = rq.tag;
+        out.budget = limits.totalFor(rq.uploadBytes + rq.downloadBytes);
+
+        QNetworkRequest req(rq.url);
+        req.setTransferTimeout(int(limits.transferTimeout.count()));
+        req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
+        req.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
+        req.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("Quire/" QUIRE_VERSION));
+        if (!authorization.isEmpty())
+            req.setRawHeader("Authorization", authorization);
+        for (const auto &h : rq.headers)
+            req.setRawHeader(h.first, h.second);
+        if (rq.body && !req.header(QNetworkRequest::ContentLengthHeader).isValid())
+            req.setHeader(QNetworkRequest::ContentLengthHeader, rq.body->size());
+
+        // Before a body is sent on a kept-alive connection (see preferLowDelay()).
+        if (rq.body || rq.multipart || !rq.bodyBytes.isEmpty())
+            preferLowDelay(quint16(rq.url.port(rq.url.scheme() == QLatin1String("https") ? 443 : 80)));
+
+        if (rq.multipart) {
+            reply = nam.post(req, rq.multipart);
+            rq.multipart->setParent(reply);
+        } else if (rq.verb == "HEAD") {
+            reply = nam.head(req);
+        } else if (rq.verb == "GET") {
+            reply = nam.get(req);
+        } else if (rq.body) {
+            reply = nam.sendCustomRequest(req, rq.verb, rq.body);
+        } else if (rq.verb == "PUT" || !rq.bodyBytes.isEmpty()) {
+            reply = nam.sendCustomRequest(req, rq.verb, rq.bodyBytes);
+        } else {
+            reply = nam.sendCustomRequest(req, rq.verb);
+        }
+
+        const qint64 progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
+        QObject::connect(reply, &QNetworkReply::uploadProgress, reply, [this, control, progressTotal](qint64 sent, qint64) {
+            out.bytesSent = sent;
+            if (rq.onUploadProgress)
+                rq.onUploadProgress(sent);
+            else if (control && sent > 0)
+                control->reportProgress(rq.progressOffset + sent, progressTotal);
+        });
+        QObject::connect(reply, &QNetworkReply::readyRead, reply, [this] { drain(); });
+        QObject::connect(reply, &QNetworkReply::sslErrors, reply,
+                         [this](const QList<QSslError> &errors) { out.sslErrors += errors; });
+        QObject::connect(reply, &QNetworkReply::finished, reply, [this, onFinished] {
+            finished = true;
+            total.stop();
+            onFinished();
+        });
+
+        total.setSingleShot(true);
+        total.setTimerType(Qt::CoarseTimer);
+        QObject::connect(&total, &QTimer::timeout, reply, [this] { abort(Response::End::TotalTimeout); });
+        total.start(out.budget);
+        if (reply->isFinished()) {
+            finished = true;
+            total.stop();
+        }
+    }
+
+    void abort(Response::End why)
+    {
+        if (finished)
+            return;
+        if (out.end == Response::End::Finished)
+            out.end = why;
+        reply->abort();   // emits finished() at once
+    }
+
+    void drain()
+    {
         if (!reply->isOpen())
             return;   // aborted: nothing more to read
         const QByteArray chunk = reply->readAll();
@@ -231,75 +282,115 @@ Response Client::send(Request rq, UploadControl *control,
         if (rq.onBodyData && status >= 200 && status < 300) {
             if (!consumerAborted && !rq.onBodyData(chunk)) {
                 consumerAborted = true;
-                reply->abort();
+                abort(Response::End::CheckFailed);
             }
         } else if (out.body.size() < rq.maxBufferedBody) {
             out.body += chunk.left(rq.maxBufferedBody - out.body.size());
         }
+    }
+
+    // After finished: the status, headers and how it ended.
+    void complete()
+    {
+        drain();
+        out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        out.reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray();
+        out.headers = reply->rawHeaderPairs();
+        out.error = reply->error();
+        out.errorString = reply->errorString();
+        if (out.end == Response::End::Finished
+            && (out.error == QNetworkReply::OperationCanceledError || out.error == QNetworkReply::TimeoutError)) {
+            // Nobody here aborted it, so it was the transfer timeout.
+            out.end = Response::End::TransferTimeout;
+        }
+    }
+};
+
+} // namespace
+
+Response Client::send(Request rq, UploadControl *control,
+                      const std::function<std::optional<RemoteError>()> &check) const
+{
+    std::optional<Request> one = std::move(rq);
+    Response result;
+    sendParallel(
+        1, [&]() -> std::optional<Request> { return std::exchange(one, std::nullopt); },
+        [&](const Response &r) {
+            result = r;
+            return true;
+        },
+        control, check);
+    return result;
+}
+
+void Client::sendParallel(int lanes, const std::function<std::optional<Request>()> &next,
+                          const std::function<bool(const Response &)> &done, UploadControl *control,
+                          const std::function<std::optional<RemoteError>()> &check) const
+{
+    // The loop must exist before the manager is used: it creates this thread's event
+    // dispatcher, which pool threads do not have until something needs one.
+    QEventLoop loop;
+    QNetworkAccessManager &nam = threadManager();
+    std::vector<std::unique_ptr<Exchange>> running;
+    bool stopping = false;   // start nothing new
+
+    auto abortAll = [&](Response::End why, const std::optional<RemoteError> &error = {}) {
+        stopping = true;
+        for (auto &ex : running) {
+            if (error && !ex->finished)
+                ex->out.checkError = error;
+            ex->abort(why);
+        }
     };
-
-    const qint64 progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
-    QObject::connect(reply, &QNetworkReply::uploadProgress, reply, [&](qint64 sent, qint64) {
-        out.bytesSent = sent;
-        if (control && sent > 0)
-            control->reportProgress(rq.progressOffset + sent, progressTotal);
-    });
-    QObject::connect(reply, &QNetworkReply::readyRead, reply, drain);
-    QObject::connect(reply, &QNetworkReply::sslErrors, reply,
-                     [&](const QList<QSslError> &errors) { out.sslErrors += errors; });
-    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
-
-    QTimer total;
-    total.setSingleShot(true);
-    total.setTimerType(Qt::CoarseTimer);
-    QObject::connect(&total, &QTimer::timeout, reply, [&] {
-        out.end = Response::End::TotalTimeout;
-        reply->abort();
-    });
-    total.start(out.budget);
+    auto launch = [&] {
+        while (!stopping && int(running.size()) < std::max(1, lanes)) {
+            std::optional<Request> rq = next();
+            if (!rq)
+                break;
+            auto ex = std::make_unique<Exchange>();
+            ex->start(std::move(*rq), nam, m_authorization, m_limits, control, [&loop] { loop.quit(); });
+            running.push_back(std::move(ex));
+        }
+    };
 
     QTimer poll;
     int ticks = 0;
     poll.setInterval(100);
-    QObject::connect(&poll, &QTimer::timeout, reply, [&] {
-        if (reply->isFinished())
-            return;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
         if (control && control->isStopped()) {
-            out.end = Response::End::Stopped;
-            reply->abort();
+            abortAll(Response::End::Stopped);
             return;
         }
         if (check && (++ticks % 3) == 0) {
-            if (auto e = check()) {
-                out.end = Response::End::CheckFailed;
-                out.checkError = std::move(e);
-                reply->abort();
-            }
+            if (auto e = check())
+                abortAll(Response::End::CheckFailed, e);
         }
     });
     poll.start();
 
-    if (!reply->isFinished())
-        loop.exec(QEventLoop::ExcludeUserInputEvents);
-    poll.stop();
-    total.stop();
-    drain();
-
-    out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    out.reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray();
-    out.headers = reply->rawHeaderPairs();
-    out.error = reply->error();
-    out.errorString = reply->errorString();
-    if (consumerAborted && out.end == Response::End::Finished)
-        out.end = Response::End::CheckFailed;
-    if (out.end == Response::End::Finished
-        && (out.error == QNetworkReply::OperationCanceledError
-            || out.error == QNetworkReply::TimeoutError)) {
-        // Nobody here aborted it, so it was the transfer timeout.
-        out.end = Response::End::TransferTimeout;
+    launch();
+    while (!running.empty()) {
+        const bool anyFinished = std::any_of(running.begin(), running.end(), [](const auto &ex) { return ex->finished; });
+        if (!anyFinished)
+            loop.exec(QEventLoop::ExcludeUserInputEvents);
+        // Outside the replies' signals: finished ones can be judged and deleted now.
+        for (auto it = running.begin(); it != running.end();) {
+            Exchange &ex = **it;
+            if (!ex.finished) {
+                ++it;
+                continue;
+            }
+            ex.complete();
+            if (ex.consumerAborted && ex.out.end == Response::End::Finished)
+                ex.out.end = Response::End::CheckFailed;
+            const bool goOn = done(ex.out);
+            it = running.erase(it);
+            if (!goOn && !stopping)
+                abortAll(Response::End::Abandoned);
+        }
+        launch();
     }
-    // A multipart body is owned by the reply and goes with it; the caller's device stays.
-    return out;
+    poll.stop();
 }
 
 RemoteError Client::errorFor(const Response &r, const QString &action) const
@@ -320,6 +411,8 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
                                               .arg(durationText(r.budget)));
     case Response::End::Stopped:
         return RemoteError::make(K::Stopped, prefix + QStringLiteral("stopped"));
+    case Response::End::Abandoned:
+        return RemoteError::make(K::Network, prefix + QStringLiteral("abandoned because a parallel request failed"));
     case Response::End::CheckFailed:
         if (r.checkError)
             return *r.checkError;
@@ -491,8 +584,9 @@ SourceDevice::~SourceDevice()
 #endif
 }
 
-std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *control)
+std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *control, qint64 length)
 {
+    Q_ASSERT(length < 0 || !m_hashContent);
     using K = RemoteError::Kind;
     const SourceState st = statSource(m_item.sourcePath);
     if (!st.ok())
@@ -520,7 +614,7 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     m_identity.mtimeNs = qint64(opened.st_mtim.tv_sec) * 1'000'000'000 + opened.st_mtim.tv_nsec;
     m_identity.ctimeNs = qint64(opened.st_ctim.tv_sec) * 1'000'000'000 + opened.st_ctim.tv_nsec;
     m_offset = offset;
-    m_end = m_item.size;
+    m_end = length >= 0 ? std::min(m_item.size, offset + length) : m_item.size;
     if (!m_hashContent) {
         QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
         return std::nullopt;

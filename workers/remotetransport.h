@@ -60,6 +60,9 @@ struct Request
     // Progress reporting: done = progressOffset + bytes sent in this request.
     qint64 progressOffset = 0;
     qint64 progressTotal = -1;             // -1: uploadBytes
+    // Instead of reporting to the UploadControl: called with the bytes this request has sent.
+    std::function<void(qint64 sent)> onUploadProgress;
+    qint64 tag = 0;                        // copied to Response::tag (sendParallel bookkeeping)
     // Streaming download: called for every chunk of a 2xx body instead of buffering it;
     // return false to abort (e.g. a hash already failed).
     std::function<bool(QByteArrayView)> onBodyData;
@@ -74,9 +77,11 @@ struct Response
         TotalTimeout,      // the request took longer than its budget
         Stopped,           // UploadControl asked to pause or cancel
         CheckFailed,       // the periodic check (e.g. source changed) returned an error
+        Abandoned,         // sendParallel(): aborted because another request ended the batch
     };
     End end = End::Finished;
     QUrl url;
+    qint64 tag = 0;
     int status = 0;                        // 0: no HTTP response
     QByteArray reason;
     QByteArray body;                       // buffered body (not with onBodyData on 2xx)
@@ -107,6 +112,15 @@ public:
     // (End::CheckFailed). control (optional) stops it within ~100 ms.
     Response send(Request request, UploadControl *control = nullptr,
                   const std::function<std::optional<RemoteError>()> &check = {}) const;
+
+    // Runs requests concurrently on the calling thread's manager (one connection each), at
+    // most `lanes` at a time: next() gives the next request, nullopt when there is none left;
+    // done() gets each Response as it ends and returns false to end the batch (the others are
+    // then aborted and reported as Abandoned). control stops all of them; a check() error
+    // aborts all of them (CheckFailed). Returns when nothing is in flight any more.
+    void sendParallel(int lanes, const std::function<std::optional<Request>()> &next,
+                      const std::function<bool(const Response &)> &done, UploadControl *control = nullptr,
+                      const std::function<std::optional<RemoteError>()> &check = {}) const;
 
     // The RemoteError for a response that is not a 2xx success. action says what was being
     // done ("uploading report.pdf"); the message never contains the secret.
@@ -148,10 +162,11 @@ public:
     SourceDevice(const UploadItem &item, bool hashContent);
     ~SourceDevice() override;
 
-    // Opens the source for reading from offset. Fails with a SourceChanged error when size or
-    // mtime differ from the item, LocalIo when it cannot be read, Stopped when control stops it
-    // while the prefix is hashed.
-    std::optional<RemoteError> openAt(qint64 offset, UploadControl *control = nullptr);
+    // Opens the source for reading from offset (to the end, or `length` bytes). Fails with a
+    // SourceChanged error when size or mtime differ from the item, LocalIo when it cannot be
+    // read, Stopped when control stops it while the prefix is hashed. A length is only allowed
+    // without hashContent.
+    std::optional<RemoteError> openAt(qint64 offset, UploadControl *control = nullptr, qint64 length = -1);
 
     bool isSequential() const override { return false; }
     qint64 size() const override { return m_end - m_offset; }

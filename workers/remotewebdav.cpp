@@ -4,6 +4,9 @@
 #include <QRandomGenerator>
 #include <QXmlStreamReader>
 
+#include <map>
+#include <vector>
+
 namespace quire {
 
 namespace {
@@ -381,6 +384,48 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
     }
 }
 
+namespace {
+
+// The resume state of a segmented upload: "quire-dav-1 <sha256> <size> <segment size> <done>",
+// <done> a hex bitmap of the segments the server has for good (bit i of byte i / 8).
+struct SegmentState
+{
+    qint64 segmentSize = 0;
+    QByteArray done;   // bitmap
+
+    bool isDone(qint64 i) const { return i / 8 < done.size() && (quint8(done.at(i / 8)) >> (i % 8)) & 1; }
+    void setDone(qint64 i)
+    {
+        if (done.size() <= i / 8)
+            done.resize(i / 8 + 1, '\0');
+        done[i / 8] = char(quint8(done.at(i / 8)) | (1u << (i % 8)));
+    }
+    QByteArray encode(const UploadItem &item) const
+    {
+        return "quire-dav-1 " + item.sha256 + ' ' + QByteArray::number(item.size) + ' '
+               + QByteArray::number(segmentSize) + ' ' + done.toHex();
+    }
+    // The state for this item and segment size, or an empty one when it is for something else.
+    static SegmentState decode(const QByteArray &text, const UploadItem &item, qint64 segmentSize)
+    {
+        SegmentState s;
+        s.segmentSize = segmentSize;
+        const QList<QByteArray> f = text.split(' ');
+        if (f.size() == 5 && f.at(0) == "quire-dav-1" && f.at(1) == item.sha256
+            && f.at(2).toLongLong() == item.size && f.at(3).toLongLong() == segmentSize)
+            s.done = QByteArray::fromHex(f.at(4));
+        return s;
+    }
+};
+
+bool refusesContentRange(const Response &r)
+{
+    return r.end == Response::End::Finished
+           && (r.status == 400 || r.status == 405 || r.status == 411 || r.status == 416 || r.status == 501);
+}
+
+} // namespace
+
 UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadControl &control, bool &fallBack)
 {
     fallBack = false;
@@ -396,17 +441,27 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
         return UploadOutcome::success(report);
     }
 
+    // Segments of limits().segmentSize, smaller for files that would otherwise not keep every
+    // lane busy (never under 8 MiB, so the per-request cost stays small).
+    const int lanes = std::max(1, limits().lanes);
+    const qint64 segmentSize = std::max<qint64>(
+        8 << 20, std::min(limits().segmentSize, (item.size + lanes - 1) / lanes));
+    const qint64 segments = (item.size + segmentSize - 1) / segmentSize;
+    SegmentState state = SegmentState::decode(item.resumeState, item, segmentSize);
     const QUrl part = partialUrl(item);
-    auto partProps = propfind(part, control);
+    const auto partProps = propfind(part, control);
     if (!partProps.ok())
         return UploadOutcome::fail(*partProps.error);
-    qint64 offset = 0;
-    if (partProps.value.status == 404 || partProps.value.size < 0 || partProps.value.size > item.size
-        || partProps.value.isCollection) {
+    bool usable = partProps.value.status == 207 && !partProps.value.isCollection
+                  && partProps.value.size >= 0 && partProps.value.size <= item.size;
+    if (!usable || state.done.isEmpty()) {
+        // Without a record of which segments the server has, a partial file (segments are sent
+        // in parallel, so it may have holes) is of no use: start it again, empty. mod_dav_fs
+        // writes a Content-Range PUT in place only into a file that exists.
         if (partProps.value.status != 404)
             deleteQuietly(part, control);
-        // Created empty first: mod_dav_fs writes a Content-Range PUT in place only into an
-        // existing file (a new one is removed again when the request breaks off).
+        state.done.clear();
+        control.reportResumeState(QByteArray());
         Request create;
         create.verb = "PUT";
         create.url = part;
@@ -414,63 +469,137 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
         const Response resp = m_client.send(create, &control);
         if (!resp.isHttpSuccess())
             return UploadOutcome::fail(m_client.errorFor(resp, action));
-    } else {
-        offset = partProps.value.size;
     }
 
-    net::SourceDevice source(item, limits().hashWhileSending);
-    if (auto e = source.openAt(offset, &control)) {
-        if (e->kind == K::SourceChanged)
-            deleteQuietly(part, control);
-        return UploadOutcome::fail(*e);
+    qint64 resumedFrom = 0;
+    QList<qint64> pending;
+    for (qint64 i = 0; i < segments; ++i) {
+        if (state.isDone(i))
+            resumedFrom += std::min(segmentSize, item.size - i * segmentSize);
+        else
+            pending.append(i);
     }
+    qint64 doneBytes = resumedFrom;
     qint64 sent = 0;
-    if (offset < item.size) {
+
+    // Each segment is one Content-Range PUT with its own view of the source file; up to
+    // limits().lanes of them run at once (Qt sends one request's body 16 KiB per thread
+    // hand-off, so one connection cannot keep up with the disk or a fast server).
+    std::map<qint64, std::unique_ptr<net::SourceDevice>> devices;
+    // A finished segment's device lives until its reply is gone (the next call of next()).
+    std::vector<std::unique_ptr<net::SourceDevice>> retired;
+    std::map<qint64, qint64> inFlight;   // segment -> bytes sent so far
+    std::optional<RemoteError> failure;
+    bool refused = false;
+    auto reportProgress = [&] {
+        qint64 flying = 0;
+        for (const auto &f : inFlight)
+            flying += f.second;
+        control.reportProgress(doneBytes + flying, item.size);
+    };
+    auto next = [&]() -> std::optional<Request> {
+        retired.clear();
+        if (pending.isEmpty() || failure)
+            return std::nullopt;
+        const qint64 i = pending.takeFirst();
+        const qint64 from = i * segmentSize;
+        const qint64 length = std::min(segmentSize, item.size - from);
+        auto device = std::make_unique<net::SourceDevice>(item, /*hashContent=*/false);
+        if (auto e = device->openAt(from, &control, length)) {
+            failure = *e;
+            return std::nullopt;
+        }
         Request rq;
         rq.verb = "PUT";
         rq.url = part;
+        rq.tag = i;
         rq.headers = {{"Content-Type", "application/octet-stream"},
-                      {"Content-Range", QByteArrayLiteral("bytes %1-%2/%3")
-                                            .replace("%1", QByteArray::number(offset))
-                                            .replace("%2", QByteArray::number(item.size - 1))
-                                            .replace("%3", QByteArray::number(item.size))}};
-        rq.body = &source;
-        rq.uploadBytes = item.size - offset;
-        rq.progressOffset = offset;
-        rq.progressTotal = item.size;
-        const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
-        if (resp.end == Response::End::CheckFailed || source.changed()) {
-            deleteQuietly(part, control);   // may hold bytes of the changed file
-            return UploadOutcome::fail(resp.checkError ? *resp.checkError
-                                                       : RemoteError::make(K::SourceChanged,
-                                                                           QStringLiteral("the file changed while it was being uploaded")));
+                      {"Content-Range", "bytes " + QByteArray::number(from) + '-' + QByteArray::number(from + length - 1)
+                                            + '/' + QByteArray::number(item.size)}};
+        rq.body = device.get();
+        rq.uploadBytes = length;
+        rq.onUploadProgress = [&, i](qint64 bytes) {
+            inFlight[i] = bytes;
+            reportProgress();
+        };
+        inFlight[i] = 0;
+        devices[i] = std::move(device);
+        return rq;
+    };
+    auto done = [&](const Response &resp) {
+        const qint64 i = resp.tag;
+        const qint64 length = std::min(segmentSize, item.size - i * segmentSize);
+        inFlight.erase(i);
+        if (auto it = devices.find(i); it != devices.end()) {
+            retired.push_back(std::move(it->second));
+            devices.erase(it);
         }
-        if (resp.end == Response::End::Finished
-            && (resp.status == 400 || resp.status == 405 || resp.status == 411 || resp.status == 416
-                || resp.status == 501)) {
-            // The server does not take Content-Range on PUT (sabre/dav: 400): plain PUTs from now on.
-            m_rangeUnsupported = true;
-            deleteQuietly(part, control);
-            fallBack = true;
-            return {};
+        if (resp.isHttpSuccess()) {
+            doneBytes += length;
+            sent += length;
+            state.setDone(i);
+            control.reportResumeState(state.encode(item));
+            reportProgress();
+            return true;
         }
-        if (!resp.isHttpSuccess())
-            return UploadOutcome::fail(m_client.errorFor(resp, action));   // the partial stays: the retry resumes
-        sent = resp.bytesSent > 0 ? resp.bytesSent : item.size - offset;
-        if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
+        if (resp.end == Response::End::Abandoned)
+            return false;
+        if (refusesContentRange(resp))
+            refused = true;
+        if (!failure)
+            failure = m_client.errorFor(resp, action);
+        // No new segments; the ones in flight may still finish (and need not be sent again).
+        return true;
+    };
+    auto check = [&]() -> std::optional<RemoteError> {
+        for (const auto &d : devices) {
+            if (auto e = d.second->checkUnchanged())
+                return e;
+        }
+        return std::nullopt;
+    };
+    m_client.sendParallel(lanes, next, done, &control, check);
+
+    if (refused) {
+        // The server does not take Content-Range on PUT (sabre/dav: 400): plain PUTs from now on.
+        m_rangeUnsupported = true;
+        deleteQuietly(part, control);
+        control.reportResumeState(QByteArray());
+        fallBack = true;
+        return {};
+    }
+    if (failure) {
+        if (failure->kind == K::SourceChanged) {
+            // The partial file may hold bytes of the changed file.
             deleteQuietly(part, control);
-            return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                                                  QStringLiteral("the file changed while it was being uploaded")));
+            control.reportResumeState(QByteArray());
+        }
+        return UploadOutcome::fail(*failure);   // otherwise the segments sent stay for the retry
+    }
+    if (control.isStopped())
+        return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+
+    // Everything is there: the source must still be what was hashed (with hashWhileSending the
+    // whole file is read and hashed once more here; the segments were sent without).
+    if (limits().hashWhileSending) {
+        net::SourceDevice whole(item, /*hashContent=*/true);
+        const auto e = whole.openAt(item.size, &control);   // hashes [0, size) and compares
+        if (e) {
+            if (e->kind == K::SourceChanged) {
+                deleteQuietly(part, control);
+                control.reportResumeState(QByteArray());
+            }
+            return UploadOutcome::fail(*e);
         }
     }
-
     const auto after = propfind(part, control);
     if (!after.ok())
         return UploadOutcome::fail(*after.error);
     if (after.value.size != item.size) {
         deleteQuietly(part, control);
-        if (offset > 0 && after.value.size == item.size - offset) {
-            // The server ignored Content-Range and stored the body as the whole file.
+        control.reportResumeState(QByteArray());
+        if (after.value.size >= 0 && after.value.size < item.size && segments > 1) {
+            // The server ignored Content-Range and stored a segment as the whole file.
             m_rangeUnsupported = true;
             fallBack = true;
             return {};
@@ -503,11 +632,12 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
                 return UploadOutcome::fail(*again.error);
             if (again.value.slot == Slot::Same) {
                 deleteQuietly(part, control);
+                control.reportResumeState(QByteArray());
                 UploadReport report;
                 report.storedName = collisionName(fileNameOf(item), again.value.n);
                 report.location = again.value.url.toString(QUrl::FullyEncoded);
                 report.alreadyPresent = true;
-                report.resumedFrom = offset;
+                report.resumedFrom = resumedFrom;
                 report.bytesSent = sent;
                 return UploadOutcome::success(report);
             }
@@ -516,12 +646,13 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
         }
         if (!resp.isHttpSuccess())
             return UploadOutcome::fail(m_client.errorFor(resp, action));
+        control.reportResumeState(QByteArray());
         if (auto e = confirmStored(target, item, control))
             return UploadOutcome::fail(*e);
         UploadReport report;
         report.storedName = storedName;
         report.location = target.toString(QUrl::FullyEncoded);
-        report.resumedFrom = offset;
+        report.resumedFrom = resumedFrom;
         report.bytesSent = sent;
         return UploadOutcome::success(report);
     }

@@ -633,6 +633,8 @@ void UploadJob::Shared::handleStop(const Document &doc, const UploadItem &item, 
     if (control.stopRequested() == UploadControl::Stop::Cancel) {
         if (remote)
             remote->discardPartial(item, control);
+        if (!item.resumeState.isEmpty())
+            (void)catalog.setUploadState(doc.id, QByteArray());
         const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed, DocStatus::Uploading},
                                                 DocStatus::Cancelled);
         if (!r)
@@ -722,6 +724,20 @@ void UploadJob::Shared::process(Work work)
         std::lock_guard lock(mutex);
         addEventLocked(activeEventLocked(doc.id));
     }
+
+    // Large files: what an interrupted upload left on the remote, and the record of it kept
+    // current as the remote reports progress that survives a crash.
+    if (doc.size >= settings.limits.resumeThreshold) {
+        if (const auto state = catalog.uploadState(doc.id))
+            item.resumeState = *state;
+    }
+    control.saveResumeState = [this, &item, &doc](const QByteArray &state) {
+        if (state == item.resumeState)
+            return;
+        item.resumeState = state;
+        if (const Status s = catalog.setUploadState(doc.id, state); !s)
+            noteCatalogError(doc, s.error());
+    };
 
     const RetryPolicy &policy = settings.retry;
     for (int attempt = 1;;) {

@@ -74,6 +74,8 @@ UploadSettings UploadSettings::fromStore(const SessionStore &store)
     s.limits.minTotal = milliseconds(intValue("minTotalSecs", 120, 1, 86'400) * 1000);
     s.limits.minBytesPerSecond = intValue("minSpeedKiBs", 64, 1, 1 << 20) * 1024;
     s.limits.resumeThreshold = intValue("resumeThresholdMiB", 16, 0, 1 << 20) * 1024 * 1024;
+    s.limits.lanes = int(intValue("lanesPerFile", 4, 1, 6));
+    s.limits.segmentSize = intValue("segmentMiB", 64, 8, 4096) * 1024 * 1024;
     if (const auto v = store.value(key("hashWhileSending")); v && v->isValid())
         s.limits.hashWhileSending = v->toBool();
     return s;

@@ -44,7 +44,9 @@ struct RetryPolicy
 //   transferTimeoutSecs   30    abort a request when no byte moved for this long
 //   minTotalSecs          120   every request may take at least this long ...
 //   minSpeedKiBs          64    ... plus its size at this speed, then it is aborted
-//   resumeThresholdMiB    16    webdav: upload files from this size on resumably
+//   resumeThresholdMiB    16    webdav: upload files from this size on resumably ...
+//   segmentMiB            64    ... in segments of up to this size (what a resume may send again) ...
+//   lanesPerFile          4     ... over this many connections at once (1-6)
 //   backoffInitialMs      1000  first retry delay (doubles up to backoffMaxMs)
 //   backoffMaxMs          60000
 //   retryAfterMaxSecs     300   a longer Retry-After fails the document instead of waiting

@@ -3,6 +3,7 @@
 #include "hasher.h"
 
 #include <QCryptographicHash>
+#include <cstring>
 #include <future>
 #include <QDir>
 #include <QFile>
@@ -390,11 +391,12 @@ private:
             const QByteArray range = m_seen.header("Content-Range");
             if (!range.isEmpty()) {
                 // "bytes a-b/total"
+                // Written in place, as mod_dav_fs does (segments may arrive in any order).
                 const qint64 from = range.mid(6, range.indexOf('-') - 6).toLongLong();
                 QByteArray &content = files[path];
-                if (content.size() < from)
-                    content.resize(from, '\0');
-                content = content.left(from) + m_body;
+                if (content.size() < from + m_body.size())
+                    content.resize(from + m_body.size(), '\0');
+                std::memcpy(content.data() + from, m_body.constData(), size_t(m_body.size()));
             } else {
                 files.insert(path, m_body);
             }
