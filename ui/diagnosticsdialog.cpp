@@ -27,9 +27,12 @@ QString figures(const ResponsivenessMonitor::Figures &f)
         .arg(Format::count(f.samples));
 }
 
-QString pool(QThreadPool *p)
+QString pool(const PoolLoad &l)
 {
-    return DiagnosticsDialog::tr("%1 active of %2").arg(p->activeThreadCount()).arg(p->maxThreadCount());
+    return DiagnosticsDialog::tr("%1 active of %2 · %3 queued")
+        .arg(l.active)
+        .arg(l.maxThreads)
+        .arg(Format::count(l.queued));
 }
 
 } // namespace
@@ -119,8 +122,8 @@ void DiagnosticsDialog::refresh()
 
     QTreeWidgetItem *work = section(tr("Workers"));
     Pools &pools = m_service.pools();
-    set(work, 0, tr("Hashing pool (CPU)"), pool(pools.cpu()));
-    set(work, 1, tr("I/O pool"), pool(pools.io()));
+    set(work, 0, tr("Hashing pool (CPU)"), pool(pools.load(pools.cpu())));
+    set(work, 1, tr("I/O pool"), pool(pools.load(pools.io())));
     const WorkSummary s = m_service.summary();
     set(work, 2, tr("Ingest jobs running"), Format::count(s.runningJobs));
     set(work, 3, tr("Files waiting"), Format::count(std::max<qint64>(0, s.filesFound - s.filesDone)));
