@@ -3,6 +3,8 @@
 #include "catalogservice.h"
 #include "diagnosticsdialog.h"
 #include "pools.h"
+#include "remoteeditdialog.h"
+#include "remoteprofile.h"
 #include "responsivenessmonitor.h"
 #include "sessionstore.h"
 #include "settingsdialog.h"
@@ -10,14 +12,24 @@
 #include "uitestsupport.h"
 #include "workstatuswidget.h"
 
+#include <QCheckBox>
+#include <QComboBox>
 #include <QDialogButtonBox>
-#include <QListWidget>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QProgressBar>
 #include <QPushButton>
+#include <QTcpServer>
+#include <QTreeWidget>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QToolButton>
+
+#include <condition_variable>
+#include <mutex>
 
 using namespace quire;
 using quire::test::onWorker;
@@ -32,10 +44,23 @@ private Q_SLOTS:
 
     void settingsLoadAndApplyAtOnce();
     void settingsListRemotes();
+    void settingsAddEditRemoveRemote();
+    void settingsRemoteValidation();
+    void settingsRemoveRemoteInUseIsRefused();
+    void settingsTestConnection();
+    void settingsStopTestConnection();
+    void settingsRendersRemotes();
     void diagnosticsShowEverything();
+    void diagnosticsShowQueuedWork();
     void statusBarFollowsWork();
 
 private:
+    // Waits for the editor the dialog opened with open() (window-modal, no nested loop).
+    static RemoteEditDialog *editorOf(SettingsDialog &dialog);
+    // Fills in and submits the editor; the dialog saves the profile.
+    static void submitLocal(RemoteEditDialog *editor, const QString &name, const QString &folder);
+    static QStringList listedRemotes(SettingsDialog &dialog);
+
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<SessionStore> m_store;
     std::unique_ptr<Catalog> m_catalog;
@@ -65,7 +90,7 @@ void tst_UiDialogs::cleanup()
 void tst_UiDialogs::settingsLoadAndApplyAtOnce()
 {
     QVERIFY(m_store->setValue(SettingsDialog::kIoWorkersKey, 7).ok());
-    SettingsDialog dialog(*m_store, *m_pools, *m_catalog);
+    SettingsDialog dialog(*m_store, *m_service);
     QCOMPARE(dialog.ioWorkers()->value(), 7);
     QCOMPARE(dialog.cpuWorkers()->value(), Pools::defaultCpuThreads());   // not set: the default
     dialog.ioWorkers()->setValue(5);
@@ -79,23 +104,349 @@ void tst_UiDialogs::settingsLoadAndApplyAtOnce()
     QCOMPARE(dialog.result(), int(QDialog::Accepted));
 }
 
+RemoteEditDialog *tst_UiDialogs::editorOf(SettingsDialog &dialog)
+{
+    RemoteEditDialog *editor = nullptr;
+    [&] { QTRY_VERIFY((editor = dialog.findChild<RemoteEditDialog *>()) && editor->isVisible()); }();
+    return editor;
+}
+
+void tst_UiDialogs::submitLocal(RemoteEditDialog *editor, const QString &name, const QString &folder)
+{
+    if (!editor->nameEdit()->isReadOnly()) {
+        editor->nameEdit()->clear();
+        QTest::keyClicks(editor->nameEdit(), name);
+    }
+    editor->setKind(RemoteKind::Local);
+    editor->urlEdit()->clear();
+    QTest::keyClicks(editor->urlEdit(), folder);
+    QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
+    QVERIFY(editor->okButton()->isEnabled());
+    editor->okButton()->click();
+}
+
+QStringList tst_UiDialogs::listedRemotes(SettingsDialog &dialog)
+{
+    QStringList names;
+    for (int i = 0; i < dialog.remotesList()->topLevelItemCount(); ++i)
+        names << dialog.remotesList()->topLevelItem(i)->text(0);
+    return names;
+}
+
 void tst_UiDialogs::settingsListRemotes()
 {
     {
-        SettingsDialog dialog(*m_store, *m_pools, *m_catalog);
-        QCOMPARE(dialog.findChild<QListWidget *>(QStringLiteral("remotesList"))->count(), 0);
+        // Nothing configured: the built-in local folder, which cannot be removed.
+        SettingsDialog dialog(*m_store, *m_service);
+        QCOMPARE(listedRemotes(dialog), QStringList{RemoteProfile::defaultLocalName()});
+        QVERIFY(dialog.selectRemote(RemoteProfile::defaultLocalName()));
+        QCOMPARE(dialog.remotesList()->topLevelItem(0)->text(3), QStringLiteral("(built-in)"));
+        QVERIFY(dialog.editRemoteButton()->isEnabled());
+        QVERIFY(dialog.testRemoteButton()->isEnabled());
+        QVERIFY(!dialog.removeRemoteButton()->isEnabled());
     }
-    QVERIFY(m_store->setValues({{QStringLiteral("settings/remotes/nas/type"), QStringLiteral("webdav")},
-                                {QStringLiteral("settings/remotes/nas/url"), QStringLiteral("https://nas.invalid/dav")},
-                                {QStringLiteral("settings/remotes/backup/type"), QStringLiteral("local")}})
-                .ok());
-    SettingsDialog dialog(*m_store, *m_pools, *m_catalog);
-    auto *list = dialog.findChild<QListWidget *>(QStringLiteral("remotesList"));
-    QCOMPARE(list->count(), 2);
-    QStringList shown;
-    for (int i = 0; i < list->count(); ++i)
-        shown << list->item(i)->text();
-    QCOMPARE(shown, (QStringList{QStringLiteral("backup (local)"), QStringLiteral("nas (webdav)")}));
+    RemoteProfiles profiles(*m_store);
+    RemoteProfile nas;
+    nas.name = QStringLiteral("nas");
+    nas.kind = RemoteKind::WebDav;
+    nas.url = QStringLiteral("https://nas.invalid/dav");
+    nas.user = QStringLiteral("me");
+    QVERIFY(profiles.save(nas).ok());
+    RemoteProfile backup;
+    backup.name = QStringLiteral("backup");
+    backup.url = m_dir->filePath(QStringLiteral("backup"));
+    QVERIFY(profiles.save(backup).ok());
+
+    SettingsDialog dialog(*m_store, *m_service);
+    QCOMPARE(listedRemotes(dialog), (QStringList{QStringLiteral("backup"), QStringLiteral("local"), QStringLiteral("nas")}));
+    QTreeWidgetItem *row = dialog.remotesList()->topLevelItem(2);
+    QCOMPARE(row->text(1), QStringLiteral("WebDAV"));
+    QCOMPARE(row->text(2), QStringLiteral("https://nas.invalid/dav"));
+    QCOMPARE(row->text(3), QStringLiteral("me"));
+    QCOMPARE(dialog.remotesList()->topLevelItem(0)->text(1), QStringLiteral("Local folder"));
+}
+
+void tst_UiDialogs::settingsAddEditRemoveRemote()
+{
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+
+    // Add: OK stays disabled until the values make a usable profile.
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QVERIFY(editor->isNew());
+    QVERIFY(!editor->okButton()->isEnabled());
+    QVERIFY(editor->problem().contains(QLatin1String("name")));
+    const QString folder = m_dir->filePath(QStringLiteral("remote-a"));
+    submitLocal(editor, QStringLiteral("backup"), folder);
+    QTRY_VERIFY(!dialog.isBusy());
+    QVERIFY2(dialog.remoteMessage().contains(QStringLiteral("“backup” added")), qPrintable(dialog.remoteMessage()));
+
+    // Saved as `quire remote add` saves it: settings/remotes/backup, a profile map.
+    auto found = RemoteProfiles(*m_store).find(QStringLiteral("backup"));
+    QVERIFY(found.ok() && found->has_value());
+    QCOMPARE((*found)->kind, RemoteKind::Local);
+    QCOMPARE((*found)->url, folder);
+    QCOMPARE(m_store->value(QStringLiteral("settings/remotes/backup")).valueOr({}).toMap().value(QStringLiteral("kind")).toString(),
+             QStringLiteral("local"));
+    QVERIFY(listedRemotes(dialog).contains(QStringLiteral("backup")));
+    QCOMPARE(dialog.selectedRemote(), QStringLiteral("backup"));
+
+    // Edit: the form starts with the stored values, the name stays.
+    dialog.editRemoteButton()->click();
+    editor = editorOf(dialog);
+    QVERIFY(!editor->isNew());
+    QVERIFY(editor->nameEdit()->isReadOnly());
+    QCOMPARE(editor->nameEdit()->text(), QStringLiteral("backup"));
+    QCOMPARE(editor->urlEdit()->text(), folder);
+    QVERIFY(!editor->userEdit()->isEnabled());   // a local folder needs no account
+    const QString folder2 = m_dir->filePath(QStringLiteral("remote-b"));
+    submitLocal(editor, QStringLiteral("backup"), folder2);
+    QTRY_VERIFY(!dialog.isBusy());
+    QVERIFY2(dialog.remoteMessage().contains(QStringLiteral("“backup” saved")), qPrintable(dialog.remoteMessage()));
+    found = RemoteProfiles(*m_store).find(QStringLiteral("backup"));
+    QVERIFY(found.ok() && found->has_value());
+    QCOMPARE((*found)->url, folder2);
+    QCOMPARE(dialog.remotesList()->findItems(QStringLiteral("backup"), Qt::MatchExactly).first()->text(2), folder2);
+
+    // Remove: no collection uses it, so it asks, then removes.
+    QVERIFY(dialog.selectRemote(QStringLiteral("backup")));
+    dialog.removeRemoteButton()->click();
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((box = dialog.findChild<QMessageBox *>(QStringLiteral("removeRemoteBox"))) && box->isVisible(), 30'000);
+    QVERIFY(box->text().contains(QStringLiteral("“backup”")));
+    QCOMPARE(box->defaultButton(), box->button(QMessageBox::Cancel));
+    QAbstractButton *remove = nullptr;
+    for (QAbstractButton *b : box->buttons()) {
+        if (box->buttonRole(b) == QMessageBox::DestructiveRole)
+            remove = b;
+    }
+    QVERIFY(remove);
+    remove->click();
+    QTRY_VERIFY(!dialog.isBusy());
+    QVERIFY2(dialog.remoteMessage().contains(QStringLiteral("“backup” removed")), qPrintable(dialog.remoteMessage()));
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/backup")).valueOr(true));
+    QCOMPARE(listedRemotes(dialog), QStringList{RemoteProfile::defaultLocalName()});
+}
+
+void tst_UiDialogs::settingsRemoteValidation()
+{
+    RemoteProfile taken;
+    taken.name = QStringLiteral("taken");
+    taken.url = m_dir->filePath(QStringLiteral("t"));
+    QVERIFY(RemoteProfiles(*m_store).save(taken).ok());
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+
+    auto problemFor = [&](const QString &name, RemoteKind kind, const QString &url, const QString &user = {},
+                          const QString &password = {}, bool insecure = false) {
+        editor->nameEdit()->setText(name);
+        editor->setKind(kind);
+        editor->urlEdit()->setText(url);
+        editor->userEdit()->setText(user);
+        editor->passwordEdit()->setText(password);
+        editor->insecureBox()->setChecked(insecure);
+        // The message shown is the one OK is judged by.
+        const QString why = editor->problem();
+        const auto *label = editor->findChild<QLabel *>(QStringLiteral("remoteProblem"));
+        if (label->text() != why || editor->okButton()->isEnabled() != why.isEmpty())
+            return QStringLiteral("<label and OK button out of date>");
+        return why;
+    };
+    const QString folder = m_dir->filePath(QStringLiteral("f"));
+    QVERIFY(problemFor(QString(), RemoteKind::Local, folder).contains(QLatin1String("Type a name")));
+    QVERIFY(problemFor(QStringLiteral("a b"), RemoteKind::Local, folder).contains(QLatin1String("letters, digits")));
+    QVERIFY(problemFor(QStringLiteral(".hidden"), RemoteKind::Local, folder).contains(QLatin1String("does not start")));
+    QVERIFY(problemFor(QStringLiteral("taken"), RemoteKind::Local, folder).contains(QStringLiteral("already is a remote named “taken”")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::Local, QString()).contains(QLatin1String("Type the folder")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::Local, QStringLiteral("relative/dir")).contains(QLatin1String("full path")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::Local, folder).isEmpty());
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QString()).contains(QLatin1String("URL")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("ftp://host/x")).contains(QLatin1String("http://")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("https://me:pw@host/x")).contains(QLatin1String("password out of the URL")));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("https://host/x"), QString(), QStringLiteral("pw")).contains(QLatin1String("user")));
+    // A user needs a password (kept in the keychain; none typed and no QUIRE_PASSWORD here).
+    if (qEnvironmentVariableIsEmpty("QUIRE_PASSWORD"))
+        QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("https://host/x"), QStringLiteral("me")).contains(QLatin1String("password")));
+    // Never a password over plain http:// to another computer, unless allowed explicitly.
+    const QString plain = problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("http://nas.example/dav"),
+                                     QStringLiteral("me"), QStringLiteral("pw"));
+    QVERIFY2(plain.contains(QLatin1String("unencrypted to nas.example")), qPrintable(plain));
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::WebDav, QStringLiteral("http://nas.example/dav"), QStringLiteral("me"),
+                       QStringLiteral("pw"), true).isEmpty());
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::Http, QStringLiteral("http://127.0.0.1:8080/api"), QStringLiteral("me"),
+                       QStringLiteral("pw")).isEmpty());
+    QVERIFY(problemFor(QStringLiteral("n"), RemoteKind::Http, QStringLiteral("https://api.example/{collection}/docs")).isEmpty());
+    const RemoteProfile p = editor->profile();
+    QCOMPARE(p.kind, RemoteKind::Http);
+    QVERIFY(!p.allowInsecureAuth());
+    QVERIFY(editor->userEdit()->isEnabled());
+    // A local folder has no account: user, password and the http:// option are off.
+    editor->setKind(RemoteKind::Local);
+    QVERIFY(!editor->userEdit()->isEnabled());
+    QVERIFY(!editor->passwordEdit()->isEnabled());
+    QVERIFY(!editor->insecureBox()->isEnabled());
+    QCOMPARE(editor->passwordEdit()->echoMode(), QLineEdit::Password);
+    editor->reject();
+    // Nothing was saved.
+    QCOMPARE(listedRemotes(dialog), (QStringList{QStringLiteral("local"), QStringLiteral("taken")}));
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/n")).valueOr(true));
+}
+
+void tst_UiDialogs::settingsRemoveRemoteInUseIsRefused()
+{
+    RemoteProfile used;
+    used.name = QStringLiteral("archive");
+    used.url = m_dir->filePath(QStringLiteral("archive"));
+    QVERIFY(RemoteProfiles(*m_store).save(used).ok());
+    QVERIFY(onWorker([&] { return m_catalog->createCollection(QStringLiteral("Invoices"), QStringLiteral("archive")); }).ok());
+    QVERIFY(onWorker([&] { return m_catalog->createCollection(QStringLiteral("Letters"), QStringLiteral("archive")); }).ok());
+
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QVERIFY(dialog.selectRemote(QStringLiteral("archive")));
+    dialog.removeRemoteButton()->click();
+    QVERIFY(dialog.isBusy());   // the catalog is asked on the I/O pool
+    QVERIFY(!dialog.removeRemoteButton()->isEnabled());
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((box = dialog.findChild<QMessageBox *>(QStringLiteral("remoteInUseBox"))) && box->isVisible(), 30'000);
+    QVERIFY2(box->informativeText().contains(QStringLiteral("used by 2 collections: “Invoices”, “Letters”")),
+             qPrintable(box->informativeText()));
+    QVERIFY(dialog.remoteMessage().contains(QLatin1String("Give them another remote first")));
+    box->button(QMessageBox::Close)->click();
+    QVERIFY(m_store->contains(QStringLiteral("settings/remotes/archive")).valueOr(false));
+    QVERIFY(listedRemotes(dialog).contains(QStringLiteral("archive")));
+    QVERIFY(!dialog.isBusy());
+}
+
+void tst_UiDialogs::settingsTestConnection()
+{
+    RemoteProfiles profiles(*m_store);
+    RemoteProfile good;
+    good.name = QStringLiteral("good");
+    good.url = m_dir->filePath(QStringLiteral("good-remote"));
+    QVERIFY(profiles.save(good).ok());
+    // A folder under a regular file can never be created, whoever runs the test.
+    uitest::writeFile(m_dir->filePath(QStringLiteral("plain-file")), "x");
+    RemoteProfile bad;
+    bad.name = QStringLiteral("bad");
+    bad.url = m_dir->filePath(QStringLiteral("plain-file/remote"));
+    QVERIFY(profiles.save(bad).ok());
+
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
+
+    QVERIFY(dialog.selectRemote(QStringLiteral("good")));
+    dialog.testRemoteButton()->click();
+    // Off the GUI thread: the dialog shows it is busy and the click returns at once.
+    QVERIFY(dialog.isBusy());
+    QVERIFY(!dialog.testRemoteButton()->isEnabled());
+    QVERIFY(!dialog.editRemoteButton()->isEnabled());
+    QVERIFY(dialog.findChild<QProgressBar *>(QStringLiteral("remoteBusy"))->isVisible());
+    QVERIFY(dialog.stopTestButton()->isVisible());
+    QVERIFY(dialog.remoteMessage().contains(QStringLiteral("Testing “good”")));
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60'000);
+    QCOMPARE(done.at(0).at(0).toBool(), true);
+    QCOMPARE(dialog.remoteMessage(),
+             QStringLiteral("Remote “good” works: the folder %1 exists and is writable.").arg(good.url));
+    QVERIFY(dialog.testRemoteButton()->isEnabled());
+    QVERIFY(!dialog.stopTestButton()->isVisible());
+
+    QVERIFY(dialog.selectRemote(QStringLiteral("bad")));
+    dialog.testRemoteButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 60'000);
+    QCOMPARE(done.at(1).at(0).toBool(), false);
+    QCOMPARE(dialog.remoteMessage(),
+             QStringLiteral("Remote “bad” failed the test: cannot create the folder %1.").arg(bad.url));
+}
+
+void tst_UiDialogs::settingsStopTestConnection()
+{
+    // A server that takes the connection and never answers: only Stop (or the remote's
+    // transfer timeout) ends the test.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost));
+    RemoteProfile dav;
+    dav.name = QStringLiteral("silent");
+    dav.kind = RemoteKind::WebDav;
+    dav.url = QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort());
+    QVERIFY(RemoteProfiles(*m_store).save(dav).ok());
+
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
+    QVERIFY(dialog.selectRemote(QStringLiteral("silent")));
+    dialog.testRemoteButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(silent.hasPendingConnections(), 30'000);
+    QVERIFY(dialog.isBusy());
+    QVERIFY(done.isEmpty());
+    dialog.stopTestButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 20'000);
+    QCOMPARE(dialog.remoteMessage(), QStringLiteral("The test of “silent” was stopped."));
+    QVERIFY(!dialog.isBusy());
+    QVERIFY(dialog.testRemoteButton()->isEnabled());
+}
+
+void tst_UiDialogs::settingsRendersRemotes()
+{
+    // Renders the dialog with remotes listed and a test result shown; with
+    // $QUIRE_SCREENSHOT_DIR set, saves the images there for a person to look at.
+    RemoteProfiles profiles(*m_store);
+    RemoteProfile backup;
+    backup.name = QStringLiteral("backup");
+    backup.url = m_dir->filePath(QStringLiteral("backup-remote"));
+    QVERIFY(profiles.save(backup).ok());
+    RemoteProfile nas;
+    nas.name = QStringLiteral("nas");
+    nas.kind = RemoteKind::WebDav;
+    nas.url = QStringLiteral("https://nas.example.org/remote.php/dav/files/me/Quire");
+    nas.user = QStringLiteral("me");
+    QVERIFY(profiles.save(nas).ok());
+
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
+    QVERIFY(dialog.selectRemote(QStringLiteral("backup")));
+    dialog.testRemoteButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60'000);
+    QCoreApplication::sendPostedEvents();   // the layout follows the new message
+    const QImage image = dialog.grab().toImage();
+    // The whole message is shown, however many lines it wraps to.
+    auto *message = dialog.findChild<QLabel *>(QStringLiteral("remoteMessage"));
+    QVERIFY(message->height() >= message->heightForWidth(message->width()));
+    QVERIFY(!image.isNull());
+    // Every remote's row is on screen and no column is cut to nothing.
+    QTreeWidget *list = dialog.remotesList();
+    for (int c = 0; c < list->columnCount(); ++c)
+        QVERIFY2(list->columnWidth(c) > 20, qPrintable(QString::number(c)));
+    QVERIFY(list->visualItemRect(list->topLevelItem(2)).bottom() <= list->viewport()->height());
+
+    dialog.editRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(editor));
+    const QImage editorImage = editor->grab().toImage();
+    QVERIFY(!editorImage.isNull());
+    dialog.selectRemote(QStringLiteral("nas"));
+    editor->reject();
+    dialog.editRemoteButton()->click();
+    QTRY_VERIFY(dialog.findChildren<RemoteEditDialog *>().size() == 1 && editorOf(dialog)->userEdit()->text() == QLatin1String("me"));
+    const QImage davImage = editorOf(dialog)->grab().toImage();
+
+    const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR");
+    if (!dir.isEmpty()) {
+        QVERIFY(image.save(dir + QStringLiteral("/settings.png")));
+        QVERIFY(editorImage.save(dir + QStringLiteral("/remote-edit-local.png")));
+        QVERIFY(davImage.save(dir + QStringLiteral("/remote-edit-webdav.png")));
+    }
 }
 
 void tst_UiDialogs::diagnosticsShowEverything()
@@ -116,8 +467,81 @@ void tst_UiDialogs::diagnosticsShowEverything()
                                  "Catalog", "Open connections", "Connections opened"}) {
         QVERIFY2(text.contains(QLatin1String(expected)), expected);
     }
-    QVERIFY(text.contains(QStringLiteral("%1 active of %2").arg(0).arg(m_pools->io()->maxThreadCount())));
+    QVERIFY(text.contains(QStringLiteral("%1 active of %2 · 0 queued").arg(0).arg(m_pools->io()->maxThreadCount())));
     QVERIFY(text.contains(m_catalog->config().displayLocation()));
+}
+
+namespace {
+
+// Holds pool threads until opened.
+class Gate final
+{
+public:
+    void wait()
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [this] { return m_open; });
+    }
+    void open()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_open = true;
+        }
+        m_cv.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_open = false;
+};
+
+} // namespace
+
+void tst_UiDialogs::diagnosticsShowQueuedWork()
+{
+    // Declared before the pools, which drain before these go; the opener (declared after them)
+    // opens the gate first, so a failed check never leaves a pool that cannot drain.
+    Gate gate;
+    std::atomic_int ran{0};
+    std::atomic_bool blocking{false};
+    Pools pools(1, 1);
+    struct Opener
+    {
+        Gate &gate;
+        ~Opener() { gate.open(); }
+    } opener{gate};
+    CatalogService service(*m_catalog, pools);
+    DiagnosticsDialog dialog(service, *m_store, nullptr);
+    auto line = [&](const char *pool) {
+        dialog.refresh();
+        for (const QString &l : dialog.text().split(QLatin1Char('\n'))) {
+            if (l.trimmed().startsWith(QLatin1String(pool)))
+                return l.trimmed();
+        }
+        return QString();
+    };
+    QCOMPARE(line("I/O pool"), QStringLiteral("I/O pool: 0 active of 1 · 0 queued"));
+
+    // One task holds the only I/O thread; three more wait for it.
+    pools.start(pools.io(), [&] {
+        blocking = true;
+        gate.wait();
+        ++ran;
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(blocking.load(), 30'000);
+    for (int i = 0; i < 3; ++i)
+        pools.start(pools.io(), [&] { ++ran; });
+    QCOMPARE(pools.queued(pools.io()), 3);
+    QCOMPARE(line("I/O pool"), QStringLiteral("I/O pool: 1 active of 1 · 3 queued"));
+    QCOMPARE(line("Hashing pool (CPU)"), QStringLiteral("Hashing pool (CPU): 0 active of 1 · 0 queued"));
+
+    gate.open();
+    QTRY_COMPARE_WITH_TIMEOUT(ran.load(), 4, 30'000);
+    QTRY_COMPARE(pools.queued(pools.io()), 0);
+    QCOMPARE(pools.load(pools.io()).started, 4);
+    QTRY_COMPARE(line("I/O pool"), QStringLiteral("I/O pool: 0 active of 1 · 0 queued"));
 }
 
 void tst_UiDialogs::statusBarFollowsWork()

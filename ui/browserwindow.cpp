@@ -1122,7 +1122,7 @@ void BrowserWindow::showMessage(const QString &text, int ms)
 
 void BrowserWindow::showSettings()
 {
-    auto *dialog = new SettingsDialog(m_store, m_service.pools(), m_service.catalog(), this);
+    auto *dialog = new SettingsDialog(m_store, m_service, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
 }

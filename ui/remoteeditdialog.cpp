@@ -1,0 +1,290 @@
+#include "remoteeditdialog.h"
+
+#include "credentials.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHostAddress>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace quire {
+
+namespace {
+
+const QString kInsecureOption = QStringLiteral("allowInsecureAuth");
+
+// The same hosts the upload code sends a password to over plain http:// without asking.
+bool isLoopbackHost(const QString &host)
+{
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0
+        || host.endsWith(QLatin1String(".localhost"), Qt::CaseInsensitive))
+        return true;
+    QHostAddress address;
+    return address.setAddress(host) && address.isLoopback();
+}
+
+} // namespace
+
+RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing, const QStringList &taken,
+                                   QWidget *parent)
+    : QDialog(parent)
+    , m_existing(existing)
+    , m_taken(taken)
+{
+    setObjectName(QStringLiteral("remoteEditDialog"));
+    setWindowTitle(existing ? tr("Edit Remote") : tr("Add Remote"));
+    auto *layout = new QVBoxLayout(this);
+    auto *form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
+
+    m_name = new QLineEdit(this);
+    m_name->setObjectName(QStringLiteral("remoteName"));
+    m_name->setPlaceholderText(tr("e.g. nas, backup, archive"));
+    m_name->setMaxLength(64);
+    form->addRow(tr("&Name:"), m_name);
+
+    m_kind = new QComboBox(this);
+    m_kind->setObjectName(QStringLiteral("remoteKind"));
+    m_kind->addItem(tr("Local folder"), remoteKindName(RemoteKind::Local));
+    m_kind->addItem(tr("WebDAV server"), remoteKindName(RemoteKind::WebDav));
+    m_kind->addItem(tr("HTTP collections API"), remoteKindName(RemoteKind::Http));
+    form->addRow(tr("&Kind:"), m_kind);
+
+    m_url = new QLineEdit(this);
+    m_url->setObjectName(QStringLiteral("remoteUrl"));
+    m_url->setClearButtonEnabled(true);
+    m_browse = new QPushButton(tr("&Browse…"), this);
+    m_browse->setAutoDefault(false);
+    auto *urlRow = new QHBoxLayout;
+    urlRow->addWidget(m_url, 1);
+    urlRow->addWidget(m_browse);
+    m_urlLabel = new QLabel(this);
+    m_urlLabel->setBuddy(m_url);
+    form->addRow(m_urlLabel, urlRow);
+
+    m_user = new QLineEdit(this);
+    m_user->setObjectName(QStringLiteral("remoteUser"));
+    m_user->setPlaceholderText(tr("none"));
+    m_userLabel = new QLabel(tr("Us&er:"), this);
+    m_userLabel->setBuddy(m_user);
+    form->addRow(m_userLabel, m_user);
+
+    m_password = new QLineEdit(this);
+    m_password->setObjectName(QStringLiteral("remotePassword"));
+    m_password->setEchoMode(QLineEdit::Password);
+    m_password->setPlaceholderText(existing && existing->needsSecret()
+                                       ? tr("unchanged (kept in the system keychain)")
+                                       : tr("kept in the system keychain"));
+    m_password->setToolTip(tr("Stored in the system keychain, never in the settings file."));
+    m_passwordLabel = new QLabel(tr("&Password:"), this);
+    m_passwordLabel->setBuddy(m_password);
+    form->addRow(m_passwordLabel, m_password);
+
+    m_insecure = new QCheckBox(tr("Allow the password over plain &http:// (not encrypted)"), this);
+    m_insecure->setObjectName(QStringLiteral("remoteAllowInsecure"));
+    m_insecure->setToolTip(tr("Without this, Quire refuses to send a password over http:// to any "
+                              "server but this computer."));
+    form->addRow(QString(), m_insecure);
+    layout->addLayout(form);
+
+    m_problem = new QLabel(this);
+    m_problem->setObjectName(QStringLiteral("remoteProblem"));
+    m_problem->setWordWrap(true);
+    m_problem->setForegroundRole(QPalette::PlaceholderText);
+    layout->addWidget(m_problem);
+    layout->addStretch(1);
+
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    okButton()->setText(existing ? tr("&Save") : tr("A&dd"));
+    okButton()->setDefault(true);
+    layout->addWidget(m_buttons);
+    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
+        if (problem().isEmpty())
+            accept();
+    });
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+
+    if (existing) {
+        m_name->setText(existing->name);
+        m_name->setReadOnly(true);
+        m_name->setFrame(false);   // reads as a fixed value, not a field to type in
+        m_name->setBackgroundRole(QPalette::Window);
+        m_name->setToolTip(tr("A remote keeps its name; add a new one to use another name."));
+        setKind(existing->kind);
+        m_url->setText(existing->url);
+        m_user->setText(existing->user);
+        m_insecure->setChecked(existing->allowInsecureAuth());
+    }
+    kindChanged();
+
+    connect(m_kind, &QComboBox::currentIndexChanged, this, &RemoteEditDialog::kindChanged);
+    for (QLineEdit *edit : {m_name, m_url, m_user, m_password})
+        connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::validate);
+    connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::validate);
+    connect(m_browse, &QPushButton::clicked, this, &RemoteEditDialog::browse);
+    (existing ? static_cast<QWidget *>(m_url) : m_name)->setFocus();
+    setMinimumWidth(480);
+    validate();
+}
+
+RemoteEditDialog::~RemoteEditDialog() = default;
+
+QPushButton *RemoteEditDialog::okButton() const
+{
+    return m_buttons->button(QDialogButtonBox::Ok);
+}
+
+void RemoteEditDialog::setKind(RemoteKind kind)
+{
+    const int i = m_kind->findData(remoteKindName(kind));
+    if (i >= 0)
+        m_kind->setCurrentIndex(i);
+}
+
+RemoteKind RemoteEditDialog::kind() const
+{
+    return remoteKindFromName(m_kind->currentData().toString()).value_or(RemoteKind::Local);
+}
+
+QString RemoteEditDialog::normalizedUrl() const
+{
+    QString url = m_url->text().trimmed();
+    if (kind() != RemoteKind::Local || url.isEmpty())
+        return url;
+    if (url == QLatin1String("~") || url.startsWith(QLatin1String("~/")))
+        url = QDir::homePath() + url.mid(1);
+    if (QUrl(url).isLocalFile())
+        return url;
+    return QDir::isAbsolutePath(url) ? QDir::cleanPath(url) : url;
+}
+
+RemoteProfile RemoteEditDialog::profile() const
+{
+    RemoteProfile p = m_existing.value_or(RemoteProfile());
+    p.name = m_name->text().trimmed();
+    p.kind = kind();
+    p.url = normalizedUrl();
+    if (p.kind == RemoteKind::Local) {
+        p.user.clear();
+        p.options.remove(kInsecureOption);
+    } else {
+        p.user = m_user->text().trimmed();
+        if (m_insecure->isChecked())
+            p.options.insert(kInsecureOption, true);
+        else
+            p.options.remove(kInsecureOption);
+    }
+    return p;
+}
+
+QString RemoteEditDialog::password() const
+{
+    return kind() == RemoteKind::Local ? QString() : m_password->text();
+}
+
+QString RemoteEditDialog::problem() const
+{
+    const RemoteProfile p = profile();
+    if (p.name.isEmpty())
+        return tr("Type a name for the remote.");
+    if (RemoteProfile::nameError(p.name))
+        return tr("A remote name has up to 64 letters, digits, “.”, “_” and “-”, and does not start with “.”.");
+    if (isNew() && m_taken.contains(p.name))
+        return tr("There already is a remote named “%1”.").arg(p.name);
+    if (p.url.isEmpty()) {
+        return p.kind == RemoteKind::Local ? tr("Type the folder documents are copied to.")
+                                           : tr("Type the server’s URL.");
+    }
+    if (p.kind == RemoteKind::Local) {
+        const QUrl u(p.url);
+        if (!QDir::isAbsolutePath(u.isLocalFile() ? u.toLocalFile() : p.url))
+            return tr("Type the folder’s full path, such as %1.").arg(QDir::homePath() + QStringLiteral("/Quire"));
+    } else {
+        QString probe = p.url;
+        probe.replace(QLatin1String("{collection}"), QLatin1String("c"));
+        probe.replace(QLatin1String("{base}"), QString());
+        const QUrl u(probe, QUrl::StrictMode);
+        const bool web = u.scheme() == QLatin1String("http") || u.scheme() == QLatin1String("https");
+        if (!u.isValid() || !web || u.host().isEmpty())
+            return tr("The URL must start with http:// or https:// and name a server.");
+        if (!u.password().isEmpty())
+            return tr("Take the password out of the URL and type it under Password: it is kept in the system keychain.");
+        if (u.scheme() == QLatin1String("http") && p.needsSecret() && !isLoopbackHost(u.host())
+            && !p.allowInsecureAuth()) {
+            return tr("The password would cross the network unencrypted to %1. Use an https:// URL, "
+                      "or tick “Allow the password over plain http://”.")
+                .arg(u.host());
+        }
+    }
+    if (p.kind != RemoteKind::Local) {
+        if (!password().isEmpty() && p.user.isEmpty() && !p.usesBearerToken())
+            return tr("Type the user the password belongs to.");
+        const bool haveSecret = !password().isEmpty() || (m_existing && m_existing->needsSecret())
+                                || !qEnvironmentVariableIsEmpty(Credentials::environmentVariable().toLatin1().constData());
+        if (p.needsSecret() && !haveSecret)
+            return tr("Type the password of %1 (it is kept in the system keychain).").arg(p.user);
+    }
+    // Whatever else the shared rules refuse (the command line applies the same ones).
+    if (auto why = p.validationError())
+        return *why;
+    return {};
+}
+
+void RemoteEditDialog::kindChanged()
+{
+    const bool local = kind() == RemoteKind::Local;
+    m_urlLabel->setText(local ? tr("&Folder:") : tr("&URL:"));
+    switch (kind()) {
+    case RemoteKind::Local:
+        m_url->setPlaceholderText(QDir::homePath() + QStringLiteral("/Quire"));
+        m_url->setToolTip(tr("Documents are copied to <folder>/<collection>/<name>."));
+        break;
+    case RemoteKind::WebDav:
+        m_url->setPlaceholderText(QStringLiteral("https://cloud.example.com/remote.php/dav/files/me/Quire"));
+        m_url->setToolTip(tr("The WebDAV folder collections are created in."));
+        break;
+    case RemoteKind::Http:
+        m_url->setPlaceholderText(QStringLiteral("https://api.example.com/v1"));
+        m_url->setToolTip(tr("The API’s base URL: documents are sent to {base}/collections/{collection}/documents, "
+                             "or to the URL itself when it contains {collection}."));
+        break;
+    }
+    m_browse->setVisible(local);
+    for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure})
+        w->setEnabled(!local);
+    validate();
+}
+
+void RemoteEditDialog::validate()
+{
+    const QString why = problem();
+    m_problem->setText(why);
+    m_problem->setVisible(!why.isEmpty());
+    okButton()->setEnabled(why.isEmpty());
+}
+
+void RemoteEditDialog::browse()
+{
+    auto *dialog = new QFileDialog(this, tr("Choose the Remote Folder"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::Directory);
+    dialog->setOption(QFileDialog::ShowDirsOnly);
+    if (!normalizedUrl().isEmpty())
+        dialog->setDirectory(normalizedUrl());
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &folder) {
+        if (!folder.isEmpty())
+            m_url->setText(QDir::toNativeSeparators(folder));
+    });
+    dialog->open();
+}
+
+} // namespace quire
