@@ -443,6 +443,78 @@ private slots:
         QCOMPARE(manager.openConnections(), 0);
     }
 
+    // preparedStatement(): one prepared statement per text, thread and connection, kept until the
+    // connection closes, bounded in number, and a bad statement is an error that names the cause.
+    void preparedStatementsPerThread_data() { addBackends(); }
+    void preparedStatementsPerThread()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+        const QString sql = QStringLiteral("SELECT ? + 1");
+        struct Seen
+        {
+            QSqlQuery *first = nullptr;
+            QSqlQuery *again = nullptr;
+            QSqlQuery *afterRelease = nullptr;
+            QSqlQuery *afterMany = nullptr;
+            QVariant value;
+            QString error;
+            QString badError;
+        };
+        auto use = [&](Seen &seen) {
+            QString error;
+            const auto q = manager.preparedStatement(sql, &error);
+            if (!q) {
+                seen.error = error;
+                return;
+            }
+            seen.first = q.get();
+            q->bindValue(0, 41);
+            if (!q->exec() || !q->next()) {
+                seen.error = q->lastError().text();
+                return;
+            }
+            seen.value = q->value(0);
+            q->finish();
+            seen.again = manager.preparedStatement(sql, &error).get();
+            // More distinct statements than are kept: the oldest go, everything still works.
+            for (int i = 0; i < ConnectionManager::kMaxPreparedStatements + 10; ++i) {
+                if (!manager.preparedStatement(QStringLiteral("SELECT %1").arg(i), &error)) {
+                    seen.error = error;
+                    return;
+                }
+            }
+            const auto afterMany = manager.preparedStatement(sql, &error);
+            seen.afterMany = afterMany.get();
+            if (afterMany)
+                afterMany->bindValue(0, 41);
+            if (!afterMany || !afterMany->exec() || !afterMany->next() || afterMany->value(0).toInt() != 42)
+                seen.error = QStringLiteral("the statement failed after the cache was trimmed: ") + error;
+            else
+                afterMany->finish();
+            manager.releaseThisThread();
+            seen.afterRelease = manager.preparedStatement(sql, &error).get();
+            if (manager.preparedStatement(QStringLiteral("SELECT FROM WHERE"), &seen.badError))
+                seen.badError = QStringLiteral("a statement that cannot be parsed was prepared");
+        };
+        Seen a, b;
+        std::thread ta([&] { use(a); });
+        ta.join();
+        std::thread tb([&] { use(b); });
+        tb.join();
+        for (const Seen *s : {&a, &b}) {
+            QVERIFY2(s->error.isEmpty(), qPrintable(s->error));
+            QCOMPARE(s->value.toInt(), 42);
+            QVERIFY(s->first);
+            QCOMPARE(s->again, s->first);           // the same prepared statement, not a new one
+            QVERIFY(s->afterRelease);
+            QVERIFY(!s->badError.isEmpty());
+            QVERIFY2(s->badError.contains(QLatin1StringView("syntax"), Qt::CaseInsensitive), qPrintable(s->badError));
+        }
+        QCOMPARE(manager.openConnections(), 0);     // both threads released theirs
+    }
+
     // The per-thread holder shares the manager's state: a thread that outlives its manager still
     // closes that manager's connection, at its next request for any connection or when it ends.
     void threadOutlivesManager_data()

@@ -11,6 +11,7 @@
 #include <QStringList>
 
 #include <algorithm>
+#include <bit>
 
 namespace quire {
 
@@ -252,37 +253,45 @@ QString repeated(const QString &item, qsizetype n)
 }
 
 // A statement whose text depends on how many rows it handles (IN lists, multi-row VALUES).
-// Batches use full chunks plus one shorter tail, so two prepared statements cover any batch.
+// A batch runs as full chunks plus a tail split into powers of two, so a few statement texts
+// cover every batch size; each is prepared once per connection and then reused
+// (ConnectionManager::preparedStatement), which matters because SQLite parses a statement with
+// hundreds of parameters in time quadratic in their number.
 class ChunkedQuery final
 {
 public:
     using Sql = QString (*)(qsizetype rows);
-    ChunkedQuery(const QSqlDatabase &db, Sql sql) : m_full(makeQuery(db)), m_tail(makeQuery(db)), m_sql(sql) {}
-
-    // The statement for `rows` rows, prepared on first use; nullptr and error() on failure.
-    QSqlQuery *get(qsizetype rows, const QString &what)
+    ChunkedQuery(ConnectionManager &connections, Sql sql, qsizetype fullRows)
+        : m_connections(connections), m_sql(sql), m_fullRows(fullRows)
     {
-        const bool full = m_fullRows == 0 || rows == m_fullRows;
-        QSqlQuery &q = full ? m_full : m_tail;
-        qsizetype &prepared = full ? m_fullRows : m_tailRows;
-        if (prepared != rows) {
-            if (const Status s = prepare(q, m_sql(rows), what); !s) {
-                m_error = s.error();
-                prepared = 0;
-                return nullptr;
-            }
-            prepared = rows;
-        }
-        return &q;
+    }
+
+    // How many rows the next statement takes when `remaining` (> 0) rows are left.
+    qsizetype rowsFor(qsizetype remaining) const
+    {
+        return remaining >= m_fullRows ? m_fullRows : qsizetype(std::bit_floor(size_t(remaining)));
+    }
+
+    // The statement for `rows` rows; nullptr and error() on failure.
+    std::shared_ptr<QSqlQuery> get(qsizetype rows, const QString &what)
+    {
+        // The text of a many-row statement is long: build it once per thread, not per call.
+        static thread_local QHash<std::pair<quintptr, qsizetype>, QString> texts;
+        QString &sql = texts[{reinterpret_cast<quintptr>(m_sql), rows}];
+        if (sql.isEmpty())
+            sql = m_sql(rows);
+        QString error;
+        std::shared_ptr<QSqlQuery> q = m_connections.preparedStatement(sql, &error);
+        if (!q)
+            m_error = what + QLatin1StringView(": ") + error;
+        return q;
     }
     const QString &error() const { return m_error; }
 
 private:
-    QSqlQuery m_full;
-    QSqlQuery m_tail;
+    ConnectionManager &m_connections;
     Sql m_sql;
-    qsizetype m_fullRows = 0;
-    qsizetype m_tailRows = 0;
+    qsizetype m_fullRows;
     QString m_error;
 };
 
@@ -523,15 +532,15 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
     // which matters most for PostgreSQL, where every statement is a network round trip.
     QSqlQuery exists = makeQuery(*db), reset = makeQuery(*db);
-    ChunkedQuery lookup(*db, [](qsizetype n) {
+    ChunkedQuery lookup(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, source_path, status, size, mtime_ms FROM documents "
                               "WHERE collection_id = ? AND source_path IN (%1)").arg(marks(n));
-    });
-    ChunkedQuery insert(*db, [](qsizetype n) {
+    }, kLookupChunk);
+    ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
                               "added, updated) VALUES %1 RETURNING id, source_path")
                 .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?)"), n));
-    });
+    }, kInsertChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -569,9 +578,9 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
             }
         }
     }
-    for (qsizetype start = 0; start < paths.size(); start += kLookupChunk) {
-        const qsizetype n = std::min<qsizetype>(kLookupChunk, paths.size() - start);
-        QSqlQuery *q = lookup.get(n, what);
+    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
+        n = lookup.rowsFor(paths.size() - start);
+        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
         if (!q)
             return R::failure(lookup.error());
         q->bindValue(0, qlonglong(collectionId));
@@ -636,9 +645,9 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
 
     // RETURNING names the path with each id, so nothing depends on the order of returned rows.
     QList<qint64> insertedIds(inserts.size(), 0);
-    for (qsizetype start = 0; start < inserts.size(); start += kInsertChunk) {
-        const qsizetype n = std::min<qsizetype>(kInsertChunk, inserts.size() - start);
-        QSqlQuery *q = insert.get(n, what);
+    for (qsizetype start = 0, n = 0; start < inserts.size(); start += n) {
+        n = insert.rowsFor(inserts.size() - start);
+        const std::shared_ptr<QSqlQuery> q = insert.get(n, what);
         if (!q)
             return R::failure(insert.error());
         int column = 0;
@@ -689,21 +698,21 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     QSqlQuery setFailed = makeQuery(*db), setHashed = makeQuery(*db);
     // Many rows per UPDATE. VALUES columns are called column1, column2, ... in both databases;
     // the casts give PostgreSQL the parameter types it cannot infer inside VALUES.
-    ChunkedQuery setHashedRows(*db, [](qsizetype n) {
+    ChunkedQuery setHashedRows(*m_connections, [](qsizetype n) {
         return QStringLiteral("UPDATE documents SET status = v.column2, sha256 = v.column3, duplicate_of = v.column4, "
                               "error = '', size = v.column5, mtime_ms = v.column6, updated = v.column7 "
                               "FROM (VALUES %1) AS v WHERE documents.id = v.column1")
                 .arg(repeated(QStringLiteral("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), "
                                              "CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"), n));
-    });
-    ChunkedQuery readCurrent(*db, [](qsizetype n) {
+    }, kInsertChunk);
+    ChunkedQuery readCurrent(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, collection_id, status, sha256 FROM documents WHERE id IN (%1)").arg(marks(n));
-    });
+    }, kLookupChunk);
     // The partial unique index makes these index lookups; at most one row per collection and hash.
-    ChunkedQuery readOriginals(*db, [](qsizetype n) {
+    ChunkedQuery readOriginals(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, sha256 FROM documents "
                               "WHERE collection_id = ? AND sha256 IN (%1) AND status <> 'duplicate'").arg(marks(n));
-    });
+    }, kLookupChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -736,9 +745,9 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
             }
         }
     }
-    for (qsizetype start = 0; start < ids.size(); start += kLookupChunk) {
-        const qsizetype n = std::min<qsizetype>(kLookupChunk, ids.size() - start);
-        QSqlQuery *q = readCurrent.get(n, what);
+    for (qsizetype start = 0, n = 0; start < ids.size(); start += n) {
+        n = readCurrent.rowsFor(ids.size() - start);
+        const std::shared_ptr<QSqlQuery> q = readCurrent.get(n, what);
         if (!q)
             return R::failure(readCurrent.error());
         for (qsizetype i = 0; i < n; ++i)
@@ -772,9 +781,9 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     QHash<std::pair<qint64, QByteArray>, qint64> originals;
     for (auto it = shasByCollection.cbegin(); it != shasByCollection.cend(); ++it) {
         const QList<QByteArray> &shas = it.value();
-        for (qsizetype start = 0; start < shas.size(); start += kLookupChunk) {
-            const qsizetype n = std::min<qsizetype>(kLookupChunk, shas.size() - start);
-            QSqlQuery *q = readOriginals.get(n, what);
+        for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
+            n = readOriginals.rowsFor(shas.size() - start);
+            const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
             if (!q)
                 return R::failure(readOriginals.error());
             q->bindValue(0, qlonglong(it.key()));
@@ -796,17 +805,22 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     QSet<qint64> pendingIds;
     constexpr qsizetype kColumns = 7;
     auto flush = [&]() -> Status {
-        const qsizetype n = pending.size() / kColumns;
-        if (n == 0)
-            return {};
-        QSqlQuery *q = setHashedRows.get(n, what);
-        if (!q)
-            return Status::failure(setHashedRows.error());
-        for (qsizetype i = 0; i < pending.size(); ++i)
-            q->bindValue(int(i), pending[i]);
+        const qsizetype rows = pending.size() / kColumns;
+        for (qsizetype start = 0, n = 0; start < rows; start += n) {
+            n = setHashedRows.rowsFor(rows - start);
+            const std::shared_ptr<QSqlQuery> q = setHashedRows.get(n, what);
+            if (!q)
+                return Status::failure(setHashedRows.error());
+            for (qsizetype i = 0; i < n * kColumns; ++i)
+                q->bindValue(int(i), pending[start * kColumns + i]);
+            const Status s = execQuery(*q, what);
+            q->finish();
+            if (!s)
+                return s;
+        }
         pending.clear();
         pendingIds.clear();
-        return execQuery(*q, what);
+        return {};
     };
 
     // Decide in input order, keeping `originals` up to date, so two files with the same content

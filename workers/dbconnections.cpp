@@ -11,6 +11,7 @@
 #include <QThreadStorage>
 
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace quire {
@@ -68,11 +69,22 @@ struct ThreadConnection
     QString name;
     QSqlDatabase db;
     Clock::time_point lastUsed;
+    // preparedStatement()'s cache; `order` is the order of preparation, oldest first.
+    QHash<QString, std::shared_ptr<QSqlQuery>> statements;
+    QStringList order;
 };
+
+void dropStatements(ThreadConnection &c, qsizetype count)
+{
+    for (qsizetype i = 0; i < count && !c.order.isEmpty(); ++i)
+        c.statements.remove(c.order.takeFirst());
+}
 
 void closeConnection(ThreadConnection &c)
 {
     // Runs in the owning thread: Qt requires a connection to be closed where it was opened.
+    // Statements first: a QSqlQuery must not outlive its driver.
+    dropStatements(c, c.order.size());
     c.db.close();
     c.db = QSqlDatabase();   // drop our handle first, or removeDatabase() warns "still in use"
     {
@@ -158,13 +170,29 @@ Status configureSqlite(QSqlDatabase &db)
         {"PRAGMA synchronous = NORMAL", nullptr},
         {"PRAGMA foreign_keys = ON", nullptr},
         {"PRAGMA temp_store = MEMORY", nullptr},
+        // Up to 16 MiB of pages per connection (the default is 2 MiB): the documents table's
+        // indexes of a catalog with 100,000 documents then stay in memory while hashes are
+        // recorded at random places in them.
+        {"PRAGMA cache_size = -16384", nullptr},
     };
     static_assert(kSqliteBusyTimeoutMs == 10'000, "keep the busy_timeout pragma in sync");
     for (const auto &p : pragmas) {
         QSqlQuery q(db);
-        if (!q.exec(QLatin1StringView(p.sql)))
-            return Status::failure(QStringLiteral("could not run \"%1\": %2")
-                                           .arg(QLatin1StringView(p.sql), q.lastError().text()));
+        // Turning a new catalog file to WAL needs it to itself for a moment, and SQLite reports
+        // "database is locked" at once, without its busy timeout, when other connections open the
+        // same new file at the same time (several threads or processes on first use). Wait here
+        // instead, as long as the busy timeout would have.
+        const auto deadline = Clock::now() + std::chrono::milliseconds(kSqliteBusyTimeoutMs);
+        auto delay = std::chrono::milliseconds(2);
+        while (!q.exec(QLatin1StringView(p.sql))) {
+            const int code = q.lastError().nativeErrorCode().toInt() & 0xff;   // primary result code
+            const bool busy = code == 5 /* SQLITE_BUSY */ || code == 6 /* SQLITE_LOCKED */;
+            if (!busy || Clock::now() + delay >= deadline)
+                return Status::failure(QStringLiteral("could not run \"%1\": %2")
+                                               .arg(QLatin1StringView(p.sql), q.lastError().text()));
+            std::this_thread::sleep_for(delay);
+            delay = std::min(delay * 2, std::chrono::milliseconds(50));
+        }
         if (p.expect && (!q.next() || q.value(0).toString().compare(QLatin1StringView(p.expect),
                                                                     Qt::CaseInsensitive) != 0)) {
             // Not fatal: e.g. a file system without shared memory support cannot do WAL. The
@@ -316,8 +344,34 @@ Result<QSqlDatabase> ConnectionManager::database()
 
     m_state->open.fetch_add(1, std::memory_order_relaxed);
     m_state->opened.fetch_add(1, std::memory_order_relaxed);
-    mine.list.push_back(ThreadConnection{m_state, name, db, now});
+    mine.list.push_back(ThreadConnection{m_state, name, db, now, {}, {}});
     return db;
+}
+
+std::shared_ptr<QSqlQuery> ConnectionManager::preparedStatement(const QString &sql, QString *error)
+{
+    Result<QSqlDatabase> db = database();
+    if (!db) {
+        *error = db.error();
+        return nullptr;
+    }
+    ThreadConnection *c = threadConnections().find(m_state.get());
+    Q_ASSERT(c);   // database() succeeded on this thread
+    if (const auto it = c->statements.constFind(sql); it != c->statements.constEnd())
+        return *it;
+    if (c->order.size() >= kMaxPreparedStatements)
+        dropStatements(*c, kMaxPreparedStatements / 2);
+    auto q = std::make_shared<QSqlQuery>(c->db);
+    // SQLite: forward-only avoids Qt caching every row. QPSQL's forward-only mode streams rows
+    // and loses them if another statement runs meanwhile, so PostgreSQL results stay buffered.
+    q->setForwardOnly(!m_state->config.isPostgres());
+    if (!q->prepare(sql)) {
+        *error = q->lastError().text();
+        return nullptr;
+    }
+    c->statements.insert(sql, q);
+    c->order.append(sql);
+    return q;
 }
 
 void ConnectionManager::releaseThisThread()

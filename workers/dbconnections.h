@@ -5,6 +5,8 @@
 
 #include <QSqlDatabase>
 
+class QSqlQuery;
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -40,6 +42,15 @@ public:
 
     // Closes the calling thread's connection now (it is reopened on the next database()).
     void releaseThisThread();
+
+    // A statement prepared on the calling thread's connection and kept with that connection, so
+    // later calls skip the parse: preparing a many-row statement costs SQLite more than running
+    // it. Use it on this thread only, and finish() it after use so that it holds no read
+    // snapshot. nullptr, with *error set, when the connection or the prepare fails. Never call
+    // on the GUI thread.
+    std::shared_ptr<QSqlQuery> preparedStatement(const QString &sql, QString *error);
+    // Statements kept per connection; the oldest half is dropped when a connection has more.
+    static constexpr int kMaxPreparedStatements = 96;
 
     // Connections of this manager that are open right now (all threads).
     int openConnections() const;
