@@ -1,4 +1,4 @@
-// ctest-labels: uploads
+// ctest-labels: uploads concurrency
 // ctest-timeout: 300
 // Uploads against a server that misbehaves on purpose (tests/support/faultserver.h, a real
 // socket on loopback): every case ends in success or a clear error, within a bounded time,
@@ -297,21 +297,26 @@ private slots:
         UploadJob job(c->fx->catalog(), c->fx->store(), c->fx->pools(), UploadScope{c->collection, {}});
         job.setSettings(s);
         QSignalSpy finished(&job, &UploadJob::finished);
-        bool changed = false;
         const QByteArray edited = QByteArray(c->content.size(), 'E');
-        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
-            for (const auto &e : events) {
-                if (!changed && e.status == DocStatus::Uploading && e.bytesDone > 0) {
-                    changed = true;   // an editor saves the file while it is being sent
-                    QFile f(c->fx->sourcePath(c->doc));
-                    QVERIFY(f.open(QIODevice::ReadWrite));
-                    f.write(edited);
-                }
-            }
-        });
         job.start();
+        // An editor saves the file while it is being sent: once the server is reading the body
+        // (not merely once Qt has written to the socket: a body aborted before the server looked
+        // at the connection would never be seen there).
+        auto serverReadsBody = [&] {
+            for (const auto &seen : c->server->requests()) {
+                if (seen.method == "PUT" && seen.path.contains("report.pdf") && seen.bodyBytes > 0)
+                    return true;
+            }
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(serverReadsBody(), 60'000);
+        QVERIFY(finished.isEmpty());
+        {
+            QFile f(c->fx->sourcePath(c->doc));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QCOMPARE(f.write(edited), edited.size());
+        }
         QVERIFY(finished.wait(120'000));
-        QVERIFY(changed);
         const auto r = finished.first().first().value<UploadResult>();
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         // The first PUT was aborted (the server never got that body), the file hashed again and

@@ -1,4 +1,4 @@
-// ctest-labels: uploads
+// ctest-labels: uploads concurrency
 // ctest-timeout: 600
 // UploadJob and UploadQueue with the real catalog, pools and remotes: the catalog as the queue
 // (crash recovery, conditional claims), sources that changed, pause/resume/cancel per

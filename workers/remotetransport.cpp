@@ -178,12 +178,21 @@ std::optional<RemoteError> Client::securityError(const QUrl &url) const
             .arg(m_profile.name, url.host()));
 }
 
-namespace {
-
 // One request in flight on this thread's manager: the reply, its total-time budget, and the
 // Response being filled in. Used by Client::send() and Client::sendParallel() on one thread.
-struct Exchange
+//
+// The reply's signals reach it through connections made by signature (SIGNAL/SLOT), never
+// through lambdas or member-function pointers: a QNetworkReply's connections may be freed on
+// Qt's HTTP thread (when the reply's delegate there is destroyed, it cleans up the reply's
+// disconnected connections under Qt's own lock), and the slot object of a functor connection
+// would then be destroyed by code compiled into Quire on that thread. ThreadSanitizer cannot see
+// Qt's locks and reports that as a race with the thread that made the connection. A connection
+// by signature is allocated and freed inside QtCore only.
+class Exchange final : public QObject
 {
+    Q_OBJECT
+
+public:
     Request rq;
     Response out;
     QNetworkReply *reply = nullptr;
@@ -192,14 +201,15 @@ struct Exchange
     bool finished = false;
 
     Exchange() = default;
-    Exchange(const Exchange &) = delete;
-    Exchange &operator=(const Exchange &) = delete;
-    ~Exchange() { delete reply; }   // a multipart body goes with its reply
+    Q_DISABLE_COPY_MOVE(Exchange)
+    ~Exchange() override { delete reply; }   // a multipart body goes with its reply
 
     void start(Request request, QNetworkAccessManager &nam, const QByteArray &authorization,
-               const RemoteLimits &limits, UploadControl *control, const std::function<void()> &onFinished)
+               const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished)
     {
         rq = std::move(request);
+        m_control = control;
+        m_onFinished = std::move(onFinished);
         out.url = rq.url;
         out.tag = rq.tag;
         out.budget = limits.totalFor(rq.uploadBytes + rq.downloadBytes);
@@ -235,26 +245,15 @@ struct Exchange
             reply = nam.sendCustomRequest(req, rq.verb);
         }
 
-        const qint64 progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
-        QObject::connect(reply, &QNetworkReply::uploadProgress, reply, [this, control, progressTotal](qint64 sent, qint64) {
-            out.bytesSent = sent;
-            if (rq.onUploadProgress)
-                rq.onUploadProgress(sent);
-            else if (control && sent > 0)
-                control->reportProgress(rq.progressOffset + sent, progressTotal);
-        });
-        QObject::connect(reply, &QNetworkReply::readyRead, reply, [this] { drain(); });
-        QObject::connect(reply, &QNetworkReply::sslErrors, reply,
-                         [this](const QList<QSslError> &errors) { out.sslErrors += errors; });
-        QObject::connect(reply, &QNetworkReply::finished, reply, [this, onFinished] {
-            finished = true;
-            total.stop();
-            onFinished();
-        });
+        m_progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
+        connect(reply, SIGNAL(uploadProgress(qint64,qint64)), this, SLOT(onUploadProgress(qint64,qint64)));
+        connect(reply, SIGNAL(readyRead()), this, SLOT(drain()));
+        connect(reply, SIGNAL(sslErrors(QList<QSslError>)), this, SLOT(onSslErrors(QList<QSslError>)));
+        connect(reply, SIGNAL(finished()), this, SLOT(onFinished()));
 
         total.setSingleShot(true);
         total.setTimerType(Qt::CoarseTimer);
-        QObject::connect(&total, &QTimer::timeout, reply, [this] { abort(Response::End::TotalTimeout); });
+        connect(&total, SIGNAL(timeout()), this, SLOT(onTotalTimeout()));
         total.start(out.budget);
         if (reply->isFinished()) {
             finished = true;
@@ -270,6 +269,44 @@ struct Exchange
             out.end = why;
         reply->abort();   // emits finished() at once
     }
+
+    // After finished: the status, headers and how it ended.
+    void complete()
+    {
+        drain();
+        out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        out.reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray();
+        out.headers = reply->rawHeaderPairs();
+        out.error = reply->error();
+        out.errorString = reply->errorString();
+        if (out.end == Response::End::Finished
+            && (out.error == QNetworkReply::OperationCanceledError || out.error == QNetworkReply::TimeoutError)) {
+            // Nobody here aborted it, so it was the transfer timeout.
+            out.end = Response::End::TransferTimeout;
+        }
+    }
+
+private slots:
+    void onUploadProgress(qint64 sent, qint64)
+    {
+        out.bytesSent = sent;
+        if (rq.onUploadProgress)
+            rq.onUploadProgress(sent);
+        else if (m_control && sent > 0)
+            m_control->reportProgress(rq.progressOffset + sent, m_progressTotal);
+    }
+
+    void onSslErrors(const QList<QSslError> &errors) { out.sslErrors += errors; }
+
+    void onFinished()
+    {
+        finished = true;
+        total.stop();
+        if (m_onFinished)
+            m_onFinished();
+    }
+
+    void onTotalTimeout() { abort(Response::End::TotalTimeout); }
 
     void drain()
     {
@@ -289,24 +326,11 @@ struct Exchange
         }
     }
 
-    // After finished: the status, headers and how it ended.
-    void complete()
-    {
-        drain();
-        out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        out.reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray();
-        out.headers = reply->rawHeaderPairs();
-        out.error = reply->error();
-        out.errorString = reply->errorString();
-        if (out.end == Response::End::Finished
-            && (out.error == QNetworkReply::OperationCanceledError || out.error == QNetworkReply::TimeoutError)) {
-            // Nobody here aborted it, so it was the transfer timeout.
-            out.end = Response::End::TransferTimeout;
-        }
-    }
+private:
+    UploadControl *m_control = nullptr;
+    std::function<void()> m_onFinished;
+    qint64 m_progressTotal = 0;
 };
-
-} // namespace
 
 Response Client::send(Request rq, UploadControl *control,
                       const std::function<std::optional<RemoteError>()> &check) const
@@ -765,3 +789,5 @@ std::optional<RemoteError> SourceDevice::checkUnchanged() const
 }
 
 } // namespace quire::net
+
+#include "remotetransport.moc"

@@ -551,16 +551,27 @@ QUrl FaultServer::url() const
     return QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(port()));
 }
 
+// What crosses between the test's thread and the server's thread is copied element by element
+// while the lock is held, never handed over as a shallow copy of a Qt container: an implicitly
+// shared container decides whether it may write in place from a relaxed load of its reference
+// count, so the server thread could otherwise write into a buffer the test thread read a moment
+// before without any ordering between the two (and the files' bytes are written in place by
+// Content-Range PUTs).
 void FaultServer::script(QList<Behaviour> behaviours)
 {
     std::lock_guard lock(m_state->mutex);
-    m_state->script += behaviours;
+    for (const Behaviour &b : std::as_const(behaviours))
+        m_state->script.append(b);
 }
 
 QList<FaultServer::Seen> FaultServer::requests() const
 {
     std::lock_guard lock(m_state->mutex);
-    return m_state->seen;
+    QList<Seen> out;
+    out.reserve(m_state->seen.size());
+    for (const Seen &s : std::as_const(m_state->seen))
+        out.append(s);   // the members are only ever replaced on the server's side, not changed in place
+    return out;
 }
 
 int FaultServer::requestCount(const QByteArray &method) const
@@ -575,13 +586,16 @@ int FaultServer::requestCount(const QByteArray &method) const
 QMap<QString, QByteArray> FaultServer::files() const
 {
     std::lock_guard lock(m_state->mutex);
-    return m_state->files;
+    QMap<QString, QByteArray> out;
+    for (auto it = m_state->files.cbegin(); it != m_state->files.cend(); ++it)
+        out.insert(QString(it.key().constData(), it.key().size()), QByteArray(it.value().constData(), it.value().size()));
+    return out;
 }
 
 void FaultServer::putFile(const QString &path, const QByteArray &content)
 {
     std::lock_guard lock(m_state->mutex);
-    m_state->files.insert(path, content);
+    m_state->files.insert(QString(path.constData(), path.size()), QByteArray(content.constData(), content.size()));
     QString dir = parentOf(path);
     while (!m_state->dirs.contains(dir)) {
         m_state->dirs.insert(dir);
