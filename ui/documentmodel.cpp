@@ -67,6 +67,8 @@ void DocumentModel::setCollection(qint64 collectionId)
     m_query.collectionId = collectionId;
     m_progress.clear();
     m_pendingEvents.clear();
+    m_uploads.clear();
+    m_pendingUploads.clear();
     startQuery();
 }
 
@@ -412,9 +414,89 @@ void DocumentModel::applyEvents(const QList<DocumentEvent> &events)
         m_eventTimer.start();
 }
 
+void DocumentModel::applyUploadEvents(const QList<UploadDocumentEvent> &events)
+{
+    bool any = false;
+    for (const UploadDocumentEvent &e : events) {
+        if (m_query.collectionId < 0)
+            break;
+        if (m_query.collectionId != 0 && e.collectionId != m_query.collectionId)
+            continue;
+        m_pendingUploads.insert(e.id, e);   // the latest state of a document wins
+        any = true;
+    }
+    if (any && !m_eventTimer.isActive())
+        m_eventTimer.start();
+}
+
+QString DocumentModel::uploadText(const QModelIndex &index)
+{
+    const double progress = index.data(ProgressRole).toDouble();
+    QStringList parts;
+    parts << (progress >= 0 ? tr("Uploading %1%").arg(int(progress * 100)) : Format::status(DocStatus::Uploading));
+    const QString note = index.data(NoteRole).toString();
+    const double speed = index.data(SpeedRole).toDouble();
+    if (!note.isEmpty()) {
+        // "retrying in 4 s: <why>": the cell says when, the tooltip why.
+        const QString when = note.section(QLatin1Char(':'), 0, 0).trimmed();
+        parts << (when.size() <= 32 ? when : tr("waiting to retry"));
+    } else if (speed > 0) {
+        parts << Format::speed(speed);
+    }
+    const int attempt = index.data(AttemptRole).toInt();
+    if (attempt > 1 && note.isEmpty())
+        parts << tr("attempt %1").arg(attempt);
+    return parts.join(QStringLiteral(" · "));
+}
+
+double DocumentModel::uploadSpeed(qint64 id) const
+{
+    const auto it = m_uploads.constFind(id);
+    return it == m_uploads.cend() ? -1.0 : it->bytesPerSecond;
+}
+
+// Returns false when the document is not loaded.
+bool DocumentModel::flushUploadEvent(const UploadDocumentEvent &e, int *first, int *last)
+{
+    if (e.status == DocStatus::Uploading) {
+        m_progress.insert(e.id, e.bytesDone);
+        m_uploads.insert(e.id, UploadState{e.bytesTotal, e.bytesPerSecond, e.attempt, e.message});
+    } else {
+        m_uploads.remove(e.id);
+        if (!isActive(e.status))
+            m_progress.remove(e.id);
+    }
+    const int row = m_rowOf.value(e.id, -1);
+    if (row < 0)
+        return false;
+    Document &d = m_rows[row];
+    d.status = e.status;
+    switch (e.status) {
+    case DocStatus::Uploaded:
+        if (!e.location.isEmpty())
+            d.remoteLocation = e.location;
+        d.error.clear();
+        break;
+    case DocStatus::Failed:
+        d.error = e.message;
+        break;
+    case DocStatus::Uploading:
+    case DocStatus::Hashed:
+        d.error.clear();
+        break;
+    default:
+        break;
+    }
+    if (e.attempt > 0)
+        d.attempts = std::max(d.attempts, e.attempt);
+    *first = *first < 0 ? row : std::min(*first, row);
+    *last = std::max(*last, row);
+    return true;
+}
+
 void DocumentModel::flushEvents()
 {
-    if (m_pendingEvents.isEmpty())
+    if (m_pendingEvents.isEmpty() && m_pendingUploads.isEmpty())
         return;
     ResponsivenessMonitor::Activity activity("DocumentModel::flushEvents");
     int first = -1;
@@ -443,6 +525,12 @@ void DocumentModel::flushEvents()
         last = std::max(last, row);
     }
     m_pendingEvents.clear();
+    // After the ingest events: an upload only ever follows hashing.
+    for (auto it = m_pendingUploads.cbegin(); it != m_pendingUploads.cend(); ++it) {
+        if (!flushUploadEvent(it.value(), &first, &last))
+            unknown = true;
+    }
+    m_pendingUploads.clear();
     if (first >= 0)
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
     // Documents not loaded yet: new ones, or ones beyond the loaded range. Only worth a query
@@ -490,8 +578,20 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
         if (!isActive(d.status))
             return -1.0;
         const qint64 done = m_progress.value(d.id, 0);
-        return d.size > 0 ? std::clamp(double(done) / double(d.size), 0.0, 1.0) : 0.0;
+        qint64 total = d.size;
+        if (d.status == DocStatus::Uploading) {
+            const auto up = m_uploads.constFind(d.id);
+            if (up != m_uploads.cend() && up->bytesTotal > 0)
+                total = up->bytesTotal;
+        }
+        return total > 0 ? std::clamp(double(done) / double(total), 0.0, 1.0) : 0.0;
     }
+    case SpeedRole:
+        return d.status == DocStatus::Uploading ? uploadSpeed(d.id) : -1.0;
+    case NoteRole:
+        return d.status == DocStatus::Uploading ? m_uploads.value(d.id).note : QString();
+    case AttemptRole:
+        return d.status == DocStatus::Uploading ? m_uploads.value(d.id).attempt : 0;
     default:
         break;
     }
@@ -523,9 +623,20 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
             }
             if (d.status == DocStatus::Failed && !d.error.isEmpty())
                 return tr("Failed: %1").arg(d.error);
+            if (d.status == DocStatus::Uploading)
+                return uploadText(index);
             return Format::status(d.status);
         }
         if (role == Qt::ToolTipRole) {
+            if (d.status == DocStatus::Uploading) {
+                const UploadState up = m_uploads.value(d.id);
+                QString tip = uploadText(index);
+                if (up.bytesTotal > 0)
+                    tip += QLatin1Char('\n') + tr("%1 of %2 sent").arg(Format::bytes(m_progress.value(d.id, 0)), Format::bytes(up.bytesTotal));
+                if (!up.note.isEmpty())
+                    tip += QLatin1Char('\n') + up.note;
+                return tip;
+            }
             if (!d.error.isEmpty())
                 return d.error;
             if (d.status == DocStatus::Duplicate)

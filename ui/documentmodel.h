@@ -2,6 +2,7 @@
 
 #include "catalog.h"
 #include "ingestjob.h"
+#include "uploadjob.h"
 
 #include <QAbstractTableModel>
 #include <QHash>
@@ -20,9 +21,11 @@ class CatalogService;
 // as fast as one of 200. Sorting and filtering re-query in SQL; the model never holds more rows
 // than the views scrolled through.
 //
-// Live updates: DocumentEvent batches (from CatalogService::documentEvents) update the loaded
-// rows in place by id, coalesced into one dataChanged() per ~50 ms; change hints re-query the
-// loaded range (throttled) so added and removed documents show up.
+// Live updates: DocumentEvent batches (from CatalogService::documentEvents) and
+// UploadDocumentEvent batches (from the window's UploadQueue: status, bytes sent, speed, retry
+// notes, where the remote keeps it) update the loaded rows in place by id, coalesced into one
+// dataChanged() per ~50 ms; change hints re-query the loaded range (throttled) so added and
+// removed documents show up.
 //
 // Every reply carries the query generation it was made for; replies for an older query are
 // dropped, and replies arriving after the model is destroyed are never delivered (the model is
@@ -41,6 +44,9 @@ public:
         SourcePathRole,    // QByteArray, native bytes
         DuplicateOfRole,
         Sha256Role,        // full hex
+        SpeedRole,         // bytes per second of an upload in flight, else -1 (double)
+        NoteRole,          // an upload in flight's note ("retrying in 4 s: ..."), else empty
+        AttemptRole,       // an upload in flight's attempt (1 = first), else 0
     };
 
     explicit DocumentModel(CatalogService &service, QObject *parent = nullptr);
@@ -73,8 +79,14 @@ public:
     int rowOfId(qint64 id) const { return m_rowOf.value(id, -1); }
     const Document &documentAt(int row) const { return m_rows.at(row); }
     QList<qint64> idsOf(const QModelIndexList &indexes) const;
-    // Bytes hashed so far of an active document, -1 when unknown.
+    // Bytes hashed or sent so far of an active document, -1 when unknown.
     qint64 bytesDone(qint64 id) const { return m_progress.value(id, -1); }
+    // Recent speed of the document's upload in flight; -1 when it is not uploading.
+    double uploadSpeed(qint64 id) const;
+
+    // "Uploading 42% · 1.2 MB/s", "Uploading 10% · retrying in 4 s": an uploading row's status
+    // (the status cell's text and its progress bar's label).
+    static QString uploadText(const QModelIndex &index);
 
     static DocColumn docColumn(int column);
     static int columnOf(DocColumn column);
@@ -100,6 +112,8 @@ public:
 
     // Applies a batch of document events (normally connected to CatalogService::documentEvents).
     void applyEvents(const QList<quire::DocumentEvent> &events);
+    // Applies a batch of upload events (normally connected to UploadQueue::documentsChanged).
+    void applyUploadEvents(const QList<quire::UploadDocumentEvent> &events);
 
 Q_SIGNALS:
     void loadingChanged(bool loading);
@@ -116,6 +130,7 @@ private:
     void onHint(qint64 collectionId);
     void onHintTimer();
     void flushEvents();
+    bool flushUploadEvent(const UploadDocumentEvent &e, int *first, int *last);
     void runPending();
     void applyRefresh(QList<Document> rows, qint64 limit);
     void rebuildIndex(int from = 0);
@@ -127,6 +142,16 @@ private:
     QHash<qint64, int> m_rowOf;
     QHash<qint64, qint64> m_progress;
     QHash<qint64, DocumentEvent> m_pendingEvents;
+    // Uploads in flight: what the rows show beyond status and bytes done.
+    struct UploadState
+    {
+        qint64 bytesTotal = 0;
+        double bytesPerSecond = 0;
+        int attempt = 0;
+        QString note;
+    };
+    QHash<qint64, UploadState> m_uploads;
+    QHash<qint64, UploadDocumentEvent> m_pendingUploads;
 
     quint64 m_generation = 0;
     quint64 m_countGeneration = 0;

@@ -52,7 +52,7 @@ void StatusDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
         bar.textAlignment = Qt::AlignCenter;
         bar.text = status == DocStatus::Hashing
             ? tr("Hashing %1%").arg(int(progress * 100))
-            : tr("Uploading %1%").arg(int(progress * 100));
+            : DocumentModel::uploadText(index);   // with the speed, or when it retries
         bar.palette = option.palette;
         style->drawControl(QStyle::CE_ProgressBar, &bar, painter, widget);
         return;

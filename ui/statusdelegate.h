@@ -4,7 +4,8 @@
 
 namespace quire {
 
-// Paints the status cell: a progress bar for active documents (hashing, uploading), the error in
+// Paints the status cell: a progress bar for active documents (hashing; uploading, labelled with
+// the upload's speed or when it retries), the error in
 // the palette's warning colour for failed ones, dimmed text for duplicates and cancelled ones.
 class StatusDelegate final : public QStyledItemDelegate
 {
