@@ -3,6 +3,7 @@
 #include "format.h"
 #include "icons.h"
 #include "responsivenessmonitor.h"
+#include "uploadqueue.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -43,8 +44,17 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
     layout->addWidget(m_pause);
     layout->addWidget(m_cancel);
 
-    connect(m_pause, &QToolButton::clicked, this, [this] { m_service.setPaused(!m_service.isPaused()); });
-    connect(m_cancel, &QToolButton::clicked, this, [this] { m_service.cancelAll(); });
+    connect(m_pause, &QToolButton::clicked, this, [this] {
+        const bool pause = !isPaused();
+        m_service.setPaused(pause);
+        if (m_uploads)
+            pause ? m_uploads->pauseAll() : m_uploads->resumeAll();
+    });
+    connect(m_cancel, &QToolButton::clicked, this, [this] {
+        m_service.cancelAll();
+        if (m_uploads && m_uploads->isBusy())
+            m_uploads->cancelAll();
+    });
     m_timer.setInterval(kUpdateMs);
     connect(&m_timer, &QTimer::timeout, this, &WorkStatusWidget::update);
     connect(&m_service, &CatalogService::workChanged, this, &WorkStatusWidget::onWorkChanged);
@@ -55,14 +65,47 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
 
 WorkStatusWidget::~WorkStatusWidget() = default;
 
+void WorkStatusWidget::setUploadQueue(UploadQueue *queue)
+{
+    if (m_uploads)
+        disconnect(m_uploads, nullptr, this, nullptr);
+    m_uploads = queue;
+    m_upload = {};
+    if (!queue)
+        return;
+    connect(queue, &UploadQueue::progressChanged, this, &WorkStatusWidget::setUploadProgress);
+    connect(queue, &UploadQueue::pausedChanged, this, &WorkStatusWidget::update);
+    connect(queue, &UploadQueue::idle, this, [this] {
+        m_upload = {};
+        onIdle();
+    });
+}
+
+void WorkStatusWidget::setUploadProgress(const UploadProgress &progress)
+{
+    m_upload = progress;
+    onWorkChanged();
+}
+
 QString WorkStatusWidget::text() const
 {
     return m_label->text();
 }
 
+bool WorkStatusWidget::isUploading() const
+{
+    // A job that found nothing to upload is not worth a status bar.
+    return m_upload.filesTotal > 0 && m_upload.filesDone < m_upload.filesTotal;
+}
+
+bool WorkStatusWidget::isPaused() const
+{
+    return m_service.isPaused() || (m_uploads && m_uploads->isPaused());
+}
+
 void WorkStatusWidget::onWorkChanged()
 {
-    if (!m_service.isBusy())
+    if (!m_service.isBusy() && !isUploading())
         return;
     if (!m_timer.isActive()) {
         m_samples.clear();
@@ -74,6 +117,8 @@ void WorkStatusWidget::onWorkChanged()
 
 void WorkStatusWidget::onIdle()
 {
+    if (m_service.isBusy() || isUploading())
+        return;   // the other kind of work still runs
     m_timer.stop();
     m_samples.clear();
     setVisible(false);
@@ -94,6 +139,39 @@ void WorkStatusWidget::update()
             speed = double(b.bytes - a.bytes) * 1000.0 / double(b.ms - a.ms);
     }
 
+    const bool ingesting = m_service.isBusy();
+    const bool uploading = isUploading();
+    QStringList lines;
+    if (ingesting)
+        lines << (uploading ? tr("Adding %1").arg(ingestText(s, speed)) : ingestText(s, speed));
+    if (uploading)
+        lines << uploadText(m_upload);
+    m_label->setText(lines.join(QStringLiteral(" — ")));
+
+    if (ingesting) {
+        // Bytes measure the work better than files (one big file is most of it), when known.
+        const double fraction = s.bytesFound > 0 ? double(s.bytesDone) / double(s.bytesFound)
+            : s.filesFound > 0 ? double(s.filesDone) / double(s.filesFound) : 0.0;
+        if (s.walking && s.filesFound == 0)
+            m_bar->setRange(0, 0);   // busy indicator until something is found
+        else {
+            m_bar->setRange(0, 1000);
+            m_bar->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000));
+        }
+    } else if (uploading) {
+        const UploadProgress &p = m_upload;
+        const double fraction = p.bytesTotal > 0 ? double(p.bytesDone) / double(p.bytesTotal)
+            : p.filesTotal > 0 ? double(p.filesDone) / double(p.filesTotal) : 0.0;
+        m_bar->setRange(0, 1000);
+        m_bar->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000));
+    }
+    const bool paused = isPaused();
+    m_pause->setIcon(paused ? m_resumeIcon : m_pauseIcon);
+    m_pause->setToolTip(paused ? tr("Resume all work") : tr("Pause all work"));
+}
+
+QString WorkStatusWidget::ingestText(const WorkSummary &s, double speed) const
+{
     QStringList parts;
     parts << tr("%1 of %2 files").arg(Format::count(s.filesDone), Format::count(s.filesFound));
     if (s.bytesFound > 0)
@@ -112,19 +190,26 @@ void WorkStatusWidget::update()
     }
     if (s.filesFailed > 0)
         parts << tr("%n failed", nullptr, int(std::min<qint64>(s.filesFailed, INT_MAX)));
-    m_label->setText(parts.join(QStringLiteral(" · ")));
+    return parts.join(QStringLiteral(" · "));
+}
 
-    // Bytes measure the work better than files (one big file is most of it), when known.
-    const double fraction = s.bytesFound > 0 ? double(s.bytesDone) / double(s.bytesFound)
-        : s.filesFound > 0 ? double(s.filesDone) / double(s.filesFound) : 0.0;
-    if (s.walking && s.filesFound == 0)
-        m_bar->setRange(0, 0);   // busy indicator until something is found
-    else {
-        m_bar->setRange(0, 1000);
-        m_bar->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000));
+QString WorkStatusWidget::uploadText(const UploadProgress &p) const
+{
+    QStringList parts;
+    parts << tr("Uploading %1 of %2 files").arg(Format::count(p.filesDone), Format::count(p.filesTotal));
+    if (p.bytesTotal > 0)
+        parts << tr("%1 of %2").arg(Format::bytes(p.bytesDone), Format::bytes(p.bytesTotal));
+    if (p.paused || (m_uploads && m_uploads->isPaused())) {
+        parts << tr("paused");
+    } else {
+        if (p.bytesPerSecond > 0)
+            parts << Format::speed(p.bytesPerSecond);
+        if (p.etaMs >= 0)
+            parts << (p.etaMs < 1000 ? tr("almost done") : tr("about %1 left").arg(Format::duration(p.etaMs)));
     }
-    m_pause->setIcon(s.paused ? m_resumeIcon : m_pauseIcon);
-    m_pause->setToolTip(s.paused ? tr("Resume all work") : tr("Pause all work"));
+    if (p.filesFailed > 0)
+        parts << tr("%1 failed").arg(Format::count(p.filesFailed));
+    return parts.join(QStringLiteral(" · "));
 }
 
 } // namespace quire

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "catalogservice.h"
+#include "uploadjob.h"
 
 #include <QElapsedTimer>
 #include <QIcon>
@@ -15,9 +16,13 @@ class QToolButton;
 
 namespace quire {
 
-// The status bar's view of all running ingest work: files and bytes done of the total, speed,
-// time left, and Pause/Resume and Cancel for all of it. Redraws on a timer (4 times a second)
-// rather than on every progress signal, so the number of jobs or files never matters.
+class UploadQueue;
+
+// The status bar's view of all running work, ingest and uploads: files and bytes done of the
+// total, speed, time left, and Pause/Resume and Cancel for all of it. Redraws on a timer (4 times
+// a second) rather than on every progress signal, so the number of jobs or files never matters.
+// Uploads are shown once an upload queue is set (the figures are the running upload job's own:
+// its recent speed and its estimate of the time left).
 class WorkStatusWidget final : public QWidget
 {
     Q_OBJECT
@@ -26,7 +31,13 @@ public:
     explicit WorkStatusWidget(CatalogService &service, QWidget *parent = nullptr);
     ~WorkStatusWidget() override;
 
+    // Also follows the queue's uploads (before any work starts; the queue outlives the widget).
+    void setUploadQueue(UploadQueue *queue);
+    // Applies one upload progress report (normally UploadQueue::progressChanged).
+    void setUploadProgress(const quire::UploadProgress &progress);
+
     QString text() const;
+    bool isUploading() const;
     QToolButton *pauseButton() const { return m_pause; }
     QToolButton *cancelButton() const { return m_cancel; }
 
@@ -34,8 +45,13 @@ private:
     void update();
     void onWorkChanged();
     void onIdle();
+    bool isPaused() const;
+    QString ingestText(const WorkSummary &s, double speed) const;
+    QString uploadText(const UploadProgress &p) const;
 
     CatalogService &m_service;
+    UploadQueue *m_uploads = nullptr;
+    UploadProgress m_upload;
     QProgressBar *m_bar = nullptr;
     QLabel *m_label = nullptr;
     QToolButton *m_pause = nullptr;
