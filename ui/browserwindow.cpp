@@ -16,6 +16,7 @@
 #include "sessionstore.h"
 #include "settingsdialog.h"
 #include "statusdelegate.h"
+#include "uploadqueue.h"
 #include "workstatuswidget.h"
 
 #include <QAction>
@@ -111,6 +112,8 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     m_undo = new QUndoStack(this);
     m_collections = new CollectionModel(m_service, this);
     m_documents = new DocumentModel(m_service, this);
+    // Uploads run on the pools like everything else; the queue starts once the catalog is open.
+    m_uploads = new UploadQueue(m_service.catalog(), m_store, m_service.pools(), this);
 
     createActions();
     createCentral();
@@ -118,6 +121,7 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     createToolBar();
 
     m_work = new WorkStatusWidget(m_service, this);
+    m_work->setUploadQueue(m_uploads);
     statusBar()->addPermanentWidget(m_work);
     m_countLabel = new QLabel(this);
     m_countLabel->setObjectName(QStringLiteral("countLabel"));
@@ -163,7 +167,10 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     connect(m_documentView->selectionModel(), &QItemSelectionModel::currentChanged, this, &BrowserWindow::updateDetails);
     connect(m_documentView, &DocumentView::rowsPainted, this, &BrowserWindow::documentsPainted);
     connect(&m_service, &CatalogService::jobStarted, this, &BrowserWindow::updateActions);
-    connect(&m_service, &CatalogService::jobFinished, this, [this](IngestJob *, const IngestResult &result) {
+    connect(&m_service, &CatalogService::jobFinished, this, [this](IngestJob *job, const IngestResult &result) {
+        // The ingest hook: what was hashed goes to the collection's remote, if it has one.
+        if (m_catalogOpen && job)
+            m_uploads->enqueue(job->collectionId());
         updateActions();
         if (result.outcome == IngestResult::Outcome::Error)
             showError(tr("Adding documents stopped."), result.error);
@@ -181,6 +188,22 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
         }
     });
     connect(&m_service, &CatalogService::pausedChanged, this, &BrowserWindow::updateActions);
+    connect(m_uploads, &UploadQueue::documentsChanged, m_documents, &DocumentModel::applyUploadEvents);
+    connect(m_uploads, &UploadQueue::pausedChanged, this, &BrowserWindow::updateActions);
+    connect(m_uploads, &UploadQueue::progressChanged, this, [this] {
+        if (m_actionsSeeUploads != m_uploads->isBusy())
+            updateActions();
+    });
+    connect(m_uploads, &UploadQueue::idle, this, &BrowserWindow::updateActions);
+    connect(m_uploads, &UploadQueue::jobFinished, this, [this](const UploadResult &result) {
+        m_collections->refresh();   // pending and failed counts changed
+        if (result.outcome == UploadResult::Outcome::Error)
+            showError(tr("Uploading stopped."), result.error);
+        else if (!result.failures.isEmpty())
+            showMessage(tr("Some documents could not be uploaded. First: “%1”: %2")
+                            .arg(result.failures.first().fileName, result.failures.first().error),
+                        15000);
+    });
     m_documentView->viewport()->installEventFilter(this);
 
     restoreUiState();
@@ -273,9 +296,17 @@ void BrowserWindow::createActions()
 
     m_pauseAll = make(QStringLiteral("actionPauseAll"), tr("&Pause All"), QStringLiteral("pause"),
                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P), nullptr);
-    connect(m_pauseAll, &QAction::triggered, this, [this] { m_service.setPaused(!m_service.isPaused()); });
+    connect(m_pauseAll, &QAction::triggered, this, [this] {
+        const bool pause = !(m_service.isPaused() || m_uploads->isPaused());
+        m_service.setPaused(pause);
+        pause ? m_uploads->pauseAll() : m_uploads->resumeAll();
+    });
     m_cancelAll = make(QStringLiteral("actionCancelAll"), tr("Cancel &All"), QStringLiteral("cancel"), {}, nullptr);
-    connect(m_cancelAll, &QAction::triggered, this, [this] { m_service.cancelAll(); });
+    connect(m_cancelAll, &QAction::triggered, this, [this] {
+        m_service.cancelAll();
+        if (m_uploads->isBusy())
+            m_uploads->cancelAll();
+    });
 
     m_diagnosticsAction = make(QStringLiteral("actionDiagnostics"), tr("&Diagnostics"), QStringLiteral("diagnostics"),
                                QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), &BrowserWindow::showDiagnostics);
@@ -544,6 +575,8 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
             return;
         }
         m_catalogOpen = true;
+        // Whatever is pending from earlier sessions (or left `uploading` by a crash) goes now.
+        m_uploads->start();
         if (paths.isEmpty() || collection.isEmpty()) {
             if (!paths.isEmpty())
                 addPaths(0, paths);
@@ -1048,10 +1081,13 @@ void BrowserWindow::updateActions()
     m_showInFolder->setEnabled(one);
     m_copyHash->setEnabled(selected > 0);
     m_verify->setEnabled(one);
-    m_pauseAll->setEnabled(m_service.isBusy());
-    m_pauseAll->setText(m_service.isPaused() ? tr("&Resume All") : tr("&Pause All"));
-    m_pauseAll->setIcon(Icons::glyph(m_service.isPaused() ? QStringLiteral("resume") : QStringLiteral("pause")));
-    m_cancelAll->setEnabled(m_service.isBusy());
+    m_actionsSeeUploads = m_uploads->isBusy();
+    const bool working = m_service.isBusy() || m_uploads->isBusy();
+    const bool paused = m_service.isPaused() || m_uploads->isPaused();
+    m_pauseAll->setEnabled(working);
+    m_pauseAll->setText(paused ? tr("&Resume All") : tr("&Pause All"));
+    m_pauseAll->setIcon(Icons::glyph(paused ? QStringLiteral("resume") : QStringLiteral("pause")));
+    m_cancelAll->setEnabled(working);
 }
 
 void BrowserWindow::updateEmptyState()

@@ -26,10 +26,15 @@ class DocumentModel;
 class DocumentView;
 class ResponsivenessMonitor;
 class SessionStore;
+class UploadQueue;
 class WorkStatusWidget;
 
 // The Quire window: collections on the left, the selected collection's documents in the middle,
 // the selected document's details on the right, overall progress in the status bar.
+//
+// The window owns the session's UploadQueue: documents of collections that have a remote are
+// uploaded once hashed, with per-document progress and speed in the table and overall
+// progress in the status bar.
 //
 // Talks to the catalog only through CatalogService futures and signals; never blocks. Dialogs
 // are opened with open() (no nested event loops); their results arrive as signals.
@@ -66,6 +71,8 @@ public:
     DetailsPane *detailsPane() const { return m_details; }
     QUndoStack *undoStack() const { return m_undo; }
     WorkStatusWidget *workStatus() const { return m_work; }
+    // The window's uploads: started once the catalog is open, woken after each ingest job.
+    UploadQueue *uploadQueue() const { return m_uploads; }
     QLineEdit *filterEdit() const { return m_filter; }
     QComboBox *statusFilter() const { return m_statusFilter; }
 
@@ -139,6 +146,8 @@ private:
     DocumentView *m_documentView = nullptr;
     DetailsPane *m_details = nullptr;
     WorkStatusWidget *m_work = nullptr;
+    UploadQueue *m_uploads = nullptr;
+    bool m_actionsSeeUploads = false;   // updateActions() last saw the upload queue busy
     QUndoStack *m_undo = nullptr;
     QSplitter *m_splitter = nullptr;
     QLineEdit *m_filter = nullptr;
