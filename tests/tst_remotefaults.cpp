@@ -19,6 +19,8 @@ using namespace quire;
 using namespace quire::test;
 using Behaviour = FaultServer::Behaviour;
 
+Q_DECLARE_METATYPE(quire::test::FaultServer::RangedPut)
+
 class TestRemoteFaults final : public QObject
 {
     Q_OBJECT
@@ -355,6 +357,138 @@ private slots:
         QCOMPARE(d.status, DocStatus::Uploaded);
         QCOMPARE(d.attempts, 2);
         QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
+    }
+
+    void staleResumeRecordIsNotTrusted()
+    {
+        // The catalog says every segment is on the server, but the partial file there is much
+        // shorter (cut or replaced since): it is deleted and the upload starts from the first byte.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        const QByteArray sha = c->fx->document(c->doc).sha256;
+        c->server->putFile(QStringLiteral("/Reports 2024/.quire-%1.upload").arg(QString::fromLatin1(sha)),
+                           QByteArray(1024 * 1024, 'Z'));
+        const QByteArray record = "quire-dav-1 " + sha + ' ' + QByteArray::number(c->content.size()) + ' '
+                                  + QByteArray::number(8 * 1024 * 1024) + " 0f";
+        QVERIFY(c->fx->io([&] { return c->fx->catalog().setUploadState(c->doc, record); }).ok());
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.lanes = 4;
+        s.limits.segmentSize = 8 * 1024 * 1024;
+        QList<UploadDocumentEvent> events;
+        const UploadResult r = c->fx->runJob(UploadScope{c->collection, {}}, s, {}, 120'000, &events);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesResumed, 0);
+        qint64 segmentBytes = 0;
+        for (const auto &seen : c->server->requests()) {
+            if (seen.method == "PUT" && !seen.header("Content-Range").isEmpty())
+                segmentBytes += seen.bodyBytes;
+        }
+        QCOMPARE(segmentBytes, qint64(c->content.size()));
+        QCOMPARE(c->server->files().keys(), QStringList{QStringLiteral("/Reports 2024/report.pdf")});
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
+    }
+
+    void serverWithoutRangedPut_data()
+    {
+        QTest::addColumn<FaultServer::RangedPut>("mode");
+        QTest::addColumn<int>("status");
+        QTest::newRow("refused with 501 (nginx)") << FaultServer::RangedPut::Refused << 501;
+        QTest::newRow("refused with 400 (sabre/dav)") << FaultServer::RangedPut::Refused << 400;
+        QTest::newRow("header ignored") << FaultServer::RangedPut::Ignored << 0;
+    }
+
+    void serverWithoutRangedPut()
+    {
+        // A large file goes out in Content-Range segments; a server that refuses the header, or
+        // ignores it and keeps each segment as the whole file, gets one plain PUT of the whole
+        // file instead, and nothing partial is left behind.
+        QFETCH(FaultServer::RangedPut, mode);
+        QFETCH(int, status);
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        c->server->setRangedPut(mode, status);
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.lanes = 4;
+        s.limits.segmentSize = 8 * 1024 * 1024;
+        const UploadResult r = run(*c, s);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(c->server->files().keys(), QStringList{QStringLiteral("/Reports 2024/report.pdf")});
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        int segments = 0;
+        int whole = 0;
+        for (const auto &seen : c->server->requests()) {
+            if (seen.method != "PUT")
+                continue;
+            segments += !seen.header("Content-Range").isEmpty();
+            if (seen.path.contains("report.pdf") && seen.header("Content-Range").isEmpty()) {
+                ++whole;
+                QCOMPARE(seen.bodyBytes, qint64(c->content.size()));
+            }
+        }
+        QVERIFY(segments >= 1);
+        QCOMPARE(whole, 1);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Uploaded);
+        QCOMPARE(d.attempts, 1);
+        QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
+    }
+
+    void interruptedWithoutRangedPutStartsOver()
+    {
+        // Where Content-Range is refused, an upload cut off midway can only start again from the
+        // first byte, and must still succeed.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        c->server->setRangedPut(FaultServer::RangedPut::Refused, 501);
+        Behaviour reset;
+        reset.method = "PUT";
+        reset.pathContains = "report.pdf";
+        reset.minContentLength = 1;
+        reset.kind = Behaviour::Kind::ResetMidBody;
+        reset.resetAfter = 8 * 1024 * 1024;
+        c->server->script({reset});
+        const UploadResult r = run(*c);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QList<qint64> bodies;
+        for (const auto &seen : c->server->requests()) {
+            if (seen.method == "PUT" && seen.path.contains("report.pdf"))
+                bodies << seen.bodyBytes;
+        }
+        QCOMPARE(bodies.size(), 2);
+        QVERIFY2(bodies.at(0) >= 8 * 1024 * 1024 && bodies.at(0) < c->content.size(), qPrintable(QString::number(bodies.at(0))));
+        QCOMPARE(bodies.at(1), qint64(c->content.size()));   // from the first byte again
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        QCOMPARE(c->server->files().size(), 1);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Uploaded);
+        // Sent again by the retry, or by Qt itself: it re-sends a request once (rewinding the
+        // body) when a kept-alive connection breaks under it.
+        QVERIFY(d.attempts <= 2);
+    }
+
+    void endlessTrickleEndsByTotalTime()
+    {
+        // A response that keeps dribbling a byte every 200 ms never trips the transfer timeout
+        // (2 s without a byte); the request's total budget (here 3 s + size / 64 KiB/s) ends it.
+        auto c = makeCase(RemoteKind::Http);
+        QVERIFY(c);
+        Behaviour endless;
+        endless.method = "POST";
+        endless.kind = Behaviour::Kind::Trickle;
+        endless.status = 201;
+        endless.trickleBytes = 1;
+        endless.trickleChunks = 1'000'000;
+        endless.trickleIntervalMs = 200;
+        c->server->script({endless});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.retry.maxAttempts = 1;
+        s.limits.minTotal = std::chrono::milliseconds(3000);
+        const UploadResult r = run(*c, s);
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QVERIFY2(d.error.contains(QLatin1String("the longest this request may take")), qPrintable(d.error));
     }
 
     void connectionRefused()

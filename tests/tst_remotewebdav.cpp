@@ -8,6 +8,7 @@
 #include "hasher.h"
 #include "remotewebdav.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -59,6 +60,18 @@ private:
         for (qint64 i = 0; i < size; ++i)
             b[i] = char((i * 31 + seed * 17 + (i >> 8)) % 251);
         return b;
+    }
+
+    // Bytes Apache received (request lines, headers and bodies) in PUTs to path that began at
+    // sinceMs or later, from its access log.
+    qint64 bytesReceived(const QString &path, qint64 sinceMs) const
+    {
+        qint64 n = 0;
+        for (const DavServer::Logged &l : m_server.accessLog()) {
+            if (l.beganMs >= sinceMs && l.method == "PUT" && l.path == path)
+                n += l.bytesIn;
+        }
+        return n;
     }
 
     static QString describe(const UploadResult &r)
@@ -298,6 +311,9 @@ private slots:
         const QByteArray state = fx.io([&] { return fx.catalog().uploadState(id); }).valueOr({});
         QVERIFY2(state.startsWith("quire-dav-1 " + d.sha256), state.constData());
 
+        // The second run continues: Apache's own count of the bytes it received for the partial
+        // file from then on is what was sent again.
+        const qint64 secondRunBegan = QDateTime::currentMSecsSinceEpoch();
         QList<UploadDocumentEvent> events;
         const UploadResult r = fx.runJob(UploadScope{c, {}}, s, secrets(), 600'000, &events);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
@@ -305,10 +321,17 @@ private slots:
         qint64 resumedFrom = 0;
         for (const auto &e : events)
             resumedFrom = std::max(resumedFrom, e.resumedFrom);
-        QVERIFY2(resumedFrom >= 64 * 1024 * 1024 && resumedFrom < size,
+        QVERIFY2(resumedFrom >= 64 * 1024 * 1024 && resumedFrom <= size,
                  qPrintable(QStringLiteral("resumed from %1, partial had %2").arg(resumedFrom).arg(kept)));
+        const qint64 sentAgain = bytesReceived(QStringLiteral("/resume/.quire-%1.upload").arg(QString::fromLatin1(d.sha256)),
+                                               secondRunBegan);
+        qInfo("resumed from %lld of %lld bytes; Apache received %lld bytes for the partial file in the second run",
+              resumedFrom, size, sentAgain);
+        QVERIFY2(sentAgain >= size - resumedFrom && sentAgain < size,
+                 qPrintable(QStringLiteral("the server received %1 bytes for the %2 missing").arg(sentAgain).arg(size - resumedFrom)));
         QCOMPARE(fx.io([&] { return fx.catalog().uploadState(id); }).valueOr("?"), QByteArray());
         const QString path = stored(QStringLiteral("resume"), QStringLiteral("big.bin"));
+        QCOMPARE(QFileInfo(path).size(), size);
         QCOMPARE(Hasher::hashFile(QFile::encodeName(path)).sha256, fx.document(id).sha256);
         QVERIFY(!QFileInfo::exists(partial));
     }

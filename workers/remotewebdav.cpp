@@ -452,8 +452,15 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
     const auto partProps = propfind(part, control);
     if (!partProps.ok())
         return UploadOutcome::fail(*partProps.error);
+    // The record must fit what the server has: a partial file that ends before a segment
+    // recorded as complete was cut short or replaced since, and is not trusted either.
+    qint64 recordedEnd = 0;
+    for (qint64 i = 0; i < segments; ++i) {
+        if (state.isDone(i))
+            recordedEnd = std::min(item.size, (i + 1) * segmentSize);
+    }
     bool usable = partProps.value.status == 207 && !partProps.value.isCollection
-                  && partProps.value.size >= 0 && partProps.value.size <= item.size;
+                  && partProps.value.size >= recordedEnd && partProps.value.size <= item.size;
     if (!usable || state.done.isEmpty()) {
         // Without a record of which segments the server has, a partial file (segments are sent
         // in parallel, so it may have holes) is of no use: start it again, empty. mod_dav_fs

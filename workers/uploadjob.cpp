@@ -743,6 +743,10 @@ void UploadJob::Shared::process(Work work)
     for (int attempt = 1;;) {
         const UploadOutcome out = target.remote->upload(item, control);
         if (out.ok()) {
+            // Stored: no record of a partial upload may outlive it (e.g. when the remote found
+            // the document already there and never looked at the partial file).
+            if (!item.resumeState.isEmpty())
+                control.reportResumeState(QByteArray());
             if (const Status s = catalog.setUploaded(doc.id, out.value.location); !s)
                 noteCatalogError(doc, s.error());
             endDocument(doc, DocStatus::Uploaded, QString(), &out.value);

@@ -105,6 +105,34 @@ QString DavServer::errorLog() const
     return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
 }
 
+QList<DavServer::Logged> DavServer::accessLog() const
+{
+    QList<Logged> out;
+    if (!m_dir)
+        return out;
+    QFile f(m_dir->path() + QStringLiteral("/server/access.log"));
+    if (!f.open(QIODevice::ReadOnly))
+        return out;
+    while (!f.atEnd()) {
+        QByteArray line = f.readLine();
+        if (!line.endsWith('\n'))
+            break;   // still being written
+        line.chop(1);
+        const QList<QByteArray> fields = line.split('\t');
+        if (fields.size() != 6)
+            continue;
+        Logged l;
+        l.beganMs = fields.at(0).toLongLong();
+        l.method = fields.at(1);
+        l.status = fields.at(2).toInt();
+        l.bytesIn = fields.at(3).toLongLong();
+        l.contentRange = fields.at(4) == "-" ? QByteArray() : fields.at(4);
+        l.path = QString::fromUtf8(fields.at(5));   // Apache writes bytes outside ASCII as \xhh
+        out.append(l);
+    }
+    return out;
+}
+
 bool DavServer::isRunning() const
 {
     return m_process.state() == QProcess::Running;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QList>
 #include <QProcess>
 #include <QString>
 #include <QTemporaryDir>
@@ -44,6 +45,19 @@ public:
     QString password() const { return QStringLiteral("s3cret pass\u00e9"); }
     QString documentRoot() const;           // where Apache stores the files
     QString errorLog() const;               // the error log's content (for failure messages)
+
+    // One request as Apache logged it (the access log of tests/apache/dav.conf.in). A request
+    // is logged when it ends, also when the client went away in the middle of its body.
+    struct Logged
+    {
+        qint64 beganMs = 0;         // when Apache began reading it, ms since the epoch
+        QByteArray method;
+        int status = 0;
+        qint64 bytesIn = 0;         // bytes received: request line, headers and body
+        QByteArray contentRange;    // its Content-Range header, "" without one
+        QString path;               // decoded
+    };
+    QList<Logged> accessLog() const;
 
 private:
     bool startOnce(quint16 port);

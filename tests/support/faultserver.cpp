@@ -37,6 +37,8 @@ struct FaultServer::State
     quint16 port = 0;
     qintptr listenFd = -1;
     int receiveBuffer = 0;
+    FaultServer::RangedPut rangedPut = FaultServer::RangedPut::WrittenInPlace;
+    int rangedPutRefusal = 501;
     qint64 nextId = 1;
     QElapsedTimer clock;
 };
@@ -61,6 +63,7 @@ QByteArray reasonFor(int status)
     case 413: return "Content Too Large";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 507: return "Insufficient Storage";
     default: return "Status";
@@ -389,7 +392,12 @@ private:
                 return send(412, "exists", {});
             }
             const QByteArray range = m_seen.header("Content-Range");
-            if (!range.isEmpty()) {
+            if (!range.isEmpty() && m_state->rangedPut == FaultServer::RangedPut::Refused) {
+                const int status = m_state->rangedPutRefusal;
+                lock.unlock();
+                return send(status, "Content-Range on PUT is not supported", {});
+            }
+            if (!range.isEmpty() && m_state->rangedPut == FaultServer::RangedPut::WrittenInPlace) {
                 // "bytes a-b/total"
                 // Written in place, as mod_dav_fs does (segments may arrive in any order).
                 const qint64 from = range.mid(6, range.indexOf('-') - 6).toLongLong();
@@ -601,6 +609,13 @@ void FaultServer::putFile(const QString &path, const QByteArray &content)
         m_state->dirs.insert(dir);
         dir = parentOf(dir);
     }
+}
+
+void FaultServer::setRangedPut(RangedPut mode, int refusalStatus)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->rangedPut = mode;
+    m_state->rangedPutRefusal = refusalStatus;
 }
 
 void FaultServer::setReceiveBuffer(int bytes)

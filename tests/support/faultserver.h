@@ -31,7 +31,9 @@ namespace quire::test {
 //   POST      a "collections API" (remotehttp.h): parses the multipart body and answers
 //             201 {"id": n, "location": "/documents/n"}
 //   others    a minimal in-memory WebDAV server (MKCOL, PUT with If-None-Match and
-//             Content-Range, PROPFIND Depth 0, GET, HEAD, DELETE, MOVE with Overwrite)
+//             Content-Range, PROPFIND Depth 0, GET, HEAD, DELETE, MOVE with Overwrite); a PUT
+//             with Content-Range is written into the file in place, as Apache mod_dav_fs does,
+//             unless setRangedPut() says otherwise
 // Scripted behaviours are consumed in order by the requests they match (method, a part of the
 // path, a minimum body size; empty matches anything); when none matches, the default behaviour
 // answers.
@@ -94,6 +96,15 @@ public:
     void putFile(const QString &path, const QByteArray &content);
     // Receive buffer size of accepted sockets (SlowRead needs it small). Before requests.
     void setReceiveBuffer(int bytes);
+
+    // What a PUT with a Content-Range header does (servers that cannot resume an upload).
+    enum class RangedPut {
+        WrittenInPlace,   // default: the body goes to the given offset of the existing file
+        Refused,          // answered with refusalStatus (nginx's dav module: 501; sabre/dav in
+                          // Nextcloud and ownCloud: 400), nothing stored
+        Ignored,          // the header is ignored: the body replaces the whole file
+    };
+    void setRangedPut(RangedPut mode, int refusalStatus = 501);
 
     struct State;
 
