@@ -15,6 +15,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -210,6 +211,24 @@ void tst_UiDialogs::settingsAddEditRemoveRemote()
     QCOMPARE((*found)->url, folder2);
     QCOMPARE(dialog.remotesList()->findItems(QStringLiteral("backup"), Qt::MatchExactly).first()->text(2), folder2);
 
+    // Keyboard: Return in the list edits the remote (and does not press OK); Alt+D adds one.
+    dialog.activateWindow();
+    QTRY_VERIFY(dialog.isActiveWindow());
+    dialog.remotesList()->setFocus();
+    QTest::keyClick(dialog.remotesList(), Qt::Key_Return);
+    editor = editorOf(dialog);
+    QCOMPARE(editor->nameEdit()->text(), QStringLiteral("backup"));
+    QVERIFY(dialog.isVisible());
+    editor->reject();
+    QTRY_VERIFY(dialog.findChildren<RemoteEditDialog *>().isEmpty());   // deleted on close
+    dialog.activateWindow();   // the offscreen platform does not hand activation back by itself
+    QTRY_VERIFY(dialog.isActiveWindow());
+    QTest::keyClick(&dialog, Qt::Key_D, Qt::AltModifier);
+    editor = editorOf(dialog);
+    QVERIFY(editor->isNew());
+    editor->reject();
+    QTRY_VERIFY(dialog.findChildren<RemoteEditDialog *>().isEmpty());
+
     // Remove: no collection uses it, so it asks, then removes.
     QVERIFY(dialog.selectRemote(QStringLiteral("backup")));
     dialog.removeRemoteButton()->click();
@@ -330,6 +349,7 @@ void tst_UiDialogs::settingsTestConnection()
     RemoteProfile good;
     good.name = QStringLiteral("good");
     good.url = m_dir->filePath(QStringLiteral("good-remote"));
+    QVERIFY(QDir().mkpath(good.url));
     QVERIFY(profiles.save(good).ok());
     // A folder under a regular file can never be created, whoever runs the test.
     uitest::writeFile(m_dir->filePath(QStringLiteral("plain-file")), "x");

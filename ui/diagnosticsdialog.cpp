@@ -124,6 +124,10 @@ void DiagnosticsDialog::refresh()
     Pools &pools = m_service.pools();
     set(work, 0, tr("Hashing pool (CPU)"), pool(pools.load(pools.cpu())));
     set(work, 1, tr("I/O pool"), pool(pools.load(pools.io())));
+    for (int row : {0, 1}) {
+        work->child(row)->setToolTip(1, tr("Threads running a task, the pool's size, and the tasks "
+                                           "handed to the pool that wait for a thread."));
+    }
     const WorkSummary s = m_service.summary();
     set(work, 2, tr("Ingest jobs running"), Format::count(s.runningJobs));
     set(work, 3, tr("Files waiting"), Format::count(std::max<qint64>(0, s.filesFound - s.filesDone)));

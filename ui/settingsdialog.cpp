@@ -13,6 +13,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -186,10 +187,12 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
     connect(m_testRemote, &QPushButton::clicked, this, &SettingsDialog::testRemote);
     connect(m_stopTest, &QPushButton::clicked, this, &SettingsDialog::stopTest);
     connect(m_remotes, &QTreeWidget::itemSelectionChanged, this, &SettingsDialog::updateRemoteButtons);
-    connect(m_remotes, &QTreeWidget::itemActivated, this, [this] {
+    connect(m_remotes, &QTreeWidget::itemDoubleClicked, this, [this] {
         if (m_editRemote->isEnabled())
             editRemote();
     });
+    // Return in the list edits the remote instead of reaching the default button (OK).
+    m_remotes->installEventFilter(this);
     auto *del = new QShortcut(QKeySequence::Delete, m_remotes, nullptr, nullptr, Qt::WidgetShortcut);
     connect(del, &QShortcut::activated, this, [this] {
         if (m_removeRemote->isEnabled())
@@ -202,6 +205,19 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
 }
 
 SettingsDialog::~SettingsDialog() = default;
+
+bool SettingsDialog::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_remotes && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent *>(event)->key();
+        if (key == Qt::Key_Return || key == Qt::Key_Enter) {
+            if (m_editRemote->isEnabled())
+                editRemote();
+            return true;
+        }
+    }
+    return QDialog::eventFilter(watched, event);
+}
 
 void SettingsDialog::load()
 {

@@ -71,6 +71,9 @@ Q_SIGNALS:
     // A remote operation ended; remoteMessage() says how.
     void remoteOperationFinished(bool ok);
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 private:
     enum class Tone { Hint, Success, Error };
 
