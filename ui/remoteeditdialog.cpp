@@ -116,8 +116,11 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     if (existing) {
         m_name->setText(existing->name);
         m_name->setReadOnly(true);
-        m_name->setFrame(false);   // reads as a fixed value, not a field to type in
-        m_name->setBackgroundRole(QPalette::Window);
+        // Reads as a fixed value, not a field to type in.
+        m_name->setFrame(false);
+        QPalette palette = m_name->palette();
+        palette.setColor(QPalette::Base, palette.color(QPalette::Window));
+        m_name->setPalette(palette);
         m_name->setToolTip(tr("A remote keeps its name; add a new one to use another name."));
         setKind(existing->kind);
         m_url->setText(existing->url);
