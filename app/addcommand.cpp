@@ -11,7 +11,11 @@
 #include <QLocale>
 #include <QThread>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 
 namespace quire::cli {
 
@@ -87,9 +91,34 @@ int runAddCommand(Context &ctx)
     const bool progressLine = stderrIsTerminal();
     QElapsedTimer clock;
     clock.start();
+    // Woken the moment the job ends (not at the next poll), and every 20 ms for Ctrl+C and the
+    // progress line. The state is shared with the continuation, which runs on the pool thread
+    // that finishes the job and may still be returning when this function goes on.
+    struct Ended
+    {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool ended = false;
+    };
+    auto ended = std::make_shared<Ended>();
+    auto watch = future.then(QtFuture::Launch::Sync, [ended](const IngestResult &) {
+        std::lock_guard lock(ended->mutex);
+        ended->ended = true;
+        ended->cv.notify_all();
+    });
     bool cancelRequested = false;
     qint64 lastDraw = -1000;
-    while (!future.isFinished()) {
+    for (;;) {
+        {
+            std::unique_lock lock(ended->mutex);
+            // A system_clock deadline: waited with pthread_cond_timedwait (see ARCHITECTURE.md).
+            ended->cv.wait_until(lock, std::chrono::system_clock::now() + std::chrono::milliseconds(20),
+                                 [&] { return ended->ended; });
+            if (ended->ended)
+                break;
+        }
+        if (future.isFinished())   // e.g. finished with an exception: no continuation result
+            break;
         if (ctx.cancelled && !cancelRequested) {
             cancelRequested = true;
             job->cancel();
@@ -98,7 +127,6 @@ int runAddCommand(Context &ctx)
             lastDraw = clock.elapsed();
             drawProgress(job->progress(), lastDraw);
         }
-        QThread::msleep(20);
     }
     job->deleteLater();
     if (progressLine)

@@ -1,15 +1,37 @@
 #include "transaction.h"
 
+#include <QFileInfo>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
+
+#include <chrono>
+#include <map>
 
 namespace quire {
 
 namespace {
 // pg_advisory_xact_lock key shared by every Quire process on the same database ("quire" in ASCII).
 constexpr QLatin1StringView kPgWriterLock("SELECT pg_advisory_xact_lock(1903520101)");
+// As long as SQLite's busy timeout (dbconnections.cpp): a writer that waits longer fails.
+constexpr auto kWriterQueueTimeout = std::chrono::seconds(10);
+
+// One writer queue per SQLite file (by absolute path), shared by every connection to it.
+std::shared_ptr<std::timed_mutex> writerQueue(const QString &databaseName)
+{
+    static std::mutex guard;
+    static std::map<QString, std::weak_ptr<std::timed_mutex>> queues;
+    const QString key = QFileInfo(databaseName).absoluteFilePath();
+    std::lock_guard lock(guard);
+    std::weak_ptr<std::timed_mutex> &slot = queues[key];
+    std::shared_ptr<std::timed_mutex> queue = slot.lock();
+    if (!queue) {
+        queue = std::make_shared<std::timed_mutex>();
+        slot = queue;
+    }
+    return queue;
 }
+} // namespace
 
 QString sqlErrorText(const QString &what, const QSqlError &error)
 {
@@ -35,9 +57,22 @@ Transaction::Transaction(QSqlDatabase db, QString what)
     : m_db(std::move(db)), m_what(std::move(what))
 {
     const bool pg = isPostgres(m_db);
+    if (!pg) {
+        m_writers = writerQueue(m_db.databaseName());
+        m_writing = std::unique_lock(*m_writers, std::defer_lock);
+        // A system_clock deadline: GCC 12 waits on those with pthread_mutex_timedlock, which
+        // ThreadSanitizer understands (see docs/ARCHITECTURE.md).
+        if (!m_writing.try_lock_until(std::chrono::system_clock::now() + kWriterQueueTimeout)) {
+            m_error = m_what + QStringLiteral(" (starting the transaction): another writer held the catalog "
+                                              "for more than %1 s").arg(kWriterQueueTimeout.count());
+            return;
+        }
+    }
     QSqlQuery q(m_db);
     if (!q.exec(pg ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"))) {
         m_error = sqlErrorText(m_what + QLatin1StringView(" (starting the transaction)"), q.lastError());
+        if (m_writing.owns_lock())
+            m_writing.unlock();
         return;
     }
     m_active = true;
@@ -63,6 +98,8 @@ Status Transaction::commit()
         return Status::failure(m_error);
     }
     m_active = false;
+    if (m_writing.owns_lock())
+        m_writing.unlock();
     return {};
 }
 
@@ -76,6 +113,8 @@ void Transaction::rollback()
     // when the connection closes, and the next BEGIN reports any lasting problem.
     if (!q.exec(QStringLiteral("ROLLBACK")))
         qWarning("quire: %s", qPrintable(sqlErrorText(m_what + QLatin1StringView(" (rolling back)"), q.lastError())));
+    if (m_writing.owns_lock())
+        m_writing.unlock();
 }
 
 } // namespace quire

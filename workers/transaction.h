@@ -5,6 +5,9 @@
 #include <QSqlDatabase>
 #include <QString>
 
+#include <memory>
+#include <mutex>
+
 class QSqlError;
 class QSqlQuery;
 
@@ -22,6 +25,10 @@ bool isPostgres(const QSqlDatabase &db);
 // BEGIN, which takes the write lock only at the first write and then fails at once with
 // "database is locked" (SQLITE_BUSY_SNAPSHOT / no busy wait) when another connection wrote in
 // between; IMMEDIATE takes the write lock up front and honours the busy timeout.
+// Within one process, SQLite writers to the same file also queue on a mutex before BEGIN: SQLite's
+// own busy handler polls with sleeps of up to 100 ms, so two threads taking turns (the ingest's
+// walker and its writer) would spend much of their time asleep with the lock free. Other
+// processes are still waited for by the busy timeout.
 // PostgreSQL: "BEGIN", then a transaction-scoped advisory lock so that catalog writers run one at
 // a time, as with SQLite. The check-then-write steps (dedupe by SHA-256, migrations) rely on it;
 // readers are never blocked by it.
@@ -44,6 +51,8 @@ public:
     void rollback();
 
 private:
+    std::shared_ptr<std::timed_mutex> m_writers;   // SQLite: this file's in-process writer queue
+    std::unique_lock<std::timed_mutex> m_writing;
     QSqlDatabase m_db;
     QString m_what;
     QString m_error;
