@@ -482,6 +482,123 @@ private slots:
         QVERIFY(none.isEmpty());
     }
 
+    // Files new to a collection are recorded with their hash results in one step; the outcome
+    // is the same as addQueued() followed by applyHashes().
+    void addHashed_data() { addBackends(); }
+    void addHashed()
+    {
+        FIXTURE(fx);
+        Catalog &cat = fx.cat();
+        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Direct")); }));
+        const QByteArray shaA = shaOf("a"), shaB = shaOf("b");
+        auto hd = [](const char *path, const QByteArray &sha, qint64 size = 100) {
+            return HashedDocument{newDoc(path, size), sha, {}, false};
+        };
+
+        // One already there the usual way (queued, then hashed): its content is taken.
+        TRY_VALUE(old, fx.run([&] { return cat.addQueued(c, {newDoc("/old/a")}); }));
+        TRY_VALUE(oldApplied, fx.run([&] { return cat.applyHashes({hashed(old[0].id, shaA)}); }));
+        QCOMPARE(oldApplied[0].status, DocStatus::Hashed);
+        TRY_VALUE(stillQueued, fx.run([&] { return cat.addQueued(c, {newDoc("/old/queued")}); }));
+
+        TRY_VALUE(added, fx.run([&] {
+            return cat.addHashed(c, {hd("/new/b1", shaB.toUpper()),    // new content: Hashed (stored lowercase)
+                                     hd("/new/a", shaA),                 // content of /old/a: Duplicate of it
+                                     hd("/new/b2", shaB),                // same content as /new/b1: Duplicate of it
+                                     HashedDocument{newDoc("/new/bad"), {}, QStringLiteral("permission denied"), false},
+                                     HashedDocument{newDoc("/new/later"), {}, {}, true},
+                                     hd("/old/a", shaA),                 // already there, unchanged
+                                     hd("/old/queued", shaOf("q")),      // already there, not hashed: conflict
+                                     hd("/new/twice", shaOf("t1")),
+                                     hd("/new/twice", shaOf("t2"))});    // listed twice: conflict
+        }));
+        QCOMPARE(added.size(), 9);
+        QCOMPARE(added[0].status, DocStatus::Hashed);
+        QCOMPARE(added[1].status, DocStatus::Duplicate);
+        QCOMPARE(added[1].duplicateOf, old[0].id);
+        QCOMPARE(added[2].status, DocStatus::Duplicate);
+        QCOMPARE(added[2].duplicateOf, added[0].id);
+        QCOMPARE(added[3].status, DocStatus::Failed);
+        QCOMPARE(added[4].status, DocStatus::Cancelled);
+        QVERIFY(added[5].unchanged);
+        QCOMPARE(added[5].id, old[0].id);
+        QVERIFY(added[6].conflict);
+        QCOMPARE(added[6].id, 0);
+        QVERIFY(!added[7].conflict);
+        QCOMPARE(added[7].status, DocStatus::Hashed);
+        QVERIFY(added[8].conflict);
+        for (int i : {0, 1, 2, 3, 4, 7}) {
+            QVERIFY(!added[i].conflict);
+            QVERIFY(!added[i].unchanged);
+            QVERIFY(added[i].id > 0);
+        }
+
+        TRY_VALUE(b1, fx.run([&] { return cat.document(added[0].id); }));
+        QVERIFY(b1);
+        QCOMPARE(b1->sha256, shaB);
+        QCOMPARE(b1->fileName, QStringLiteral("b1"));
+        QCOMPARE(b1->sourcePath, QByteArray("/new/b1"));
+        QCOMPARE(b1->size, 100);
+        QCOMPARE(b1->collectionId, c);
+        TRY_VALUE(b2, fx.run([&] { return cat.document(added[2].id); }));
+        QCOMPARE(b2->status, DocStatus::Duplicate);
+        QCOMPARE(b2->duplicateOf, added[0].id);
+        QCOMPARE(b2->sha256, shaB);
+        TRY_VALUE(bad, fx.run([&] { return cat.document(added[3].id); }));
+        QCOMPARE(bad->status, DocStatus::Failed);
+        QCOMPARE(bad->error, QStringLiteral("permission denied"));
+        QVERIFY(bad->sha256.isEmpty());
+        TRY_VALUE(later, fx.run([&] { return cat.document(added[4].id); }));
+        QCOMPARE(later->status, DocStatus::Cancelled);
+        QVERIFY(later->sha256.isEmpty());
+        // Nothing was written for the conflicts: /old/queued is still the one queued row.
+        TRY_VALUE(queuedDoc, fx.run([&] { return cat.document(stillQueued[0].id); }));
+        QCOMPARE(queuedDoc->status, DocStatus::Queued);
+        TRY_VALUE(count, fx.run([&] { return cat.countDocuments(inCollection(c)); }));
+        QCOMPARE(count, 2 + 6);
+
+        // pathStates(): the newest row per path, absent paths left out.
+        TRY_VALUE(states, fx.run([&] {
+            return cat.pathStates(c, {QByteArray("/new/b1"), QByteArray("/old/queued"), QByteArray("/nowhere"),
+                                      QByteArray("/new/b1")});
+        }));
+        QCOMPARE(states.size(), 2);
+        QCOMPARE(states.value("/new/b1").id, added[0].id);
+        QCOMPARE(states.value("/new/b1").status, DocStatus::Hashed);
+        QCOMPARE(states.value("/old/queued").status, DocStatus::Queued);
+        QVERIFY(!states.contains("/nowhere"));
+
+        // Re-adding a cancelled one the usual way picks it up again.
+        TRY_VALUE(again, fx.run([&] { return cat.addQueued(c, {newDoc("/new/later")}); }));
+        QCOMPARE(again[0].id, added[4].id);
+        QVERIFY(!again[0].unchanged);
+
+        // More than one statement's worth of rows, with duplicates across the chunks.
+        QList<HashedDocument> many;
+        for (int i = 0; i < 1234; ++i) {
+            const QByteArray path = "/many/" + QByteArray::number(i);
+            many.append(HashedDocument{newDoc(path.constData()), shaOf("m" + QByteArray::number(i % 1000)), {}, false});
+        }
+        TRY_VALUE(manyAdded, fx.run([&] { return cat.addHashed(c, many); }));
+        QCOMPARE(manyAdded.size(), 1234);
+        for (int i = 0; i < 1234; ++i) {
+            if (i < 1000) {
+                QCOMPARE(manyAdded[i].status, DocStatus::Hashed);
+            } else {
+                QCOMPARE(manyAdded[i].status, DocStatus::Duplicate);
+                QCOMPARE(manyAdded[i].duplicateOf, manyAdded[i - 1000].id);
+            }
+        }
+
+        // Bad input is refused before anything is written.
+        QVERIFY(!fx.run([&] { return cat.addHashed(c, {hd("/bad/sha", "not-a-sha")}); }));
+        QVERIFY(!fx.run([&] { return cat.addHashed(987654, {hd("/x", shaA)}); }));
+        TRY_VALUE(none, fx.run([&] { return cat.addHashed(c, {}); }));
+        QVERIFY(none.isEmpty());
+        TRY_VALUE(countAfter, fx.run([&] { return cat.countDocuments(inCollection(c)); }));
+        QCOMPARE(countAfter, 2 + 6 + 1234);
+    }
+
     void statusLifecycle_data() { addBackends(); }
     void statusLifecycle()
     {

@@ -52,6 +52,8 @@ private Q_SLOTS:
     void vanishedBetweenListingAndHashing();
     void cancelKeepsWhatWasCataloged();
     void readdingIsUnchanged();
+    void concurrentJobsOnSamePaths();
+    void smallAndLargeFilesTogether();
     void signalsAreCoalescedOnJobThread();
     void hugeSparseFile();
 
@@ -321,6 +323,76 @@ void tst_IngestJob::readdingIsUnchanged()
     QCOMPARE(r.totals.filesUnchanged, 20);
     QCOMPARE(r.totals.filesHashed, 0);
     QCOMPARE(docs(id).size(), 20);
+}
+
+// Two jobs adding the same folder to one collection at the same time: small new files are
+// hashed before they are cataloged, so both jobs may find a path new; each path must still end
+// up as exactly one document, hashed, and both jobs must account for every file.
+void tst_IngestJob::concurrentJobsOnSamePaths()
+{
+    for (int i = 0; i < 600; ++i)
+        writeFile(dir() + "/in/c" + QByteArray::number(i), "content " + QByteArray::number(i % 500));
+    const qint64 id = makeCollection(QStringLiteral("Together"));
+    IngestJob a(*m_catalog, *m_pools, id, {dir() + "/in"});
+    IngestJob b(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QSignalSpy aDone(&a, &IngestJob::finished);
+    QSignalSpy bDone(&b, &IngestJob::finished);
+    a.start();
+    b.start();
+    QTRY_VERIFY_WITH_TIMEOUT(aDone.count() == 1 && bDone.count() == 1, 300'000);
+    for (QSignalSpy *spy : {&aDone, &bDone}) {
+        const auto r = spy->first().first().value<IngestResult>();
+        QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+        QCOMPARE(r.totals.filesFound, 600);
+        QCOMPARE(r.totals.filesDone, 600);
+        QCOMPARE(r.totals.filesFailed, 0);
+    }
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 600);
+    QSet<QByteArray> paths;
+    int originals = 0;
+    for (const Document &d : all) {
+        paths.insert(d.sourcePath);
+        QVERIFY2(d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate, qPrintable(statusName(d.status)));
+        originals += d.status == DocStatus::Hashed;
+    }
+    QCOMPARE(paths.size(), 600);
+    QCOMPARE(originals, 500);   // 100 files repeat the content of another
+}
+
+// Large files are listed as queued before they are hashed (with progress); small ones are
+// cataloged once hashed. Both end up right, in one collection, with duplicates across the two.
+void tst_IngestJob::smallAndLargeFilesTogether()
+{
+    const QByteArray big(9 << 20, 'L');   // above the size that reports hashing progress
+    writeFile(dir() + "/in/big1.bin", big);
+    writeFile(dir() + "/in/small.txt", "small");
+    writeFile(dir() + "/in/big2.bin", big);
+    const qint64 id = makeCollection(QStringLiteral("Mixed"));
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QList<DocumentEvent> events;
+    connect(&job, &IngestJob::documentsChanged, this, [&](const QList<DocumentEvent> &e) { events += e; });
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesHashed, 2);
+    QCOMPARE(r.totals.filesDuplicate, 1);
+    QCOMPARE(r.totals.bytesDone, 2 * big.size() + 5);
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 3);
+    QHash<QString, Document> byName;
+    for (const Document &d : all)
+        byName.insert(d.fileName, d);
+    QCOMPARE(byName.value(QStringLiteral("small.txt")).status, DocStatus::Hashed);
+    QCOMPARE(byName.value(QStringLiteral("small.txt")).sha256, Hasher::hashBytes("small"));
+    const Document b1 = byName.value(QStringLiteral("big1.bin")), b2 = byName.value(QStringLiteral("big2.bin"));
+    QCOMPARE(QSet<DocStatus>({b1.status, b2.status}), QSet<DocStatus>({DocStatus::Hashed, DocStatus::Duplicate}));
+    QCOMPARE(b1.sha256, Hasher::hashBytes(big));
+    // Every document's last event carries its final status.
+    QHash<qint64, DocStatus> last;
+    for (const DocumentEvent &e : std::as_const(events))
+        last.insert(e.id, e.status);
+    for (const Document &d : all)
+        QCOMPARE(last.value(d.id, DocStatus::Queued), d.status);
 }
 
 void tst_IngestJob::signalsAreCoalescedOnJobThread()

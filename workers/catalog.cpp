@@ -252,6 +252,22 @@ QString repeated(const QString &item, qsizetype n)
     return QStringList(n, item).join(QLatin1StringView(", "));
 }
 
+// The newest rows of the given source paths in one collection: (id, source_path, status, size,
+// mtime_ms) for "collection_id = ?" then n paths.
+QString pathLookupSql(qsizetype n)
+{
+    return QStringLiteral("SELECT id, source_path, status, size, mtime_ms FROM documents "
+                          "WHERE collection_id = ? AND source_path IN (%1)").arg(marks(n));
+}
+
+// The originals holding the given contents in one collection (the partial unique index makes
+// these index lookups; at most one row per collection and hash): "collection_id = ?" then n hashes.
+QString originalsSql(qsizetype n)
+{
+    return QStringLiteral("SELECT id, sha256 FROM documents "
+                          "WHERE collection_id = ? AND sha256 IN (%1) AND status <> 'duplicate'").arg(marks(n));
+}
+
 // A statement whose text depends on how many rows it handles (IN lists, multi-row VALUES).
 // A batch runs as full chunks plus a tail split into powers of two, so a few statement texts
 // cover every batch size; each is prepared once per connection and then reused
@@ -532,10 +548,7 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
     // which matters most for PostgreSQL, where every statement is a network round trip.
     QSqlQuery exists = makeQuery(*db), reset = makeQuery(*db);
-    ChunkedQuery lookup(*m_connections, [](qsizetype n) {
-        return QStringLiteral("SELECT id, source_path, status, size, mtime_ms FROM documents "
-                              "WHERE collection_id = ? AND source_path IN (%1)").arg(marks(n));
-    }, kLookupChunk);
+    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
                               "added, updated) VALUES %1 RETURNING id, source_path")
@@ -680,6 +693,250 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     return out;
 }
 
+Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, const QList<QByteArray> &paths)
+{
+    using R = Result<QHash<QByteArray, PathState>>;
+    const QString what = QStringLiteral("Could not look up %1 path(s) in collection %2").arg(paths.size()).arg(collectionId);
+    QHash<QByteArray, PathState> states;
+    if (paths.isEmpty())
+        return states;
+    QList<QByteArray> distinct;
+    {
+        QSet<QByteArray> seen;
+        for (const QByteArray &p : paths) {
+            if (!seen.contains(p)) {
+                seen.insert(p);
+                distinct.append(p);
+            }
+        }
+    }
+    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
+    for (qsizetype start = 0, n = 0; start < distinct.size(); start += n) {
+        n = lookup.rowsFor(distinct.size() - start);
+        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
+        if (!q)
+            return R::failure(lookup.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), distinct[start + i]);
+        if (Status s = execQuery(*q, what); !s)
+            return R::failure(s.error());
+        while (q->next()) {
+            const qint64 id = q->value(0).toLongLong();
+            PathState &state = states[q->value(1).toByteArray()];
+            if (id > state.id) {
+                state.id = id;
+                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
+                state.size = q->value(3).toLongLong();
+                state.mtimeMs = q->value(4).toLongLong();
+            }
+        }
+        q->finish();
+    }
+    return states;
+}
+
+Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList<HashedDocument> &docs)
+{
+    using R = Result<QList<AddedDocument>>;
+    const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
+    if (docs.isEmpty())
+        return QList<AddedDocument>();
+    for (const HashedDocument &d : docs) {
+        if (d.doc.sourcePath.isEmpty())
+            return R::failure(what + QLatin1StringView(": a document has no source path"));
+        if (!d.cancelled && d.error.isEmpty() && !isSha256Hex(d.sha256.toLower()))
+            return R::failure(what + QStringLiteral(": %1 has no valid SHA-256 (\"%2\")")
+                                             .arg(text(d.doc.fileName).toString(), QString::fromLatin1(d.sha256.left(80))));
+    }
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+
+    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
+    ChunkedQuery readOriginals(*m_connections, originalsSql, kLookupChunk);
+    ChunkedQuery insert(*m_connections, [](qsizetype n) {
+        return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, sha256, "
+                              "status, error, duplicate_of, added, updated) VALUES %1 RETURNING id, source_path")
+                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), n));
+    }, kInsertChunk);
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+
+    {
+        QString error;
+        const std::shared_ptr<QSqlQuery> exists =
+                m_connections->preparedStatement(QStringLiteral("SELECT id FROM collections WHERE id = ?"), &error);
+        if (!exists)
+            return R::failure(what + QLatin1StringView(": ") + error);
+        if (Status s = run(*exists, what, {qlonglong(collectionId)}); !s)
+            return R::failure(s.error());
+        const bool found = exists->next();
+        exists->finish();
+        if (!found)
+            return R::failure(what + QLatin1StringView(": there is no such collection"));
+    }
+
+    // Paths the collection has already (looked up again inside the transaction: another ingest
+    // may have added them since the caller last looked).
+    QList<AddedDocument> out(docs.size());
+    QHash<QByteArray, qsizetype> firstIndex;   // path -> its first entry in docs
+    QList<QByteArray> paths;
+    for (qsizetype i = 0; i < docs.size(); ++i) {
+        const QByteArray &path = docs[i].doc.sourcePath;
+        if (firstIndex.contains(path)) {
+            out[i].conflict = true;   // listed twice: let addQueued() merge the entries
+            continue;
+        }
+        firstIndex.insert(path, i);
+        paths.append(path);
+    }
+    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
+        n = lookup.rowsFor(paths.size() - start);
+        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
+        if (!q)
+            return R::failure(lookup.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), paths[start + i]);
+        if (Status s = execQuery(*q, what); !s)
+            return R::failure(s.error());
+        QHash<qsizetype, PathState> newest;
+        while (q->next()) {
+            const qsizetype i = firstIndex.value(q->value(1).toByteArray(), -1);
+            if (i < 0)
+                continue;
+            const qint64 id = q->value(0).toLongLong();
+            PathState &state = newest[i];
+            if (id > state.id) {
+                state.id = id;
+                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
+                state.size = q->value(3).toLongLong();
+                state.mtimeMs = q->value(4).toLongLong();
+            }
+        }
+        q->finish();
+        for (auto it = newest.cbegin(); it != newest.cend(); ++it) {
+            const PathState &state = it.value();
+            const NewDocument &d = docs[it.key()].doc;
+            const bool hashedOrBeyond = state.status != DocStatus::Queued && state.status != DocStatus::Hashing
+                                     && state.status != DocStatus::Failed && state.status != DocStatus::Cancelled;
+            if (hashedOrBeyond && state.size == d.size && state.mtimeMs == d.mtimeMs)
+                out[it.key()] = AddedDocument{state.id, state.status, 0, true, false};
+            else
+                out[it.key()].conflict = true;
+        }
+    }
+
+    // The originals already in the collection for the contents of this batch.
+    QHash<QByteArray, qint64> originals;   // sha256 -> id
+    {
+        QList<QByteArray> shas;
+        QSet<QByteArray> seen;
+        for (qsizetype i = 0; i < docs.size(); ++i) {
+            if (out[i].conflict || out[i].unchanged || docs[i].cancelled || !docs[i].error.isEmpty())
+                continue;
+            const QByteArray sha = docs[i].sha256.toLower();
+            if (!seen.contains(sha)) {
+                seen.insert(sha);
+                shas.append(sha);
+            }
+        }
+        for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
+            n = readOriginals.rowsFor(shas.size() - start);
+            const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
+            if (!q)
+                return R::failure(readOriginals.error());
+            q->bindValue(0, qlonglong(collectionId));
+            for (qsizetype i = 0; i < n; ++i)
+                q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
+            if (Status s = execQuery(*q, what); !s)
+                return R::failure(s.error());
+            while (q->next())
+                originals.insert(q->value(1).toString().toLatin1(), q->value(0).toLongLong());
+            q->finish();
+        }
+    }
+
+    // Decide in input order. A duplicate of a document of this same batch needs that document's
+    // id, which exists only once it is inserted: such rows go in a second round.
+    const qint64 now = nowMs();
+    QList<qsizetype> firstRound, secondRound;
+    QHash<QByteArray, qsizetype> batchOriginal;   // sha256 -> index in docs of its new original
+    for (qsizetype i = 0; i < docs.size(); ++i) {
+        AddedDocument &a = out[i];
+        if (a.conflict || a.unchanged)
+            continue;
+        const HashedDocument &d = docs[i];
+        if (d.cancelled) {
+            a.status = DocStatus::Cancelled;
+        } else if (!d.error.isEmpty()) {
+            a.status = DocStatus::Failed;
+        } else {
+            const QByteArray sha = d.sha256.toLower();
+            if (const qint64 original = originals.value(sha, 0)) {
+                a.status = DocStatus::Duplicate;
+                a.duplicateOf = original;
+            } else if (batchOriginal.contains(sha)) {
+                a.status = DocStatus::Duplicate;   // duplicateOf once the original has its id
+                secondRound.append(i);
+                continue;
+            } else {
+                a.status = DocStatus::Hashed;
+                batchOriginal.insert(sha, i);
+            }
+        }
+        firstRound.append(i);
+    }
+
+    auto insertRows = [&](const QList<qsizetype> &rows) -> Status {
+        for (qsizetype start = 0, n = 0; start < rows.size(); start += n) {
+            n = insert.rowsFor(rows.size() - start);
+            const std::shared_ptr<QSqlQuery> q = insert.get(n, what);
+            if (!q)
+                return Status::failure(insert.error());
+            int column = 0;
+            for (qsizetype k = 0; k < n; ++k) {
+                const qsizetype i = rows[start + k];
+                const HashedDocument &d = docs[i];
+                const AddedDocument &a = out[i];
+                const bool hashed = a.status == DocStatus::Hashed || a.status == DocStatus::Duplicate;
+                for (const QVariant &v : {QVariant(qlonglong(collectionId)), text(d.doc.fileName),
+                                          QVariant(d.doc.sourcePath), QVariant(qlonglong(d.doc.size)),
+                                          QVariant(qlonglong(d.doc.mtimeMs)),
+                                          hashed ? nullableText(d.sha256.toLower()) : nullableText({}),
+                                          statusValue(a.status),
+                                          text(a.status == DocStatus::Failed ? d.error : QString()),
+                                          nullableId(a.duplicateOf), QVariant(now), QVariant(now)})
+                    q->bindValue(column++, v);
+            }
+            if (Status s = execQuery(*q, what); !s)
+                return s;
+            while (q->next()) {
+                const qsizetype i = firstIndex.value(q->value(1).toByteArray(), -1);
+                if (i >= 0)
+                    out[i].id = q->value(0).toLongLong();
+            }
+            q->finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
+        }
+        return {};
+    };
+    if (Status s = insertRows(firstRound); !s)
+        return R::failure(s.error());
+    for (qsizetype i : std::as_const(secondRound))
+        out[i].duplicateOf = out[batchOriginal.value(docs[i].sha256.toLower())].id;
+    if (Status s = insertRows(secondRound); !s)
+        return R::failure(s.error());
+    for (qsizetype i = 0; i < docs.size(); ++i) {
+        if (!out[i].conflict && !out[i].unchanged && out[i].id <= 0)
+            return R::failure(what + QLatin1StringView(": the database returned no id for a new document"));
+    }
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return out;
+}
+
 Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates)
 {
     using R = Result<QList<HashApplied>>;
@@ -708,11 +965,7 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     ChunkedQuery readCurrent(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, collection_id, status, sha256 FROM documents WHERE id IN (%1)").arg(marks(n));
     }, kLookupChunk);
-    // The partial unique index makes these index lookups; at most one row per collection and hash.
-    ChunkedQuery readOriginals(*m_connections, [](qsizetype n) {
-        return QStringLiteral("SELECT id, sha256 FROM documents "
-                              "WHERE collection_id = ? AND sha256 IN (%1) AND status <> 'duplicate'").arg(marks(n));
-    }, kLookupChunk);
+    ChunkedQuery readOriginals(*m_connections, originalsSql, kLookupChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());

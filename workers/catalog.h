@@ -81,6 +81,37 @@ struct HashApplied
     qint64 duplicateOf = 0;
 };
 
+// A file new to its collection, hashed before it is cataloged (or failed or cancelled before it
+// could be): recorded in one step by addHashed().
+struct HashedDocument
+{
+    NewDocument doc;
+    QByteArray sha256;        // empty when error is set or when cancelled
+    QString error;            // non-empty: the document is recorded Failed with this text
+    bool cancelled = false;   // recorded Cancelled (a later ingest picks it up again)
+};
+
+struct AddedDocument
+{
+    qint64 id = 0;                          // 0 when `conflict`
+    DocStatus status = DocStatus::Hashed;   // Hashed, Duplicate, Failed or Cancelled
+    qint64 duplicateOf = 0;
+    // The path is already in the collection, hashed, with the same size and mtime: nothing written.
+    bool unchanged = false;
+    // The path has a row in the collection that is not unchanged (e.g. another ingest listed it
+    // meanwhile), or is listed twice: nothing written; add it with addQueued() instead.
+    bool conflict = false;
+};
+
+// What the catalog holds for a source path in a collection (its newest document).
+struct PathState
+{
+    qint64 id = 0;
+    DocStatus status = DocStatus::Queued;
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+};
+
 enum class DocColumn { Name, Size, Status, Added, Sha256, Remote };
 
 struct DocumentQuery
@@ -136,6 +167,13 @@ public:
     // same collection, or Failed with the error text. Applied in input order (a document listed
     // twice ends with its last update); ids that no longer exist come back Failed, changing nothing.
     Result<QList<HashApplied>> applyHashes(const QList<HashUpdate> &updates);
+    // Read only: the newest document of each of `paths` in the collection (absent: none).
+    Result<QHash<QByteArray, PathState>> pathStates(qint64 collectionId, const QList<QByteArray> &paths);
+    // One transaction: new documents with their hash results, one row write each, in input order:
+    // Hashed, or Duplicate of the document with the same SHA-256 in the collection (earlier
+    // entries of `docs` included), or Failed, or Cancelled. Paths the collection already has are
+    // left alone (AddedDocument::unchanged / conflict). Results in input order.
+    Result<QList<AddedDocument>> addHashed(qint64 collectionId, const QList<HashedDocument> &docs);
     // Ids that no longer exist are skipped. Setting Uploading counts an upload attempt (attempts + 1).
     Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
     // The upload finished: status Uploaded, where the remote keeps it, error cleared.

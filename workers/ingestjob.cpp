@@ -22,7 +22,8 @@ namespace {
 // a chunk closes at whichever limit comes first.
 constexpr int kChunkFiles = 64;
 constexpr qint64 kChunkBytes = 32 << 20;
-// Files at least this large report per-document hashing progress.
+// Files at least this large report per-document hashing progress, and so are cataloged as
+// queued before they are hashed; smaller new files are cataloged once hashed.
 constexpr qint64 kProgressReportBytes = 8 << 20;
 constexpr int kFlushIntervalMs = 50;   // at most 20 emissions a second
 // The walker catalogs files in batches of this many (one transaction each).
@@ -44,9 +45,10 @@ bool isSkipNotFailure(const QString &reason)
 
 struct HashItem
 {
-    qint64 id = 0;
+    qint64 id = 0;         // 0: a file new to the collection, cataloged once hashed (`doc`)
     QByteArray path;
     qint64 size = 0;
+    NewDocument doc;       // when id == 0
 };
 
 struct HashDone
@@ -81,6 +83,7 @@ struct IngestJob::Shared
     QList<IngestIssue> issues;
     qsizetype issuesEmitted = 0;
     QList<HashDone> pendingUpdates;
+    QList<HashedDocument> pendingNew;    // hashed before being cataloged (HashItem::id == 0)
     QList<qint64> pendingCancelled;
     bool writerRunning = false;
     int hashChunksInFlight = 0;
@@ -177,6 +180,9 @@ struct IngestJob::Shared
     void hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self);
     void ensureWriter(const std::shared_ptr<Shared> &self);   // mutex held
     void writeResults();
+    void writeNew(const QList<HashedDocument> &fresh, QList<HashDone> *updates, QList<qint64> *cancelledIds);
+    void appliedLocked(qint64 id, DocStatus status, qint64 duplicateOf, const QByteArray &path,
+                       const QByteArray &sha256, qint64 size, const QString &error);
 };
 
 void IngestJob::Shared::walk(const std::shared_ptr<Shared> &self)
@@ -208,10 +214,45 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
     for (const WalkEntry &e : entries)
         docs.append({e.path, displayName(e.path), e.size, e.mtimeMs});
 
-    auto queued = catalog.addQueued(collectionId, docs);
-    if (!queued) {
-        fail(queued.error());
-        return;
+    // Small files the collection does not have yet are hashed first and cataloged once (see the
+    // class comment). Not while paused: then everything is listed as queued at once.
+    QList<bool> fresh(entries.size(), false);
+    if (!paused) {
+        QList<QByteArray> paths;
+        paths.reserve(entries.size());
+        QHash<QByteArray, int> occurrences;
+        for (const WalkEntry &e : entries) {
+            paths.append(e.path);
+            occurrences[e.path] += 1;
+        }
+        auto states = catalog.pathStates(collectionId, paths);
+        if (!states) {
+            fail(states.error());
+            return;
+        }
+        for (qsizetype i = 0; i < entries.size(); ++i) {
+            const WalkEntry &e = entries.at(i);
+            fresh[i] = e.size < kProgressReportBytes && occurrences.value(e.path) == 1 && !states->contains(e.path);
+        }
+    }
+
+    QList<NewDocument> known;
+    QList<qsizetype> knownIndex;   // known[k] is entries[knownIndex[k]]
+    for (qsizetype i = 0; i < entries.size(); ++i) {
+        if (!fresh[i]) {
+            known.append(docs.at(i));
+            knownIndex.append(i);
+        }
+    }
+    QList<QueuedDocument> queued(entries.size());
+    if (!known.isEmpty()) {
+        auto added = catalog.addQueued(collectionId, known);
+        if (!added) {
+            fail(added.error());
+            return;
+        }
+        for (qsizetype k = 0; k < knownIndex.size(); ++k)
+            queued[knownIndex[k]] = added->at(k);
     }
 
     QList<HashItem> chunk;
@@ -232,9 +273,11 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
         std::lock_guard lock(mutex);
         for (qsizetype i = 0; i < entries.size(); ++i) {
             const WalkEntry &e = entries.at(i);
-            const QueuedDocument &q = queued->at(i);
             progress.filesFound += 1;
             progress.bytesFound += e.size;
+            if (fresh[i])
+                continue;
+            const QueuedDocument &q = queued.at(i);
             if (q.unchanged) {
                 progress.filesUnchanged += 1;
                 progress.filesDone += 1;
@@ -253,14 +296,17 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
     }
 
     for (qsizetype i = 0; i < entries.size(); ++i) {
-        if (queued->at(i).unchanged)
+        if (!fresh[i] && queued.at(i).unchanged)
             continue;
         const WalkEntry &e = entries.at(i);
         // A large file gets a chunk of its own, so the small files listed before it are not
         // held back (still "queued") until it has been read.
         if (e.size >= kChunkBytes)
             submit();
-        chunk.append({queued->at(i).id, e.path, e.size});
+        HashItem item{queued.at(i).id, e.path, e.size, {}};
+        if (fresh[i])
+            item.doc = docs.at(i);
+        chunk.append(std::move(item));
         chunkBytes += e.size;
         if (chunk.size() >= kChunkFiles || chunkBytes >= kChunkBytes)
             submit();
@@ -271,6 +317,7 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
 void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self)
 {
     QList<HashDone> updates;
+    QList<HashedDocument> fresh;
     QList<qint64> cancelledIds;
     updates.reserve(chunk.size());
 
@@ -278,7 +325,10 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
         if (!cancelled)
             waitWhilePaused();
         if (cancelled) {
-            cancelledIds.append(item.id);
+            if (item.id == 0)
+                fresh.append({item.doc, {}, {}, true});
+            else
+                cancelledIds.append(item.id);
             continue;
         }
         const bool reportProgress = item.size >= kProgressReportBytes;
@@ -308,7 +358,10 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
         if (!h.ok() && cancelled) {
             std::lock_guard lock(mutex);
             progress.bytesDone -= reported;   // it will be counted as cancelled, not done
-            cancelledIds.append(item.id);
+            if (item.id == 0)
+                fresh.append({item.doc, {}, {}, true});
+            else
+                cancelledIds.append(item.id);
             continue;
         }
         {
@@ -316,11 +369,22 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
             // The size may differ from what the walk saw (the file changed in between).
             progress.bytesDone += (h.ok() ? h.size : item.size) - reported;
         }
-        updates.append({{item.id, h.sha256, h.ok() ? h.size : item.size, h.mtimeMs, h.error}, item.path});
+        if (item.id == 0) {
+            NewDocument doc = item.doc;
+            if (h.ok()) {
+                // What was hashed, should the file have changed since it was listed.
+                doc.size = h.size;
+                doc.mtimeMs = h.mtimeMs;
+            }
+            fresh.append({doc, h.sha256, h.error, false});
+        } else {
+            updates.append({{item.id, h.sha256, h.ok() ? h.size : item.size, h.mtimeMs, h.error}, item.path});
+        }
     }
 
     std::lock_guard lock(mutex);
     pendingUpdates.append(updates);
+    pendingNew.append(fresh);
     pendingCancelled.append(cancelledIds);
     --hashChunksInFlight;
     ensureWriter(self);
@@ -329,7 +393,7 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
 
 void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
 {
-    if (writerRunning || (pendingUpdates.isEmpty() && pendingCancelled.isEmpty()))
+    if (writerRunning || (pendingUpdates.isEmpty() && pendingNew.isEmpty() && pendingCancelled.isEmpty()))
         return;
     writerRunning = true;
     ++outstanding;
@@ -345,19 +409,25 @@ void IngestJob::Shared::writeResults()
 {
     for (;;) {
         QList<HashDone> done;
+        QList<HashedDocument> fresh;
         QList<qint64> cancelledIds;
         {
             std::unique_lock lock(mutex);
             resultsArrived.wait_for(lock, kWriteLatency, [this] {
-                return pendingUpdates.size() >= kWriteBatch || hashChunksInFlight == 0 || cancelled;
+                return pendingUpdates.size() + pendingNew.size() >= kWriteBatch || hashChunksInFlight == 0
+                    || cancelled;
             });
             done.swap(pendingUpdates);
+            fresh.swap(pendingNew);
             cancelledIds.swap(pendingCancelled);
-            if (done.isEmpty() && cancelledIds.isEmpty()) {
+            if (done.isEmpty() && fresh.isEmpty() && cancelledIds.isEmpty()) {
                 writerRunning = false;
                 return;
             }
         }
+
+        if (!fresh.isEmpty())
+            writeNew(fresh, &done, &cancelledIds);
 
         if (!done.isEmpty()) {
             QList<HashUpdate> updates;
@@ -375,29 +445,7 @@ void IngestJob::Shared::writeResults()
                 for (qsizetype i = 0; i < applied->size(); ++i) {
                     const HashApplied &a = applied->at(i);
                     const HashUpdate &u = updates.at(i);
-                    auto it = pendingEvents.find(a.id);
-                    DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
-                    ev.id = a.id;
-                    ev.collectionId = collectionId;
-                    ev.sourcePath = done.at(i).path;
-                    ev.fileName = displayName(ev.sourcePath);
-                    ev.status = a.status;
-                    ev.sha256 = u.sha256;
-                    ev.size = u.size;
-                    ev.bytesDone = u.size;
-                    ev.error = u.error;
-                    ev.duplicateOf = a.duplicateOf;
-                    eventLocked(ev);
-                    progress.filesDone += 1;
-                    switch (a.status) {
-                    case DocStatus::Hashed: progress.filesHashed += 1; break;
-                    case DocStatus::Duplicate: progress.filesDuplicate += 1; break;
-                    default: break;
-                    }
-                    if (a.status == DocStatus::Failed) {
-                        progress.filesFailed += 1;
-                        issues.append({ev.sourcePath, u.error, false});
-                    }
+                    appliedLocked(a.id, a.status, a.duplicateOf, done.at(i).path, u.sha256, u.size, u.error);
                 }
             }
         }
@@ -416,6 +464,102 @@ void IngestJob::Shared::writeResults()
                 ev.status = DocStatus::Cancelled;
                 eventLocked(ev);
             }
+        }
+    }
+}
+
+// One document's hash result is in the catalog: its event and the counts.
+void IngestJob::Shared::appliedLocked(qint64 id, DocStatus status, qint64 duplicateOf, const QByteArray &path,
+                                      const QByteArray &sha256, qint64 size, const QString &error)
+{
+    auto it = pendingEvents.find(id);
+    DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
+    ev.id = id;
+    ev.collectionId = collectionId;
+    ev.sourcePath = path;
+    ev.fileName = displayName(path);
+    ev.status = status;
+    ev.sha256 = status == DocStatus::Failed ? QByteArray() : sha256;
+    ev.size = size;
+    ev.bytesDone = size;
+    ev.error = error;
+    ev.duplicateOf = duplicateOf;
+    eventLocked(ev);
+    progress.filesDone += 1;
+    switch (status) {
+    case DocStatus::Hashed: progress.filesHashed += 1; break;
+    case DocStatus::Duplicate: progress.filesDuplicate += 1; break;
+    default: break;
+    }
+    if (status == DocStatus::Failed) {
+        progress.filesFailed += 1;
+        issues.append({path, error, false});
+    }
+}
+
+// Catalogs files that were hashed before they were cataloged. Those the collection got in the
+// meantime (another ingest of the same paths) go the usual way: queued, then their results are
+// applied with the rest of `updates` (or they join `cancelledIds`).
+void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashDone> *updates,
+                                 QList<qint64> *cancelledIds)
+{
+    auto added = catalog.addHashed(collectionId, fresh);
+    if (!added) {
+        // Nothing of this batch was written: these files are simply not in the catalog.
+        fail(added.error());
+        std::lock_guard lock(mutex);
+        progress.filesDone += fresh.size();
+        return;
+    }
+    QList<HashedDocument> conflicts;
+    {
+        std::lock_guard lock(mutex);
+        for (qsizetype i = 0; i < fresh.size(); ++i) {
+            const HashedDocument &d = fresh.at(i);
+            const AddedDocument &a = added->at(i);
+            if (a.conflict) {
+                conflicts.append(d);
+            } else if (a.unchanged) {
+                progress.filesUnchanged += 1;
+                progress.filesDone += 1;
+            } else if (a.status == DocStatus::Cancelled) {
+                progress.filesDone += 1;
+                DocumentEvent ev;
+                ev.id = a.id;
+                ev.collectionId = collectionId;
+                ev.status = DocStatus::Cancelled;
+                ev.sourcePath = d.doc.sourcePath;
+                ev.fileName = d.doc.fileName;
+                ev.size = d.doc.size;
+                eventLocked(ev);
+            } else {
+                appliedLocked(a.id, a.status, a.duplicateOf, d.doc.sourcePath, d.sha256, d.doc.size, d.error);
+            }
+        }
+    }
+    if (conflicts.isEmpty())
+        return;
+    QList<NewDocument> docs;
+    for (const HashedDocument &d : std::as_const(conflicts))
+        docs.append(d.doc);
+    auto queued = catalog.addQueued(collectionId, docs);
+    if (!queued) {
+        fail(queued.error());
+        std::lock_guard lock(mutex);
+        progress.filesDone += conflicts.size();
+        return;
+    }
+    std::lock_guard lock(mutex);
+    for (qsizetype i = 0; i < conflicts.size(); ++i) {
+        const HashedDocument &d = conflicts.at(i);
+        const QueuedDocument &q = queued->at(i);
+        if (q.unchanged) {
+            progress.filesUnchanged += 1;
+            progress.filesDone += 1;
+        } else if (d.cancelled) {
+            cancelledIds->append(q.id);
+        } else {
+            updates->append({{q.id, d.sha256, d.doc.size, d.doc.mtimeMs, d.error}, d.doc.sourcePath});
         }
     }
 }
