@@ -359,6 +359,37 @@ private slots:
         QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
     }
 
+    void smallUploadsAreLookedUpOnlyWhenAsked_data()
+    {
+        QTest::addColumn<bool>("confirm");
+        QTest::newRow("default") << false;
+        QTest::newRow("confirmUploads") << true;
+    }
+
+    void smallUploadsAreLookedUpOnlyWhenAsked()
+    {
+        // The server honours "If-None-Match: *" (probed once), so its 201 to the conditional PUT
+        // is the answer: one request per small file, unless every upload is to be looked up.
+        QFETCH(bool, confirm);
+        auto c = makeCase(RemoteKind::WebDav);
+        QVERIFY(c);
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.confirmUploads = confirm;
+        const UploadResult r = run(*c, s);
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        int puts = 0;
+        int lookups = 0;
+        for (const auto &seen : c->server->requests()) {
+            if (!seen.path.contains("report.pdf"))
+                continue;
+            puts += seen.method == "PUT";
+            lookups += seen.method == "PROPFIND";
+        }
+        QCOMPARE(puts, 1);
+        QCOMPARE(lookups, confirm ? 1 : 0);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+    }
+
     void staleResumeRecordIsNotTrusted()
     {
         // The catalog says every segment is on the server, but the partial file there is much

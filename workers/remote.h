@@ -175,6 +175,13 @@ struct RemoteLimits
     // catch every change a program makes; the hash also catches a file whose mtime was set
     // back by hand, at ~0.5 s of CPU per GiB.
     bool hashWhileSending = false;
+    // webdav: look the file up (PROPFIND: stored size, and SHA-256 where the server reports one)
+    // after every upload. Off by default for single-PUT uploads to a server that honours
+    // "If-None-Match: *": its 2xx answer to that conditional PUT with a Content-Length means it
+    // created the file with the whole body (Nextcloud/ownCloud also check the OC-Checksum sent),
+    // and a second request per file halves the rate of small uploads. Resumable uploads are
+    // always looked up (size before the MOVE, and the stored file after it).
+    bool confirmUploads = false;
 
     std::chrono::milliseconds totalFor(qint64 bytes) const;
 };

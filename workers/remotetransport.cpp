@@ -178,6 +178,12 @@ std::optional<RemoteError> Client::securityError(const QUrl &url) const
             .arg(m_profile.name, url.host()));
 }
 
+// Whether this thread's manager may have opened a connection since preferLowDelay() last looked
+// (that costs a readdir and an fstat per open descriptor, too much for every small request).
+namespace {
+thread_local bool t_connectionsChanged = true;
+} // namespace
+
 // One request in flight on this thread's manager: the reply, its total-time budget, and the
 // Response being filled in. Used by Client::send() and Client::sendParallel() on one thread.
 //
@@ -226,9 +232,12 @@ public:
         if (rq.body && !req.header(QNetworkRequest::ContentLengthHeader).isValid())
             req.setHeader(QNetworkRequest::ContentLengthHeader, rq.body->size());
 
-        // Before a body is sent on a kept-alive connection (see preferLowDelay()).
-        if (rq.body || rq.multipart || !rq.bodyBytes.isEmpty())
+        // Before a body is sent on a kept-alive connection (see preferLowDelay()); the scan of
+        // the descriptors is repeated only once a reply on this thread opened a connection.
+        if ((rq.body || rq.multipart || !rq.bodyBytes.isEmpty()) && t_connectionsChanged) {
+            t_connectionsChanged = false;
             preferLowDelay(quint16(rq.url.port(rq.url.scheme() == QLatin1String("https") ? 443 : 80)));
+        }
 
         if (rq.multipart) {
             reply = nam.post(req, rq.multipart);
@@ -250,6 +259,7 @@ public:
         connect(reply, SIGNAL(readyRead()), this, SLOT(drain()));
         connect(reply, SIGNAL(sslErrors(QList<QSslError>)), this, SLOT(onSslErrors(QList<QSslError>)));
         connect(reply, SIGNAL(finished()), this, SLOT(onFinished()));
+        connect(reply, SIGNAL(socketStartedConnecting()), this, SLOT(onConnecting()));
 
         total.setSingleShot(true);
         total.setTimerType(Qt::CoarseTimer);
@@ -307,6 +317,8 @@ private slots:
     }
 
     void onTotalTimeout() { abort(Response::End::TotalTimeout); }
+
+    void onConnecting() { t_connectionsChanged = true; }
 
     void drain()
     {

@@ -34,8 +34,9 @@ QNetworkAccessManager &threadManager();
 // 200 ms against Windows servers (curl sets TCP_NODELAY for the same reason). Qt gives no
 // access to its sockets, so this finds them by peer port in /proc/self/fd (Linux; elsewhere a
 // no-op). Setting TCP_NODELAY on any TCP socket is harmless, so a socket matched by mistake
-// (same port, other host) does not matter. Called before each request that has a body: the
-// kept-alive connection of the worker's manager then sends bodies at once.
+// (same port, other host) does not matter. Called before a request that has a body whenever
+// the worker's manager may have opened a connection since the last call (a reply on that thread
+// emitted socketStartedConnecting()): its kept-alive connections then send bodies at once.
 void preferLowDelay(quint16 port);
 
 // True when the host is a loopback name or address (localhost, 127.0.0.0/8, ::1).

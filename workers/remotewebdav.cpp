@@ -374,10 +374,16 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
             return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
                                                                   QStringLiteral("the file changed while it was being uploaded")));
         }
-        if (auto e = confirmStored(slot.url, item, control)) {
-            if (e->kind == K::Protocol)
-                deleteQuietly(slot.url, control);
-            return UploadOutcome::fail(*e);
+        // A server that honours "If-None-Match: *" created the file with the whole body when it
+        // answered that conditional PUT with a 2xx (see RemoteLimits::confirmUploads); others
+        // are asked what they stored.
+        const bool trusted = m_ifNoneMatch.load() == int(Precondition::Honoured);
+        if (limits().confirmUploads || !trusted) {
+            if (auto e = confirmStored(slot.url, item, control)) {
+                if (e->kind == K::Protocol)
+                    deleteQuietly(slot.url, control);
+                return UploadOutcome::fail(*e);
+            }
         }
         report.bytesSent = resp.bytesSent > 0 ? resp.bytesSent : item.size;
         return UploadOutcome::success(report);

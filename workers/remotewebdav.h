@@ -26,7 +26,9 @@ namespace quire {
 //   2. streaming PUT with "If-None-Match: *" (never replaces anything: a 412 means the name is
 //      taken, and step 1 continues with it), "Digest: SHA-256=<base64>" and
 //      "OC-Checksum: SHA256:<hex>" (Nextcloud/ownCloud check it and store it);
-//   3. PROPFIND to confirm the stored size (and checksum where the server reports one).
+//   3. PROPFIND to confirm the stored size (and checksum where the server reports one), unless
+//      the server honours "If-None-Match: *" (then its 2xx to the conditional PUT says the file
+//      was created with the whole body; RemoteLimits::confirmUploads asks for it anyway).
 // Large files (resumable):
 //   1. as above, to find the final name (or find it already there);
 //   2. the body goes to "<collection>/.quire-<sha256>.upload": created empty, then written in

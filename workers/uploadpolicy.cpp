@@ -78,6 +78,8 @@ UploadSettings UploadSettings::fromStore(const SessionStore &store)
     s.limits.segmentSize = intValue("segmentMiB", 64, 8, 4096) * 1024 * 1024;
     if (const auto v = store.value(key("hashWhileSending")); v && v->isValid())
         s.limits.hashWhileSending = v->toBool();
+    if (const auto v = store.value(key("confirmUploads")); v && v->isValid())
+        s.limits.confirmUploads = v->toBool();
     return s;
 }
 

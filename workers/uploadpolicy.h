@@ -51,6 +51,7 @@ struct RetryPolicy
 //   backoffMaxMs          60000
 //   retryAfterMaxSecs     300   a longer Retry-After fails the document instead of waiting
 //   hashWhileSending      false hash network uploads while sending (RemoteLimits)
+//   confirmUploads        false webdav: PROPFIND every uploaded file, not only where needed
 struct UploadSettings
 {
     int parallel = 3;
