@@ -6,6 +6,7 @@
 #include "documentmodel.h"
 #include "documentview.h"
 #include "browserwindow.h"
+#include "uploadqueue.h"
 #include "pools.h"
 #include "responsivenessmonitor.h"
 #include "sessionstore.h"
@@ -18,7 +19,6 @@
 #include <QJsonObject>
 #include <QSaveFile>
 #include <QTimer>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <cstdio>
 
@@ -101,6 +101,13 @@ public:
             // Let the views catch up with the last results before judging "idle".
             QTimer::singleShot(300, this, &GuiRun::maybeFinish);
         });
+        // "All work" includes uploading what was added (collections with a remote).
+        if (UploadQueue *uploads = window.uploadQueue()) {
+            connect(uploads, &UploadQueue::idle, this, [this] {
+                m_idleMs = m_options.startClock.elapsed();
+                QTimer::singleShot(300, this, &GuiRun::maybeFinish);
+            });
+        }
 
         if (!m_options.screenshotPath.isEmpty()) {
             m_screenshotTimer.setInterval(250);
@@ -125,6 +132,8 @@ private:
         if (!m_options.quitWhenIdle || m_finishing)
             return;
         if (!m_window.isReady() || m_service.isBusy() || !painted())
+            return;
+        if (const UploadQueue *uploads = m_window.uploadQueue(); uploads && uploads->isBusy())
             return;
         finish();
     }
@@ -165,7 +174,7 @@ private:
             m_monitor.start();
         const QString path = m_options.screenshotPath;
         // QImage (unlike QPixmap) may be used on another thread; saving is file I/O.
-        m_screenshot = QtConcurrent::run(m_options.pools.io(), [image, path] {
+        m_screenshot = m_options.pools.run(m_options.pools.io(), [image, path] {
             return image.save(path, "PNG") ? Status() : Status::failure(QStringLiteral("cannot write %1").arg(path));
         });
     }
@@ -247,7 +256,7 @@ private:
                 stats.insert(QStringLiteral("load_average"), loadAverage());
                 return writeFile(path, QJsonDocument(stats).toJson(QJsonDocument::Indented));
             };
-            onFinished(QtConcurrent::run(m_options.pools.io(), std::move(write)), this,
+            onFinished(m_options.pools.run(m_options.pools.io(), std::move(write)), this,
                        [this](Status written) {
                            if (!written) {
                                std::fprintf(stderr, "quire: %s\n", qUtf8Printable(written.error()));

@@ -122,7 +122,7 @@ int runHashCommand(const QList<QByteArray> &arguments, Pools &pools, const std::
             std::lock_guard lock(shared->mutex);
             ++shared->running;
         }
-        pool->start([shared, path, slot = std::size_t(index % window)] {
+        pools.start(pool, [shared, path, slot = std::size_t(index % window)] {
             FileHash hash = Hasher::hashAnyFile(path, &shared->cancel);
             std::lock_guard lock(shared->mutex);
             shared->ring[slot].hash = std::move(hash);

@@ -18,6 +18,7 @@ class tst_UiGui final : public QObject
 private Q_SLOTS:
     void ingestsAndQuitsWhenIdle();
     void opensAnExistingCollectionAndReportsFirstPaint();
+    void uploadsBeforeQuittingWhenIdle();
 
 private:
     QJsonObject runGui(const QStringList &args, int *exitCode);
@@ -93,6 +94,51 @@ void tst_UiGui::opensAnExistingCollectionAndReportsFirstPaint()
     QVERIFY(rows >= window);
     QCOMPARE(stats.value(QStringLiteral("documents_total")).toInteger(), 121);
     QCOMPARE(stats.value(QStringLiteral("ingest")).toObject().value(QStringLiteral("jobs")).toInteger(), 0);
+}
+
+// "Idle" means the uploads are done too: files added to a collection with a remote are on the
+// remote when --quit-when-idle quits.
+void tst_UiGui::uploadsBeforeQuittingWhenIdle()
+{
+    const QString remoteDir = m_dir.filePath(QStringLiteral("remote"));
+    auto cli = [&](const QStringList &args) {
+        QProcess p;
+        p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        p.start(quire::test::quireBinary(),
+                QStringList{QStringLiteral("--catalog"), m_dir.filePath(QStringLiteral("c.sqlite")), QStringLiteral("--config"),
+                            m_dir.filePath(QStringLiteral("s.json"))}
+                    + args);
+        return p.waitForFinished(120'000) && p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    };
+    QCOMPARE(cli({QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("outbox"), QStringLiteral("--kind"),
+                  QStringLiteral("local"), QStringLiteral("--url"), remoteDir}),
+             0);
+    QCOMPARE(cli({QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("Sent"), QStringLiteral("--remote"),
+                  QStringLiteral("outbox")}),
+             0);
+    // 20 are waiting from an earlier `add --no-upload`; the window adds 10 more.
+    for (int i = 0; i < 30; ++i) {
+        const QString folder = i < 20 ? QStringLiteral("out") : QStringLiteral("later");
+        quire::uitest::writeFile(m_dir.filePath(QStringLiteral("%1/n%2.txt").arg(folder).arg(i)), "note " + QByteArray::number(i));
+    }
+    QCOMPARE(cli({QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("--collection"), QStringLiteral("Sent"),
+                  m_dir.filePath(QStringLiteral("out"))}),
+             0);
+    QVERIFY(!QFile::exists(remoteDir + QStringLiteral("/Sent/n0.txt")));
+    // Nothing to add: the window still waits for the pending uploads before it quits.
+    int exitCode = 0;
+    QJsonObject stats = runGui({QStringLiteral("--collection"), QStringLiteral("Sent")}, &exitCode);
+    QCOMPARE(exitCode, 0);
+    QCOMPARE(stats.value(QStringLiteral("documents_by_status")).toObject().value(QStringLiteral("uploaded")).toInteger(), 20);
+    // Adding in the window uploads too, before it quits.
+    stats = runGui({QStringLiteral("--collection"), QStringLiteral("Sent"), m_dir.filePath(QStringLiteral("later"))}, &exitCode);
+    QCOMPARE(exitCode, 0);
+    QCOMPARE(stats.value(QStringLiteral("documents_by_status")).toObject().value(QStringLiteral("uploaded")).toInteger(), 30);
+    for (int i = 0; i < 30; ++i) {
+        QFile f(remoteDir + QStringLiteral("/Sent/n%1.txt").arg(i));
+        QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(f.fileName()));
+        QCOMPARE(f.readAll(), "note " + QByteArray::number(i));
+    }
 }
 
 QTEST_MAIN(tst_UiGui)

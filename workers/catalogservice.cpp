@@ -7,7 +7,6 @@
 
 #include <QSet>
 #include <QThread>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <utility>
 
@@ -61,8 +60,9 @@ template <typename F>
 auto CatalogService::runIo(F &&f)
 {
     m_inFlight->fetch_add(1, std::memory_order_relaxed);
-    return QtConcurrent::run(m_pools.io(), [catalog = &m_catalog, inFlight = m_inFlight,
-                                            f = std::forward<F>(f)]() mutable {
+    // Through Pools::run, so Help > Diagnostics counts it while it waits for a thread.
+    return m_pools.run(m_pools.io(), [catalog = &m_catalog, inFlight = m_inFlight,
+                                      f = std::forward<F>(f)]() mutable {
         struct Done
         {
             std::atomic_int &n;
@@ -212,7 +212,7 @@ QFuture<Status> CatalogService::restoreDocuments(const QList<Document> &docs)
 
 QFuture<QString> CatalogService::suggestCollectionName(const QList<QByteArray> &paths, const QString &fallback)
 {
-    return QtConcurrent::run(m_pools.io(), [paths, fallback] {
+    return m_pools.run(m_pools.io(), [paths, fallback] {
         if (paths.isEmpty())
             return fallback;
         const QByteArray first = paths.first();

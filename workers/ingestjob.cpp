@@ -146,7 +146,7 @@ struct IngestJob::Shared
             std::lock_guard lock(mutex);
             ++outstanding;
         }
-        startTask(pool, [self, work = std::move(work)] {
+        pools.start(pool, [self, work = std::move(work)] {
             work();
             self->workEnded();
         });
@@ -397,7 +397,7 @@ void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
         return;
     writerRunning = true;
     ++outstanding;
-    startTask(pools.io(), [self] {
+    pools.start(pools.io(), [self] {
         self->writeResults();
         self->workEnded();
     });
