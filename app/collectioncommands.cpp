@@ -2,6 +2,7 @@
 
 #include "catalog.h"
 #include "nativefs.h"
+#include "remoteprofile.h"
 
 #include <QCommandLineParser>
 #include <QJsonArray>
@@ -96,6 +97,24 @@ int checkName(const QString &name)
 
 } // namespace
 
+// kExitOk when `remote` names a configured remote (or is empty: no remote), else prints why.
+int checkRemote(Context &ctx, const QString &remote)
+{
+    if (remote.isEmpty())
+        return kExitOk;
+    const auto found = RemoteProfiles(ctx.store).find(remote);
+    if (!found) {
+        printError(found.error());
+        return kExitFailure;
+    }
+    if (!found->has_value()) {
+        printError(QStringLiteral("there is no remote '%1' (see 'quire remote list'; add one with 'quire remote add')")
+                           .arg(remote));
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
 QString defaultCollectionName()
 {
     return QStringLiteral("Inbox");
@@ -123,6 +142,8 @@ int runCollectionsCommand(Context &ctx)
         if (int s = checkName(rest.first()); s != kExitOk)
             return s;
         const QString remote = ctx.parser.value(QStringLiteral("remote"));
+        if (int s = checkRemote(ctx, remote); s != kExitOk)
+            return s;
         auto id = ctx.catalog.createCollection(rest.first(), remote);
         if (!id) {
             printError(id.error());
@@ -164,8 +185,29 @@ int runCollectionsCommand(Context &ctx)
                      .arg(c->documentCount));
         return kExitOk;
     }
+    if (sub == QLatin1String("set-remote")) {
+        // Where the collection uploads from now on; no REMOTE: it stops uploading. Documents
+        // already uploaded stay where they are; pending ones go to the new remote.
+        if (rest.size() != 1 && rest.size() != 2)
+            return usageError(QStringLiteral("usage: quire collections set-remote NAME [REMOTE]"));
+        const QString remote = rest.value(1);
+        if (int s = checkRemote(ctx, remote); s != kExitOk)
+            return s;
+        auto c = findCollection(ctx.catalog, rest.first(), &status);
+        if (!c)
+            return status;
+        if (auto r = ctx.catalog.setCollectionRemote(c->id, remote); !r) {
+            printError(r.error());
+            return kExitFailure;
+        }
+        printOut(remote.isEmpty()
+                         ? QStringLiteral("Collection '%1' has no remote now; its documents are not uploaded.\n").arg(c->name)
+                         : QStringLiteral("Collection '%1' uploads to remote '%2' now ('quire push %1' uploads what is "
+                                          "pending).\n").arg(c->name, remote));
+        return kExitOk;
+    }
     return usageError(QStringLiteral("unknown 'collections' subcommand '%1' "
-                                     "(expected list, create, rename or remove)").arg(sub));
+                                     "(expected list, create, rename, set-remote or remove)").arg(sub));
 }
 
 int runLsCommand(Context &ctx)

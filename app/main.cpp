@@ -50,7 +50,8 @@ const QList<CommandInfo> &commands()
         {"add", "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
                 "                                     collection, then upload them if it has a remote",
          {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload")}},
-        {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]",
+        {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]\n"
+                        "  collections set-remote NAME [REMOTE]  where a collection uploads (none: no uploads)",
          {QStringLiteral("json"), QStringLiteral("remote")}},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
          {QStringLiteral("json")}},

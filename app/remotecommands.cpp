@@ -213,7 +213,8 @@ int remoteRemove(Context &ctx)
             users << c.name;
     }
     if (!users.isEmpty()) {
-        printError(QStringLiteral("remote '%1' is used by collection(s) %2; give them another remote first")
+        printError(QStringLiteral("remote '%1' is used by collection(s) %2; give them another remote first "
+                                  "('quire collections set-remote COLLECTION [REMOTE]')")
                        .arg(name, users.join(QStringLiteral(", "))));
         return kExitFailure;
     }

@@ -231,6 +231,34 @@ void tst_Cli::addUploadsWhenCollectionHasRemote()
     QVERIFY2(r.out.contains("uploaded\t12\t") && r.out.contains("hashed\t13\t"), r.out.constData());
     QCOMPARE(quire({QStringLiteral("push"), QStringLiteral("Shelved")}).exitCode, 0);
     QVERIFY(QFile::exists(dest + QStringLiteral("/Shelved/report 2.txt")));
+
+    // A remote that does not exist is refused; set-remote moves where pending documents go.
+    r = quire({QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("Nowhere"), QStringLiteral("--remote"),
+               QStringLiteral("no-such-remote")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("no remote 'no-such-remote'"), r.err.constData());
+    const QString other = path(QStringLiteral("other-folder"));
+    QCOMPARE(quire({QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("box"), QStringLiteral("--kind"),
+                    QStringLiteral("local"), QStringLiteral("--url"), other}).exitCode, 0);
+    r = quire({QStringLiteral("remote"), QStringLiteral("remove"), QStringLiteral("shelf")});
+    QCOMPARE(r.exitCode, 1);   // still used by Shelved
+    QVERIFY2(r.err.contains("set-remote"), r.err.constData());
+    QCOMPARE(quire({QStringLiteral("collections"), QStringLiteral("set-remote"), QStringLiteral("Shelved"),
+                    QStringLiteral("box")}).exitCode, 0);
+    writeFile(QStringLiteral("third/report 3.txt"), "third report");
+    r = quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("Shelved"), path(QStringLiteral("third"))});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(QFile::exists(other + QStringLiteral("/Shelved/report 3.txt")));
+    QVERIFY(!QFile::exists(dest + QStringLiteral("/Shelved/report 3.txt")));
+    QCOMPARE(quire({QStringLiteral("remote"), QStringLiteral("remove"), QStringLiteral("shelf")}).exitCode, 0);
+    // No remote: added documents stay hashed, nothing is uploaded.
+    QCOMPARE(quire({QStringLiteral("collections"), QStringLiteral("set-remote"), QStringLiteral("Shelved")}).exitCode, 0);
+    writeFile(QStringLiteral("fourth/report 4.txt"), "fourth report");
+    QCOMPARE(quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("Shelved"), path(QStringLiteral("fourth"))}).exitCode, 0);
+    QVERIFY(!QFile::exists(other + QStringLiteral("/Shelved/report 4.txt")));
+    QCOMPARE(quire({QStringLiteral("collections"), QStringLiteral("set-remote"), QStringLiteral("Missing"),
+                    QStringLiteral("box")}).exitCode, 1);
+    QCOMPARE(quire({QStringLiteral("collections"), QStringLiteral("set-remote")}).exitCode, 2);
 }
 
 void tst_Cli::interruptCancelsCleanly()
