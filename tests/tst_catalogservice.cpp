@@ -37,6 +37,7 @@ private Q_SLOTS:
     void queriesRunOffTheGuiThread();
     void editsEmitHints();
     void ensureCollectionIsIdempotent();
+    void collectionRemotes();
     void removeAndRestoreRoundTrip();
     void ingestTracksJobsAndSummary();
     void pauseAndCancelAll();
@@ -114,6 +115,41 @@ void tst_CatalogService::ensureCollectionIsIdempotent()
     QVERIFY(a.ok() && b.ok());
     QCOMPARE(*a, *b);
     QVERIFY(!await(m_service->ensureCollection(QStringLiteral(".."))).ok());
+}
+
+void tst_CatalogService::collectionRemotes()
+{
+    QSignalSpy collections(m_service.get(), &CatalogService::collectionsChanged);
+    const auto remoteOf = [&](qint64 id) {
+        const auto c = await(m_service->collection(id));
+        return c.ok() && c->has_value() ? (*c)->remote : QStringLiteral("<missing>");
+    };
+    // Created with a remote; an existing collection keeps its own when "ensured" with another.
+    const auto a = await(m_service->createCollection(QStringLiteral("Papers"), QStringLiteral("nas")));
+    QVERIFY(a.ok());
+    QCOMPARE(remoteOf(*a), QStringLiteral("nas"));
+    const auto b = await(m_service->ensureCollection(QStringLiteral("Scans"), QStringLiteral("shelf")));
+    QVERIFY(b.ok());
+    QCOMPARE(remoteOf(*b), QStringLiteral("shelf"));
+    QCOMPARE(*await(m_service->ensureCollection(QStringLiteral("Scans"), QStringLiteral("nas"))), *b);
+    QCOMPARE(remoteOf(*b), QStringLiteral("shelf"));
+
+    // Changed and cleared on the I/O pool; the hint comes before the future resolves.
+    collections.clear();
+    QVERIFY(await(m_service->setCollectionRemote(*a, QStringLiteral("shelf"))).ok());
+    QCOMPARE(collections.count(), 1);
+    QCOMPARE(remoteOf(*a), QStringLiteral("shelf"));
+    QVERIFY(await(m_service->setCollectionRemote(*a, QString())).ok());
+    QCOMPARE(collections.count(), 2);
+    QCOMPARE(remoteOf(*a), QString());
+    // A collection that is gone: a failure that names it, and no hint.
+    QVERIFY(await(m_service->removeCollection(*b)).ok());
+    collections.clear();
+    const Status gone = await(m_service->setCollectionRemote(*b, QStringLiteral("nas")));
+    QVERIFY(!gone.ok());
+    QVERIFY2(gone.error().contains(QLatin1String("no such collection")), qPrintable(gone.error()));
+    QCOMPARE(collections.count(), 0);
+    QCOMPARE(uitest::guiThreadConnections(), QStringList());
 }
 
 void tst_CatalogService::removeAndRestoreRoundTrip()

@@ -121,9 +121,9 @@ QFuture<Result<QHash<DocStatus, qint64>>> CatalogService::statusCounts(qint64 co
     return runIo([collectionId](Catalog &c) { return c.statusCounts(collectionId); });
 }
 
-QFuture<Result<qint64>> CatalogService::createCollection(const QString &name)
+QFuture<Result<qint64>> CatalogService::createCollection(const QString &name, const QString &remote)
 {
-    return thenOn(runIo([name](Catalog &c) { return c.createCollection(name); }),
+    return thenOn(runIo([name, remote](Catalog &c) { return c.createCollection(name, remote); }),
                   this, [this](Result<qint64> r) {
             if (r)
                 Q_EMIT collectionsChanged();
@@ -131,15 +131,15 @@ QFuture<Result<qint64>> CatalogService::createCollection(const QString &name)
         });
 }
 
-QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name)
+QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name, const QString &remote)
 {
-    return thenOn(runIo([name](Catalog &c) -> Result<qint64> {
+    return thenOn(runIo([name, remote](Catalog &c) -> Result<qint64> {
                auto existing = c.collectionByName(name);
                if (!existing)
                    return Result<qint64>::failure(existing.error());
                if (existing->has_value())
                    return (*existing)->id;
-               auto created = c.createCollection(name);
+               auto created = c.createCollection(name, remote);
                if (created)
                    return created;
                // Another thread may have created it in between.
@@ -158,6 +158,16 @@ QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name)
 QFuture<Status> CatalogService::renameCollection(qint64 id, const QString &name)
 {
     return thenOn(runIo([id, name](Catalog &c) { return c.renameCollection(id, name); }),
+                  this, [this](Status s) {
+            if (s)
+                Q_EMIT collectionsChanged();
+            return s;
+        });
+}
+
+QFuture<Status> CatalogService::setCollectionRemote(qint64 id, const QString &remote)
+{
+    return thenOn(runIo([id, remote](Catalog &c) { return c.setCollectionRemote(id, remote); }),
                   this, [this](Status s) {
             if (s)
                 Q_EMIT collectionsChanged();

@@ -150,10 +150,16 @@ public:
     QFuture<Result<QHash<DocStatus, qint64>>> statusCounts(qint64 collectionId = 0);
 
     // Edits resolve on the GUI thread after the matching change hint was emitted.
-    QFuture<Result<qint64>> createCollection(const QString &name);
-    // The id of the collection with this name, created if missing.
-    QFuture<Result<qint64>> ensureCollection(const QString &name);
+    // remote: the remote profile the collection uploads to; empty: none. The service does not
+    // check that the profile exists (the caller offers configured ones only).
+    QFuture<Result<qint64>> createCollection(const QString &name, const QString &remote = {});
+    // The id of the collection with this name, created (with `remote`) if missing; an existing
+    // collection keeps its own remote.
+    QFuture<Result<qint64>> ensureCollection(const QString &name, const QString &remote = {});
     QFuture<Status> renameCollection(qint64 id, const QString &name);
+    // Where the collection uploads from now on; empty: it stops uploading. Documents already
+    // uploaded stay where they are; pending ones go to the new remote.
+    QFuture<Status> setCollectionRemote(qint64 id, const QString &remote);
     QFuture<Status> removeCollection(qint64 id);
     // Returns the removed documents as they were, for restoreDocuments() (Undo).
     QFuture<Result<QList<Document>>> removeDocuments(const QList<qint64> &ids);
