@@ -2,6 +2,7 @@
 #include "catalog.h"
 #include "catalogservice.h"
 #include "diagnosticsdialog.h"
+#include "faultserver.h"
 #include "pools.h"
 #include "remoteeditdialog.h"
 #include "remoteprofile.h"
@@ -12,6 +13,7 @@
 #include "uitestsupport.h"
 #include "workstatuswidget.h"
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -51,6 +53,9 @@ private Q_SLOTS:
     void settingsTestConnection();
     void settingsStopTestConnection();
     void settingsRendersRemotes();
+    void formTestsTheProfileAsTyped();
+    void formTestsWithTheTypedPassword();
+    void formTestCanBeStopped();
     void diagnosticsShowEverything();
     void diagnosticsShowQueuedWork();
     void statusBarFollowsWork();
@@ -336,7 +341,10 @@ void tst_UiDialogs::settingsRemoveRemoteInUseIsRefused()
     QTRY_VERIFY_WITH_TIMEOUT((box = dialog.findChild<QMessageBox *>(QStringLiteral("remoteInUseBox"))) && box->isVisible(), 30'000);
     QVERIFY2(box->informativeText().contains(QStringLiteral("used by 2 collections: “Invoices”, “Letters”")),
              qPrintable(box->informativeText()));
-    QVERIFY(dialog.remoteMessage().contains(QLatin1String("Give them another remote first")));
+    // It names the way out.
+    QVERIFY2(dialog.remoteMessage().contains(QStringLiteral("Choose another remote for them first with "
+                                                            "Collection › Upload To.")),
+             qPrintable(dialog.remoteMessage()));
     box->button(QMessageBox::Close)->click();
     QVERIFY(m_store->contains(QStringLiteral("settings/remotes/archive")).valueOr(false));
     QVERIFY(listedRemotes(dialog).contains(QStringLiteral("archive")));
@@ -467,6 +475,166 @@ void tst_UiDialogs::settingsRendersRemotes()
         QVERIFY(editorImage.save(dir + QStringLiteral("/remote-edit-local.png")));
         QVERIFY(davImage.save(dir + QStringLiteral("/remote-edit-webdav.png")));
     }
+}
+
+void tst_UiDialogs::formTestsTheProfileAsTyped()
+{
+    // Test Connection inside the Add form: the folder typed, before anything is saved.
+    const QString good = m_dir->filePath(QStringLiteral("typed-remote"));
+    uitest::writeFile(m_dir->filePath(QStringLiteral("plain-file")), "x");
+    const QString bad = m_dir->filePath(QStringLiteral("plain-file/remote"));   // can never be created
+    const QVariantMap before = m_store->snapshot().valueOr({});
+
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
+    QVERIFY(editor->testButton()->isVisible());
+    QVERIFY(!editor->testButton()->isEnabled());   // nothing to test yet
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("shelf"));
+    editor->setKind(RemoteKind::Local);
+    QTest::keyClicks(editor->urlEdit(), good);
+    QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
+    QVERIFY(editor->testButton()->isEnabled());
+
+    // The test runs on the I/O pool: the click returns at once, the form shows it is busy.
+    editor->testButton()->click();
+    QVERIFY(!dialog.isBusy());   // the form's own test, not the Settings dialog's
+    QVERIFY(editor->isTesting());
+    QVERIFY(!editor->testButton()->isEnabled());
+    QVERIFY(editor->stopTestButton()->isVisible());
+    QVERIFY(editor->findChild<QProgressBar *>(QStringLiteral("remoteTestBusy"))->isVisible());
+    QVERIFY(editor->testMessage().startsWith(QStringLiteral("Testing ")));
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
+    QCOMPARE(tested.at(0).at(0).toBool(), true);
+    QCOMPARE(editor->testMessage(), QStringLiteral("Test passed: the folder %1 exists and is writable.").arg(good));
+    QVERIFY(!editor->isTesting());
+    QVERIFY(!editor->stopTestButton()->isVisible());
+    QVERIFY(editor->testButton()->isEnabled());
+    QVERIFY(editor->isVisible());   // testing does not close the form
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(editor->grab().save(dir + QStringLiteral("/remote-edit-test-passed.png")));
+    }
+
+    // Another folder: the old outcome is no longer the verdict; testing it fails, saying why.
+    editor->urlEdit()->clear();
+    QTest::keyClicks(editor->urlEdit(), bad);
+    QVERIFY(editor->testMessage().startsWith(QStringLiteral("Before the last changes: Test passed")));
+    // Alt+T, as a person would (in the form, not in the Settings dialog behind it).
+    editor->activateWindow();
+    QTRY_COMPARE(QApplication::activeWindow(), editor);
+    QTest::keyClick(editor, Qt::Key_T, Qt::AltModifier);
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 2, 60'000);
+    QCOMPARE(tested.at(1).at(0).toBool(), false);
+    QCOMPARE(editor->testMessage(), QStringLiteral("Test failed: cannot create the folder %1.").arg(bad));
+    auto *message = editor->findChild<QLabel *>(QStringLiteral("remoteTestMessage"));
+    QVERIFY(message->isVisible());
+
+    // Nothing was saved by testing: not the profile, not any other setting.
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/shelf")).valueOr(true));
+    QCOMPARE(m_store->snapshot().valueOr({}), before);
+    QVERIFY(!listedRemotes(dialog).contains(QStringLiteral("shelf")));
+    QCoreApplication::sendPostedEvents();   // the layout follows the message
+    const QImage image = editor->grab().toImage();
+    QVERIFY(!image.isNull());
+    QVERIFY(message->height() >= message->heightForWidth(message->width()));
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty())
+        QVERIFY(image.save(dir + QStringLiteral("/remote-edit-test-failed.png")));
+
+    editor->reject();
+    QTRY_VERIFY(dialog.findChildren<RemoteEditDialog *>().isEmpty());
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/shelf")).valueOr(true));
+}
+
+void tst_UiDialogs::formTestsWithTheTypedPassword()
+{
+    // A WebDAV server on this computer: the test sends the user and password as typed, and the
+    // password goes nowhere else.
+    test::FaultServer server;
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("dav"));
+    editor->setKind(RemoteKind::WebDav);
+    QTest::keyClicks(editor->urlEdit(), server.url().toString());
+    QTest::keyClicks(editor->userEdit(), QStringLiteral("me"));
+    QTest::keyClicks(editor->passwordEdit(), QStringLiteral("typed-secret"));
+    QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
+    editor->testButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
+    QVERIFY2(tested.at(0).at(0).toBool(), qPrintable(editor->testMessage()));
+    QVERIFY2(editor->testMessage().startsWith(QStringLiteral("Test passed: WebDAV folder ")), qPrintable(editor->testMessage()));
+    const QByteArray expected = "Basic " + QByteArray("me:typed-secret").toBase64();
+    bool sent = false;
+    for (const test::FaultServer::Seen &r : server.requests())
+        sent = sent || r.header("Authorization") == expected;
+    QVERIFY2(sent, "the typed password was not used");
+    // Not saved: the settings hold no such remote, and never a password; the field keeps it.
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/dav")).valueOr(true));
+    const QVariantMap settings = m_store->snapshot().valueOr({});
+    for (auto it = settings.cbegin(); it != settings.cend(); ++it)
+        QVERIFY2(!it.value().toString().contains(QLatin1String("typed-secret")), qPrintable(it.key()));
+    QCOMPARE(editor->passwordEdit()->text(), QStringLiteral("typed-secret"));
+    editor->reject();
+}
+
+void tst_UiDialogs::formTestCanBeStopped()
+{
+    // A server that takes the connection and never answers: Stop, a changed value or closing
+    // the form end the test.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost));
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("silent"));
+    editor->setKind(RemoteKind::WebDav);
+    const QString url = QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort());
+    QTest::keyClicks(editor->urlEdit(), url);
+
+    editor->testButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(silent.hasPendingConnections(), 30'000);
+    QVERIFY(editor->isTesting());
+    QVERIFY(tested.isEmpty());
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(editor->grab().save(dir + QStringLiteral("/remote-edit-testing.png")));
+    }
+    editor->activateWindow();
+    QTRY_COMPARE(QApplication::activeWindow(), editor);
+    QTest::keyClick(editor, Qt::Key_O, Qt::AltModifier);   // St&op
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 20'000);
+    QCOMPARE(tested.at(0).at(0).toBool(), false);
+    QVERIFY(!editor->isTesting());
+    QCOMPARE(editor->testMessage(), QStringLiteral("The test was stopped."));
+    QVERIFY(editor->testButton()->isEnabled());
+
+    // Changing a value stops the test: its outcome would be about other values.
+    QTcpServer silent2;
+    QVERIFY(silent2.listen(QHostAddress::LocalHost));
+    editor->urlEdit()->clear();
+    QTest::keyClicks(editor->urlEdit(), QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent2.serverPort()));
+    editor->testButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(silent2.hasPendingConnections(), 30'000);
+    QTest::keyClicks(editor->urlEdit(), QStringLiteral("x"));
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 2, 20'000);
+    QCOMPARE(editor->testMessage(), QStringLiteral("The test was stopped: the values changed. Test again to check them."));
+
+    // Closing the form while a test runs: it goes at once, the test is stopped.
+    editor->testButton()->click();
+    QVERIFY(editor->isTesting());
+    editor->reject();
+    QTRY_VERIFY(dialog.findChildren<RemoteEditDialog *>().isEmpty());
+    QVERIFY(!m_store->contains(QStringLiteral("settings/remotes/silent")).valueOr(true));
 }
 
 void tst_UiDialogs::diagnosticsShowEverything()

@@ -1,6 +1,7 @@
 #include "remoteeditdialog.h"
 
 #include "credentials.h"
+#include "remotetester.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -12,6 +13,7 @@
 #include <QHostAddress>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -30,6 +32,15 @@ bool isLoopbackHost(const QString &host)
         return true;
     QHostAddress address;
     return address.setAddress(host) && address.isLoopback();
+}
+
+// Readable on light and dark backgrounds alike (as in the Settings dialog's remote messages).
+QColor toneColor(const QPalette &palette, bool error)
+{
+    const bool dark = palette.color(QPalette::Base).lightness() < 128;
+    if (error)
+        return dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
+    return dark ? QColor(0x81, 0xc7, 0x84) : QColor(0x2e, 0x7d, 0x32);
 }
 
 } // namespace
@@ -101,6 +112,38 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_problem->setWordWrap(true);
     m_problem->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(m_problem);
+
+    // Test Connection's progress and outcome; shown once testing is enabled and a test ran.
+    auto *testRow = new QHBoxLayout;
+    m_test = new QPushButton(tr("&Test Connection"), this);
+    m_test->setObjectName(QStringLiteral("remoteTest"));
+    m_test->setToolTip(tr("Check the values as typed: the folder can be written, or the server answers and "
+                          "accepts the user and password. Nothing is saved."));
+    m_test->setAutoDefault(false);
+    m_test->hide();
+    testRow->addWidget(m_test, 0, Qt::AlignTop);
+    m_testBusy = new QProgressBar(this);
+    m_testBusy->setObjectName(QStringLiteral("remoteTestBusy"));
+    m_testBusy->setRange(0, 0);
+    m_testBusy->setTextVisible(false);
+    m_testBusy->setFixedWidth(60);
+    m_testBusy->setMaximumHeight(fontMetrics().height());
+    m_testBusy->hide();
+    testRow->addWidget(m_testBusy, 0, Qt::AlignVCenter);
+    m_testMessage = new QLabel(this);
+    m_testMessage->setObjectName(QStringLiteral("remoteTestMessage"));
+    m_testMessage->setWordWrap(true);
+    m_testMessage->setTextFormat(Qt::PlainText);
+    m_testMessage->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_testMessage->hide();
+    testRow->addWidget(m_testMessage, 1);
+    m_stopTest = new QPushButton(tr("St&op"), this);
+    m_stopTest->setObjectName(QStringLiteral("remoteStopTest"));
+    m_stopTest->setToolTip(tr("Stop the connection test"));
+    m_stopTest->setAutoDefault(false);
+    m_stopTest->hide();
+    testRow->addWidget(m_stopTest, 0, Qt::AlignTop);
+    layout->addLayout(testRow);
     layout->addStretch(1);
 
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
@@ -129,11 +172,16 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     }
     kindChanged();
 
-    connect(m_kind, &QComboBox::currentIndexChanged, this, &RemoteEditDialog::kindChanged);
+    connect(m_kind, &QComboBox::currentIndexChanged, this, [this] {
+        kindChanged();
+        valuesChanged();
+    });
     for (QLineEdit *edit : {m_name, m_url, m_user, m_password})
-        connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::validate);
-    connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::validate);
+        connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::valuesChanged);
+    connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
     connect(m_browse, &QPushButton::clicked, this, &RemoteEditDialog::browse);
+    connect(m_test, &QPushButton::clicked, this, &RemoteEditDialog::startTest);
+    connect(m_stopTest, &QPushButton::clicked, this, &RemoteEditDialog::stopTest);
     (existing ? static_cast<QWidget *>(m_url) : m_name)->setFocus();
     setMinimumWidth(480);
     validate();
@@ -273,6 +321,122 @@ void RemoteEditDialog::validate()
     m_problem->setText(why);
     m_problem->setVisible(!why.isEmpty());
     okButton()->setEnabled(why.isEmpty());
+    m_test->setEnabled(why.isEmpty() && !isTesting());
+}
+
+// --- Test Connection -----------------------------------------------------------------------------
+
+void RemoteEditDialog::enableTesting(Pools &pools, const UploadSettings &settings)
+{
+    if (!m_tester) {
+        m_tester = new RemoteTester(pools, this);
+        connect(m_tester, &RemoteTester::finished, this, &RemoteEditDialog::testEnded);
+    }
+    m_testSettings = settings;
+    m_test->show();
+    validate();
+}
+
+bool RemoteEditDialog::isTesting() const
+{
+    return m_tester && m_tester->isRunning();
+}
+
+QString RemoteEditDialog::testMessage() const
+{
+    return m_testMessage->text();
+}
+
+void RemoteEditDialog::startTest()
+{
+    if (!m_tester || isTesting() || !problem().isEmpty())
+        return;
+    const RemoteProfile p = profile();
+    // The typed password; none typed: the stored one (an edited remote keeps it when saved).
+    // Only the test sees it: nothing is written to the settings or the keychain.
+    std::optional<QString> secret;
+    if (!password().isEmpty())
+        secret = password();
+    m_testStop = TestStop::None;
+    m_testResultStale = false;
+    m_tester->start(p, m_testSettings, secret);
+    m_testBusy->show();
+    m_stopTest->show();
+    m_stopTest->setEnabled(true);
+    setTestMessage(Tone::Hint, tr("Testing %1…").arg(p.displayUrl()));
+    validate();
+    m_stopTest->setFocus();
+}
+
+void RemoteEditDialog::stopTest()
+{
+    if (!isTesting())
+        return;
+    m_testStop = TestStop::Asked;
+    m_stopTest->setEnabled(false);
+    setTestMessage(Tone::Hint, tr("Stopping the test…"));
+    m_tester->stop();
+}
+
+void RemoteEditDialog::testEnded(bool ok, const QString &message)
+{
+    const bool focusWasOnStop = m_stopTest->hasFocus();
+    const TestStop stop = std::exchange(m_testStop, TestStop::None);
+    m_testBusy->hide();
+    m_stopTest->hide();
+    bool works = false;
+    if (stop == TestStop::ValuesChanged) {
+        setTestMessage(Tone::Hint, tr("The test was stopped: the values changed. Test again to check them."));
+    } else if (!ok && (stop == TestStop::Asked || stop == TestStop::Closed)) {
+        setTestMessage(Tone::Hint, tr("The test was stopped."));
+    } else if (ok) {
+        works = true;
+        setTestMessage(Tone::Success, tr("Test passed: %1.").arg(message));
+    } else {
+        setTestMessage(Tone::Error, tr("Test failed: %1.").arg(message));
+    }
+    validate();
+    if (focusWasOnStop)
+        m_test->setFocus();
+    Q_EMIT testFinished(works);
+}
+
+void RemoteEditDialog::valuesChanged()
+{
+    if (isTesting()) {
+        if (m_testStop == TestStop::None) {
+            m_testStop = TestStop::ValuesChanged;
+            m_stopTest->setEnabled(false);
+            setTestMessage(Tone::Hint, tr("Stopping the test: the values changed…"));
+            m_tester->stop();
+        }
+    } else if (!m_testMessage->text().isEmpty() && !m_testResultStale) {
+        // The outcome shown is about other values: keep it readable, but not as the verdict.
+        m_testResultStale = true;
+        setTestMessage(Tone::Hint, tr("Before the last changes: %1").arg(m_testMessage->text()));
+    }
+    validate();
+}
+
+void RemoteEditDialog::setTestMessage(Tone tone, const QString &text)
+{
+    QPalette palette = m_testMessage->palette();
+    palette.setColor(QPalette::WindowText,
+                     tone == Tone::Hint ? this->palette().color(QPalette::PlaceholderText)
+                                        : toneColor(this->palette(), tone == Tone::Error));
+    m_testMessage->setPalette(palette);
+    m_testMessage->setText(text);
+    m_testMessage->setVisible(!text.isEmpty());
+}
+
+void RemoteEditDialog::done(int result)
+{
+    // Closing stops a running test without waiting for it.
+    if (isTesting()) {
+        m_testStop = TestStop::Closed;
+        m_tester->stop();
+    }
+    QDialog::done(result);
 }
 
 void RemoteEditDialog::browse()

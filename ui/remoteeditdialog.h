@@ -1,6 +1,7 @@
 #pragma once
 
 #include "remoteprofile.h"
+#include "uploadpolicy.h"
 
 #include <QDialog>
 #include <QStringList>
@@ -12,9 +13,13 @@ class QComboBox;
 class QDialogButtonBox;
 class QLabel;
 class QLineEdit;
+class QProgressBar;
 class QPushButton;
 
 namespace quire {
+
+class Pools;
+class RemoteTester;
 
 // Adds or edits one remote profile: name, kind (local folder, WebDAV server, HTTP collections
 // API), folder or URL, user, password, and whether a password may cross plain http://.
@@ -27,6 +32,12 @@ namespace quire {
 // Meant to be shown with open() (window-modal, no nested event loop); the caller reads profile()
 // and password() when accepted() is emitted and saves them (SettingsDialog: the profile in the
 // session store, the password in the system keychain). GUI thread only.
+//
+// With enableTesting(), Test Connection checks the profile *as typed* (RemoteTester: the check
+// of `quire remote test`, on the I/O pool), with the typed password, or the stored one when
+// none is typed; testing saves nothing. The form shows a busy bar and Stop while the test runs
+// and its outcome under the fields. Changing a value stops a running test (its result would
+// not be about the values shown); closing the form stops it too, without waiting.
 class RemoteEditDialog final : public QDialog
 {
     Q_OBJECT
@@ -55,8 +66,22 @@ public:
     QCheckBox *insecureBox() const { return m_insecure; }
     QPushButton *okButton() const;
 
+    // Shows Test Connection; pools run the test, settings bound its requests (time limits).
+    void enableTesting(Pools &pools, const UploadSettings &settings);
+    QPushButton *testButton() const { return m_test; }
+    QPushButton *stopTestButton() const { return m_stopTest; }
+    bool isTesting() const;
+    // The outcome of the last test (or its progress); empty before the first.
+    QString testMessage() const;
+
+    void done(int result) override;
+
     // Selects kind in the Kind box.
     void setKind(RemoteKind kind);
+
+Q_SIGNALS:
+    // A test ended; testMessage() says how. ok: the remote works.
+    void testFinished(bool ok);
 
 private:
     RemoteKind kind() const;
@@ -64,6 +89,12 @@ private:
     void kindChanged();
     void validate();
     void browse();
+    void valuesChanged();
+    void startTest();
+    void stopTest();
+    void testEnded(bool ok, const QString &message);
+    enum class Tone { Hint, Success, Error };
+    void setTestMessage(Tone tone, const QString &text);
 
     std::optional<RemoteProfile> m_existing;
     QStringList m_taken;
@@ -79,6 +110,15 @@ private:
     QCheckBox *m_insecure = nullptr;
     QLabel *m_problem = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
+    QPushButton *m_test = nullptr;
+    QPushButton *m_stopTest = nullptr;
+    QProgressBar *m_testBusy = nullptr;
+    QLabel *m_testMessage = nullptr;
+    RemoteTester *m_tester = nullptr;
+    UploadSettings m_testSettings;
+    enum class TestStop { None, Asked, ValuesChanged, Closed };
+    TestStop m_testStop = TestStop::None;
+    bool m_testResultStale = false;   // the values changed since the outcome shown
 };
 
 } // namespace quire

@@ -364,6 +364,8 @@ void SettingsDialog::openEditor(const std::optional<RemoteProfile> &existing)
         taken << m_remotes->topLevelItem(i)->text(NameColumn);
     auto *editor = new RemoteEditDialog(existing, taken, this);
     editor->setAttribute(Qt::WA_DeleteOnClose);
+    // Test Connection in the form: the profile as typed, saving nothing.
+    editor->enableTesting(m_pools, UploadSettings::fromStore(m_store));
     connect(editor, &QDialog::accepted, this, [this, editor, existing] {
         saveRemote(editor->profile(), editor->password(), existing);
     });
@@ -444,8 +446,10 @@ void SettingsDialog::refuseRemoval(const QString &name, const QStringList &colle
         quoted << tr("“%1”").arg(c);
     // Spelled out for one and many: without a translation loaded, %n plurals stay "(s)".
     const QString text = collections.size() == 1
-        ? tr("Remote “%1” is used by the collection %2. Give it another remote first.").arg(name, quoted.first())
-        : tr("Remote “%1” is used by %2 collections: %3. Give them another remote first.")
+        ? tr("Remote “%1” is used by the collection %2. Choose another remote for it first with "
+             "Collection › Upload To.").arg(name, quoted.first())
+        : tr("Remote “%1” is used by %2 collections: %3. Choose another remote for them first with "
+             "Collection › Upload To.")
               .arg(name, QString::number(collections.size()), quoted.join(QStringLiteral(", ")));
     finish(Tone::Error, text);
     auto *box = new QMessageBox(QMessageBox::Warning, tr("Remove Remote"),
