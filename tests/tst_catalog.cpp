@@ -1280,7 +1280,7 @@ private slots:
         QTest::addColumn<QString>("backend");
         QTest::addColumn<int>("size");
         for (const char *backend : {"sqlite", "postgres"}) {
-            for (int size : {1, 2, 99, 100, 101, 250, 499, 500, 501, 1234})
+            for (int size : {1, 2, 63, 64, 65, 99, 100, 101, 250, 255, 256, 257, 499, 500, 501, 1234})
                 QTest::addRow("%s: %d", backend, size) << QString::fromLatin1(backend) << size;
         }
     }

@@ -239,8 +239,8 @@ QString orderBy(const DocumentQuery &query)
     return QLatin1StringView(" ORDER BY ") + column + dir + QLatin1StringView(", id") + dir;
 }
 
-constexpr qsizetype kLookupChunk = 500;   // ids or paths per "IN (...)" lookup
-constexpr qsizetype kInsertChunk = 100;   // rows per multi-row INSERT
+constexpr qsizetype kLookupChunk = 256;   // ids or paths per "IN (...)" lookup (SQLite parses n parameters in O(n²))
+constexpr qsizetype kInsertChunk = 64;    // rows per multi-row INSERT or UPDATE
 
 QString marks(qsizetype n)
 {
