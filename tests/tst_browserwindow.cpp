@@ -10,6 +10,7 @@
 #include "documentmodel.h"
 #include "documentview.h"
 #include "pools.h"
+#include "remoteprofile.h"
 #include "sessionstore.h"
 #include "testsupport.h"
 #include "uitestsupport.h"
@@ -21,11 +22,15 @@
 #include <QDropEvent>
 #include <QGuiApplication>
 #include <QHeaderView>
+#include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
@@ -73,6 +78,9 @@ private Q_SLOTS:
     void ingestUpdatesStatusesLive();
     void removeDocumentsWithUndo();
     void collectionActions();
+    void uploadToSetsTheCollectionsRemote();
+    void uploadToUndoAndMissingRemotes();
+    void newCollectionDialogChoosesTheRemote();
     void filterAndDetails();
     void remembersLayoutAndCollection();
 
@@ -82,6 +90,13 @@ private:
     qint64 create(const QString &name);
     QUrl url(const QString &path) const { return QUrl::fromLocalFile(path); }
     bool waitIdle();
+    // The collection's remote as the catalog has it, read back through the service.
+    QString remoteOf(qint64 collectionId);
+    void saveLocalRemote(const QString &name);
+    // Opens Collection › Upload To as a person would (it fills itself as it opens).
+    QMenu *openUploadTo();
+    // The object name of the checked entry of Upload To.
+    static QString checkedIn(QMenu *menu);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<SessionStore> m_store;
@@ -141,6 +156,42 @@ qint64 tst_BrowserWindow::create(const QString &name)
 bool tst_BrowserWindow::waitIdle()
 {
     return QTest::qWaitFor([&] { return !m_service->isBusy(); }, kTimeout);
+}
+
+QString tst_BrowserWindow::remoteOf(qint64 collectionId)
+{
+    QFuture<Result<std::optional<Collection>>> f = m_service->collection(collectionId);
+    if (!QTest::qWaitFor([&] { return f.isFinished(); }, kTimeout))
+        return QStringLiteral("<timed out>");
+    const auto c = f.result();   // finished: does not wait
+    return c.ok() && c->has_value() ? (*c)->remote : QStringLiteral("<missing>");
+}
+
+void tst_BrowserWindow::saveLocalRemote(const QString &name)
+{
+    RemoteProfile p;
+    p.name = name;
+    p.url = m_dir->filePath(QStringLiteral("remotes/") + name);
+    QVERIFY(RemoteProfiles(*m_store).save(p).ok());
+}
+
+QMenu *tst_BrowserWindow::openUploadTo()
+{
+    QMenu *menu = m_window->uploadToMenu();
+    menu->popup(m_window->mapToGlobal(QPoint(40, 40)));
+    if (!QTest::qWaitFor([&] { return menu->isVisible(); }, kTimeout))
+        return nullptr;
+    return menu;
+}
+
+QString tst_BrowserWindow::checkedIn(QMenu *menu)
+{
+    QStringList checked;
+    for (QAction *a : menu->actions()) {
+        if (a->isCheckable() && a->isChecked())
+            checked << a->objectName();
+    }
+    return checked.join(QLatin1Char(','));
 }
 
 void tst_BrowserWindow::emptyStateInvitesDrops()
@@ -376,6 +427,185 @@ void tst_BrowserWindow::collectionActions()
     QTRY_COMPARE_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Aardvark")), qint64(0), kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->rowCount(), 1, kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), a, kTimeout);
+}
+
+void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
+{
+    saveLocalRemote(QStringLiteral("shelf"));
+    saveLocalRemote(QStringLiteral("nas"));
+    const qint64 a = create(QStringLiteral("Alpha"));
+    makeWindow(QStringLiteral("Alpha"));
+    QCOMPARE(m_window->currentCollectionId(), a);
+
+    // In the Collection menu, which is also the collection list's context menu.
+    QAction *uploadTo = m_window->findChild<QAction *>(QStringLiteral("actionUploadTo"));
+    QVERIFY(uploadTo && uploadTo->isEnabled());
+    QCOMPARE(uploadTo->text(), QStringLiteral("&Upload To"));
+    QMenu *collectionMenu = nullptr;
+    for (QAction *act : m_window->menuBar()->actions()) {
+        if (act->menu() && act->menu()->actions().contains(uploadTo))
+            collectionMenu = act->menu();
+    }
+    QVERIFY(collectionMenu);
+    QCOMPARE(collectionMenu->title(), QStringLiteral("&Collection"));
+    CollectionView *list = m_window->collectionView();
+    Q_EMIT list->customContextMenuRequested(list->visualRect(m_window->collectionModel()->index(0, 0)).center());
+    QTRY_VERIFY_WITH_TIMEOUT(collectionMenu->isVisible(), kTimeout);
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty())
+        QVERIFY(collectionMenu->grab().save(dir + QStringLiteral("/collection-menu.png")));
+    collectionMenu->hide();
+
+    // Not uploading yet: "None" is checked; every configured remote is offered (the built-in
+    // local one too), then the way to the remotes in Settings.
+    QMenu *menu = openUploadTo();
+    QVERIFY(menu);
+    QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadToNone"));
+    QStringList offered;
+    for (QAction *act : menu->actions()) {
+        if (act->isCheckable())
+            offered << act->data().toString();
+    }
+    QCOMPARE(offered, (QStringList{QString(), QStringLiteral("local"), QStringLiteral("nas"), QStringLiteral("shelf")}));
+    QVERIFY(menu->actions().contains(m_window->findChild<QAction *>(QStringLiteral("actionManageRemotes"))));
+    QVERIFY(!m_window->findChild<QAction *>(QStringLiteral("actionUploadToMissing")));
+
+    // Choosing one sets it in the catalog.
+    menu->findChild<QAction *>(QStringLiteral("actionUploadTo_shelf"))->trigger();
+    menu->hide();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
+    // The list says where it uploads, and the menu shows it checked next time.
+    const QModelIndex row = m_window->collectionModel()->index(m_window->collectionModel()->rowOfId(a), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("Uploads to: shelf")), kTimeout);
+    menu = openUploadTo();
+    QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadTo_shelf"));
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty())
+        QVERIFY(menu->grab().save(dir + QStringLiteral("/upload-to-menu.png")));
+    menu->hide();
+
+    // Another one, by keyboard (Alt+C, U, then the remote): "nas" is listed before "shelf".
+    menu = openUploadTo();
+    menu->setActiveAction(menu->findChild<QAction *>(QStringLiteral("actionUploadTo_nas")));
+    QTest::keyClick(menu, Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
+
+    // "None" clears it.
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->uploadToMenu()->isVisible(), kTimeout);
+    menu = openUploadTo();
+    QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadTo_nas"));
+    menu->findChild<QAction *>(QStringLiteral("actionUploadToNone"))->trigger();
+    menu->hide();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QString(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("Not uploaded (no remote)")), kTimeout);
+    menu = openUploadTo();
+    QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadToNone"));
+    menu->hide();
+
+    // Choosing the remote it has changes nothing (no undo step).
+    const int steps = m_window->undoStack()->count();
+    m_window->setCurrentCollectionRemote(QString());
+    QCOMPARE(m_window->undoStack()->count(), steps);
+    QCOMPARE(uitest::guiThreadConnections(), QStringList());
+}
+
+void tst_BrowserWindow::uploadToUndoAndMissingRemotes()
+{
+    saveLocalRemote(QStringLiteral("shelf"));
+    saveLocalRemote(QStringLiteral("nas"));
+    const qint64 a = create(QStringLiteral("Alpha"));
+    makeWindow(QStringLiteral("Alpha"));
+
+    m_window->setCurrentCollectionRemote(QStringLiteral("shelf"));
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->collectionAt(0).remote, QStringLiteral("shelf"), kTimeout);
+    m_window->setCurrentCollectionRemote(QStringLiteral("nas"));
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
+    QUndoStack *undo = m_window->undoStack();
+    QCOMPARE(undo->undoText(), QStringLiteral("Upload “Alpha” to “nas”"));
+
+    // Edit › Undo (Ctrl+Z) puts the previous remote back; Redo applies it again.
+    QAction *undoAction = m_window->findChild<QAction *>(QStringLiteral("actionUndo"));
+    QCOMPARE(undoAction->shortcut(), QKeySequence(QKeySequence::Undo));
+    undoAction->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
+    undo->undo();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QString(), kTimeout);
+    undo->redo();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
+    undo->redo();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
+
+    // Undo to a remote removed since: refused, saying why; the collection keeps its remote.
+    QVERIFY(RemoteProfiles(*m_store).remove(QStringLiteral("shelf")).ok());
+    undo->undo();
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->statusBar()->currentMessage().contains(QStringLiteral("no remote named “shelf”")),
+                             kTimeout);
+    QCOMPARE(remoteOf(a), QStringLiteral("nas"));
+
+    // A remote set elsewhere and not configured here: shown checked, not offered.
+    QVERIFY(onWorker([&] { return m_catalog->setCollectionRemote(a, QStringLiteral("elsewhere")); }).ok());
+    QTRY_COMPARE_WITH_TIMEOUT((m_window->collectionModel()->refresh(), m_window->collectionModel()->collectionAt(0).remote),
+                              QStringLiteral("elsewhere"), kTimeout);
+    QMenu *menu = openUploadTo();
+    QVERIFY(menu);
+    QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadToMissing"));
+    QAction *missing = menu->findChild<QAction *>(QStringLiteral("actionUploadToMissing"));
+    QVERIFY(!missing->isEnabled());
+    QCOMPARE(missing->text(), QStringLiteral("elsewhere (not configured)"));
+    menu->hide();
+}
+
+void tst_BrowserWindow::newCollectionDialogChoosesTheRemote()
+{
+    saveLocalRemote(QStringLiteral("shelf"));
+    const qint64 alpha = create(QStringLiteral("Alpha"));
+    makeWindow(QStringLiteral("Alpha"));
+
+    // Nothing chosen before: none by default; the choice made is stored with the collection.
+    m_window->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
+    CollectionNameDialog *dialog = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QComboBox *box = dialog->remoteBox();
+    QVERIFY(box->isVisible() && box->isEnabled());
+    QCOMPARE(box->currentData().toString(), QString());
+    QCOMPARE(box->itemText(0), QStringLiteral("None (don’t upload)"));
+    QVERIFY(box->findData(QStringLiteral("shelf")) > 0);
+    dialog->setName(QStringLiteral("Scans"));
+    box->setCurrentIndex(box->findData(QStringLiteral("shelf")));
+    QCOMPARE(dialog->remote(), QStringLiteral("shelf"));
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(dialog->grab().save(dir + QStringLiteral("/new-collection.png")));
+    }
+    dialog->accept();
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Scans")) > 0, kTimeout);
+    const qint64 scans = uitest::collectionIdOf(*m_catalog, QStringLiteral("Scans"));
+    QCOMPARE(remoteOf(scans), QStringLiteral("shelf"));
+
+    // The next new collection starts with the remote chosen last; None is kept as chosen.
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
+    m_window->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QCOMPARE(dialog->remote(), QStringLiteral("shelf"));
+    dialog->setName(QStringLiteral("Letters"));
+    dialog->setRemote(QString());
+    dialog->accept();
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Letters")) > 0, kTimeout);
+    QCOMPARE(remoteOf(uitest::collectionIdOf(*m_catalog, QStringLiteral("Letters"))), QString());
+
+    // Dropped into a collection that exists: it keeps its own remote, and the choice says so.
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
+    m_window->addPathsToNewCollection({QFile::encodeName(makeTree(QStringLiteral("more"), 1))});
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QCOMPARE(dialog->remote(), QString());   // None was chosen last
+    dialog->remoteBox()->setCurrentIndex(dialog->remoteBox()->findData(QStringLiteral("shelf")));
+    dialog->setName(QStringLiteral("Alpha"));
+    QVERIFY(dialog->isExisting());
+    QVERIFY(!dialog->remoteBox()->isEnabled());
+    QVERIFY(dialog->findChild<QLabel *>(QStringLiteral("collectionRemoteNote"))->text().contains(QStringLiteral("keeps")));
+    dialog->accept();
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, alpha), QStringList{QStringLiteral("f0.txt")}, kTimeout);
+    QVERIFY(waitIdle());
+    QCOMPARE(remoteOf(alpha), QString());
 }
 
 void tst_BrowserWindow::filterAndDetails()

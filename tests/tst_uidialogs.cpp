@@ -345,6 +345,11 @@ void tst_UiDialogs::settingsRemoveRemoteInUseIsRefused()
     QVERIFY2(dialog.remoteMessage().contains(QStringLiteral("Choose another remote for them first with "
                                                             "Collection › Upload To.")),
              qPrintable(dialog.remoteMessage()));
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(dialog.grab().save(dir + QStringLiteral("/settings-remote-in-use.png")));
+        QVERIFY(box->grab().save(dir + QStringLiteral("/remote-in-use-box.png")));
+    }
     box->button(QMessageBox::Close)->click();
     QVERIFY(m_store->contains(QStringLiteral("settings/remotes/archive")).valueOr(false));
     QVERIFY(listedRemotes(dialog).contains(QStringLiteral("archive")));

@@ -19,6 +19,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QMenu>
 #include <QProgressBar>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -41,6 +43,8 @@ private Q_SLOTS:
     void tableShowsUploadProgressAndSpeed();
     void statusBarShowsUploadProgressAndTimeLeft();
     void windowUploadsWhatWasAdded();
+    void windowUploadsWaitingDocumentsOnceGivenARemote();
+    void newRemoteTakesOverWhileUploading();
     void windowShowsSpeedWhileUploading();
 };
 
@@ -221,6 +225,124 @@ void tst_UiUploads::windowUploadsWhatWasAdded()
         QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
         QTRY_VERIFY(window.workStatus()->isHidden());
     }
+}
+
+void tst_UiUploads::windowUploadsWaitingDocumentsOnceGivenARemote()
+{
+    // Documents hashed while their collection had no remote wait; choosing a local-folder remote
+    // with Collection › Upload To sends them there.
+    UploadFixture fx;
+    QVERIFY(fx.isValid());
+    const QString shelf = fx.dir() + QStringLiteral("/shelf");
+    RemoteProfile local;
+    local.name = QStringLiteral("shelf");
+    local.url = shelf;
+    QVERIFY(fx.saveRemote(local));
+    const qint64 c = fx.createCollection(QStringLiteral("Papers"), {});
+    QList<qint64> ids;
+    for (int i = 0; i < 3; ++i)
+        ids << fx.addFile(c, QStringLiteral("waiting%1.txt").arg(i), "waiting " + QByteArray::number(i));
+    QVERIFY(!ids.contains(0));
+
+    CatalogService service(fx.catalog(), fx.pools());
+    BrowserWindow window(service, fx.store());
+    QSignalSpy ready(&window, &BrowserWindow::ready);
+    window.show();
+    window.start(QStringLiteral("Papers"));
+    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    for (qint64 id : ids)
+        QCOMPARE(fx.document(id).status, DocStatus::Hashed);   // nowhere to go yet
+
+    QMenu *menu = window.uploadToMenu();
+    menu->popup(window.mapToGlobal(QPoint(40, 40)));
+    QTRY_VERIFY_WITH_TIMEOUT(menu->isVisible(), kTimeout);
+    QAction *toShelf = menu->findChild<QAction *>(QStringLiteral("actionUploadTo_shelf"));
+    QVERIFY(toShelf);
+    toShelf->trigger();
+    menu->hide();
+
+    // The catalog (read through the service), the folder and the rows agree.
+    QTRY_VERIFY_WITH_TIMEOUT([&] {
+        const QList<Document> docs = uitest::documentsOf(fx.catalog(), c);
+        return docs.size() == 3 && std::all_of(docs.begin(), docs.end(), [](const Document &d) {
+                   return d.status == DocStatus::Uploaded;
+               });
+    }(), kTimeout);
+    QStringList uploaded = QDir(shelf + QStringLiteral("/Papers")).entryList(QDir::Files);
+    uploaded.sort();
+    QCOMPARE(uploaded, (QStringList{QStringLiteral("waiting0.txt"), QStringLiteral("waiting1.txt"),
+                                    QStringLiteral("waiting2.txt")}));
+    QFile copy(shelf + QStringLiteral("/Papers/waiting1.txt"));
+    QVERIFY(copy.open(QIODevice::ReadOnly));
+    QCOMPARE(copy.readAll(), QByteArray("waiting 1"));
+    auto remote = service.collection(c);
+    QTRY_VERIFY_WITH_TIMEOUT(remote.isFinished(), kTimeout);
+    QCOMPARE(remote.result().value()->remote, QStringLiteral("shelf"));
+    DocumentModel *model = window.documentModel();
+    QTRY_VERIFY_WITH_TIMEOUT([&] {
+        for (qint64 id : ids) {
+            const int row = model->rowOfId(id);
+            if (row < 0 || model->index(row, DocumentModel::StatusColumn).data().toString() != QLatin1String("Uploaded"))
+                return false;
+        }
+        return true;
+    }(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
+}
+
+void tst_UiUploads::newRemoteTakesOverWhileUploading()
+{
+    // The collection's remote changes while its documents are being uploaded to a WebDAV server
+    // that reads slowly: what was not uploaded yet goes to the new remote, a local folder.
+    UploadFixture fx;
+    QVERIFY(fx.isValid());
+    FaultServer server;
+    server.setReceiveBuffer(64 * 1024);
+    FaultServer::Behaviour slow;
+    slow.method = "PUT";
+    slow.minContentLength = 1024 * 1024;
+    slow.kind = FaultServer::Behaviour::Kind::SlowRead;
+    slow.trickleBytes = 64 * 1024;
+    slow.trickleIntervalMs = 100;
+    server.script({slow, slow, slow, slow});
+    RemoteProfile dav;
+    dav.name = QStringLiteral("dav");
+    dav.kind = RemoteKind::WebDav;
+    dav.url = server.url().toString();
+    QVERIFY(fx.saveRemote(dav));
+    const QString shelf = fx.dir() + QStringLiteral("/shelf");
+    RemoteProfile local;
+    local.name = QStringLiteral("shelf");
+    local.url = shelf;
+    QVERIFY(fx.saveRemote(local));
+    const qint64 c = fx.createCollection(QStringLiteral("Scans"), QStringLiteral("dav"));
+    constexpr qint64 kSize = 6 * 1024 * 1024;
+    const qint64 one = fx.addFile(c, QStringLiteral("one.tiff"), QByteArray(kSize, '1'));
+    const qint64 two = fx.addFile(c, QStringLiteral("two.tiff"), QByteArray(kSize, '2'));
+    QVERIFY(one > 0 && two > 0);
+
+    CatalogService service(fx.catalog(), fx.pools());
+    BrowserWindow window(service, fx.store());
+    QSignalSpy ready(&window, &BrowserWindow::ready);
+    window.show();
+    window.start(QStringLiteral("Scans"));
+    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    // Both on their way to the slow server (about 10 s each at 640 KiB/s).
+    QTRY_VERIFY_WITH_TIMEOUT(fx.document(one).status == DocStatus::Uploading
+                                 && fx.document(two).status == DocStatus::Uploading,
+                             kTimeout);
+    QVERIFY(window.uploadQueue()->isBusy());
+
+    window.setCurrentCollectionRemote(QStringLiteral("shelf"));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.document(one).status == DocStatus::Uploaded
+                                 && fx.document(two).status == DocStatus::Uploaded,
+                             kTimeout);
+    for (qint64 id : {one, two}) {
+        const Document d = fx.document(id);
+        QVERIFY2(d.remoteLocation.contains(shelf), qPrintable(d.remoteLocation));
+        QCOMPARE(QFileInfo(shelf + QStringLiteral("/Scans/") + d.fileName).size(), kSize);
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
 }
 
 void tst_UiUploads::windowShowsSpeedWhileUploading()

@@ -11,15 +11,18 @@
 #include "droputil.h"
 #include "format.h"
 #include "icons.h"
+#include "remoteprofile.h"
 #include "removedocumentscommand.h"
 #include "responsivenessmonitor.h"
 #include "sessionstore.h"
+#include "setcollectionremotecommand.h"
 #include "settingsdialog.h"
 #include "statusdelegate.h"
 #include "uploadqueue.h"
 #include "workstatuswidget.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
@@ -62,6 +65,8 @@ const QString kHeaderKey = QStringLiteral("settings/ui/documentHeader");
 const QString kCollectionHeaderKey = QStringLiteral("settings/ui/collectionHeader");
 const QString kLastCollectionKey = QStringLiteral("settings/ui/lastCollection");
 const QString kDetailsVisibleKey = QStringLiteral("settings/ui/detailsVisible");
+// The remote chosen the last time a collection was made in the window: the next one's default.
+const QString kNewCollectionRemoteKey = QStringLiteral("settings/ui/newCollectionRemote");
 
 // Settings are JSON: binary Qt state goes in as base64 text.
 QByteArray storedBytes(SessionStore &store, const QString &key)
@@ -197,6 +202,14 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     connect(m_uploads, &UploadQueue::idle, this, &BrowserWindow::updateActions);
     connect(m_uploads, &UploadQueue::jobFinished, this, [this](const UploadResult &result) {
         m_collections->refresh();   // pending and failed counts changed
+        if (!m_resumeAfterUploadJob.isEmpty()) {
+            // After the queue is done with the finished job: the next job resolves the
+            // collections' remotes afresh.
+            QMetaObject::invokeMethod(this, [this] {
+                for (qint64 id : std::exchange(m_resumeAfterUploadJob, {}))
+                    m_uploads->resumeCollection(id);
+            }, Qt::QueuedConnection);
+        }
         if (result.outcome == UploadResult::Outcome::Error)
             showError(tr("Uploading stopped."), result.error);
         else if (!result.failures.isEmpty())
@@ -312,6 +325,8 @@ void BrowserWindow::createActions()
                                QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), &BrowserWindow::showDiagnostics);
     m_about = make(QStringLiteral("actionAbout"), tr("&About Quire"), {}, {}, &BrowserWindow::showAbout);
     m_about->setMenuRole(QAction::AboutRole);
+    m_manageRemotes = make(QStringLiteral("actionManageRemotes"), tr("&Manage Remotes…"), {}, {}, &BrowserWindow::showSettings);
+    m_manageRemotes->setToolTip(tr("Add, edit and test remotes in Settings"));
 
     // Shortcuts work wherever the focus is in the window, not only where the action is shown.
     for (QAction *a : findChildren<QAction *>())
@@ -342,6 +357,15 @@ void BrowserWindow::createMenus()
     m_collectionMenu->addAction(m_newCollection);
     m_collectionMenu->addAction(m_renameCollection);
     m_collectionMenu->addAction(m_removeCollection);
+    m_collectionMenu->addSeparator();
+    m_uploadToMenu = new QMenu(tr("&Upload To"), this);
+    m_uploadToMenu->setObjectName(QStringLiteral("menuUploadTo"));
+    m_uploadToMenu->setToolTipsVisible(true);
+    m_uploadToMenu->menuAction()->setObjectName(QStringLiteral("actionUploadTo"));
+    m_uploadToMenu->menuAction()->setToolTip(tr("Choose the remote the selected collection uploads to"));
+    // Remotes change in Settings: listed afresh each time (a quick settings read, no I/O).
+    connect(m_uploadToMenu, &QMenu::aboutToShow, this, &BrowserWindow::fillUploadToMenu);
+    m_collectionMenu->addMenu(m_uploadToMenu);
     m_collectionMenu->addSeparator();
     m_collectionMenu->addAction(m_addFiles);
     m_collectionMenu->addAction(m_addFolder);
@@ -737,9 +761,15 @@ void BrowserWindow::addPathsToNewCollection(const QList<QByteArray> &paths)
             tr("New Collection"),
             tr("Add %n item(s) to a new collection named:", nullptr, int(paths.size())), suggestion, {}, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
+        // A name that exists adds to that collection, which keeps its remote.
+        dialog->setExistingNames(collectionNames());
+        dialog->setRemoteChoice(remoteNames(), m_store.value(kNewCollectionRemoteKey).valueOr({}).toString());
         connect(dialog, &QDialog::accepted, this, [this, dialog, paths] {
             const QString name = dialog->name();
-            onFinished(m_service.ensureCollection(name), this, [this, paths, name](Result<qint64> id) {
+            const QString remote = dialog->remote();
+            if (!dialog->isExisting())
+                (void)m_store.setValue(kNewCollectionRemoteKey, remote);
+            onFinished(m_service.ensureCollection(name, remote), this, [this, paths, name](Result<qint64> id) {
                 if (!id) {
                     showError(tr("Could not create the collection “%1”.").arg(name), id.error());
                     return;
@@ -835,9 +865,13 @@ void BrowserWindow::newCollection()
     auto *dialog = new CollectionNameDialog(tr("New Collection"), tr("Name of the new collection:"), suggestion,
                                             taken, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
+    // The default remote: the one chosen for the last collection made here (if it still exists).
+    dialog->setRemoteChoice(remoteNames(), m_store.value(kNewCollectionRemoteKey).valueOr({}).toString());
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         const QString name = dialog->name();
-        onFinished(m_service.createCollection(name), this, [this, name](Result<qint64> id) {
+        const QString remote = dialog->remote();
+        (void)m_store.setValue(kNewCollectionRemoteKey, remote);
+        onFinished(m_service.createCollection(name, remote), this, [this, name](Result<qint64> id) {
             if (!id) {
                 showError(tr("Could not create the collection “%1”.").arg(name), id.error());
                 return;
@@ -897,6 +931,151 @@ void BrowserWindow::removeCollection()
         });
     });
     box->open();
+}
+
+// --- where a collection uploads ----------------------------------------------------------------
+
+QStringList BrowserWindow::remoteNames()
+{
+    // Settings reads take the store's lock only briefly: fine on the GUI thread.
+    QStringList names;
+    const auto list = RemoteProfiles(m_store).list();
+    if (!list) {
+        showError(tr("The remotes could not be read."), list.error());
+        return names;
+    }
+    for (const RemoteProfile &p : *list)
+        names << p.name;
+    return names;
+}
+
+QString BrowserWindow::problemWithRemote(const QString &remote)
+{
+    if (remote.isEmpty())
+        return {};
+    const auto found = RemoteProfiles(m_store).find(remote);
+    if (!found)
+        return tr("The remotes could not be read: %1").arg(found.error());
+    if (!found->has_value())
+        return tr("There is no remote named “%1” any more; add it again in Settings › Remotes.").arg(remote);
+    return {};
+}
+
+void BrowserWindow::fillUploadToMenu()
+{
+    ResponsivenessMonitor::Activity activity("BrowserWindow::fillUploadToMenu");
+    delete m_uploadToGroup;
+    m_uploadToMenu->clear();
+    m_uploadToGroup = new QActionGroup(m_uploadToMenu);
+    m_uploadToGroup->setExclusive(true);
+    connect(m_uploadToGroup, &QActionGroup::triggered, this, [this](QAction *a) {
+        setCurrentCollectionRemote(a->data().toString());
+    });
+
+    const int row = m_collections->rowOfId(currentCollectionId());
+    const QString current = row >= 0 ? m_collections->collectionAt(row).remote : QString();
+    const auto add = [this](const QString &text, const QString &remote, const QString &objectName) {
+        QAction *a = m_uploadToMenu->addAction(text);
+        a->setObjectName(objectName);
+        a->setData(remote);
+        a->setCheckable(true);
+        m_uploadToGroup->addAction(a);
+        return a;
+    };
+    QAction *none = add(tr("&None (Don’t Upload)"), QString(), QStringLiteral("actionUploadToNone"));
+    none->setToolTip(tr("Keep the documents in the catalog only"));
+    none->setChecked(current.isEmpty());
+    m_uploadToMenu->addSeparator();
+
+    bool listed = current.isEmpty();
+    if (const auto list = RemoteProfiles(m_store).list(); !list) {
+        QAction *a = m_uploadToMenu->addAction(tr("The remotes could not be read"));
+        a->setToolTip(list.error());
+        a->setEnabled(false);
+    } else {
+        for (const RemoteProfile &p : *list) {
+            QAction *a = add(p.name, p.name, QStringLiteral("actionUploadTo_") + p.name);
+            a->setToolTip(p.displayUrl());
+            a->setStatusTip(tr("Upload the collection’s documents to %1").arg(p.displayUrl()));
+            a->setChecked(p.name == current);
+            listed = listed || p.name == current;
+        }
+    }
+    if (!listed) {
+        // Set elsewhere (the command line, another computer's settings) to a remote not
+        // configured here: shown as the current choice, not offered.
+        QAction *a = add(tr("%1 (not configured)").arg(current), current, QStringLiteral("actionUploadToMissing"));
+        a->setToolTip(tr("No remote named “%1” is configured: its documents cannot be uploaded. "
+                         "Add it in Settings › Remotes or choose another.").arg(current));
+        a->setChecked(true);
+        a->setEnabled(false);
+    }
+    m_uploadToMenu->addSeparator();
+    m_uploadToMenu->addAction(m_manageRemotes);
+}
+
+void BrowserWindow::setCurrentCollectionRemote(const QString &remote)
+{
+    const qint64 id = currentCollectionId();
+    const int row = m_collections->rowOfId(id);
+    if (id <= 0 || row < 0)
+        return;
+    const Collection &c = m_collections->collectionAt(row);
+    if (c.remote == remote)
+        return;
+    if (const QString why = problemWithRemote(remote); !why.isEmpty()) {
+        showError(tr("The collection’s remote was not changed."), why);
+        return;
+    }
+    const QString text = remote.isEmpty() ? tr("Stop Uploading “%1”").arg(c.name)
+                                          : tr("Upload “%1” to “%2”").arg(c.name, remote);
+    SetCollectionRemoteCommand::Hooks hooks;
+    hooks.check = [this](const QString &r) { return problemWithRemote(r); };
+    hooks.applied = [this](qint64 collectionId, const QString &r, bool) { collectionRemoteChanged(collectionId, r); };
+    hooks.onError = [this](const QString &error) {
+        showError(tr("Could not change where the collection uploads."), error);
+    };
+    m_undo->push(new SetCollectionRemoteCommand(m_service, this, id, c.remote, remote, text, std::move(hooks)));
+}
+
+void BrowserWindow::collectionRemoteChanged(qint64 id, const QString &remote)
+{
+    m_collections->refresh();
+    const QString name = collectionName(id);
+    if (remote.isEmpty()) {
+        showMessage(tr("“%1” does not upload any more; documents already uploaded stay where they are.").arg(name),
+                    10000);
+    } else {
+        showMessage(tr("“%1” uploads to “%2” now.").arg(name, remote), 10000);
+    }
+    uploadWaitingDocuments(id, remote);
+}
+
+void BrowserWindow::uploadWaitingDocuments(qint64 id, const QString &remote)
+{
+    if (m_uploads->isBusy()) {
+        // The running job keeps the remote it resolved for the collection until it ends: hold
+        // the collection back (its uploads in flight go back to waiting) and resume it for the
+        // next job, so that its documents go where it uploads now (or nowhere).
+        m_uploads->pauseCollection(id);
+        m_resumeAfterUploadJob.insert(id);
+        return;
+    }
+    if (remote.isEmpty())
+        return;
+    onFinished(m_service.statusCounts(id), this, [this, id, remote](const Result<QHash<DocStatus, qint64>> &counts) {
+        if (!counts) {
+            m_uploads->enqueue(id);   // the job finds out itself what is waiting
+            return;
+        }
+        const qint64 waiting = counts->value(DocStatus::Hashed);
+        if (waiting <= 0)
+            return;
+        m_uploads->enqueue(id);
+        showMessage(tr("“%1” uploads to “%2” now; uploading %3 waiting.")
+                        .arg(collectionName(id), remote, Format::documents(waiting)),
+                    10000);
+    });
 }
 
 // --- documents ---------------------------------------------------------------------------------
@@ -1074,6 +1253,7 @@ void BrowserWindow::updateActions()
     m_newCollection->setEnabled(m_catalogOpen);
     m_renameCollection->setEnabled(haveCollection);
     m_removeCollection->setEnabled(haveCollection);
+    m_uploadToMenu->menuAction()->setEnabled(haveCollection && row >= 0);
     m_removeDocuments->setEnabled(selected > 0);
     m_retryFailed->setEnabled(haveCollection && (hasFailed || selected > 0));
     m_cancel->setEnabled(busy);

@@ -4,9 +4,11 @@
 #include <QList>
 #include <QMainWindow>
 #include <QPointer>
+#include <QSet>
 #include <QTimer>
 
 class QAction;
+class QActionGroup;
 class QComboBox;
 class QFrame;
 class QLabel;
@@ -75,6 +77,14 @@ public:
     UploadQueue *uploadQueue() const { return m_uploads; }
     QLineEdit *filterEdit() const { return m_filter; }
     QComboBox *statusFilter() const { return m_statusFilter; }
+    // Collection › Upload To (also in the collection list's context menu): "None (don't
+    // upload)", the configured remotes, the current collection's remote checked. Filled in each
+    // time it is about to be shown.
+    QMenu *uploadToMenu() const { return m_uploadToMenu; }
+
+    // Where the current collection uploads ("": nowhere), through the undo stack; documents
+    // waiting to be uploaded go to the new remote. Does nothing for the remote it already has.
+    void setCurrentCollectionRemote(const QString &remote);
 
 Q_SIGNALS:
     void ready();
@@ -135,6 +145,11 @@ private:
     void showDiagnostics();
     void showAbout();
     void showUndoBar(const QString &text);
+    void fillUploadToMenu();
+    QStringList remoteNames();
+    QString problemWithRemote(const QString &remote);
+    void collectionRemoteChanged(qint64 id, const QString &remote);
+    void uploadWaitingDocuments(qint64 id, const QString &remote);
 
     CatalogService &m_service;
     SessionStore &m_store;
@@ -162,6 +177,11 @@ private:
     QMenu *m_documentMenu = nullptr;
     QMenu *m_collectionMenu = nullptr;
     QMenu *m_emptyAreaMenu = nullptr;
+    QMenu *m_uploadToMenu = nullptr;
+    QActionGroup *m_uploadToGroup = nullptr;
+    // Collections whose remote changed while an upload job ran: held back (paused) until that
+    // job ends, since a job keeps the remote it resolved for a collection.
+    QSet<qint64> m_resumeAfterUploadJob;
 
     QAction *m_addFiles = nullptr;
     QAction *m_addFolder = nullptr;
@@ -187,6 +207,7 @@ private:
     QAction *m_cancelAll = nullptr;
     QAction *m_diagnosticsAction = nullptr;
     QAction *m_about = nullptr;
+    QAction *m_manageRemotes = nullptr;
 
     // Start-up
     bool m_catalogOpen = false;

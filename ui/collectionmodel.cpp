@@ -172,8 +172,8 @@ QVariant CollectionModel::data(const QModelIndex &index, int role) const
             tip += QLatin1Char('\n') + tr("%1 in progress").arg(Format::count(c.pendingCount));
         if (c.failedCount > 0)
             tip += QLatin1Char('\n') + tr("%1 failed").arg(Format::count(c.failedCount));
-        if (!c.remote.isEmpty())
-            tip += QLatin1Char('\n') + tr("Remote: %1").arg(c.remote);
+        tip += QLatin1Char('\n') + (c.remote.isEmpty() ? tr("Not uploaded (no remote)")
+                                                        : tr("Uploads to: %1").arg(c.remote));
         return tip;
     }
     default:

@@ -3,6 +3,7 @@
 #include <QDialog>
 #include <QStringList>
 
+class QComboBox;
 class QDialogButtonBox;
 class QLabel;
 class QLineEdit;
@@ -11,7 +12,12 @@ namespace quire {
 
 // Asks for a collection name and checks it as it is typed (the catalog's naming rules, and not
 // one of `taken`). Meant to be shown with open() (window-modal, no nested event loop); the
-// caller reads name() when accepted() is emitted.
+// caller reads name() (and remote()) when accepted() is emitted.
+//
+// For a new collection it can also offer where the collection uploads (setRemoteChoice()):
+// "None (don't upload)" or one of the configured remotes. Names of collections that already
+// exist and that the caller adds to instead of creating (setExistingNames(), drops) keep their
+// own remote: the choice is disabled for them, with a note saying so.
 class CollectionNameDialog final : public QDialog
 {
     Q_OBJECT
@@ -26,13 +32,29 @@ public:
     // Why the current text cannot be used; empty when it can.
     QString problem() const;
 
+    // Shows the "Upload to" choice: none, then `remotes` in order; `selected` ("" for none) is
+    // chosen (a name not in `remotes` selects none). Not shown unless called.
+    void setRemoteChoice(const QStringList &remotes, const QString &selected);
+    // The remote chosen; empty: none (or no choice shown).
+    QString remote() const;
+    void setRemote(const QString &remote);
+    // Collections that exist already; the caller adds to them and their remote stays theirs.
+    void setExistingNames(const QStringList &names);
+    // True when name() is one of the existing names (the remote choice does not apply).
+    bool isExisting() const;
+    QComboBox *remoteBox() const { return m_remote; }
+
 private:
     void validate();
 
     QLineEdit *m_edit = nullptr;
+    QLabel *m_remoteLabel = nullptr;
+    QComboBox *m_remote = nullptr;
+    QLabel *m_remoteNote = nullptr;
     QLabel *m_problem = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
     QStringList m_taken;
+    QStringList m_existing;
 };
 
 } // namespace quire
