@@ -487,6 +487,8 @@ void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
     menu->setActiveAction(menu->findChild<QAction *>(QStringLiteral("actionUploadTo_nas")));
     QTest::keyClick(menu, Qt::Key_Return);
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
+    // The window learns it from the catalog (the list re-queries it) before the menu shows it.
+    QTRY_VERIFY_WITH_TIMEOUT(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("Uploads to: nas")), kTimeout);
 
     // "None" clears it.
     QTRY_VERIFY_WITH_TIMEOUT(!m_window->uploadToMenu()->isVisible(), kTimeout);
