@@ -96,6 +96,17 @@ if ! curl -sf -o /dev/null -u "$user:$password" -X PROPFIND -H 'Depth: 0' "http:
 fi
 base="http://127.0.0.1:$port"
 
+# The requests Apache logged (tests/apache/dav.conf.in's access log) from line $1 on, by method:
+# "PUT 1002, MKCOL 1, ...". Printed under a case as what quire sent for it.
+log_lines() { wc -l <"$server/access.log" 2>/dev/null || echo 0; }
+requests_since() {
+    tail -n +"$(($1 + 1))" "$server/access.log" 2>/dev/null \
+        | awk -F'\t' '{ n[$2]++ } END { for (m in n) { printf "%s%s %d", sep, m, n[m]; sep = ", " } }'
+}
+note_row() {   # LABEL TEXT
+    printf "%-26s %s\n" "  $1" "$2"
+}
+
 # --- quire's side: settings, catalog and a remote profile (the password from the environment) ----
 export QUIRE_PASSWORD=$password
 settings="$data/settings.json"
@@ -131,11 +142,13 @@ if [[ "$qt" != n/a ]] && ! cmp -s "$data/src/big.bin" "$docs/big/big.bin"; then
 fi
 bench_row "upload 1 GiB (WebDAV)" "curl -T" "$rt" "$qt" $((1024 * 1024 * 1024))
 
-# Peak memory of one push of the 1 GiB file.
+# Peak memory of one push of the 1 GiB file, and the requests it made.
 prepare_push big "$data/src/big.bin"
+mark=$(log_lines)
 if /usr/bin/time -v "${quire_big[@]}" >/dev/null 2>"$data/time.txt"; then
     rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$data/time.txt")
     awk -v k="$rss_kib" 'BEGIN { printf "%-26s %-28s %9s %9s %7s %11s\n", "  quire peak RSS", "(target < 100 MiB)", "", "", "", sprintf("%.1f MiB", k / 1024) }'
+    note_row "quire requests" "$(requests_since "$mark")"
 else
     echo "upload.sh: the measured push failed: $(tail -3 "$data/time.txt")" >&2
 fi
@@ -165,3 +178,9 @@ if [[ "$qt" != n/a ]] && [[ $(find "$docs/small" -type f | wc -l) -ne 1000 ]]; t
     qt=n/a
 fi
 bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "$rt" "$qt" $((1000 * 65536))
+# What one push of the 1,000 files asks of the server (untimed).
+prepare_push small "$data/src/small"
+mark=$(log_lines)
+if bench_run_quiet "${quire_small[@]}"; then
+    note_row "quire requests" "$(requests_since "$mark")"
+fi

@@ -390,6 +390,84 @@ private slots:
         QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
     }
 
+    // Segments of large files go on connections of their own, not through Qt's network access
+    // manager (net::Request::direct); the next three cases are about that sender.
+    static UploadSettings segmentSettings()
+    {
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.lanes = 4;
+        s.limits.segmentSize = 8 * 1024 * 1024;
+        return s;
+    }
+
+    static int segmentRequests(const FaultServer &server)
+    {
+        int n = 0;
+        for (const auto &seen : server.requests()) {
+            if (seen.method == "PUT" && seen.path.contains(".upload") && !seen.header("Content-Range").isEmpty()) {
+                ++n;
+                if (seen.header("Connection") != "close")   // one connection each
+                    return -1;
+            }
+        }
+        return n;
+    }
+
+    void segmentAnsweredBeforeItsBody()
+    {
+        // The server refuses one segment as soon as it has the headers (and drops the body it
+        // still receives): that answer counts, the other segments are kept, the retry sends one.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        Behaviour early = Behaviour::respond("PUT", 503, "busy, try later");
+        early.kind = Behaviour::Kind::RespondEarly;
+        early.pathContains = ".upload";
+        early.minContentLength = 1;
+        c->server->script({early});
+        const UploadResult r = run(*c, segmentSettings());
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(segmentRequests(*c->server), 5);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        QCOMPARE(c->fx->document(c->doc).attempts, 2);
+    }
+
+    void segmentErrorInChunkedEncoding()
+    {
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        Behaviour denied = Behaviour::respond("PUT", 403, "quota exceeded for this folder");
+        denied.pathContains = ".upload";
+        denied.minContentLength = 1;
+        denied.chunked = true;
+        c->server->script({denied});
+        const UploadResult r = run(*c, segmentSettings());
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        const Document d = c->fx->document(c->doc);
+        QCOMPARE(d.status, DocStatus::Failed);
+        QCOMPARE(d.attempts, 1);
+        QVERIFY2(d.error.contains(QLatin1String("HTTP 403 Forbidden")), qPrintable(d.error));
+        QVERIFY2(d.error.contains(QLatin1String("quota exceeded for this folder")), qPrintable(d.error));
+    }
+
+    void segmentNeverAnsweredEndsByTransferTimeout()
+    {
+        // The whole segment is read, then nothing: 2 s without a byte ends that request, and the
+        // retry sends that segment again.
+        auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
+        QVERIFY(c);
+        Behaviour silent;
+        silent.method = "PUT";
+        silent.pathContains = ".upload";
+        silent.minContentLength = 1;
+        silent.kind = Behaviour::Kind::NeverAnswer;
+        c->server->script({silent});
+        const UploadResult r = run(*c, segmentSettings());
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(segmentRequests(*c->server), 5);
+        QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
+        QCOMPARE(c->fx->document(c->doc).attempts, 2);
+    }
+
     void staleResumeRecordIsNotTrusted()
     {
         // The catalog says every segment is on the server, but the partial file there is much

@@ -6,7 +6,9 @@
 #include <QHostAddress>
 #include <QHttpMultiPart>
 #include <QNetworkAccessManager>
+#include <QNetworkProxy>
 #include <QNetworkRequest>
+#include <QTcpSocket>
 #include <QThread>
 #include <QThreadStorage>
 #include <QTimer>
@@ -178,40 +180,43 @@ std::optional<RemoteError> Client::securityError(const QUrl &url) const
             .arg(m_profile.name, url.host()));
 }
 
-// Whether this thread's manager may have opened a connection since preferLowDelay() last looked
-// (that costs a readdir and an fstat per open descriptor, too much for every small request).
-namespace {
-thread_local bool t_connectionsChanged = true;
-} // namespace
+namespace exchange {
 
-// One request in flight on this thread's manager: the reply, its total-time budget, and the
-// Response being filled in. Used by Client::send() and Client::sendParallel() on one thread.
+// One request in flight on the calling thread: its total-time budget and the Response being
+// filled in. Used by Client::send() and Client::sendParallel() on one thread; two kinds:
+// ReplyExchange (through this thread's QNetworkAccessManager) and SocketExchange (a connection
+// of its own, for large bodies).
 //
-// The reply's signals reach it through connections made by signature (SIGNAL/SLOT), never
-// through lambdas or member-function pointers: a QNetworkReply's connections may be freed on
-// Qt's HTTP thread (when the reply's delegate there is destroyed, it cleans up the reply's
-// disconnected connections under Qt's own lock), and the slot object of a functor connection
-// would then be destroyed by code compiled into Quire on that thread. ThreadSanitizer cannot see
-// Qt's locks and reports that as a race with the thread that made the connection. A connection
-// by signature is allocated and freed inside QtCore only.
-class Exchange final : public QObject
+// Signals reach an exchange through connections made by signature (SIGNAL/SLOT), never through
+// lambdas or member-function pointers: a QNetworkReply's connections may be freed on Qt's HTTP
+// thread (when the reply's delegate there is destroyed, it cleans up the reply's disconnected
+// connections under Qt's own lock), and the slot object of a functor connection would then be
+// destroyed by code compiled into Quire on that thread. ThreadSanitizer cannot see Qt's locks
+// and reports that as a race with the thread that made the connection. A connection by
+// signature is allocated and freed inside QtCore only.
+class Exchange : public QObject
 {
     Q_OBJECT
 
 public:
     Request rq;
     Response out;
-    QNetworkReply *reply = nullptr;
     QTimer total;
     bool consumerAborted = false;
     bool finished = false;
 
     Exchange() = default;
     Q_DISABLE_COPY_MOVE(Exchange)
-    ~Exchange() override { delete reply; }   // a multipart body goes with its reply
 
-    void start(Request request, QNetworkAccessManager &nam, const QByteArray &authorization,
-               const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished)
+    virtual void start(Request request, QNetworkAccessManager &nam, const QByteArray &authorization,
+                       const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished) = 0;
+    // Ends the request now (finished() follows at once); `why` is how it ended.
+    virtual void abort(Response::End why) = 0;
+    // After finished: fills in what is still missing of `out`.
+    virtual void complete() {}
+
+protected:
+    void begin(Request request, const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished)
     {
         rq = std::move(request);
         m_control = control;
@@ -219,12 +224,68 @@ public:
         out.url = rq.url;
         out.tag = rq.tag;
         out.budget = limits.totalFor(rq.uploadBytes + rq.downloadBytes);
+        m_progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
+        total.setSingleShot(true);
+        total.setTimerType(Qt::CoarseTimer);
+        connect(&total, SIGNAL(timeout()), this, SLOT(onTotalTimeout()));
+        total.start(out.budget);
+    }
+
+    void reportSent(qint64 sent)
+    {
+        out.bytesSent = sent;
+        if (rq.onUploadProgress)
+            rq.onUploadProgress(sent);
+        else if (m_control && sent > 0)
+            m_control->reportProgress(rq.progressOffset + sent, m_progressTotal);
+    }
+
+    void markFinished()
+    {
+        if (finished)
+            return;
+        finished = true;
+        total.stop();
+        if (m_onFinished)
+            m_onFinished();
+    }
+
+    static QByteArray userAgent() { return QByteArrayLiteral("Quire/" QUIRE_VERSION); }
+
+private slots:
+    void onTotalTimeout() { abort(Response::End::TotalTimeout); }
+
+private:
+    UploadControl *m_control = nullptr;
+    std::function<void()> m_onFinished;
+    qint64 m_progressTotal = 0;
+};
+
+// Whether this thread's manager may have opened a connection since preferLowDelay() last looked
+// (that costs a readdir and an fstat per open descriptor, too much for every small request).
+thread_local bool t_connectionsChanged = true;
+
+// A request through this thread's QNetworkAccessManager.
+class ReplyExchange final : public Exchange
+{
+    Q_OBJECT
+
+public:
+    QNetworkReply *reply = nullptr;
+
+    ReplyExchange() = default;
+    ~ReplyExchange() override { delete reply; }   // a multipart body goes with its reply
+
+    void start(Request request, QNetworkAccessManager &nam, const QByteArray &authorization,
+               const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished) override
+    {
+        begin(std::move(request), limits, control, std::move(onFinished));
 
         QNetworkRequest req(rq.url);
         req.setTransferTimeout(int(limits.transferTimeout.count()));
         req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
         req.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
-        req.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("Quire/" QUIRE_VERSION));
+        req.setHeader(QNetworkRequest::UserAgentHeader, userAgent());
         if (!authorization.isEmpty())
             req.setRawHeader("Authorization", authorization);
         for (const auto &h : rq.headers)
@@ -254,24 +315,18 @@ public:
             reply = nam.sendCustomRequest(req, rq.verb);
         }
 
-        m_progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
         connect(reply, SIGNAL(uploadProgress(qint64,qint64)), this, SLOT(onUploadProgress(qint64,qint64)));
         connect(reply, SIGNAL(readyRead()), this, SLOT(drain()));
         connect(reply, SIGNAL(sslErrors(QList<QSslError>)), this, SLOT(onSslErrors(QList<QSslError>)));
         connect(reply, SIGNAL(finished()), this, SLOT(onFinished()));
         connect(reply, SIGNAL(socketStartedConnecting()), this, SLOT(onConnecting()));
-
-        total.setSingleShot(true);
-        total.setTimerType(Qt::CoarseTimer);
-        connect(&total, SIGNAL(timeout()), this, SLOT(onTotalTimeout()));
-        total.start(out.budget);
         if (reply->isFinished()) {
             finished = true;
             total.stop();
         }
     }
 
-    void abort(Response::End why)
+    void abort(Response::End why) override
     {
         if (finished)
             return;
@@ -280,8 +335,7 @@ public:
         reply->abort();   // emits finished() at once
     }
 
-    // After finished: the status, headers and how it ended.
-    void complete()
+    void complete() override
     {
         drain();
         out.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
@@ -297,27 +351,9 @@ public:
     }
 
 private slots:
-    void onUploadProgress(qint64 sent, qint64)
-    {
-        out.bytesSent = sent;
-        if (rq.onUploadProgress)
-            rq.onUploadProgress(sent);
-        else if (m_control && sent > 0)
-            m_control->reportProgress(rq.progressOffset + sent, m_progressTotal);
-    }
-
+    void onUploadProgress(qint64 sent, qint64) { reportSent(sent); }
     void onSslErrors(const QList<QSslError> &errors) { out.sslErrors += errors; }
-
-    void onFinished()
-    {
-        finished = true;
-        total.stop();
-        if (m_onFinished)
-            m_onFinished();
-    }
-
-    void onTotalTimeout() { abort(Response::End::TotalTimeout); }
-
+    void onFinished() { markFinished(); }
     void onConnecting() { t_connectionsChanged = true; }
 
     void drain()
@@ -337,12 +373,349 @@ private slots:
             out.body += chunk.left(rq.maxBufferedBody - out.body.size());
         }
     }
+};
+
+// A request with a large body on a TCP connection of its own (Request::direct), in HTTP/1.1 with
+// "Connection: close". QNetworkAccessManager hands a body to its HTTP thread 16 KiB per round
+// trip between the threads, which costs more CPU than the transfer itself on a fast link (a
+// 1 GiB upload to Apache on loopback: ~1.7 s of CPU, four times curl's). Here the body is
+// written from the calling thread in blocks of up to 1 MiB, with TCP_NODELAY set from the start.
+// Only for http:// without a proxy (Client::sendsDirectly()); the response is read like any
+// other (status line, headers, a body by Content-Length, chunked or until the server closes).
+class SocketExchange final : public Exchange
+{
+    Q_OBJECT
+
+public:
+    SocketExchange() = default;
+    ~SocketExchange() override
+    {
+        if (m_socket) {
+            m_socket->disconnect(this);
+            m_socket->abort();
+            delete m_socket;
+        }
+    }
+
+    void start(Request request, QNetworkAccessManager &, const QByteArray &authorization,
+               const RemoteLimits &limits, UploadControl *control, std::function<void()> onFinished) override
+    {
+        begin(std::move(request), limits, control, std::move(onFinished));
+        m_bodySize = rq.body ? rq.body->size() : rq.bodyBytes.size();
+
+        QByteArray target = rq.url.toEncoded(QUrl::RemoveScheme | QUrl::RemoveAuthority | QUrl::RemoveFragment);
+        if (!target.startsWith('/'))
+            target.prepend('/');
+        QByteArray host = rq.url.host(QUrl::FullyEncoded).toUtf8();
+        if (host.contains(':'))
+            host = '[' + host + ']';   // an IPv6 address
+        QByteArray head = rq.verb + ' ' + target + " HTTP/1.1\r\nHost: " + host;
+        if (rq.url.port() > 0)
+            head += ':' + QByteArray::number(rq.url.port());
+        head += "\r\nUser-Agent: " + userAgent() + "\r\nConnection: close\r\n";
+        if (!authorization.isEmpty())
+            head += "Authorization: " + authorization + "\r\n";
+        bool hasLength = false;
+        for (const auto &h : rq.headers) {
+            head += h.first + ": " + h.second + "\r\n";
+            hasLength = hasLength || h.first.compare("Content-Length", Qt::CaseInsensitive) == 0;
+        }
+        if (!hasLength)
+            head += "Content-Length: " + QByteArray::number(m_bodySize) + "\r\n";
+        head += "\r\n";
+        m_headSize = head.size();
+        m_pending = std::move(head);
+
+        m_idle.setSingleShot(true);
+        m_idle.setInterval(int(limits.transferTimeout.count()));
+        connect(&m_idle, SIGNAL(timeout()), this, SLOT(onIdle()));
+
+        m_socket = new QTcpSocket;
+        m_socket->setProxy(QNetworkProxy::NoProxy);
+        connect(m_socket, SIGNAL(connected()), this, SLOT(onConnected()));
+        connect(m_socket, SIGNAL(bytesWritten(qint64)), this, SLOT(onBytesWritten(qint64)));
+        connect(m_socket, SIGNAL(readyRead()), this, SLOT(onReadyRead()));
+        connect(m_socket, SIGNAL(disconnected()), this, SLOT(onDisconnected()));
+        connect(m_socket, SIGNAL(errorOccurred(QAbstractSocket::SocketError)), this,
+                SLOT(onSocketError(QAbstractSocket::SocketError)));
+        m_idle.start();
+        m_socket->connectToHost(rq.url.host(), quint16(rq.url.port(80)));
+    }
+
+    void abort(Response::End why) override
+    {
+        if (finished)
+            return;
+        if (out.end == Response::End::Finished)
+            out.end = why;
+        out.error = QNetworkReply::OperationCanceledError;
+        out.errorString = QStringLiteral("Operation canceled");
+        finish();
+    }
+
+private slots:
+    void onConnected()
+    {
+        m_idle.start();
+        m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        pump();
+    }
+
+    void onBytesWritten(qint64 n)
+    {
+        m_idle.start();
+        m_written += n;
+        reportSent(std::max<qint64>(0, m_written - m_headSize));
+        pump();
+    }
+
+    void onReadyRead()
+    {
+        m_idle.start();
+        m_in += m_socket->readAll();
+        parse();
+    }
+
+    void onDisconnected()
+    {
+        if (finished)
+            return;
+        m_in += m_socket->readAll();
+        parse();
+        if (finished)
+            return;
+        if (m_phase == Phase::Body && m_framing == Framing::UntilClose) {
+            markDone();
+            return;
+        }
+        fail(QNetworkReply::RemoteHostClosedError, QStringLiteral("Connection closed"));
+    }
+
+    void onSocketError(QAbstractSocket::SocketError e)
+    {
+        if (finished)
+            return;
+        if (e == QAbstractSocket::RemoteHostClosedError) {
+            onDisconnected();
+            return;
+        }
+        // What arrived before the error may be the complete answer (e.g. a refusal sent before
+        // the body was read, followed by a reset).
+        m_in += m_socket->readAll();
+        parse();
+        if (finished)
+            return;
+        QNetworkReply::NetworkError code = QNetworkReply::UnknownNetworkError;
+        switch (e) {
+        case QAbstractSocket::ConnectionRefusedError: code = QNetworkReply::ConnectionRefusedError; break;
+        case QAbstractSocket::HostNotFoundError: code = QNetworkReply::HostNotFoundError; break;
+        case QAbstractSocket::SocketTimeoutError: code = QNetworkReply::TimeoutError; break;
+        case QAbstractSocket::NetworkError: code = QNetworkReply::TemporaryNetworkFailureError; break;
+        default: break;
+        }
+        fail(code, m_socket->errorString());
+    }
+
+    void onIdle()
+    {
+        if (finished)
+            return;
+        if (out.end == Response::End::Finished)
+            out.end = Response::End::TransferTimeout;
+        fail(QNetworkReply::TimeoutError, QStringLiteral("Socket operation timed out"));
+    }
 
 private:
-    UploadControl *m_control = nullptr;
-    std::function<void()> m_onFinished;
-    qint64 m_progressTotal = 0;
+    enum class Phase { Head, Body, Done };
+    enum class Framing { Length, Chunked, UntilClose };
+    static constexpr qint64 kBlock = 1 << 20;        // body bytes handed to the socket at once
+    static constexpr qint64 kQueued = 2 * kBlock;    // at most this much waits in its buffer
+
+    // Keeps the socket's buffer filled with the head and the body, a block at a time.
+    void pump()
+    {
+        if (finished || m_socket->state() != QAbstractSocket::ConnectedState)
+            return;
+        while (m_phase != Phase::Done && m_socket->bytesToWrite() < kQueued) {
+            if (!m_pending.isEmpty()) {
+                m_socket->write(m_pending);
+                m_pending.clear();
+                continue;
+            }
+            if (m_queued >= m_bodySize)
+                return;
+            const qint64 want = std::min(kBlock, m_bodySize - m_queued);
+            qint64 n = want;
+            if (rq.body) {
+                // A block of its own each time: the socket keeps the QByteArray itself in its
+                // buffer (shared, not copied) until it is written.
+                QByteArray block(want, Qt::Uninitialized);
+                n = rq.body->read(block.data(), want);
+                if (n < 0) {
+                    fail(QNetworkReply::UnknownContentError, rq.body->errorString());
+                    return;
+                }
+                if (n == 0)
+                    return;   // withheld (the source changed): the periodic check ends the request
+                block.truncate(n);
+                m_socket->write(block);
+            } else {
+                m_socket->write(rq.bodyBytes.mid(m_queued, n));
+            }
+            m_queued += n;
+        }
+    }
+
+    void parse()
+    {
+        for (;;) {
+            if (finished || m_phase == Phase::Done)
+                return;
+            if (m_phase == Phase::Head) {
+                const qsizetype end = m_in.indexOf("\r\n\r\n");
+                if (end < 0) {
+                    if (m_in.size() > 256 * 1024)
+                        fail(QNetworkReply::ProtocolFailure, QStringLiteral("the server's answer has no end of its headers"));
+                    return;
+                }
+                const QList<QByteArray> lines = m_in.left(end).split('\n');
+                m_in.remove(0, end + 4);
+                const QByteArray statusLine = lines.value(0).trimmed();
+                const qsizetype sp1 = statusLine.indexOf(' ');
+                const qsizetype sp2 = statusLine.indexOf(' ', sp1 + 1);
+                bool ok = false;
+                const int status = statusLine.mid(sp1 + 1, (sp2 < 0 ? statusLine.size() : sp2) - sp1 - 1).toInt(&ok);
+                if (!statusLine.startsWith("HTTP/1.") || sp1 < 0 || !ok) {
+                    fail(QNetworkReply::ProtocolFailure, QStringLiteral("the server did not answer in HTTP/1.1"));
+                    return;
+                }
+                if (status >= 100 && status < 200)
+                    continue;   // interim answer (100 Continue): the real one follows
+                out.status = status;
+                out.reason = sp2 < 0 ? QByteArray() : statusLine.mid(sp2 + 1);
+                out.headers.clear();
+                for (qsizetype i = 1; i < lines.size(); ++i) {
+                    const QByteArray line = lines.at(i).trimmed();
+                    const qsizetype colon = line.indexOf(':');
+                    if (colon > 0)
+                        out.headers.append({line.left(colon).trimmed(), line.mid(colon + 1).trimmed()});
+                }
+                if (out.header("Transfer-Encoding").toLower().contains("chunked")) {
+                    m_framing = Framing::Chunked;
+                } else if (const QByteArray length = out.header("Content-Length"); !length.isEmpty()) {
+                    m_framing = Framing::Length;
+                    m_remaining = length.trimmed().toLongLong();
+                } else {
+                    m_framing = (status == 204 || status == 304) ? Framing::Length : Framing::UntilClose;
+                    m_remaining = 0;
+                }
+                m_phase = Phase::Body;
+            }
+            if (m_framing == Framing::Length) {
+                const qint64 n = std::min<qint64>(m_remaining, m_in.size());
+                keep(m_in.left(n));
+                m_in.remove(0, n);
+                m_remaining -= n;
+                if (m_remaining == 0)
+                    markDone();
+                return;
+            }
+            if (m_framing == Framing::UntilClose) {
+                keep(m_in);
+                m_in.clear();
+                return;
+            }
+            // Chunked: "<hex size>[;ext]\r\n<data>\r\n" ... "0\r\n<trailers>\r\n"
+            if (m_remaining > 0) {
+                const qint64 n = std::min<qint64>(m_remaining, m_in.size());
+                keep(m_in.left(n));
+                m_in.remove(0, n);
+                m_remaining -= n;
+                if (m_remaining > 0)
+                    return;
+                m_remaining = -2;   // the CRLF after the data
+            }
+            if (m_remaining == -2) {
+                if (m_in.size() < 2)
+                    return;
+                m_in.remove(0, 2);
+                m_remaining = 0;
+            }
+            const qsizetype eol = m_in.indexOf("\r\n");
+            if (eol < 0)
+                return;
+            const QByteArray sizeLine = m_in.left(eol);
+            bool ok = false;
+            const qint64 size = sizeLine.left(sizeLine.indexOf(';') < 0 ? sizeLine.size() : sizeLine.indexOf(';'))
+                                    .trimmed().toLongLong(&ok, 16);
+            if (!ok || size < 0) {
+                fail(QNetworkReply::ProtocolFailure, QStringLiteral("the server sent a malformed chunked answer"));
+                return;
+            }
+            if (size == 0) {
+                markDone();   // trailers, if any, are not needed
+                return;
+            }
+            m_in.remove(0, eol + 2);
+            m_remaining = size;
+        }
+    }
+
+    void keep(const QByteArray &chunk)
+    {
+        if (out.body.size() < rq.maxBufferedBody)
+            out.body += chunk.left(rq.maxBufferedBody - out.body.size());
+    }
+
+    void markDone()
+    {
+        m_phase = Phase::Done;
+        finish();
+    }
+
+    void fail(QNetworkReply::NetworkError code, const QString &text)
+    {
+        if (finished)
+            return;
+        out.status = 0;
+        out.error = code;
+        out.errorString = text;
+        finish();
+    }
+
+    void finish()
+    {
+        if (finished)
+            return;
+        m_idle.stop();
+        m_socket->disconnect(this);
+        m_socket->abort();   // "Connection: close": nothing more is sent either way
+        markFinished();
+    }
+
+    QTcpSocket *m_socket = nullptr;
+    QTimer m_idle;
+    QByteArray m_pending;        // the request head, until it is written
+    QByteArray m_in;
+    qint64 m_headSize = 0;
+    qint64 m_bodySize = 0;
+    qint64 m_queued = 0;         // head excluded
+    qint64 m_written = 0;        // head included
+    Phase m_phase = Phase::Head;
+    Framing m_framing = Framing::Length;
+    qint64 m_remaining = 0;
 };
+
+// Direct sending needs a plain TCP connection to the server itself.
+bool directAllowed(const QUrl &url)
+{
+    if (url.scheme() != QLatin1String("http"))
+        return false;
+    const QList<QNetworkProxy> proxies = QNetworkProxyFactory::proxyForQuery(QNetworkProxyQuery(url));
+    return proxies.isEmpty() || proxies.first().type() == QNetworkProxy::NoProxy;
+}
+
+} // namespace exchange
 
 Response Client::send(Request rq, UploadControl *control,
                       const std::function<std::optional<RemoteError>()> &check) const
@@ -367,7 +740,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
     // dispatcher, which pool threads do not have until something needs one.
     QEventLoop loop;
     QNetworkAccessManager &nam = threadManager();
-    std::vector<std::unique_ptr<Exchange>> running;
+    std::vector<std::unique_ptr<exchange::Exchange>> running;
     bool stopping = false;   // start nothing new
 
     auto abortAll = [&](Response::End why, const std::optional<RemoteError> &error = {}) {
@@ -383,7 +756,11 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
             std::optional<Request> rq = next();
             if (!rq)
                 break;
-            auto ex = std::make_unique<Exchange>();
+            std::unique_ptr<exchange::Exchange> ex;
+            if (rq->direct && !rq->multipart && !rq->onBodyData && exchange::directAllowed(rq->url))
+                ex = std::make_unique<exchange::SocketExchange>();
+            else
+                ex = std::make_unique<exchange::ReplyExchange>();
             ex->start(std::move(*rq), nam, m_authorization, m_limits, control, [&loop] { loop.quit(); });
             running.push_back(std::move(ex));
         }
@@ -411,7 +788,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
             loop.exec(QEventLoop::ExcludeUserInputEvents);
         // Outside the replies' signals: finished ones can be judged and deleted now.
         for (auto it = running.begin(); it != running.end();) {
-            Exchange &ex = **it;
+            exchange::Exchange &ex = **it;
             if (!ex.finished) {
                 ++it;
                 continue;

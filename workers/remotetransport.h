@@ -64,6 +64,9 @@ struct Request
     // Instead of reporting to the UploadControl: called with the bytes this request has sent.
     std::function<void(qint64 sent)> onUploadProgress;
     qint64 tag = 0;                        // copied to Response::tag (sendParallel bookkeeping)
+    // A large body: send it on a connection of its own instead of through the thread's
+    // QNetworkAccessManager, where the URL allows (http://, no proxy; see remotetransport.cpp).
+    bool direct = false;
     // Streaming download: called for every chunk of a 2xx body instead of buffering it;
     // return false to abort (e.g. a hash already failed).
     std::function<bool(QByteArrayView)> onBodyData;

@@ -56,6 +56,7 @@ QByteArray reasonFor(int status)
     case 207: return "Multi-Status";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
@@ -125,6 +126,11 @@ private:
                 parseHeaders(m_buffer.left(end));
                 m_buffer.remove(0, end + 4);
                 m_phase = Phase::Body;
+                if (m_scripted && m_behaviour.kind == Behaviour::Kind::RespondEarly) {
+                    auto headers = m_behaviour.headers;
+                    headers.append(std::pair<QByteArray, QByteArray>("Connection", "close"));
+                    send(m_behaviour.status, m_behaviour.body, headers);
+                }
                 if (m_behaviour.kind == Behaviour::Kind::SlowRead) {
                     m_socket->setReadBufferSize(qMax(1, m_behaviour.trickleBytes));
                     m_slowTimer.start(m_behaviour.trickleIntervalMs);
@@ -270,6 +276,18 @@ private:
         }
         if (!hasType && !body.isEmpty())
             out += "Content-Type: text/plain; charset=utf-8\r\n";
+        if (m_scripted && m_behaviour.chunked && !head) {
+            // Two chunks and the last (empty) one.
+            const qsizetype half = body.size() / 2;
+            out += "Transfer-Encoding: chunked\r\n\r\n";
+            for (const QByteArray &part : {body.left(half), body.mid(half)}) {
+                if (!part.isEmpty())
+                    out += QByteArray::number(part.size(), 16) + ";ext=1\r\n" + part + "\r\n";
+            }
+            out += "0\r\n\r\n";
+            m_socket->write(out);
+            return;
+        }
         out += "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n";
         if (!head)
             out += body;
@@ -301,6 +319,10 @@ private:
             }
             case Behaviour::Kind::ResetMidBody:   // the body was shorter than resetAfter
                 resetConnection();
+                return;
+            case Behaviour::Kind::RespondEarly:   // answered already
+                m_phase = Phase::Ignoring;
+                m_socket->disconnectFromHost();
                 return;
             case Behaviour::Kind::SlowRead:
                 break;

@@ -51,6 +51,8 @@ public:
                             // chunk every trickleIntervalMs (slow, but bytes keep flowing)
             SlowRead,       // read the request body slowly (trickleBytes every
                             // trickleIntervalMs), then behave by default
+            RespondEarly,   // answer status/headers/body as soon as the headers are in, then
+                            // read (and drop) the body and close the connection
         };
         QByteArray method;                  // "" = any
         QByteArray pathContains;            // "" = any path; else the request path must contain it
@@ -63,6 +65,7 @@ public:
         int trickleIntervalMs = 200;
         int trickleBytes = 1;
         int trickleChunks = 10;
+        bool chunked = false;               // Respond/RespondEarly: the body in chunked encoding
 
         static Behaviour respond(QByteArray method, int status, QByteArray body = {},
                                  QList<std::pair<QByteArray, QByteArray>> headers = {});
