@@ -311,6 +311,78 @@ private:
     QString m_error;
 };
 
+
+// Each value once, in first-seen order.
+QList<QByteArray> distinct(const QList<QByteArray> &paths)
+{
+    QList<QByteArray> out;
+    QSet<QByteArray> seen;
+    for (const QByteArray &p : paths) {
+        if (!seen.contains(p)) {
+            seen.insert(p);
+            out.append(p);
+        }
+    }
+    return out;
+}
+
+// The newest row of each of `paths` (distinct) in the collection; absent paths are left out.
+Result<QHash<QByteArray, PathState>> newestRows(ConnectionManager &connections, qint64 collectionId,
+                                               const QList<QByteArray> &paths, const QString &what)
+{
+    using R = Result<QHash<QByteArray, PathState>>;
+    QHash<QByteArray, PathState> states;
+    ChunkedQuery lookup(connections, pathLookupSql, kLookupChunk);
+    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
+        n = lookup.rowsFor(paths.size() - start);
+        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
+        if (!q)
+            return R::failure(lookup.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), paths[start + i]);
+        if (Status s = execQuery(*q, what); !s)
+            return R::failure(s.error());
+        while (q->next()) {
+            const qint64 id = q->value(0).toLongLong();
+            PathState &state = states[q->value(1).toByteArray()];
+            if (id > state.id) {
+                state.id = id;
+                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
+                state.size = q->value(3).toLongLong();
+                state.mtimeMs = q->value(4).toLongLong();
+            }
+        }
+        q->finish();
+    }
+    return states;
+}
+
+// The original (non-duplicate) document holding each of `shas` (distinct, lowercase) in the
+// collection: sha256 -> id; contents nobody holds yet are left out.
+Result<QHash<QByteArray, qint64>> originalsOf(ConnectionManager &connections, qint64 collectionId,
+                                              const QList<QByteArray> &shas, const QString &what)
+{
+    using R = Result<QHash<QByteArray, qint64>>;
+    QHash<QByteArray, qint64> originals;
+    ChunkedQuery readOriginals(connections, originalsSql, kLookupChunk);
+    for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
+        n = readOriginals.rowsFor(shas.size() - start);
+        const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
+        if (!q)
+            return R::failure(readOriginals.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
+        if (Status s = execQuery(*q, what); !s)
+            return R::failure(s.error());
+        while (q->next())
+            originals.insert(q->value(1).toString().toLatin1(), q->value(0).toLongLong());
+        q->finish();
+    }
+    return originals;
+}
+
 } // namespace
 
 Catalog::Catalog(CatalogConfig config)
@@ -548,7 +620,6 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
     // which matters most for PostgreSQL, where every statement is a network round trip.
     QSqlQuery exists = makeQuery(*db), reset = makeQuery(*db);
-    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
                               "added, updated) VALUES %1 RETURNING id, source_path")
@@ -581,37 +652,16 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
         qsizetype insertSlot = -1;
     };
     QHash<QByteArray, Known> known;
-    QList<QByteArray> paths;
     {
-        QSet<QByteArray> seen;
-        for (const NewDocument &d : docs) {
-            if (!seen.contains(d.sourcePath)) {
-                seen.insert(d.sourcePath);
-                paths.append(d.sourcePath);
-            }
-        }
-    }
-    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
-        n = lookup.rowsFor(paths.size() - start);
-        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
-        if (!q)
-            return R::failure(lookup.error());
-        q->bindValue(0, qlonglong(collectionId));
-        for (qsizetype i = 0; i < n; ++i)
-            q->bindValue(int(i + 1), paths[start + i]);
-        if (Status s = execQuery(*q, what); !s)
-            return R::failure(s.error());
-        while (q->next()) {
-            const qint64 id = q->value(0).toLongLong();
-            Known &k = known[q->value(1).toByteArray()];
-            if (id > k.id) {
-                k.id = id;
-                k.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
-                k.size = q->value(3).toLongLong();
-                k.mtimeMs = q->value(4).toLongLong();
-            }
-        }
-        q->finish();
+        QList<QByteArray> paths;
+        paths.reserve(docs.size());
+        for (const NewDocument &d : docs)
+            paths.append(d.sourcePath);
+        auto rows = newestRows(*m_connections, collectionId, distinct(paths), what);
+        if (!rows)
+            return R::failure(rows.error());
+        for (auto it = rows->cbegin(); it != rows->cend(); ++it)
+            known.insert(it.key(), Known{it->id, it->status, it->size, it->mtimeMs, -1});
     }
 
     const qint64 now = nowMs();
@@ -695,45 +745,10 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
 
 Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, const QList<QByteArray> &paths)
 {
-    using R = Result<QHash<QByteArray, PathState>>;
     const QString what = QStringLiteral("Could not look up %1 path(s) in collection %2").arg(paths.size()).arg(collectionId);
-    QHash<QByteArray, PathState> states;
     if (paths.isEmpty())
-        return states;
-    QList<QByteArray> distinct;
-    {
-        QSet<QByteArray> seen;
-        for (const QByteArray &p : paths) {
-            if (!seen.contains(p)) {
-                seen.insert(p);
-                distinct.append(p);
-            }
-        }
-    }
-    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
-    for (qsizetype start = 0, n = 0; start < distinct.size(); start += n) {
-        n = lookup.rowsFor(distinct.size() - start);
-        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
-        if (!q)
-            return R::failure(lookup.error());
-        q->bindValue(0, qlonglong(collectionId));
-        for (qsizetype i = 0; i < n; ++i)
-            q->bindValue(int(i + 1), distinct[start + i]);
-        if (Status s = execQuery(*q, what); !s)
-            return R::failure(s.error());
-        while (q->next()) {
-            const qint64 id = q->value(0).toLongLong();
-            PathState &state = states[q->value(1).toByteArray()];
-            if (id > state.id) {
-                state.id = id;
-                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
-                state.size = q->value(3).toLongLong();
-                state.mtimeMs = q->value(4).toLongLong();
-            }
-        }
-        q->finish();
-    }
-    return states;
+        return QHash<QByteArray, PathState>();
+    return newestRows(*m_connections, collectionId, distinct(paths), what);
 }
 
 Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList<HashedDocument> &docs)
@@ -753,8 +768,6 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
     if (!db)
         return R::failure(db.error());
 
-    ChunkedQuery lookup(*m_connections, pathLookupSql, kLookupChunk);
-    ChunkedQuery readOriginals(*m_connections, originalsSql, kLookupChunk);
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, sha256, "
                               "status, error, duplicate_of, added, updated) VALUES %1 RETURNING id, source_path")
@@ -792,40 +805,20 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
         firstIndex.insert(path, i);
         paths.append(path);
     }
-    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
-        n = lookup.rowsFor(paths.size() - start);
-        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
-        if (!q)
-            return R::failure(lookup.error());
-        q->bindValue(0, qlonglong(collectionId));
-        for (qsizetype i = 0; i < n; ++i)
-            q->bindValue(int(i + 1), paths[start + i]);
-        if (Status s = execQuery(*q, what); !s)
-            return R::failure(s.error());
-        QHash<qsizetype, PathState> newest;
-        while (q->next()) {
-            const qsizetype i = firstIndex.value(q->value(1).toByteArray(), -1);
-            if (i < 0)
-                continue;
-            const qint64 id = q->value(0).toLongLong();
-            PathState &state = newest[i];
-            if (id > state.id) {
-                state.id = id;
-                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
-                state.size = q->value(3).toLongLong();
-                state.mtimeMs = q->value(4).toLongLong();
-            }
-        }
-        q->finish();
-        for (auto it = newest.cbegin(); it != newest.cend(); ++it) {
+    {
+        auto rows = newestRows(*m_connections, collectionId, paths, what);
+        if (!rows)
+            return R::failure(rows.error());
+        for (auto it = rows->cbegin(); it != rows->cend(); ++it) {
+            const qsizetype i = firstIndex.value(it.key());
             const PathState &state = it.value();
-            const NewDocument &d = docs[it.key()].doc;
+            const NewDocument &d = docs[i].doc;
             const bool hashedOrBeyond = state.status != DocStatus::Queued && state.status != DocStatus::Hashing
                                      && state.status != DocStatus::Failed && state.status != DocStatus::Cancelled;
             if (hashedOrBeyond && state.size == d.size && state.mtimeMs == d.mtimeMs)
-                out[it.key()] = AddedDocument{state.id, state.status, 0, true, false};
+                out[i] = AddedDocument{state.id, state.status, 0, true, false};
             else
-                out[it.key()].conflict = true;
+                out[i].conflict = true;
         }
     }
 
@@ -833,30 +826,14 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
     QHash<QByteArray, qint64> originals;   // sha256 -> id
     {
         QList<QByteArray> shas;
-        QSet<QByteArray> seen;
         for (qsizetype i = 0; i < docs.size(); ++i) {
-            if (out[i].conflict || out[i].unchanged || docs[i].cancelled || !docs[i].error.isEmpty())
-                continue;
-            const QByteArray sha = docs[i].sha256.toLower();
-            if (!seen.contains(sha)) {
-                seen.insert(sha);
-                shas.append(sha);
-            }
+            if (!out[i].conflict && !out[i].unchanged && !docs[i].cancelled && docs[i].error.isEmpty())
+                shas.append(docs[i].sha256.toLower());
         }
-        for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
-            n = readOriginals.rowsFor(shas.size() - start);
-            const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
-            if (!q)
-                return R::failure(readOriginals.error());
-            q->bindValue(0, qlonglong(collectionId));
-            for (qsizetype i = 0; i < n; ++i)
-                q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
-            if (Status s = execQuery(*q, what); !s)
-                return R::failure(s.error());
-            while (q->next())
-                originals.insert(q->value(1).toString().toLatin1(), q->value(0).toLongLong());
-            q->finish();
-        }
+        auto found = originalsOf(*m_connections, collectionId, distinct(shas), what);
+        if (!found)
+            return R::failure(found.error());
+        originals = std::move(*found);
     }
 
     // Decide in input order. A duplicate of a document of this same batch needs that document's
@@ -965,7 +942,6 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     ChunkedQuery readCurrent(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, collection_id, status, sha256 FROM documents WHERE id IN (%1)").arg(marks(n));
     }, kLookupChunk);
-    ChunkedQuery readOriginals(*m_connections, originalsSql, kLookupChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -1033,21 +1009,11 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
     // (collection, sha256) -> the original document holding that content.
     QHash<std::pair<qint64, QByteArray>, qint64> originals;
     for (auto it = shasByCollection.cbegin(); it != shasByCollection.cend(); ++it) {
-        const QList<QByteArray> &shas = it.value();
-        for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
-            n = readOriginals.rowsFor(shas.size() - start);
-            const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
-            if (!q)
-                return R::failure(readOriginals.error());
-            q->bindValue(0, qlonglong(it.key()));
-            for (qsizetype i = 0; i < n; ++i)
-                q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
-            if (Status s = execQuery(*q, what); !s)
-                return R::failure(s.error());
-            while (q->next())
-                originals.insert({it.key(), q->value(1).toString().toLatin1()}, q->value(0).toLongLong());
-            q->finish();
-        }
+        auto found = originalsOf(*m_connections, it.key(), it.value(), what);
+        if (!found)
+            return R::failure(found.error());
+        for (auto o = found->cbegin(); o != found->cend(); ++o)
+            originals.insert({it.key(), o.key()}, o.value());
     }
 
     // Hashed/Duplicate rows are written kInsertChunk at a time. A row that gives up being an
