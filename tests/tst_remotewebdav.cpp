@@ -239,6 +239,24 @@ private slots:
                      pattern(2000 + i * 37, i));
         // Coalesced: far fewer signals than documents x progress steps.
         QVERIFY(events.size() >= 200);
+        // One request per file: the server honours If-None-Match, so there is no lookup before
+        // and none after; and the four workers share one remote, which makes the folder once.
+        int puts = 0;
+        int others = 0;
+        int mkcols = 0;
+        for (const DavServer::Logged &l : m_server.accessLog()) {
+            if (!l.path.startsWith(QLatin1String("/many/")))
+                continue;
+            if (l.method == "MKCOL")
+                ++mkcols;
+            else if (l.method == "PUT" && l.path.startsWith(QLatin1String("/many/file-")))
+                ++puts;
+            else if (!l.path.startsWith(QLatin1String("/many/.quire")))
+                ++others;
+        }
+        QCOMPARE(mkcols, 1);
+        QCOMPARE(puts, 200);
+        QCOMPARE(others, 0);
     }
 
     void oneGibSparseFile()

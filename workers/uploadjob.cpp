@@ -140,6 +140,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     QHash<qint64, std::shared_ptr<UploadControl>> controls;   // in flight
     QHash<qint64, Active> active;
     QHash<qint64, Target> targets;       // by collection id
+    std::mutex targetMutex;              // held while a Target is made (not guarded by `mutex`)
     bool refilling = false;
     bool exhausted = false;
     bool wakeRequested = false;
@@ -468,6 +469,16 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
 
 Target UploadJob::Shared::targetFor(qint64 collectionId)
 {
+    {
+        std::lock_guard lock(mutex);
+        const auto it = targets.constFind(collectionId);
+        if (it != targets.cend())
+            return *it;
+    }
+    // One Remote per collection and job: workers that start at once wait for the first one to
+    // make it (a secret lookup, and per Remote a folder check and the If-None-Match probe)
+    // instead of each making their own.
+    std::lock_guard making(targetMutex);
     {
         std::lock_guard lock(mutex);
         const auto it = targets.constFind(collectionId);
