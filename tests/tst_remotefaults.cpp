@@ -502,9 +502,11 @@ private slots:
     {
         QTest::addColumn<FaultServer::RangedPut>("mode");
         QTest::addColumn<int>("status");
-        QTest::newRow("refused with 501 (nginx)") << FaultServer::RangedPut::Refused << 501;
-        QTest::newRow("refused with 400 (sabre/dav)") << FaultServer::RangedPut::Refused << 400;
-        QTest::newRow("header ignored") << FaultServer::RangedPut::Ignored << 0;
+        QTest::addColumn<bool>("early");   // refused as soon as the headers are in
+        QTest::newRow("refused with 501 (nginx)") << FaultServer::RangedPut::Refused << 501 << true;
+        QTest::newRow("refused with 400 (sabre/dav)") << FaultServer::RangedPut::Refused << 400 << false;
+        QTest::newRow("refused with 501 after the body") << FaultServer::RangedPut::Refused << 501 << false;
+        QTest::newRow("header ignored") << FaultServer::RangedPut::Ignored << 0 << false;
     }
 
     void serverWithoutRangedPut()
@@ -514,9 +516,18 @@ private slots:
         // file instead, and nothing partial is left behind.
         QFETCH(FaultServer::RangedPut, mode);
         QFETCH(int, status);
+        QFETCH(bool, early);
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
         c->server->setRangedPut(mode, status);
+        if (early) {
+            // Every segment that can be in flight (four lanes) is refused before its body.
+            Behaviour refuse = Behaviour::respond("PUT", status, "PUT with range is unsupported");
+            refuse.kind = Behaviour::Kind::RespondEarly;
+            refuse.pathContains = ".upload";
+            refuse.minContentLength = 1;
+            c->server->script({refuse, refuse, refuse, refuse});
+        }
         UploadSettings s = UploadFixture::fastSettings();
         s.limits.lanes = 4;
         s.limits.segmentSize = 8 * 1024 * 1024;

@@ -34,9 +34,12 @@ namespace quire {
 //   2. the body goes to "<collection>/.quire-<sha256>.upload": created empty, then written in
 //      segments (RemoteLimits::segmentSize, 64 MiB by default), one
 //      "Content-Range: bytes <from>-<last>/<size>" PUT each, up to RemoteLimits::lanes (4) at
-//      once on separate connections: Qt hands a request body to its HTTP thread 16 KiB per
-//      thread round trip, so one connection cannot keep up with a fast server (measured on
-//      loopback: 1 GiB in 3.3-4.4 s over one connection, ~2 s over four).
+//      once on separate connections. Over http:// without a proxy each segment goes on a
+//      connection of its own written from this thread (net::Request::direct; one such
+//      connection keeps up with Apache on loopback); over https:// they go through Qt's
+//      network access manager, which hands a body to its HTTP thread 16 KiB per thread round
+//      trip, so there the lanes are what keeps a fast server busy. Whole-file PUTs from 8 MiB
+//      on are sent directly too.
 //      Each segment the server confirms is reported through
 //      UploadControl::saveResumeState ("quire-dav-1 <sha256> <size> <segment size> <bitmap>";
 //      the upload job keeps it in the catalog), so after a crash, kill -9 or a lost connection
