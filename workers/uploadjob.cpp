@@ -202,7 +202,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         const int want = std::max(1, settings.parallel) - workers;
         for (int i = 0; i < want; ++i) {
             ++workers;
-            startTask(pools.io(), [self = shared_from_this()] { self->runWorker(); });
+            pools.start(pools.io(), [self = shared_from_this()] { self->runWorker(); });
         }
     }
 
@@ -982,7 +982,7 @@ void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
         ++shared->tasks;
     }
     // The catalog is only touched on worker threads.
-    startTask(shared->pools.io(), [shared, notInFlight] {
+    shared->pools.start(shared->pools.io(), [shared, notInFlight] {
         const auto changed = shared->catalog.transitionStatus(notInFlight, {DocStatus::Hashed}, DocStatus::Cancelled);
         std::lock_guard lock(shared->mutex);
         if (!changed) {
@@ -1022,7 +1022,7 @@ void UploadJob::cancelCollection(qint64 collectionId)
         }
         ++shared->tasks;
     }
-    startTask(shared->pools.io(), [shared, collectionId] {
+    shared->pools.start(shared->pools.io(), [shared, collectionId] {
         // Runs the finish check however it ends.
         struct Done
         {
