@@ -347,16 +347,20 @@ std::optional<Work> UploadJob::Shared::takeNext()
             return std::nullopt;
         }
         int added = 0;
+        qint64 taken = 0;   // taken by a worker, not marked `uploading` yet: counted as active
         for (Document &d : *fetched) {
-            if (controls.contains(d.id) || queuedIds.contains(d.id) || finishedIds.contains(d.id)
-                || cancelRequested.contains(d.id))
+            if (controls.contains(d.id)) {
+                ++taken;
+                continue;
+            }
+            if (queuedIds.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id))
                 continue;
             queuedIds.insert(d.id);
             pendingBytesKnown += d.size;
             pending.push_back(std::move(d));
             ++added;
         }
-        pendingInCatalog = std::max<qint64>(count, qint64(pending.size()));
+        pendingInCatalog = std::max<qint64>(count - taken, qint64(pending.size()));
         progressDirty = true;
         if (added == 0 && !wakeRequested)
             exhausted = true;
