@@ -10,6 +10,7 @@
 #include <QPromise>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -87,6 +88,7 @@ struct IngestJob::Shared
     QList<qint64> pendingCancelled;
     bool writerRunning = false;
     int hashChunksInFlight = 0;
+    int largeHashesPending = 0;          // files >= kProgressReportBytes submitted, not hashed yet
     std::condition_variable resultsArrived;   // with `mutex`: for the writer's batching
     int outstanding = 0;                 // scheduled work items that have not ended
     QString fatalError;
@@ -215,9 +217,17 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
         docs.append({e.path, displayName(e.path), e.size, e.mtimeMs});
 
     // Small files the collection does not have yet are hashed first and cataloged once (see the
-    // class comment). Not while paused: then everything is listed as queued at once.
+    // class comment). Not while paused, and not while a large file waits to be hashed or is
+    // being hashed (in this batch or an earlier one): the small ones could wait behind it for
+    // a long time, unlisted. Then everything is listed as queued at once.
+    bool largeAhead = std::any_of(entries.cbegin(), entries.cend(),
+                                  [](const WalkEntry &e) { return e.size >= kProgressReportBytes; });
+    {
+        std::lock_guard lock(mutex);
+        largeAhead = largeAhead || largeHashesPending > 0;
+    }
     QList<bool> fresh(entries.size(), false);
-    if (!paused) {
+    if (!paused && !largeAhead) {
         QList<QByteArray> paths;
         paths.reserve(entries.size());
         QHash<QByteArray, int> occurrences;
@@ -284,6 +294,8 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
                 progress.bytesDone += e.size;
                 continue;
             }
+            if (e.size >= kProgressReportBytes)
+                ++largeHashesPending;   // until hashChunk() is done with it
             DocumentEvent ev;
             ev.id = q.id;
             ev.collectionId = collectionId;
@@ -322,6 +334,19 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
     updates.reserve(chunk.size());
 
     for (const HashItem &item : chunk) {
+        // However this item ends, a large one no longer holds small files back afterwards.
+        struct LargeDone
+        {
+            Shared *shared;
+            bool large;
+            ~LargeDone()
+            {
+                if (large) {
+                    std::lock_guard lock(shared->mutex);
+                    --shared->largeHashesPending;
+                }
+            }
+        } largeDone{this, item.size >= kProgressReportBytes};
         if (!cancelled)
             waitWhilePaused();
         if (cancelled) {

@@ -68,8 +68,8 @@ struct IngestResult
 // transactions. Files under 8 MiB that are new to the collection are hashed first and then
 // recorded once, with their result (one row write each: cataloging 10,000 small files costs
 // half as much); large files, files the collection already has, and everything found while the
-// job is paused are first recorded as `queued`, so they are listed (and survive a crash) while
-// they wait, and are updated once hashed.
+// job is paused or while a large file waits to be hashed are first recorded as `queued`, so they
+// are listed (and survive a crash) while they wait, and are updated once hashed.
 //
 // Like KDE's KJob: start() only schedules; progress and document changes are reported by
 // signals, coalesced (at most ~20 emissions a second, documents in batches); exactly one
