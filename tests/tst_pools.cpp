@@ -2,6 +2,7 @@
 // Pools: the queued-task counters behind Help > Diagnostics (start() and run()), under many
 // submitting threads, with tasks dropped unrun, and run()'s futures.
 #include "pools.h"
+#include "testsupport.h"
 
 #include <QElapsedTimer>
 #include <QFuture>
@@ -17,29 +18,7 @@ using namespace quire;
 
 namespace {
 
-// Holds pool threads until opened.
-class Gate final
-{
-public:
-    void wait()
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [this] { return m_open; });
-    }
-    void open()
-    {
-        {
-            std::lock_guard lock(m_mutex);
-            m_open = true;
-        }
-        m_cv.notify_all();
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    bool m_open = false;
-};
+using quire::test::Gate;
 
 // Opens the gate when it goes, before the pools declared ahead of it drain.
 struct Opener

@@ -664,33 +664,7 @@ void tst_UiDialogs::diagnosticsShowEverything()
     QVERIFY(text.contains(m_catalog->config().displayLocation()));
 }
 
-namespace {
-
-// Holds pool threads until opened.
-class Gate final
-{
-public:
-    void wait()
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [this] { return m_open; });
-    }
-    void open()
-    {
-        {
-            std::lock_guard lock(m_mutex);
-            m_open = true;
-        }
-        m_cv.notify_all();
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    bool m_open = false;
-};
-
-} // namespace
+using quire::test::Gate;
 
 void tst_UiDialogs::diagnosticsShowQueuedWork()
 {

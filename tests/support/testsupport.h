@@ -5,7 +5,9 @@
 #include <QString>
 #include <QThreadPool>
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <type_traits>
 
 namespace quire::test {
@@ -35,5 +37,29 @@ auto onWorker(F fn) -> std::invoke_result_t<F>
     });
     return future.get();
 }
+
+// Holds pool threads until opened (std:: primitives, so ThreadSanitizer sees the hand-over).
+class Gate final
+{
+public:
+    void wait()
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [this] { return m_open; });
+    }
+    void open()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_open = true;
+        }
+        m_cv.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_open = false;
+};
 
 } // namespace quire::test
