@@ -1,35 +1,16 @@
 #include "removedocumentscommand.h"
 
 #include "catalogservice.h"
+#include "operationchain.h"
 
 namespace quire {
 
-struct RemoveDocumentsCommand::State
+struct RemoveDocumentsCommand::State : OperationChain
 {
     CatalogService *service = nullptr;
-    QPointer<QObject> context;
     QList<qint64> ids;
     QList<Document> removed;
-    QFuture<void> last;
     ErrorHandler onError;
-
-    // Runs op after the previous operation finished; `last` resolves when op's future does.
-    void chain(std::function<QFuture<void>()> op)
-    {
-        if (!last.isValid() || last.isFinished()) {
-            last = op();
-            return;
-        }
-        QObject *ctx = context.data();
-        if (!ctx)
-            return;   // the window is gone: nothing to run the operation for
-        auto done = std::make_shared<QPromise<void>>();
-        done->start();
-        onFinished(last, ctx, [ctx, done, op = std::move(op)] {
-            onFinished(op(), ctx, [done] { done->finish(); });
-        });
-        last = done->future();
-    }
 };
 
 RemoveDocumentsCommand::RemoveDocumentsCommand(CatalogService &service, QObject *context, QList<qint64> ids,

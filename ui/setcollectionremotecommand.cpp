@@ -1,36 +1,17 @@
 #include "setcollectionremotecommand.h"
 
 #include "catalogservice.h"
+#include "operationchain.h"
 
 namespace quire {
 
-struct SetCollectionRemoteCommand::State
+struct SetCollectionRemoteCommand::State : OperationChain
 {
     CatalogService *service = nullptr;
-    QPointer<QObject> context;
     qint64 collectionId = 0;
     QString before;
     QString after;
     Hooks hooks;
-    QFuture<void> last;
-
-    // Runs op after the previous operation finished; `last` resolves when op's future does.
-    void chain(std::function<QFuture<void>()> op)
-    {
-        if (!last.isValid() || last.isFinished()) {
-            last = op();
-            return;
-        }
-        QObject *ctx = context.data();
-        if (!ctx)
-            return;   // the window is gone: nothing to run the operation for
-        auto done = std::make_shared<QPromise<void>>();
-        done->start();
-        onFinished(last, ctx, [ctx, done, op = std::move(op)] {
-            onFinished(op(), ctx, [done] { done->finish(); });
-        });
-        last = done->future();
-    }
 
     // Sets `remote` (checked first, when it is decided: a chained undo runs later).
     void set(const std::shared_ptr<State> &self, const QString &remote, bool undone)
