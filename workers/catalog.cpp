@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <functional>
 
 namespace quire {
 
@@ -326,35 +327,51 @@ QList<QByteArray> distinct(const QList<QByteArray> &paths)
     return out;
 }
 
+// Runs `sql` (its parameters: the collection id, then n keys) over `keys`, a chunk at a time,
+// and hands every result row to onRow.
+Status lookupInCollection(ConnectionManager &connections, ChunkedQuery::Sql sql, qint64 collectionId,
+                          const QList<QVariant> &keys, const QString &what,
+                          const std::function<void(const QSqlQuery &)> &onRow)
+{
+    ChunkedQuery lookup(connections, sql, kLookupChunk);
+    for (qsizetype start = 0, n = 0; start < keys.size(); start += n) {
+        n = lookup.rowsFor(keys.size() - start);
+        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
+        if (!q)
+            return Status::failure(lookup.error());
+        q->bindValue(0, qlonglong(collectionId));
+        for (qsizetype i = 0; i < n; ++i)
+            q->bindValue(int(i + 1), keys[start + i]);
+        if (Status s = execQuery(*q, what); !s)
+            return s;
+        while (q->next())
+            onRow(*q);
+        q->finish();
+    }
+    return {};
+}
+
 // The newest row of each of `paths` (distinct) in the collection; absent paths are left out.
 Result<QHash<QByteArray, PathState>> newestRows(ConnectionManager &connections, qint64 collectionId,
                                                const QList<QByteArray> &paths, const QString &what)
 {
-    using R = Result<QHash<QByteArray, PathState>>;
+    QList<QVariant> keys;
+    keys.reserve(paths.size());
+    for (const QByteArray &p : paths)
+        keys.append(p);
     QHash<QByteArray, PathState> states;
-    ChunkedQuery lookup(connections, pathLookupSql, kLookupChunk);
-    for (qsizetype start = 0, n = 0; start < paths.size(); start += n) {
-        n = lookup.rowsFor(paths.size() - start);
-        const std::shared_ptr<QSqlQuery> q = lookup.get(n, what);
-        if (!q)
-            return R::failure(lookup.error());
-        q->bindValue(0, qlonglong(collectionId));
-        for (qsizetype i = 0; i < n; ++i)
-            q->bindValue(int(i + 1), paths[start + i]);
-        if (Status s = execQuery(*q, what); !s)
-            return R::failure(s.error());
-        while (q->next()) {
-            const qint64 id = q->value(0).toLongLong();
-            PathState &state = states[q->value(1).toByteArray()];
-            if (id > state.id) {
-                state.id = id;
-                state.status = statusFromName(q->value(2).toString()).value_or(DocStatus::Failed);
-                state.size = q->value(3).toLongLong();
-                state.mtimeMs = q->value(4).toLongLong();
-            }
+    const Status s = lookupInCollection(connections, pathLookupSql, collectionId, keys, what, [&](const QSqlQuery &q) {
+        const qint64 id = q.value(0).toLongLong();
+        PathState &state = states[q.value(1).toByteArray()];
+        if (id > state.id) {
+            state.id = id;
+            state.status = statusFromName(q.value(2).toString()).value_or(DocStatus::Failed);
+            state.size = q.value(3).toLongLong();
+            state.mtimeMs = q.value(4).toLongLong();
         }
-        q->finish();
-    }
+    });
+    if (!s)
+        return Result<QHash<QByteArray, PathState>>::failure(s.error());
     return states;
 }
 
@@ -363,24 +380,34 @@ Result<QHash<QByteArray, PathState>> newestRows(ConnectionManager &connections, 
 Result<QHash<QByteArray, qint64>> originalsOf(ConnectionManager &connections, qint64 collectionId,
                                               const QList<QByteArray> &shas, const QString &what)
 {
-    using R = Result<QHash<QByteArray, qint64>>;
+    QList<QVariant> keys;
+    keys.reserve(shas.size());
+    for (const QByteArray &sha : shas)
+        keys.append(QString::fromLatin1(sha));
     QHash<QByteArray, qint64> originals;
-    ChunkedQuery readOriginals(connections, originalsSql, kLookupChunk);
-    for (qsizetype start = 0, n = 0; start < shas.size(); start += n) {
-        n = readOriginals.rowsFor(shas.size() - start);
-        const std::shared_ptr<QSqlQuery> q = readOriginals.get(n, what);
-        if (!q)
-            return R::failure(readOriginals.error());
-        q->bindValue(0, qlonglong(collectionId));
-        for (qsizetype i = 0; i < n; ++i)
-            q->bindValue(int(i + 1), QString::fromLatin1(shas[start + i]));
-        if (Status s = execQuery(*q, what); !s)
-            return R::failure(s.error());
-        while (q->next())
-            originals.insert(q->value(1).toString().toLatin1(), q->value(0).toLongLong());
-        q->finish();
-    }
+    const Status s = lookupInCollection(connections, originalsSql, collectionId, keys, what, [&](const QSqlQuery &q) {
+        originals.insert(q.value(1).toString().toLatin1(), q.value(0).toLongLong());
+    });
+    if (!s)
+        return Result<QHash<QByteArray, qint64>>::failure(s.error());
     return originals;
+}
+
+// Inside a write transaction: fails unless the collection exists (a batch for a removed one).
+Status requireCollection(ConnectionManager &connections, qint64 collectionId, const QString &what)
+{
+    QString error;
+    const std::shared_ptr<QSqlQuery> q =
+            connections.preparedStatement(QStringLiteral("SELECT id FROM collections WHERE id = ?"), &error);
+    if (!q)
+        return Status::failure(what + QLatin1StringView(": ") + error);
+    if (Status s = run(*q, what, {qlonglong(collectionId)}); !s)
+        return s;
+    const bool found = q->next();
+    q->finish();
+    if (!found)
+        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+    return {};
 }
 
 } // namespace
@@ -619,7 +646,7 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
 
     // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
     // which matters most for PostgreSQL, where every statement is a network round trip.
-    QSqlQuery exists = makeQuery(*db), reset = makeQuery(*db);
+    QSqlQuery reset = makeQuery(*db);
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
                               "added, updated) VALUES %1 RETURNING id, source_path")
@@ -629,13 +656,8 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     if (!tx.ok())
         return R::failure(tx.error());
 
-    if (Status s = prepare(exists, QStringLiteral("SELECT id FROM collections WHERE id = ?"), what); !s)
+    if (Status s = requireCollection(*m_connections, collectionId, what); !s)
         return R::failure(s.error());
-    if (Status s = run(exists, what, {qlonglong(collectionId)}); !s)
-        return R::failure(s.error());
-    if (!exists.next())
-        return R::failure(what + QLatin1StringView(": there is no such collection"));
-    exists.finish();
     if (Status s = prepare(reset, QStringLiteral("UPDATE documents SET status = 'queued', error = '', sha256 = NULL, "
                                                  "duplicate_of = NULL, file_name = ?, size = ?, mtime_ms = ?, "
                                                  "updated = ? WHERE id = ?"), what); !s)
@@ -777,19 +799,8 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
     if (!tx.ok())
         return R::failure(tx.error());
 
-    {
-        QString error;
-        const std::shared_ptr<QSqlQuery> exists =
-                m_connections->preparedStatement(QStringLiteral("SELECT id FROM collections WHERE id = ?"), &error);
-        if (!exists)
-            return R::failure(what + QLatin1StringView(": ") + error);
-        if (Status s = run(*exists, what, {qlonglong(collectionId)}); !s)
-            return R::failure(s.error());
-        const bool found = exists->next();
-        exists->finish();
-        if (!found)
-            return R::failure(what + QLatin1StringView(": there is no such collection"));
-    }
+    if (Status s = requireCollection(*m_connections, collectionId, what); !s)
+        return R::failure(s.error());
 
     // Paths the collection has already (looked up again inside the transaction: another ingest
     // may have added them since the caller last looked).
