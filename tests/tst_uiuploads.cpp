@@ -32,6 +32,25 @@ using namespace quire;
 using namespace quire::test;
 
 namespace {
+
+// Makes `server` a WebDAV server that reads PUT bodies of 1 MiB or more slowly (trickleBytes
+// every 100 ms, for `puts` such requests), and saves it as the remote "dav".
+bool slowDavRemote(UploadFixture &fx, FaultServer &server, int trickleBytes, int puts)
+{
+    server.setReceiveBuffer(64 * 1024);
+    FaultServer::Behaviour slow;
+    slow.method = "PUT";
+    slow.minContentLength = 1024 * 1024;
+    slow.kind = FaultServer::Behaviour::Kind::SlowRead;
+    slow.trickleBytes = trickleBytes;
+    slow.trickleIntervalMs = 100;
+    server.script(QList<FaultServer::Behaviour>(puts, slow));
+    RemoteProfile dav;
+    dav.name = QStringLiteral("dav");
+    dav.kind = RemoteKind::WebDav;
+    dav.url = server.url().toString();
+    return fx.saveRemote(dav);
+}
 const int kTimeout = qEnvironmentVariableIntValue("QUIRE_TEST_TIMEOUT_MS") > 0 ? qEnvironmentVariableIntValue("QUIRE_TEST_TIMEOUT_MS") : 120'000;
 }
 
@@ -297,19 +316,7 @@ void tst_UiUploads::newRemoteTakesOverWhileUploading()
     UploadFixture fx;
     QVERIFY(fx.isValid());
     FaultServer server;
-    server.setReceiveBuffer(64 * 1024);
-    FaultServer::Behaviour slow;
-    slow.method = "PUT";
-    slow.minContentLength = 1024 * 1024;
-    slow.kind = FaultServer::Behaviour::Kind::SlowRead;
-    slow.trickleBytes = 64 * 1024;
-    slow.trickleIntervalMs = 100;
-    server.script({slow, slow, slow, slow});
-    RemoteProfile dav;
-    dav.name = QStringLiteral("dav");
-    dav.kind = RemoteKind::WebDav;
-    dav.url = server.url().toString();
-    QVERIFY(fx.saveRemote(dav));
+    QVERIFY(slowDavRemote(fx, server, 64 * 1024, 4));
     const QString shelf = fx.dir() + QStringLiteral("/shelf");
     RemoteProfile local;
     local.name = QStringLiteral("shelf");
@@ -352,19 +359,7 @@ void tst_UiUploads::windowShowsSpeedWhileUploading()
     UploadFixture fx;
     QVERIFY(fx.isValid());
     FaultServer server;
-    server.setReceiveBuffer(64 * 1024);
-    FaultServer::Behaviour slow;
-    slow.method = "PUT";
-    slow.minContentLength = 1024 * 1024;
-    slow.kind = FaultServer::Behaviour::Kind::SlowRead;
-    slow.trickleBytes = 128 * 1024;
-    slow.trickleIntervalMs = 100;
-    server.script({slow});
-    RemoteProfile dav;
-    dav.name = QStringLiteral("dav");
-    dav.kind = RemoteKind::WebDav;
-    dav.url = server.url().toString();
-    QVERIFY(fx.saveRemote(dav));
+    QVERIFY(slowDavRemote(fx, server, 128 * 1024, 1));
     const qint64 c = fx.createCollection(QStringLiteral("Scans"), QStringLiteral("dav"));
     // Under the resumable-upload threshold (16 MiB): one PUT.
     const qint64 id = fx.addSparseFile(c, QStringLiteral("scan.tiff"), 15 * 1024 * 1024);
