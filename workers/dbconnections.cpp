@@ -301,10 +301,15 @@ Result<QSqlDatabase> ConnectionManager::database()
     {
         std::lock_guard lock(g_registryMutex);
         if (!QSqlDatabase::isDriverAvailable(driver)) {
+#ifdef Q_OS_LINUX
+            const QString package = QStringLiteral(" (Debian: libqt6sql6-%1)")
+                                        .arg(config.isPostgres() ? QStringLiteral("psql") : QStringLiteral("sqlite"));
+#else
+            const QString package = QStringLiteral(" (Qt's sqldrivers plugin folder lacks it)");
+#endif
             return Result<QSqlDatabase>::failure(
-                    QStringLiteral("Cannot open the catalog %1: the Qt SQL driver %2 is not installed "
-                                   "(Debian: libqt6sql6-%3)")
-                            .arg(where, driver, config.isPostgres() ? QStringLiteral("psql") : QStringLiteral("sqlite")));
+                    QStringLiteral("Cannot open the catalog %1: the Qt SQL driver %2 is not installed%3")
+                            .arg(where, driver, package));
         }
         db = QSqlDatabase::addDatabase(driver, name);
     }

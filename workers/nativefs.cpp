@@ -3,12 +3,14 @@
 #include <QFile>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
+#include <QDir>
+
 #ifdef Q_OS_WIN
 #  include <QDateTime>
-#  include <QDir>
 #  include <QFileInfo>
 #  include <QHash>
 #else
@@ -66,10 +68,45 @@ QString displayPath(const QByteArray &nativePath)
 QByteArray nativePath(const QString &path)
 {
 #ifdef Q_OS_WIN
-    return path.toUtf8();
+    return QDir::fromNativeSeparators(path).toUtf8();
 #else
     return QFile::encodeName(path);
 #endif
+}
+
+QString qtPath(const QByteArray &nativePath)
+{
+#ifdef Q_OS_WIN
+    return QString::fromUtf8(nativePath);
+#else
+    return QFile::decodeName(nativePath);
+#endif
+}
+
+QByteArray absolutePath(const QByteArray &path)
+{
+    QByteArray full;
+#ifdef Q_OS_WIN
+    // "C:/x", "//server/share/x" and "/x" (the current drive) are absolute to QDir.
+    full = QDir::isAbsolutePath(qtPath(path)) ? path : joinPath(nativePath(QDir::currentPath()), path);
+#else
+    full = path.startsWith('/') ? path : joinPath(nativePath(QDir::currentPath()), path);
+#endif
+    // Drop "." and empty components; keep the leading "/" (or "//" of a UNC path) and "..".
+    qsizetype lead = 0;
+    while (lead < full.size() && full.at(lead) == '/')
+        ++lead;
+    const QByteArray prefix = full.left(std::min<qsizetype>(lead, 2));
+    QByteArray out = prefix;
+    const QList<QByteArray> parts = full.mid(lead).split('/');
+    for (const QByteArray &part : parts) {
+        if (part.isEmpty() || part == ".")
+            continue;
+        if (out.size() > prefix.size())
+            out.append('/');
+        out.append(part);
+    }
+    return out.isEmpty() ? QByteArray(".") : out;
 }
 
 QByteArray joinPath(const QByteArray &dir, const QByteArray &name)
@@ -87,7 +124,11 @@ QByteArray joinPath(const QByteArray &dir, const QByteArray &name)
 QString errnoMessage(int errorNumber)
 {
     char buffer[256] = {};
+#ifdef Q_OS_WIN
+    const char *text = strerror_s(buffer, sizeof buffer, errorNumber) == 0 ? buffer : nullptr;
+#else
     const char *text = strerrorText(strerror_r(errorNumber, buffer, sizeof buffer), buffer);
+#endif
     if (!text || !*text)
         return QStringLiteral("error %1").arg(errorNumber);
     return QString::fromLocal8Bit(text);
@@ -138,8 +179,14 @@ FileStat fromStat(const struct stat &st)
     else if (S_ISBLK(st.st_mode))
         s.type = FileType::BlockDevice;
     s.size = st.st_size;
+#  ifdef Q_OS_DARWIN
+    // macOS names the nanosecond times st_mtimespec / st_ctimespec.
+    s.mtimeNs = qint64(st.st_mtimespec.tv_sec) * 1'000'000'000 + st.st_mtimespec.tv_nsec;
+    s.ctimeNs = qint64(st.st_ctimespec.tv_sec) * 1'000'000'000 + st.st_ctimespec.tv_nsec;
+#  else
     s.mtimeNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     s.ctimeNs = qint64(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+#  endif
     s.device = quint64(st.st_dev);
     s.inode = quint64(st.st_ino);
     return s;
@@ -225,6 +272,19 @@ qint64 NativeFile::read(char *data, qint64 maxSize)
 {
     for (;;) {
         const ssize_t n = ::read(m_fd, data, size_t(maxSize));
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        m_error = errnoMessage(errno);
+        return -1;
+    }
+}
+
+qint64 NativeFile::readAt(qint64 offset, char *data, qint64 maxSize)
+{
+    for (;;) {
+        const ssize_t n = ::pread(m_fd, data, size_t(maxSize), off_t(offset));
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -417,6 +477,16 @@ qint64 NativeFile::read(char *data, qint64 maxSize)
     if (n < 0)
         m_error = m_impl->file.errorString();
     return n;
+}
+
+qint64 NativeFile::readAt(qint64 offset, char *data, qint64 maxSize)
+{
+    // One NativeFile is used by one thread at a time, so seek-then-read is not racy here.
+    if (!m_impl->file.seek(offset)) {
+        m_error = m_impl->file.errorString();
+        return -1;
+    }
+    return read(data, maxSize);
 }
 
 void NativeFile::adviseSequential()

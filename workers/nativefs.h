@@ -14,7 +14,8 @@ namespace quire {
 // QFile, QDir, QFileInfo) decodes such names with U+FFFD and cannot reopen the file afterwards,
 // so workers keep paths as the native bytes and go through this header to touch the disk.
 // POSIX implementation: open/fstat/read/fdopendir/fstatat. Windows implementation: QFile/QDir on
-// QString::fromUtf8(path) (Windows names are UTF-16, which the UTF-8 form carries losslessly).
+// QString::fromUtf8(path) (Windows names are UTF-16, which the UTF-8 form carries losslessly),
+// with '/' as the separator (nativePath() converts '\\'), which Qt accepts on Windows.
 //
 // Everything here is reentrant: any thread may call it; objects are owned by one thread at a time.
 
@@ -26,6 +27,13 @@ QString displayName(const QByteArray &nativePath);
 QString displayPath(const QByteArray &nativePath);
 // The native bytes of a path a person typed or a QUrl gave (the inverse of QFile::decodeName).
 QByteArray nativePath(const QString &path);
+// The QString form of path bytes, for Qt's file classes (QFile, QDir, QFileInfo): on POSIX
+// QFile::decodeName (it round-trips through QFile's own encoding); on Windows the bytes are UTF-8.
+QString qtPath(const QByteArray &nativePath);
+// The path made absolute against the current folder ("docs/a.pdf" -> "/home/me/docs/a.pdf");
+// "." components and doubled separators are dropped, ".." is kept (a symbolic link may lead
+// elsewhere). Absolute paths only lose their "." components.
+QByteArray absolutePath(const QByteArray &nativePath);
 // dir + '/' + name, without doubling a '/' already at the end of dir.
 QByteArray joinPath(const QByteArray &dir, const QByteArray &name);
 
@@ -87,6 +95,9 @@ public:
     Result<FileStat> stat() const;
     // Reads up to maxSize bytes; 0 at end of file; -1 on error (see errorString()). Retries EINTR.
     qint64 read(char *data, qint64 maxSize);
+    // Reads up to maxSize bytes at offset without moving a shared position (pread); 0 at end of
+    // file; -1 on error. Retries EINTR.
+    qint64 readAt(qint64 offset, char *data, qint64 maxSize);
     // Tells the kernel the file will be read once, front to back (bigger read-ahead).
     void adviseSequential();
     QString errorString() const { return m_error; }

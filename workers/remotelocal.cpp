@@ -8,14 +8,16 @@
 #include <QFileInfo>
 #include <QUrl>
 
+#include <QCoreApplication>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 
-#ifndef Q_OS_WIN
+#ifdef Q_OS_WIN
+#  include <io.h>
+#else
 #  include <fcntl.h>
-#  include <sys/stat.h>
 #  include <unistd.h>
 #endif
 
@@ -25,47 +27,41 @@ namespace {
 
 using K = RemoteError::Kind;
 
-QString errnoText()
-{
-    return QString::fromLocal8Bit(std::strerror(errno));
-}
-
-#ifndef Q_OS_WIN
-// Hashes a whole file; nullopt on a read error or a stop.
+// Hashes a whole file; nullopt on a read error or a stop; empty when its size is not expectSize.
 std::optional<QByteArray> hashFile(const QByteArray &path, qint64 expectSize, UploadControl &control)
 {
-    const int fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    Result<NativeFile> file = NativeFile::open(path);
+    if (!file)
         return std::nullopt;
+    file->adviseSequential();
     net::Sha256Stream sha;
     QByteArray buf(1 << 20, Qt::Uninitialized);
     qint64 total = 0;
     for (;;) {
-        if (control.isStopped()) {
-            ::close(fd);
+        if (control.isStopped())
             return std::nullopt;
-        }
-        const ssize_t n = ::read(fd, buf.data(), size_t(buf.size()));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ::close(fd);
+        const qint64 n = file->read(buf.data(), buf.size());
+        if (n < 0)
             return std::nullopt;
-        }
         if (n == 0)
             break;
         sha.add(QByteArrayView(buf.constData(), n));
         total += n;
     }
-    ::close(fd);
     if (expectSize >= 0 && total != expectSize)
         return QByteArray();
     return sha.hexResult();
 }
 
-// Moves from -> to unless `to` exists. 0 on success, else an errno (EEXIST: taken).
+// Moves from -> to unless `to` exists. 0 on success, else an errno value (EEXIST: taken).
 int renameNoReplace(const QByteArray &from, const QByteArray &to)
 {
+#ifdef Q_OS_WIN
+    // MoveFileEx without MOVEFILE_REPLACE_EXISTING (what QFile::rename uses) never replaces.
+    if (QFile::rename(qtPath(from), qtPath(to)))
+        return 0;
+    return QFile::exists(qtPath(to)) ? EEXIST : EIO;
+#else
 #  if defined(Q_OS_LINUX) && defined(RENAME_NOREPLACE)
     if (::renameat2(AT_FDCWD, from.constData(), AT_FDCWD, to.constData(), RENAME_NOREPLACE) == 0)
         return 0;
@@ -83,21 +79,42 @@ int renameNoReplace(const QByteArray &from, const QByteArray &to)
         return errno;
     // No hard links (FAT, some network shares): check, then rename. Not atomic, but the best
     // such a file system allows.
-    struct stat st {};
-    if (::lstat(to.constData(), &st) == 0)
+    if (statPath(to, false))
         return EEXIST;
     return std::rename(from.constData(), to.constData()) == 0 ? 0 : errno;
+#endif
 }
 
+// Makes what was written to the open file durable. 0 or an errno value.
+int syncFile(QFile &file)
+{
+#if defined(Q_OS_WIN)
+    return ::_commit(file.handle()) == 0 ? 0 : errno;   // FlushFileBuffers
+#elif defined(Q_OS_DARWIN)
+    // fsync() on macOS does not flush the drive's cache; F_FULLFSYNC does (not on every file
+    // system: then fsync is the best there is).
+    if (::fcntl(file.handle(), F_FULLFSYNC) == 0)
+        return 0;
+    return ::fsync(file.handle()) == 0 ? 0 : errno;
+#else
+    return ::fsync(file.handle()) == 0 ? 0 : errno;
+#endif
+}
+
+// Makes a new name in dir durable (POSIX: fsync the folder). Windows (NTFS) journals the
+// rename itself and cannot open a folder as a file: nothing to do there.
 void syncFolder(const QByteArray &dir)
 {
+#ifdef Q_OS_WIN
+    Q_UNUSED(dir);
+#else
     const int fd = ::open(dir.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         ::fsync(fd);
         ::close(fd);
     }
-}
 #endif
+}
 
 } // namespace
 
@@ -115,25 +132,20 @@ QString LocalRemote::collectionFolder(const QString &collection) const
 
 UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control)
 {
-#ifdef Q_OS_WIN
-    Q_UNUSED(item);
-    Q_UNUSED(control);
-    return UploadOutcome::fail(RemoteError::make(K::Config, QStringLiteral("not implemented on Windows yet")));
-#else
     const QString dirPath = collectionFolder(item.collection);
     if (!QDir().mkpath(dirPath)) {
         return UploadOutcome::fail(RemoteError::make(
             K::LocalIo, QStringLiteral("cannot create the folder %1").arg(dirPath)));
     }
-    const QByteArray dir = QFile::encodeName(dirPath);
+    const QByteArray dir = nativePath(dirPath);
     const QString name = safeFileName(item.fileName);
 
     // Already there (a re-push after a crash)? Then nothing needs copying.
     auto sameContent = [&](const QByteArray &path) -> std::optional<bool> {
-        struct stat st {};
-        if (::stat(path.constData(), &st) != 0)
+        const Result<FileStat> st = statPath(path, false);
+        if (!st)
             return std::nullopt;   // free
-        if (!S_ISREG(st.st_mode) || qint64(st.st_size) != item.size)
+        if (st->type != FileType::Regular || st->size != item.size)
             return false;
         const auto sha = hashFile(path, item.size, control);
         return sha && *sha == item.sha256;
@@ -143,7 +155,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     int firstFree = 0;
     for (int n = 1; n <= 10'000; ++n) {
         const QString candidate = collisionName(name, n);
-        const auto same = sameContent(dir + '/' + QFile::encodeName(candidate));
+        const auto same = sameContent(joinPath(dir, nativePath(candidate)));
         if (control.isStopped())
             return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
         if (!same) {
@@ -173,17 +185,20 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         if (old.lastModified().secsTo(QDateTime::currentDateTime()) > 3600)
             QFile::remove(old.filePath());
     }
-    const QByteArray partial = dir + '/' + stem + QByteArray::number(qint64(::getpid())) + '-'
-                               + QByteArray::number(++counter) + ".partial";
-    const int out = ::open(partial.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out < 0) {
+    const QByteArray partial = joinPath(dir, stem + QByteArray::number(QCoreApplication::applicationPid()) + '-'
+                                                  + QByteArray::number(++counter) + ".partial");
+    QFile out(qtPath(partial));
+    if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered)) {
         return UploadOutcome::fail(RemoteError::make(
-            K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, errnoText())));
+            K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, out.errorString())));
     }
     auto fail = [&](RemoteError e) {
-        ::close(out);
-        ::unlink(partial.constData());
+        out.close();
+        out.remove();
         return UploadOutcome::fail(std::move(e));
+    };
+    auto writeError = [&](const QString &why) {
+        return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, why)));
     };
 
     QByteArray buf(1 << 20, Qt::Uninitialized);
@@ -194,21 +209,15 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         const qint64 n = source.read(buf.data(), buf.size());
         if (n < 0) {
             return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
-                                                          .arg(QFile::decodeName(item.sourcePath),
+                                                          .arg(displayPath(item.sourcePath),
                                                                source.errorString())));
         }
         if (n == 0)
             break;   // short, or the content differs: checked below
-        for (qint64 written = 0; written < n;) {
-            const ssize_t w = ::write(out, buf.constData() + written, size_t(n - written));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                const QString why = errno == ENOSPC ? QStringLiteral("the disk is full") : errnoText();
-                return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2")
-                                                              .arg(dirPath, why)));
-            }
-            written += w;
+        if (out.write(buf.constData(), n) != n) {
+            // Qt reports ENOSPC (ERROR_DISK_FULL) as a ResourceError.
+            return writeError(out.error() == QFileDevice::ResourceError ? QStringLiteral("the disk is full")
+                                                                         : out.errorString());
         }
         done += n;
         control.reportProgress(done, item.size);
@@ -217,16 +226,14 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         return fail(e ? *e : RemoteError::make(K::SourceChanged,
                                                QStringLiteral("the file changed while it was being copied")));
     }
-    if (::fsync(out) != 0) {
-        return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2")
-                                                      .arg(dirPath, errnoText())));
-    }
-    ::close(out);
+    if (const int err = syncFile(out); err != 0)
+        return writeError(errnoMessage(err));
+    out.close();
     report.bytesSent = done;
 
     for (int n = firstFree; n <= 10'000; ++n) {
         const QString candidate = collisionName(name, n);
-        const QByteArray target = dir + '/' + QFile::encodeName(candidate);
+        const QByteArray target = joinPath(dir, nativePath(candidate));
         const int rc = renameNoReplace(partial, target);
         if (rc == 0) {
             syncFolder(dir);
@@ -235,23 +242,21 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
             return UploadOutcome::success(report);
         }
         if (rc != EEXIST) {
-            ::unlink(partial.constData());
+            out.remove();
             return UploadOutcome::fail(RemoteError::make(
-                K::LocalIo, QStringLiteral("cannot store %1 in %2: %3")
-                                .arg(candidate, dirPath, QString::fromLocal8Bit(std::strerror(rc)))));
+                K::LocalIo, QStringLiteral("cannot store %1 in %2: %3").arg(candidate, dirPath, errnoMessage(rc))));
         }
         // Taken meanwhile: by the same content?
         if (const auto same = sameContent(target); same && *same) {
-            ::unlink(partial.constData());
+            out.remove();
             report.location = dirPath + QLatin1Char('/') + candidate;
             report.storedName = candidate;
             report.alreadyPresent = true;
             return UploadOutcome::success(report);
         }
     }
-    ::unlink(partial.constData());
+    out.remove();
     return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
-#endif
 }
 
 VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &location, bool deep,
@@ -259,15 +264,14 @@ VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &locatio
 {
     Q_UNUSED(deep);   // reading a local file back is cheap enough to always do it
     VerifyReport r;
-#ifndef Q_OS_WIN
-    const QByteArray path = QFile::encodeName(location);
-    struct stat st {};
-    if (::stat(path.constData(), &st) != 0) {
+    const QByteArray path = nativePath(location);
+    const Result<FileStat> st = statPath(path);
+    if (!st) {
         r.detail = QStringLiteral("missing: %1").arg(location);
         return VerifyOutcome::success(r);
     }
     r.exists = true;
-    r.remoteSize = qint64(st.st_size);
+    r.remoteSize = st->size;
     r.sizeMatches = r.remoteSize == item.size;
     if (!r.sizeMatches) {
         r.detail = QStringLiteral("size differs: %1 bytes there, %2 expected").arg(r.remoteSize).arg(item.size);
@@ -283,11 +287,6 @@ VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &locatio
     r.checksumMatches = *sha == item.sha256;
     r.detail = r.checksumMatches ? QStringLiteral("size and SHA-256 match")
                                  : QStringLiteral("SHA-256 differs: the stored file is not the document");
-#else
-    Q_UNUSED(item);
-    Q_UNUSED(location);
-    Q_UNUSED(control);
-#endif
     return VerifyOutcome::success(r);
 }
 

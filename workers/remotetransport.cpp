@@ -21,18 +21,12 @@
 #include <utility>
 #include <vector>
 
-#ifdef Q_OS_WIN
-#  include <QFileInfo>
-#else
-#  include <fcntl.h>
-#  include <sys/stat.h>
-#  include <unistd.h>
-#endif
 #ifdef Q_OS_LINUX
 #  include <dirent.h>
 #  include <netinet/in.h>
 #  include <netinet/tcp.h>
 #  include <sys/socket.h>
+#  include <sys/stat.h>
 #endif
 
 namespace quire::net {
@@ -904,24 +898,14 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
 SourceState statSource(const QByteArray &nativePath)
 {
     SourceState s;
-#ifdef Q_OS_WIN
-    const QFileInfo info(QFile::decodeName(nativePath));
-    if (!info.exists()) {
-        s.error = QStringLiteral("the source file is gone");
+    int error = 0;
+    const Result<FileStat> st = statPath(nativePath, true, &error);
+    if (!st) {
+        s.error = error == ENOENT ? QStringLiteral("the source file is gone") : st.error();
         return s;
     }
-    s.size = info.size();
-    s.mtimeMs = info.lastModified().toMSecsSinceEpoch();
-#else
-    struct stat st {};
-    if (::stat(nativePath.constData(), &st) != 0) {
-        s.error = errno == ENOENT ? QStringLiteral("the source file is gone")
-                                  : QString::fromLocal8Bit(std::strerror(errno));
-        return s;
-    }
-    s.size = qint64(st.st_size);
-    s.mtimeMs = (qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec) / 1'000'000;
-#endif
+    s.size = st->size;
+    s.mtimeMs = st->mtimeMs();
     return s;
 }
 
@@ -989,13 +973,7 @@ SourceDevice::SourceDevice(const UploadItem &item, bool hashContent)
 {
 }
 
-SourceDevice::~SourceDevice()
-{
-#ifndef Q_OS_WIN
-    if (m_fd >= 0)
-        ::close(m_fd);
-#endif
-}
+SourceDevice::~SourceDevice() = default;
 
 std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *control, qint64 length)
 {
@@ -1004,28 +982,19 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     const SourceState st = statSource(m_item.sourcePath);
     if (!st.ok())
         return RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
-                                                 .arg(QFile::decodeName(m_item.sourcePath), st.error));
+                                                 .arg(qtPath(m_item.sourcePath), st.error));
     if (st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
         return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
-#ifdef Q_OS_WIN
-    Q_UNUSED(control);
-    return RemoteError::make(K::Config, QStringLiteral("uploads are not implemented on Windows yet"));
-#else
-    m_fd = ::open(m_item.sourcePath.constData(), O_RDONLY | O_CLOEXEC);
-    if (m_fd < 0)
+    Result<NativeFile> file = NativeFile::open(m_item.sourcePath);
+    if (!file)
         return RemoteError::make(K::LocalIo, QStringLiteral("cannot open %1: %2")
-                                                 .arg(QFile::decodeName(m_item.sourcePath),
-                                                      QString::fromLocal8Bit(std::strerror(errno))));
-#  ifdef POSIX_FADV_SEQUENTIAL
-    ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#  endif
-    struct stat opened {};
-    if (::fstat(m_fd, &opened) != 0 || qint64(opened.st_size) != m_item.size)
+                                                 .arg(displayPath(m_item.sourcePath), file.error()));
+    m_file = std::move(*file);
+    m_file.adviseSequential();
+    const Result<FileStat> opened = m_file.stat();
+    if (!opened || opened->size != m_item.size)
         return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
-    m_identity.dev = quint64(opened.st_dev);
-    m_identity.ino = quint64(opened.st_ino);
-    m_identity.mtimeNs = qint64(opened.st_mtim.tv_sec) * 1'000'000'000 + opened.st_mtim.tv_nsec;
-    m_identity.ctimeNs = qint64(opened.st_ctim.tv_sec) * 1'000'000'000 + opened.st_ctim.tv_nsec;
+    m_opened = *opened;
     m_offset = offset;
     m_end = length >= 0 ? std::min(m_item.size, offset + length) : m_item.size;
     if (!m_hashContent) {
@@ -1039,10 +1008,11 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
         if (control && control->isStopped())
             return RemoteError::make(K::Stopped, QStringLiteral("stopped"));
         const qint64 want = std::min<qint64>(buf.size(), offset - done);
-        const ssize_t n = ::pread(m_fd, buf.data(), size_t(want), off_t(done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
+        const qint64 n = m_file.readAt(done, buf.data(), want);
+        if (n < 0)
+            return RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
+                                                     .arg(displayPath(m_item.sourcePath), m_file.errorString()));
+        if (n == 0)
             return RemoteError::make(K::SourceChanged, QStringLiteral("the file became shorter"));
         EVP_DigestUpdate(m_hash->running, buf.constData(), size_t(n));
         done += n;
@@ -1058,7 +1028,6 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     }
     QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
     return std::nullopt;
-#endif
 }
 
 bool SourceDevice::seek(qint64 pos)
@@ -1098,10 +1067,6 @@ qint64 SourceDevice::readData(char *data, qint64 maxSize)
 
 bool SourceDevice::fill(qint64 at)
 {
-#ifdef Q_OS_WIN
-    Q_UNUSED(at);
-    return false;
-#else
     // Qt asks for 16 KiB at a time; reading and hashing 1 MiB blocks keeps the system calls and
     // the per-call cost of the hash low, and lets a mismatch be found before any byte of the
     // last block is handed out.
@@ -1110,11 +1075,9 @@ bool SourceDevice::fill(qint64 at)
     const qint64 want = std::min<qint64>(kBlockSize, m_end - at);
     qint64 got = 0;
     while (got < want) {
-        const ssize_t n = ::pread(m_fd, m_buf.data() + got, size_t(want - got), off_t(at + got));
-        if (n < 0 && errno == EINTR)
-            continue;
+        const qint64 n = m_file.readAt(at + got, m_buf.data() + got, want - got);
         if (n < 0) {
-            setErrorString(QString::fromLocal8Bit(std::strerror(errno)));
+            setErrorString(m_file.errorString());
             m_bufLen = 0;
             return false;
         }
@@ -1146,7 +1109,6 @@ bool SourceDevice::fill(qint64 at)
         m_hashValid = false;   // not read in order: only size and mtime can tell
     }
     return true;
-#endif
 }
 
 std::optional<RemoteError> SourceDevice::checkUnchanged() const
@@ -1157,20 +1119,17 @@ std::optional<RemoteError> SourceDevice::checkUnchanged() const
     };
     if (m_changed)
         return changed();
-#ifndef Q_OS_WIN
     // The open file: any write changes its ctime, which nobody can set back (unlike the mtime).
-    struct stat now {};
-    if (m_fd >= 0) {
-        if (::fstat(m_fd, &now) != 0 || qint64(now.st_size) != m_item.size
-            || qint64(now.st_mtim.tv_sec) * 1'000'000'000 + now.st_mtim.tv_nsec != m_identity.mtimeNs
-            || qint64(now.st_ctim.tv_sec) * 1'000'000'000 + now.st_ctim.tv_nsec != m_identity.ctimeNs)
+    // (On Windows ctime is the creation time: there size and mtime tell.)
+    if (m_file.isOpen()) {
+        const Result<FileStat> now = m_file.stat();
+        if (!now || !now->sameContentAs(m_opened))
             return changed();
     }
     // The path: replaced by another file (e.g. an editor saving by rename) is a change too.
-    if (::stat(m_item.sourcePath.constData(), &now) != 0 || quint64(now.st_ino) != m_identity.ino
-        || quint64(now.st_dev) != m_identity.dev)
+    const Result<FileStat> atPath = statPath(m_item.sourcePath);
+    if (!atPath || atPath->device != m_opened.device || atPath->inode != m_opened.inode)
         return changed();
-#endif
     const SourceState st = statSource(m_item.sourcePath);
     if (!st.ok() || st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
         return changed();

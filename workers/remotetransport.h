@@ -1,5 +1,6 @@
 #pragma once
 
+#include "nativefs.h"
 #include "remote.h"
 
 #include <QByteArray>
@@ -192,22 +193,14 @@ private:
     static constexpr qint64 kBlockSize = 1 << 20;
     bool fill(qint64 fileOffset);   // reads (and hashes) the block at fileOffset
 
-    struct Identity
-    {
-        quint64 dev = 0;
-        quint64 ino = 0;
-        qint64 mtimeNs = 0;
-        qint64 ctimeNs = 0;
-    };
-
     struct Hash;
     UploadItem m_item;
     bool m_hashContent = false;
-    Identity m_identity;
+    NativeFile m_file;
+    FileStat m_opened;            // the open file's identity and times when it was opened
     QByteArray m_buf;
     qint64 m_bufStart = 0;        // file offset of m_buf's first byte
     qint64 m_bufLen = 0;
-    int m_fd = -1;
     qint64 m_offset = 0;          // file offset of the device's position 0
     qint64 m_end = 0;
     std::unique_ptr<Hash> m_hash;
