@@ -6,6 +6,7 @@
 #include "pools.h"
 #include "testsupport.h"
 
+#include <QDir>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -56,6 +57,7 @@ private Q_SLOTS:
     void smallAndLargeFilesTogether();
     void signalsAreCoalescedOnJobThread();
     void hugeSparseFile();
+    void relativePathsAreRecordedAbsolute();
 
 private:
     QByteArray dir() const { return QFile::encodeName(m_dir->path()); }
@@ -441,6 +443,27 @@ void tst_IngestJob::hugeSparseFile()
     QCOMPARE(all.size(), 1);
     QCOMPARE(all.first().size, size);
     QCOMPARE(all.first().sha256.size(), 64);
+}
+
+void tst_IngestJob::relativePathsAreRecordedAbsolute()
+{
+    // `quire add docs/a.txt`: uploads and "Show in Folder" run later, from any folder, so the
+    // catalog must hold where the file is, not where it was relative to.
+    QVERIFY(::mkdir((dir() + "/in/rel").constData(), 0755) == 0);
+    writeFile(dir() + "/in/rel/a.txt", "relative a");
+    writeFile(dir() + "/in/b.txt", "relative b");
+    const QString before = QDir::currentPath();
+    QVERIFY(QDir::setCurrent(m_dir->filePath(QStringLiteral("in"))));
+    const qint64 id = makeCollection(QStringLiteral("Relative"));
+    IngestJob job(*m_catalog, *m_pools, id, {"./rel/", "rel/../b.txt"});
+    QVERIFY(QDir::setCurrent(before));   // the job resolved them when it was made
+    const IngestResult r = run(job);
+    QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
+    QCOMPARE(r.totals.filesDone, 2);
+    const QList<Document> all = docs(id);
+    QCOMPARE(all.size(), 2);
+    QCOMPARE(all.at(0).sourcePath, dir() + "/in/rel/a.txt");
+    QCOMPARE(all.at(1).sourcePath, dir() + "/in/rel/../b.txt");   // ".." kept: links may lead elsewhere
 }
 
 QTEST_GUILESS_MAIN(tst_IngestJob)

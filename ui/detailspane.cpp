@@ -1,5 +1,7 @@
 #include "detailspane.h"
 
+#include "nativefs.h"
+
 #include "format.h"
 #include "icons.h"
 
@@ -164,7 +166,7 @@ void DetailsPane::setDocument(const Document &doc, const QString &collectionName
         groups << m_hashText.mid(i, 16);
     setField(m_hash, doc.sha256.isEmpty() ? tr("not hashed yet") : groups.join(QLatin1Char(' ')));
     m_copyHash->setEnabled(!doc.sha256.isEmpty());
-    m_pathText = QFile::decodeName(doc.sourcePath);
+    m_pathText = qtPath(doc.sourcePath);
     setField(m_path, m_pathText);
     setField(m_modified, doc.mtimeMs > 0
                              ? locale.toString(QDateTime::fromMSecsSinceEpoch(doc.mtimeMs), QLocale::LongFormat)

@@ -1,5 +1,7 @@
 #include "documentmodel.h"
 
+#include "nativefs.h"
+
 #include "catalogservice.h"
 #include "format.h"
 #include "icons.h"
@@ -601,7 +603,7 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
         if (role == Qt::DisplayRole || role == Qt::EditRole)
             return d.fileName;
         if (role == Qt::ToolTipRole)
-            return QFile::decodeName(d.sourcePath);
+            return qtPath(d.sourcePath);
         if (role == Qt::DecorationRole)
             return m_fileIcon;
         break;
@@ -703,7 +705,7 @@ QMimeData *DocumentModel::mimeData(const QModelIndexList &indexes) const
         if (!i.isValid() || rows.contains(i.row()))
             continue;
         rows.insert(i.row());
-        urls.append(QUrl::fromLocalFile(QFile::decodeName(m_rows.at(i.row()).sourcePath)));
+        urls.append(QUrl::fromLocalFile(qtPath(m_rows.at(i.row()).sourcePath)));
     }
     if (urls.isEmpty())
         return nullptr;

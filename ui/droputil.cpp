@@ -1,5 +1,7 @@
 #include "droputil.h"
 
+#include "nativefs.h"
+
 #include <QFile>
 
 namespace quire {
@@ -11,7 +13,7 @@ QList<QByteArray> localPathsOf(const QList<QUrl> &urls)
         if (url.isLocalFile()) {
             const QString local = url.toLocalFile();
             if (!local.isEmpty())
-                paths.append(QFile::encodeName(local));
+                paths.append(nativePath(local));
         }
     }
     return paths;

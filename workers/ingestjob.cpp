@@ -592,8 +592,12 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
 IngestJob::IngestJob(Catalog &catalog, Pools &pools, qint64 collectionId, QList<QByteArray> paths,
                      QObject *parent)
     : QObject(parent)
-    , m_shared(std::make_shared<Shared>(catalog, pools, collectionId, std::move(paths)))
 {
+    // The catalog records where each file is, for uploads and "Show in Folder" from any
+    // folder later: relative paths are resolved now, against this process's current folder.
+    for (QByteArray &path : paths)
+        path = absolutePath(path);
+    m_shared = std::make_shared<Shared>(catalog, pools, collectionId, std::move(paths));
     m_shared->promise.start();
 }
 

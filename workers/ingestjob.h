@@ -78,6 +78,7 @@ struct IngestResult
 //
 // The job may be deleted once finished() was emitted; deleting a running job cancels it and
 // returns without waiting (the work items hold the shared state, not the job).
+// Relative paths are made absolute (against the current folder) when the job is constructed.
 // catalog and pools must outlive the work (they are owned by the composition root).
 class IngestJob final : public QObject
 {
