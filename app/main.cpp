@@ -7,6 +7,7 @@
 #include "dbconnections.h"
 #include "guicommand.h"
 #include "hashcommand.h"
+#include "nativefs.h"
 #include "pools.h"
 #include "remotecommands.h"
 #include "sessionstore.h"
@@ -18,6 +19,12 @@
 
 #include <csignal>
 #include <cstdio>
+
+#ifdef Q_OS_WIN
+#  include <fcntl.h>
+#  include <io.h>
+#  include <windows.h>
+#endif
 #include <memory>
 
 namespace {
@@ -123,10 +130,34 @@ Arguments readArguments(int argc, char *argv[])
 {
     Arguments a;
     for (int i = 0; i < argc; ++i) {
+#ifdef Q_OS_WIN
+        // The application manifest makes argv UTF-8 (Windows 10 1903 and later); path bytes on
+        // Windows are UTF-8 with '/' separators (nativefs.h).
+        a.decoded.append(QString::fromUtf8(argv[i]));
+        a.raw.append(nativePath(a.decoded.last()));
+#else
         a.raw.append(QByteArray(argv[i]));
         a.decoded.append(QString::fromLocal8Bit(argv[i]));
+#endif
     }
     return a;
+}
+
+// Windows only: binary standard streams (`quire hash < file` must see every byte, and output
+// lines end in "\n" as sha256sum's do), UTF-8 console output, and the console's VT mode for
+// the "\r\033[K" progress line. POSIX streams are all of that already.
+void setUpStandardStreams()
+{
+#ifdef Q_OS_WIN
+    _setmode(_fileno(stdin), _O_BINARY);
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+    SetConsoleOutputCP(CP_UTF8);
+    const HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    DWORD mode = 0;
+    if (err != INVALID_HANDLE_VALUE && GetConsoleMode(err, &mode))
+        SetConsoleMode(err, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+#endif
 }
 
 // The raw bytes of the positional arguments, in order. Mirrors QCommandLineParser's rules:
@@ -168,6 +199,7 @@ int main(int argc, char *argv[])
 {
     QElapsedTimer startClock;
     startClock.start();
+    setUpStandardStreams();
     const Arguments args = readArguments(argc, argv);
 
     const QList<QCommandLineOption> options = {

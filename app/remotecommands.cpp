@@ -15,9 +15,13 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <cerrno>
 #include <cstdio>
 
-#ifndef Q_OS_WIN
+#ifdef Q_OS_WIN
+#  include <iterator>
+#  include <windows.h>
+#else
 #  include <poll.h>
 #  include <termios.h>
 #  include <unistd.h>
@@ -51,9 +55,34 @@ bool flag(Context &ctx, const char *name)
 std::optional<QString> readSecret(Context &ctx, const QString &prompt)
 {
 #ifdef Q_OS_WIN
-    Q_UNUSED(ctx);
-    Q_UNUSED(prompt);
-    return std::nullopt;
+    // Windows: the console's own line input with echo off (Ctrl+C makes ReadConsoleW return,
+    // and sets ctx.cancelled through the SIGINT handler); from a pipe, one line of stdin.
+    const HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    DWORD mode = 0;
+    if (in != INVALID_HANDLE_VALUE && GetConsoleMode(in, &mode)) {
+        writeErr(prompt);
+        SetConsoleMode(in, (mode & ~DWORD(ENABLE_ECHO_INPUT)) | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT);
+        wchar_t buffer[1024];
+        DWORD read = 0;
+        const BOOL ok = ReadConsoleW(in, buffer, DWORD(std::size(buffer)), &read, nullptr);
+        SetConsoleMode(in, mode);
+        writeErr(QStringLiteral("\n"));
+        if (!ok || ctx.cancelled)
+            return std::nullopt;
+        QString line = QString::fromWCharArray(buffer, int(read));
+        while (line.endsWith(QLatin1Char('\n')) || line.endsWith(QLatin1Char('\r')))
+            line.chop(1);
+        return line;
+    }
+    QByteArray line;
+    for (int c = std::fgetc(stdin); c != EOF && c != '\n'; c = std::fgetc(stdin)) {
+        if (ctx.cancelled)
+            return std::nullopt;
+        line += char(c);
+    }
+    if (line.endsWith('\r'))
+        line.chop(1);
+    return QString::fromUtf8(line);
 #else
     const bool tty = ::isatty(STDIN_FILENO) != 0;
     termios saved {};
