@@ -6,6 +6,7 @@
 #include "documentmodel.h"
 #include "documentview.h"
 #include "browserwindow.h"
+#include "fileopenreceiver.h"
 #include "uploadqueue.h"
 #include "pools.h"
 #include "responsivenessmonitor.h"
@@ -20,7 +21,16 @@
 #include <QSaveFile>
 #include <QTimer>
 
+#include <cerrno>
 #include <cstdio>
+#include <optional>
+
+#ifdef Q_OS_UNIX
+#  include <QSocketNotifier>
+#  include <csignal>
+#  include <sys/socket.h>
+#  include <unistd.h>
+#endif
 
 namespace quire {
 
@@ -52,6 +62,66 @@ Status writeFile(const QString &path, const QByteArray &data)
         return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     return {};
 }
+
+#ifdef Q_OS_UNIX
+// Unix only. SIGTERM (logout, `systemctl --user stop`, `kill`) and SIGINT (Ctrl+C in the terminal
+// that started the window) close the window as its close button does: running work is
+// cancelled and recorded, settings are saved. A second signal ends the process the default way.
+// (On Windows the window is a GUI-subsystem program without a console: the system sends it
+// WM_CLOSE / WM_ENDSESSION, which Qt turns into the same close.)
+// Qt's documented pattern: the handler only writes a byte to a socket pair; a QSocketNotifier
+// reads it on the event loop.
+int g_signalSockets[2] = {-1, -1};
+
+extern "C" void onTerminateSignal(int sig)
+{
+    const int savedErrno = errno;   // the interrupted code may be about to read errno
+    const char byte = static_cast<char>(sig);
+    [[maybe_unused]] const ssize_t n = ::write(g_signalSockets[0], &byte, 1);
+    errno = savedErrno;
+}
+
+class TerminationSignals final
+{
+public:
+    template <typename F>
+    explicit TerminationSignals(F onSignal)
+    {
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalSockets) != 0) {
+            std::perror("quire: socketpair (SIGTERM will end the window abruptly)");
+            return;
+        }
+        m_notifier.emplace(g_signalSockets[1], QSocketNotifier::Read);
+        QObject::connect(&*m_notifier, &QSocketNotifier::activated, &*m_notifier, [onSignal] {
+            char byte = 0;
+            if (::read(g_signalSockets[1], &byte, 1) == 1)
+                onSignal(int(byte));
+        });
+        struct sigaction action = {};
+        action.sa_handler = onTerminateSignal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART | SA_RESETHAND;   // the second signal: default action
+        for (int sig : {SIGTERM, SIGINT})
+            ::sigaction(sig, &action, nullptr);
+    }
+    ~TerminationSignals()
+    {
+        if (!m_notifier)
+            return;
+        for (int sig : {SIGTERM, SIGINT})
+            std::signal(sig, SIG_DFL);
+        m_notifier.reset();
+        ::close(g_signalSockets[0]);
+        ::close(g_signalSockets[1]);
+        g_signalSockets[0] = g_signalSockets[1] = -1;
+    }
+    TerminationSignals(const TerminationSignals &) = delete;
+    TerminationSignals &operator=(const TerminationSignals &) = delete;
+
+private:
+    std::optional<QSocketNotifier> m_notifier;
+};
+#endif
 
 // Everything one run of the window needs to remember; lives on runGui()'s stack.
 class GuiRun final : public QObject
@@ -332,16 +402,22 @@ int runGui(const GuiOptions &options)
     // PATHs without --collection go where `quire add` puts them.
     const QString collection = options.collection.isEmpty() && !options.paths.isEmpty()
         ? cli::defaultCollectionName() : options.collection;
-    // Relative paths are taken from the current folder (bytes kept as given: no decoding).
-    QList<QByteArray> paths;
-    const QByteArray cwd = QFile::encodeName(QDir::currentPath());
-    for (const QByteArray &p : options.paths)
-        paths << (p.startsWith('/') ? p : cwd + '/' + p);
+    // Relative paths are resolved against the current folder by the ingest job.
+    const QList<QByteArray> paths = options.paths;
 
     BrowserWindow window(service, options.store, &monitor);
     QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
                      Qt::SingleShotConnection);
     GuiRun run(options, service, window, monitor);
+    // Files handed over later by the system (macOS) go where PATH arguments go.
+    const FileOpenReceiver fileOpen(window, options.collection.isEmpty() ? cli::defaultCollectionName()
+                                                                         : options.collection);
+#ifdef Q_OS_UNIX
+    const TerminationSignals terminationSignals([&window](int sig) {
+        std::fprintf(stderr, "quire: %s received, closing the window\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        window.close();
+    });
+#endif
     window.show();
     window.start(collection, paths);
 

@@ -9,6 +9,7 @@
 #include "detailspane.h"
 #include "documentmodel.h"
 #include "documentview.h"
+#include "fileopenreceiver.h"
 #include "pools.h"
 #include "remoteprofile.h"
 #include "sessionstore.h"
@@ -20,6 +21,7 @@
 #include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFileOpenEvent>
 #include <QGuiApplication>
 #include <QHeaderView>
 #include <QLabel>
@@ -83,6 +85,7 @@ private Q_SLOTS:
     void newCollectionDialogChoosesTheRemote();
     void filterAndDetails();
     void remembersLayoutAndCollection();
+    void filesOpenedBySystemGoToTheirCollection();
 
 private:
     void makeWindow(const QString &collection = {});
@@ -657,4 +660,49 @@ void tst_BrowserWindow::remembersLayoutAndCollection()
 }
 
 QTEST_MAIN(tst_BrowserWindow)
+void tst_BrowserWindow::filesOpenedBySystemGoToTheirCollection()
+{
+    // As macOS hands files to a running program (Dock icon, Finder's Open With): one
+    // QFileOpenEvent per file, sent to the application, some before the window is ready.
+    const qint64 other = create(QStringLiteral("Other"));
+    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
+    const FileOpenReceiver receiver(*m_window, QStringLiteral("Dropped on the Dock"));
+    const QString tree = makeTree(QStringLiteral("early"), 3);
+    const QString single = m_dir->filePath(QStringLiteral("late one.txt"));
+    uitest::writeFile(single, "late");
+    QFileOpenEvent early(tree);
+    QVERIFY(QCoreApplication::sendEvent(QCoreApplication::instance(), &early));   // taken by the receiver
+    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
+    m_window->show();
+    m_window->start(QStringLiteral("Other"));
+    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+
+    // Created, filled and selected once the window is ready.
+    qint64 dropped = 0;
+    QTRY_VERIFY_WITH_TIMEOUT((dropped = uitest::collectionIdOf(*m_catalog, QStringLiteral("Dropped on the Dock"))) > 0,
+                             kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, dropped),
+                              (QStringList{QStringLiteral("f0.txt"), QStringLiteral("f1.txt"), QStringLiteral("f2.txt")}),
+                              kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), dropped, kTimeout);
+
+    // Later events, in a burst (a multi-file drop), go to the same collection: one ingest.
+    QVERIFY(m_window->selectCollection(other));
+    QVERIFY(waitIdle());
+    QSignalSpy jobs(m_service.get(), &CatalogService::jobStarted);
+    QFileOpenEvent late(single);
+    QFileOpenEvent again(makeTree(QStringLiteral("burst"), 2));
+    QCoreApplication::sendEvent(QCoreApplication::instance(), &late);
+    QCoreApplication::sendEvent(QCoreApplication::instance(), &again);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, dropped).size(), 6, kTimeout);
+    QVERIFY(uitest::fileNamesOf(*m_catalog, dropped).contains(QStringLiteral("late one.txt")));
+    QCOMPARE(jobs.count(), 1);
+    QCOMPARE(m_window->currentCollectionId(), dropped);
+    QCOMPARE(uitest::fileNamesOf(*m_catalog, other), QStringList());
+    // The catalog records absolute paths.
+    for (const Document &d : uitest::documentsOf(*m_catalog, dropped))
+        QVERIFY2(QDir::isAbsolutePath(QFile::decodeName(d.sourcePath)), d.sourcePath.constData());
+    QVERIFY(waitIdle());
+}
+
 #include "tst_browserwindow.moc"

@@ -1,5 +1,7 @@
 #include "browserwindow.h"
 
+#include "nativefs.h"
+
 #include "catalogservice.h"
 #include "collectionmodel.h"
 #include "collectionnamedialog.h"
@@ -29,6 +31,8 @@
 #include <QComboBox>
 #include <QDateTime>
 #include <QDesktopServices>
+#include <QDir>
+#include <QFileInfo>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
@@ -184,7 +188,7 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
             QString example;
             for (const IngestIssue &issue : result.issues) {
                 if (!issue.skipped) {
-                    example = tr(" First: “%1”: %2").arg(QFile::decodeName(issue.path), issue.reason);
+                    example = tr(" First: “%1”: %2").arg(qtPath(issue.path), issue.reason);
                     break;
                 }
             }
@@ -683,6 +687,34 @@ void BrowserWindow::markReadyIfDone()
         return;
     m_ready = true;
     Q_EMIT ready();
+    for (const auto &[collection, paths] : std::exchange(m_openWhenReady, {}))
+        openFiles(collection, paths);
+}
+
+void BrowserWindow::openFiles(const QString &collection, const QList<QByteArray> &paths)
+{
+    if (paths.isEmpty())
+        return;
+    if (!m_startError.isEmpty()) {
+        showMessage(tr("Not added: the catalog could not be opened."));
+        return;
+    }
+    if (!m_ready) {
+        m_openWhenReady.append({collection, paths});
+        return;
+    }
+    onFinished(m_service.ensureCollection(collection), this, [this, paths, collection](Result<qint64> id) {
+        if (!id) {
+            showError(tr("Could not create the collection “%1”.").arg(collection), id.error());
+            return;
+        }
+        ingestInto(*id, paths, collection);
+        if (!selectCollection(*id)) {
+            // New: select it once the list has it.
+            m_pendingSelectId = *id;
+            m_collections->refresh();
+        }
+    });
 }
 
 bool BrowserWindow::eventFilter(QObject *watched, QEvent *event)
@@ -748,7 +780,7 @@ void BrowserWindow::ingestInto(qint64 collectionId, const QList<QByteArray> &pat
     if (name.isEmpty())
         name = collectionName(collectionId);
     showMessage(paths.size() == 1
-                    ? tr("Adding “%1” to %2…").arg(QFile::decodeName(paths.first()), name)
+                    ? tr("Adding “%1” to %2…").arg(qtPath(paths.first()), name)
                     : tr("Adding %n items to %1…", nullptr, int(paths.size())).arg(name));
 }
 
@@ -818,7 +850,7 @@ void BrowserWindow::pastePaths()
             line = line.trimmed();
             if (line.startsWith(QLatin1String("file://")))
                 urls.append(QUrl(line));
-            else if (line.startsWith(QLatin1Char('/')))
+            else if (QDir::isAbsolutePath(line) && !line.startsWith(QLatin1Char(':')))   // not a Qt resource
                 urls.append(QUrl::fromLocalFile(line));
         }
         paths = localPathsOf(urls);
@@ -1158,8 +1190,8 @@ void BrowserWindow::openSource()
     if (!i.isValid())
         return;
     const QByteArray path = i.data(DocumentModel::SourcePathRole).toByteArray();
-    if (!QDesktopServices::openUrl(QUrl::fromLocalFile(QFile::decodeName(path))))
-        showMessage(tr("No application could open “%1”.").arg(QFile::decodeName(path)));
+    if (!QDesktopServices::openUrl(QUrl::fromLocalFile(qtPath(path))))
+        showMessage(tr("No application could open “%1”.").arg(qtPath(path)));
 }
 
 void BrowserWindow::showInFolder()
@@ -1168,9 +1200,7 @@ void BrowserWindow::showInFolder()
     if (!i.isValid())
         return;
     // The folder's path is derived from the text of the source path; nothing is read from disk.
-    const QString path = QFile::decodeName(i.data(DocumentModel::SourcePathRole).toByteArray());
-    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
-    const QString folder = slash > 0 ? path.left(slash) : QStringLiteral("/");
+    const QString folder = QFileInfo(qtPath(i.data(DocumentModel::SourcePathRole).toByteArray())).path();
     if (!QDesktopServices::openUrl(QUrl::fromLocalFile(folder)))
         showMessage(tr("Could not show the folder “%1”.").arg(folder));
 }
@@ -1186,7 +1216,7 @@ void BrowserWindow::copyHash()
         // One: just the hash. Several: sha256sum's format, so `sha256sum -c` can check them.
         lines << (rows.size() == 1 ? hash
                                    : hash + QStringLiteral("  ")
-                                         + QFile::decodeName(i.data(DocumentModel::SourcePathRole).toByteArray()));
+                                         + qtPath(i.data(DocumentModel::SourcePathRole).toByteArray()));
     }
     if (lines.isEmpty()) {
         showMessage(tr("No hash to copy yet."));

@@ -62,6 +62,11 @@ public:
     void addPaths(qint64 collectionId, const QList<QByteArray> &paths);
     // Asks for a new collection's name (suggesting the folder's name), then ingests into it.
     void addPathsToNewCollection(const QList<QByteArray> &paths);
+    // Files the system hands to the running window (macOS: dropped on the Dock icon, Finder's
+    // Open With; see FileOpenReceiver): ingested into `collection`, created if missing, which
+    // is then selected. Before ready() they wait for it; if the catalog could not be opened
+    // the window says they were not added.
+    void openFiles(const QString &collection, const QList<QByteArray> &paths);
 
     qint64 currentCollectionId() const;
     bool selectCollection(qint64 id);
@@ -216,6 +221,7 @@ private:
     bool m_firstPainted = false;
     qint64 m_pendingSelectId = 0;
     QString m_pendingSelectName;
+    QList<std::pair<QString, QList<QByteArray>>> m_openWhenReady;   // openFiles() before ready()
     QString m_startError;
 };
 
