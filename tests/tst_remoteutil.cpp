@@ -50,6 +50,31 @@ private slots:
         QCOMPARE(quire::safeFileName(QStringLiteral("50% #1?.txt")), QStringLiteral("50% #1?.txt"));
     }
 
+    void windowsSafeFileName_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("plain") << QStringLiteral("Report 2026.pdf") << QStringLiteral("Report 2026.pdf");
+        QTest::newRow("reserved characters") << QStringLiteral("Q1: \"Finance\" <draft>|v2?*.txt")
+                                             << QStringLiteral("Q1_ _Finance_ _draft__v2__.txt");
+        QTest::newRow("separators and controls") << QStringLiteral("a/b\\c\td") << QStringLiteral("a_b_c_d");
+        QTest::newRow("trailing dots and spaces") << QStringLiteral("notes. .") << QStringLiteral("notes___");
+        QTest::newRow("device") << QStringLiteral("con") << QStringLiteral("con_");
+        QTest::newRow("device with extension") << QStringLiteral("NUL.tar.gz") << QStringLiteral("NUL_.tar.gz");
+        QTest::newRow("numbered device") << QStringLiteral("com1.txt") << QStringLiteral("com1_.txt");
+        QTest::newRow("not a device") << QStringLiteral("console.txt") << QStringLiteral("console.txt");
+        QTest::newRow("COM without a digit") << QStringLiteral("COMX.txt") << QStringLiteral("COMX.txt");
+        QTest::newRow("dot dot") << QStringLiteral("..") << QStringLiteral("_");
+        QTest::newRow("unicode kept") << QStringLiteral("Zoë – Ångström.pdf") << QStringLiteral("Zoë – Ångström.pdf");
+    }
+
+    void windowsSafeFileName()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, expected);
+        QCOMPARE(quire::windowsSafeFileName(name), expected);
+    }
+
     void encodeSegment_data()
     {
         QTest::addColumn<QString>("segment");

@@ -115,6 +115,28 @@ QString safeFileName(const QString &name)
     return out;
 }
 
+QString windowsSafeFileName(const QString &name)
+{
+    QString out = safeFileName(name);
+    for (QChar &c : out) {
+        if (QStringView(u"<>:\"|?*").contains(c))
+            c = QLatin1Char('_');
+    }
+    for (qsizetype i = out.size() - 1; i >= 0 && (out.at(i) == QLatin1Char('.') || out.at(i) == QLatin1Char(' ')); --i)
+        out[i] = QLatin1Char('_');
+    // "CON", "con.txt", "COM1.tar.gz": the part before the first dot names a device.
+    static const QStringList kDevices = {QStringLiteral("CON"), QStringLiteral("PRN"), QStringLiteral("AUX"),
+                                         QStringLiteral("NUL")};
+    const QString stem = out.section(QLatin1Char('.'), 0, 0).trimmed().toUpper();
+    const bool numbered = stem.size() == 4 && (stem.startsWith(QLatin1String("COM")) || stem.startsWith(QLatin1String("LPT")))
+                          && stem.at(3) >= QLatin1Char('0') && stem.at(3) <= QLatin1Char('9');
+    if (kDevices.contains(stem) || numbered) {
+        const qsizetype dot = out.indexOf(QLatin1Char('.'));
+        out.insert(dot < 0 ? out.size() : dot, QLatin1Char('_'));
+    }
+    return out;
+}
+
 QString httpStatusDescription(int status)
 {
     struct Entry { int code; const char *text; };

@@ -246,6 +246,10 @@ QString collisionName(const QString &name, int n);
 // A name that is safe as one path segment on every remote: '/', '\\' and control characters
 // become '_', "." and ".." and "" become "_".
 QString safeFileName(const QString &name);
+// safeFileName(), and also valid on Windows file systems (NTFS, FAT, SMB shares): <>:"|?*
+// become '_', trailing dots and spaces become '_', and device names (CON, NUL, COM1, LPT1...,
+// with or without an extension) get a '_' appended. The local remote uses it on Windows.
+QString windowsSafeFileName(const QString &name);
 
 // "507 Insufficient Storage: the server is out of space"; "" for codes it does not know.
 QString httpStatusDescription(int status);

@@ -125,9 +125,23 @@ LocalRemote::LocalRemote(const RemoteProfile &profile, const RemoteLimits &limit
     m_folder = QDir::cleanPath(u.isLocalFile() ? u.toLocalFile() : profile.url);
 }
 
+namespace {
+// One path segment in the remote folder. Windows file systems refuse more names than POSIX
+// ones (reserved characters, device names); elsewhere names stay as they are, so folders
+// made by earlier versions keep their names.
+QString localName(const QString &name)
+{
+#ifdef Q_OS_WIN
+    return windowsSafeFileName(name);
+#else
+    return safeFileName(name);
+#endif
+}
+} // namespace
+
 QString LocalRemote::collectionFolder(const QString &collection) const
 {
-    return m_folder + QLatin1Char('/') + safeFileName(collection);
+    return m_folder + QLatin1Char('/') + localName(collection);
 }
 
 UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control)
@@ -138,7 +152,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
             K::LocalIo, QStringLiteral("cannot create the folder %1").arg(dirPath)));
     }
     const QByteArray dir = nativePath(dirPath);
-    const QString name = safeFileName(item.fileName);
+    const QString name = localName(item.fileName);
 
     // Already there (a re-push after a crash)? Then nothing needs copying.
     auto sameContent = [&](const QByteArray &path) -> std::optional<bool> {
