@@ -268,30 +268,31 @@ Result<FileStat> NativeFile::stat() const
     return fromStat(st);
 }
 
-qint64 NativeFile::read(char *data, qint64 maxSize)
+namespace {
+// Runs a read(2)-like call again while a signal interrupts it; -1 (with *error set) on failure.
+template <typename Call>
+qint64 readRetryingEintr(Call call, QString *error)
 {
     for (;;) {
-        const ssize_t n = ::read(m_fd, data, size_t(maxSize));
+        const ssize_t n = call();
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        m_error = errnoMessage(errno);
-        return -1;
+        if (errno != EINTR) {
+            *error = errnoMessage(errno);
+            return -1;
+        }
     }
+}
+} // namespace
+
+qint64 NativeFile::read(char *data, qint64 maxSize)
+{
+    return readRetryingEintr([&] { return ::read(m_fd, data, size_t(maxSize)); }, &m_error);
 }
 
 qint64 NativeFile::readAt(qint64 offset, char *data, qint64 maxSize)
 {
-    for (;;) {
-        const ssize_t n = ::pread(m_fd, data, size_t(maxSize), off_t(offset));
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        m_error = errnoMessage(errno);
-        return -1;
-    }
+    return readRetryingEintr([&] { return ::pread(m_fd, data, size_t(maxSize), off_t(offset)); }, &m_error);
 }
 
 void NativeFile::adviseSequential()
