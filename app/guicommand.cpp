@@ -2,6 +2,8 @@
 
 #include "catalog.h"
 #include "catalogservice.h"
+#include "catalogconfig.h"
+#include "nativefs.h"
 #include "commands.h"
 #include "documentmodel.h"
 #include "documentview.h"
@@ -11,10 +13,12 @@
 #include "pools.h"
 #include "responsivenessmonitor.h"
 #include "sessionstore.h"
+#include "singleinstance.h"
 
 #include <QApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -122,6 +126,13 @@ private:
     std::optional<QSocketNotifier> m_notifier;
 };
 #endif
+
+// Who shares a window: the same user (home folder) on the same catalog.
+QString instanceKey(const CatalogConfig &catalog)
+{
+    const QString where = catalog.isPostgres() ? catalog.location : QFileInfo(catalog.location).absoluteFilePath();
+    return QDir::homePath() + QLatin1Char('\n') + where;
+}
 
 // Everything one run of the window needs to remember; lives on runGui()'s stack.
 class GuiRun final : public QObject
@@ -405,6 +416,26 @@ int runGui(const GuiOptions &options)
     // Relative paths are resolved against the current folder by the ingest job.
     const QList<QByteArray> paths = options.paths;
 
+    // An interactive window is the one window of its catalog: when one is open already, PATHs
+    // go to it and this process ends (runs that measure or quit by themselves stay apart).
+    std::optional<SingleInstance> instance;
+    if (!options.quitWhenIdle && options.statsJsonPath.isEmpty() && options.screenshotPath.isEmpty()) {
+        instance.emplace(instanceKey(options.catalog.config()));
+        QList<QByteArray> absolute;
+        for (const QByteArray &p : paths)
+            absolute << absolutePath(p);
+        switch (instance->claim(options.collection, absolute)) {
+        case SingleInstance::Role::HandedOver:
+            std::fprintf(stderr, "quire: handed over to the Quire window already open on this catalog\n");
+            return kExitOk;
+        case SingleInstance::Role::Alone:
+            instance.reset();
+            break;
+        case SingleInstance::Role::Primary:
+            break;
+        }
+    }
+
     BrowserWindow window(service, options.store, &monitor);
     QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
                      Qt::SingleShotConnection);
@@ -412,6 +443,16 @@ int runGui(const GuiOptions &options)
     // Files handed over later by the system (macOS) go where PATH arguments go.
     const FileOpenReceiver fileOpen(window, options.collection.isEmpty() ? cli::defaultCollectionName()
                                                                          : options.collection);
+    if (instance) {
+        QObject::connect(&*instance, &SingleInstance::filesReceived, &window,
+                         [&window](const QString &collection, const QList<QByteArray> &received) {
+                             if (!received.isEmpty())
+                                 window.openFiles(collection.isEmpty() ? cli::defaultCollectionName() : collection, received);
+                             window.setWindowState((window.windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
+                             window.raise();
+                             window.activateWindow();
+                         });
+    }
 #ifdef Q_OS_UNIX
     const TerminationSignals terminationSignals([&window](int sig) {
         std::fprintf(stderr, "quire: %s received, closing the window\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -19,6 +19,7 @@ private Q_SLOTS:
     void ingestsAndQuitsWhenIdle();
     void opensAnExistingCollectionAndReportsFirstPaint();
     void uploadsBeforeQuittingWhenIdle();
+    void secondStartHandsFilesToTheOpenWindow();
 
 private:
     QJsonObject runGui(const QStringList &args, int *exitCode);
@@ -139,6 +140,54 @@ void tst_UiGui::uploadsBeforeQuittingWhenIdle()
         QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(f.fileName()));
         QCOMPARE(f.readAll(), "note " + QByteArray::number(i));
     }
+}
+
+// "Open with Quire" while Quire is open: the new process hands its files to the open window
+// (which adds them) and ends; SIGTERM then closes that window cleanly.
+void tst_UiGui::secondStartHandsFilesToTheOpenWindow()
+{
+#ifdef Q_OS_WIN
+    QSKIP("the window is closed with SIGTERM here");
+#else
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QStringList common{QStringLiteral("--catalog"), dir.filePath(QStringLiteral("one.sqlite")), QStringLiteral("--config"),
+                             dir.filePath(QStringLiteral("s.json"))};
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    auto listed = [&] {
+        QProcess ls;
+        ls.start(quire::test::quireBinary(), common + QStringList{QStringLiteral("ls")});
+        return ls.waitForFinished(60'000) ? QString::fromUtf8(ls.readAllStandardOutput()) : QString();
+    };
+    quire::uitest::writeFile(dir.filePath(QStringLiteral("first.txt")), "first");
+    quire::uitest::writeFile(dir.filePath(QStringLiteral("sub/second one.txt")), "second");
+
+    QProcess window;
+    window.setProcessEnvironment(env);
+    window.setProcessChannelMode(QProcess::ForwardedChannels);
+    window.start(quire::test::quireBinary(), common + QStringList{QStringLiteral("gui"), dir.filePath(QStringLiteral("first.txt"))});
+    QVERIFY(window.waitForStarted());
+    // Its own file is in: the window is up (it listens before it opens).
+    QTRY_VERIFY_WITH_TIMEOUT(listed().contains(QStringLiteral("Inbox/first.txt")), 120'000);
+
+    // The second start, from another folder with a relative path, as a file manager would.
+    QProcess second;
+    second.setProcessEnvironment(env);
+    second.setWorkingDirectory(dir.filePath(QStringLiteral("sub")));
+    second.start(quire::test::quireBinary(), common + QStringList{QStringLiteral("gui"), QStringLiteral("second one.txt")});
+    QVERIFY(second.waitForFinished(60'000));
+    QCOMPARE(second.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(second.exitCode(), 0);
+    QVERIFY(second.readAllStandardError().contains("handed over"));
+    QTRY_VERIFY_WITH_TIMEOUT(listed().contains(QStringLiteral("Inbox/second one.txt")), 120'000);
+    QCOMPARE(window.state(), QProcess::Running);
+
+    window.terminate();   // SIGTERM
+    QVERIFY(window.waitForFinished(60'000));
+    QCOMPARE(window.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(window.exitCode(), 0);
+#endif
 }
 
 QTEST_MAIN(tst_UiGui)
