@@ -32,6 +32,7 @@
 #ifdef Q_OS_UNIX
 #  include <QSocketNotifier>
 #  include <csignal>
+#  include <fcntl.h>
 #  include <sys/socket.h>
 #  include <unistd.h>
 #endif
@@ -95,6 +96,9 @@ public:
             std::perror("quire: socketpair (SIGTERM will end the window abruptly)");
             return;
         }
+        // Not inherited by programs the window starts (xdg-open...). SOCK_CLOEXEC is not on macOS.
+        for (int fd : g_signalSockets)
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         m_notifier.emplace(g_signalSockets[1], QSocketNotifier::Read);
         QObject::connect(&*m_notifier, &QSocketNotifier::activated, &*m_notifier, [onSignal] {
             char byte = 0;
@@ -444,6 +448,7 @@ int runGui(const GuiOptions &options)
     const FileOpenReceiver fileOpen(window, options.collection.isEmpty() ? cli::defaultCollectionName()
                                                                          : options.collection);
     if (instance) {
+        QObject::connect(&window, &BrowserWindow::closing, &*instance, &SingleInstance::stopListening);
         QObject::connect(&*instance, &SingleInstance::filesReceived, &window,
                          [&window](const QString &collection, const QList<QByteArray> &received) {
                              if (!received.isEmpty())

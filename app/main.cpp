@@ -24,6 +24,9 @@
 #  include <fcntl.h>
 #  include <io.h>
 #  include <windows.h>
+#  ifndef ENABLE_VIRTUAL_TERMINAL_PROCESSING   // Windows SDKs before 10.0.14393
+#    define ENABLE_VIRTUAL_TERMINAL_PROCESSING 0x0004
+#  endif
 #endif
 #include <memory>
 
@@ -149,9 +152,12 @@ Arguments readArguments(int argc, char *argv[])
 void setUpStandardStreams()
 {
 #ifdef Q_OS_WIN
-    _setmode(_fileno(stdin), _O_BINARY);
-    _setmode(_fileno(stdout), _O_BINARY);
-    _setmode(_fileno(stderr), _O_BINARY);
+    // quire.exe (no console) started from Explorer has no standard streams: _fileno() is
+    // negative there, and _setmode() on it would end the process.
+    for (FILE *stream : {stdin, stdout, stderr}) {
+        if (_fileno(stream) >= 0)
+            _setmode(_fileno(stream), _O_BINARY);
+    }
     SetConsoleOutputCP(CP_UTF8);
     const HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
     DWORD mode = 0;

@@ -67,9 +67,11 @@ std::optional<QString> readSecret(Context &ctx, const QString &prompt)
         const BOOL ok = ReadConsoleW(in, buffer, DWORD(std::size(buffer)), &read, nullptr);
         SetConsoleMode(in, mode);
         writeErr(QStringLiteral("\n"));
-        if (!ok || ctx.cancelled)
-            return std::nullopt;
         QString line = QString::fromWCharArray(buffer, int(read));
+        // Ctrl+C ends the read with no line ending (ctx.cancelled may be set a moment later,
+        // from the console's handler thread): never take that for an empty password.
+        if (!ok || ctx.cancelled || !line.endsWith(QLatin1Char('\n')))
+            return std::nullopt;
         while (line.endsWith(QLatin1Char('\n')) || line.endsWith(QLatin1Char('\r')))
             line.chop(1);
         return line;

@@ -12,6 +12,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <sys/stat.h>
 #include <utime.h>
 
 using namespace quire;
@@ -95,6 +96,27 @@ private slots:
         QCOMPARE(bytes(expected), QByteArray(3 << 20, 'r'));
         // Only the document: no partial file left behind.
         QCOMPARE(QDir(QFileInfo(expected).path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("report.pdf")});
+    }
+
+    void storedCopiesAreNotWritableByOthers()
+    {
+#ifdef Q_OS_UNIX
+        // rw-r--r--, also where the umask would let the group write (002, common on desktops).
+        const mode_t previous = ::umask(002);
+        auto r = remote(QStringLiteral("dest-mode"));
+        QVERIFY(r);
+        const QString src = write(QStringLiteral("mode/notes.txt"), "notes");
+        const UploadOutcome out = upload(*r, itemFor(src, QStringLiteral("Mode"), QStringLiteral("notes.txt")));
+        ::umask(previous);
+        QVERIFY2(out.ok(), out.ok() ? "" : qPrintable(out.error->message));
+        const QFile::Permissions p = QFileInfo(out.value.location).permissions();
+        QVERIFY(p.testFlag(QFile::WriteOwner));
+        QVERIFY(p.testFlag(QFile::ReadGroup) && p.testFlag(QFile::ReadOther));
+        QVERIFY(!p.testFlag(QFile::WriteGroup));
+        QVERIFY(!p.testFlag(QFile::WriteOther));
+#else
+        QSKIP("POSIX permissions");
+#endif
     }
 
     void collisionsAndIdenticalContent()

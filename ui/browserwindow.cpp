@@ -597,6 +597,8 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
     onFinished(m_service.open(), this, [this, collection, paths](Status opened) {
         if (!opened) {
             m_startError = opened.error();
+            if (!std::exchange(m_openWhenReady, {}).isEmpty())
+                showMessage(tr("Not added: the catalog could not be opened."));
             showError(tr("The catalog could not be opened."), opened.error());
             updateEmptyState();
             Q_EMIT startFailed(m_startError);
@@ -695,7 +697,7 @@ void BrowserWindow::openFiles(const QString &collection, const QList<QByteArray>
 {
     if (paths.isEmpty())
         return;
-    if (!m_startError.isEmpty()) {
+    if (!m_catalogOpen && !m_startError.isEmpty()) {
         showMessage(tr("Not added: the catalog could not be opened."));
         return;
     }

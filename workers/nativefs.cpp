@@ -87,10 +87,21 @@ QByteArray absolutePath(const QByteArray &path)
 {
     QByteArray full;
 #ifdef Q_OS_WIN
-    // "C:/x", "//server/share/x" and "/x" (the current drive) are absolute to QDir.
-    full = QDir::isAbsolutePath(qtPath(path)) ? path : joinPath(nativePath(QDir::currentPath()), path);
+    // QFileInfo resolves "x", "C:x" (that drive's current folder) and "/x" (the current drive).
+    full = nativePath(QFileInfo(qtPath(path)).absoluteFilePath());
 #else
-    full = path.startsWith('/') ? path : joinPath(nativePath(QDir::currentPath()), path);
+    if (path.startsWith('/')) {
+        full = path;
+    } else {
+        // getcwd(): the current folder's exact bytes (QDir::currentPath() decodes them).
+        QByteArray cwd(4096, Qt::Uninitialized);
+        while (!::getcwd(cwd.data(), size_t(cwd.size()))) {
+            if (errno != ERANGE)
+                return path;   // no current folder (removed): leave the path relative
+            cwd.resize(cwd.size() * 2);
+        }
+        full = joinPath(QByteArray(cwd.constData()), path);
+    }
 #endif
     // Drop "." and empty components; keep the leading "/" (or "//" of a UNC path) and "..".
     qsizetype lead = 0;

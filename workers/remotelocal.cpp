@@ -202,7 +202,10 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     const QByteArray partial = joinPath(dir, stem + QByteArray::number(QCoreApplication::applicationPid()) + '-'
                                                   + QByteArray::number(++counter) + ".partial");
     QFile out(qtPath(partial));
-    if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered)) {
+    // 0644 (less what the umask removes), as open(2) was given before; Qt's default is 0666.
+    constexpr QFile::Permissions kStoredMode =
+        QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther;
+    if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered, kStoredMode)) {
         return UploadOutcome::fail(RemoteError::make(
             K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, out.errorString())));
     }
@@ -228,10 +231,15 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         }
         if (n == 0)
             break;   // short, or the content differs: checked below
-        if (out.write(buf.constData(), n) != n) {
-            // Qt reports ENOSPC (ERROR_DISK_FULL) as a ResourceError.
-            return writeError(out.error() == QFileDevice::ResourceError ? QStringLiteral("the disk is full")
-                                                                         : out.errorString());
+        // A disk that fills up part way through gives a short write first, then the error.
+        for (qint64 written = 0; written < n;) {
+            const qint64 w = out.write(buf.constData() + written, n - written);
+            if (w <= 0) {
+                // Qt reports ENOSPC (ERROR_DISK_FULL) as a ResourceError.
+                return writeError(out.error() == QFileDevice::ResourceError ? QStringLiteral("the disk is full")
+                                                                             : out.errorString());
+            }
+            written += w;
         }
         done += n;
         control.reportProgress(done, item.size);

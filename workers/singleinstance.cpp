@@ -1,6 +1,7 @@
 #include "singleinstance.h"
 
 #include <QCryptographicHash>
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -8,12 +9,21 @@
 #include <QLocalSocket>
 #include <QLockFile>
 #include <QPointer>
+#include <QStandardPaths>
+#include <QTimer>
+
+#include <algorithm>
+
+#ifdef Q_OS_WIN
+#  include <windows.h>
+#endif
 
 namespace quire {
 
 namespace {
 
 constexpr qint64 kMaxRequest = 64 * 1024 * 1024;   // a request is one line of JSON
+constexpr int kRequestTimeoutMs = 10'000;           // a client that connects and says nothing
 constexpr char kAccepted[] = "ok\n";
 
 QByteArray encodeRequest(const QString &collection, const QList<QByteArray> &paths)
@@ -32,8 +42,20 @@ SingleInstance::SingleInstance(const QString &key, QObject *parent)
     : QObject(parent)
 {
     // Short: a Unix socket path has room for about 100 bytes.
-    m_name = QStringLiteral("quire-")
-             + QString::fromLatin1(QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha256).toHex().left(24));
+    const QString base = QStringLiteral("quire-")
+        + QString::fromLatin1(QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha256).toHex().left(24));
+#ifdef Q_OS_WIN
+    m_name = base;   // \\.\pipe\<name>; the pipe's ACL admits this user only
+    m_lockPath = QDir(QStandardPaths::writableLocation(QStandardPaths::TempLocation)).filePath(base + QStringLiteral(".lock"));
+#else
+    // Not /tmp, where another local user could take the name first: the user's runtime folder,
+    // which QStandardPaths creates or checks (owned by the user, mode 0700).
+    QString dir = QStandardPaths::writableLocation(QStandardPaths::RuntimeLocation);
+    if (dir.isEmpty())
+        dir = QDir::tempPath();
+    m_name = QDir(dir).filePath(base);
+    m_lockPath = m_name + QStringLiteral(".lock");
+#endif
     m_server.setSocketOptions(QLocalServer::UserAccessOption);
     connect(&m_server, &QLocalServer::newConnection, this, &SingleInstance::onNewConnection);
 }
@@ -42,19 +64,23 @@ SingleInstance::~SingleInstance() = default;
 
 SingleInstance::Role SingleInstance::claim(const QString &collection, const QList<QByteArray> &paths, int timeoutMs)
 {
-    QLockFile lock(QDir::temp().filePath(m_name + QStringLiteral(".lock")));
+    const QDeadlineTimer deadline(timeoutMs);
+    const auto left = [&] { return int(std::max<qint64>(1, deadline.remainingTime())); };
+    QLockFile lock(m_lockPath);
     lock.setStaleLockTime(30'000);
-    if (!lock.tryLock(timeoutMs))
+    if (!lock.tryLock(std::min(left(), timeoutMs / 3 + 1)))
         return Role::Alone;
 
     QLocalSocket peer;
     peer.connectToServer(m_name);
-    if (peer.waitForConnected(timeoutMs)) {
+    if (peer.waitForConnected(std::min(left(), 2'000))) {
+#ifdef Q_OS_WIN
+        AllowSetForegroundWindow(ASFW_ANY);   // or Windows only flashes the window's taskbar button
+#endif
         peer.write(encodeRequest(collection, paths));
-        if (!peer.waitForBytesWritten(timeoutMs))
-            return Role::Alone;
         QByteArray reply;
-        while (!reply.contains('\n') && peer.waitForReadyRead(timeoutMs))
+        while (!reply.contains('\n') && !deadline.hasExpired()
+               && (peer.bytesToWrite() > 0 ? peer.waitForBytesWritten(left()) : peer.waitForReadyRead(left())))
             reply += peer.readAll();
         return reply == kAccepted ? Role::HandedOver : Role::Alone;
     }
@@ -64,13 +90,24 @@ SingleInstance::Role SingleInstance::claim(const QString &collection, const QLis
     return m_server.listen(m_name) ? Role::Primary : Role::Alone;
 }
 
+void SingleInstance::stopListening()
+{
+    m_server.close();
+}
+
 void SingleInstance::onNewConnection()
 {
     while (QLocalSocket *socket = m_server.nextPendingConnection()) {
         connect(socket, &QLocalSocket::disconnected, socket, &QObject::deleteLater);
+        // A client that connects and then says nothing is dropped after a while.
+        QTimer::singleShot(kRequestTimeoutMs, socket, &QLocalSocket::abort);
         auto handle = [this, socket = QPointer<QLocalSocket>(socket)] {
-            if (!socket || socket->state() != QLocalSocket::ConnectedState)
+            if (!socket)
                 return;
+            if (socket->state() != QLocalSocket::ConnectedState) {
+                socket->deleteLater();   // gone before it was read: no disconnected() to come
+                return;
+            }
             if (!socket->canReadLine()) {
                 if (socket->bytesAvailable() > kMaxRequest)
                     socket->abort();

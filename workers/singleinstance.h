@@ -12,11 +12,12 @@ namespace quire {
 // Quire" while Quire is open; Explorer starts one process per selected file) hands its PATHs
 // to the window that is open, which adds them and comes to the front, and ends.
 //
-// The channel is a QLocalServer: a Unix socket that only this user may connect to
-// (UserAccessOption), a named pipe on Windows. Its name is derived from `key` (the user's home
-// and the catalog), so windows on other catalogs are independent. A lock file serialises
+// The channel is a QLocalServer: on Unix a socket in the user's private runtime folder
+// (XDG_RUNTIME_DIR, mode 0700, through QStandardPaths), on Windows a named pipe that only this
+// user may open (UserAccessOption). Its name is derived from `key` (the user's home and the
+// catalog), so windows on other catalogs are independent. A lock file beside it serialises
 // "hand over, or become the one that listens" when several processes start at once.
-// Used on the main thread; claim() blocks for at most about timeoutMs.
+// Used on the main thread; claim() blocks for at most timeoutMs in all.
 class SingleInstance final : public QObject
 {
     Q_OBJECT
@@ -31,8 +32,15 @@ public:
     ~SingleInstance() override;
 
     // Hands {collection, paths} to the running instance, or becomes it. paths must be
-    // absolute: the receiving process has its own current folder.
-    Role claim(const QString &collection, const QList<QByteArray> &paths, int timeoutMs = 5000);
+    // absolute: the receiving process has its own current folder. The running instance may be
+    // busy starting (it listens before its window is built): it gets most of the time to answer.
+    // Sending the same paths twice (no answer in time, then a window of its own) is harmless:
+    // adding known paths again changes nothing.
+    Role claim(const QString &collection, const QList<QByteArray> &paths, int timeoutMs = 30'000);
+    // Stops taking requests (the window is closing: what is handed over now would be lost);
+    // the next start becomes the listening one.
+    void stopListening();
+    // The QLocalServer name: a full socket path on Unix, a pipe name on Windows.
     QString serverName() const { return m_name; }
 
 Q_SIGNALS:
@@ -43,6 +51,7 @@ private:
     void onNewConnection();
 
     QString m_name;
+    QString m_lockPath;
     QLocalServer m_server;
 };
 
