@@ -1,14 +1,14 @@
 #include "remotelocal.h"
 
+#include "hasher.h"
 #include "remotetransport.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QUrl>
-
-#include <QCoreApplication>
 
 #include <atomic>
 #include <cerrno>
@@ -27,30 +27,16 @@ namespace {
 
 using K = RemoteError::Kind;
 
-// Hashes a whole file; nullopt on a read error or a stop; empty when its size is not expectSize.
+// The stored copy's SHA-256 (Hasher: per-thread buffer, stops with the upload); nullopt on a
+// read error or a stop; empty when its size is not expectSize.
 std::optional<QByteArray> hashFile(const QByteArray &path, qint64 expectSize, UploadControl &control)
 {
-    Result<NativeFile> file = NativeFile::open(path);
-    if (!file)
+    const FileHash h = Hasher::hashFile(path, control.stopFlag());
+    if (!h.ok())
         return std::nullopt;
-    file->adviseSequential();
-    net::Sha256Stream sha;
-    QByteArray buf(1 << 20, Qt::Uninitialized);
-    qint64 total = 0;
-    for (;;) {
-        if (control.isStopped())
-            return std::nullopt;
-        const qint64 n = file->read(buf.data(), buf.size());
-        if (n < 0)
-            return std::nullopt;
-        if (n == 0)
-            break;
-        sha.add(QByteArrayView(buf.constData(), n));
-        total += n;
-    }
-    if (expectSize >= 0 && total != expectSize)
+    if (expectSize >= 0 && h.size != expectSize)
         return QByteArray();
-    return sha.hexResult();
+    return h.sha256;
 }
 
 // Moves from -> to unless `to` exists. 0 on success, else an errno value (EEXIST: taken).
