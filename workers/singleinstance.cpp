@@ -1,6 +1,7 @@
 #include "singleinstance.h"
 
-#include <QCryptographicHash>
+#include "hasher.h"
+
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QJsonArray>
@@ -43,7 +44,7 @@ SingleInstance::SingleInstance(const QString &key, QObject *parent)
 {
     // Short: a Unix socket path has room for about 100 bytes.
     const QString base = QStringLiteral("quire-")
-        + QString::fromLatin1(QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha256).toHex().left(24));
+        + QString::fromLatin1(Hasher::hashBytes(key.toUtf8()).left(24));
 #ifdef Q_OS_WIN
     m_name = base;   // \\.\pipe\<name>; the pipe's ACL admits this user only
     m_lockPath = QDir(QStandardPaths::writableLocation(QStandardPaths::TempLocation)).filePath(base + QStringLiteral(".lock"));
