@@ -1,14 +1,14 @@
 #include "guicommand.h"
 
 #include "catalog.h"
-#include "catalogservice.h"
 #include "catalogconfig.h"
-#include "nativefs.h"
+#include "catalogservice.h"
 #include "commands.h"
 #include "documentmodel.h"
 #include "documentview.h"
 #include "browserwindow.h"
 #include "fileopenreceiver.h"
+#include "nativefs.h"
 #include "uploadqueue.h"
 #include "pools.h"
 #include "responsivenessmonitor.h"
@@ -414,21 +414,21 @@ int runGui(const GuiOptions &options)
             .arg(service.pools().cpu()->maxThreadCount());
     });
 
-    // PATHs without --collection go where `quire add` puts them.
-    const QString collection = options.collection.isEmpty() && !options.paths.isEmpty()
-        ? cli::defaultCollectionName() : options.collection;
-    // Relative paths are resolved against the current folder by the ingest job.
-    const QList<QByteArray> paths = options.paths;
+    // PATHs (and files handed over later) go into --collection, else where `quire add` puts them.
+    const QString addInto = options.collection.isEmpty() ? cli::defaultCollectionName() : options.collection;
+    // Made absolute here: they may be handed to a window running in another folder.
+    QList<QByteArray> paths;
+    for (const QByteArray &p : options.paths)
+        paths << absolutePath(p);
+    // What the window selects at start: where PATHs go, else --collection (none: the last used).
+    const QString collection = paths.isEmpty() ? options.collection : addInto;
 
     // An interactive window is the one window of its catalog: when one is open already, PATHs
     // go to it and this process ends (runs that measure or quit by themselves stay apart).
     std::optional<SingleInstance> instance;
     if (!options.quitWhenIdle && options.statsJsonPath.isEmpty() && options.screenshotPath.isEmpty()) {
         instance.emplace(instanceKey(options.catalog.config()));
-        QList<QByteArray> absolute;
-        for (const QByteArray &p : paths)
-            absolute << absolutePath(p);
-        switch (instance->claim(options.collection, absolute)) {
+        switch (instance->claim(addInto, paths)) {
         case SingleInstance::Role::HandedOver:
             std::fprintf(stderr, "quire: handed over to the Quire window already open on this catalog\n");
             return kExitOk;
@@ -444,15 +444,17 @@ int runGui(const GuiOptions &options)
     QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
                      Qt::SingleShotConnection);
     GuiRun run(options, service, window, monitor);
-    // Files handed over later by the system (macOS) go where PATH arguments go.
-    const FileOpenReceiver fileOpen(window, options.collection.isEmpty() ? cli::defaultCollectionName()
-                                                                         : options.collection);
+#ifdef Q_OS_MACOS
+    // Files the system hands over later (Dock icon, Finder's Open With) go where PATHs go. Only
+    // here: Qt sends QFileOpenEvent on macOS alone, and the filter sees every event of the app.
+    const FileOpenReceiver fileOpen(window, addInto);
+#endif
     if (instance) {
         QObject::connect(&window, &BrowserWindow::closing, &*instance, &SingleInstance::stopListening);
         QObject::connect(&*instance, &SingleInstance::filesReceived, &window,
-                         [&window](const QString &collection, const QList<QByteArray> &received) {
+                         [&window, addInto](const QString &collection, const QList<QByteArray> &received) {
                              if (!received.isEmpty())
-                                 window.openFiles(collection.isEmpty() ? cli::defaultCollectionName() : collection, received);
+                                 window.openFiles(collection.isEmpty() ? addInto : collection, received);
                              window.setWindowState((window.windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
                              window.raise();
                              window.activateWindow();

@@ -12,9 +12,10 @@ class BrowserWindow;
 
 // Files the operating system hands to the running program as QFileOpenEvent: on macOS, files
 // dropped on the Dock icon and Finder's "Open With" (Qt sends no such event on Linux or
-// Windows, where the files arrive as arguments: `quire gui PATH...`). Installed as an event
-// filter on the application; events that arrive together (one per file of a multi-file drop)
-// become one BrowserWindow::openFiles() call into `collection`.
+// Windows, where the files arrive as arguments: `quire gui PATH...`; runGui() makes one on
+// macOS only). Installed as an event filter on the application, so it sees every event of the
+// program; events that arrive together (one per file of a multi-file drop) become one
+// BrowserWindow::openFiles() call into `collection`.
 class FileOpenReceiver final : public QObject
 {
 public:
