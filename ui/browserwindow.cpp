@@ -1,7 +1,5 @@
 #include "browserwindow.h"
 
-#include "nativefs.h"
-
 #include "catalogservice.h"
 #include "collectionmodel.h"
 #include "collectionnamedialog.h"
@@ -13,6 +11,7 @@
 #include "droputil.h"
 #include "format.h"
 #include "icons.h"
+#include "nativefs.h"
 #include "remoteprofile.h"
 #include "removedocumentscommand.h"
 #include "responsivenessmonitor.h"
@@ -32,11 +31,10 @@
 #include <QDateTime>
 #include <QDesktopServices>
 #include <QDir>
-#include <QFileInfo>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFontDatabase>
 #include <QFrame>
 #include <QHBoxLayout>

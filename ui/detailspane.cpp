@@ -1,14 +1,12 @@
 #include "detailspane.h"
 
-#include "nativefs.h"
-
 #include "format.h"
 #include "icons.h"
+#include "nativefs.h"
 
 #include <QAction>
 #include <QClipboard>
 #include <QDateTime>
-#include <QFile>
 #include <QFontDatabase>
 #include <QGridLayout>
 #include <QGuiApplication>

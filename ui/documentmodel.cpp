@@ -1,13 +1,11 @@
 #include "documentmodel.h"
 
-#include "nativefs.h"
-
 #include "catalogservice.h"
 #include "format.h"
 #include "icons.h"
+#include "nativefs.h"
 #include "responsivenessmonitor.h"
 
-#include <QFile>
 #include <QFontDatabase>
 #include <QLocale>
 #include <QMimeData>

@@ -2,8 +2,6 @@
 
 #include "nativefs.h"
 
-#include <QFile>
-
 namespace quire {
 
 QList<QByteArray> localPathsOf(const QList<QUrl> &urls)

@@ -1,13 +1,12 @@
 #include "nativefs.h"
 
+#include <QDir>
 #include <QFile>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
-
-#include <QDir>
 
 #ifdef Q_OS_WIN
 #  include <QDateTime>
