@@ -164,11 +164,19 @@ private slots:
         p.url = QStringLiteral("https://dav.example/");
         p.user = QStringLiteral("ann");
         Result<QString> missing = Result<QString>::failure({}), fromEnv = Result<QString>::failure({}),
+                        genericForOthers = Result<QString>::failure({}), genericForSole = Result<QString>::failure({}),
                         fromKeychain = Result<QString>::failure({});
         onWorker([&] {
             missing = Credentials::secretFor(p);
-            qputenv("QUIRE_PASSWORD", "from-env");
+            qputenv("QUIRE_PASSWORD_ENVTEST", "from-env");
             fromEnv = Credentials::secretFor(p);
+            qunsetenv("QUIRE_PASSWORD_ENVTEST");
+            // Plain QUIRE_PASSWORD is no remote's unless a command touches only that one.
+            qputenv("QUIRE_PASSWORD", "generic");
+            genericForOthers = Credentials::secretFor(p);
+            Credentials::setSoleRemote(p.name);
+            genericForSole = Credentials::secretFor(p);
+            Credentials::setSoleRemote(QString());
             qunsetenv("QUIRE_PASSWORD");
             (void)Credentials::store(p.name, QStringLiteral("from-keychain"));
             fromKeychain = Credentials::secretFor(p);
@@ -176,8 +184,10 @@ private slots:
         });
         QVERIFY(!missing.ok());
         QVERIFY2(missing.error().contains(QLatin1String("quire remote add envtest")), qPrintable(missing.error()));
-        QVERIFY(missing.error().contains(QLatin1String("QUIRE_PASSWORD")));
+        QVERIFY(missing.error().contains(QLatin1String("QUIRE_PASSWORD_ENVTEST")));
         QCOMPARE(*fromEnv, QStringLiteral("from-env"));
+        QVERIFY(!genericForOthers.ok());
+        QCOMPARE(*genericForSole, QStringLiteral("generic"));
         QCOMPARE(*fromKeychain, QStringLiteral("from-keychain"));
     }
 

@@ -145,7 +145,7 @@ private slots:
                                QStringLiteral("http://files.example.org/dav/"), QStringLiteral("--user"), QStringLiteral("ann")},
                   QStringLiteral("pw"));
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.contains("QUIRE_PASSWORD (not stored)"), r.out.constData());
+        QVERIFY2(r.out.contains("password from the environment (not stored)"), r.out.constData());
         r = quire(dir.path(), {QStringLiteral("remote"), QStringLiteral("list")});
         QVERIFY(r.out.contains("backup") && r.out.contains("far") && r.out.contains("webdav") && r.out.contains("ann"));
         QVERIFY(!bytes(dir.filePath(QStringLiteral("settings.json"))).contains("\"pw\""));
@@ -225,10 +225,13 @@ private slots:
         QCOMPARE(quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("C"), dir.filePath(QStringLiteral("f.txt"))}).exitCode, 0);
         const Run r = quire(dir.path(), {QStringLiteral("push")});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("C/f.txt") && r.err.contains("refused the connection") && r.err.contains("gave up after 2 attempts"),
+        // An unreachable server is a problem of the remote: said once, naming the server, and
+        // the document waits for the next push instead of failing.
+        QVERIFY2(r.err.contains("remote \"down\"") && r.err.contains("refused the connection")
+                     && r.err.contains("wait until this is fixed"),
                  r.err.constData());
-        QVERIFY(r.out.contains("1 failed"));
-        QCOMPARE(catalogDocument(dir.path(), QStringLiteral("C"), QStringLiteral("f.txt")).status, DocStatus::Failed);
+        QVERIFY(r.out.contains("0 failed"));
+        QCOMPARE(catalogDocument(dir.path(), QStringLiteral("C"), QStringLiteral("f.txt")).status, DocStatus::Hashed);
     }
 
     void interruptedAndKilledPushResumes()

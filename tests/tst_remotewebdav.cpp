@@ -363,9 +363,13 @@ private slots:
         const qint64 id = fx.addFile(c, QStringLiteral("x.txt"), "hello");
         const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(),
                                          [](const RemoteProfile &) { return Result<QString>(QStringLiteral("nope-Z9q")); });
-        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        // A refused password is the remote's problem, reported once; the document waits.
+        QCOMPARE(r.outcome, UploadResult::Outcome::Error);
+        QCOMPARE(r.remoteProblems.size(), 1);
+        QCOMPARE(r.remoteProblems.first().error.problem, RemoteError::Problem::Credentials);
+        QVERIFY(!r.error.contains(QLatin1String("nope-Z9q")));
         const Document d = fx.document(id);
-        QCOMPARE(d.status, DocStatus::Failed);
+        QCOMPARE(d.status, DocStatus::Hashed);
         QCOMPARE(d.attempts, 1);
         QVERIFY2(d.error.contains(QLatin1String("HTTP 401 Unauthorized")), qPrintable(d.error));
         QVERIFY2(d.error.contains(QLatin1String("Check the user name and password")), qPrintable(d.error));

@@ -138,6 +138,43 @@ QString Credentials::environmentVariable()
     return QStringLiteral("QUIRE_PASSWORD");
 }
 
+QString Credentials::environmentVariableFor(const QString &profileName)
+{
+    QString suffix = profileName.toUpper();
+    for (QChar &c : suffix) {
+        if (!((c >= QLatin1Char('A') && c <= QLatin1Char('Z')) || (c >= QLatin1Char('0') && c <= QLatin1Char('9'))))
+            c = QLatin1Char('_');
+    }
+    return environmentVariable() + QLatin1Char('_') + suffix;
+}
+
+namespace {
+std::mutex g_soleMutex;
+QString g_soleRemote;
+} // namespace
+
+void Credentials::setSoleRemote(const QString &profileName)
+{
+    std::lock_guard lock(g_soleMutex);
+    g_soleRemote = profileName;
+}
+
+std::optional<QString> Credentials::environmentSecret(const RemoteProfile &profile)
+{
+    const QString own = qEnvironmentVariable(environmentVariableFor(profile.name).toLatin1().constData());
+    if (!own.isEmpty())
+        return own;
+    {
+        std::lock_guard lock(g_soleMutex);
+        if (g_soleRemote.isEmpty() || g_soleRemote != profile.name)
+            return std::nullopt;
+    }
+    const QString generic = qEnvironmentVariable("QUIRE_PASSWORD");
+    if (generic.isEmpty())
+        return std::nullopt;
+    return generic;
+}
+
 Status Credentials::store(const QString &profileName, const QString &secret, std::chrono::milliseconds timeout)
 {
     const auto r = runJob(Op::Write, profileName, secret, timeout);
@@ -181,20 +218,20 @@ Result<QString> Credentials::secretFor(const RemoteProfile &profile, std::chrono
 {
     if (!profile.needsSecret())
         return QString();
-    const QString fromEnv = qEnvironmentVariable("QUIRE_PASSWORD");
-    if (!fromEnv.isEmpty())
-        return fromEnv;
+    if (auto fromEnv = environmentSecret(profile))
+        return *fromEnv;
     const auto r = read(profile.name, timeout);
     if (!r) {
-        return Result<QString>::failure(r.error() + QStringLiteral(" (set QUIRE_PASSWORD to give it "
-                                                                   "without a keychain)"));
+        return Result<QString>::failure(r.error() + QStringLiteral(" (set %1 to give it "
+                                                                   "without a keychain)").arg(environmentVariableFor(profile.name)));
     }
     if (!r->has_value()) {
         return Result<QString>::failure(
             QStringLiteral("the keychain has no password for remote \"%1\": store it with "
                            "'quire remote add %1 --kind %2 --url URL --user %3' (it asks for it), "
-                           "or set QUIRE_PASSWORD")
-                .arg(profile.name, remoteKindName(profile.kind), profile.user.isEmpty() ? QStringLiteral("USER") : profile.user));
+                           "or set %4")
+                .arg(profile.name, remoteKindName(profile.kind), profile.user.isEmpty() ? QStringLiteral("USER") : profile.user,
+                     environmentVariableFor(profile.name)));
     }
     return **r;
 }

@@ -27,8 +27,16 @@ public:
     static constexpr std::chrono::milliseconds kDefaultTimeout{60'000};
 
     static QString service();   // "Quire"
-    // $QUIRE_PASSWORD: for scripts; when set it is the secret of every profile that needs one.
-    static QString environmentVariable();
+    // Secrets from the environment, for scripts: $QUIRE_PASSWORD_<NAME> is the secret of remote
+    // NAME (upper-cased, every character other than A-Z and 0-9 as '_'); plain $QUIRE_PASSWORD
+    // only of the one remote a command touches (setSoleRemote), never of any other.
+    static QString environmentVariable();                              // "QUIRE_PASSWORD"
+    static QString environmentVariableFor(const QString &profileName);  // "QUIRE_PASSWORD_NAS_1"
+    // The remote that plain $QUIRE_PASSWORD belongs to ("" = none). Set by a command that touches
+    // exactly one remote. Any thread.
+    static void setSoleRemote(const QString &profileName);
+    // The secret the environment gives profile, or nullopt.
+    static std::optional<QString> environmentSecret(const RemoteProfile &profile);
 
     static Status store(const QString &profileName, const QString &secret,
                         std::chrono::milliseconds timeout = kDefaultTimeout);
@@ -39,8 +47,8 @@ public:
     static Status remove(const QString &profileName,
                          std::chrono::milliseconds timeout = kDefaultTimeout);
 
-    // The secret to upload with: "" for a profile that needs none, else $QUIRE_PASSWORD when
-    // set, else the keychain's entry. Fails with a message that says how to provide one.
+    // The secret to upload with: "" for a profile that needs none, else environmentSecret() when
+    // there is one, else the keychain's entry. Fails with a message that says how to provide one.
     static Result<QString> secretFor(const RemoteProfile &profile,
                                      std::chrono::milliseconds timeout = kDefaultTimeout);
 };

@@ -37,8 +37,16 @@ void UploadControl::requestStop(Stop how)
         if (!m_stop.compare_exchange_strong(expected, how) && how == Stop::Cancel)
             m_stop.store(Stop::Cancel);
         m_stopFlag.store(m_stop.load() != Stop::None);
+        if (m_wakeup)
+            m_wakeup();
     }
     m_wake.notify_all();
+}
+
+std::function<void()> UploadControl::setWakeup(std::function<void()> wake)
+{
+    std::lock_guard lock(m_mutex);
+    return std::exchange(m_wakeup, std::move(wake));
 }
 
 void UploadControl::clearStop()

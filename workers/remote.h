@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/tls.h"
 #include "remoteprofile.h"
 #include "result.h"
 
@@ -36,8 +37,21 @@ struct RemoteError
         Stopped,         // paused or cancelled by the user: neither retried nor failed
     };
 
+    // A problem of the remote as a whole rather than of one document: every other document
+    // would fail the same way, so an upload job reports it once, on the remote, and leaves the
+    // documents waiting until it is fixed.
+    enum class Problem {
+        None,
+        Untrusted,            // the server's certificate is not trusted (Trust certificate...)
+        CertificateChanged,   // a trusted certificate was replaced (Trust certificate...)
+        Credentials,          // wrong or missing password (Enter password...)
+        Unreachable,          // refused, unknown host, no connection (Edit remote...)
+    };
+
     Kind kind = Kind::Network;
     int httpStatus = 0;                                   // Kind::Http only
+    Problem problem = Problem::None;
+    net::CertificateInfo certificate;                     // Kind::Tls: what the server showed
     QString message;
     std::optional<std::chrono::milliseconds> retryAfter;  // from a Retry-After header
 
@@ -143,6 +157,10 @@ public:
     // UploadItem::resumeState on the next attempt; "" clears it. The caller persists it.
     std::function<void(const QByteArray &state)> saveResumeState;
 
+    // For the thread that waits on the network: called (with the control's lock held) when a stop
+    // is requested, so the wait ends at once. Returns the previous function.
+    std::function<void()> setWakeup(std::function<void()> wake);
+
     void reportResumeState(const QByteArray &state) const
     {
         if (saveResumeState)
@@ -153,13 +171,14 @@ private:
     std::atomic<Stop> m_stop{Stop::None};
     std::atomic_bool m_stopFlag{false};
     std::mutex m_mutex;
+    std::function<void()> m_wakeup;
     std::condition_variable m_wake;
 };
 
 // Time limits of every request, and how uploads are sent. A request ends with a Timeout error
-// when no byte moved in either direction for transferTimeout
-// (QNetworkRequest::setTransferTimeout), or when it has run longer than
-// totalFor(bytes) = minTotal + bytes / minBytesPerSecond.
+// when no byte moved in either direction for transferTimeout (also the limit for connecting),
+// or when it has run longer than totalFor(bytes) = minTotal + bytes / minBytesPerSecond.
+// Every size and time is 64-bit.
 struct RemoteLimits
 {
     std::chrono::milliseconds transferTimeout{30'000};
@@ -182,6 +201,11 @@ struct RemoteLimits
     // and a second request per file halves the rate of small uploads. Resumable uploads are
     // always looked up (size before the MOVE, and the stored file after it).
     bool confirmUploads = false;
+    // Upload speed limits in bytes per second (net/ratelimit.h): sendRate for this remote (all its
+    // lanes together; 0 = none), globalSendRate for the whole program (0 = none, -1 = leave the
+    // program-wide limit as it is).
+    qint64 sendRate = 0;
+    qint64 globalSendRate = -1;
 
     std::chrono::milliseconds totalFor(qint64 bytes) const;
 };
@@ -189,8 +213,8 @@ struct RemoteLimits
 // One remote, one implementation per kind (remotelocal.h, remotewebdav.h, remotehttp.h).
 //
 // Threads: every operation blocks and must run on a worker thread (the I/O pool or the CLI's
-// command thread), never on the GUI thread: network operations run a local QEventLoop on the
-// calling thread with that thread's own QNetworkAccessManager (remotetransport.h). One Remote
+// command thread), never on the GUI thread: network operations drive that thread's own libcurl
+// multi handle (net/http.h). One Remote
 // may be used by several worker threads at once. A Remote never retries by itself (the upload
 // job does, with its RetryPolicy, so attempts are counted in the catalog).
 //

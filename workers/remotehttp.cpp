@@ -1,9 +1,11 @@
 #include "remotehttp.h"
 
-#include <QHttpMultiPart>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QNetworkRequest>
+#include <QRandomGenerator>
+
+#include <algorithm>
+#include <cstring>
 
 namespace quire {
 
@@ -15,12 +17,55 @@ using net::Response;
 
 const QString kMarker = QStringLiteral("QUIRECOLLECTIONMARKER");
 
-QHttpPart textPart(const QByteArray &name, const QByteArray &value)
+// A multipart/form-data body (RFC 7578) streamed from its parts: text before the file, the file
+// itself (a device read as it is sent), text after it. Seekable, so a request can be sent again.
+class MultipartBody final : public QIODevice
 {
-    QHttpPart part;
-    part.setHeader(QNetworkRequest::ContentDispositionHeader, "form-data; name=\"" + name + '"');
-    part.setBody(value);
-    return part;
+public:
+    MultipartBody(QByteArray head, QIODevice *file, QByteArray tail)
+        : m_head(std::move(head)), m_file(file), m_tail(std::move(tail))
+    {
+        QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return false; }
+    qint64 size() const override { return m_head.size() + m_file->size() + m_tail.size(); }
+    bool seek(qint64 pos) override
+    {
+        if (pos < 0 || pos > size())
+            return false;
+        const qint64 inFile = std::clamp<qint64>(pos - m_head.size(), 0, m_file->size());
+        if (!m_file->seek(inFile))
+            return false;
+        return QIODevice::seek(pos);
+    }
+
+protected:
+    qint64 readData(char *data, qint64 maxSize) override
+    {
+        const qint64 at = pos();
+        const qint64 fileEnd = m_head.size() + m_file->size();
+        if (at < m_head.size()) {
+            const qint64 n = std::min<qint64>(maxSize, m_head.size() - at);
+            std::memcpy(data, m_head.constData() + at, size_t(n));
+            return n;
+        }
+        if (at < fileEnd)
+            return m_file->read(data, std::min(maxSize, fileEnd - at));   // 0: withheld
+        const qint64 n = std::min<qint64>(maxSize, size() - at);
+        std::memcpy(data, m_tail.constData() + (at - fileEnd), size_t(std::max<qint64>(0, n)));
+        return std::max<qint64>(0, n);
+    }
+    qint64 writeData(const char *, qint64) override { return -1; }
+
+private:
+    QByteArray m_head;
+    QIODevice *m_file;
+    QByteArray m_tail;
+};
+
+QByteArray textPart(const QByteArray &boundary, const QByteArray &name, const QByteArray &value)
+{
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
 }
 
 QByteArray quotedFileName(const QString &name)
@@ -80,24 +125,24 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
     if (auto e = source.openAt(0, &control))
         return UploadOutcome::fail(*e);
 
-    auto *multipart = new QHttpMultiPart(QHttpMultiPart::FormDataType);
-    multipart->append(textPart("name", name.toUtf8()));
-    multipart->append(textPart("sha256", item.sha256));
-    multipart->append(textPart("size", QByteArray::number(item.size)));
-    QHttpPart filePart;
-    filePart.setHeader(QNetworkRequest::ContentDispositionHeader,
-                       QByteArray("form-data; name=\"file\"; filename=") + quotedFileName(name));
-    filePart.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/octet-stream"));
-    filePart.setBodyDevice(&source);
-    multipart->append(filePart);
+    const QByteArray boundary = "quire-" + QByteArray::number(QRandomGenerator::global()->generate64(), 16)
+                                + QByteArray::number(QRandomGenerator::global()->generate64(), 16);
+    const QByteArray head = textPart(boundary, "name", name.toUtf8()) + textPart(boundary, "sha256", item.sha256)
+                            + textPart(boundary, "size", QByteArray::number(item.size)) + "--" + boundary
+                            + "\r\nContent-Disposition: form-data; name=\"file\"; filename=" + quotedFileName(name)
+                            + "\r\nContent-Type: application/octet-stream\r\n\r\n";
+    MultipartBody body(head, &source, "\r\n--" + boundary + "--\r\n");
 
     Request rq;
     rq.verb = "POST";
     rq.url = documentsUrl(item.collection);
-    rq.multipart = multipart;   // owned by the reply from here on; source outlives it
+    rq.body = &body;
     rq.uploadBytes = item.size;
     rq.progressTotal = item.size;
-    rq.headers = {{"Idempotency-Key", item.sha256}, {"Accept", "application/json"}};
+    rq.largeBody = item.size >= 8 * 1024 * 1024;
+    rq.headers = {{"Idempotency-Key", item.sha256},
+                  {"Accept", "application/json"},
+                  {"Content-Type", "multipart/form-data; boundary=" + boundary}};
     const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
     const QString action = QStringLiteral("uploading %1").arg(item.fileName);
     if (!resp.isHttpSuccess()) {

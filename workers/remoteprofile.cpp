@@ -1,5 +1,7 @@
 #include "remoteprofile.h"
 
+#include "net/ratelimit.h"
+#include "net/tls.h"
 #include "sessionstore.h"
 
 #include <QDir>
@@ -59,6 +61,25 @@ bool RemoteProfile::resumeEnabled() const
 bool RemoteProfile::usesBearerToken() const
 {
     return optionIsTrue(options, QStringLiteral("bearer"));
+}
+
+QString RemoteProfile::caFile() const
+{
+    return options.value(QStringLiteral("caFile")).toString();
+}
+
+QString RemoteProfile::trustedCertificate() const
+{
+    return QString::fromLatin1(net::normalizeFingerprint(options.value(QStringLiteral("trustedCertificate")).toString())
+                                   .value_or(QByteArray()));
+}
+
+qint64 RemoteProfile::limitRate() const
+{
+    const QVariant v = options.value(QStringLiteral("limitRate"));
+    if (!v.isValid())
+        return 0;
+    return net::parseRate(v.toString()).value_or(0);
 }
 
 bool RemoteProfile::needsSecret() const
@@ -156,6 +177,18 @@ std::optional<QString> RemoteProfile::validationError() const
         return QStringLiteral("remote \"%1\": the URL contains a password; give the user with "
                               "--user and the password when asked (it goes to the keychain)")
             .arg(name);
+    }
+    if (const QString ca = caFile(); !ca.isEmpty() && !QDir::isAbsolutePath(ca))
+        return QStringLiteral("remote \"%1\": the CA file must be an absolute path (got \"%2\")").arg(name, ca);
+    if (const QVariant pin = options.value(QStringLiteral("trustedCertificate"));
+        pin.isValid() && !pin.toString().isEmpty() && !net::normalizeFingerprint(pin.toString())) {
+        return QStringLiteral("remote \"%1\": the trusted certificate must be a SHA-256 fingerprint "
+                              "(64 hexadecimal digits, colons optional)").arg(name);
+    }
+    if (const QVariant rate = options.value(QStringLiteral("limitRate"));
+        rate.isValid() && !rate.toString().isEmpty() && !net::parseRate(rate.toString())) {
+        return QStringLiteral("remote \"%1\": the upload limit must be a rate such as 10M or 512k (got \"%2\")")
+            .arg(name, rate.toString());
     }
     return std::nullopt;
 }

@@ -34,6 +34,11 @@ std::optional<RemoteKind> remoteKindFromName(QStringView name);     // case-inse
 //                      large files (see remotewebdav.h)
 //   bearer             bool  send the keychain secret as "Authorization: Bearer <token>"
 //                      instead of Basic auth (no user needed then)
+//   caFile             path  https: trust the CA certificates in this PEM file instead of the
+//                      system's (a NAS or company CA)
+//   trustedCertificate SHA-256 fingerprint of the one server certificate the person trusted
+//                      (quire remote trust NAME; net/tls.h); another certificate is refused
+//   limitRate          upload speed limit for this remote, bytes per second ("10M", "512k")
 class RemoteProfile final
 {
 public:
@@ -46,6 +51,9 @@ public:
     bool allowInsecureAuth() const;
     bool resumeEnabled() const;
     bool usesBearerToken() const;
+    QString caFile() const;               // "" when none
+    QString trustedCertificate() const;   // canonical fingerprint, "" when none
+    qint64 limitRate() const;             // bytes per second, 0 = none
     // True when uploads need a secret: a user name (Basic auth) or a bearer token is configured.
     bool needsSecret() const;
 

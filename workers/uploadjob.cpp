@@ -167,6 +167,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     QHash<qint64, UploadDocumentEvent> events;   // coalesced by document id
     QList<qint64> eventOrder;
     QList<UploadFailure> failures;
+    QList<UploadRemoteProblem> remoteProblems;
+    QSet<qint64> blockedCollections;     // their remote has a problem: not taken in this job
+    QSet<QString> suspectRemotes;        // met as unreachable once: the next time holds them
     UploadResult finalResult;
     QPromise<UploadResult> promise;
 
@@ -213,10 +216,17 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         done = true;
         UploadResult r;
         r.failures = failures;
+        r.remoteProblems = remoteProblems;
         r.totals = progressLocked();
         if (!fatalError.isEmpty()) {
             r.outcome = UploadResult::Outcome::Error;
             r.error = fatalError;
+        } else if (!remoteProblems.isEmpty() && !cancelled) {
+            r.outcome = UploadResult::Outcome::Error;
+            QStringList lines;
+            for (const UploadRemoteProblem &p : std::as_const(remoteProblems))
+                lines << QStringLiteral("remote \"%1\": %2 (its documents wait until this is fixed)").arg(p.remote, p.error.message);
+            r.error = lines.join(QLatin1Char('\n'));
         } else if (cancelled || cancelledPending) {
             r.outcome = UploadResult::Outcome::Cancelled;
         } else if (r.totals.filesFailed > 0 || !failures.isEmpty()) {
@@ -271,6 +281,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     void handleStop(const Document &doc, const UploadItem &item, Remote *remote, UploadControl &control);
     void noteProgress(qint64 id, qint64 done, qint64 total);
     void noteCatalogError(const Document &doc, const QString &error);
+    void holdRemote(const Document &doc, const Target &target, const RemoteError &err);
 };
 
 void UploadJob::Shared::runWorker()
@@ -313,7 +324,7 @@ std::optional<Work> UploadJob::Shared::takeNext()
             pendingBytesKnown -= d.size;
             pendingInCatalog = std::max<qint64>(0, pendingInCatalog - 1);
             if (controls.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
-                || (pauses && pauses->isPaused(d.id, d.collectionId)))
+                || blockedCollections.contains(d.collectionId) || (pauses && pauses->isPaused(d.id, d.collectionId)))
                 continue;
             auto control = std::make_shared<UploadControl>();
             controls.insert(d.id, control);
@@ -353,7 +364,8 @@ std::optional<Work> UploadJob::Shared::takeNext()
                 ++taken;
                 continue;
             }
-            if (queuedIds.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id))
+            if (queuedIds.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
+                || blockedCollections.contains(d.collectionId))
                 continue;
             queuedIds.insert(d.id);
             pendingBytesKnown += d.size;
@@ -527,6 +539,47 @@ Target UploadJob::Shared::targetFor(qint64 collectionId)
     return *targets.insert(collectionId, t);
 }
 
+void UploadJob::Shared::holdRemote(const Document &doc, const Target &target, const RemoteError &err)
+{
+    const QString name = target.remote->profile().name;
+    qCInfo(lcUpload, "remote %s: %s; its documents wait", qUtf8Printable(name), qUtf8Printable(err.message));
+    const QString waiting = QStringLiteral("waiting for remote \"%1\": %2").arg(name, err.message);
+    const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading}, DocStatus::Hashed, waiting);
+    if (!r)
+        noteCatalogError(doc, r.error());
+    QList<std::shared_ptr<UploadControl>> others;
+    {
+        std::lock_guard lock(mutex);
+        auto it = std::find_if(remoteProblems.begin(), remoteProblems.end(),
+                               [&](const UploadRemoteProblem &p) { return p.remote == name; });
+        if (it == remoteProblems.end()) {
+            remoteProblems.append({name, err, {}});
+            it = remoteProblems.end() - 1;
+        }
+        // Every collection of this job that uploads to the same remote waits too.
+        for (auto t = targets.cbegin(); t != targets.cend(); ++t) {
+            if (t->remote && t->remote->profile().name == name && !blockedCollections.contains(t.key())) {
+                blockedCollections.insert(t.key());
+                it->collectionIds.append(t.key());
+            }
+        }
+        if (!blockedCollections.contains(doc.collectionId)) {
+            blockedCollections.insert(doc.collectionId);
+            it->collectionIds.append(doc.collectionId);
+        }
+        // Uploads to that remote still in flight would only meet the same problem.
+        for (auto a = active.cbegin(); a != active.cend(); ++a) {
+            if (a.key() != doc.id && blockedCollections.contains(a->collectionId))
+                others.append(controls.value(a.key()));
+        }
+    }
+    for (const auto &c : std::as_const(others)) {
+        if (c)
+            c->requestStop(UploadControl::Stop::Pause);
+    }
+    endDocument(doc, DocStatus::Hashed, waiting);
+}
+
 void UploadJob::Shared::noteProgress(qint64 id, qint64 done, qint64 total)
 {
     std::lock_guard lock(mutex);
@@ -679,6 +732,16 @@ void UploadJob::Shared::process(Work work)
         return;
     }
 
+    {
+        std::lock_guard lock(mutex);
+        if (blockedCollections.contains(doc.collectionId)) {
+            controls.remove(doc.id);
+            active.remove(doc.id);
+            progressDirty = true;
+            return;
+        }
+    }
+
     UploadItem item;
     auto refreshItem = [&] {
         item.documentId = doc.id;
@@ -758,6 +821,10 @@ void UploadJob::Shared::process(Work work)
     for (int attempt = 1;;) {
         const UploadOutcome out = target.remote->upload(item, control);
         if (out.ok()) {
+            if (attempt > 1) {
+                std::lock_guard lock(mutex);
+                suspectRemotes.remove(target.remote->profile().name);
+            }
             // Stored: no record of a partial upload may outlive it (e.g. when the remote found
             // the document already there and never looked at the partial file).
             if (!item.resumeState.isEmpty())
@@ -794,6 +861,23 @@ void UploadJob::Shared::process(Work work)
                 return;
             }
             continue;
+        }
+        // A problem of the remote itself: every document would meet it. Reported once; this
+        // document and the others of the remote's collections wait as pending. An unreachable
+        // server is given the benefit of the doubt once (a restart, a blip): the first document
+        // to meet it retries, any other that meets it meanwhile holds the remote.
+        if (err.problem != RemoteError::Problem::None) {
+            bool hold = err.problem != RemoteError::Problem::Unreachable || attempt >= 2;
+            if (!hold) {
+                std::lock_guard lock(mutex);
+                const QString name = target.remote->profile().name;
+                hold = suspectRemotes.contains(name);
+                suspectRemotes.insert(name);
+            }
+            if (hold) {
+                holdRemote(doc, target, err);
+                return;
+            }
         }
         if (policy.shouldRetry(err, attempt)) {
             const auto delay = policy.delayAfter(attempt, err);

@@ -74,13 +74,25 @@ struct UploadFailure
     QString error;
 };
 
+// A problem of a remote as a whole (RemoteError::problem: certificate not trusted or changed,
+// password refused, server unreachable): reported once, for the remote, instead of failing each
+// of its documents; the documents of its collections stay pending (`hashed`) and go once the
+// remote is fixed.
+struct UploadRemoteProblem
+{
+    QString remote;                 // the remote's name
+    RemoteError error;              // message names the server; certificate for Tls
+    QList<qint64> collectionIds;    // the collections held back in this job
+};
+
 struct UploadResult
 {
     enum class Outcome { Succeeded, SomeFailed, Cancelled, Error };
     Outcome outcome = Outcome::Succeeded;
-    QString error;                  // Error: what stopped the whole job (e.g. the catalog)
+    QString error;                  // Error: what stopped the whole job (e.g. the catalog, a remote)
     UploadProgress totals;
     QList<UploadFailure> failures;  // every document that failed, with the reason
+    QList<UploadRemoteProblem> remoteProblems;   // remotes whose documents wait (outcome Error)
 };
 
 // Pauses that outlive one job: documents and collections the user paused (UploadQueue keeps one

@@ -1,5 +1,7 @@
 #include "uploadpolicy.h"
 
+#include "net/ratelimit.h"
+
 #include "sessionstore.h"
 
 #include <QRandomGenerator>
@@ -80,6 +82,15 @@ UploadSettings UploadSettings::fromStore(const SessionStore &store)
         s.limits.hashWhileSending = v->toBool();
     if (const auto v = store.value(key("confirmUploads")); v && v->isValid())
         s.limits.confirmUploads = v->toBool();
+    // The program-wide upload limit: a command's --limit-rate (session/, memory only) over the
+    // setting.
+    s.limits.globalSendRate = 0;
+    for (const QString &k : {QStringLiteral("session/uploads/limitRate"), key("limitRate")}) {
+        if (const auto v = store.value(k); v && v->isValid() && !v->toString().isEmpty()) {
+            s.limits.globalSendRate = net::parseRate(v->toString()).value_or(0);
+            break;
+        }
+    }
     return s;
 }
 

@@ -52,6 +52,8 @@ struct RetryPolicy
 //   retryAfterMaxSecs     300   a longer Retry-After fails the document instead of waiting
 //   hashWhileSending      false hash network uploads while sending (RemoteLimits)
 //   confirmUploads        false webdav: PROPFIND every uploaded file, not only where needed
+//   limitRate             ""    upload speed limit of the whole program ("10M", "512k"; "" none);
+//                               session/uploads/limitRate (a command's --limit-rate) comes first
 struct UploadSettings
 {
     int parallel = 3;
