@@ -9,10 +9,12 @@
 #include "hashcommand.h"
 #include "nativefs.h"
 #include "pools.h"
+#include "net/ratelimit.h"
 #include "remotecommands.h"
 #include "sessionstore.h"
 
 #include <QApplication>
+#include <optional>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QThread>
@@ -59,17 +61,23 @@ const QList<CommandInfo> &commands()
         {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {}},
         {"add", "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
                 "                                     collection, then upload them if it has a remote",
-         {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload")}},
+         {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload"),
+          QStringLiteral("limit-rate")}},
         {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]\n"
                         "  collections set-remote NAME [REMOTE]  where a collection uploads (none: no uploads)",
          {QStringLiteral("json"), QStringLiteral("remote")}},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
          {QStringLiteral("json")}},
         {"remote", "remote add NAME --kind local|webdav|http --url URL [--user USER] [--allow-insecure-auth]\n"
+                   "           [--ca-file PATH] [--limit-rate RATE]\n"
+                   "  remote edit NAME [--url URL] [--user USER] [--ca-file PATH] [--limit-rate RATE]\n"
+                   "  remote trust NAME [--fingerprint SHA256]  trust the server's certificate\n"
                    "  remote list | remove NAME | test NAME  manage where collections upload to",
          {QStringLiteral("kind"), QStringLiteral("url"), QStringLiteral("user"),
-          QStringLiteral("allow-insecure-auth")}},
-        {"push", "push [COLLECTION]                  upload whatever is pending", {}},
+          QStringLiteral("allow-insecure-auth"), QStringLiteral("ca-file"), QStringLiteral("limit-rate"),
+          QStringLiteral("fingerprint")}},
+        {"push", "push [COLLECTION] [--limit-rate RATE]  upload whatever is pending",
+         {QStringLiteral("limit-rate")}},
         {"verify", "verify [COLLECTION] [--deep]       check uploaded documents against the remote",
          {QStringLiteral("deep")}},
     };
@@ -109,8 +117,14 @@ QString helpText()
         "      --kind KIND        (remote add) local, webdav or http\n"
         "      --url URL          (remote add) the folder or server URL\n"
         "      --user USER        (remote add) the user name; the password is asked for (or\n"
-        "                         $QUIRE_PASSWORD) and kept in the system keychain\n"
+        "                         $QUIRE_PASSWORD_<NAME>) and kept in the system keychain\n"
         "      --allow-insecure-auth  (remote add) allow a password over plain http://\n"
+        "      --ca-file PATH     (remote add/edit) https: trust the CA certificates in this PEM\n"
+        "                         file instead of the system's (\"\" to go back to the system's)\n"
+        "      --fingerprint F    (remote trust) trust the server's certificate only if its SHA-256\n"
+        "                         fingerprint is F (as 'openssl x509 -fingerprint -sha256' prints it)\n"
+        "      --limit-rate RATE  upload speed limit, bytes per second with k/M/G (1024-based):\n"
+        "                         (add, push) for this run; (remote add/edit) for that remote\n"
         "      --deep             (verify) read every document back and compare its SHA-256\n"
         "      --quit-when-idle   (gui) quit once all work is done\n"
         "      --stats-json FILE  (gui) write responsiveness figures to FILE on exit\n"
@@ -226,6 +240,9 @@ int main(int argc, char *argv[])
         {QStringLiteral("allow-insecure-auth"), QString()},
         {QStringLiteral("deep"), QString()},
         {QStringLiteral("no-upload"), QString()},
+        {QStringLiteral("ca-file"), QString(), QStringLiteral("PATH")},
+        {QStringLiteral("fingerprint"), QString(), QStringLiteral("SHA256")},
+        {QStringLiteral("limit-rate"), QString(), QStringLiteral("RATE")},
     };
     QCommandLineParser parser;
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
@@ -275,6 +292,14 @@ int main(int argc, char *argv[])
                                        .arg(parser.value(QStringLiteral("jobs"))));
     }
 
+    std::optional<qint64> limitRate;
+    if (parser.isSet(QStringLiteral("limit-rate")) && command != QLatin1String("remote")) {
+        limitRate = net::parseRate(parser.value(QStringLiteral("limit-rate")));
+        if (!limitRate)
+            return cli::usageError(QStringLiteral("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'")
+                                       .arg(parser.value(QStringLiteral("limit-rate"))));
+    }
+
     const bool gui = command == QLatin1String("gui");
     std::unique_ptr<QCoreApplication> app;
     if (gui)
@@ -288,6 +313,8 @@ int main(int argc, char *argv[])
     SessionStore store(SessionStore::resolveSettingsPath(parser.value(QStringLiteral("config"))));
     if (auto loaded = store.load(); !loaded)
         cli::printError(loaded.error() + QStringLiteral(" (using the defaults)"));
+    if (limitRate)
+        (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*limitRate));
 
     Catalog catalog(CatalogConfig::fromOption(parser.value(QStringLiteral("catalog"))));
     // Declared after the catalog so that it is destroyed first: the pools drain before the

@@ -2,6 +2,8 @@
 
 #include "catalog.h"
 #include "credentials.h"
+#include "net/http.h"
+#include "net/ratelimit.h"
 #include "remote.h"
 #include "remoteprofile.h"
 #include "sessionstore.h"
@@ -10,8 +12,10 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QEventLoop>
 #include <QHash>
+#include <QSet>
 #include <QTimer>
 #include <QUrl>
 
@@ -138,10 +142,14 @@ int finishStatus(Context &ctx, bool anyFailed)
 
 // --- remote ------------------------------------------------------------------------------------
 
+int applyTransportOptions(Context &ctx, RemoteProfile &p);
+int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret);
+
 int remoteAdd(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http --url URL [--user USER]"));
+        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http --url URL [--user USER] "
+                                         "[--ca-file PATH] [--limit-rate RATE]"));
     RemoteProfile p;
     p.name = ctx.args.at(1);
     if (auto e = RemoteProfile::nameError(p.name))
@@ -158,22 +166,61 @@ int remoteAdd(Context &ctx)
     p.user = option(ctx, "user");
     if (flag(ctx, "allow-insecure-auth"))
         p.options.insert(QStringLiteral("allowInsecureAuth"), true);
+    if (const int bad = applyTransportOptions(ctx, p))
+        return bad;
     if (auto e = p.validationError())
         return usageError(*e);
+    Credentials::setSoleRemote(p.name);
+    return saveProfile(ctx, p, true);
+}
 
+// --ca-file and --limit-rate of remote add and remote edit; non-zero: the exit status of a
+// usage error.
+int applyTransportOptions(Context &ctx, RemoteProfile &p)
+{
+    if (flag(ctx, "ca-file")) {
+        const QString ca = option(ctx, "ca-file");
+        if (ca.isEmpty()) {
+            p.options.remove(QStringLiteral("caFile"));
+        } else {
+            const QString path = QDir::cleanPath(QDir::current().absoluteFilePath(ca));
+            QFile f(path);
+            if (!f.open(QIODevice::ReadOnly) || !f.read(4096).contains("-----BEGIN CERTIFICATE-----"))
+                return usageError(QStringLiteral("--ca-file %1: not a readable PEM file of CA certificates").arg(path));
+            p.options.insert(QStringLiteral("caFile"), path);
+        }
+    }
+    if (flag(ctx, "limit-rate")) {
+        const QString rate = option(ctx, "limit-rate");
+        const auto parsed = net::parseRate(rate);
+        if (!parsed)
+            return usageError(QStringLiteral("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'").arg(rate));
+        if (*parsed == 0)
+            p.options.remove(QStringLiteral("limitRate"));
+        else
+            p.options.insert(QStringLiteral("limitRate"), QString::number(*parsed));
+    }
+    return 0;
+}
+
+// Saves p (asking for its password when askSecret and it needs one) and says what was saved.
+int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
+{
     QString secretNote;
     bool failed = false;
-    if (p.needsSecret()) {
-        if (!qEnvironmentVariable("QUIRE_PASSWORD").isEmpty()) {
-            secretNote = QStringLiteral("password from $QUIRE_PASSWORD (not stored)");
+    if (p.needsSecret() && askSecret) {
+        if (Credentials::environmentSecret(p)) {
+            secretNote = QStringLiteral("password from the environment (not stored)");
         } else {
             const auto secret = readSecret(ctx, QStringLiteral("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
             if (ctx.cancelled)
                 return kExitCancelled;
             if (!secret || secret->isEmpty()) {
-                secretNote = QStringLiteral("no password stored: set QUIRE_PASSWORD when running quire");
+                secretNote = QStringLiteral("no password stored: set %1 when running quire")
+                                 .arg(Credentials::environmentVariableFor(p.name));
             } else if (const Status s = Credentials::store(p.name, *secret); !s) {
-                printError(s.error() + QStringLiteral(" (set QUIRE_PASSWORD when running quire instead)"));
+                printError(s.error() + QStringLiteral(" (set %1 when running quire instead)")
+                                           .arg(Credentials::environmentVariableFor(p.name)));
                 failed = true;
                 secretNote = QStringLiteral("password NOT stored");
             } else {
@@ -192,10 +239,154 @@ int remoteAdd(Context &ctx)
     QString line = QStringLiteral("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
     if (!p.user.isEmpty())
         line += QStringLiteral(", user %1").arg(p.user);
+    if (!p.caFile().isEmpty())
+        line += QStringLiteral(", CA file %1").arg(p.caFile());
+    if (!p.trustedCertificate().isEmpty())
+        line += QStringLiteral(", trusted certificate %1").arg(p.trustedCertificate());
+    if (p.limitRate() > 0)
+        line += QStringLiteral(", upload limit %1").arg(net::formatRate(p.limitRate()));
     if (!secretNote.isEmpty())
         line += QStringLiteral(", ") + secretNote;
     printOut(line + QLatin1Char('\n'));
     return failed ? kExitFailure : kExitOk;
+}
+
+Result<RemoteProfile> findProfile(Context &ctx, const QString &name)
+{
+    const auto found = RemoteProfiles(ctx.store).find(name);
+    if (!found)
+        return Result<RemoteProfile>::failure(found.error());
+    if (!*found)
+        return Result<RemoteProfile>::failure(QStringLiteral("no remote named '%1' (see 'quire remote list')").arg(name));
+    return **found;
+}
+
+int remoteEdit(Context &ctx)
+{
+    if (ctx.args.size() != 2)
+        return usageError(QStringLiteral("usage: quire remote edit NAME [--url URL] [--user USER] [--ca-file PATH] "
+                                         "[--limit-rate RATE] [--allow-insecure-auth]"));
+    auto found = findProfile(ctx, ctx.args.at(1));
+    if (!found) {
+        printError(found.error());
+        return kExitFailure;
+    }
+    RemoteProfile p = *found;
+    const bool userChanged = flag(ctx, "user") && option(ctx, "user") != p.user;
+    if (flag(ctx, "url"))
+        p.url = option(ctx, "url");
+    if (flag(ctx, "user"))
+        p.user = option(ctx, "user");
+    if (flag(ctx, "allow-insecure-auth"))
+        p.options.insert(QStringLiteral("allowInsecureAuth"), true);
+    if (const int bad = applyTransportOptions(ctx, p))
+        return bad;
+    if (auto e = p.validationError())
+        return usageError(*e);
+    Credentials::setSoleRemote(p.name);
+    return saveProfile(ctx, p, userChanged);
+}
+
+// y/yes on the terminal (or a line of standard input); nullopt when interrupted.
+std::optional<bool> confirm(Context &ctx, const QString &question)
+{
+    writeErr(question);
+    QByteArray line;
+    bool ended = false;
+#ifdef Q_OS_WIN
+    for (int c = std::fgetc(stdin); c != EOF; c = std::fgetc(stdin)) {
+        if (c == '\n') {
+            ended = true;
+            break;
+        }
+        line += char(c);
+    }
+#else
+    while (!ctx.cancelled) {
+        pollfd p{STDIN_FILENO, POLLIN, 0};
+        const int r = ::poll(&p, 1, 200);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;
+        char c = 0;
+        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+        if (n <= 0 || c == '\n') {
+            ended = true;
+            break;
+        }
+        line += c;
+    }
+#endif
+    if (ctx.cancelled)
+        return std::nullopt;
+    const QString answer = QString::fromUtf8(line).trimmed().toLower();
+    return ended && (answer == QLatin1String("y") || answer == QLatin1String("yes"));
+}
+
+int remoteTrust(Context &ctx)
+{
+    if (ctx.args.size() != 2)
+        return usageError(QStringLiteral("usage: quire remote trust NAME [--fingerprint SHA256]"));
+    auto found = findProfile(ctx, ctx.args.at(1));
+    if (!found) {
+        printError(found.error());
+        return kExitFailure;
+    }
+    RemoteProfile p = *found;
+    std::optional<QByteArray> expected;
+    if (flag(ctx, "fingerprint")) {
+        expected = net::normalizeFingerprint(option(ctx, "fingerprint"));
+        if (!expected)
+            return usageError(QStringLiteral("--fingerprint needs a SHA-256 fingerprint as "
+                                             "'openssl x509 -noout -fingerprint -sha256' prints it"));
+    }
+    // Judged afresh: the certificate pinned so far is not taken for granted.
+    RemoteProfile probe = p;
+    probe.options.remove(QStringLiteral("trustedCertificate"));
+    UploadControl control;
+    const net::ServerCertificate seen = net::inspectCertificate(probe, UploadSettings::fromStore(ctx.store).limits, &control);
+    if (seen.error) {
+        printError(QStringLiteral("remote '%1': %2").arg(p.name, seen.error->message));
+        return kExitFailure;
+    }
+    const net::CertificateInfo &cert = seen.tls.peer;
+    const QString host = QUrl(p.url).host();
+    if (seen.trusted && !expected) {
+        printOut(QStringLiteral("The certificate of %1 is trusted already (%2); nothing to change.\n")
+                     .arg(host, p.caFile().isEmpty() ? QStringLiteral("system CA certificates")
+                                                     : QStringLiteral("CA file %1").arg(p.caFile())));
+        if (!p.trustedCertificate().isEmpty()) {
+            p.options.remove(QStringLiteral("trustedCertificate"));
+            return saveProfile(ctx, p, false);
+        }
+        return kExitOk;
+    }
+    if (!cert.isValid()) {
+        printError(QStringLiteral("remote '%1': %2 showed no certificate that could be read").arg(p.name, host));
+        return kExitFailure;
+    }
+    printOut(QStringLiteral("Certificate of %1%2:\n%3\n")
+                 .arg(host, seen.tls.problem.isEmpty() ? QString() : QStringLiteral(" (not trusted: %1)").arg(seen.tls.problem),
+                      cert.describe()));
+    std::fflush(stdout);
+    if (expected) {
+        if (*expected != cert.sha256) {
+            printError(QStringLiteral("remote '%1': the server shows the certificate %2, not %3; nothing trusted")
+                           .arg(p.name, QString::fromLatin1(cert.sha256), QString::fromLatin1(*expected)));
+            return kExitFailure;
+        }
+    } else {
+        const auto yes = confirm(ctx, QStringLiteral("Trust this certificate for remote '%1'? [y/N] ").arg(p.name));
+        if (!yes)
+            return kExitCancelled;
+        if (!*yes) {
+            printOut(QStringLiteral("Not trusted; nothing changed.\n"));
+            return kExitFailure;
+        }
+    }
+    p.options.insert(QStringLiteral("trustedCertificate"), QString::fromLatin1(cert.sha256));
+    return saveProfile(ctx, p, false);
 }
 
 int remoteList(Context &ctx)
@@ -272,6 +463,7 @@ Result<std::shared_ptr<Remote>> openRemote(Context &ctx, const QString &name, co
         return R::failure(found.error());
     if (!*found)
         return R::failure(QStringLiteral("no remote named '%1' (see 'quire remote list')").arg(name));
+    Credentials::setSoleRemote(name);
     const auto secret = Credentials::secretFor(**found);
     if (!secret)
         return R::failure(secret.error());
@@ -305,10 +497,16 @@ int remoteTest(Context &ctx)
 int pushScope(Context &ctx, qint64 collectionId, const QString &label)
 {
     QHash<qint64, QString> names;
+    QSet<QString> remotes;
     if (const auto all = ctx.catalog.collections()) {
-        for (const Collection &c : *all)
+        for (const Collection &c : *all) {
             names.insert(c.id, c.name);
+            if (!c.remote.isEmpty() && (collectionId == 0 || c.id == collectionId))
+                remotes.insert(c.remote);
+        }
     }
+    // Plain $QUIRE_PASSWORD only when this push touches exactly one remote.
+    Credentials::setSoleRemote(remotes.size() == 1 ? *remotes.cbegin() : QString());
 
     UploadJob job(ctx.catalog, ctx.store, ctx.pools, UploadScope{collectionId, {}});
     job.setRetryFailed(true);
@@ -424,7 +622,11 @@ int runRemoteCommand(Context &ctx)
         return remoteRemove(ctx);
     if (sub == QLatin1String("test"))
         return remoteTest(ctx);
-    return usageError(QStringLiteral("usage: quire remote add|list|remove|test ..."));
+    if (sub == QLatin1String("edit"))
+        return remoteEdit(ctx);
+    if (sub == QLatin1String("trust"))
+        return remoteTrust(ctx);
+    return usageError(QStringLiteral("usage: quire remote add|edit|list|remove|test|trust ..."));
 }
 
 int pushCollection(Context &ctx, qint64 collectionId)
