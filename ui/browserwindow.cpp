@@ -1,5 +1,8 @@
 #include "browserwindow.h"
 
+#include "remoteeditdialog.h"
+#include "remoteproblembar.h"
+
 #include "catalogservice.h"
 #include "collectionmodel.h"
 #include "collectionnamedialog.h"
@@ -212,12 +215,18 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
                     m_uploads->resumeCollection(id);
             }, Qt::QueuedConnection);
         }
-        if (result.outcome == UploadResult::Outcome::Error)
+        if (!result.remoteProblems.isEmpty()) {
+            // Once, on the remote: its documents wait (they are not failed).
+            const UploadRemoteProblem &p = result.remoteProblems.first();
+            m_remoteProblem->showProblem(p.remote, p.error, int(p.collectionIds.size()));
+            m_waitingForRemote.insert(p.remote, p.collectionIds);
+        } else if (result.outcome == UploadResult::Outcome::Error) {
             showError(tr("Uploading stopped."), result.error);
-        else if (!result.failures.isEmpty())
+        } else if (!result.failures.isEmpty()) {
             showMessage(tr("Some documents could not be uploaded. First: “%1”: %2")
                             .arg(result.failures.first().fileName, result.failures.first().error),
                         15000);
+        }
     });
     m_documentView->viewport()->installEventFilter(this);
 
@@ -503,6 +512,10 @@ void BrowserWindow::createCentral()
     m_undoBarTimer.setSingleShot(true);
     m_undoBarTimer.setInterval(20000);
     connect(&m_undoBarTimer, &QTimer::timeout, m_undoBar, &QWidget::hide);
+
+    m_remoteProblem = new RemoteProblemBar(middle);
+    connect(m_remoteProblem, &RemoteProblemBar::fixRequested, this, &BrowserWindow::fixRemote);
+    ml->addWidget(m_remoteProblem);
 
     m_documentView = new DocumentView(middle);
     m_documentView->setObjectName(QStringLiteral("documentView"));
@@ -1371,6 +1384,27 @@ void BrowserWindow::showSettings()
     auto *dialog = new SettingsDialog(m_store, m_service, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
+}
+
+void BrowserWindow::fixRemote(const QString &remote, RemoteError::Problem problem)
+{
+    auto *dialog = new SettingsDialog(m_store, m_service, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    // Once the settings are closed, the documents that waited for this remote go again.
+    connect(dialog, &QDialog::finished, this, [this, remote] {
+        m_remoteProblem->dismiss();
+        for (qint64 id : m_waitingForRemote.take(remote))
+            m_uploads->enqueue(id);
+    });
+    dialog->open();
+    if (dialog->selectRemote(remote)) {
+        RemoteEditDialog *editor = dialog->editSelectedRemote();
+        // A certificate to trust: the test shows it, with Trust This Certificate….
+        if (editor && (problem == RemoteError::Problem::Untrusted || problem == RemoteError::Problem::CertificateChanged))
+            editor->testButton()->click();
+        else if (editor && problem == RemoteError::Problem::Credentials)
+            editor->passwordEdit()->setFocus();
+    }
 }
 
 void BrowserWindow::showDiagnostics()

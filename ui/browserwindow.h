@@ -1,6 +1,9 @@
 #pragma once
 
+#include "remote.h"
+
 #include <QByteArray>
+#include <QHash>
 #include <QList>
 #include <QMainWindow>
 #include <QPointer>
@@ -26,6 +29,7 @@ class DetailsPane;
 class DiagnosticsDialog;
 class DocumentModel;
 class DocumentView;
+class RemoteProblemBar;
 class ResponsivenessMonitor;
 class SessionStore;
 class UploadQueue;
@@ -80,6 +84,9 @@ public:
     WorkStatusWidget *workStatus() const { return m_work; }
     // The window's uploads: started once the catalog is open, woken after each ingest job.
     UploadQueue *uploadQueue() const { return m_uploads; }
+    RemoteProblemBar *remoteProblemBar() const { return m_remoteProblem; }
+    // Opens Settings › Remotes at remote's editor, ready for the fix of problem.
+    void fixRemote(const QString &remote, quire::RemoteError::Problem problem);
     QLineEdit *filterEdit() const { return m_filter; }
     QComboBox *statusFilter() const { return m_statusFilter; }
     // Collection › Upload To (also in the collection list's context menu): "None (don't
@@ -167,6 +174,8 @@ private:
     DetailsPane *m_details = nullptr;
     WorkStatusWidget *m_work = nullptr;
     UploadQueue *m_uploads = nullptr;
+    RemoteProblemBar *m_remoteProblem = nullptr;
+    QHash<QString, QList<qint64>> m_waitingForRemote;   // remote -> collections whose documents wait
     bool m_actionsSeeUploads = false;   // updateActions() last saw the upload queue busy
     QUndoStack *m_undo = nullptr;
     QSplitter *m_splitter = nullptr;

@@ -13,6 +13,7 @@
 #include <QHostAddress>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QUrl>
@@ -105,6 +106,21 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_insecure->setToolTip(tr("Without this, Quire refuses to send a password over http:// to any "
                               "server but this computer."));
     form->addRow(QString(), m_insecure);
+
+    m_caFile = new QLineEdit(this);
+    m_caFile->setObjectName(QStringLiteral("remoteCaFile"));
+    m_caFile->setPlaceholderText(tr("the system's CA certificates"));
+    m_caFile->setToolTip(tr("https: a PEM file with the CA certificates to trust for this server instead of "
+                            "the system's (a NAS or company CA)."));
+    m_caFile->setClearButtonEnabled(true);
+    m_browseCa = new QPushButton(tr("Bro&wse…"), this);
+    m_browseCa->setAutoDefault(false);
+    auto *caRow = new QHBoxLayout;
+    caRow->addWidget(m_caFile, 1);
+    caRow->addWidget(m_browseCa);
+    m_caFileLabel = new QLabel(tr("&CA file:"), this);
+    m_caFileLabel->setBuddy(m_caFile);
+    form->addRow(m_caFileLabel, caRow);
     layout->addLayout(form);
 
     m_problem = new QLabel(this);
@@ -143,6 +159,12 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_stopTest->setAutoDefault(false);
     m_stopTest->hide();
     testRow->addWidget(m_stopTest, 0, Qt::AlignTop);
+    m_trust = new QPushButton(tr("T&rust This Certificate…"), this);
+    m_trust->setObjectName(QStringLiteral("remoteTrust"));
+    m_trust->setToolTip(tr("Trust exactly this certificate for this remote (checked by its SHA-256 fingerprint)"));
+    m_trust->setAutoDefault(false);
+    m_trust->hide();
+    testRow->addWidget(m_trust, 0, Qt::AlignTop);
     layout->addLayout(testRow);
     layout->addStretch(1);
 
@@ -169,6 +191,8 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         m_url->setText(existing->url);
         m_user->setText(existing->user);
         m_insecure->setChecked(existing->allowInsecureAuth());
+        m_caFile->setText(existing->caFile());
+        m_trustedCertificate = existing->trustedCertificate();
     }
     kindChanged();
 
@@ -176,8 +200,10 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         kindChanged();
         valuesChanged();
     });
-    for (QLineEdit *edit : {m_name, m_url, m_user, m_password})
+    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile})
         connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::valuesChanged);
+    connect(m_browseCa, &QPushButton::clicked, this, &RemoteEditDialog::browseCaFile);
+    connect(m_trust, &QPushButton::clicked, this, &RemoteEditDialog::askTrust);
     connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
     connect(m_browse, &QPushButton::clicked, this, &RemoteEditDialog::browse);
     connect(m_test, &QPushButton::clicked, this, &RemoteEditDialog::startTest);
@@ -233,6 +259,15 @@ RemoteProfile RemoteEditDialog::profile() const
             p.options.insert(kInsecureOption, true);
         else
             p.options.remove(kInsecureOption);
+        const QString ca = m_caFile->text().trimmed();
+        if (ca.isEmpty())
+            p.options.remove(QStringLiteral("caFile"));
+        else
+            p.options.insert(QStringLiteral("caFile"), ca);
+        if (m_trustedCertificate.isEmpty())
+            p.options.remove(QStringLiteral("trustedCertificate"));
+        else
+            p.options.insert(QStringLiteral("trustedCertificate"), m_trustedCertificate);
     }
     return p;
 }
@@ -280,7 +315,7 @@ QString RemoteEditDialog::problem() const
         if (!password().isEmpty() && p.user.isEmpty() && !p.usesBearerToken())
             return tr("Type the user the password belongs to.");
         const bool haveSecret = !password().isEmpty() || (m_existing && m_existing->needsSecret())
-                                || !qEnvironmentVariableIsEmpty(Credentials::environmentVariable().toLatin1().constData());
+                                || Credentials::environmentSecret(p).has_value();
         if (p.needsSecret() && !haveSecret)
             return tr("Type the password of %1 (it is kept in the system keychain).").arg(p.user);
     }
@@ -310,7 +345,8 @@ void RemoteEditDialog::kindChanged()
         break;
     }
     m_browse->setVisible(local);
-    for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure})
+    for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure,
+                                                       m_caFileLabel, m_caFile, m_browseCa})
         w->setEnabled(!local);
     validate();
 }
@@ -359,6 +395,7 @@ void RemoteEditDialog::startTest()
         secret = password();
     m_testStop = TestStop::None;
     m_testResultStale = false;
+    m_trust->hide();
     m_tester->start(p, m_testSettings, secret);
     m_testBusy->show();
     m_stopTest->show();
@@ -392,6 +429,10 @@ void RemoteEditDialog::testEnded(bool ok, const QString &message)
     } else if (ok) {
         works = true;
         setTestMessage(Tone::Success, tr("Test passed: %1.").arg(message));
+    } else if (m_tester->untrustedCertificate().isValid()) {
+        const net::CertificateInfo &cert = m_tester->untrustedCertificate();
+        setTestMessage(Tone::Error, tr("Test failed: %1. Nothing was sent.\n%2").arg(message, cert.describe()));
+        m_trust->show();
     } else {
         setTestMessage(Tone::Error, tr("Test failed: %1.").arg(message));
     }
@@ -399,6 +440,52 @@ void RemoteEditDialog::testEnded(bool ok, const QString &message)
     if (focusWasOnStop)
         m_test->setFocus();
     Q_EMIT testFinished(works);
+}
+
+void RemoteEditDialog::askTrust()
+{
+    if (!m_tester || !m_tester->untrustedCertificate().isValid())
+        return;
+    const net::CertificateInfo cert = m_tester->untrustedCertificate();
+    auto *box = new QMessageBox(QMessageBox::Warning, tr("Trust This Certificate?"),
+                                tr("Quire cannot verify the identity of %1.").arg(QUrl(normalizedUrl()).host()),
+                                QMessageBox::NoButton, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextFormat(Qt::PlainText);
+    box->setInformativeText(tr("Trust this certificate only if it is your server's: compare the fingerprint with "
+                               "the one the server's administrator gives you.\n\n%1")
+                                .arg(cert.describe()));
+    QPushButton *trust = box->addButton(tr("&Trust"), QMessageBox::AcceptRole);
+    QPushButton *cancel = box->addButton(QMessageBox::Cancel);
+    box->setDefaultButton(cancel);
+    box->setEscapeButton(cancel);
+    connect(box, &QMessageBox::finished, this, [this, box, trust] {
+        if (box->clickedButton() == trust)
+            trustShownCertificate();
+    });
+    box->open();
+}
+
+void RemoteEditDialog::trustShownCertificate()
+{
+    if (!m_tester || !m_tester->untrustedCertificate().isValid())
+        return;
+    m_trustedCertificate = QString::fromLatin1(m_tester->untrustedCertificate().sha256);
+    m_trust->hide();
+    startTest();
+}
+
+void RemoteEditDialog::browseCaFile()
+{
+    auto *dialog = new QFileDialog(this, tr("Choose the CA Certificates"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::ExistingFile);
+    dialog->setNameFilters({tr("PEM certificates (*.pem *.crt *.cer)"), tr("All files (*)")});
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &file) {
+        if (!file.isEmpty())
+            m_caFile->setText(QDir::toNativeSeparators(file));
+    });
+    dialog->open();
 }
 
 void RemoteEditDialog::valuesChanged()

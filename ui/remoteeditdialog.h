@@ -22,7 +22,10 @@ class Pools;
 class RemoteTester;
 
 // Adds or edits one remote profile: name, kind (local folder, WebDAV server, HTTP collections
-// API), folder or URL, user, password, and whether a password may cross plain http://.
+// API), folder or URL, user, password, whether a password may cross plain http://, and for
+// https the CA file to trust instead of the system's. When Test Connection meets a certificate
+// that is not trusted, it shows the certificate and offers "Trust This Certificate…" (never the
+// default button; it asks first): the certificate's fingerprint is then saved with the profile.
 //
 // Checks the values as they are typed (the rules of `quire remote add`, plus the one Quire
 // applies before sending a password: never over plain http:// to another host unless allowed)
@@ -64,6 +67,14 @@ public:
     QLineEdit *userEdit() const { return m_user; }
     QLineEdit *passwordEdit() const { return m_password; }
     QCheckBox *insecureBox() const { return m_insecure; }
+    QLineEdit *caFileEdit() const { return m_caFile; }
+    // Shown after a test met a certificate that is not trusted; asks before trusting it.
+    QPushButton *trustButton() const { return m_trust; }
+    // The fingerprint of the certificate trusted in this form ("" = none): saved with the profile.
+    QString trustedCertificate() const { return m_trustedCertificate; }
+    // Trusts the certificate the last test showed, without asking (what the button does once
+    // the person confirmed), and tests again.
+    void trustShownCertificate();
     QPushButton *okButton() const;
 
     // Shows Test Connection; pools run the test, settings bound its requests (time limits).
@@ -93,6 +104,8 @@ private:
     void startTest();
     void stopTest();
     void testEnded(bool ok, const QString &message);
+    void askTrust();
+    void browseCaFile();
     enum class Tone { Hint, Success, Error };
     void setTestMessage(Tone tone, const QString &text);
 
@@ -108,6 +121,11 @@ private:
     QLabel *m_passwordLabel = nullptr;
     QLineEdit *m_password = nullptr;
     QCheckBox *m_insecure = nullptr;
+    QLabel *m_caFileLabel = nullptr;
+    QLineEdit *m_caFile = nullptr;
+    QPushButton *m_browseCa = nullptr;
+    QPushButton *m_trust = nullptr;
+    QString m_trustedCertificate;
     QLabel *m_problem = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
     QPushButton *m_test = nullptr;

@@ -3,6 +3,7 @@
 #include "catalogservice.h"
 #include "credentials.h"
 #include "pools.h"
+#include "net/http.h"
 #include "remote.h"
 
 namespace quire {
@@ -16,9 +17,8 @@ Result<QString> secretFor(const RemoteProfile &profile, const std::optional<QStr
         return QString();
     if (given && !given->isEmpty())
         return *given;
-    const QString fromEnvironment = qEnvironmentVariable(Credentials::environmentVariable().toLatin1().constData());
-    if (!fromEnvironment.isEmpty())
-        return fromEnvironment;
+    if (auto fromEnvironment = Credentials::environmentSecret(profile))
+        return *fromEnvironment;
     const auto stored = Credentials::read(profile.name);
     if (!stored) {
         return Result<QString>::failure(
@@ -57,8 +57,16 @@ void RemoteTester::start(const RemoteProfile &profile, const UploadSettings &set
     const quint64 generation = ++m_generation;
     Pools *pools = &m_pools;
     const RemoteLimits limits = settings.limits;
+    struct Outcome
+    {
+        Result<QString> result = QString();
+        net::TlsReport tls;
+        bool untrusted = false;
+    };
+    m_untrusted = {};
+    m_tls = {};
     auto future = m_pools.run(m_pools.io(), [pools, profile, limits, secret = std::move(secret),
-                                             control]() -> Result<QString> {
+                                             control]() -> Outcome {
         // Network tests wait most of the time: give the slot back meanwhile (like uploads), so
         // catalog queries never queue behind a slow server.
         QThreadPool *pool = pools->io();
@@ -69,21 +77,44 @@ void RemoteTester::start(const RemoteProfile &profile, const UploadSettings &set
             ~Reserve() { pool->reserveThread(); }
         } reserve{pool};
 
+        Outcome out;
+        if (profile.kind != RemoteKind::Local && profile.url.startsWith(QLatin1String("https:"), Qt::CaseInsensitive)) {
+            // The certificate first, before any credentials go anywhere.
+            const net::ServerCertificate cert = net::inspectCertificate(profile, limits, control.get());
+            out.tls = cert.tls;
+            if (!cert.trusted && !cert.error && cert.tls.peer.isValid()) {
+                out.untrusted = true;
+                out.result = Result<QString>::failure(
+                    cert.tls.pinMismatch
+                        ? RemoteTester::tr("the server's certificate has changed: it is not the one trusted before")
+                        : RemoteTester::tr("the server's certificate is not trusted (%1)").arg(cert.tls.problem));
+                return out;
+            }
+        }
         const auto s = secretFor(profile, secret);
-        if (!s)
-            return Result<QString>::failure(s.error());
-        if (control->isStopped())
-            return Result<QString>::failure(RemoteTester::tr("stopped"));
+        if (!s) {
+            out.result = Result<QString>::failure(s.error());
+            return out;
+        }
+        if (control->isStopped()) {
+            out.result = Result<QString>::failure(RemoteTester::tr("stopped"));
+            return out;
+        }
         auto remote = Remote::create(profile, *s, limits);
-        if (!remote)
-            return Result<QString>::failure(remote.error());
-        return (*remote)->test(*control);
+        if (!remote) {
+            out.result = Result<QString>::failure(remote.error());
+            return out;
+        }
+        out.result = (*remote)->test(*control);
+        return out;
     });
-    onFinished(future, this, [this, generation](const Result<QString> &r) {
+    onFinished(future, this, [this, generation](const Outcome &o) {
         if (generation != m_generation)
             return;   // a later start() or stop() superseded it
         m_control.reset();
-        Q_EMIT finished(r.ok(), r.ok() ? *r : r.error());
+        m_tls = o.tls;
+        m_untrusted = o.untrusted ? o.tls.peer : net::CertificateInfo();
+        Q_EMIT finished(o.result.ok(), o.result.ok() ? *o.result : o.result.error());
     });
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/tls.h"
 #include "remoteprofile.h"
 #include "uploadpolicy.h"
 
@@ -17,7 +18,9 @@ class UploadControl;
 // "Test connection" for the window: the check `quire remote test NAME` runs (Remote::test:
 // reachable, credentials accepted, writable), run on the I/O pool and answered by a signal.
 //
-// The worker thread resolves the secret (the one given, else $QUIRE_PASSWORD, else the
+// For an https server the worker first looks at the certificate, without credentials (net::
+// inspectCertificate): one that is not trusted ends the test there, and untrustedCertificate()
+// says what it was, for a "Trust this certificate" choice. Then it resolves the secret (the one given, else $QUIRE_PASSWORD, else the
 // keychain, which may wait for an unlock prompt), creates the Remote and tests it. Every request
 // is bounded by the remote's time limits (settings/uploads/...), and stop() aborts it within
 // ~100 ms. The test gives its pool slot back while it waits on the network, like uploads do.
@@ -41,6 +44,12 @@ public:
     bool isRunning() const { return m_control != nullptr; }
     QString remoteName() const { return m_name; }
 
+    // What the last test found when the server's certificate was not trusted (an https server
+    // whose certificate no trusted CA signed, or not the certificate trusted before): the
+    // certificate to show, and why it was refused. Invalid after a test that got past TLS.
+    const net::CertificateInfo &untrustedCertificate() const { return m_untrusted; }
+    const net::TlsReport &tlsReport() const { return m_tls; }
+
 Q_SIGNALS:
     // ok: message says what was checked ("the folder ... exists and is writable");
     // otherwise why it failed, naming the server or folder.
@@ -51,6 +60,8 @@ private:
     std::shared_ptr<UploadControl> m_control;
     QString m_name;
     quint64 m_generation = 0;
+    net::CertificateInfo m_untrusted;
+    net::TlsReport m_tls;
 };
 
 } // namespace quire

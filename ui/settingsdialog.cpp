@@ -357,7 +357,13 @@ void SettingsDialog::editRemote()
         openEditor(profile);
 }
 
-void SettingsDialog::openEditor(const std::optional<RemoteProfile> &existing)
+RemoteEditDialog *SettingsDialog::editSelectedRemote()
+{
+    const auto profile = selectedProfile();
+    return profile ? openEditor(profile) : nullptr;
+}
+
+RemoteEditDialog *SettingsDialog::openEditor(const std::optional<RemoteProfile> &existing)
 {
     QStringList taken;
     for (int i = 0; i < m_remotes->topLevelItemCount(); ++i)
@@ -370,6 +376,7 @@ void SettingsDialog::openEditor(const std::optional<RemoteProfile> &existing)
         saveRemote(editor->profile(), editor->password(), existing);
     });
     editor->open();
+    return editor;
 }
 
 void SettingsDialog::saveRemote(const RemoteProfile &profile, const QString &password,

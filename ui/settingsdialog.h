@@ -35,6 +35,8 @@ struct Collection;
 //
 // GUI thread only; never blocks. Closing the dialog stops a running test; a password being
 // stored is still stored. Store and service outlive the dialog.
+class RemoteEditDialog;
+
 class SettingsDialog final : public QDialog
 {
     Q_OBJECT
@@ -61,6 +63,9 @@ public:
 
     // Selects the remote in the list; false when it is not listed.
     bool selectRemote(const QString &name);
+    // Opens the editor of the selected remote (as Edit… does) and returns it; nullptr when none
+    // is selected.
+    RemoteEditDialog *editSelectedRemote();
     QString selectedRemote() const;
     // A remote operation (test, removal check, keychain write) is running.
     bool isBusy() const { return m_busy; }
@@ -85,7 +90,7 @@ private:
     void removeRemote();
     void testRemote();
     void stopTest();
-    void openEditor(const std::optional<RemoteProfile> &existing);
+    RemoteEditDialog *openEditor(const std::optional<RemoteProfile> &existing);
     void saveRemote(const RemoteProfile &profile, const QString &password,
                     const std::optional<RemoteProfile> &before);
     void refuseRemoval(const QString &name, const QStringList &collections);
