@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Upload benchmarks against a local Apache mod_dav server (started here from
-# tests/apache/dav.conf.in on a free loopback port, Basic auth, stopped at exit):
+# tests/apache/dav.conf.in on a free loopback port, Basic auth, stopped at exit), over http and
+# over https (mod_ssl + mod_http2, a certificate from a throwaway CA made here with openssl;
+# Quire trusts it through --ca-file, curl through --cacert):
 #   1. one 1 GiB file:         quire push  vs  curl -T           (+ quire's peak RSS during it)
 #   2. 1,000 files of 64 KiB:  quire push  vs  one curl invocation uploading all of them
-#                                             (a config file with 1,000 upload-file/url pairs,
-#                                             one connection)
+#                                             (a config file with 1,000 upload-file/url pairs:
+#                                             curl -T a URL_a -T b URL_b ..., one connection)
+# BENCH_SCHEMES (default "http https") picks the schemes.
 # Times are the push alone: the catalog is made fresh and the files are added (hashed) before
 # each quire run, untimed; the server's copies are removed before each run.
 #
@@ -73,28 +76,61 @@ trap 'exit 130' INT TERM
 user=bench
 password='bench-pass'
 printf '%s:{SHA}%s\n' "$user" "$(printf '%s' "$password" | openssl dgst -sha1 -binary | base64)" >"$server/htpasswd"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
-       || echo $((20000 + RANDOM % 20000)))
 user_line="" group_line=""
 if [[ $(id -u) -eq 0 ]]; then
     user_line="User www-data"
     group_line="Group www-data"
     chown www-data:www-data "$docs" "$server/davlock"
 fi
-sed -e "s#@SERVER_ROOT@#$server#g; s#@DOC_ROOT@#$docs#g; s#@PORT@#$port#g" \
-    -e "s#@MODULES@#/usr/lib/apache2/modules#g; s#@USER_LINE@#$user_line#; s#@GROUP_LINE@#$group_line#" \
-    "$root/tests/apache/dav.conf.in" >"$server/dav.conf"
-/usr/sbin/apache2 -f "$server/dav.conf" -d "$server" -DFOREGROUND >"$server/stdout.log" 2>&1 &
-apache_pid=$!
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null -u "$user:$password" "http://127.0.0.1:$port/" && break
-    sleep 0.1
-done
-if ! curl -sf -o /dev/null -u "$user:$password" -X PROPFIND -H 'Depth: 0' "http://127.0.0.1:$port/"; then
-    echo "upload.sh: Apache did not start: $(cat "$server/error.log" "$server/stdout.log" 2>/dev/null | tail -5)" >&2
-    exit 1
-fi
-base="http://127.0.0.1:$port"
+
+# A throwaway CA and a server certificate for 127.0.0.1, for the https cases.
+make_certificates() {
+    local d="$server/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Quire bench CA" \
+        -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 || return 1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1 || return 1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+        -extfile "$d/ext.cnf" -out "$d/server.pem" >/dev/null 2>&1 || return 1
+    chmod 644 "$d/server.key"
+}
+
+start_apache() {   # SCHEME
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+           || echo $((20000 + RANDOM % 20000)))
+    sed -e "s#@SERVER_ROOT@#$server#g; s#@DOC_ROOT@#$docs#g; s#@PORT@#$port#g" \
+        -e "s#@MODULES@#/usr/lib/apache2/modules#g; s#@USER_LINE@#$user_line#; s#@GROUP_LINE@#$group_line#" \
+        -e "/^@[A-Z_]*@$/d" \
+        "$root/tests/apache/dav.conf.in" >"$server/dav.conf"
+    curl_tls=()
+    if [[ "$1" == https ]]; then
+        cat >>"$server/dav.conf" <<CONF
+LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
+SSLSessionCache "shmcb:$server/ssl_scache(512000)"
+SSLEngine on
+SSLCertificateFile "$server/tls/server.pem"
+SSLCertificateKeyFile "$server/tls/server.key"
+Protocols h2 http/1.1
+H2WindowSize 1048576
+CONF
+        curl_tls=(--cacert "$server/tls/ca.pem")
+    fi
+    : >"$server/access.log"
+    /usr/sbin/apache2 -f "$server/dav.conf" -d "$server" -DFOREGROUND >"$server/stdout.log" 2>&1 &
+    apache_pid=$!
+    base="$1://127.0.0.1:$port"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "${curl_tls[@]}" -u "$user:$password" "$base/" && break
+        sleep 0.1
+    done
+    if ! curl -sf -o /dev/null "${curl_tls[@]}" -u "$user:$password" -X PROPFIND -H 'Depth: 0' "$base/"; then
+        echo "upload.sh: Apache did not start: $(cat "$server/error.log" "$server/stdout.log" 2>/dev/null | tail -5)" >&2
+        return 1
+    fi
+}
 
 # The requests Apache logged (tests/apache/dav.conf.in's access log) from line $1 on, by method:
 # "PUT 1002, MKCOL 1, ...". Printed under a case as what quire sent for it.
@@ -108,16 +144,10 @@ note_row() {   # LABEL TEXT
 }
 
 # --- quire's side: settings, catalog and a remote profile (the password from the environment) ----
-export QUIRE_PASSWORD=$password
+export QUIRE_PASSWORD_BENCH=$password
 settings="$data/settings.json"
 catalog="$data/catalog.sqlite"
 q=("$QUIRE" --config "$settings" --catalog "$catalog")
-if ! "${q[@]}" remote add bench --kind webdav --url "$base/" --user "$user" >/dev/null 2>"$data/remote.err"; then
-    echo "upload.sh: 'quire remote add' failed: $(head -c 300 "$data/remote.err")" >&2
-    bench_row "upload 1 GiB (WebDAV)" "curl -T" "n/a" "n/a"
-    bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "n/a" "n/a"
-    exit 1
-fi
 
 # A fresh catalog with one collection holding SOURCE, hashed and ready to push; the server's
 # copy of the collection removed. Untimed. (`quire add` uploads at once when the collection has
@@ -130,57 +160,88 @@ prepare_push() {   # COLLECTION SOURCE
     sqlite3 "$catalog" "UPDATE collections SET remote = 'bench' WHERE name = '$1'"
 }
 
-# --- 1. one 1 GiB file ----------------------------------------------------------------------------
-bench_random_file "$data/src/big.bin" 1024
-bench_warm "$data/src/big.bin"
-curl_big=(curl -sf -o /dev/null -u "$user:$password" -T "$data/src/big.bin" "$base/curl-big.bin")
-quire_big=("${q[@]}" push big)
-read -r rt qt < <(bench_pair curl_big quire_big "prepare_push big '$data/src/big.bin'")
-if [[ "$qt" != n/a ]] && ! cmp -s "$data/src/big.bin" "$docs/big/big.bin"; then
-    echo "upload.sh: the uploaded 1 GiB file differs from the source" >&2
-    qt=n/a
-fi
-bench_row "upload 1 GiB (WebDAV)" "curl -T" "$rt" "$qt" $((1024 * 1024 * 1024))
+run_cases() {   # SCHEME
+    local scheme=$1
+    if ! start_apache "$scheme"; then
+        bench_row "upload 1 GiB ($scheme)" "curl -T" "n/a" "n/a"
+        bench_row "1,000 x 64 KiB ($scheme)" "curl -K (one connection)" "n/a" "n/a"
+        return 1
+    fi
+    rm -f "$settings"
+    local ca=()
+    [[ "$scheme" == https ]] && ca=(--ca-file "$server/tls/ca.pem")
+    if ! "${q[@]}" remote add bench --kind webdav --url "$base/" --user "$user" "${ca[@]}" >/dev/null 2>"$data/remote.err"; then
+        echo "upload.sh: 'quire remote add' failed: $(head -c 300 "$data/remote.err")" >&2
+        stop_apache
+        return 1
+    fi
+    # --- 1. one 1 GiB file ----------------------------------------------------------------------------
+    bench_random_file "$data/src/big.bin" 1024
+    bench_warm "$data/src/big.bin"
+    curl_big=(curl -sf -o /dev/null "${curl_tls[@]}" -u "$user:$password" -T "$data/src/big.bin" "$base/curl-big.bin")
+    quire_big=("${q[@]}" push big)
+    read -r rt qt < <(bench_pair curl_big quire_big "prepare_push big '$data/src/big.bin'")
+    if [[ "$qt" != n/a ]] && ! cmp -s "$data/src/big.bin" "$docs/big/big.bin"; then
+        echo "upload.sh: the uploaded 1 GiB file differs from the source" >&2
+        qt=n/a
+    fi
+    bench_row "upload 1 GiB ($scheme)" "curl -T" "$rt" "$qt" $((1024 * 1024 * 1024))
 
-# Peak memory of one push of the 1 GiB file, and the requests it made.
-prepare_push big "$data/src/big.bin"
-mark=$(log_lines)
-if /usr/bin/time -v "${quire_big[@]}" >/dev/null 2>"$data/time.txt"; then
-    rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$data/time.txt")
-    awk -v k="$rss_kib" 'BEGIN { printf "%-26s %-28s %9s %9s %7s %11s\n", "  quire peak RSS", "(target < 100 MiB)", "", "", "", sprintf("%.1f MiB", k / 1024) }'
-    note_row "quire requests" "$(requests_since "$mark")"
-else
-    echo "upload.sh: the measured push failed: $(tail -3 "$data/time.txt")" >&2
-fi
-rm -f "$data/src/big.bin" "$docs/curl-big.bin"
-rm -rf "${docs:?}/big"
+    # Peak memory of one push of the 1 GiB file, and the requests it made.
+    prepare_push big "$data/src/big.bin"
+    mark=$(log_lines)
+    if /usr/bin/time -v "${quire_big[@]}" >/dev/null 2>"$data/time.txt"; then
+        rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$data/time.txt")
+        awk -v k="$rss_kib" 'BEGIN { printf "%-26s %-28s %9s %9s %7s %11s\n", "  quire peak RSS", "(target < 100 MiB)", "", "", "", sprintf("%.1f MiB", k / 1024) }'
+        note_row "quire requests" "$(requests_since "$mark")"
+    else
+        echo "upload.sh: the measured push failed: $(tail -3 "$data/time.txt")" >&2
+    fi
+    rm -f "$data/src/big.bin" "$docs/curl-big.bin"
+    rm -rf "${docs:?}/big"
 
-# --- 2. 1,000 files of 64 KiB ------------------------------------------------------------------
-mkdir -p "$data/src/small"
-head -c $((1000 * 65536)) /dev/urandom | (cd "$data/src/small" && split -b 65536 -a 4 -d - s)
-bench_warm "$data/src/small"
-curl -sf -o /dev/null -u "$user:$password" -X MKCOL "$base/curl-small/"
-{
-    echo "user = \"$user:$password\""
-    echo "silent"
-    echo "fail"
-    for f in "$data"/src/small/s*; do
-        echo "upload-file = \"$f\""
-        echo "url = \"$base/curl-small/$(basename "$f")\""
-        echo "output = \"/dev/null\""
-    done
-} >"$data/curl-small.conf"
-curl_small=(curl -K "$data/curl-small.conf")
-quire_small=("${q[@]}" push small)
-read -r rt qt < <(bench_pair curl_small quire_small "prepare_push small '$data/src/small'")
-if [[ "$qt" != n/a ]] && [[ $(find "$docs/small" -type f | wc -l) -ne 1000 ]]; then
-    echo "upload.sh: quire did not upload the 1,000 files" >&2
-    qt=n/a
-fi
-bench_row "upload 1,000 x 64 KiB" "curl -K (one connection)" "$rt" "$qt" $((1000 * 65536))
-# What one push of the 1,000 files asks of the server (untimed).
-prepare_push small "$data/src/small"
-mark=$(log_lines)
-if bench_run_quiet "${quire_small[@]}"; then
-    note_row "quire requests" "$(requests_since "$mark")"
-fi
+    # --- 2. 1,000 files of 64 KiB ------------------------------------------------------------------
+    rm -rf "$data/src/small" "${docs:?}/curl-small"
+    mkdir -p "$data/src/small"
+    head -c $((1000 * 65536)) /dev/urandom | (cd "$data/src/small" && split -b 65536 -a 4 -d - s)
+    bench_warm "$data/src/small"
+    curl -sf -o /dev/null "${curl_tls[@]}" -u "$user:$password" -X MKCOL "$base/curl-small/"
+    {
+        echo "user = \"$user:$password\""
+        echo "silent"
+        echo "fail"
+        [[ -n "${curl_tls[*]}" ]] && echo "cacert = \"$server/tls/ca.pem\""
+        for f in "$data"/src/small/s*; do
+            echo "upload-file = \"$f\""
+            echo "url = \"$base/curl-small/$(basename "$f")\""
+            echo "output = \"/dev/null\""
+        done
+    } >"$data/curl-small.conf"
+    curl_small=(curl -K "$data/curl-small.conf")
+    quire_small=("${q[@]}" push small)
+    read -r rt qt < <(bench_pair curl_small quire_small "prepare_push small '$data/src/small'")
+    if [[ "$qt" != n/a ]] && [[ $(find "$docs/small" -type f | wc -l) -ne 1000 ]]; then
+        echo "upload.sh: quire did not upload the 1,000 files" >&2
+        qt=n/a
+    fi
+    bench_row "1,000 x 64 KiB ($scheme)" "curl -K (one connection)" "$rt" "$qt" $((1000 * 65536))
+    # What one push of the 1,000 files asks of the server (untimed).
+    prepare_push small "$data/src/small"
+    mark=$(log_lines)
+    if bench_run_quiet "${quire_small[@]}"; then
+        note_row "quire requests" "$(requests_since "$mark")"
+    fi
+    rm -rf "$data/src/small" "${docs:?}/small" "${docs:?}/curl-small"
+    stop_apache
+}
+
+status=0
+for scheme in ${BENCH_SCHEMES:-http https}; do
+    if [[ "$scheme" == https ]] && [[ ! -f "$server/tls/server.pem" ]] && ! make_certificates; then
+        echo "upload.sh: openssl could not make the test certificates" >&2
+        status=1
+        continue
+    fi
+    run_cases "$scheme" || status=1
+done
+exit $status
