@@ -1,55 +1,21 @@
 #include "davserver.h"
 
+#include "apacheprocess.h"
+
 #include <QCryptographicHash>
-#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QTcpServer>
-#include <QTcpSocket>
-#include <QThread>
-
-#ifndef Q_OS_WIN
-#  include <grp.h>
-#  include <pwd.h>
-#  include <sys/stat.h>
-#  include <unistd.h>
-#endif
 
 namespace quire::test {
 
-namespace {
-
-quint16 freeLoopbackPort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return probe.serverPort();
-}
-
-bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-#ifndef Q_OS_WIN
-// Hands a path to www-data when running as root (Apache's children run as that user).
-void giveToApacheUser(const QString &path)
-{
-    if (::geteuid() != 0)
-        return;
-    const passwd *pw = ::getpwnam("www-data");
-    const group *gr = ::getgrnam("www-data");
-    if (pw && gr)
-        (void)::chown(QFile::encodeName(path).constData(), pw->pw_uid, gr->gr_gid);
-}
-#endif
-
-} // namespace
+using apache::giveToApacheUser;
+using apache::makeTraversable;
+using apache::writeFile;
 
 DavServer::DavServer() = default;
+
+DavServer::DavServer(Options options) : m_options(std::move(options)) {}
 
 DavServer::~DavServer()
 {
@@ -89,7 +55,9 @@ bool DavServer::skipAllowed()
 
 QUrl DavServer::baseUrl() const
 {
-    return QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(m_port));
+    return QUrl(QStringLiteral("%1://127.0.0.1:%2/")
+                    .arg(m_options.tls.isNull() ? QStringLiteral("http") : QStringLiteral("https"))
+                    .arg(m_port));
 }
 
 QString DavServer::documentRoot() const
@@ -119,7 +87,7 @@ QList<DavServer::Logged> DavServer::accessLog() const
             break;   // still being written
         line.chop(1);
         const QList<QByteArray> fields = line.split('\t');
-        if (fields.size() != 6)
+        if (fields.size() != 8)
             continue;
         Logged l;
         l.beganMs = fields.at(0).toLongLong();
@@ -127,7 +95,9 @@ QList<DavServer::Logged> DavServer::accessLog() const
         l.status = fields.at(2).toInt();
         l.bytesIn = fields.at(3).toLongLong();
         l.contentRange = fields.at(4) == "-" ? QByteArray() : fields.at(4);
-        l.path = QString::fromUtf8(fields.at(5));   // Apache writes bytes outside ASCII as \xhh
+        l.protocol = fields.at(5);
+        l.clientPort = quint16(fields.at(6).toUInt());
+        l.path = QString::fromUtf8(fields.at(7));   // Apache writes bytes outside ASCII as \xhh
         out.append(l);
     }
     return out;
@@ -144,9 +114,16 @@ bool DavServer::start()
         m_error = unavailableReason();
         return false;
     }
+    for (const auto &[wanted, module] : {std::pair{!m_options.tls.isNull(), "mod_ssl.so"},
+                                         std::pair{m_options.http2, "mod_http2.so"}}) {
+        if (wanted && !QFileInfo::exists(modulesDir() + QLatin1Char('/') + QLatin1String(module))) {
+            m_error = QStringLiteral("Apache's %1 is not installed in %2").arg(QLatin1String(module), modulesDir());
+            return false;
+        }
+    }
     // The free port may be taken between probing and Apache binding it: try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {
-        const quint16 port = freeLoopbackPort();
+        const quint16 port = apache::freeLoopbackPort();
         if (port != 0 && startOnce(port))
             return true;
         stop();
@@ -171,13 +148,9 @@ bool DavServer::startOnce(quint16 port)
     QDir().mkpath(docs);
     // Apache's children must be able to reach the folders (QTemporaryDir makes them 0700).
     for (const QString &p : {root, serverRoot, docs, serverRoot + QStringLiteral("/davlock")})
-        QFile::setPermissions(p, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
-                                     | QFileDevice::ReadGroup | QFileDevice::ExeGroup
-                                     | QFileDevice::ReadOther | QFileDevice::ExeOther);
-#ifndef Q_OS_WIN
+        makeTraversable(p);
     giveToApacheUser(docs);
     giveToApacheUser(serverRoot + QStringLiteral("/davlock"));
-#endif
 
     // Basic auth: the {SHA} htpasswd format (base64 of SHA-1 of the UTF-8 password), so no
     // htpasswd binary is needed.
@@ -186,67 +159,75 @@ bool DavServer::startOnce(quint16 port)
         m_error = QStringLiteral("cannot write htpasswd");
         return false;
     }
+    // The certificate and key go to fixed names in the server's folder (the config names them
+    // there), so the caller's copies may go away and restartWith() can replace them.
+    if (!m_options.tls.isNull() && !installCertificate(m_options.tls))
+        return false;
 
     QFile tmpl(QStringLiteral(QUIRE_TESTS_DIR "/apache/dav.conf.in"));
     if (!tmpl.open(QIODevice::ReadOnly)) {
         m_error = QStringLiteral("cannot read %1").arg(tmpl.fileName());
         return false;
     }
-    QByteArray conf = tmpl.readAll();
-#ifndef Q_OS_WIN
-    const bool root_ = ::geteuid() == 0;
-#else
-    const bool root_ = false;
-#endif
-    conf.replace("@SERVER_ROOT@", serverRoot.toUtf8());
+    QByteArray conf = apache::fillCommon(tmpl.readAll(), serverRoot, port);
     conf.replace("@DOC_ROOT@", docs.toUtf8());
-    conf.replace("@PORT@", QByteArray::number(port));
-    conf.replace("@MODULES@", modulesDir().toUtf8());
-    conf.replace("@USER_LINE@", root_ ? "User www-data" : "");
-    conf.replace("@GROUP_LINE@", root_ ? "Group www-data" : "");
     const QString confPath = serverRoot + QStringLiteral("/dav.conf");
     if (!writeFile(confPath, conf)) {
         m_error = QStringLiteral("cannot write %1").arg(confPath);
         return false;
     }
+    return launch(port);
+}
 
-    m_process.setProgram(apacheBinary());
-    m_process.setArguments({QStringLiteral("-f"), confPath, QStringLiteral("-d"), serverRoot,
-                            QStringLiteral("-DFOREGROUND")});
-    m_process.setProcessChannelMode(QProcess::MergedChannels);
-    m_process.start();
-    if (!m_process.waitForStarted(10'000)) {
-        m_error = QStringLiteral("cannot start %1: %2").arg(apacheBinary(), m_process.errorString());
-        return false;
-    }
-    m_port = port;
-
-    const QDeadlineTimer deadline(30'000);
-    while (!deadline.hasExpired()) {
-        if (m_process.state() != QProcess::Running) {
-            m_error = QStringLiteral("Apache exited at once: %1 %2")
-                          .arg(QString::fromUtf8(m_process.readAll()), errorLog());
+bool DavServer::installCertificate(const TlsIdentity &certificate)
+{
+    const QString tls = m_dir->path() + QStringLiteral("/server/tls");
+    QDir().mkpath(tls);
+    for (const auto &[from, to] : {std::pair{certificate.certPath, QStringLiteral("/server.crt")},
+                                   std::pair{certificate.keyPath, QStringLiteral("/server.key")}}) {
+        QFile in(from);
+        if (!in.open(QIODevice::ReadOnly) || !writeFile(tls + to, in.readAll())) {
+            m_error = QStringLiteral("cannot copy %1 to %2").arg(from, tls + to);
             return false;
         }
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
-        if (probe.waitForConnected(500))
-            return true;
-        m_process.waitForFinished(100);
     }
-    m_error = QStringLiteral("Apache did not accept connections within 30 s: %1").arg(errorLog());
-    return false;
+    // Apache reads it as the user who started it, before it drops to www-data.
+    QFile::setPermissions(tls + QStringLiteral("/server.key"), QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    return true;
+}
+
+// Starts Apache on the folder made by startOnce() and waits until the port accepts connections.
+bool DavServer::launch(quint16 port)
+{
+    const QString serverRoot = m_dir->path() + QStringLiteral("/server");
+    QStringList defines;
+    if (!m_options.tls.isNull())
+        defines << QStringLiteral("QUIRE_TLS");
+    if (m_options.http2)
+        defines << QStringLiteral("QUIRE_HTTP2");
+    m_port = port;
+    return apache::launch(m_process, serverRoot + QStringLiteral("/dav.conf"), serverRoot, defines, port,
+                          [this] { return errorLog(); }, &m_error);
+}
+
+bool DavServer::restartWith(const TlsIdentity &certificate)
+{
+    if (!m_dir || m_options.tls.isNull() || !isRunning()) {
+        m_error = QStringLiteral("restartWith() needs a running https server");
+        return false;
+    }
+    const quint16 port = m_port;
+    stop();
+    m_error.clear();
+    if (!installCertificate(certificate))
+        return false;
+    m_options.tls = certificate;
+    return launch(port);
 }
 
 void DavServer::stop()
 {
-    if (m_process.state() != QProcess::NotRunning) {
-        m_process.terminate();
-        if (!m_process.waitForFinished(15'000)) {
-            m_process.kill();
-            m_process.waitForFinished(5'000);
-        }
-    }
+    apache::stop(m_process);
     m_port = 0;
 }
 

@@ -6,14 +6,20 @@
 #include <QTemporaryDir>
 #include <QUrl>
 
+#include "testca.h"
+
 #include <memory>
 
 namespace quire::test {
 
 // A real Apache httpd (Debian's /usr/sbin/apache2) serving WebDAV (mod_dav + mod_dav_fs) with
 // Basic auth on a free loopback port, from tests/apache/dav.conf.in. Everything it uses
-// (ServerRoot, DocumentRoot, DavLockDB, PidFile, ErrorLog, htpasswd) is in a temporary folder;
-// the system's Apache configuration and service are never touched.
+// (ServerRoot, DocumentRoot, DavLockDB, PidFile, ErrorLog, htpasswd, the certificate) is in a
+// temporary folder; the system's Apache configuration and service are never touched.
+//
+// By default it speaks plain HTTP/1.1. With Options it serves https (mod_ssl, a certificate and
+// key from TestCa) and/or HTTP/2 (mod_http2, "Protocols h2 h2c http/1.1": h2 through ALPN over
+// TLS, h2c by Upgrade or prior knowledge over plain http).
 //
 // As root, Apache's children run as www-data (the folders are handed to that user); otherwise
 // as the current user. start() waits until the port accepts connections; the destructor stops
@@ -21,7 +27,14 @@ namespace quire::test {
 class DavServer final
 {
 public:
-    DavServer();
+    struct Options
+    {
+        TlsIdentity tls;        // null: plain http; else https with this certificate and key
+        bool http2 = false;     // mod_http2 as well
+    };
+
+    DavServer();                            // plain http, HTTP/1.1 only
+    explicit DavServer(Options options);
     ~DavServer();
     DavServer(const DavServer &) = delete;
     DavServer &operator=(const DavServer &) = delete;
@@ -36,11 +49,16 @@ public:
 
     bool start();                           // false: see error()
     void stop();
+    // https only: stops the server, puts `certificate` in place of the one it served and starts
+    // it again on the same port, with the same documents and logs (connections that were open
+    // are closed). False (see error()) when it is not an https server or cannot be started again.
+    bool restartWith(const TlsIdentity &certificate);
     bool isRunning() const;
     QString error() const { return m_error; }
 
     quint16 port() const { return m_port; }
-    QUrl baseUrl() const;                   // http://127.0.0.1:<port>/  (the DAV root)
+    QUrl baseUrl() const;                   // http(s)://127.0.0.1:<port>/  (the DAV root)
+    const Options &options() const { return m_options; }
     QString user() const { return QStringLiteral("quire"); }
     QString password() const { return QStringLiteral("s3cret pass\u00e9"); }
     QString documentRoot() const;           // where Apache stores the files
@@ -56,12 +74,17 @@ public:
         qint64 bytesIn = 0;         // bytes received: request line, headers and body
         QByteArray contentRange;    // its Content-Range header, "" without one
         QString path;               // decoded
+        QByteArray protocol;        // "HTTP/1.1", "HTTP/2.0"
+        quint16 clientPort = 0;     // the client's port: one per connection
     };
     QList<Logged> accessLog() const;
 
 private:
     bool startOnce(quint16 port);
+    bool launch(quint16 port);
+    bool installCertificate(const TlsIdentity &certificate);
 
+    Options m_options;
     std::unique_ptr<QTemporaryDir> m_dir;
     QProcess m_process;
     quint16 m_port = 0;
