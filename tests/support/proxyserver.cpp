@@ -1,0 +1,144 @@
+#include "proxyserver.h"
+
+#include "apacheprocess.h"
+#include "davserver.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
+namespace quire::test {
+
+ProxyServer::ProxyServer() = default;
+
+ProxyServer::~ProxyServer()
+{
+    stop();
+}
+
+bool ProxyServer::available()
+{
+    return QFileInfo(DavServer::apacheBinary()).isExecutable()
+           && QFileInfo::exists(DavServer::modulesDir() + QStringLiteral("/mod_proxy_connect.so"))
+           && QFileInfo::exists(DavServer::modulesDir() + QStringLiteral("/mod_proxy_http.so"));
+}
+
+QString ProxyServer::unavailableReason()
+{
+    if (available())
+        return {};
+    return QStringLiteral("Apache with mod_proxy_connect and mod_proxy_http is not installed (%1, %2); "
+                          "install it with scripts/install-deps --test, or set QUIRE_ALLOW_SKIP=1 to skip")
+        .arg(DavServer::apacheBinary(), DavServer::modulesDir());
+}
+
+QUrl ProxyServer::url() const
+{
+    return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_port));
+}
+
+QString ProxyServer::errorLog() const
+{
+    if (!m_dir)
+        return {};
+    QFile f(m_dir->path() + QStringLiteral("/error.log"));
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+}
+
+QList<ProxyServer::Logged> ProxyServer::requests() const
+{
+    QList<Logged> out;
+    if (!m_dir)
+        return out;
+    QFile f(m_dir->path() + QStringLiteral("/access.log"));
+    if (!f.open(QIODevice::ReadOnly))
+        return out;
+    while (!f.atEnd()) {
+        QByteArray line = f.readLine();
+        if (!line.endsWith('\n'))
+            break;   // still being written
+        line.chop(1);
+        const QList<QByteArray> fields = line.split('\t');
+        if (fields.size() != 5)
+            continue;
+        Logged l;
+        l.beganMs = fields.at(0).toLongLong();
+        l.method = fields.at(1);
+        l.status = fields.at(2).toInt();
+        l.clientPort = quint16(fields.at(3).toUInt());
+        l.target = fields.at(4).split(' ').value(1);   // "METHOD target HTTP/1.1"
+        out.append(l);
+    }
+    return out;
+}
+
+bool ProxyServer::sawConnectTo(quint16 port) const
+{
+    const QByteArray suffix = ':' + QByteArray::number(port);
+    for (const Logged &l : requests()) {
+        if (l.method == "CONNECT" && (l.target == "127.0.0.1" + suffix || l.target == "localhost" + suffix))
+            return true;
+    }
+    return false;
+}
+
+bool ProxyServer::isRunning() const
+{
+    return m_process.state() == QProcess::Running;
+}
+
+bool ProxyServer::start(const QList<quint16> &connectPorts)
+{
+    if (!available()) {
+        m_error = unavailableReason();
+        return false;
+    }
+    // The free port may be taken between probing and Apache binding it: try a few.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const quint16 port = apache::freeLoopbackPort();
+        if (port != 0 && startOnce(port, connectPorts))
+            return true;
+        stop();
+        if (!m_error.contains(QLatin1String("Address already in use")))
+            return false;
+    }
+    return false;
+}
+
+bool ProxyServer::startOnce(quint16 port, const QList<quint16> &connectPorts)
+{
+    m_error.clear();
+    m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/quire-proxy-XXXXXX"));
+    if (!m_dir->isValid()) {
+        m_error = QStringLiteral("cannot create a temporary folder");
+        return false;
+    }
+    const QString serverRoot = m_dir->path();
+    apache::makeTraversable(serverRoot);
+
+    QFile tmpl(QStringLiteral(QUIRE_TESTS_DIR "/apache/proxy.conf.in"));
+    if (!tmpl.open(QIODevice::ReadOnly)) {
+        m_error = QStringLiteral("cannot read %1").arg(tmpl.fileName());
+        return false;
+    }
+    QByteArray ports;
+    for (quint16 p : connectPorts)
+        ports += (ports.isEmpty() ? "" : " ") + QByteArray::number(p);
+    QByteArray conf = apache::fillCommon(tmpl.readAll(), serverRoot, port);
+    conf.replace("@CONNECT_PORTS@", ports.isEmpty() ? QByteArray("1-65535") : ports);
+    const QString confPath = serverRoot + QStringLiteral("/proxy.conf");
+    if (!apache::writeFile(confPath, conf)) {
+        m_error = QStringLiteral("cannot write %1").arg(confPath);
+        return false;
+    }
+    m_port = port;
+    return apache::launch(m_process, confPath, serverRoot, {}, port, [this] { return errorLog(); }, &m_error);
+}
+
+void ProxyServer::stop()
+{
+    apache::stop(m_process);
+    m_port = 0;
+}
+
+} // namespace quire::test
