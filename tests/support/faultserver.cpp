@@ -5,6 +5,7 @@
 #include <QCryptographicHash>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -16,6 +17,11 @@
 #include <QJsonObject>
 #include <QPointer>
 #include <QSet>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QThread>
@@ -41,6 +47,8 @@ struct FaultServer::State
     int rangedPutRefusal = 501;
     qint64 nextId = 1;
     QElapsedTimer clock;
+    bool tls = false;
+    QString error;
 };
 
 namespace {
@@ -99,6 +107,10 @@ public:
         connect(&m_slowTimer, &QTimer::timeout, this, &Connection::slowReadTick);
         m_trickleTimer.setParent(this);
         connect(&m_trickleTimer, &QTimer::timeout, this, &Connection::trickleTick);
+        // A TLS socket is handed over once its handshake is done: what the client sent right
+        // after it may be in already.
+        if (m_socket->bytesAvailable() > 0)
+            QMetaObject::invokeMethod(this, &Connection::onReadyRead, Qt::QueuedConnection);
     }
 
 private:
@@ -523,24 +535,77 @@ QByteArray FaultServer::Seen::header(const QByteArray &name) const
     return {};
 }
 
-FaultServer::FaultServer() : m_state(std::make_shared<State>())
+FaultServer::FaultServer() : FaultServer(Options()) {}
+
+namespace {
+
+// The server's TLS configuration from PEM files (an EC or RSA key). *error says why when null.
+std::optional<QSslConfiguration> tlsConfiguration(const TlsIdentity &tls, QString *error)
+{
+    if (!QSslSocket::supportsSsl()) {
+        *error = QStringLiteral("Qt has no TLS backend with server support");
+        return std::nullopt;
+    }
+    const QList<QSslCertificate> certs = QSslCertificate::fromPath(tls.certPath, QSsl::Pem);
+    QFile keyFile(tls.keyPath);
+    const QByteArray keyPem = keyFile.open(QIODevice::ReadOnly) ? keyFile.readAll() : QByteArray();
+    QSslKey key;
+    for (QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa}) {
+        key = QSslKey(keyPem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            break;
+    }
+    if (certs.isEmpty() || key.isNull()) {
+        *error = QStringLiteral("cannot read the certificate %1 or its key %2").arg(tls.certPath, tls.keyPath);
+        return std::nullopt;
+    }
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    config.setLocalCertificate(certs.first());
+    config.setPrivateKey(key);
+    config.setPeerVerifyMode(QSslSocket::VerifyNone);   // no client certificates
+    config.setAllowedNextProtocols({QByteArray(QSslConfiguration::NextProtocolHttp1_1)});
+    return config;
+}
+
+} // namespace
+
+FaultServer::FaultServer(Options options) : m_state(std::make_shared<State>())
 {
     m_state->clock.start();
+    std::optional<QSslConfiguration> tls;
+    if (!options.tls.isNull()) {
+        m_state->tls = true;
+        tls = tlsConfiguration(options.tls, &m_state->error);
+    }
     // The server lives entirely in its thread: created, run and destroyed there. The hand-over
     // goes through pthread_create and a std::promise, which ThreadSanitizer sees (Qt's queued
     // calls use locks it cannot see).
     std::promise<void> ready;
     std::future<void> started = ready.get_future();
     auto state = m_state;
-    m_thread = QThread::create([state, &ready] {
-        QTcpServer server;
-        server.listen(QHostAddress::LocalHost, 0);
+    const bool wantTls = m_state->tls;
+    m_thread = QThread::create([state, &ready, wantTls, tls] {
+        std::unique_ptr<QTcpServer> owner;
+        if (wantTls) {
+            auto sslServer = std::make_unique<QSslServer>();
+            if (tls)
+                sslServer->setSslConfiguration(*tls);
+            owner = std::move(sslServer);
+        } else {
+            owner = std::make_unique<QTcpServer>();
+        }
+        QTcpServer &server = *owner;
+        // Without a usable certificate a TLS server does not listen (port 0, error() says why).
+        if (!wantTls || tls)
+            server.listen(QHostAddress::LocalHost, 0);
         {
             std::lock_guard lock(state->mutex);
             state->port = server.serverPort();
             state->listenFd = server.socketDescriptor();
+            if (state->error.isEmpty() && !server.isListening())
+                state->error = QStringLiteral("cannot listen on 127.0.0.1: %1").arg(server.errorString());
         }
-        QObject::connect(&server, &QTcpServer::newConnection, &server, [state, &server] {
+        const auto accept = [state, &server] {
             while (QTcpSocket *s = server.nextPendingConnection()) {
                 int rcv = 0;
                 {
@@ -553,7 +618,11 @@ FaultServer::FaultServer() : m_state(std::make_shared<State>())
                 // when the client disconnects.
                 (new Connection(s, state))->setParent(&server);
             }
-        });
+        };
+        QObject::connect(&server, &QTcpServer::newConnection, &server, accept);
+        // QSslServer hands a connection over when its handshake is done, after newConnection.
+        if (wantTls)
+            QObject::connect(&server, &QTcpServer::pendingConnectionAvailable, &server, accept);
         ready.set_value();
         QEventLoop loop;
         loop.exec();   // until QThread::quit() (honoured even if it came first)
@@ -578,7 +647,21 @@ quint16 FaultServer::port() const
 
 QUrl FaultServer::url() const
 {
-    return QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(port()));
+    return QUrl(QStringLiteral("%1://127.0.0.1:%2/")
+                    .arg(isTls() ? QStringLiteral("https") : QStringLiteral("http"))
+                    .arg(port()));
+}
+
+bool FaultServer::isTls() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return m_state->tls;
+}
+
+QString FaultServer::error() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return QString(m_state->error.constData(), m_state->error.size());
 }
 
 // What crosses between the test's thread and the server's thread is copied element by element

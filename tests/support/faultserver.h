@@ -11,6 +11,7 @@
 #include "pooltask.h"
 #include "remoteprofile.h"
 #include "sessionstore.h"
+#include "testca.h"
 #include "uploadjob.h"
 
 #include <QTemporaryDir>
@@ -37,6 +38,9 @@ namespace quire::test {
 // Scripted behaviours are consumed in order by the requests they match (method, a part of the
 // path, a minimum body size; empty matches anything); when none matches, the default behaviour
 // answers.
+// With Options::tls it speaks HTTP/1.1 over TLS (QSslServer; ALPN offers http/1.1 only) with a
+// certificate and key from TestCa, and url() says https; every behaviour works the same way
+// (ResetMidBody resets the TCP connection under the TLS session).
 // All public functions are thread-safe.
 class FaultServer final
 {
@@ -83,13 +87,23 @@ public:
         QByteArray header(const QByteArray &name) const;
     };
 
-    FaultServer();
+    struct Options
+    {
+        TlsIdentity tls;                    // null: plain http; else https with this certificate
+    };
+
+    FaultServer();                          // plain http
+    explicit FaultServer(Options options);
     ~FaultServer();
     FaultServer(const FaultServer &) = delete;
     FaultServer &operator=(const FaultServer &) = delete;
 
     quint16 port() const;
-    QUrl url() const;                       // http://127.0.0.1:<port>/
+    QUrl url() const;                       // http(s)://127.0.0.1:<port>/
+    QUrl baseUrl() const { return url(); }
+    bool isTls() const;
+    // "" when the server listens; else why not (e.g. the certificate or key could not be read).
+    QString error() const;
 
     void script(QList<Behaviour> behaviours);
     QList<Seen> requests() const;
