@@ -92,7 +92,7 @@ make_certificates() {
     openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1 || return 1
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
-        -extfile "$d/ext.cnf" -out "$d/server.pem" >/dev/null 2>&1 || return 1
+        -extfile "$d/ext.cnf" -out "$d/server.crt" >/dev/null 2>&1 || return 1
     chmod 644 "$d/server.key"
 }
 
@@ -104,22 +104,14 @@ start_apache() {   # SCHEME
         -e "/^@[A-Z_]*@$/d" \
         "$root/tests/apache/dav.conf.in" >"$server/dav.conf"
     curl_tls=()
+    local defines=()
     if [[ "$1" == https ]]; then
-        cat >>"$server/dav.conf" <<CONF
-LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
-LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
-LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
-SSLSessionCache "shmcb:$server/ssl_scache(512000)"
-SSLEngine on
-SSLCertificateFile "$server/tls/server.pem"
-SSLCertificateKeyFile "$server/tls/server.key"
-Protocols h2 http/1.1
-H2WindowSize 1048576
-CONF
+        # The template's https (mod_ssl, tls/server.crt) and HTTP/2 (mod_http2) parts.
+        defines=(-DQUIRE_TLS -DQUIRE_HTTP2)
         curl_tls=(--cacert "$server/tls/ca.pem")
     fi
     : >"$server/access.log"
-    /usr/sbin/apache2 -f "$server/dav.conf" -d "$server" -DFOREGROUND >"$server/stdout.log" 2>&1 &
+    /usr/sbin/apache2 -f "$server/dav.conf" -d "$server" "${defines[@]}" -DFOREGROUND >"$server/stdout.log" 2>&1 &
     apache_pid=$!
     base="$1://127.0.0.1:$port"
     for _ in $(seq 1 100); do
@@ -237,7 +229,7 @@ run_cases() {   # SCHEME
 
 status=0
 for scheme in ${BENCH_SCHEMES:-http https}; do
-    if [[ "$scheme" == https ]] && [[ ! -f "$server/tls/server.pem" ]] && ! make_certificates; then
+    if [[ "$scheme" == https ]] && [[ ! -f "$server/tls/server.crt" ]] && ! make_certificates; then
         echo "upload.sh: openssl could not make the test certificates" >&2
         status=1
         continue
