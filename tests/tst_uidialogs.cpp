@@ -17,6 +17,9 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include "remoteproblembar.h"
+#include "testca.h"
+
 #include <QDir>
 #include <QLabel>
 #include <QLineEdit>
@@ -56,6 +59,9 @@ private Q_SLOTS:
     void formTestsTheProfileAsTyped();
     void formTestsWithTheTypedPassword();
     void formTestCanBeStopped();
+    void formOffersToTrustAnUntrustedCertificate();
+    void formRefusesABadUploadLimit();
+    void remoteProblemBarOffersTheFix();
     void diagnosticsShowEverything();
     void diagnosticsShowQueuedWork();
     void statusBarFollowsWork();
@@ -587,6 +593,100 @@ void tst_UiDialogs::formTestsWithTheTypedPassword()
         QVERIFY2(!it.value().toString().contains(QLatin1String("typed-secret")), qPrintable(it.key()));
     QCOMPARE(editor->passwordEdit()->text(), QStringLiteral("typed-secret"));
     editor->reject();
+}
+
+void tst_UiDialogs::formOffersToTrustAnUntrustedCertificate()
+{
+    // A NAS-like server with a self-signed certificate: the test stops at the certificate (no
+    // request reaches the server), shows it, and offers Trust This Certificate; once trusted, the
+    // test passes and the fingerprint is part of the profile.
+    test::TestCa ca;
+    if (!ca.create())
+        QFAIL(qPrintable(ca.error()));
+    test::FaultServer::Options options;
+    options.tls = ca.selfSigned();
+    test::FaultServer server(options);
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("nas"));
+    editor->setKind(RemoteKind::WebDav);
+    QTest::keyClicks(editor->urlEdit(), server.url().toString());
+    QTest::keyClicks(editor->userEdit(), QStringLiteral("me"));
+    QTest::keyClicks(editor->passwordEdit(), QStringLiteral("secret"));
+    QVERIFY(!editor->trustButton()->isVisibleTo(editor));
+    editor->testButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
+    QVERIFY(!tested.at(0).at(0).toBool());
+    const QByteArray fingerprint = test::TestCa::sha256Fingerprint(ca.selfSigned().certPath);
+    QVERIFY2(editor->testMessage().contains(QString::fromLatin1(fingerprint)), qPrintable(editor->testMessage()));
+    QVERIFY2(editor->testMessage().contains(QLatin1String("self-signed")), qPrintable(editor->testMessage()));
+    QVERIFY(editor->trustButton()->isVisibleTo(editor));
+    QVERIFY(!editor->trustButton()->isDefault());
+    QCOMPARE(server.requests().size(), 0);
+
+    // The button asks first; Cancel is the default answer and trusts nothing.
+    editor->trustButton()->click();
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY((box = editor->findChild<QMessageBox *>()) != nullptr);
+    QCOMPARE(box->defaultButton(), box->button(QMessageBox::Cancel));
+    QVERIFY(box->informativeText().contains(QString::fromLatin1(fingerprint)));
+    box->button(QMessageBox::Cancel)->click();
+    QTRY_VERIFY(editor->findChild<QMessageBox *>() == nullptr);
+    QVERIFY(editor->trustedCertificate().isEmpty());
+
+    editor->trustShownCertificate();   // what Trust does once confirmed: and it tests again
+    QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 2, 60'000);
+    QVERIFY2(tested.at(1).at(0).toBool(), qPrintable(editor->testMessage()));
+    QCOMPARE(editor->trustedCertificate(), QString::fromLatin1(fingerprint));
+    QCOMPARE(editor->profile().trustedCertificate(), QString::fromLatin1(fingerprint));
+    QVERIFY(server.requests().size() > 0);
+    editor->reject();
+}
+
+void tst_UiDialogs::formRefusesABadUploadLimit()
+{
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("slow"));
+    editor->setKind(RemoteKind::WebDav);
+    QTest::keyClicks(editor->urlEdit(), QStringLiteral("https://dav.example/"));
+    QTest::keyClicks(editor->limitRateEdit(), QStringLiteral("fast please"));
+    QVERIFY2(editor->problem().contains(QLatin1String("upload limit")), qPrintable(editor->problem()));
+    QVERIFY(!editor->okButton()->isEnabled());
+    editor->limitRateEdit()->clear();
+    QTest::keyClicks(editor->limitRateEdit(), QStringLiteral("2M"));
+    QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
+    QCOMPARE(editor->profile().limitRate(), qint64(2) * 1024 * 1024);
+    editor->reject();
+}
+
+void tst_UiDialogs::remoteProblemBarOffersTheFix()
+{
+    RemoteProblemBar bar;
+    QSignalSpy fix(&bar, &RemoteProblemBar::fixRequested);
+    RemoteError e = RemoteError::make(RemoteError::Kind::Tls, QStringLiteral("the certificate of <b>nas</b>:443 is not trusted"));
+    e.problem = RemoteError::Problem::Untrusted;
+    bar.showProblem(QStringLiteral("nas"), e, 2);
+    QVERIFY(bar.isVisibleTo(nullptr) || !bar.isHidden());
+    QCOMPARE(bar.fixButton()->text(), QStringLiteral("&Trust Certificate…"));
+    // Text from a server is shown as it is, never as markup.
+    QVERIFY(bar.text().contains(QLatin1String("<b>nas</b>")));
+    QCOMPARE(bar.findChild<QLabel *>(QStringLiteral("remoteProblemText"))->textFormat(), Qt::PlainText);
+    bar.fixButton()->click();
+    QCOMPARE(fix.count(), 1);
+    QCOMPARE(fix.at(0).at(0).toString(), QStringLiteral("nas"));
+    e.problem = RemoteError::Problem::Credentials;
+    bar.showProblem(QStringLiteral("nas"), e, 1);
+    QCOMPARE(bar.fixButton()->text(), QStringLiteral("Enter &Password…"));
+    bar.dismiss();
+    QVERIFY(bar.isHidden());
 }
 
 void tst_UiDialogs::formTestCanBeStopped()

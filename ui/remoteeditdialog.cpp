@@ -121,6 +121,15 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_caFileLabel = new QLabel(tr("&CA file:"), this);
     m_caFileLabel->setBuddy(m_caFile);
     form->addRow(m_caFileLabel, caRow);
+
+    m_limitRate = new QLineEdit(this);
+    m_limitRate->setObjectName(QStringLiteral("remoteLimitRate"));
+    m_limitRate->setPlaceholderText(tr("unlimited"));
+    m_limitRate->setToolTip(tr("Upload speed limit for this remote, all its uploads together, in bytes per second "
+                               "with k, M or G (e.g. 2M)."));
+    m_limitLabel = new QLabel(tr("Upload &limit:"), this);
+    m_limitLabel->setBuddy(m_limitRate);
+    form->addRow(m_limitLabel, m_limitRate);
     layout->addLayout(form);
 
     m_problem = new QLabel(this);
@@ -192,6 +201,8 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         m_user->setText(existing->user);
         m_insecure->setChecked(existing->allowInsecureAuth());
         m_caFile->setText(existing->caFile());
+        if (existing->limitRate() > 0)
+            m_limitRate->setText(existing->options.value(QStringLiteral("limitRate")).toString());
         m_trustedCertificate = existing->trustedCertificate();
     }
     kindChanged();
@@ -200,7 +211,7 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         kindChanged();
         valuesChanged();
     });
-    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile})
+    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile, m_limitRate})
         connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::valuesChanged);
     connect(m_browseCa, &QPushButton::clicked, this, &RemoteEditDialog::browseCaFile);
     connect(m_trust, &QPushButton::clicked, this, &RemoteEditDialog::askTrust);
@@ -268,6 +279,11 @@ RemoteProfile RemoteEditDialog::profile() const
             p.options.remove(QStringLiteral("trustedCertificate"));
         else
             p.options.insert(QStringLiteral("trustedCertificate"), m_trustedCertificate);
+        const QString rate = m_limitRate->text().trimmed();
+        if (rate.isEmpty() || rate == QLatin1String("0"))
+            p.options.remove(QStringLiteral("limitRate"));
+        else
+            p.options.insert(QStringLiteral("limitRate"), rate);
     }
     return p;
 }
@@ -346,7 +362,7 @@ void RemoteEditDialog::kindChanged()
     }
     m_browse->setVisible(local);
     for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure,
-                                                       m_caFileLabel, m_caFile, m_browseCa})
+                                                       m_caFileLabel, m_caFile, m_browseCa, m_limitLabel, m_limitRate})
         w->setEnabled(!local);
     validate();
 }

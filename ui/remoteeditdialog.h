@@ -68,6 +68,7 @@ public:
     QLineEdit *passwordEdit() const { return m_password; }
     QCheckBox *insecureBox() const { return m_insecure; }
     QLineEdit *caFileEdit() const { return m_caFile; }
+    QLineEdit *limitRateEdit() const { return m_limitRate; }
     // Shown after a test met a certificate that is not trusted; asks before trusting it.
     QPushButton *trustButton() const { return m_trust; }
     // The fingerprint of the certificate trusted in this form ("" = none): saved with the profile.
@@ -124,6 +125,8 @@ private:
     QLabel *m_caFileLabel = nullptr;
     QLineEdit *m_caFile = nullptr;
     QPushButton *m_browseCa = nullptr;
+    QLabel *m_limitLabel = nullptr;
+    QLineEdit *m_limitRate = nullptr;
     QPushButton *m_trust = nullptr;
     QString m_trustedCertificate;
     QLabel *m_problem = nullptr;

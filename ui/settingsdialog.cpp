@@ -21,6 +21,8 @@
 #include <QPushButton>
 #include <QShortcut>
 #include <QSpinBox>
+
+#include "net/ratelimit.h"
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -80,6 +82,12 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
     m_cpu->setToolTip(tr("Threads that compute SHA-256 hashes. %1 by default (one per core).")
                           .arg(Pools::defaultCpuThreads()));
     wf->addRow(tr("&Hashing threads:"), m_cpu);
+    m_limitRate = new QLineEdit(workers);
+    m_limitRate->setObjectName(QStringLiteral("uploadLimit"));
+    m_limitRate->setPlaceholderText(tr("unlimited"));
+    m_limitRate->setToolTip(tr("Upload speed limit of all uploads together, in bytes per second with k, M or G "
+                               "(e.g. 2M), so that uploads leave room on a home connection. Empty: no limit."));
+    wf->addRow(tr("&Upload limit:"), m_limitRate);
     auto *note = new QLabel(tr("Changes apply at once, also to work that is running."), workers);
     note->setForegroundRole(QPalette::PlaceholderText);
     note->setWordWrap(true);
@@ -222,6 +230,8 @@ bool SettingsDialog::eventFilter(QObject *watched, QEvent *event)
 void SettingsDialog::load()
 {
     m_io->setValue(storedInt(m_store, kIoWorkersKey, Pools::defaultIoThreads()));
+    if (const qint64 rate = UploadSettings::fromStore(m_store).limits.globalSendRate; rate > 0)
+        m_limitRate->setText(formatBytes(rate).remove(QLatin1Char(' ')).replace(QLatin1String("iB"), QString()));
     m_cpu->setValue(storedInt(m_store, kCpuWorkersKey, Pools::defaultCpuThreads()));
     loadRemotes();
     setMessage(Tone::Hint, tr("Documents go to their collection’s remote. Changes to remotes are saved at "
@@ -538,14 +548,22 @@ void SettingsDialog::stopTest()
 
 void SettingsDialog::apply()
 {
+    const QString rate = m_limitRate->text().trimmed();
+    const auto parsed = net::parseRate(rate);
+    if (!rate.isEmpty() && !parsed) {
+        setMessage(Tone::Error, tr("The upload limit “%1” is not a rate such as 2M or 512k.").arg(rate));
+        return;
+    }
     const QVariantMap changes{
         {kIoWorkersKey, m_io->value()},
         {kCpuWorkersKey, m_cpu->value()},
+        {UploadSettings::key("limitRate"), parsed && *parsed > 0 ? QString::number(*parsed) : QString()},
     };
     if (auto s = m_store.setValues(changes); !s)
         setMessage(Tone::Error, s.error());
     m_pools.setIoThreads(m_io->value());
     m_pools.setCpuThreads(m_cpu->value());
+    net::RateLimiter::global().setRate(parsed.value_or(0));   // running uploads slow down at once
 }
 
 } // namespace quire

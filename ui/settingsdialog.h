@@ -57,6 +57,7 @@ public:
     QTreeWidget *remotesList() const { return m_remotes; }
     QPushButton *addRemoteButton() const { return m_addRemote; }
     QPushButton *editRemoteButton() const { return m_editRemote; }
+    QLineEdit *uploadLimitEdit() const { return m_limitRate; }
     QPushButton *removeRemoteButton() const { return m_removeRemote; }
     QPushButton *testRemoteButton() const { return m_testRemote; }
     QPushButton *stopTestButton() const { return m_stopTest; }
@@ -106,6 +107,7 @@ private:
     Pools &m_pools;
     QSpinBox *m_io = nullptr;
     QSpinBox *m_cpu = nullptr;
+    QLineEdit *m_limitRate = nullptr;
     QLineEdit *m_catalog = nullptr;
     QLineEdit *m_settingsFile = nullptr;
     QTreeWidget *m_remotes = nullptr;
