@@ -40,10 +40,18 @@ RemoteLimits fastLimits()
     return l;
 }
 
+// The client blocks and refuses the GUI thread: run it on a thread of its own. (std::thread
+// rather than a QThread: ThreadSanitizer sees its join, not QThread::wait's.)
+void onThread(const std::function<void()> &fn)
+{
+    std::thread t(fn);
+    t.join();
+}
+
 net::Response sendOnWorker(const net::Client &client, net::Request rq, UploadControl *control = nullptr)
 {
     net::Response out;
-    onWorker([&] { out = client.send(rq, control); });
+    onThread([&] { out = client.send(rq, control); });
     return out;
 }
 
@@ -146,7 +154,8 @@ private slots:
     {
         FaultServer server;
         const net::Client client(davProfile(server.url()), QStringLiteral("pw"), fastLimits());
-        onWorker([&] {
+        QStringList problems;
+        onThread([&] {
             for (int i = 0; i < 5; ++i) {
                 net::Request rq;
                 rq.verb = "PUT";
@@ -154,10 +163,13 @@ private slots:
                 rq.bodyBytes = QByteArray(1000 + i, 'x');
                 rq.uploadBytes = rq.bodyBytes.size();
                 const net::Response r = client.send(rq);
-                QVERIFY2(r.isHttpSuccess(), qPrintable(client.errorFor(r, QString()).message));
-                QCOMPARE(r.bytesSent, qint64(1000 + i));
+                if (!r.isHttpSuccess())
+                    problems << client.errorFor(r, QString()).message;
+                else if (r.bytesSent != 1000 + i)
+                    problems << QStringLiteral("sent %1 of %2 bytes").arg(r.bytesSent).arg(1000 + i);
             }
         });
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
         QCOMPARE(server.requestCount("PUT"), 5);
         QCOMPARE(server.files().value(QStringLiteral("/f4")).size(), 1004);
     }
@@ -274,7 +286,7 @@ private slots:
             control.requestStop(UploadControl::Stop::Cancel);
             sent = true;
         });
-        onWorker([&] { r = client.send(rq, &control); });
+        onThread([&] { r = client.send(rq, &control); });
         stopper.join();
         QVERIFY(sent);
         QCOMPARE(r.end, net::Response::End::Stopped);

@@ -377,9 +377,7 @@ private slots:
         busy.pathContains = ".upload";
         busy.minContentLength = 1;
         c->server->script({busy});
-        UploadSettings s = UploadFixture::fastSettings();
-        s.limits.lanes = 4;
-        s.limits.segmentSize = 8 * 1024 * 1024;
+        UploadSettings s = segmentSettings();
         const UploadResult r = run(*c, s);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         int segments = 0;
@@ -431,6 +429,10 @@ private slots:
         UploadSettings s = UploadFixture::fastSettings();
         s.limits.lanes = 4;
         s.limits.segmentSize = 8 * 1024 * 1024;
+        // Four 8 MiB bodies at once into the fault server's one thread: on a loaded machine, or
+        // under ThreadSanitizer, a lane can wait seconds for the server to read; 2 s without a
+        // byte would then end it although nothing is wrong.
+        s.limits.transferTimeout = std::chrono::milliseconds(10'000);
         return s;
     }
 
@@ -482,8 +484,8 @@ private slots:
 
     void segmentNeverAnsweredEndsByTransferTimeout()
     {
-        // The whole segment is read, then nothing: 2 s without a byte ends that request, and the
-        // retry sends that segment again.
+        // The whole segment is read, then nothing: the transfer timeout ends that request, and
+        // the retry sends that segment again (and any segment the timeout abandoned unfinished).
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
         Behaviour silent;
@@ -494,7 +496,8 @@ private slots:
         c->server->script({silent});
         const UploadResult r = run(*c, segmentSettings());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
-        QCOMPARE(segmentRequests(*c->server), 5);
+        const int segments = segmentRequests(*c->server);
+        QVERIFY2(segments >= 5 && segments <= 8, qPrintable(QString::number(segments)));
         QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
         QCOMPARE(c->fx->document(c->doc).attempts, 2);
     }
@@ -511,12 +514,13 @@ private slots:
         const QByteArray record = "quire-dav-1 " + sha + ' ' + QByteArray::number(c->content.size()) + ' '
                                   + QByteArray::number(8 * 1024 * 1024) + " 0f";
         QVERIFY(c->fx->io([&] { return c->fx->catalog().setUploadState(c->doc, record); }).ok());
-        UploadSettings s = UploadFixture::fastSettings();
-        s.limits.lanes = 4;
-        s.limits.segmentSize = 8 * 1024 * 1024;
+        UploadSettings s = segmentSettings();
         QList<UploadDocumentEvent> events;
         const UploadResult r = c->fx->runJob(UploadScope{c->collection, {}}, s, {}, 120'000, &events);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        // One attempt, or a retry would rightly resume from what the first attempt stored: what
+        // follows checks that the stale record was not trusted.
+        QCOMPARE(c->fx->document(c->doc).attempts, 1);
         QCOMPARE(r.totals.filesResumed, 0);
         qint64 segmentBytes = 0;
         for (const auto &seen : c->server->requests()) {
