@@ -32,6 +32,9 @@ constexpr int kFetchBatch = 256;
 // what another job or process could have taken small.
 constexpr int kClaimBatch = 32;
 constexpr qint64 kClaimBytes = 8 << 20;
+// Finished uploads are recorded in the catalog together: whatever finished since the last flush
+// tick (kFlushIntervalMs), or as soon as this many are waiting.
+constexpr int kResultBatch = 64;
 constexpr int kMaxSourceChanges = 3;     // re-hash and retry at most this often per document
 constexpr double kSpeedSmoothing = 0.3;  // weight of the newest sample in the moving average
 
@@ -55,6 +58,12 @@ struct Release
     QList<Document> toHashed;      // claimed: back to `hashed`
     QList<Document> toCancelled;   // claimed and cancelled by the user: `cancelled`
     bool isEmpty() const { return toHashed.isEmpty() && toCancelled.isEmpty(); }
+};
+
+// An upload that finished and is not recorded in the catalog yet: the event to publish once it is.
+struct Finished
+{
+    UploadDocumentEvent event;
 };
 
 struct Target
@@ -160,6 +169,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     std::deque<Held> ready;              // taken from pending, claimed, waiting for a worker
     QHash<qint64, qint64> held;          // ids in `ready` or being claimed -> collection id
     bool claiming = false;
+    std::vector<Finished> results;       // uploaded, not recorded in the catalog yet
+    qint64 resultBytes = 0;              // their sizes
+    bool writingResults = false;
     QSet<qint64> finishedIds;            // ended in this job (not taken again unless woken)
     QSet<qint64> cancelRequested;        // pending ids the user cancelled
     QHash<qint64, std::shared_ptr<UploadControl>> controls;   // in flight
@@ -262,7 +274,8 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     {
         UploadProgress p = progress;
         p.active = int(active.size());
-        p.filesTotal = p.filesDone + p.active + pendingInCatalog;
+        // Uploads waiting to be recorded count as done once they are, and as in flight until then.
+        p.filesTotal = p.filesDone + p.active + qint64(results.size()) + pendingInCatalog;
         qint64 activeSize = 0;
         qint64 activeDone = 0;
         for (const Active &a : active) {
@@ -273,8 +286,8 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         const qint64 known = qint64(pending.size()) + held.size();
         const qint64 unknown = std::max<qint64>(0, pendingInCatalog - known);
         const qint64 avg = known > 0 ? pendingBytesKnown / known : 0;
-        p.bytesTotal = bytesFinished + activeSize + pendingBytesKnown + unknown * avg;
-        p.bytesDone = bytesFinished + activeDone;
+        p.bytesTotal = bytesFinished + resultBytes + activeSize + pendingBytesKnown + unknown * avg;
+        p.bytesDone = bytesFinished + resultBytes + activeDone;
         p.bytesPerSecond = speed;
         p.etaMs = speed > 1 ? qint64(double(p.bytesTotal - p.bytesDone) / speed * 1000.0) : -1;
         p.paused = paused;
@@ -317,6 +330,13 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     }
     // Gives `release` back on a pool thread (counted in `tasks`, so the job waits for it).
     void releaseLaterLocked(Release release);
+    // Starts writing the recorded uploads on a pool thread unless a write runs already.
+    void startResultWriterLocked();
+    // Builds the final event of a document that ended, taking it out of the in-flight lists.
+    UploadDocumentEvent retireLocked(const Document &doc, DocStatus status, const QString &message,
+                                     const UploadReport *report);
+    // Counts a document that ended and publishes its event.
+    void publishEndLocked(UploadDocumentEvent e);
 
     // --- worker side (no lock held on entry) ---
     void runWorker();
@@ -328,6 +348,11 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     std::optional<Document> rehash(Document doc, UploadControl &control, bool &stopped);
     void endDocument(const Document &doc, DocStatus status, const QString &message,
                      const UploadReport *report = nullptr);
+    // An upload succeeded: recorded in the catalog with the next batch (see writeResults()).
+    void uploaded(const Document &doc, const UploadReport &report);
+    // Records the waiting results in one transaction (again while a full batch waits). The
+    // caller set writingResults.
+    void writeResults();
     void releaseHeld(const Release &release);
     void handleStop(const Document &doc, const UploadItem &item, Remote *remote, UploadControl &control);
     void noteProgress(qint64 id, qint64 done, qint64 total);
@@ -342,6 +367,16 @@ void UploadJob::Shared::runWorker()
     pool->releaseThread();
     while (auto work = takeNext())
         process(std::move(*work));
+    // What this worker (or another) uploaded and did not record yet is recorded before it
+    // leaves: a pause or cancel ends the workers, and the job only finishes once all is written.
+    bool write = false;
+    {
+        std::lock_guard lock(mutex);
+        if (!results.empty() && !writingResults)
+            write = writingResults = true;
+    }
+    if (write)
+        writeResults();
     pool->reserveThread();
 
     std::lock_guard lock(mutex);
@@ -353,6 +388,10 @@ void UploadJob::Shared::maybeFinishLocked()
 {
     if (workers > 0 || tasks > 0 || done || !started)
         return;
+    if (!results.empty()) {
+        startResultWriterLocked();   // it comes back here when done
+        return;
+    }
     if (!cancelled && !paused && fatalError.isEmpty() && (wakeRequested || !exhausted)) {
         spawnWorkersLocked();   // woken between the last worker's last look and now
         return;
@@ -368,6 +407,20 @@ void UploadJob::Shared::releaseLaterLocked(Release release)
     ++tasks;
     pools.start(pools.io(), [self = shared_from_this(), release = std::move(release)] {
         self->releaseHeld(release);
+        std::lock_guard lock(self->mutex);
+        --self->tasks;
+        self->maybeFinishLocked();
+    });
+}
+
+void UploadJob::Shared::startResultWriterLocked()
+{
+    if (results.empty() || writingResults)
+        return;
+    writingResults = true;
+    ++tasks;
+    pools.start(pools.io(), [self = shared_from_this()] {
+        self->writeResults();
         std::lock_guard lock(self->mutex);
         --self->tasks;
         self->maybeFinishLocked();
@@ -727,10 +780,9 @@ void UploadJob::Shared::noteCatalogError(const Document &doc, const QString &err
     failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, error});
 }
 
-void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const QString &message,
-                                    const UploadReport *report)
+UploadDocumentEvent UploadJob::Shared::retireLocked(const Document &doc, DocStatus status, const QString &message,
+                                                    const UploadReport *report)
 {
-    std::lock_guard lock(mutex);
     UploadDocumentEvent e = activeEventLocked(doc.id);
     e.id = doc.id;
     e.collectionId = doc.collectionId;
@@ -738,8 +790,7 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
     e.status = status;
     e.message = message;
     e.bytesPerSecond = 0;
-    const qint64 size = active.value(doc.id).size > 0 ? active.value(doc.id).size : doc.size;
-    e.bytesTotal = size;
+    e.bytesTotal = active.value(doc.id).size > 0 ? active.value(doc.id).size : doc.size;
     if (report) {
         e.location = report->location;
         e.alreadyPresent = report->alreadyPresent;
@@ -747,28 +798,34 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
     }
     controls.remove(doc.id);
     active.remove(doc.id);
+    // Paused or stopped documents go back to the queue; the others are not taken again.
+    if (status != DocStatus::Hashed)
+        finishedIds.insert(doc.id);
+    return e;
+}
 
-    if (status == DocStatus::Hashed) {
-        // Paused or stopped: it goes back to the queue, not counted as done.
+void UploadJob::Shared::publishEndLocked(UploadDocumentEvent e)
+{
+    if (e.status == DocStatus::Hashed) {
+        // Paused or stopped: not counted as done.
         e.bytesDone = 0;
         addEventLocked(e);
         return;
     }
-    finishedIds.insert(doc.id);
     ++progress.filesDone;
-    bytesFinished += size;
-    e.bytesDone = status == DocStatus::Uploaded ? size : e.bytesDone;
-    switch (status) {
+    bytesFinished += e.bytesTotal;
+    switch (e.status) {
     case DocStatus::Uploaded:
+        e.bytesDone = e.bytesTotal;
         ++progress.filesUploaded;
-        if (report && report->alreadyPresent)
+        if (e.alreadyPresent)
             ++progress.filesAlreadyPresent;
-        if (report && report->resumedFrom > 0)
+        if (e.resumedFrom > 0)
             ++progress.filesResumed;
         break;
     case DocStatus::Failed:
         ++progress.filesFailed;
-        failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, message});
+        failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName, e.message});
         break;
     case DocStatus::Cancelled:
         ++progress.filesCancelled;
@@ -777,6 +834,61 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
         break;
     }
     addEventLocked(e);
+}
+
+void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const QString &message,
+                                    const UploadReport *report)
+{
+    std::lock_guard lock(mutex);
+    publishEndLocked(retireLocked(doc, status, message, report));
+}
+
+void UploadJob::Shared::uploaded(const Document &doc, const UploadReport &report)
+{
+    bool write = false;
+    {
+        std::lock_guard lock(mutex);
+        Finished f{retireLocked(doc, DocStatus::Uploaded, QString(), &report)};
+        resultBytes += f.event.bytesTotal;
+        results.push_back(std::move(f));
+        progressDirty = true;
+        if (results.size() >= size_t(kResultBatch) && !writingResults)
+            write = writingResults = true;
+    }
+    if (write)
+        writeResults();
+}
+
+void UploadJob::Shared::writeResults()
+{
+    std::unique_lock lock(mutex);
+    for (;;) {
+        std::vector<Finished> batch;
+        batch.swap(results);
+        lock.unlock();
+        QList<UploadedDocument> rows;
+        rows.reserve(qsizetype(batch.size()));
+        for (const Finished &f : batch)
+            rows.append({f.event.id, f.event.location});
+        const auto missing = catalog.setUploaded(rows);
+        lock.lock();
+        const QSet<qint64> gone = missing ? QSet<qint64>(missing->cbegin(), missing->cend()) : QSet<qint64>();
+        for (Finished &f : batch) {
+            const UploadDocumentEvent &e = f.event;
+            resultBytes -= e.bytesTotal;
+            // Uploaded all the same (the remote has it); the failure says the catalog does not know.
+            if (!missing) {
+                failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName, missing.error()});
+            } else if (gone.contains(e.id)) {
+                failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName,
+                                 QStringLiteral("Could not mark document %1 as uploaded: there is no such document").arg(e.id)});
+            }
+            publishEndLocked(std::move(f.event));
+        }
+        if (results.size() < size_t(kResultBatch))
+            break;   // the rest goes with the next flush tick or worker
+    }
+    writingResults = false;
 }
 
 std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &control, bool &stopped)
@@ -942,9 +1054,7 @@ void UploadJob::Shared::process(Work work)
             // the document already there and never looked at the partial file).
             if (!item.resumeState.isEmpty())
                 control.reportResumeState(QByteArray());
-            if (const Status s = catalog.setUploaded(doc.id, out.value.location); !s)
-                noteCatalogError(doc, s.error());
-            endDocument(doc, DocStatus::Uploaded, QString(), &out.value);
+            uploaded(doc, out.value);
             return;
         }
         const RemoteError &err = *out.error;
@@ -1305,6 +1415,9 @@ void UploadJob::flush()
     UploadResult result;
     {
         std::lock_guard lock(s.mutex);
+        // Uploads that finished since the last tick are recorded together, off this thread;
+        // their events go out once they are recorded (the next tick).
+        s.startResultWriterLocked();
         const qint64 now = s.clock.elapsed();
         // Speeds: overall and per document, as moving averages of ~0.5 s samples.
         if (now - s.speedSampleMs >= 500) {
