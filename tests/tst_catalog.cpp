@@ -672,6 +672,150 @@ private slots:
         QCOMPARE(claimedDoc->attempts, 1);
     }
 
+    // The upload queue's batches: several documents claimed in one transaction, given back when
+    // their upload never started, and recorded as uploaded together.
+    void uploadBatches_data() { addBackends(); }
+    void uploadBatches()
+    {
+        FIXTURE(fx);
+        Catalog &cat = fx.cat();
+        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Up")); }));
+        QList<NewDocument> docs;
+        for (int i = 0; i < 10; ++i)
+            docs.append(newDoc("/up/" + QByteArray::number(i)));
+        TRY_VALUE(q, fx.run([&] { return cat.addQueued(c, docs); }));
+        QList<HashUpdate> updates;
+        QList<qint64> ids;
+        for (int i = 0; i < 10; ++i) {
+            updates.append(hashed(q[i].id, shaOf(QByteArray::number(i))));
+            ids.append(q[i].id);
+        }
+        TRY_VALUE(applied, fx.run([&] { return cat.applyHashes(updates); }));
+        const qint64 commitsBefore = Transaction::committedCount();
+
+        // One claim for eight of them, listed out of order and one twice: claimed once, in input order.
+        const QList<qint64> wanted{ids[7], ids[0], ids[3], ids[0], ids[1], ids[2], ids[4], ids[5], ids[6], 987654};
+        TRY_VALUE(claimed, fx.run([&] { return cat.transitionStatus(wanted, {DocStatus::Hashed}, DocStatus::Uploading); }));
+        QCOMPARE(claimed, QList<qint64>({ids[7], ids[0], ids[3], ids[1], ids[2], ids[4], ids[5], ids[6]}));
+        QCOMPARE(Transaction::committedCount() - commitsBefore, 1);
+
+        // Given back: the ones never started return to `hashed` with the attempt uncounted; one
+        // cancelled from the waiting list becomes `cancelled`; ids not `uploading` are left alone.
+        TRY_VALUE(back, fx.run([&] { return cat.releaseClaims({ids[5], ids[6], ids[8]}); }));
+        QCOMPARE(back, QList<qint64>({ids[5], ids[6]}));
+        TRY_VALUE(cancelled, fx.run([&] { return cat.releaseClaims({ids[4]}, DocStatus::Cancelled); }));
+        QCOMPARE(cancelled, QList<qint64>({ids[4]}));
+        for (const qint64 id : {ids[5], ids[6]}) {
+            TRY_VALUE(d, fx.run([&] { return cat.document(id); }));
+            QCOMPARE(d->status, DocStatus::Hashed);
+            QCOMPARE(d->attempts, 0);
+        }
+        TRY_VALUE(dc, fx.run([&] { return cat.document(ids[4]); }));
+        QCOMPARE(dc->status, DocStatus::Cancelled);
+        QCOMPARE(dc->attempts, 0);
+        TRY_VALUE(d8, fx.run([&] { return cat.document(ids[8]); }));
+        QCOMPARE(d8->status, DocStatus::Hashed);
+
+        // Results of several uploads in one transaction; a document removed meanwhile is named
+        // and the others are written all the same.
+        TRY_VALUE(removed, fx.run([&] { return cat.removeDocuments({ids[2]}); }));
+        QList<UploadedDocument> results;
+        for (const qint64 id : {ids[7], ids[0], ids[3], ids[2], ids[1]})
+            results.append({id, QStringLiteral("dav://host/Up/%1").arg(id)});
+        const qint64 commitsBeforeResults = Transaction::committedCount();
+        TRY_VALUE(missing, fx.run([&] { return cat.setUploaded(results); }));
+        QCOMPARE(missing, QList<qint64>({ids[2]}));
+        QCOMPARE(Transaction::committedCount() - commitsBeforeResults, 1);
+        for (const qint64 id : {ids[7], ids[0], ids[3], ids[1]}) {
+            TRY_VALUE(d, fx.run([&] { return cat.document(id); }));
+            QCOMPARE(d->status, DocStatus::Uploaded);
+            QCOMPARE(d->remoteLocation, QStringLiteral("dav://host/Up/%1").arg(id));
+            QCOMPARE(d->attempts, 1);
+            QVERIFY(d->error.isEmpty());
+        }
+        TRY_VALUE(none, fx.run([&] { return cat.setUploaded(QList<UploadedDocument>()); }));
+        QVERIFY(none.isEmpty());
+        // The statements are kept with the connection: the same calls again still work.
+        const Status noSuch = fx.run([&] { return cat.setUploaded(987654, QStringLiteral("x")); });
+        QVERIFY(!noSuch);
+        QVERIFY2(noSuch.error().contains(QLatin1StringView("there is no such document")), qPrintable(noSuch.error()));
+        TRY_VALUE(again, fx.run([&] { return cat.transitionStatus({ids[5], ids[6]}, {DocStatus::Hashed}, DocStatus::Uploading); }));
+        QCOMPARE(again, QList<qint64>({ids[5], ids[6]}));
+        TRY_STATUS(fx.run([&] { return cat.setUploaded(ids[5], QStringLiteral("dav://host/Up/5")); }));
+        TRY_VALUE(d5, fx.run([&] { return cat.document(ids[5]); }));
+        QCOMPARE(d5->status, DocStatus::Uploaded);
+        QCOMPARE(d5->attempts, 1);
+    }
+
+    // Workers of two processes (two Catalog objects) claim overlapping batches of the same
+    // documents at once: each document is claimed exactly once.
+    void concurrentClaims_data() { addBackends(); }
+    void concurrentClaims()
+    {
+        FIXTURE(fx);
+        Catalog &cat = fx.cat();
+        Catalog second(fx.config);
+        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Claims")); }));
+        constexpr int kDocs = 400, kThreads = 6, kBatch = 32;
+        QList<NewDocument> docs;
+        for (int i = 0; i < kDocs; ++i)
+            docs.append(newDoc("/claims/" + QByteArray::number(i)));
+        TRY_VALUE(q, fx.run([&] { return cat.addQueued(c, docs); }));
+        QList<HashUpdate> updates;
+        QList<qint64> ids;
+        for (int i = 0; i < kDocs; ++i) {
+            updates.append(hashed(q[i].id, shaOf("claim " + QByteArray::number(i))));
+            ids.append(q[i].id);
+        }
+        TRY_VALUE(applied, fx.run([&] { return cat.applyHashes(updates); }));
+
+        QStringList errors;
+        std::map<qint64, int> claimedBy;   // id -> how often claimed
+        std::mutex mutex;
+        std::latch start(kThreads);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                Catalog &mine = t % 2 ? second : cat;
+                start.arrive_and_wait();
+                // Every thread walks all documents in batches, from a different starting point, so
+                // batches overlap in every way.
+                for (int b = 0; b < kDocs / kBatch + 1; ++b) {
+                    QList<qint64> batch;
+                    for (int i = 0; i < kBatch; ++i)
+                        batch.append(ids[(t * 67 + b * kBatch + i) % kDocs]);
+                    const auto got = mine.transitionStatus(batch, {DocStatus::Hashed}, DocStatus::Uploading);
+                    std::lock_guard lock(mutex);
+                    if (!got) {
+                        errors.append(QStringLiteral("thread %1: %2").arg(t).arg(got.error()));
+                        return;
+                    }
+                    for (const qint64 id : *got)
+                        ++claimedBy[id];
+                }
+            });
+        }
+        for (std::thread &t : threads)
+            t.join();
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join(u'\n')));
+        int claimedOnce = 0;
+        for (const auto &[id, n] : claimedBy) {
+            QVERIFY2(n == 1, qPrintable(QStringLiteral("document %1 claimed %2 times").arg(id).arg(n)));
+            ++claimedOnce;
+        }
+        TRY_VALUE(all, fx.run([&] { return cat.documents(inCollection(c)); }));
+        int uploading = 0;
+        for (const Document &d : std::as_const(all)) {
+            if (d.status == DocStatus::Uploading) {
+                ++uploading;
+                QCOMPARE(d.attempts, 1);
+            }
+        }
+        // Every thread asked for every document: all were claimed, each by one of them.
+        QCOMPARE(claimedOnce, kDocs);
+        QCOMPARE(uploading, kDocs);
+    }
+
     // documents()/countDocuments(): filtering, sorting and paging in SQL, checked against the
     // same rules applied in C++ to a known data set.
     void documentsQuery_data()

@@ -1,10 +1,11 @@
 // ctest-labels: uploads concurrency
 // ctest-timeout: 600
 // UploadJob and UploadQueue with the real catalog, pools and remotes: the catalog as the queue
-// (crash recovery, conditional claims), sources that changed, pause/resume/cancel per
-// document, collection and everything, and coalesced signals.
+// (crash recovery, conditional claims in batches, results recorded in batches), sources that
+// changed, pause/resume/cancel per document, collection and everything, and coalesced signals.
 
 #include "faultserver.h"
+#include "transaction.h"
 #include "uploadqueue.h"
 
 #include <QDir>
@@ -80,6 +81,15 @@ private:
         return s;
     }
 
+    // How many documents of the collection have each status (read on the I/O pool).
+    static QHash<DocStatus, int> statusCounts(UploadFixture &fx, qint64 collectionId)
+    {
+        QHash<DocStatus, int> n;
+        for (const Document &d : fx.documents(collectionId))
+            ++n[d.status];
+        return n;
+    }
+
 private slots:
     void parallelUploadsWithCoalescedSignals()
     {
@@ -117,24 +127,205 @@ private slots:
         QVERIFY(fx.isValid());
         QVERIFY(fx.saveRemote(folderProfile(fx)));
         const qint64 c = fx.createCollection(QStringLiteral("crash"), QStringLiteral("folder"));
-        const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "aaa");
-        const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "bbb");
-        // As a kill -9 leaves them: `uploading`, and a already copied before the catalog knew.
-        QVERIFY(fx.io([&] { return fx.catalog().transitionStatus({a, b}, {DocStatus::Hashed}, DocStatus::Uploading); })->size() == 2);
-        QDir().mkpath(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt"))).path());
-        {
-            QFile f(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt")));
+        QList<qint64> ids;
+        for (int i = 0; i < 24; ++i)
+            ids.append(fx.addFile(c, QStringLiteral("f%1.txt").arg(i), "content " + QByteArray::number(i)));
+        // As a kill -9 leaves them: a batch claimed together (`uploading`), of which the first
+        // eight were copied to the remote before their results were recorded.
+        QCOMPARE(fx.io([&] { return fx.catalog().transitionStatus(ids, {DocStatus::Hashed}, DocStatus::Uploading); })->size(), 24);
+        QDir().mkpath(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("f0.txt"))).path());
+        for (int i = 0; i < 8; ++i) {
+            QFile f(stored(fx, QStringLiteral("crash"), QStringLiteral("f%1.txt").arg(i)));
             QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write("aaa");
+            f.write("content " + QByteArray::number(i));
         }
+        // The next push takes them as pending.
         const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
-        QCOMPARE(r.totals.filesUploaded, 2);
-        QCOMPARE(r.totals.filesAlreadyPresent, 1);
-        QCOMPARE(fx.document(a).status, DocStatus::Uploaded);
-        QCOMPARE(fx.document(b).status, DocStatus::Uploaded);
+        QCOMPARE(r.totals.filesUploaded, 24);
+        QCOMPARE(r.totals.filesAlreadyPresent, 8);
+        for (const qint64 id : std::as_const(ids))
+            QCOMPARE(fx.document(id).status, DocStatus::Uploaded);
         // Nothing stored twice.
-        QCOMPARE(QDir(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("a.txt"))).path()).entryList(QDir::Files).size(), 2);
+        QCOMPARE(QDir(QFileInfo(stored(fx, QStringLiteral("crash"), QStringLiteral("f0.txt"))).path()).entryList(QDir::Files).size(), 24);
+    }
+
+    // Claims and results go to the catalog in batches: a claim per 32 documents at most, and
+    // the results of whatever finished within a flush tick (50 ms) or 64 at a time, instead of
+    // two write transactions per document. Everything is recorded when finished() arrives.
+    void batchesCatalogWrites()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("batch"), QStringLiteral("folder"));
+        constexpr int kDocs = 200;
+        for (int i = 0; i < kDocs; ++i)
+            QVERIFY(fx.addFile(c, QStringLiteral("b%1.txt").arg(i), "batch " + QByteArray::number(i)));
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = 4;
+        QList<UploadDocumentEvent> events;
+        const qint64 before = Transaction::committedCount();
+        QElapsedTimer clock;
+        clock.start();
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, s, {}, 120'000, &events);
+        const qint64 elapsedMs = clock.elapsed();
+        const qint64 commits = Transaction::committedCount() - before;
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesUploaded, kDocs);
+        qInfo("%d documents uploaded in %lld ms with %lld catalog write transactions", kDocs, qlonglong(elapsedMs),
+              qlonglong(commits));
+        // The number of result transactions grows with the time the uploads take (one per tick
+        // when they trickle in), not with the number of documents: claims, plus a write per tick
+        // or per 64 results, plus one per worker leaving.
+        const qint64 bound = (kDocs + 31) / 32 + s.parallel + elapsedMs / 45 + 1 + kDocs / 64 + s.parallel;
+        QVERIFY2(commits <= bound, qPrintable(QStringLiteral("%1 write transactions in %2 ms").arg(commits).arg(elapsedMs)));
+        QSet<qint64> reported;
+        for (const UploadDocumentEvent &e : std::as_const(events)) {
+            if (e.status == DocStatus::Uploaded) {
+                QVERIFY2(!reported.contains(e.id), "one final event per document");
+                reported.insert(e.id);
+                QVERIFY(!e.location.isEmpty());
+            }
+        }
+        QCOMPARE(reported.size(), kDocs);
+        for (const Document &d : fx.documents(c)) {
+            QCOMPARE(d.status, DocStatus::Uploaded);
+            QCOMPARE(d.attempts, 1);
+            QVERIFY(!d.remoteLocation.isEmpty());
+        }
+    }
+
+    // Pausing and cancelling while uploads finish fast: what was uploaded is recorded before the
+    // workers stop (and before finished()), and documents claimed but not started go back to
+    // `hashed` with their attempt uncounted. Nothing is left `uploading`.
+    void pauseAndCancelRecordFinishedUploads()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("stop"), QStringLiteral("folder"));
+        constexpr int kDocs = 300;
+        for (int i = 0; i < kDocs; ++i)
+            QVERIFY(fx.addFile(c, QStringLiteral("s%1.txt").arg(i), "stop " + QByteArray::number(i)));
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = 3;
+        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job.setSettings(s);
+        QSet<qint64> reported;
+        bool cancelOnNext = false;
+        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
+            bool any = false;
+            for (const auto &e : events) {
+                if (e.status == DocStatus::Uploaded) {
+                    reported.insert(e.id);
+                    any = true;
+                }
+            }
+            if (any && !job.isPaused() && !cancelOnNext)
+                job.setPaused(true);
+            else if (any && cancelOnNext)
+                job.cancel();
+        });
+        QSignalSpy finished(&job, &UploadJob::finished);
+        job.start();
+        QTRY_VERIFY_WITH_TIMEOUT(job.isPaused(), 60'000);
+
+        // Paused: the workers leave once their uploads are recorded and their claims given back.
+        QTRY_VERIFY_WITH_TIMEOUT(job.progress().active == 0 && statusCounts(fx, c).value(DocStatus::Uploading) == 0
+                                         && statusCounts(fx, c).value(DocStatus::Uploaded) == job.progress().filesUploaded,
+                                 60'000);
+        QCOMPARE(finished.size(), 0);   // a paused job does not finish
+        {
+            const auto counts = statusCounts(fx, c);
+            QCOMPARE(counts.value(DocStatus::Uploaded) + counts.value(DocStatus::Hashed), kDocs);
+            for (const Document &d : fx.documents(c)) {
+                if (d.status == DocStatus::Hashed)
+                    QVERIFY2(d.attempts <= 1, qPrintable(QStringLiteral("%1 attempts").arg(d.attempts)));
+            }
+        }
+
+        // Resumed, then cancelled at the next recorded upload.
+        cancelOnNext = true;
+        job.setPaused(false);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60'000);
+        const auto r = finished.first().first().value<UploadResult>();
+        QVERIFY2(r.outcome == UploadResult::Outcome::Cancelled || r.outcome == UploadResult::Outcome::Succeeded,
+                 qPrintable(describe(r)));
+        const auto counts = statusCounts(fx, c);
+        QCOMPARE(counts.value(DocStatus::Uploading), 0);
+        QCOMPARE(counts.value(DocStatus::Uploaded) + counts.value(DocStatus::Hashed), kDocs);
+        // Everything reported uploaded is recorded, and only that.
+        QCOMPARE(qint64(counts.value(DocStatus::Uploaded)), r.totals.filesUploaded);
+        QCOMPARE(reported.size(), counts.value(DocStatus::Uploaded));
+        for (const Document &d : fx.documents(c)) {
+            if (d.status == DocStatus::Uploaded) {
+                QVERIFY(reported.contains(d.id));
+                QVERIFY(QFile::exists(stored(fx, QStringLiteral("stop"), d.fileName)));
+            } else {
+                QVERIFY2(d.attempts <= 2, qPrintable(QStringLiteral("%1 attempts").arg(d.attempts)));
+            }
+        }
+    }
+
+    // Documents claimed together wait, `uploading`, while the one before them is sent. Cancelling
+    // or pausing one of them, or the job, gives them back at once, with no attempt counted.
+    void waitingClaimsAreGivenBack()
+    {
+        FaultServer server;
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(slowProfile(server)));
+        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
+        const qint64 b = fx.addFile(c, QStringLiteral("b.bin"), QByteArray(1 << 20, 'b'));
+        const qint64 d = fx.addFile(c, QStringLiteral("d.bin"), QByteArray(1 << 20, 'd'));
+        const qint64 e = fx.addFile(c, QStringLiteral("e.bin"), QByteArray(1 << 20, 'e'));
+        UploadSettings s = slowSettings();
+        s.parallel = 1;
+        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job.setSettings(s);
+        auto pauses = std::make_shared<UploadPauses>();
+        job.setPauses(pauses);
+        QHash<qint64, UploadDocumentEvent> last;
+        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
+            for (const auto &ev : events)
+                last.insert(ev.id, ev);
+        });
+        QSignalSpy finished(&job, &UploadJob::finished);
+        job.start();
+        // One lane: a is being sent, b, d and e were claimed with it and wait.
+        QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0, 60'000);
+        for (const qint64 id : {a, b, d, e}) {
+            QCOMPARE(fx.document(id).status, DocStatus::Uploading);
+            QCOMPARE(fx.document(id).attempts, 1);
+        }
+        QCOMPARE(job.progress().active, 1);
+        QCOMPARE(job.progress().filesTotal, 4);
+
+        job.cancelDocuments({b});
+        pauses->pauseDocument(d);
+        job.stopDocument(d);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(b).status, DocStatus::Cancelled, 30'000);
+        QTRY_COMPARE_WITH_TIMEOUT(fx.document(d).status, DocStatus::Hashed, 30'000);
+        QCOMPARE(fx.document(b).attempts, 0);
+        QCOMPARE(fx.document(d).attempts, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(last.value(b).status, DocStatus::Cancelled, 30'000);
+        QCOMPARE(fx.document(a).status, DocStatus::Uploading);   // still being sent
+        QCOMPARE(fx.document(e).status, DocStatus::Uploading);   // still waiting for the lane
+
+        job.cancel();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60'000);
+        const auto r = finished.first().first().value<UploadResult>();
+        QCOMPARE(r.outcome, UploadResult::Outcome::Cancelled);
+        QCOMPARE(r.totals.filesCancelled, 1);
+        QCOMPARE(r.totals.filesUploaded, 0);
+        QCOMPARE(fx.document(a).status, DocStatus::Hashed);   // stopped while sent: attempt counted
+        QCOMPARE(fx.document(a).attempts, 1);
+        QCOMPARE(fx.document(e).status, DocStatus::Hashed);   // never started: not counted
+        QCOMPARE(fx.document(e).attempts, 0);
+        QCOMPARE(fx.document(d).status, DocStatus::Hashed);
+        QVERIFY(server.files().isEmpty());
     }
 
     void twoJobsNeverUploadTheSameDocument()
@@ -143,14 +334,18 @@ private slots:
         QVERIFY(fx.isValid());
         QVERIFY(fx.saveRemote(folderProfile(fx)));
         const qint64 c = fx.createCollection(QStringLiteral("race"), QStringLiteral("folder"));
-        for (int i = 0; i < 40; ++i)
+        constexpr int kDocs = 160;
+        for (int i = 0; i < kDocs; ++i)
             QVERIFY(fx.addFile(c, QStringLiteral("r%1.txt").arg(i), QByteArray(500, char('A' + i % 26)) + QByteArray::number(i)));
-        // Two jobs at once on the same collection, as two processes would: the conditional
-        // claim in the catalog gives every document to exactly one of them.
+        // Two jobs at once on the same collection, as two processes would, each claiming batches
+        // for its workers: the conditional claim in the catalog gives every document to exactly
+        // one of them.
         UploadJob one(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
         UploadJob two(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = 4;
         for (UploadJob *j : {&one, &two}) {
-            j->setSettings(UploadFixture::fastSettings());
+            j->setSettings(s);
             j->setRecoverInterrupted(false);   // each would otherwise re-queue the other's claims
         }
         QSignalSpy f1(&one, &UploadJob::finished), f2(&two, &UploadJob::finished);
@@ -159,10 +354,10 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(f1.size() == 1 && f2.size() == 1, 120'000);
         const auto r1 = f1.first().first().value<UploadResult>();
         const auto r2 = f2.first().first().value<UploadResult>();
-        QCOMPARE(r1.totals.filesUploaded + r2.totals.filesUploaded, 40);
+        QCOMPARE(r1.totals.filesUploaded + r2.totals.filesUploaded, kDocs);
         QCOMPARE(r1.totals.filesAlreadyPresent + r2.totals.filesAlreadyPresent, 0);
         const QStringList onDisk = QDir(fx.dir() + QStringLiteral("/remote-folder/race")).entryList(QDir::Files);
-        QCOMPARE(onDisk.size(), 40);
+        QCOMPARE(onDisk.size(), kDocs);
         for (const Document &d : fx.documents(c)) {
             QCOMPARE(d.status, DocStatus::Uploaded);
             QCOMPARE(d.attempts, 1);

@@ -410,6 +410,48 @@ Status requireCollection(ConnectionManager &connections, qint64 collectionId, co
     return {};
 }
 
+// The conditional status change behind transitionStatus() and releaseClaims(): one UPDATE per
+// id, so that each row says whether it changed. The statement's text depends only on `from`
+// (status names are constants), so a handful of texts cover every call, each prepared once per
+// connection. `attemptDelta` is added to the attempt count (never below zero).
+Result<QList<qint64>> transition(ConnectionManager &connections, const QList<qint64> &ids,
+                                 const QList<DocStatus> &from, DocStatus to, const QString &error,
+                                 int attemptDelta, const QString &what)
+{
+    using R = Result<QList<qint64>>;
+    if (ids.isEmpty() || from.isEmpty())
+        return QList<qint64>();
+    Result<QSqlDatabase> db = connections.database();
+    if (!db)
+        return R::failure(db.error());
+    QStringList names;
+    for (const DocStatus s : from)
+        names.append(u'\'' + statusName(s) + u'\'');
+    Transaction tx(*db, what);
+    if (!tx.ok())
+        return R::failure(tx.error());
+    QString prepareError;
+    const std::shared_ptr<QSqlQuery> update = connections.preparedStatement(
+            QStringLiteral("UPDATE documents SET status = ?, error = ?, updated = ?, "
+                           "attempts = CASE WHEN attempts + ? > 0 THEN attempts + ? ELSE 0 END "
+                           "WHERE id = ? AND status IN (%1)").arg(names.join(QLatin1StringView(", "))),
+            &prepareError);
+    if (!update)
+        return R::failure(what + QLatin1StringView(": ") + prepareError);
+    const qint64 now = nowMs();
+    QList<qint64> changed;
+    for (const qint64 id : ids) {
+        if (Status s = run(*update, what, {statusValue(to), text(error), now, attemptDelta, attemptDelta, qlonglong(id)}); !s)
+            return R::failure(s.error());
+        if (update->numRowsAffected() > 0)
+            changed.append(id);
+    }
+    update->finish();
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return changed;
+}
+
 } // namespace
 
 Catalog::Catalog(CatalogConfig config)
@@ -1143,22 +1185,47 @@ Status Catalog::setStatus(const QList<qint64> &ids, DocStatus status, const QStr
 
 Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
 {
-    const QString what = QStringLiteral("Could not mark document %1 as uploaded").arg(id);
+    const auto missing = setUploaded(QList<UploadedDocument>{{id, remoteLocation}});
+    if (!missing)
+        return Status::failure(missing.error());
+    if (!missing->isEmpty())
+        return Status::failure(QStringLiteral("Could not mark document %1 as uploaded: there is no such document").arg(id));
+    return {};
+}
+
+Result<QList<qint64>> Catalog::setUploaded(const QList<UploadedDocument> &docs)
+{
+    using R = Result<QList<qint64>>;
+    const QString what = docs.size() == 1 ? QStringLiteral("Could not mark document %1 as uploaded").arg(docs.first().id)
+                                          : QStringLiteral("Could not mark %1 documents as uploaded").arg(docs.size());
+    if (docs.isEmpty())
+        return QList<qint64>();
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
-        return Status::failure(db.error());
-    QSqlQuery update = makeQuery(*db);
+        return R::failure(db.error());
     Transaction tx(*db, what);
     if (!tx.ok())
-        return tx.status();
-    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET status = 'uploaded', remote_location = ?, "
-                                                  "error = '', updated = ? WHERE id = ?"), what); !s)
-        return s;
-    if (Status s = run(update, what, {text(remoteLocation), nowMs(), qlonglong(id)}); !s)
-        return s;
-    if (update.numRowsAffected() == 0)
-        return Status::failure(what + QLatin1StringView(": there is no such document"));
-    return tx.commit();
+        return R::failure(tx.error());
+    // One row per execution of a statement prepared once per connection: each row says whether
+    // its document still exists, and the transaction, not the statement, is what costs.
+    QString prepareError;
+    const std::shared_ptr<QSqlQuery> update = m_connections->preparedStatement(
+            QStringLiteral("UPDATE documents SET status = 'uploaded', remote_location = ?, error = '', updated = ? "
+                           "WHERE id = ?"), &prepareError);
+    if (!update)
+        return R::failure(what + QLatin1StringView(": ") + prepareError);
+    const qint64 now = nowMs();
+    QList<qint64> missing;
+    for (const UploadedDocument &d : docs) {
+        if (Status s = run(*update, what, {text(d.remoteLocation), now, qlonglong(d.id)}); !s)
+            return R::failure(s.error());
+        if (update->numRowsAffected() == 0)
+            missing.append(d.id);
+    }
+    update->finish();
+    if (Status s = tx.commit(); !s)
+        return R::failure(s.error());
+    return missing;
 }
 
 Status Catalog::setUploadState(qint64 id, const QByteArray &state)
@@ -1196,36 +1263,14 @@ Result<QByteArray> Catalog::uploadState(qint64 id)
 Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
                                                 DocStatus to, const QString &error)
 {
-    using R = Result<QList<qint64>>;
     const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(to));
-    if (ids.isEmpty() || from.isEmpty())
-        return QList<qint64>();
-    Result<QSqlDatabase> db = m_connections->database();
-    if (!db)
-        return R::failure(db.error());
-    QStringList names;
-    for (const DocStatus s : from)
-        names.append(u'\'' + statusName(s) + u'\'');
-    QSqlQuery update = makeQuery(*db);
-    Transaction tx(*db, what);
-    if (!tx.ok())
-        return R::failure(tx.error());
-    if (Status s = prepare(update, QStringLiteral("UPDATE documents SET status = ?, error = ?, updated = ?, "
-                                                  "attempts = attempts + ? WHERE id = ? AND status IN (%1)")
-                                       .arg(names.join(QLatin1StringView(", "))), what); !s)
-        return R::failure(s.error());
-    const qint64 now = nowMs();
-    const int attempt = to == DocStatus::Uploading ? 1 : 0;
-    QList<qint64> changed;
-    for (const qint64 id : ids) {
-        if (Status s = run(update, what, {statusValue(to), text(error), now, attempt, qlonglong(id)}); !s)
-            return R::failure(s.error());
-        if (update.numRowsAffected() > 0)
-            changed.append(id);
-    }
-    if (Status s = tx.commit(); !s)
-        return R::failure(s.error());
-    return changed;
+    return transition(*m_connections, ids, from, to, error, to == DocStatus::Uploading ? 1 : 0, what);
+}
+
+Result<QList<qint64>> Catalog::releaseClaims(const QList<qint64> &ids, DocStatus to)
+{
+    const QString what = QStringLiteral("Could not give back %1 claimed document(s) as %2").arg(ids.size()).arg(statusName(to));
+    return transition(*m_connections, ids, {DocStatus::Uploading}, to, QString(), -1, what);
 }
 
 Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)

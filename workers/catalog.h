@@ -103,6 +103,13 @@ struct AddedDocument
     bool conflict = false;
 };
 
+// A finished upload, for Catalog::setUploaded().
+struct UploadedDocument
+{
+    qint64 id = 0;
+    QString remoteLocation;    // where the remote has it
+};
+
 // What the catalog holds for a source path in a collection (its newest document).
 struct PathState
 {
@@ -178,11 +185,20 @@ public:
     Status setStatus(const QList<qint64> &ids, DocStatus status, const QString &error = {});
     // The upload finished: status Uploaded, where the remote keeps it, error cleared.
     Status setUploaded(qint64 id, const QString &remoteLocation);
+    // The same for several finished uploads in one transaction (the upload queue writes its
+    // results in batches). Returns the ids that no longer exist; nothing is written for those.
+    Result<QList<qint64>> setUploaded(const QList<UploadedDocument> &docs);
     // For the upload queue: sets `to` on those of `ids` whose status is one of `from` right now,
-    // in one transaction, and returns the ids it changed (a conditional claim: another thread or
-    // process that got there first wins). Setting Uploading counts an attempt, as setStatus() does.
+    // in one transaction, and returns the ids it changed, in input order (a conditional claim:
+    // another thread or process that got there first wins; the upload queue claims several
+    // documents at once this way). Setting Uploading counts an attempt, as setStatus() does.
     Result<QList<qint64>> transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
                                            DocStatus to, const QString &error = {});
+    // For the upload queue: gives back documents it claimed (transitionStatus() to Uploading) but
+    // never started to upload. Those of `ids` that are `uploading` become `to` (Hashed, or
+    // Cancelled), and the attempt the claim counted is taken back. One transaction; returns the
+    // ids it changed, in input order.
+    Result<QList<qint64>> releaseClaims(const QList<qint64> &ids, DocStatus to = DocStatus::Hashed);
     // For the upload queue: the resume state of a large upload in progress (opaque; "" when
     // there is none). Setting it on a missing document succeeds and does nothing.
     Status setUploadState(qint64 id, const QByteArray &state);

@@ -5,6 +5,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 
@@ -15,6 +16,8 @@ namespace {
 constexpr QLatin1StringView kPgWriterLock("SELECT pg_advisory_xact_lock(1903520101)");
 // As long as SQLite's busy timeout (dbconnections.cpp): a writer that waits longer fails.
 constexpr auto kWriterQueueTimeout = std::chrono::seconds(10);
+
+std::atomic<qint64> g_committed{0};
 
 // One writer queue per SQLite file (by absolute path), shared by every connection to it.
 std::shared_ptr<std::timed_mutex> writerQueue(const QString &databaseName)
@@ -100,7 +103,13 @@ Status Transaction::commit()
     m_active = false;
     if (m_writing.owns_lock())
         m_writing.unlock();
+    g_committed.fetch_add(1, std::memory_order_relaxed);
     return {};
+}
+
+qint64 Transaction::committedCount()
+{
+    return g_committed.load(std::memory_order_relaxed);
 }
 
 void Transaction::rollback()

@@ -50,6 +50,10 @@ public:
     Status commit();
     void rollback();
 
+    // Write transactions committed so far by this process, on any catalog: what the batching of
+    // catalog writes is measured by (tests, benchmarks). Any thread.
+    static qint64 committedCount();
+
 private:
     std::shared_ptr<std::timed_mutex> m_writers;   // SQLite: this file's in-process writer queue
     std::unique_lock<std::timed_mutex> m_writing;

@@ -26,6 +26,15 @@ namespace {
 
 constexpr int kFlushIntervalMs = 50;     // at most 20 emissions a second
 constexpr int kFetchBatch = 256;
+// A worker claims the next documents in one catalog transaction: up to this many, and no more
+// once they add up to kClaimBytes (at least one). Any worker of the job takes them from there,
+// so a claim never leaves one upload lane with work while another has none; the limits keep
+// what another job or process could have taken small.
+constexpr int kClaimBatch = 32;
+constexpr qint64 kClaimBytes = 8 << 20;
+// Finished uploads are recorded in the catalog together: whatever finished since the last flush
+// tick (kFlushIntervalMs), or as soon as this many are waiting.
+constexpr int kResultBatch = 64;
 constexpr int kMaxSourceChanges = 3;     // re-hash and retry at most this often per document
 constexpr double kSpeedSmoothing = 0.3;  // weight of the newest sample in the moving average
 
@@ -33,6 +42,28 @@ struct Work
 {
     Document doc;
     std::shared_ptr<UploadControl> control;
+    bool claimed = false;   // already `uploading` for this job (else process() claims it)
+};
+
+// A document this job took from its pending list and has not started uploading yet.
+struct Held
+{
+    Document doc;
+    bool claimed = false;   // `uploading` in the catalog on this job's behalf
+};
+
+// Held documents that will not be uploaded after all, to give back in the catalog.
+struct Release
+{
+    QList<Document> toHashed;      // claimed: back to `hashed`
+    QList<Document> toCancelled;   // claimed and cancelled by the user: `cancelled`
+    bool isEmpty() const { return toHashed.isEmpty() && toCancelled.isEmpty(); }
+};
+
+// An upload that finished and is not recorded in the catalog yet: the event to publish once it is.
+struct Finished
+{
+    UploadDocumentEvent event;
 };
 
 struct Target
@@ -132,9 +163,15 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     QElapsedTimer clock;
 
     mutable std::mutex mutex;            // guards everything below
-    std::condition_variable refilled;
+    std::condition_variable refilled;    // a refill or a claim ended
     std::deque<Document> pending;
     QSet<qint64> queuedIds;              // ids in pending
+    std::deque<Held> ready;              // taken from pending, claimed, waiting for a worker
+    QHash<qint64, qint64> held;          // ids in `ready` or being claimed -> collection id
+    bool claiming = false;
+    std::vector<Finished> results;       // uploaded, not recorded in the catalog yet
+    qint64 resultBytes = 0;              // their sizes
+    bool writingResults = false;
     QSet<qint64> finishedIds;            // ended in this job (not taken again unless woken)
     QSet<qint64> cancelRequested;        // pending ids the user cancelled
     QHash<qint64, std::shared_ptr<UploadControl>> controls;   // in flight
@@ -247,7 +284,8 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     {
         UploadProgress p = progress;
         p.active = int(active.size());
-        p.filesTotal = p.filesDone + p.active + pendingInCatalog;
+        // Uploads waiting to be recorded count as done once they are, and as in flight until then.
+        p.filesTotal = p.filesDone + p.active + qint64(results.size()) + pendingInCatalog;
         qint64 activeSize = 0;
         qint64 activeDone = 0;
         for (const Active &a : active) {
@@ -255,11 +293,11 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
             activeDone += a.done;
         }
         // Documents not fetched yet are estimated at the average size of the known ones.
-        const qint64 known = qint64(pending.size());
+        const qint64 known = qint64(pending.size()) + held.size();
         const qint64 unknown = std::max<qint64>(0, pendingInCatalog - known);
         const qint64 avg = known > 0 ? pendingBytesKnown / known : 0;
-        p.bytesTotal = bytesFinished + activeSize + pendingBytesKnown + unknown * avg;
-        p.bytesDone = bytesFinished + activeDone;
+        p.bytesTotal = bytesFinished + resultBytes + activeSize + pendingBytesKnown + unknown * avg;
+        p.bytesDone = bytesFinished + resultBytes + activeDone;
         p.bytesPerSecond = speed;
         p.etaMs = speed > 1 ? qint64(double(p.bytesTotal - p.bytesDone) / speed * 1000.0) : -1;
         p.paused = paused;
@@ -269,15 +307,63 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     // Finishes the job when nothing runs any more and nothing is left to do.
     void maybeFinishLocked();
 
+    // Whether a document taken from the pending list must be left alone now.
+    bool skipLocked(const Document &d) const
+    {
+        return controls.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
+               || blockedCollections.contains(d.collectionId) || (pauses && pauses->isPaused(d.id, d.collectionId));
+    }
+    // A pending or held document leaves the job's list (taken by a worker, or dropped).
+    void forgetPendingLocked(const Document &d)
+    {
+        held.remove(d.id);
+        pendingBytesKnown -= d.size;
+        pendingInCatalog = std::max<qint64>(0, pendingInCatalog - 1);
+    }
+    // Takes the held documents that match out of `ready`; the claimed ones are to be given back
+    // (cancelled if the user cancelled them), the others were never claimed and need nothing.
+    template <typename Pred>
+    Release takeHeldLocked(Pred matches)
+    {
+        Release r;
+        for (auto it = ready.begin(); it != ready.end();) {
+            if (!matches(it->doc)) {
+                ++it;
+                continue;
+            }
+            forgetPendingLocked(it->doc);
+            if (it->claimed)
+                (cancelRequested.contains(it->doc.id) ? r.toCancelled : r.toHashed).append(std::move(it->doc));
+            it = ready.erase(it);
+        }
+        return r;
+    }
+    // Gives `release` back on a pool thread (counted in `tasks`, so the job waits for it).
+    void releaseLaterLocked(Release release);
+    // Starts writing the recorded uploads on a pool thread unless a write runs already.
+    void startResultWriterLocked();
+    // Builds the final event of a document that ended, taking it out of the in-flight lists.
+    UploadDocumentEvent retireLocked(const Document &doc, DocStatus status, const QString &message,
+                                     const UploadReport *report);
+    // Counts a document that ended and publishes its event.
+    void publishEndLocked(UploadDocumentEvent e);
+
     // --- worker side (no lock held on entry) ---
     void runWorker();
     std::optional<Work> takeNext();
+    void claimNext(std::unique_lock<std::mutex> &lock);
     Result<QList<Document>> fetchPending(qint64 &pendingCount);
     void process(Work work);
     Target targetFor(qint64 collectionId);
     std::optional<Document> rehash(Document doc, UploadControl &control, bool &stopped);
     void endDocument(const Document &doc, DocStatus status, const QString &message,
                      const UploadReport *report = nullptr);
+    // An upload succeeded: recorded in the catalog with the next batch (see writeResults()).
+    void uploaded(const Document &doc, const UploadReport &report);
+    // Records the waiting results in one transaction (again while a full batch waits). The
+    // caller set writingResults.
+    void writeResults();
+    void releaseHeld(const Release &release);
     void handleStop(const Document &doc, const UploadItem &item, Remote *remote, UploadControl &control);
     void noteProgress(qint64 id, qint64 done, qint64 total);
     void noteCatalogError(const Document &doc, const QString &error);
@@ -292,6 +378,16 @@ void UploadJob::Shared::runWorker()
     pool->releaseThread();
     while (auto work = takeNext())
         process(std::move(*work));
+    // What this worker (or another) uploaded and did not record yet is recorded before it
+    // leaves: a pause or cancel ends the workers, and the job only finishes once all is written.
+    bool write = false;
+    {
+        std::lock_guard lock(mutex);
+        if (!results.empty() && !writingResults)
+            write = writingResults = true;
+    }
+    if (write)
+        writeResults();
     pool->reserveThread();
 
     std::lock_guard lock(mutex);
@@ -303,6 +399,10 @@ void UploadJob::Shared::maybeFinishLocked()
 {
     if (workers > 0 || tasks > 0 || done || !started)
         return;
+    if (!results.empty()) {
+        startResultWriterLocked();   // it comes back here when done
+        return;
+    }
     if (!cancelled && !paused && fatalError.isEmpty() && (wakeRequested || !exhausted)) {
         spawnWorkersLocked();   // woken between the last worker's last look and now
         return;
@@ -311,34 +411,106 @@ void UploadJob::Shared::maybeFinishLocked()
         finishLocked();
 }
 
+void UploadJob::Shared::releaseLaterLocked(Release release)
+{
+    if (release.isEmpty())
+        return;
+    ++tasks;
+    pools.start(pools.io(), [self = shared_from_this(), release = std::move(release)] {
+        self->releaseHeld(release);
+        std::lock_guard lock(self->mutex);
+        --self->tasks;
+        self->maybeFinishLocked();
+    });
+}
+
+void UploadJob::Shared::startResultWriterLocked()
+{
+    if (results.empty() || writingResults)
+        return;
+    writingResults = true;
+    ++tasks;
+    pools.start(pools.io(), [self = shared_from_this()] {
+        self->writeResults();
+        std::lock_guard lock(self->mutex);
+        --self->tasks;
+        self->maybeFinishLocked();
+    });
+}
+
+void UploadJob::Shared::releaseHeld(const Release &release)
+{
+    const std::pair<const QList<Document> *, DocStatus> parts[] = {{&release.toHashed, DocStatus::Hashed},
+                                                                   {&release.toCancelled, DocStatus::Cancelled}};
+    for (const auto &[docs, to] : parts) {
+        if (docs->isEmpty())
+            continue;
+        QList<qint64> ids;
+        for (const Document &d : *docs)
+            ids.append(d.id);
+        const auto changed = catalog.releaseClaims(ids, to);
+        std::lock_guard lock(mutex);
+        if (!changed) {
+            // They stay `uploading`: the next job that recovers interrupted uploads takes them.
+            failures.append({0, QString(), QString(), changed.error()});
+            continue;
+        }
+        const QSet<qint64> changedIds(changed->cbegin(), changed->cend());
+        for (const Document &d : *docs) {
+            if (!changedIds.contains(d.id))
+                continue;
+            UploadDocumentEvent e;
+            e.id = d.id;
+            e.collectionId = d.collectionId;
+            e.fileName = d.fileName;
+            e.status = to;
+            e.bytesTotal = d.size;
+            if (to == DocStatus::Cancelled) {
+                e.message = QStringLiteral("cancelled");
+                ++progress.filesCancelled;
+            }
+            addEventLocked(e);
+        }
+    }
+}
+
 std::optional<Work> UploadJob::Shared::takeNext()
 {
     std::unique_lock lock(mutex);
     for (;;) {
-        if (cancelled || paused || !fatalError.isEmpty())
-            return std::nullopt;
-        while (!pending.empty()) {
-            Document d = std::move(pending.front());
-            pending.pop_front();
-            queuedIds.remove(d.id);
-            pendingBytesKnown -= d.size;
-            pendingInCatalog = std::max<qint64>(0, pendingInCatalog - 1);
-            if (controls.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
-                || blockedCollections.contains(d.collectionId) || (pauses && pauses->isPaused(d.id, d.collectionId)))
-                continue;
-            auto control = std::make_shared<UploadControl>();
-            controls.insert(d.id, control);
-            Active a;
-            a.collectionId = d.collectionId;
-            a.fileName = d.fileName;
-            a.size = d.size;
-            a.sampleMs = clock.elapsed();
-            active.insert(d.id, a);
-            progressDirty = true;
-            return Work{std::move(d), std::move(control)};
+        const bool stopping = cancelled || paused || !fatalError.isEmpty();
+        // Claimed documents that will not be uploaded now go back before anything else: all of
+        // them when the job stops, else those paused or cancelled meanwhile.
+        const Release release = takeHeldLocked([&](const Document &d) { return stopping || skipLocked(d); });
+        if (!release.isEmpty()) {
+            lock.unlock();
+            releaseHeld(release);
+            lock.lock();
+            continue;
         }
-        if (refilling) {
+        if (stopping)
+            return std::nullopt;
+        if (!ready.empty()) {
+            Held h = std::move(ready.front());
+            ready.pop_front();
+            forgetPendingLocked(h.doc);
+            auto control = std::make_shared<UploadControl>();
+            controls.insert(h.doc.id, control);
+            Active a;
+            a.collectionId = h.doc.collectionId;
+            a.fileName = h.doc.fileName;
+            a.size = h.doc.size;
+            a.sampleMs = clock.elapsed();
+            active.insert(h.doc.id, a);
+            progressDirty = true;
+            return Work{std::move(h.doc), std::move(control), h.claimed};
+        }
+        if (claiming || refilling) {
             refilled.wait(lock);
+            continue;
+        }
+        if (!pending.empty()) {
+            claimNext(lock);
             continue;
         }
         if (exhausted && !wakeRequested)
@@ -358,9 +530,9 @@ std::optional<Work> UploadJob::Shared::takeNext()
             return std::nullopt;
         }
         int added = 0;
-        qint64 taken = 0;   // taken by a worker, not marked `uploading` yet: counted as active
+        qint64 taken = 0;   // taken by a worker or held, not marked `uploading` (yet): counted apart
         for (Document &d : *fetched) {
-            if (controls.contains(d.id)) {
+            if (controls.contains(d.id) || held.contains(d.id)) {
                 ++taken;
                 continue;
             }
@@ -372,11 +544,73 @@ std::optional<Work> UploadJob::Shared::takeNext()
             pending.push_back(std::move(d));
             ++added;
         }
-        pendingInCatalog = std::max<qint64>(count - taken, qint64(pending.size()));
+        pendingInCatalog = std::max<qint64>(count - taken, qint64(pending.size())) + held.size();
         progressDirty = true;
         if (added == 0 && !wakeRequested)
             exhausted = true;
     }
+}
+
+void UploadJob::Shared::claimNext(std::unique_lock<std::mutex> &lock)
+{
+    QList<Document> batch;
+    qint64 bytes = 0;
+    while (!pending.empty() && batch.size() < kClaimBatch && (batch.isEmpty() || bytes < kClaimBytes)) {
+        Document d = std::move(pending.front());
+        pending.pop_front();
+        queuedIds.remove(d.id);
+        if (skipLocked(d)) {
+            forgetPendingLocked(d);
+            continue;
+        }
+        held.insert(d.id, d.collectionId);
+        bytes += d.size;
+        batch.append(std::move(d));
+    }
+    if (batch.isEmpty())
+        return;
+    claiming = true;
+    lock.unlock();
+
+    // Claimed together: the documents that can be uploaded as they are. One whose collection has
+    // no usable remote, or whose source cannot be read or changed since it was hashed, goes to a
+    // worker unclaimed: process() records the failure, or hashes it again and claims it alone.
+    QList<qint64> ids;
+    QList<bool> claimable;
+    for (const Document &d : std::as_const(batch)) {
+        bool ok = targetFor(d.collectionId).remote != nullptr;
+        if (ok) {
+            const net::SourceState st = net::statSource(d.sourcePath);
+            ok = st.ok() && st.size == d.size && st.mtimeMs == d.mtimeMs;
+        }
+        claimable.append(ok);
+        if (ok)
+            ids.append(d.id);
+    }
+    const auto claimed = catalog.transitionStatus(ids, {DocStatus::Hashed}, DocStatus::Uploading);
+
+    lock.lock();
+    claiming = false;
+    refilled.notify_all();
+    const QSet<qint64> got = claimed ? QSet<qint64>(claimed->cbegin(), claimed->cend()) : QSet<qint64>();
+    for (qsizetype i = 0; i < batch.size(); ++i) {
+        Document &d = batch[i];
+        if (!claimable.at(i)) {
+            ready.push_back(Held{std::move(d), false});
+            continue;
+        }
+        if (got.contains(d.id)) {
+            ready.push_back(Held{std::move(d), true});
+            continue;
+        }
+        // The claim failed, or the document was cancelled, removed or taken by another process
+        // since it was fetched: not ours.
+        if (!claimed)
+            failures.append({d.id, targets.value(d.collectionId).collectionName, d.fileName, claimed.error()});
+        forgetPendingLocked(d);
+        finishedIds.insert(d.id);
+    }
+    progressDirty = true;
 }
 
 Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
@@ -599,10 +833,9 @@ void UploadJob::Shared::noteCatalogError(const Document &doc, const QString &err
     failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, error});
 }
 
-void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const QString &message,
-                                    const UploadReport *report)
+UploadDocumentEvent UploadJob::Shared::retireLocked(const Document &doc, DocStatus status, const QString &message,
+                                                    const UploadReport *report)
 {
-    std::lock_guard lock(mutex);
     UploadDocumentEvent e = activeEventLocked(doc.id);
     e.id = doc.id;
     e.collectionId = doc.collectionId;
@@ -610,8 +843,7 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
     e.status = status;
     e.message = message;
     e.bytesPerSecond = 0;
-    const qint64 size = active.value(doc.id).size > 0 ? active.value(doc.id).size : doc.size;
-    e.bytesTotal = size;
+    e.bytesTotal = active.value(doc.id).size > 0 ? active.value(doc.id).size : doc.size;
     if (report) {
         e.location = report->location;
         e.alreadyPresent = report->alreadyPresent;
@@ -619,28 +851,34 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
     }
     controls.remove(doc.id);
     active.remove(doc.id);
+    // Paused or stopped documents go back to the queue; the others are not taken again.
+    if (status != DocStatus::Hashed)
+        finishedIds.insert(doc.id);
+    return e;
+}
 
-    if (status == DocStatus::Hashed) {
-        // Paused or stopped: it goes back to the queue, not counted as done.
+void UploadJob::Shared::publishEndLocked(UploadDocumentEvent e)
+{
+    if (e.status == DocStatus::Hashed) {
+        // Paused or stopped: not counted as done.
         e.bytesDone = 0;
         addEventLocked(e);
         return;
     }
-    finishedIds.insert(doc.id);
     ++progress.filesDone;
-    bytesFinished += size;
-    e.bytesDone = status == DocStatus::Uploaded ? size : e.bytesDone;
-    switch (status) {
+    bytesFinished += e.bytesTotal;
+    switch (e.status) {
     case DocStatus::Uploaded:
+        e.bytesDone = e.bytesTotal;
         ++progress.filesUploaded;
-        if (report && report->alreadyPresent)
+        if (e.alreadyPresent)
             ++progress.filesAlreadyPresent;
-        if (report && report->resumedFrom > 0)
+        if (e.resumedFrom > 0)
             ++progress.filesResumed;
         break;
     case DocStatus::Failed:
         ++progress.filesFailed;
-        failures.append({doc.id, targets.value(doc.collectionId).collectionName, doc.fileName, message});
+        failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName, e.message});
         break;
     case DocStatus::Cancelled:
         ++progress.filesCancelled;
@@ -649,6 +887,61 @@ void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const
         break;
     }
     addEventLocked(e);
+}
+
+void UploadJob::Shared::endDocument(const Document &doc, DocStatus status, const QString &message,
+                                    const UploadReport *report)
+{
+    std::lock_guard lock(mutex);
+    publishEndLocked(retireLocked(doc, status, message, report));
+}
+
+void UploadJob::Shared::uploaded(const Document &doc, const UploadReport &report)
+{
+    bool write = false;
+    {
+        std::lock_guard lock(mutex);
+        Finished f{retireLocked(doc, DocStatus::Uploaded, QString(), &report)};
+        resultBytes += f.event.bytesTotal;
+        results.push_back(std::move(f));
+        progressDirty = true;
+        if (results.size() >= size_t(kResultBatch) && !writingResults)
+            write = writingResults = true;
+    }
+    if (write)
+        writeResults();
+}
+
+void UploadJob::Shared::writeResults()
+{
+    std::unique_lock lock(mutex);
+    for (;;) {
+        std::vector<Finished> batch;
+        batch.swap(results);
+        lock.unlock();
+        QList<UploadedDocument> rows;
+        rows.reserve(qsizetype(batch.size()));
+        for (const Finished &f : batch)
+            rows.append({f.event.id, f.event.location});
+        const auto missing = catalog.setUploaded(rows);
+        lock.lock();
+        const QSet<qint64> gone = missing ? QSet<qint64>(missing->cbegin(), missing->cend()) : QSet<qint64>();
+        for (Finished &f : batch) {
+            const UploadDocumentEvent &e = f.event;
+            resultBytes -= e.bytesTotal;
+            // Uploaded all the same (the remote has it); the failure says the catalog does not know.
+            if (!missing) {
+                failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName, missing.error()});
+            } else if (gone.contains(e.id)) {
+                failures.append({e.id, targets.value(e.collectionId).collectionName, e.fileName,
+                                 QStringLiteral("Could not mark document %1 as uploaded: there is no such document").arg(e.id)});
+            }
+            publishEndLocked(std::move(f.event));
+        }
+        if (results.size() < size_t(kResultBatch))
+            break;   // the rest goes with the next flush tick or worker
+    }
+    writingResults = false;
 }
 
 std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &control, bool &stopped)
@@ -723,23 +1016,30 @@ void UploadJob::Shared::process(Work work)
     UploadControl &control = *work.control;
     control.progress = [this, id = doc.id](qint64 done, qint64 total) { noteProgress(id, done, total); };
 
+    // A claimed document is `uploading` already; the others are still `hashed`.
+    const DocStatus mine = work.claimed ? DocStatus::Uploading : DocStatus::Hashed;
     const Target target = targetFor(doc.collectionId);
     if (!target.remote) {
-        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Failed, target.error);
+        const auto r = catalog.transitionStatus({doc.id}, {mine}, DocStatus::Failed, target.error);
         if (!r)
             noteCatalogError(doc, r.error());
         endDocument(doc, DocStatus::Failed, target.error);
         return;
     }
 
+    bool blocked = false;
     {
         std::lock_guard lock(mutex);
-        if (blockedCollections.contains(doc.collectionId)) {
-            controls.remove(doc.id);
-            active.remove(doc.id);
-            progressDirty = true;
-            return;
+        blocked = blockedCollections.contains(doc.collectionId);
+    }
+    if (blocked) {
+        // Its remote has a problem (found by another upload meanwhile): it waits, unsent.
+        if (work.claimed) {
+            if (const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading}, DocStatus::Hashed); !r)
+                noteCatalogError(doc, r.error());
         }
+        endDocument(doc, DocStatus::Hashed, QStringLiteral("waiting for its remote"));
+        return;
     }
 
     UploadItem item;
@@ -754,49 +1054,46 @@ void UploadJob::Shared::process(Work work)
     };
     refreshItem();
 
-    // Changed since it was hashed? Then hash it again before anything is sent.
-    const net::SourceState st = net::statSource(doc.sourcePath);
-    if (!st.ok()) {
-        const QString msg = QStringLiteral("cannot read the source file: %1").arg(st.error);
-        const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Failed, msg);
-        if (!r)
-            noteCatalogError(doc, r.error());
-        endDocument(doc, DocStatus::Failed, msg);
-        return;
-    }
     int sourceChanges = 0;
-    if (st.size != doc.size || st.mtimeMs != doc.mtimeMs) {
-        ++sourceChanges;
-        bool stopped = false;
-        auto updated = rehash(doc, control, stopped);
-        if (stopped) {
-            handleStop(doc, item, nullptr, control);
+    if (!work.claimed) {
+        // Not claimed with others (claimNext()): its source cannot be read, or changed since it
+        // was hashed. Fail it, or hash it again before anything is sent, and claim it alone.
+        const net::SourceState st = net::statSource(doc.sourcePath);
+        if (!st.ok()) {
+            const QString msg = QStringLiteral("cannot read the source file: %1").arg(st.error);
+            const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Failed, msg);
+            if (!r)
+                noteCatalogError(doc, r.error());
+            endDocument(doc, DocStatus::Failed, msg);
             return;
         }
-        if (!updated)
-            return;
-        doc = *updated;
-        refreshItem();
-    }
+        if (st.size != doc.size || st.mtimeMs != doc.mtimeMs) {
+            ++sourceChanges;
+            bool stopped = false;
+            auto updated = rehash(doc, control, stopped);
+            if (stopped) {
+                handleStop(doc, item, nullptr, control);
+                return;
+            }
+            if (!updated)
+                return;
+            doc = *updated;
+            refreshItem();
+        }
 
-    const auto claimed = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
-    if (!claimed) {
-        noteCatalogError(doc, claimed.error());
-        std::lock_guard lock(mutex);
-        controls.remove(doc.id);
-        active.remove(doc.id);
-        finishedIds.insert(doc.id);
-        progressDirty = true;
-        return;
-    }
-    if (claimed->isEmpty()) {
-        // Cancelled, removed or taken by another process since it was fetched: not ours.
-        std::lock_guard lock(mutex);
-        controls.remove(doc.id);
-        active.remove(doc.id);
-        finishedIds.insert(doc.id);
-        progressDirty = true;
-        return;
+        const auto claimed = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
+        if (!claimed || claimed->isEmpty()) {
+            // The catalog failed, or the document was cancelled, removed or taken by another
+            // process since it was fetched: not ours.
+            if (!claimed)
+                noteCatalogError(doc, claimed.error());
+            std::lock_guard lock(mutex);
+            controls.remove(doc.id);
+            active.remove(doc.id);
+            finishedIds.insert(doc.id);
+            progressDirty = true;
+            return;
+        }
     }
     {
         std::lock_guard lock(mutex);
@@ -829,9 +1126,7 @@ void UploadJob::Shared::process(Work work)
             // the document already there and never looked at the partial file).
             if (!item.resumeState.isEmpty())
                 control.reportResumeState(QByteArray());
-            if (const Status s = catalog.setUploaded(doc.id, out.value.location); !s)
-                noteCatalogError(doc, s.error());
-            endDocument(doc, DocStatus::Uploaded, QString(), &out.value);
+            uploaded(doc, out.value);
             return;
         }
         const RemoteError &err = *out.error;
@@ -1034,6 +1329,8 @@ void UploadJob::stopDocument(qint64 documentId)
     std::lock_guard lock(s.mutex);
     if (auto c = s.controls.value(documentId))
         c->requestStop(UploadControl::Stop::Pause);
+    // Claimed but not started: back to `hashed` now rather than when a worker comes to it.
+    s.releaseLaterLocked(s.takeHeldLocked([&](const Document &d) { return d.id == documentId; }));
 }
 
 void UploadJob::stopCollection(qint64 collectionId)
@@ -1046,31 +1343,36 @@ void UploadJob::stopCollection(qint64 collectionId)
                 c->requestStop(UploadControl::Stop::Pause);
         }
     }
+    s.releaseLaterLocked(s.takeHeldLocked([&](const Document &d) { return d.collectionId == collectionId; }));
 }
 
 void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
 {
     auto shared = m_shared;
     QList<qint64> notInFlight;
+    Release claimed;
     {
         std::lock_guard lock(shared->mutex);
+        QSet<qint64> waiting;
         for (qint64 id : documentIds) {
             if (auto c = shared->controls.value(id)) {
                 c->requestStop(UploadControl::Stop::Cancel);
             } else {
                 shared->cancelRequested.insert(id);
                 notInFlight.append(id);
+                waiting.insert(id);
             }
         }
-    }
-    if (notInFlight.isEmpty())
-        return;
-    {
-        std::lock_guard lock(shared->mutex);
+        // Claimed by this job and not started: cancelled from `uploading` (the others from
+        // `hashed` below; one being claimed right now is cancelled by the worker claiming it).
+        claimed = shared->takeHeldLocked([&](const Document &d) { return waiting.contains(d.id); });
+        if (notInFlight.isEmpty())
+            return;
         ++shared->tasks;
     }
     // The catalog is only touched on worker threads.
-    shared->pools.start(shared->pools.io(), [shared, notInFlight] {
+    shared->pools.start(shared->pools.io(), [shared, notInFlight, claimed] {
+        shared->releaseHeld(claimed);
         const auto changed = shared->catalog.transitionStatus(notInFlight, {DocStatus::Hashed}, DocStatus::Cancelled);
         std::lock_guard lock(shared->mutex);
         if (!changed) {
@@ -1094,6 +1396,7 @@ void UploadJob::cancelDocuments(const QList<qint64> &documentIds)
 void UploadJob::cancelCollection(qint64 collectionId)
 {
     auto shared = m_shared;
+    Release claimed;
     {
         std::lock_guard lock(shared->mutex);
         if (collectionId == 0)
@@ -1108,9 +1411,16 @@ void UploadJob::cancelCollection(qint64 collectionId)
             if (collectionId == 0 || d.collectionId == collectionId)
                 shared->cancelRequested.insert(d.id);
         }
+        for (auto it = shared->held.cbegin(); it != shared->held.cend(); ++it) {
+            if (collectionId == 0 || it.value() == collectionId)
+                shared->cancelRequested.insert(it.key());
+        }
+        // Claimed by this job and not started: cancelled from `uploading` (the others from
+        // `hashed` below; ones being claimed right now are cancelled by the worker claiming them).
+        claimed = shared->takeHeldLocked([&](const Document &d) { return collectionId == 0 || d.collectionId == collectionId; });
         ++shared->tasks;
     }
-    shared->pools.start(shared->pools.io(), [shared, collectionId] {
+    shared->pools.start(shared->pools.io(), [shared, collectionId, claimed] {
         // Runs the finish check however it ends.
         struct Done
         {
@@ -1122,6 +1432,7 @@ void UploadJob::cancelCollection(qint64 collectionId)
                 s->maybeFinishLocked();
             }
         } done{shared};
+        shared->releaseHeld(claimed);
         QList<qint64> collections;
         if (collectionId > 0) {
             collections.append(collectionId);
@@ -1193,6 +1504,9 @@ void UploadJob::flush()
     UploadResult result;
     {
         std::lock_guard lock(s.mutex);
+        // Uploads that finished since the last tick are recorded together, off this thread;
+        // their events go out once they are recorded (the next tick).
+        s.startResultWriterLocked();
         const qint64 now = s.clock.elapsed();
         // Speeds: overall and per document, as moving averages of ~0.5 s samples.
         if (now - s.speedSampleMs >= 500) {

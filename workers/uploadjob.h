@@ -127,12 +127,22 @@ using SecretProvider = std::function<Result<QString>(const RemoteProfile &profil
 //
 // How it works: up to settings.parallel workers run on Pools::io() (each gives its pool slot back
 // while it uploads, QThreadPool::releaseThread(), so long uploads never starve catalog queries).
-// A worker takes the oldest pending document, re-hashes it first if the source's size or mtime
-// changed since it was hashed, marks it `uploading` (attempts + 1), uploads it through its
-// collection's Remote with that thread's own QNetworkAccessManager, and records `uploaded` +
-// location, or retries (RetryPolicy: backoff, jitter, Retry-After), or records `failed` with a
-// message for a person. A source that changes during the upload is re-hashed and re-queued.
-// The queue is the catalog: a job started after a crash or kill -9 first puts the documents left
+// The catalog writes come in batches. A worker that finds nothing claimed takes the oldest
+// pending documents (up to 32, and no more once they reach 8 MiB) and claims them in one
+// transaction: each becomes `uploading` (attempts + 1) unless another job or process got there
+// first. Every worker of the job takes its next document from those, so no lane waits while
+// another holds work; one whose source's size or mtime changed since it was hashed is re-hashed
+// and claimed on its own. A claimed document that will not be uploaded after all (paused,
+// cancelled, the job stopping) goes back to `hashed` at once, its attempt uncounted. A document
+// is uploaded through its collection's Remote with that thread's own QNetworkAccessManager, then
+// recorded `uploaded` + location together with the others that finished since the last flush
+// tick (50 ms), or 64 at a time; its documentsChanged() event goes out once it is recorded.
+// Retries (RetryPolicy: backoff, jitter, Retry-After) and failures (`failed` with a message for
+// a person) are recorded at once. A source that changes during the upload is re-hashed and
+// re-queued. Pausing, cancelling and finishing record every finished upload before the workers
+// stop and before finished().
+// The queue is the catalog: a crash between a claim and the record of its result leaves the
+// document `uploading`; a job started after a crash or kill -9 first puts the documents left
 // `uploading` in its scope back to `hashed`, and the remotes make a repeated upload of identical
 // content a no-op, so nothing is uploaded twice and nothing is forgotten. Run at most one job per
 // collection at a time in a process (UploadQueue sees to that in the window).
@@ -166,7 +176,8 @@ public:
     void start();
     // Any thread. Stops the job (Ctrl+C, quitting): uploads in flight are aborted within ~100 ms
     // and go back to `hashed` (a resumable partial upload is kept), pending documents stay
-    // `hashed`: the next job continues with them. finished() reports Cancelled.
+    // `hashed` (claimed ones go back): the next job continues with them. Finished uploads are
+    // recorded first. finished() reports Cancelled.
     void cancel();
     // Any thread. Pausing aborts the uploads in flight (back to `hashed`, partials kept) and
     // takes no new ones; resuming continues. A paused job does not finish.
