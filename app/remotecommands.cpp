@@ -54,9 +54,10 @@ bool flag(Context &ctx, const char *name)
     return ctx.parser.optionNames().contains(QLatin1String(name));
 }
 
-// One line from the terminal with echo off, or from stdin when it is not a terminal. Polls so
-// that Ctrl+C (ctx.cancelled) ends the wait and the terminal's echo is always restored.
-std::optional<QString> readSecret(Context &ctx, const QString &prompt)
+// One line from the terminal with echo off (on, for an answer that is no secret), or from stdin
+// when it is not a terminal. Polls so that Ctrl+C (ctx.cancelled) ends the wait and the
+// terminal's echo is always restored.
+std::optional<QString> readSecret(Context &ctx, const QString &prompt, bool echo = false)
 {
 #ifdef Q_OS_WIN
     // Windows: the console's own line input with echo off (Ctrl+C makes ReadConsoleW return,
@@ -65,7 +66,7 @@ std::optional<QString> readSecret(Context &ctx, const QString &prompt)
     DWORD mode = 0;
     if (in != INVALID_HANDLE_VALUE && GetConsoleMode(in, &mode)) {
         writeErr(prompt);
-        SetConsoleMode(in, (mode & ~DWORD(ENABLE_ECHO_INPUT)) | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT);
+        SetConsoleMode(in, (echo ? mode : (mode & ~DWORD(ENABLE_ECHO_INPUT))) | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT);
         wchar_t buffer[1024];
         DWORD read = 0;
         const BOOL ok = ReadConsoleW(in, buffer, DWORD(std::size(buffer)), &read, nullptr);
@@ -96,7 +97,8 @@ std::optional<QString> readSecret(Context &ctx, const QString &prompt)
         writeErr(prompt);
         ::tcgetattr(STDIN_FILENO, &saved);
         termios quiet = saved;
-        quiet.c_lflag &= ~tcflag_t(ECHO);
+        if (!echo)
+            quiet.c_lflag &= ~tcflag_t(ECHO);
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
     QByteArray line;
@@ -118,7 +120,8 @@ std::optional<QString> readSecret(Context &ctx, const QString &prompt)
     }
     if (tty) {
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-        writeErr(QStringLiteral("\n"));
+        if (!echo)
+            writeErr(QStringLiteral("\n"));
     }
     if (!ended)
         return std::nullopt;
@@ -291,37 +294,11 @@ int remoteEdit(Context &ctx)
 std::optional<bool> confirm(Context &ctx, const QString &question)
 {
     writeErr(question);
-    QByteArray line;
-    bool ended = false;
-#ifdef Q_OS_WIN
-    for (int c = std::fgetc(stdin); c != EOF; c = std::fgetc(stdin)) {
-        if (c == '\n') {
-            ended = true;
-            break;
-        }
-        line += char(c);
-    }
-#else
-    while (!ctx.cancelled) {
-        pollfd p{STDIN_FILENO, POLLIN, 0};
-        const int r = ::poll(&p, 1, 200);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (r <= 0)
-            continue;
-        char c = 0;
-        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
-        if (n <= 0 || c == '\n') {
-            ended = true;
-            break;
-        }
-        line += c;
-    }
-#endif
-    if (ctx.cancelled)
+    const auto line = readSecret(ctx, QString(), true);
+    if (!line)
         return std::nullopt;
-    const QString answer = QString::fromUtf8(line).trimmed().toLower();
-    return ended && (answer == QLatin1String("y") || answer == QLatin1String("yes"));
+    const QString answer = line->trimmed().toLower();
+    return answer == QLatin1String("y") || answer == QLatin1String("yes");
 }
 
 int remoteTrust(Context &ctx)
