@@ -147,6 +147,8 @@ int finishStatus(Context &ctx, bool anyFailed)
 
 int applyTransportOptions(Context &ctx, RemoteProfile &p);
 int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret);
+int applyOptionsAndSave(Context &ctx, RemoteProfile &p, bool askSecret);
+Result<RemoteProfile> findProfile(Context &ctx, const QString &name);
 
 int remoteAdd(Context &ctx)
 {
@@ -167,6 +169,12 @@ int remoteAdd(Context &ctx)
     if (p.kind == RemoteKind::Local && !QUrl(p.url).isLocalFile())
         p.url = QDir::cleanPath(QDir::current().absoluteFilePath(p.url));
     p.user = option(ctx, "user");
+    return applyOptionsAndSave(ctx, p, true);
+}
+
+// The options remote add and remote edit share, then the checks and saveProfile().
+int applyOptionsAndSave(Context &ctx, RemoteProfile &p, bool askSecret)
+{
     if (flag(ctx, "allow-insecure-auth"))
         p.options.insert(QStringLiteral("allowInsecureAuth"), true);
     if (const int bad = applyTransportOptions(ctx, p))
@@ -174,7 +182,7 @@ int remoteAdd(Context &ctx)
     if (auto e = p.validationError())
         return usageError(*e);
     Credentials::setSoleRemote(p.name);
-    return saveProfile(ctx, p, true);
+    return saveProfile(ctx, p, askSecret);
 }
 
 // --ca-file and --limit-rate of remote add and remote edit; non-zero: the exit status of a
@@ -280,14 +288,7 @@ int remoteEdit(Context &ctx)
         p.url = option(ctx, "url");
     if (flag(ctx, "user"))
         p.user = option(ctx, "user");
-    if (flag(ctx, "allow-insecure-auth"))
-        p.options.insert(QStringLiteral("allowInsecureAuth"), true);
-    if (const int bad = applyTransportOptions(ctx, p))
-        return bad;
-    if (auto e = p.validationError())
-        return usageError(*e);
-    Credentials::setSoleRemote(p.name);
-    return saveProfile(ctx, p, userChanged);
+    return applyOptionsAndSave(ctx, p, userChanged);
 }
 
 // y/yes on the terminal (or a line of standard input); nullopt when interrupted.
@@ -435,16 +436,14 @@ int remoteRemove(Context &ctx)
 Result<std::shared_ptr<Remote>> openRemote(Context &ctx, const QString &name, const UploadSettings &settings)
 {
     using R = Result<std::shared_ptr<Remote>>;
-    const auto found = RemoteProfiles(ctx.store).find(name);
+    const auto found = findProfile(ctx, name);
     if (!found)
         return R::failure(found.error());
-    if (!*found)
-        return R::failure(QStringLiteral("no remote named '%1' (see 'quire remote list')").arg(name));
     Credentials::setSoleRemote(name);
-    const auto secret = Credentials::secretFor(**found);
+    const auto secret = Credentials::secretFor(*found);
     if (!secret)
         return R::failure(secret.error());
-    auto remote = Remote::create(**found, *secret, settings.limits);
+    auto remote = Remote::create(*found, *secret, settings.limits);
     if (!remote)
         return R::failure(remote.error());
     return R(std::shared_ptr<Remote>(std::move(remote).value()));
