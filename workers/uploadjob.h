@@ -134,7 +134,7 @@ using SecretProvider = std::function<Result<QString>(const RemoteProfile &profil
 // another holds work; one whose source's size or mtime changed since it was hashed is re-hashed
 // and claimed on its own. A claimed document that will not be uploaded after all (paused,
 // cancelled, the job stopping) goes back to `hashed` at once, its attempt uncounted. A document
-// is uploaded through its collection's Remote with that thread's own QNetworkAccessManager, then
+// is uploaded through its collection's Remote with that thread's own libcurl multi handle (net/http.h), then
 // recorded `uploaded` + location together with the others that finished since the last flush
 // tick (50 ms), or 64 at a time; its documentsChanged() event goes out once it is recorded.
 // Retries (RetryPolicy: backoff, jitter, Retry-After) and failures (`failed` with a message for
