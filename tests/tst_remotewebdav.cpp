@@ -376,6 +376,28 @@ private slots:
         QVERIFY(!d.error.contains(QLatin1String("nope-Z9q")));
     }
 
+    void missingPasswordHoldsTheRemote()
+    {
+        // No password to be had (no keychain): said once for the remote, the documents wait.
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(profile()));
+        const qint64 c = fx.createCollection(QStringLiteral("nokey"), QStringLiteral("dav"));
+        const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "alpha");
+        const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "beta");
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(), [](const RemoteProfile &) {
+            return Result<QString>::failure(QStringLiteral("the keychain has no password for remote \"dav\""));
+        });
+        QCOMPARE(r.outcome, UploadResult::Outcome::Error);
+        QCOMPARE(r.remoteProblems.size(), 1);
+        QCOMPARE(r.remoteProblems.first().remote, QStringLiteral("dav"));
+        QCOMPARE(r.remoteProblems.first().error.problem, RemoteError::Problem::Credentials);
+        QVERIFY2(r.error.contains(QLatin1String("the keychain has no password")), qPrintable(r.error));
+        QCOMPARE(r.totals.filesFailed, 0);
+        QCOMPARE(fx.document(a).status, DocStatus::Hashed);
+        QCOMPARE(fx.document(b).status, DocStatus::Hashed);
+    }
+
     void connectionTest()
     {
         auto good = Remote::create(profile(), m_server.password());

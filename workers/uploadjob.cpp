@@ -71,6 +71,7 @@ struct Target
     QString collectionName;
     std::shared_ptr<Remote> remote;
     QString error;
+    QString remoteName;          // with a secret that could not be had: whose
 };
 
 struct Active
@@ -367,7 +368,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     void handleStop(const Document &doc, const UploadItem &item, Remote *remote, UploadControl &control);
     void noteProgress(qint64 id, qint64 done, qint64 total);
     void noteCatalogError(const Document &doc, const QString &error);
-    void holdRemote(const Document &doc, const Target &target, const RemoteError &err);
+    void holdRemote(const Document &doc, const QString &remoteName, const RemoteError &err);
 };
 
 void UploadJob::Shared::runWorker()
@@ -758,7 +759,10 @@ Target UploadJob::Shared::targetFor(qint64 collectionId)
                 const auto secret = (**profile).needsSecret() ? (secrets ? secrets(**profile) : Credentials::secretFor(**profile))
                                                              : Result<QString>(QString());
                 if (!secret) {
+                    // No password to be had (no keychain entry, a locked or absent keychain): a
+                    // problem of the remote, not of each document.
                     t.error = secret.error();
+                    t.remoteName = remoteName;
                 } else {
                     auto remote = Remote::create(**profile, *secret, settings.limits);
                     if (remote)
@@ -773,12 +777,11 @@ Target UploadJob::Shared::targetFor(qint64 collectionId)
     return *targets.insert(collectionId, t);
 }
 
-void UploadJob::Shared::holdRemote(const Document &doc, const Target &target, const RemoteError &err)
+void UploadJob::Shared::holdRemote(const Document &doc, const QString &name, const RemoteError &err)
 {
-    const QString name = target.remote->profile().name;
     qCInfo(lcUpload, "remote %s: %s; its documents wait", qUtf8Printable(name), qUtf8Printable(err.message));
     const QString waiting = QStringLiteral("waiting for remote \"%1\": %2").arg(name, err.message);
-    const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading}, DocStatus::Hashed, waiting);
+    const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading, DocStatus::Hashed}, DocStatus::Hashed, waiting);
     if (!r)
         noteCatalogError(doc, r.error());
     QList<std::shared_ptr<UploadControl>> others;
@@ -792,7 +795,8 @@ void UploadJob::Shared::holdRemote(const Document &doc, const Target &target, co
         }
         // Every collection of this job that uploads to the same remote waits too.
         for (auto t = targets.cbegin(); t != targets.cend(); ++t) {
-            if (t->remote && t->remote->profile().name == name && !blockedCollections.contains(t.key())) {
+            const QString remoteOfTarget = t->remote ? t->remote->profile().name : t->remoteName;
+            if (remoteOfTarget == name && !blockedCollections.contains(t.key())) {
                 blockedCollections.insert(t.key());
                 it->collectionIds.append(t.key());
             }
@@ -1019,6 +1023,12 @@ void UploadJob::Shared::process(Work work)
     // A claimed document is `uploading` already; the others are still `hashed`.
     const DocStatus mine = work.claimed ? DocStatus::Uploading : DocStatus::Hashed;
     const Target target = targetFor(doc.collectionId);
+    if (!target.remote && !target.remoteName.isEmpty()) {
+        RemoteError e = RemoteError::make(RemoteError::Kind::Config, target.error);
+        e.problem = RemoteError::Problem::Credentials;
+        holdRemote(doc, target.remoteName, e);
+        return;
+    }
     if (!target.remote) {
         const auto r = catalog.transitionStatus({doc.id}, {mine}, DocStatus::Failed, target.error);
         if (!r)
@@ -1170,7 +1180,7 @@ void UploadJob::Shared::process(Work work)
                 suspectRemotes.insert(name);
             }
             if (hold) {
-                holdRemote(doc, target, err);
+                holdRemote(doc, target.remote->profile().name, err);
                 return;
             }
         }
