@@ -1,6 +1,7 @@
 #include "remoteeditdialog.h"
 
 #include "credentials.h"
+#include "net/http.h"
 #include "remotetester.h"
 
 #include <QCheckBox>
@@ -10,7 +11,6 @@
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
-#include <QHostAddress>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -24,16 +24,6 @@ namespace quire {
 namespace {
 
 const QString kInsecureOption = QStringLiteral("allowInsecureAuth");
-
-// The same hosts the upload code sends a password to over plain http:// without asking.
-bool isLoopbackHost(const QString &host)
-{
-    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0
-        || host.endsWith(QLatin1String(".localhost"), Qt::CaseInsensitive))
-        return true;
-    QHostAddress address;
-    return address.setAddress(host) && address.isLoopback();
-}
 
 // Readable on light and dark backgrounds alike (as in the Settings dialog's remote messages).
 QColor toneColor(const QPalette &palette, bool error)
@@ -320,7 +310,7 @@ QString RemoteEditDialog::problem() const
             return tr("The URL must start with http:// or https:// and name a server.");
         if (!u.password().isEmpty())
             return tr("Take the password out of the URL and type it under Password: it is kept in the system keychain.");
-        if (u.scheme() == QLatin1String("http") && p.needsSecret() && !isLoopbackHost(u.host())
+        if (u.scheme() == QLatin1String("http") && p.needsSecret() && !net::isLoopbackHost(u.host())
             && !p.allowInsecureAuth()) {
             return tr("The password would cross the network unencrypted to %1. Use an https:// URL, "
                       "or tick “Allow the password over plain http://”.")

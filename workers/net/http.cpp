@@ -487,10 +487,8 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         t.finished = true;
         curl_multi_remove_handle(multi, t.easy);
         Response &out = t.out;
-        if (t.tls && t.tls->seen)
-            out.tls = t.tls->report;
-        else if (t.tls && t.tls->report.pinMismatch)
-            out.tls = t.tls->report;
+        if (t.tls)
+            out.tls = t.tls->report;   // empty when this transfer reused a connection
         curl_off_t up = 0;
         curl_easy_getinfo(t.easy, CURLINFO_SIZE_UPLOAD_T, &up);
         out.bytesSent = std::min<qint64>(qint64(up), out.bodySize);
