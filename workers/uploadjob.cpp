@@ -170,6 +170,8 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     std::deque<Held> ready;              // taken from pending, claimed, waiting for a worker
     QHash<qint64, qint64> held;          // ids in `ready` or being claimed -> collection id
     bool claiming = false;
+    // The job, for posting its last flush (finishLocked()); cleared when it is deleted.
+    UploadJob *owner = nullptr;
     std::vector<Finished> results;       // uploaded, not recorded in the catalog yet
     qint64 resultBytes = 0;              // their sizes
     bool writingResults = false;
@@ -279,6 +281,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         finalResult = r;
         promise.addResult(r);
         promise.finish();
+        // finished() goes out now rather than on the next flush tick.
+        if (owner)
+            QMetaObject::invokeMethod(owner, [job = owner] { job->flush(); }, Qt::QueuedConnection);
     }
 
     UploadProgress progressLocked() const
@@ -504,6 +509,11 @@ std::optional<Work> UploadJob::Shared::takeNext()
             a.sampleMs = clock.elapsed();
             active.insert(h.doc.id, a);
             progressDirty = true;
+            // Claim ahead: while the other lanes still have claimed work, this one claims the
+            // next batch before it uploads, so that no lane ever waits for a claim.
+            if (ready.size() < std::size_t(std::max(2, settings.parallel)) && !claiming && !refilling
+                && !pending.empty())
+                claimNext(lock);
             return Work{std::move(h.doc), std::move(control), h.claimed};
         }
         if (claiming || refilling) {
@@ -1235,6 +1245,10 @@ UploadJob::UploadJob(Catalog &catalog, SessionStore &store, Pools &pools, Upload
 
 UploadJob::~UploadJob()
 {
+    {
+        std::lock_guard lock(m_shared->mutex);
+        m_shared->owner = nullptr;
+    }
     cancel();
 }
 
@@ -1279,6 +1293,7 @@ void UploadJob::start()
     connect(timer, &QTimer::timeout, this, &UploadJob::flush);
     timer->start();
     std::lock_guard lock(s.mutex);
+    s.owner = this;
     s.started = true;
     s.spawnWorkersLocked();
 }
