@@ -99,7 +99,7 @@ make_certificates() {
 start_apache() {   # SCHEME
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
            || echo $((20000 + RANDOM % 20000)))
-    sed -e "s#@SERVER_ROOT@#$server#g; s#@DOC_ROOT@#$docs#g; s#@PORT@#$port#g" \
+    sed -e "s#@SERVER_ROOT@#$server#g; s#@DOC_ROOT@#$docs#g; s#@PORT@#$port#g; s#@HOST@#127.0.0.1#g" \
         -e "s#@MODULES@#/usr/lib/apache2/modules#g; s#@USER_LINE@#$user_line#; s#@GROUP_LINE@#$group_line#" \
         -e "/^@[A-Z_]*@$/d" \
         "$root/tests/apache/dav.conf.in" >"$server/dav.conf"

@@ -11,6 +11,10 @@
 #include "remotewebdav.h"
 
 #include <QElapsedTimer>
+#include <QNetworkInterface>
+#include <QScopeGuard>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 #include <atomic>
@@ -290,6 +294,74 @@ private slots:
         stopper.join();
         QVERIFY(sent);
         QCOMPARE(r.end, net::Response::End::Stopped);
+    }
+
+    void credentialsGoInTheClearOnlyToLoopbackAddresses()
+    {
+        // The remote's name is loopback, but the request would leave through a proxy at an
+        // address that is not: the check on the connected address (not on the name) refuses to
+        // send Basic credentials over plain http there, before any byte; a remote that allows
+        // it explicitly sends them.
+        QHostAddress outside;
+        for (const QHostAddress &a : QNetworkInterface::allAddresses()) {
+            if (a.protocol() == QAbstractSocket::IPv4Protocol && !a.isLoopback() && !a.isLinkLocal()) {
+                outside = a;
+                break;
+            }
+        }
+        if (outside.isNull())
+            QSKIP("this machine has no IPv4 address other than loopback to listen on");
+        QTcpServer proxy;
+        QVERIFY2(proxy.listen(outside, 0), qPrintable(proxy.errorString()));
+        const QByteArray proxyUrl = "http://" + outside.toString().toLatin1() + ':' + QByteArray::number(proxy.serverPort());
+        const QByteArray savedProxy = qgetenv("http_proxy");
+        const QByteArray savedNoProxy = qgetenv("no_proxy");
+        const QByteArray savedNoProxyUpper = qgetenv("NO_PROXY");
+        qputenv("http_proxy", proxyUrl);
+        qunsetenv("no_proxy");
+        qunsetenv("NO_PROXY");
+        auto restore = qScopeGuard([&] {
+            if (savedProxy.isNull())
+                qunsetenv("http_proxy");
+            else
+                qputenv("http_proxy", savedProxy);
+            if (!savedNoProxy.isNull())
+                qputenv("no_proxy", savedNoProxy);
+            if (!savedNoProxyUpper.isNull())
+                qputenv("NO_PROXY", savedNoProxyUpper);
+        });
+
+        // What the "proxy" received on the connection the client made (if it made one).
+        auto received = [&proxy]() -> QByteArray {
+            if (!proxy.hasPendingConnections() && !proxy.waitForNewConnection(2000))
+                return {};
+            QTcpSocket *c = proxy.nextPendingConnection();
+            QByteArray got = c->readAll();
+            while (c->waitForReadyRead(200))
+                got += c->readAll();
+            delete c;
+            return got;
+        };
+
+        net::Request rq;
+        rq.verb = "GET";
+        rq.url = QUrl(QStringLiteral("http://127.0.0.1:9/private/"));
+        RemoteProfile p = davProfile(rq.url);
+        const net::Client strict(p, QStringLiteral("pw"), fastLimits());
+        const net::Response refused = sendOnWorker(strict, rq);
+        QCOMPARE(refused.failure, net::Response::Failure::InsecureCredentials);
+        const RemoteError e = strict.errorFor(refused, QString());
+        QVERIFY2(e.message.contains(QLatin1String("unencrypted")), qPrintable(e.message));
+        QVERIFY2(e.message.contains(QStringLiteral("the connection goes to %1,").arg(outside.toString())), qPrintable(e.message));
+        QCOMPARE(received(), QByteArray());
+
+        p.options.insert(QStringLiteral("allowInsecureAuth"), QStringLiteral("true"));
+        const net::Client allowed(p, QStringLiteral("pw"), fastLimits());
+        const net::Response sent = sendOnWorker(allowed, rq);   // the "proxy" never answers
+        QCOMPARE(sent.failure == net::Response::Failure::InsecureCredentials, false);
+        const QByteArray request = received();
+        QVERIFY2(request.startsWith("GET http://127.0.0.1:9/private/ HTTP/1.1\r\n"), request.constData());
+        QVERIFY(request.contains("Authorization: Basic "));
     }
 
     void rateLimitHoldsTheSpeed()

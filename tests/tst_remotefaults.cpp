@@ -422,7 +422,7 @@ private slots:
         QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
     }
 
-    // Segments of large files go over HTTP/1.1, a connection per lane (net::Request::largeBody);
+    // Segments of large files go over HTTP/1.1, a connection per lane (net::Request::fileBody);
     // the next three cases are about how their answers are judged.
     static UploadSettings segmentSettings()
     {

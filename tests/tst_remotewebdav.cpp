@@ -153,6 +153,57 @@ private slots:
         QVERIFY(deep.value.detail.contains(QLatin1String("SHA-256 differs")));
     }
 
+    void ipv6Loopback()
+    {
+        // A server that listens on [::1] only, named by its IPv6 literal: uploads and verify
+        // work, and Basic credentials go over plain http because ::1 is loopback.
+        DavServer v6({TlsIdentity(), false, true});
+        if (!v6.start())
+            QFAIL(qPrintable(QStringLiteral("Apache could not listen on [::1]: ") + v6.error()));
+        QCOMPARE(v6.baseUrl().host(), QStringLiteral("::1"));
+        RemoteProfile p = profile(QStringLiteral("v6"));
+        p.url = v6.baseUrl().toString();
+        p.user = v6.user();
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(p));
+        const qint64 c = fx.createCollection(QStringLiteral("six"), p.name);
+        QList<QByteArray> contents;
+        qint64 first = 0;
+        for (int i = 0; i < 3; ++i) {
+            contents << pattern(70'000 + i, 60 + i);
+            const qint64 id = fx.addFile(c, QStringLiteral("v6-%1.bin").arg(i), contents.last());
+            QVERIFY(id);
+            if (i == 0)
+                first = id;
+        }
+        const QString pw = v6.password();
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(),
+                                         [pw](const RemoteProfile &) { return Result<QString>(pw); });
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesUploaded, 3);
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(fileBytes(v6.documentRoot() + QStringLiteral("/six/v6-%1.bin").arg(i)), contents.at(i));
+        const Document d = fx.document(first);
+        QVERIFY2(d.remoteLocation.startsWith(QStringLiteral("http://[::1]:%1/six/").arg(v6.port())),
+                 qPrintable(d.remoteLocation));
+        auto remote = Remote::create(p, pw);
+        QVERIFY(remote.ok());
+        UploadItem item;
+        item.collection = QStringLiteral("six");
+        item.fileName = d.fileName;
+        item.size = d.size;
+        item.sha256 = d.sha256;
+        VerifyOutcome deep;
+        onWorker([&] {
+            UploadControl control;
+            deep = (*remote)->verify(item, d.remoteLocation, true, control);
+        });
+        QVERIFY2(deep.ok(), qPrintable(deep.ok() ? QString() : deep.error->message));
+        QVERIFY(deep.value.matches());
+        QVERIFY(deep.value.checksumChecked);
+    }
+
     void collisionNamingAndNoDoubleUpload()
     {
         UploadFixture fx;

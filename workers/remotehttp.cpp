@@ -139,7 +139,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
     rq.body = &body;
     rq.uploadBytes = item.size;
     rq.progressTotal = item.size;
-    rq.largeBody = item.size >= 8 * 1024 * 1024;
+    rq.fileBody = true;
     rq.headers = {{"Idempotency-Key", item.sha256},
                   {"Accept", "application/json"},
                   {"Content-Type", "multipart/form-data; boundary=" + boundary}};

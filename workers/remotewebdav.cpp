@@ -28,9 +28,6 @@ const QByteArray kPropfindBody =
 // for the same name (a server that answers 412 for some other reason must not loop).
 constexpr int kMaxSameSlotConflicts = 3;
 
-// Bodies from this size on go over HTTP/1.1 on a connection of their own (net::Request::largeBody).
-constexpr qint64 kLargeBodyFrom = 8 * 1024 * 1024;
-
 QString fileNameOf(const UploadItem &item)
 {
     return safeFileName(item.fileName);
@@ -356,7 +353,7 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
         rq.headers = {{"If-None-Match", "*"}, {"Content-Type", "application/octet-stream"}};
         rq.headers += checksumHeaders(item);
         rq.body = &source;
-        rq.largeBody = item.size >= kLargeBodyFrom;
+        rq.fileBody = true;
         rq.uploadBytes = item.size;
         const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
         if (resp.end == Response::End::Finished && resp.status == 412) {
@@ -534,7 +531,7 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
                       {"Content-Range", "bytes " + QByteArray::number(from) + '-' + QByteArray::number(from + length - 1)
                                             + '/' + QByteArray::number(item.size)}};
         rq.body = device.get();
-        rq.largeBody = true;
+        rq.fileBody = true;
         rq.uploadBytes = length;
         rq.onUploadProgress = [&, i](qint64 bytes) {
             inFlight[i] = bytes;

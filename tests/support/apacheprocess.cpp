@@ -16,10 +16,10 @@
 
 namespace quire::test::apache {
 
-quint16 freeLoopbackPort()
+quint16 freeLoopbackPort(bool ipv6)
 {
     QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
+    if (!probe.listen(ipv6 ? QHostAddress::LocalHostIPv6 : QHostAddress::LocalHost, 0))
         return 0;
     return probe.serverPort();
 }
@@ -60,10 +60,11 @@ void giveToApacheUser(const QString &path)
 #endif
 }
 
-QByteArray fillCommon(QByteArray conf, const QString &serverRoot, quint16 port)
+QByteArray fillCommon(QByteArray conf, const QString &serverRoot, quint16 port, bool ipv6)
 {
     const bool root = runningAsRoot();
     conf.replace("@SERVER_ROOT@", serverRoot.toUtf8());
+    conf.replace("@HOST@", ipv6 ? "[::1]" : "127.0.0.1");
     conf.replace("@PORT@", QByteArray::number(port));
     conf.replace("@MODULES@", DavServer::modulesDir().toUtf8());
     conf.replace("@USER_LINE@", root ? "User www-data" : "");
@@ -72,7 +73,7 @@ QByteArray fillCommon(QByteArray conf, const QString &serverRoot, quint16 port)
 }
 
 bool launch(QProcess &process, const QString &confPath, const QString &serverRoot, const QStringList &defines,
-            quint16 port, const std::function<QString()> &errorLog, QString *error)
+            quint16 port, const std::function<QString()> &errorLog, QString *error, bool ipv6)
 {
     QStringList args{QStringLiteral("-f"), confPath, QStringLiteral("-d"), serverRoot, QStringLiteral("-DFOREGROUND")};
     for (const QString &d : defines)
@@ -94,7 +95,7 @@ bool launch(QProcess &process, const QString &confPath, const QString &serverRoo
             return false;
         }
         QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
+        probe.connectToHost(ipv6 ? QHostAddress::LocalHostIPv6 : QHostAddress::LocalHost, port);
         if (probe.waitForConnected(500))
             return true;
         process.waitForFinished(100);

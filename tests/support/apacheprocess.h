@@ -11,7 +11,8 @@
 // foreground from a config of tests/apache/ filled in for a temporary folder.
 namespace quire::test::apache {
 
-quint16 freeLoopbackPort();
+// A free port on 127.0.0.1 (on ::1 with ipv6).
+quint16 freeLoopbackPort(bool ipv6 = false);
 bool writeFile(const QString &path, const QByteArray &bytes);
 // Makes a folder reachable by Apache's children (QTemporaryDir makes them 0700).
 void makeTraversable(const QString &path);
@@ -19,15 +20,16 @@ void makeTraversable(const QString &path);
 void giveToApacheUser(const QString &path);
 bool runningAsRoot();
 
-// Fills in the placeholders every template shares: @SERVER_ROOT@, @PORT@, @MODULES@,
-// @USER_LINE@ and @GROUP_LINE@ (User/Group www-data as root, else nothing).
-QByteArray fillCommon(QByteArray conf, const QString &serverRoot, quint16 port);
+// Fills in the placeholders every template shares: @SERVER_ROOT@, @HOST@ (127.0.0.1, or [::1]
+// with ipv6), @PORT@, @MODULES@, @USER_LINE@ and @GROUP_LINE@ (User/Group www-data as root,
+// else nothing).
+QByteArray fillCommon(QByteArray conf, const QString &serverRoot, quint16 port, bool ipv6 = false);
 
 // Starts `apache2 -f confPath -d serverRoot -DFOREGROUND -D<each define>` and waits until the
-// port accepts connections (at most 30 s). On failure the process is stopped and *error says
+// port accepts connections on 127.0.0.1 (::1 with ipv6; at most 30 s). On failure the process is stopped and *error says
 // why (with the error log, read through errorLog).
 bool launch(QProcess &process, const QString &confPath, const QString &serverRoot, const QStringList &defines,
-            quint16 port, const std::function<QString()> &errorLog, QString *error);
+            quint16 port, const std::function<QString()> &errorLog, QString *error, bool ipv6 = false);
 // SIGTERM, then SIGKILL after 15 s.
 void stop(QProcess &process);
 

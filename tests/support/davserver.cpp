@@ -55,8 +55,9 @@ bool DavServer::skipAllowed()
 
 QUrl DavServer::baseUrl() const
 {
-    return QUrl(QStringLiteral("%1://127.0.0.1:%2/")
-                    .arg(m_options.tls.isNull() ? QStringLiteral("http") : QStringLiteral("https"))
+    return QUrl(QStringLiteral("%1://%2:%3/")
+                    .arg(m_options.tls.isNull() ? QStringLiteral("http") : QStringLiteral("https"),
+                         m_options.ipv6 ? QStringLiteral("[::1]") : QStringLiteral("127.0.0.1"))
                     .arg(m_port));
 }
 
@@ -123,7 +124,7 @@ bool DavServer::start()
     }
     // The free port may be taken between probing and Apache binding it: try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {
-        const quint16 port = apache::freeLoopbackPort();
+        const quint16 port = apache::freeLoopbackPort(m_options.ipv6);
         if (port != 0 && startOnce(port))
             return true;
         stop();
@@ -169,7 +170,7 @@ bool DavServer::startOnce(quint16 port)
         m_error = QStringLiteral("cannot read %1").arg(tmpl.fileName());
         return false;
     }
-    QByteArray conf = apache::fillCommon(tmpl.readAll(), serverRoot, port);
+    QByteArray conf = apache::fillCommon(tmpl.readAll(), serverRoot, port, m_options.ipv6);
     conf.replace("@DOC_ROOT@", docs.toUtf8());
     const QString confPath = serverRoot + QStringLiteral("/dav.conf");
     if (!writeFile(confPath, conf)) {
@@ -207,7 +208,7 @@ bool DavServer::launch(quint16 port)
         defines << QStringLiteral("QUIRE_HTTP2");
     m_port = port;
     return apache::launch(m_process, serverRoot + QStringLiteral("/dav.conf"), serverRoot, defines, port,
-                          [this] { return errorLog(); }, &m_error);
+                          [this] { return errorLog(); }, &m_error, m_options.ipv6);
 }
 
 bool DavServer::restartWith(const TlsIdentity &certificate)

@@ -31,6 +31,7 @@ public:
     {
         TlsIdentity tls;        // null: plain http; else https with this certificate and key
         bool http2 = false;     // mod_http2 as well
+        bool ipv6 = false;      // listen on [::1] instead of 127.0.0.1
     };
 
     DavServer();                            // plain http, HTTP/1.1 only
@@ -57,7 +58,7 @@ public:
     QString error() const { return m_error; }
 
     quint16 port() const { return m_port; }
-    QUrl baseUrl() const;                   // http(s)://127.0.0.1:<port>/  (the DAV root)
+    QUrl baseUrl() const;                   // http(s)://127.0.0.1:<port>/ or http(s)://[::1]:<port>/ (the DAV root)
     const Options &options() const { return m_options; }
     QString user() const { return QStringLiteral("quire"); }
     QString password() const { return QStringLiteral("s3cret pass\u00e9"); }

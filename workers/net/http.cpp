@@ -40,6 +40,10 @@ void globalInit()
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// Bodies from this size on are sent from a 512 KiB buffer (fewer, larger writes) instead of
+// libcurl's 64 KiB.
+constexpr qint64 kBigBufferFrom = 1024 * 1024;
+
 QString durationText(milliseconds d)
 {
     const qint64 s = (d.count() + 999) / 1000;
@@ -281,7 +285,9 @@ int prereqCallback(void *clientp, char *primaryIp, char *, int, int)
         || t->client->profile().allowInsecureAuth())
         return CURL_PREREQFUNC_OK;
     QHostAddress addr;
-    if (primaryIp && addr.setAddress(QString::fromLatin1(primaryIp)) && addr.isLoopback())
+    if (primaryIp)
+        t->out.peerAddress = QString::fromLatin1(primaryIp);
+    if (addr.setAddress(t->out.peerAddress) && addr.isLoopback())
         return CURL_PREREQFUNC_OK;
     t->insecureRefused = true;
     return CURL_PREREQFUNC_ABORT;
@@ -608,9 +614,10 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         curl_easy_setopt(e, CURLOPT_PREREQDATA, &t);
         if (rq.freshConnection)
             curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-        if (rq.largeBody) {
+        if (rq.fileBody) {
             curl_easy_setopt(e, CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_1_1));
-            curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+            if (out.bodySize >= kBigBufferFrom)
+                curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
         } else {
             curl_easy_setopt(e, CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_2TLS));
             curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
@@ -909,10 +916,11 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
         break;
     case Response::Failure::InsecureCredentials:
         kind = K::Refused;
-        what = QStringLiteral("refusing to send the password of remote \"%1\" unencrypted over http:// to %2, "
-                              "which is not this computer: use an https:// URL, or allow it explicitly "
-                              "(--allow-insecure-auth)")
-                   .arg(m_profile.name, hostPort(r.url));
+        what = QStringLiteral("refusing to send the password of remote \"%1\" unencrypted over http:// to %2: "
+                              "the connection goes to %3, which is not this computer; use an https:// URL, "
+                              "or allow it explicitly (--allow-insecure-auth)")
+                   .arg(m_profile.name, hostPort(r.url),
+                        r.peerAddress.isEmpty() ? QStringLiteral("an unknown address") : r.peerAddress);
         break;
     case Response::Failure::BadRequest:
         kind = K::Config;

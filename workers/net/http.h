@@ -19,7 +19,8 @@
 //
 // Each calling thread has its own libcurl multi handle (created on first use, cleaned up when
 // the thread ends): its connections are kept alive between requests, so a whole push reuses
-// them; over https HTTP/2 is negotiated by ALPN and parallel requests share one connection.
+// them; over https HTTP/2 is negotiated by ALPN and parallel requests share one connection,
+// except those that send a file (Request::fileBody).
 // Requests are driven by curl_multi_poll on the calling thread; UploadControl::requestStop wakes
 // it (curl_multi_wakeup), so pause and cancel take effect at once.
 namespace quire::net {
@@ -43,9 +44,16 @@ struct Request
     // return false to abort (e.g. a hash already failed).
     std::function<bool(QByteArrayView)> onBodyData;
     qint64 maxBufferedBody = 4 * 1024 * 1024;   // more is dropped (error pages, XML)
-    // Large bodies go over HTTP/1.1 on a connection of their own: one TCP stream per lane moves
-    // a large body faster than streams sharing an HTTP/2 connection's flow-control window.
-    bool largeBody = false;
+    // A file's content (a document, or a segment of one) goes over HTTP/1.1 with keep-alive, a
+    // connection per lane, even where HTTP/2 is offered: an HTTP/2 stream moves at most the
+    // server's flow-control window per round trip (64 KiB unless the server says otherwise:
+    // Apache's H2WindowSize, nginx's http2_body_preread_size), where TCP's window grows with the
+    // path; and libcurl 7.88 spins while a stream's window is used up (curl issues #7821,
+    // #10618). Measured on loopback against Apache (docs/BENCHMARKS.md): 1,000 files of 64 KiB
+    // in 0.6 s over HTTP/1.1 against 0.9 s as HTTP/2 streams, with less CPU on both sides.
+    // Requests without such a body (PROPFIND, MKCOL, HEAD, GET, MOVE, DELETE) use HTTP/2 where
+    // it is offered.
+    bool fileBody = false;
     // A new connection (and so a new TLS handshake) even when one is open to the server.
     bool freshConnection = false;
 };
@@ -79,6 +87,7 @@ struct Response
     int status = 0;                        // 0: no HTTP response
     QByteArray reason;
     QByteArray httpVersion;                // "HTTP/2", "HTTP/1.1"
+    QString peerAddress;                   // the address connected to (a proxy's, through one)
     QByteArray body;                       // buffered body (not with onBodyData on 2xx)
     QList<std::pair<QByteArray, QByteArray>> headers;
     Failure failure = Failure::None;
