@@ -16,6 +16,11 @@
 
 bench_have() { command -v "$1" >/dev/null 2>&1; }
 
+# json_num FILE KEY: a top-level number from a `quire gui --stats-json` file (no jq needed).
+json_num() {
+    sed -n "s/^    \"$2\": *\(-\{0,1\}[0-9.eE+-]*\),\{0,1\}$/\1/p" "$1" | head -n 1
+}
+
 # Prints the current time in seconds with nanoseconds.
 bench_now() { date +%s.%N; }
 

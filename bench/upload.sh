@@ -7,6 +7,9 @@
 #   2. 1,000 files of 64 KiB:  quire push  vs  one curl invocation uploading all of them
 #                                             (a config file with 1,000 upload-file/url pairs:
 #                                             curl -T a URL_a -T b URL_b ..., one connection)
+#   3. (https) the window while it adds and uploads the same 1,000 files: `quire gui
+#      --quit-when-idle --stats-json` under xvfb-run, the UI thread's worst and 99th-percentile
+#      lateness (target: max <= 16 ms, one frame). Skipped without xvfb-run.
 # BENCH_SCHEMES (default "http https") picks the schemes.
 # Times are the push alone: the catalog is made fresh and the files are added (hashed) before
 # each quire run, untimed; the server's copies are removed before each run.
@@ -217,14 +220,55 @@ run_cases() {   # SCHEME
         qt=n/a
     fi
     bench_row "1,000 x 64 KiB ($scheme)" "curl -K (one connection)" "$rt" "$qt" $((1000 * 65536))
+    # What the server allows: curl sending the same files 8 at a time (-Z), against the same
+    # sequential curl run. A row of its own, for reading the one above: quire cannot be faster
+    # than the server can take the files.
+    local zt
+    zt=$(bench_time -- curl -Z --parallel-max 8 -K "$data/curl-small.conf")
+    bench_row "  server ceiling" "curl -Z (8 at once) vs -K" "$rt" "$zt"
     # What one push of the 1,000 files asks of the server (untimed).
     prepare_push small "$data/src/small"
     mark=$(log_lines)
     if bench_run_quiet "${quire_small[@]}"; then
         note_row "quire requests" "$(requests_since "$mark")"
     fi
+    if [[ "$scheme" == https ]]; then
+        window_during_push "$data/src/small"
+    fi
     rm -rf "$data/src/small" "${docs:?}/small" "${docs:?}/curl-small"
     stop_apache
+}
+
+# The window adding SOURCE to a collection of the remote and uploading it (case 3).
+window_during_push() {   # SOURCE
+    if ! bench_have xvfb-run; then
+        echo "upload.sh: xvfb-run is not installed: the window case is skipped" >&2
+        return 0
+    fi
+    rm -f "$catalog" "$catalog-wal" "$catalog-shm" "$data/ui.json"
+    rm -rf "${docs:?}/small"
+    "${q[@]}" collections create small >/dev/null
+    sqlite3 "$catalog" "UPDATE collections SET remote = 'bench' WHERE name = 'small'"
+    if ! QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
+            "${q[@]}" gui --quit-when-idle --stats-json "$data/ui.json" --collection small "$1" \
+            >"$data/ui.log" 2>&1; then
+        echo "upload.sh: quire gui failed: $(head -c 400 "$data/ui.log" | tr '\n' ' ')" >&2
+        return 1
+    fi
+    local uploaded
+    uploaded=$(find "$docs/small" -type f 2>/dev/null | wc -l)
+    if [[ "$uploaded" -ne 1000 ]]; then
+        echo "upload.sh: the window uploaded $uploaded of the 1,000 files" >&2
+        return 1
+    fi
+    local max p99
+    max=$(json_num "$data/ui.json" max_lateness_ms)
+    p99=$(json_num "$data/ui.json" p99_lateness_ms)
+    echo "upload.sh: window during the push: max ${max} ms, p99 ${p99} ms," \
+         "$(json_num "$data/ui.json" elapsed_ms) ms in all; load average $(json_num "$data/ui.json" load_average)" >&2
+    ms_to_s() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.4f\n", v / 1000 }' || echo "n/a"; }
+    bench_row "window push: UI max late" "target <= 16 ms" 0.0160 "$(ms_to_s "$max")"
+    bench_row "window push: UI p99 late" "target <= 16 ms" 0.0160 "$(ms_to_s "$p99")"
 }
 
 status=0
