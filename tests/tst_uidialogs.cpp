@@ -24,7 +24,9 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QMainWindow>
 #include <QProgressBar>
+#include <QStatusBar>
 #include <QPushButton>
 #include <QTcpServer>
 #include <QTreeWidget>
@@ -816,19 +818,26 @@ void tst_UiDialogs::statusBarFollowsWork()
     const qint64 c = onWorker([&] { return m_catalog->createCollection(QStringLiteral("W")).valueOr(0); });
     for (int i = 0; i < 100; ++i)
         uitest::writeFile(m_dir->filePath(QStringLiteral("w/%1").arg(i)), QByteArray(10'000, char('a' + i % 26)));
-    QWidget window;
+    QMainWindow window;   // in a status bar, as in the window
+    window.resize(900, 300);
     auto &widget = *new WorkStatusWidget(*m_service, &window);
+    window.statusBar()->addPermanentWidget(&widget);
     window.show();
-    QVERIFY(widget.isHidden());   // nothing running: nothing shown
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(!widget.isShowingWork());   // nothing running: nothing shown
+    QCOMPARE(widget.width(), 0);
     QSignalSpy idle(m_service.get(), &CatalogService::idle);
     m_service->setPaused(true);
     m_service->ingest(c, {QFile::encodeName(m_dir->filePath(QStringLiteral("w")))});
-    QTRY_VERIFY(widget.isVisible());
+    QTRY_VERIFY(widget.isShowingWork());
+    QTRY_VERIFY(widget.width() > 160);
     QTRY_VERIFY(widget.text().contains(QLatin1String("paused")));
     widget.pauseButton()->click();   // resume
     QVERIFY(!m_service->isPaused());
     QTRY_COMPARE_WITH_TIMEOUT(idle.count(), 1, 60'000);
-    QVERIFY(widget.isHidden());
+    QVERIFY(!widget.isShowingWork());
+    QTRY_COMPARE(widget.width(), 0);
+    QVERIFY(!widget.cancelButton()->isEnabled());
 }
 
 QTEST_MAIN(tst_UiDialogs)

@@ -21,7 +21,10 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QMenu>
+#include <QMainWindow>
 #include <QProgressBar>
+#include <QStatusBar>
+#include <QToolButton>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTableView>
@@ -157,16 +160,19 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     QVERIFY(fx.isValid());
     CatalogService service(fx.catalog(), fx.pools());
     UploadQueue queue(fx.catalog(), fx.store(), fx.pools());
-    QWidget window;
+    QMainWindow window;   // in a status bar, as in the window
+    window.resize(900, 300);
     auto *widget = new WorkStatusWidget(service, &window);
     widget->setUploadQueue(&queue);
+    window.statusBar()->addPermanentWidget(widget);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(widget->isHidden());
+    QVERIFY(!widget->isShowingWork());
+    QCOMPARE(widget->width(), 0);
 
     // A job that found nothing to upload shows nothing.
     widget->setUploadProgress(UploadProgress{});
-    QVERIFY(widget->isHidden());
+    QVERIFY(!widget->isShowingWork());
 
     UploadProgress p;
     p.filesTotal = 10;
@@ -178,7 +184,8 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     p.etaMs = 7'600;
     p.active = 2;
     widget->setUploadProgress(p);
-    QTRY_VERIFY(widget->isVisible());
+    QTRY_VERIFY(widget->isShowingWork());
+    QTRY_VERIFY(widget->width() > 160);   // room for the bar at least
     QCOMPARE(widget->text(), QStringLiteral("Uploading 3 of 10 files · %1 of %2 · %3 · about %4 left")
                                  .arg(Format::bytes(p.bytesDone), Format::bytes(p.bytesTotal),
                                       Format::speed(p.bytesPerSecond), Format::duration(p.etaMs)));
@@ -196,7 +203,9 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     p.filesDone = 10;
     widget->setUploadProgress(p);
     Q_EMIT queue.idle();
-    QVERIFY(widget->isHidden());
+    QVERIFY(!widget->isShowingWork());
+    QTRY_COMPARE(widget->width(), 0);
+    QVERIFY(!widget->cancelButton()->isEnabled());
 }
 
 void tst_UiUploads::windowUploadsWhatWasAdded()
@@ -242,7 +251,7 @@ void tst_UiUploads::windowUploadsWhatWasAdded()
             return true;
         }(), kTimeout);
         QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
-        QTRY_VERIFY(window.workStatus()->isHidden());
+        QTRY_VERIFY(!window.workStatus()->isShowingWork());
     }
 }
 
@@ -395,9 +404,9 @@ void tst_UiUploads::windowShowsSpeedWhileUploading()
             rowSeen = cell.data().toString();
             speedRole = speedRole || cell.data(DocumentModel::SpeedRole).toDouble() > 0;
         }
-        if (window.workStatus()->isVisible() && barText.match(window.workStatus()->text()).hasMatch())
+        if (window.workStatus()->isShowingWork() && barText.match(window.workStatus()->text()).hasMatch())
             barSeen = window.workStatus()->text();
-        if (window.workStatus()->isVisible() && !barTexts.contains(window.workStatus()->text()))
+        if (window.workStatus()->isShowingWork() && !barTexts.contains(window.workStatus()->text()))
             barTexts << window.workStatus()->text();
     });
     look.start();
@@ -412,7 +421,7 @@ void tst_UiUploads::windowShowsSpeedWhileUploading()
     QVERIFY2(!barSeen.isEmpty(), qPrintable(QStringLiteral("the status bar never showed the upload's progress, "
                                                           "speed and time left; it showed: ")
                                            + barTexts.join(QStringLiteral(" | "))));
-    QTRY_VERIFY_WITH_TIMEOUT(window.workStatus()->isHidden(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.workStatus()->isShowingWork(), kTimeout);
 }
 
 QTEST_MAIN(tst_UiUploads)

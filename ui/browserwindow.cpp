@@ -150,7 +150,9 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     connect(m_documents, &DocumentModel::loaded, this, &BrowserWindow::onDocumentsLoaded);
     connect(m_documents, &DocumentModel::totalCountChanged, this, &BrowserWindow::updateCount);
     connect(m_documents, &DocumentModel::loadingChanged, this, [this](bool loading) {
-        m_loadingLabel->setVisible(loading);
+        // Text, not visibility: showing a widget under the pointer costs a round trip to the
+        // window system (see WorkStatusWidget::setShowingWork()), and lists reload often.
+        m_loadingLabel->setText(loading ? tr("Loading…") : QString());
         updateEmptyState();
     });
     connect(m_documents, &DocumentModel::errorOccurred, this,
@@ -478,9 +480,8 @@ void BrowserWindow::createCentral()
     for (const StatusChoice &c : statusChoices())
         m_statusFilter->addItem(tr(c.label));
     filterRow->addWidget(m_statusFilter);
-    m_loadingLabel = new QLabel(tr("Loading…"), middle);
+    m_loadingLabel = new QLabel(middle);
     m_loadingLabel->setForegroundRole(QPalette::PlaceholderText);
-    m_loadingLabel->hide();
     filterRow->addWidget(m_loadingLabel);
     ml->addLayout(filterRow);
 

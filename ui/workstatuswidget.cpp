@@ -25,6 +25,8 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    // Collapsed to no width while idle (setShowingWork()): the layout must not hold it open.
+    layout->setSizeConstraint(QLayout::SetNoConstraint);
     m_label = new QLabel(this);
     m_bar = new QProgressBar(this);
     m_bar->setRange(0, 1000);
@@ -60,7 +62,7 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
     connect(&m_service, &CatalogService::workChanged, this, &WorkStatusWidget::onWorkChanged);
     connect(&m_service, &CatalogService::idle, this, &WorkStatusWidget::onIdle);
     connect(&m_service, &CatalogService::pausedChanged, this, &WorkStatusWidget::update);
-    setVisible(false);
+    setShowingWork(false);
 }
 
 WorkStatusWidget::~WorkStatusWidget() = default;
@@ -110,7 +112,7 @@ void WorkStatusWidget::onWorkChanged()
     if (!m_timer.isActive()) {
         m_samples.clear();
         m_timer.start();
-        setVisible(true);
+        setShowingWork(true);
         update();
     }
 }
@@ -121,7 +123,23 @@ void WorkStatusWidget::onIdle()
         return;   // the other kind of work still runs
     m_timer.stop();
     m_samples.clear();
-    setVisible(false);
+    setShowingWork(false);
+}
+
+void WorkStatusWidget::setShowingWork(bool on)
+{
+    // Collapsed rather than hidden: showing a widget while the pointer is over the window makes
+    // Qt ask the window system where the pointer is (QApplicationPrivate::sendSyntheticEnterLeave
+    // calls QCursor::pos(), a round trip to the X server), which took 20-30 ms while hashing or
+    // uploads kept the cores busy. A width change asks the window system nothing.
+    m_showingWork = on;
+    // Ignored: the status bar's layout then takes neither its size hint nor its minimum.
+    setSizePolicy(on ? QSizePolicy::Preferred : QSizePolicy::Ignored, QSizePolicy::Preferred);
+    setMaximumWidth(on ? QWIDGETSIZE_MAX : 0);
+    m_pause->setEnabled(on);
+    m_cancel->setEnabled(on);
+    if (!on)
+        m_label->clear();
 }
 
 void WorkStatusWidget::update()

@@ -38,6 +38,8 @@ public:
 
     QString text() const;
     bool isUploading() const;
+    // Work is shown (else the widget is collapsed to no width, its buttons disabled).
+    bool isShowingWork() const { return m_showingWork; }
     QToolButton *pauseButton() const { return m_pause; }
     QToolButton *cancelButton() const { return m_cancel; }
 
@@ -45,6 +47,7 @@ private:
     void update();
     void onWorkChanged();
     void onIdle();
+    void setShowingWork(bool on);
     bool isPaused() const;
     QString ingestText(const WorkSummary &s, double speed) const;
     QString uploadText(const UploadProgress &p) const;
@@ -52,6 +55,7 @@ private:
     CatalogService &m_service;
     UploadQueue *m_uploads = nullptr;
     UploadProgress m_upload;
+    bool m_showingWork = false;
     QProgressBar *m_bar = nullptr;
     QLabel *m_label = nullptr;
     QToolButton *m_pause = nullptr;
