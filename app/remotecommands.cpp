@@ -566,11 +566,19 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
         notes << QStringLiteral("%1 resumed").arg(t.filesResumed);
     if (!notes.isEmpty())
         summary += QStringLiteral(" (%1)").arg(notes.join(QStringLiteral(", ")));
-    summary += QStringLiteral(", %1 failed, %2 cancelled (%3 in %4 s)\n")
-                   .arg(t.filesFailed)
-                   .arg(t.filesCancelled)
-                   .arg(formatBytes(t.bytesDone))
-                   .arg(seconds, 0, 'f', 2);
+    summary += QStringLiteral(", %1 failed, %2 cancelled").arg(t.filesFailed).arg(t.filesCancelled);
+    // Documents of a remote that has a problem (certificate, password, unreachable) stay pending
+    // for the next push: say how many.
+    qint64 waiting = 0;
+    for (const UploadRemoteProblem &p : r.remoteProblems) {
+        for (qint64 cid : p.collectionIds) {
+            if (const auto counts = ctx.catalog.statusCounts(cid))
+                waiting += counts->value(DocStatus::Hashed);
+        }
+    }
+    if (waiting > 0)
+        summary += QStringLiteral(", %1 waiting for %2").arg(waiting).arg(r.remoteProblems.size() == 1 ? QStringLiteral("remote \"%1\"").arg(r.remoteProblems.first().remote) : QStringLiteral("their remotes"));
+    summary += QStringLiteral(" (%1 in %2 s)\n").arg(formatBytes(t.bytesDone)).arg(seconds, 0, 'f', 2);
     printOut(summary);
     std::fflush(stdout);
     if (r.outcome == UploadResult::Outcome::Error)

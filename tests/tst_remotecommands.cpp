@@ -231,6 +231,7 @@ private slots:
                      && r.err.contains("wait until this is fixed"),
                  r.err.constData());
         QVERIFY(r.out.contains("0 failed"));
+        QVERIFY2(r.out.contains("0 cancelled, 1 waiting for remote \"down\""), r.out.constData());
         QCOMPARE(catalogDocument(dir.path(), QStringLiteral("C"), QStringLiteral("f.txt")).status, DocStatus::Hashed);
     }
 

@@ -358,6 +358,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     void runWorker();
     std::optional<Work> takeNext();
     void claimNext(std::unique_lock<std::mutex> &lock);
+    // Fetches the next pending documents of the scope (lock held on entry and return, released
+    // meanwhile); false when the catalog failed (fatalError).
+    bool refillLocked(std::unique_lock<std::mutex> &lock);
     Result<QList<Document>> fetchPending(qint64 &pendingCount);
     void process(Work work);
     Target targetFor(qint64 collectionId);
@@ -509,11 +512,15 @@ std::optional<Work> UploadJob::Shared::takeNext()
             a.sampleMs = clock.elapsed();
             active.insert(h.doc.id, a);
             progressDirty = true;
-            // Claim ahead: while the other lanes still have claimed work, this one claims the
-            // next batch before it uploads, so that no lane ever waits for a claim.
-            if (ready.size() < std::size_t(std::max(2, settings.parallel)) && !claiming && !refilling
-                && !pending.empty())
-                claimNext(lock);
+            // Work ahead: while the other lanes still have claimed work, this one fetches and
+            // claims the next documents before it uploads, so that no lane waits for either.
+            const std::size_t lowWater = std::size_t(2 * std::max(2, settings.parallel));
+            if (ready.size() < lowWater && !claiming && !refilling) {
+                if (pending.size() < std::size_t(kClaimBatch) && !exhausted && !wakeRequested)
+                    (void)refillLocked(lock);   // a failure is seen by the next takeNext()
+                if (!pending.empty() && !claiming && !refilling && fatalError.isEmpty())
+                    claimNext(lock);
+            }
             return Work{std::move(h.doc), std::move(control), h.claimed};
         }
         if (claiming || refilling) {
@@ -526,40 +533,47 @@ std::optional<Work> UploadJob::Shared::takeNext()
         }
         if (exhausted && !wakeRequested)
             return std::nullopt;
-        refilling = true;
-        if (wakeRequested)
-            finishedIds.clear();   // woken: documents may have become pending again
-        wakeRequested = false;
-        lock.unlock();
-        qint64 count = 0;
-        auto fetched = fetchPending(count);
-        lock.lock();
-        refilling = false;
-        refilled.notify_all();
-        if (!fetched) {
-            fatalError = fetched.error();
+        if (!refillLocked(lock))
             return std::nullopt;
-        }
-        int added = 0;
-        qint64 taken = 0;   // taken by a worker or held, not marked `uploading` (yet): counted apart
-        for (Document &d : *fetched) {
-            if (controls.contains(d.id) || held.contains(d.id)) {
-                ++taken;
-                continue;
-            }
-            if (queuedIds.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
-                || blockedCollections.contains(d.collectionId))
-                continue;
-            queuedIds.insert(d.id);
-            pendingBytesKnown += d.size;
-            pending.push_back(std::move(d));
-            ++added;
-        }
-        pendingInCatalog = std::max<qint64>(count - taken, qint64(pending.size())) + held.size();
-        progressDirty = true;
-        if (added == 0 && !wakeRequested)
-            exhausted = true;
     }
+}
+
+bool UploadJob::Shared::refillLocked(std::unique_lock<std::mutex> &lock)
+{
+    refilling = true;
+    if (wakeRequested)
+        finishedIds.clear();   // woken: documents may have become pending again
+    wakeRequested = false;
+    lock.unlock();
+    qint64 count = 0;
+    auto fetched = fetchPending(count);
+    lock.lock();
+    refilling = false;
+    refilled.notify_all();
+    if (!fetched) {
+        fatalError = fetched.error();
+        return false;
+    }
+    int added = 0;
+    qint64 taken = 0;   // taken by a worker or held, not marked `uploading` (yet): counted apart
+    for (Document &d : *fetched) {
+        if (controls.contains(d.id) || held.contains(d.id)) {
+            ++taken;
+            continue;
+        }
+        if (queuedIds.contains(d.id) || finishedIds.contains(d.id) || cancelRequested.contains(d.id)
+            || blockedCollections.contains(d.collectionId))
+            continue;
+        queuedIds.insert(d.id);
+        pendingBytesKnown += d.size;
+        pending.push_back(std::move(d));
+        ++added;
+    }
+    pendingInCatalog = std::max<qint64>(count - taken, qint64(pending.size())) + held.size();
+    progressDirty = true;
+    if (added == 0 && !wakeRequested)
+        exhausted = true;
+    return true;
 }
 
 void UploadJob::Shared::claimNext(std::unique_lock<std::mutex> &lock)
