@@ -673,14 +673,31 @@ void tst_UiDialogs::remoteProblemBarOffersTheFix()
 {
     RemoteProblemBar bar;
     QSignalSpy fix(&bar, &RemoteProblemBar::fixRequested);
-    RemoteError e = RemoteError::make(RemoteError::Kind::Tls, QStringLiteral("the certificate of <b>nas</b>:443 is not trusted"));
+    RemoteError e = RemoteError::make(RemoteError::Kind::Tls, QStringLiteral("the certificate of <b>nas</b>:443 is not trusted "
+                                                                             "(quire remote trust nas)"));
     e.problem = RemoteError::Problem::Untrusted;
     bar.showProblem(QStringLiteral("nas"), e, 2);
     QVERIFY(bar.isVisibleTo(nullptr) || !bar.isHidden());
     QCOMPARE(bar.fixButton()->text(), QStringLiteral("&Trust Certificate…"));
     // Text from a server is shown as it is, never as markup.
     QVERIFY(bar.text().contains(QLatin1String("<b>nas</b>")));
-    QCOMPARE(bar.findChild<QLabel *>(QStringLiteral("remoteProblemText"))->textFormat(), Qt::PlainText);
+    auto *label = bar.findChild<QLabel *>(QStringLiteral("remoteProblemText"));
+    QCOMPARE(label->textFormat(), Qt::PlainText);
+    QVERIFY2(label->toolTip().contains(QLatin1String("&lt;b&gt;nas&lt;/b&gt;")), qPrintable(label->toolTip()));
+
+    // With the certificate known, the window says it in its own words (no command line), the
+    // certificate named; the whole message stays in the tooltip.
+    e.certificate.subject = QStringLiteral("CN=<i>nas.local</i>");
+    e.certificate.sha256 = "AB:CD:EF";
+    bar.showProblem(QStringLiteral("nas"), e, 2);
+    QVERIFY2(bar.text().contains(QLatin1String("does not trust (CN=<i>nas.local</i>, SHA-256 AB:CD:EF)")), qPrintable(bar.text()));
+    QVERIFY2(!bar.text().contains(QLatin1String("quire remote")), qPrintable(bar.text()));
+    QVERIFY(label->toolTip().contains(QLatin1String("quire remote trust nas")));
+    e.problem = RemoteError::Problem::Unreachable;
+    bar.showProblem(QStringLiteral("nas"), e, 1);
+    QVERIFY2(bar.text().contains(QLatin1String("cannot be reached")), qPrintable(bar.text()));
+    QCOMPARE(bar.fixButton()->text(), QStringLiteral("&Edit Remote…"));
+    e.problem = RemoteError::Problem::Untrusted;
     bar.fixButton()->click();
     QCOMPARE(fix.count(), 1);
     QCOMPARE(fix.at(0).at(0).toString(), QStringLiteral("nas"));

@@ -52,9 +52,36 @@ void RemoteProblemBar::showProblem(const QString &remote, const RemoteError &err
         m_fix->setText(tr("&Edit Remote…"));
         break;
     }
+    // Said for the window (the message itself names command-line fixes); the whole message, as
+    // the command line prints it, is the tooltip. Both plain text: parts come from the server.
+    const net::CertificateInfo &cert = error.certificate;
+    const QString shown = cert.isValid() ? tr("%1, SHA-256 %2").arg(cert.subject, QString::fromLatin1(cert.sha256)) : QString();
+    QString what;
+    switch (error.problem) {
+    case RemoteError::Problem::Untrusted:
+        what = cert.isValid() ? tr("its server shows a certificate this computer does not trust (%1). If it is "
+                                   "your server's, trust it.").arg(shown)
+                              : error.message;
+        break;
+    case RemoteError::Problem::CertificateChanged:
+        what = tr("its server's certificate changed since you trusted it (now %1). Trust the new one only "
+                  "if you replaced it; otherwise someone may be intercepting the connection.")
+                   .arg(cert.isValid() ? shown : tr("unknown"));
+        break;
+    case RemoteError::Problem::Credentials:
+        what = tr("the server did not accept the user name and password, or none is stored.");
+        break;
+    case RemoteError::Problem::Unreachable:
+        what = tr("the server cannot be reached. Check the address, or whether it is running.");
+        break;
+    case RemoteError::Problem::None:
+        what = error.message;
+        break;
+    }
     m_text->setText(tr("Remote “%1”: %2\nDocuments of %n collection(s) wait until this is fixed.", nullptr,
                        waitingCollections)
-                        .arg(remote, error.message));
+                        .arg(remote, what));
+    m_text->setToolTip(QStringLiteral("<p style='white-space:pre-wrap'>%1</p>").arg(error.message.toHtmlEscaped()));
     show();
 }
 

@@ -283,7 +283,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         promise.finish();
         // finished() goes out now rather than on the next flush tick.
         if (owner)
-            QMetaObject::invokeMethod(owner, [job = owner] { job->flush(); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(owner, "flush", Qt::QueuedConnection);
     }
 
     UploadProgress progressLocked() const

@@ -212,7 +212,10 @@ public:
     struct Shared;   // the state the workers share with the job
 
 private:
-    void flush();
+    // Emits what gathered since the last call (events, progress, finished()); on the flush tick,
+    // and posted by name at the job's end (a functor posted from a worker thread would be a
+    // hand-off ThreadSanitizer cannot see through Qt's event queue; tests/tsan.supp).
+    Q_INVOKABLE void flush();
 
     std::shared_ptr<Shared> m_shared;
 };
