@@ -363,6 +363,9 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     bool refillLocked(std::unique_lock<std::mutex> &lock);
     Result<QList<Document>> fetchPending(qint64 &pendingCount);
     void process(Work work);
+    // Claims a document that was not claimed with others (`hashed` -> `uploading`); false (and
+    // the job lets it go) when that fails or someone else has it.
+    bool claimAlone(const Document &doc);
     Target targetFor(qint64 collectionId);
     std::optional<Document> rehash(Document doc, UploadControl &control, bool &stopped);
     void endDocument(const Document &doc, DocStatus status, const QString &message,
@@ -972,6 +975,23 @@ void UploadJob::Shared::writeResults()
     writingResults = false;
 }
 
+bool UploadJob::Shared::claimAlone(const Document &doc)
+{
+    const auto claimed = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
+    if (claimed && !claimed->isEmpty())
+        return true;
+    // The catalog failed, or the document was cancelled, removed or taken by another process
+    // since it was fetched: not ours.
+    if (!claimed)
+        noteCatalogError(doc, claimed.error());
+    std::lock_guard lock(mutex);
+    controls.remove(doc.id);
+    active.remove(doc.id);
+    finishedIds.insert(doc.id);
+    progressDirty = true;
+    return false;
+}
+
 std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &control, bool &stopped)
 {
     stopped = false;
@@ -1087,6 +1107,21 @@ void UploadJob::Shared::process(Work work)
         item.sha256 = doc.sha256;
     };
     refreshItem();
+    // The source changed since it was hashed: hash it again (the catalog gets the new hash and
+    // item the new values). False when the document is done with here (stopped, or failed).
+    auto hashAgain = [&](Remote *remote) {
+        bool stopped = false;
+        auto updated = rehash(doc, control, stopped);
+        if (stopped) {
+            handleStop(doc, item, remote, control);
+            return false;
+        }
+        if (!updated)
+            return false;
+        doc = *updated;
+        refreshItem();
+        return true;
+    };
 
     int sourceChanges = 0;
     if (!work.claimed) {
@@ -1103,31 +1138,11 @@ void UploadJob::Shared::process(Work work)
         }
         if (st.size != doc.size || st.mtimeMs != doc.mtimeMs) {
             ++sourceChanges;
-            bool stopped = false;
-            auto updated = rehash(doc, control, stopped);
-            if (stopped) {
-                handleStop(doc, item, nullptr, control);
+            if (!hashAgain(nullptr))
                 return;
-            }
-            if (!updated)
-                return;
-            doc = *updated;
-            refreshItem();
         }
-
-        const auto claimed = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
-        if (!claimed || claimed->isEmpty()) {
-            // The catalog failed, or the document was cancelled, removed or taken by another
-            // process since it was fetched: not ours.
-            if (!claimed)
-                noteCatalogError(doc, claimed.error());
-            std::lock_guard lock(mutex);
-            controls.remove(doc.id);
-            active.remove(doc.id);
-            finishedIds.insert(doc.id);
-            progressDirty = true;
+        if (!claimAlone(doc))
             return;
-        }
     }
     {
         std::lock_guard lock(mutex);
@@ -1169,26 +1184,8 @@ void UploadJob::Shared::process(Work work)
             return;
         }
         if (err.kind == RemoteError::Kind::SourceChanged && ++sourceChanges <= kMaxSourceChanges) {
-            bool stopped = false;
-            auto updated = rehash(doc, control, stopped);
-            if (stopped) {
-                handleStop(doc, item, target.remote.get(), control);
+            if (!hashAgain(target.remote.get()) || !claimAlone(doc))
                 return;
-            }
-            if (!updated)
-                return;
-            doc = *updated;
-            refreshItem();
-            const auto again = catalog.transitionStatus({doc.id}, {DocStatus::Hashed}, DocStatus::Uploading);
-            if (!again || again->isEmpty()) {
-                if (!again)
-                    noteCatalogError(doc, again.error());
-                std::lock_guard lock(mutex);
-                controls.remove(doc.id);
-                active.remove(doc.id);
-                finishedIds.insert(doc.id);
-                return;
-            }
             continue;
         }
         // A problem of the remote itself: every document would meet it. Reported once; this
