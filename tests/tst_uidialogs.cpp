@@ -855,6 +855,7 @@ void tst_UiDialogs::statusBarFollowsWork()
     QVERIFY(!widget.isShowingWork());
     QTRY_COMPARE(widget.width(), 0);
     QVERIFY(!widget.cancelButton()->isEnabled());
+    QVERIFY(widget.findChild<QProgressBar *>()->maximum() > 0);   // no busy indicator left running
 }
 
 QTEST_MAIN(tst_UiDialogs)

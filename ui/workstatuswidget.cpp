@@ -138,8 +138,13 @@ void WorkStatusWidget::setShowingWork(bool on)
     setMaximumWidth(on ? QWIDGETSIZE_MAX : 0);
     m_pause->setEnabled(on);
     m_cancel->setEnabled(on);
-    if (!on)
+    if (!on) {
         m_label->clear();
+        // A busy indicator (range 0..0, set while files were still being looked for) would keep
+        // animating at no width.
+        m_bar->setRange(0, 1000);
+        m_bar->setValue(0);
+    }
 }
 
 void WorkStatusWidget::update()
