@@ -576,8 +576,12 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
                 waiting += counts->value(DocStatus::Hashed);
         }
     }
-    if (waiting > 0)
-        summary += QStringLiteral(", %1 waiting for %2").arg(waiting).arg(r.remoteProblems.size() == 1 ? QStringLiteral("remote \"%1\"").arg(r.remoteProblems.first().remote) : QStringLiteral("their remotes"));
+    if (waiting > 0) {
+        const QString whose = r.remoteProblems.size() == 1
+                                  ? QStringLiteral("remote \"%1\"").arg(r.remoteProblems.first().remote)
+                                  : QStringLiteral("their remotes");
+        summary += QStringLiteral(", %1 waiting for %2").arg(waiting).arg(whose);
+    }
     summary += QStringLiteral(" (%1 in %2 s)\n").arg(formatBytes(t.bytesDone)).arg(seconds, 0, 'f', 2);
     printOut(summary);
     std::fflush(stdout);

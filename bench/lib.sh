@@ -16,6 +16,9 @@
 
 bench_have() { command -v "$1" >/dev/null 2>&1; }
 
+# ms_to_s MS: milliseconds as seconds for a table row ("n/a" when empty).
+ms_to_s() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.4f\n", v / 1000 }' || echo "n/a"; }
+
 # json_num FILE KEY: a top-level number from a `quire gui --stats-json` file (no jq needed).
 json_num() {
     sed -n "s/^    \"$2\": *\(-\{0,1\}[0-9.eE+-]*\),\{0,1\}$/\1/p" "$1" | head -n 1

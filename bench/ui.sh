@@ -100,7 +100,6 @@ for ((i = 1; i <= runs; i++)); do
     worst_max=$(awk -v a="$worst_max" -v b="$max" 'BEGIN { print (a == "" || b > a) ? b : a }')
     worst_p99=$(awk -v a="$worst_p99" -v b="$p99" 'BEGIN { print (a == "" || b > a) ? b : a }')
 done
-ms_to_s() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.4f\n", v / 1000 }' || echo "n/a"; }
 bench_row "gui ingest: UI max late" "target <= 16 ms" 0.0160 "$(ms_to_s "$worst_max")"
 bench_row "gui ingest: UI p99 late" "target <= 16 ms" 0.0160 "$(ms_to_s "$worst_p99")"
 rm -rf "$data/small" "$data/big.bin" "$data"/run*

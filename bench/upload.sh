@@ -276,7 +276,6 @@ window_during_push() {   # SOURCE
     p99=$(json_num "$data/ui.json" p99_lateness_ms)
     echo "upload.sh: window during the push: max ${max} ms, p99 ${p99} ms," \
          "$(json_num "$data/ui.json" elapsed_ms) ms in all; load average $(json_num "$data/ui.json" load_average)" >&2
-    ms_to_s() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.4f\n", v / 1000 }' || echo "n/a"; }
     bench_row "window push: UI max late" "target <= 16 ms" 0.0160 "$(ms_to_s "$max")"
     bench_row "window push: UI p99 late" "target <= 16 ms" 0.0160 "$(ms_to_s "$p99")"
 }

@@ -74,6 +74,28 @@ private:
         return n;
     }
 
+    // The item `verify` needs for an uploaded document of `collection`.
+    static UploadItem itemOf(const Document &d, const QString &collection)
+    {
+        UploadItem item;
+        item.collection = collection;
+        item.fileName = d.fileName;
+        item.size = d.size;
+        item.sha256 = d.sha256;
+        return item;
+    }
+
+    // Remote::verify of the document at its remote location, on a worker thread.
+    static VerifyOutcome verifyOnWorker(Remote &remote, const Document &d, const QString &collection, bool deep)
+    {
+        VerifyOutcome out;
+        onWorker([&] {
+            UploadControl control;
+            out = remote.verify(itemOf(d, collection), d.remoteLocation, deep, control);
+        });
+        return out;
+    }
+
     static QString describe(const UploadResult &r)
     {
         QStringList parts{r.error};
@@ -121,17 +143,10 @@ private slots:
         // verify: size from PROPFIND, and with deep the content read back and hashed.
         auto remote = Remote::create(profile(), m_server.password());
         QVERIFY(remote.ok());
-        UploadItem item;
-        item.collection = QStringLiteral("basic");
-        item.fileName = QStringLiteral("report.pdf");
-        item.size = content.size();
-        item.sha256 = d.sha256;
-        VerifyOutcome shallow, deep;
-        onWorker([&] {
-            UploadControl control;
-            shallow = (*remote)->verify(item, d.remoteLocation, false, control);
-            deep = (*remote)->verify(item, d.remoteLocation, true, control);
-        });
+        QCOMPARE(d.fileName, QStringLiteral("report.pdf"));
+        QCOMPARE(d.size, qint64(content.size()));
+        const VerifyOutcome shallow = verifyOnWorker(**remote, d, QStringLiteral("basic"), false);
+        VerifyOutcome deep = verifyOnWorker(**remote, d, QStringLiteral("basic"), true);
         QVERIFY(shallow.ok() && deep.ok());
         QVERIFY(shallow.value.matches());
         QVERIFY(!shallow.value.checksumChecked);
@@ -144,10 +159,7 @@ private slots:
         tampered.seek(1000);
         tampered.write("XXXX");
         tampered.close();
-        onWorker([&] {
-            UploadControl control;
-            deep = (*remote)->verify(item, d.remoteLocation, true, control);
-        });
+        deep = verifyOnWorker(**remote, d, QStringLiteral("basic"), true);
         QVERIFY(deep.ok());
         QVERIFY(!deep.value.matches());
         QVERIFY(deep.value.detail.contains(QLatin1String("SHA-256 differs")));
@@ -189,16 +201,7 @@ private slots:
                  qPrintable(d.remoteLocation));
         auto remote = Remote::create(p, pw);
         QVERIFY(remote.ok());
-        UploadItem item;
-        item.collection = QStringLiteral("six");
-        item.fileName = d.fileName;
-        item.size = d.size;
-        item.sha256 = d.sha256;
-        VerifyOutcome deep;
-        onWorker([&] {
-            UploadControl control;
-            deep = (*remote)->verify(item, d.remoteLocation, true, control);
-        });
+        const VerifyOutcome deep = verifyOnWorker(**remote, d, QStringLiteral("six"), true);
         QVERIFY2(deep.ok(), qPrintable(deep.ok() ? QString() : deep.error->message));
         QVERIFY(deep.value.matches());
         QVERIFY(deep.value.checksumChecked);
