@@ -40,18 +40,6 @@ bench_time() {
     fi
     [[ "$1" == "--" ]] && shift
 
-    if bench_have hyperfine; then
-        local json="$BENCH_TMP/.hyperfine.json"
-        if ! hyperfine --style none --warmup 1 --runs "$BENCH_RUNS" --prepare "$prepare" \
-                --export-json "$json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1; then
-            echo "n/a"
-            return 1
-        fi
-        # "min": 0.123... in the exported JSON
-        sed -n 's/.*"min": *\([0-9.eE+-]*\).*/\1/p' "$json" | head -n 1 | awk '{ printf "%.4f\n", $1 }'
-        return 0
-    fi
-
     local best="" i start end
     for ((i = 0; i <= BENCH_RUNS; i++)); do
         eval "$prepare"
@@ -67,24 +55,23 @@ bench_time() {
     echo "$best"
 }
 
-# bench_pair REF_ARRAY QUIRE_ARRAY [QUIRE_PREPARE]
+# bench_pair REF_ARRAY QUIRE_ARRAY [QUIRE_PREPARE [REF_PREPARE]]
 # Times two commands given as the names of bash arrays, and prints "REF_SECONDS QUIRE_SECONDS"
-# (best runs; "n/a" for a command that fails). Without hyperfine the runs alternate (ref, quire,
-# ref, quire...), so a burst of load elsewhere on the machine hits both alike. QUIRE_PREPARE is
-# shell code run, untimed, before each quire run.
+# (best runs; "n/a" for a command that fails). The runs alternate (ref, quire, ref, quire...),
+# so a burst of load elsewhere on the machine hits both alike. QUIRE_PREPARE and REF_PREPARE
+# are shell code run, untimed, before each quire and each reference run: both sides
+# must start from the same state (a server that already holds a file overwrites it for less work
+# than it takes to create it).
 bench_pair() {
     local -n _bench_ref=$1
     local -n _bench_quire=$2
     local prepare=${3:-:}
-
-    if bench_have hyperfine; then
-        echo "$(bench_time -- "${_bench_ref[@]}") $(bench_time --prepare "$prepare" -- "${_bench_quire[@]}")"
-        return 0
-    fi
+    local ref_prepare=${4:-:}
 
     local rbest="" qbest="" rfail=0 qfail=0 i start end
     for ((i = 0; i <= BENCH_RUNS; i++)); do   # run 0 warms up
         if ((!rfail)); then
+            eval "$ref_prepare"
             start=$(bench_now)
             bench_run_quiet "${_bench_ref[@]}" || rfail=1
             end=$(bench_now)
