@@ -24,6 +24,7 @@ private Q_SLOTS:
     void usageErrors_data();
     void usageErrors();
     void helpAndVersion();
+    void loadsNoLibraryFromTheCurrentFolder();
     void addListRenameRemove();
     void addReportsFailuresAndGoesOn();
     void lsJsonHasEveryField();
@@ -124,6 +125,27 @@ void tst_Cli::helpAndVersion()
     // Global options work after the command name too.
     const Run after = quire({QStringLiteral("collections"), QStringLiteral("--help")});
     QCOMPARE(after.exitCode, 0);
+}
+
+// An empty entry in the program's RUNPATH (CMake pads the build tree's with ':' when an install
+// RPATH is set) makes the loader look for libraries in the current folder: a file named like one
+// of them there would be loaded instead of the system's. Here such files are not libraries at
+// all, so a loader that opened them would stop the program ("file too short").
+void tst_Cli::loadsNoLibraryFromTheCurrentFolder()
+{
+#if defined(Q_OS_LINUX)
+    for (const char *name : {"libQt6Core.so.6", "libcurl.so.4", "libstdc++.so.6", "libc.so.6"})
+        writeFile(QString::fromLatin1(name), "not a library\n");
+    QProcess p;
+    p.setWorkingDirectory(m_dir->path());
+    p.start(quire::test::quireBinary(), {QStringLiteral("--version")});
+    QVERIFY(p.waitForFinished(60'000));
+    const QByteArray err = p.readAllStandardError();
+    QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, err.constData());
+    QVERIFY(p.readAllStandardOutput().startsWith("quire " QUIRE_VERSION));
+#else
+    QSKIP("the dynamic loader's search path is an ELF (Linux) matter");
+#endif
 }
 
 void tst_Cli::addListRenameRemove()
