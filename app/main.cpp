@@ -2,6 +2,7 @@
 // pools, and either opens the window or runs one headless command on a command thread.
 
 #include "catalog.h"
+#include "catalogconfig.h"
 #include "cli.h"
 #include "commands.h"
 #include "dbconnections.h"
@@ -105,7 +106,8 @@ QString helpText()
         "Options (before or after the command):\n"
         "  -h, --help             show this help and exit\n"
         "  -v, --version          show the version and exit\n"
-        "      --catalog PATH|URL the catalog: a SQLite file or postgresql://user@host/db\n"
+        "      --catalog PATH|URL the catalog: a SQLite file (path or file:// URL) or\n"
+        "                         postgresql://user@host/db\n"
         "                         (default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
         "      --config PATH      the settings file (default: $QUIRE_CONFIG, else settings.json\n"
         "                         in the configuration folder)\n"
@@ -300,6 +302,16 @@ int main(int argc, char *argv[])
                                        .arg(parser.value(QStringLiteral("limit-rate"))));
     }
 
+    // A catalog location Quire cannot serve ("mysql://...") is a mistake on the command line (or
+    // in $QUIRE_CATALOG), not a file name: said before anything runs. `hash` has no catalog.
+    const CatalogConfig catalogConfig = CatalogConfig::fromOption(parser.value(QStringLiteral("catalog")));
+    if (const std::optional<QString> unusable = catalogConfig.locationError();
+        unusable && command != QLatin1String("hash")) {
+        return cli::usageError(QStringLiteral("%1: %2").arg(
+                parser.isSet(QStringLiteral("catalog")) ? QStringLiteral("--catalog") : QStringLiteral("$QUIRE_CATALOG"),
+                *unusable));
+    }
+
     const bool gui = command == QLatin1String("gui");
     std::unique_ptr<QCoreApplication> app;
     if (gui)
@@ -316,7 +328,7 @@ int main(int argc, char *argv[])
     if (limitRate)
         (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*limitRate));
 
-    Catalog catalog(CatalogConfig::fromOption(parser.value(QStringLiteral("catalog"))));
+    Catalog catalog(catalogConfig);
     // Declared after the catalog so that it is destroyed first: the pools drain before the
     // catalog they use goes away, and pool threads close their own connections as they end.
     if (jobs == 0)

@@ -14,6 +14,8 @@
 #include <QSqlQuery>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QDir>
+#include <QUrl>
 #include <QTest>
 #include <QThreadPool>
 
@@ -253,6 +255,68 @@ private slots:
             QVERIFY(error);
             QVERIFY2(error->contains(expectedError), qPrintable(*error));
         }
+    }
+
+    // A location is a SQLite path, a file:// URL or a PostgreSQL URL; any other URL is refused
+    // with the supported kinds named, and nothing is made of it on disk.
+    void locationsQuireCannotServe_data()
+    {
+        QTest::addColumn<QString>("location");
+        QTest::addColumn<QString>("error");   // substring; empty: served
+        QTest::newRow("path") << QStringLiteral("a/catalog.sqlite") << QString();
+        QTest::newRow("windows drive") << QStringLiteral("C://data/catalog.sqlite") << QString();
+        QTest::newRow("postgresql") << QStringLiteral("postgresql://u@h/db") << QString();
+        QTest::newRow("POSTGRES") << QStringLiteral("POSTGRES://u@h/db") << QString();
+        QTest::newRow("mysql") << QStringLiteral("mysql://quire@127.0.0.1:3306/quire") << QStringLiteral("mysql://");
+        QTest::newRow("mariadb") << QStringLiteral("mariadb://quire@[::1]/quire") << QStringLiteral("mariadb://");
+        QTest::newRow("https") << QStringLiteral("https://example.com/catalog.sqlite") << QStringLiteral("https://");
+        QTest::newRow("sqlite+x") << QStringLiteral("sqlite+x://a") << QStringLiteral("sqlite+x://");
+        QTest::newRow("file with a host") << QStringLiteral("file://server/share/c.sqlite") << QStringLiteral("not a local file");
+        QTest::newRow("empty") << QString() << QStringLiteral("no catalog given");
+    }
+    void locationsQuireCannotServe()
+    {
+        QFETCH(QString, location);
+        QFETCH(QString, error);
+        const CatalogConfig config{location};
+        const std::optional<QString> problem = config.locationError();
+        if (error.isEmpty()) {
+            QVERIFY2(!problem, qPrintable(problem.value_or(QString())));
+            return;
+        }
+        QVERIFY(problem);
+        QVERIFY2(problem->contains(error), qPrintable(*problem));
+        if (!location.startsWith(QLatin1StringView("file")) && !location.isEmpty())
+            QVERIFY2(problem->contains(QLatin1StringView("postgresql://")) && problem->contains(QLatin1StringView("SQLite")),
+                     qPrintable(*problem));
+
+        // Opening it fails with that reason, in a folder where nothing gets created.
+        const QString before = QDir::currentPath();
+        QTemporaryDir cwd;
+        QVERIFY(QDir::setCurrent(cwd.path()));
+        Fixture fx;
+        fx.catalog = std::make_unique<Catalog>(config);
+        const Status opened = fx.run([&] { return fx.cat().open(); });
+        QVERIFY(QDir::setCurrent(before));
+        QVERIFY(!opened);
+        QVERIFY2(opened.error().contains(error), qPrintable(opened.error()));
+        QVERIFY(QDir(cwd.path()).isEmpty());
+    }
+
+    void fileUrlIsTheSqliteFileAtItsPath()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("file url/catalog #1.sqlite"));
+        const CatalogConfig config = CatalogConfig::fromOption(QUrl::fromLocalFile(path).toString(QUrl::FullyEncoded));
+        QCOMPARE(config.location, path);
+        QVERIFY(!config.locationError());
+    }
+
+    void passwordOfAnotherUrlIsNotShown()
+    {
+        const CatalogConfig config{QStringLiteral("mysql://quire:s3cret@db.example:3306/quire")};
+        QVERIFY(!config.displayLocation().contains(QLatin1StringView("s3cret")));
+        QVERIFY(!config.locationError()->contains(QLatin1StringView("s3cret")));
+        QVERIFY(config.displayLocation().contains(QLatin1StringView("db.example")));
     }
 
     void refusedOnGuiThread()

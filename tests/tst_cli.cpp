@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QUrl>
 #include <QTest>
 
 #include <csignal>
@@ -25,6 +26,7 @@ private Q_SLOTS:
     void usageErrors();
     void helpAndVersion();
     void loadsNoLibraryFromTheCurrentFolder();
+    void catalogUrlsQuireCannotServeAreRefused();
     void addListRenameRemove();
     void addReportsFailuresAndGoesOn();
     void lsJsonHasEveryField();
@@ -146,6 +148,58 @@ void tst_Cli::loadsNoLibraryFromTheCurrentFolder()
 #else
     QSKIP("the dynamic loader's search path is an ELF (Linux) matter");
 #endif
+}
+
+// "mysql://..." used to become a SQLite file at ./mysql:/... and the command "succeeded".
+void tst_Cli::catalogUrlsQuireCannotServeAreRefused()
+{
+    writeFile(QStringLiteral("doc.txt"), "a document\n");
+    auto run = [&](const QStringList &args, const QString &envCatalog) {
+        QProcess p;
+        p.setWorkingDirectory(m_dir->path());
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("QUIRE_CATALOG"));
+        if (!envCatalog.isEmpty())
+            env.insert(QStringLiteral("QUIRE_CATALOG"), envCatalog);
+        p.setProcessEnvironment(env);
+        p.start(quire::test::quireBinary(),
+                QStringList{QStringLiteral("--config"), path(QStringLiteral("settings.json"))} + args);
+        if (!p.waitForFinished(120'000))
+            qFatal("quire did not finish");
+        return Run{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+                   p.readAllStandardError()};
+    };
+    const QStringList add{QStringLiteral("add"), path(QStringLiteral("doc.txt"))};
+
+    const Run option = run(QStringList{QStringLiteral("--catalog"), QStringLiteral("mysql://quire:s3cret@127.0.0.1:3306/quire")} + add,
+                           QString());
+    QCOMPARE(option.exitCode, 2);
+    QString err = QString::fromUtf8(option.err);
+    QCOMPARE(err.count(u'\n'), 1);
+    for (const char *word : {"--catalog", "mysql://", "SQLite", "postgresql://"})
+        QVERIFY2(err.contains(QLatin1String(word)), qPrintable(err));
+    QVERIFY2(!err.contains(QLatin1String("s3cret")), qPrintable(err));
+
+    const Run env = run(add, QStringLiteral("mariadb://quire@db.example/quire"));
+    QCOMPARE(env.exitCode, 2);
+    err = QString::fromUtf8(env.err);
+    QVERIFY2(err.contains(QLatin1String("$QUIRE_CATALOG")) && err.contains(QLatin1String("mariadb://")), qPrintable(err));
+    // Nothing was made of the URL: no "mysql:" or "mariadb:" folder, no catalog file.
+    const QStringList entries = QDir(m_dir->path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot);
+    QCOMPARE(entries, QStringList({QStringLiteral("doc.txt")}));
+
+    // `hash` has no catalog, so the variable does not stop it.
+    const Run hash = run({QStringLiteral("hash"), path(QStringLiteral("doc.txt"))}, QStringLiteral("mysql://x/y"));
+    QCOMPARE(hash.exitCode, 0);
+
+    // A file:// URL is the SQLite file at its path.
+    const QString viaUrl = path(QStringLiteral("via url.sqlite"));
+    const Run file = run(QStringList{QStringLiteral("--catalog"), QUrl::fromLocalFile(viaUrl).toString(QUrl::FullyEncoded)} + add,
+                         QString());
+    QVERIFY2(file.exitCode == 0, file.err.constData());
+    QVERIFY(QFileInfo::exists(viaUrl));
+    const Run list = run({QStringLiteral("--catalog"), viaUrl, QStringLiteral("ls")}, QString());
+    QVERIFY2(list.out.contains("doc.txt"), list.out.constData());
 }
 
 void tst_Cli::addListRenameRemove()

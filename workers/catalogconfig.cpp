@@ -4,8 +4,34 @@
 
 #include <QDir>
 #include <QStandardPaths>
+#include <QUrl>
 
 namespace quire {
+
+namespace {
+
+// The scheme of a "scheme://..." location (RFC 3986: a letter, then letters, digits, '+', '-' or
+// '.'), lower-cased; empty for a file path. At least two characters, so that a Windows drive
+// ("C://data") stays a path.
+QString urlScheme(const QString &location)
+{
+    const qsizetype end = location.indexOf(QLatin1StringView("://"));
+    if (end < 2)
+        return {};
+    for (qsizetype i = 0; i < end; ++i) {
+        const QChar c = location.at(i);
+        const bool letter = (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z');
+        const bool other = (c >= u'0' && c <= u'9') || c == u'+' || c == u'-' || c == u'.';
+        if (!letter && (i == 0 || !other))
+            return {};
+    }
+    return location.left(end).toLower();
+}
+
+const QString kSupported = QStringLiteral(
+        "a SQLite file (a path or a file:// URL) and PostgreSQL (postgresql:// or postgres://)");
+
+} // namespace
 
 bool CatalogConfig::isPostgres() const
 {
@@ -20,19 +46,45 @@ CatalogConfig CatalogConfig::defaultConfig()
     return CatalogConfig{QDir(dir).filePath(QStringLiteral("catalog.sqlite"))};
 }
 
+std::optional<QString> CatalogConfig::locationError() const
+{
+    if (location.isEmpty())
+        return QStringLiteral("no catalog given; Quire's catalog is %1").arg(kSupported);
+    const QString scheme = urlScheme(location);
+    if (scheme.isEmpty() || isPostgres())
+        return std::nullopt;
+    if (scheme == QLatin1StringView("file"))
+        return QStringLiteral("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(location);
+    return QStringLiteral("Quire cannot keep its catalog at a %1:// URL (\"%2\"); it supports %3")
+            .arg(scheme, displayLocation(), kSupported);
+}
+
 CatalogConfig CatalogConfig::fromOption(const QString &option)
 {
-    if (!option.isEmpty())
-        return CatalogConfig{option};
-    const QString env = qEnvironmentVariable("QUIRE_CATALOG");
-    if (!env.isEmpty())
-        return CatalogConfig{env};
-    return defaultConfig();
+    QString location = option;
+    if (location.isEmpty())
+        location = qEnvironmentVariable("QUIRE_CATALOG");
+    if (location.isEmpty())
+        return defaultConfig();
+    // file:///path (or file://localhost/path) is the SQLite file at that path.
+    if (urlScheme(location) == QLatin1StringView("file")) {
+        const QUrl url(location);
+        if (url.isValid() && url.isLocalFile() && !url.toLocalFile().isEmpty())
+            location = url.toLocalFile();
+    }
+    return CatalogConfig{location};
 }
 
 QString CatalogConfig::displayLocation() const
 {
-    return isPostgres() ? redactPostgresUrl(location) : QDir::toNativeSeparators(location);
+    if (isPostgres())
+        return redactPostgresUrl(location);
+    if (!urlScheme(location).isEmpty()) {
+        // Some other URL: shown without its password.
+        const QUrl url(location);
+        return url.isValid() ? url.toDisplayString(QUrl::RemovePassword) : urlScheme(location) + QLatin1StringView("://…");
+    }
+    return QDir::toNativeSeparators(location);
 }
 
 } // namespace quire

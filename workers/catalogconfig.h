@@ -2,15 +2,21 @@
 
 #include <QString>
 
+#include <optional>
+
 namespace quire {
 
-// Where the catalog lives: a SQLite file path (the default) or a PostgreSQL URL
-// "postgresql://user[:password]@host[:port]/dbname" (also "postgres://").
+// Where the catalog lives: a SQLite file path (the default; also as a file:// URL) or a
+// PostgreSQL URL "postgresql://user[:password]@host[:port]/dbname" (also "postgres://").
+// Any other "scheme://" location is refused (locationError()), never taken for a file name.
 struct CatalogConfig
 {
     QString location;
 
     bool isPostgres() const;
+    // Why Quire cannot serve this location (an unknown URL scheme, an empty location), naming
+    // what it supports; nullopt when it can.
+    std::optional<QString> locationError() const;
     // The default SQLite file: <AppDataLocation>/catalog.sqlite (QStandardPaths).
     static CatalogConfig defaultConfig();
     // --catalog value, else $QUIRE_CATALOG, else the default.

@@ -275,6 +275,8 @@ Result<QSqlDatabase> ConnectionManager::database()
     }
 
     const CatalogConfig &config = m_state->config;
+    if (const std::optional<QString> unusable = config.locationError())
+        return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(*unusable));
     const QString name = QStringLiteral("quire-%1-%2").arg(m_state->id).arg(
             m_state->nextConnection.fetch_add(1, std::memory_order_relaxed));
     const QString driver = config.isPostgres() ? QStringLiteral("QPSQL") : QStringLiteral("QSQLITE");
@@ -287,8 +289,6 @@ Result<QSqlDatabase> ConnectionManager::database()
         if (!pg)
             return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
     } else {
-        if (config.location.isEmpty())
-            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: no catalog file given"));
         // SQLite creates the file but not its folder (first run: the data folder may not exist).
         const QString dir = QFileInfo(config.location).absolutePath();
         if (!QDir().mkpath(dir))
