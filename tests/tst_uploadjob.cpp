@@ -4,11 +4,14 @@
 // (crash recovery, conditional claims in batches, results recorded in batches), sources that
 // changed, pause/resume/cancel per document, collection and everything, and coalesced signals.
 
+#include "dbconnections.h"
 #include "faultserver.h"
 #include "transaction.h"
 #include "uploadqueue.h"
 
 #include <QDir>
+#include <QSqlQuery>
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QSignalSpy>
@@ -392,6 +395,67 @@ private slots:
         QCOMPARE(fx.document(b).status, DocStatus::Duplicate);
         QCOMPARE(fx.document(b).duplicateOf, a);
         QVERIFY(!QFile::exists(stored(fx, QStringLiteral("changed"), QStringLiteral("b.txt"))));
+    }
+
+    // A shared catalog is written by other machines and programs: a row whose SHA-256 is not
+    // 64 hex digits, or whose name is not its source file's one path component, fails with its
+    // id named and nothing of it reaches the remote; the good rows go on.
+    void badCatalogRowsAreReportedNeverUsed()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("shared"), QStringLiteral("folder"));
+        const qint64 good = fx.addFile(c, QStringLiteral("good.txt"), "good");
+        // A real file with a newline and a backslash in its name is not a bad row.
+#ifdef Q_OS_WIN
+        const qint64 odd = fx.addFile(c, QStringLiteral("odd name #1.txt"), "odd");
+#else
+        const qint64 odd = fx.addFile(c, QStringLiteral("odd\nname\\x.txt"), "odd");
+#endif
+        const qint64 traversal = fx.addFile(c, QStringLiteral("t.txt"), "t");
+        const qint64 newline = fx.addFile(c, QStringLiteral("n.txt"), "n");
+        const qint64 slash = fx.addFile(c, QStringLiteral("s.txt"), "s");
+        const qint64 upper = fx.addFile(c, QStringLiteral("u.txt"), "u");
+        QVERIFY(good && odd && traversal && newline && slash && upper);
+        auto set = [&](qint64 id, const char *column, const QString &value) {
+            return fx.io([&] {
+                Result<QSqlDatabase> db = fx.catalog().connections().database();
+                QSqlQuery q(*db);
+                q.prepare(QStringLiteral("UPDATE documents SET %1 = ? WHERE id = ?").arg(QLatin1String(column)));
+                q.addBindValue(value);
+                q.addBindValue(id);
+                return db && q.exec() && q.numRowsAffected() == 1;
+            });
+        };
+        QVERIFY(set(traversal, "sha256", QStringLiteral("../../x")));
+        QVERIFY(set(upper, "sha256", QString::fromLatin1(fx.document(upper).sha256.toUpper())));
+        QVERIFY(set(newline, "file_name", QStringLiteral("n.txt\r\nX-Injected: 1")));
+        QVERIFY(set(slash, "file_name", QStringLiteral("../../s.txt")));
+
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings());
+        QCOMPARE(r.outcome, UploadResult::Outcome::SomeFailed);
+        QCOMPARE(r.totals.filesUploaded, 2);
+        QCOMPARE(fx.document(good).status, DocStatus::Uploaded);
+        QCOMPARE(fx.document(odd).status, DocStatus::Uploaded);
+        const QList<std::pair<qint64, QString>> bad = {{traversal, QStringLiteral("SHA-256")},
+                                                       {upper, QStringLiteral("SHA-256")},
+                                                       {newline, QStringLiteral("not the name of its source file")},
+                                                       {slash, QStringLiteral("path separator")}};
+        for (const auto &[id, why] : bad) {
+            const Document d = fx.document(id);
+            QCOMPARE(d.status, DocStatus::Failed);
+            QVERIFY2(d.error.contains(QStringLiteral("document #%1").arg(id)) && d.error.contains(why), qPrintable(d.error));
+            QVERIFY2(!d.error.contains(QLatin1String("..")) && !d.error.contains(u'\n'), qPrintable(d.error));
+        }
+        // The remote holds the two good documents and nothing else, anywhere under it.
+        QStringList stored;
+        QDirIterator it(fx.dir() + QStringLiteral("/remote-folder"), QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+        while (it.hasNext())
+            stored << it.next().mid(fx.dir().size());
+        QCOMPARE(stored.size(), 2);
+        QVERIFY2(!QFileInfo::exists(fx.dir() + QStringLiteral("/s.txt")) && !QFileInfo::exists(fx.dir() + QStringLiteral("/x")),
+                 qPrintable(stored.join(u' ')));
     }
 
     void missingProfileFailsWithReason()

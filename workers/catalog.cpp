@@ -2,6 +2,7 @@
 
 #include "dbconnections.h"
 #include "migrations.h"
+#include "nativefs.h"
 #include "transaction.h"
 
 #include <QSqlError>
@@ -513,6 +514,33 @@ std::optional<QString> Catalog::collectionNameError(const QString &name)
         return QStringLiteral("a collection name cannot start or end with white space");
     if (name == QLatin1StringView(".") || name == QLatin1StringView(".."))
         return QStringLiteral("a collection name cannot be \".\" or \"..\"");
+    return std::nullopt;
+}
+
+std::optional<QString> Catalog::documentRowError(const Document &doc)
+{
+    // The values themselves are not repeated: they may hold anything, newlines included.
+    const QByteArray &sha = doc.sha256;
+    bool hex = sha.size() == 64;
+    for (const char c : sha)
+        hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!hex)
+        return QStringLiteral("document #%1 in the catalog has a SHA-256 that is not 64 hexadecimal digits").arg(doc.id);
+    const QString &name = doc.fileName;
+    const auto bad = [&](const QString &why) {
+        return QStringLiteral("document #%1 in the catalog has a file name that %2").arg(doc.id).arg(why);
+    };
+    if (name.isEmpty())
+        return bad(QStringLiteral("is empty"));
+    if (name == QLatin1StringView(".") || name == QLatin1StringView(".."))
+        return bad(QStringLiteral("is \".\" or \"..\""));
+    if (name.contains(u'/'))
+        return bad(QStringLiteral("contains a path separator"));
+    // Ingest names a document after its source file; a name that is not that file's (a newline
+    // added, another folder's name) was written by something else. A real file's odd name (a
+    // newline or '\\' in it on Linux) matches, and the remote makes it safe (safeFileName()).
+    if (name != displayName(doc.sourcePath))
+        return bad(QStringLiteral("is not the name of its source file"));
     return std::nullopt;
 }
 

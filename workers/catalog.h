@@ -159,6 +159,11 @@ public:
     // Names are non-empty, at most 200 characters, no '/', '\\', control characters,
     // no leading/trailing white space, not "." or "..".
     static std::optional<QString> collectionNameError(const QString &name);
+    // Why a document's row cannot be used to upload it: its SHA-256 is not 64 lowercase hex
+    // digits, or its file name is not one path component (empty, ".", "..", a '/') or not the
+    // name of its source file. Rows of a shared catalog come from other machines and programs;
+    // nothing of such a row may reach a header, a URL or a path. nullopt: usable.
+    static std::optional<QString> documentRowError(const Document &doc);
 
     Result<qint64> createCollection(const QString &name, const QString &remote = {});
     Status renameCollection(qint64 id, const QString &newName);

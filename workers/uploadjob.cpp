@@ -1066,6 +1066,16 @@ void UploadJob::Shared::process(Work work)
 
     // A claimed document is `uploading` already; the others are still `hashed`.
     const DocStatus mine = work.claimed ? DocStatus::Uploading : DocStatus::Hashed;
+    // A row that cannot be trusted (a shared catalog is written by others) is reported by its
+    // id and never used: nothing of it reaches the remote.
+    if (const std::optional<QString> badRow = Catalog::documentRowError(doc)) {
+        const QString msg = *badRow + QStringLiteral("; not uploaded");
+        const auto r = catalog.transitionStatus({doc.id}, {mine}, DocStatus::Failed, msg);
+        if (!r)
+            noteCatalogError(doc, r.error());
+        endDocument(doc, DocStatus::Failed, msg);
+        return;
+    }
     const Target target = targetFor(doc.collectionId);
     if (!target.remote && !target.remoteName.isEmpty()) {
         RemoteError e = RemoteError::make(RemoteError::Kind::Config, target.error);
