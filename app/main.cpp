@@ -109,6 +109,7 @@ QString helpText()
         "      --catalog PATH|URL the catalog: a SQLite file (path or file:// URL) or\n"
         "                         postgresql://user@host/db\n"
         "                         (default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
+        "                         PostgreSQL's password: $QUIRE_CATALOG_PASSWORD or ~/.pgpass\n"
         "      --config PATH      the settings file (default: $QUIRE_CONFIG, else settings.json\n"
         "                         in the configuration folder)\n"
         "      --jobs N           hash N files at a time (default: the number of cores)\n"
@@ -310,6 +311,11 @@ int main(int argc, char *argv[])
         return cli::usageError(QStringLiteral("%1: %2").arg(
                 parser.isSet(QStringLiteral("catalog")) ? QStringLiteral("--catalog") : QStringLiteral("$QUIRE_CATALOG"),
                 *unusable));
+    }
+    if (parser.isSet(QStringLiteral("catalog")) && catalogConfig.passwordInUrl()) {
+        return cli::usageError(QStringLiteral(
+                "--catalog: a password in the catalog URL would show in every process listing; leave it out "
+                "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass"));
     }
 
     const bool gui = command == QLatin1String("gui");

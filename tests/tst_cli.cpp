@@ -97,6 +97,12 @@ void tst_Cli::usageErrors_data()
         << QStringList{QStringLiteral("collections"), QStringLiteral("create"), QString()} << QStringLiteral("collection");
     QTest::newRow("dot-dot collection name")
         << QStringList{QStringLiteral("collections"), QStringLiteral("create"), QStringLiteral("..")} << QStringLiteral("..");
+    QTest::newRow("catalog password in the URL")
+        << QStringList{QStringLiteral("--catalog"), QStringLiteral("postgresql://u:s3cret@127.0.0.1:1/db"), QStringLiteral("ls")}
+        << QStringLiteral("$QUIRE_CATALOG_PASSWORD");
+    QTest::newRow("catalog password parameter")
+        << QStringList{QStringLiteral("ls"), QStringLiteral("--catalog=postgres://127.0.0.1:1/db?user=u&password=s3cret")}
+        << QStringLiteral("process listing");
     QTest::newRow("add without paths") << QStringList{QStringLiteral("add")} << QStringLiteral("PATH");
     QTest::newRow("unknown collections subcommand")
         << QStringList{QStringLiteral("collections"), QStringLiteral("explode")} << QStringLiteral("explode");
@@ -113,6 +119,7 @@ void tst_Cli::usageErrors()
     QCOMPARE(err.count(QLatin1Char('\n')), 1);   // one clear line
     QVERIFY2(err.startsWith(QLatin1String("quire: ")), qPrintable(err));
     QVERIFY2(err.contains(mentions), qPrintable(err));
+    QVERIFY2(!err.contains(QLatin1String("s3cret")), qPrintable(err));
 }
 
 void tst_Cli::helpAndVersion()

@@ -596,6 +596,83 @@ private slots:
         QCOMPARE(manager.openConnections(), 0);
     }
 
+    // A catalog password never needs to be in the URL: $QUIRE_CATALOG_PASSWORD, else libpq's
+    // own password file. Without either, the error says where a password comes from.
+    void postgresPasswordFromTheEnvironmentOrPgpass()
+    {
+        REQUIRE_BACKEND(QStringLiteral("postgres"), superuser);
+        const QString database = superuser.location.section(u'/', -1);
+        const QString password = QStringLiteral("p\u00e4ss 'word:1");
+        const QString url = m_pg->passwordUserUrl(database, password);
+        QVERIFY2(!url.isEmpty(), qPrintable(m_pg->error()));
+        QVERIFY(!CatalogConfig{url}.passwordInUrl());
+        QString withPassword = superuser.location;
+        withPassword.replace(QStringLiteral("postgres@"), QStringLiteral("postgres:x@"));
+        QVERIFY(CatalogConfig{withPassword}.passwordInUrl());
+
+        const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
+        const QByteArray savedFile = qgetenv("PGPASSFILE");
+        const QByteArray savedPg = qgetenv("PGPASSWORD");
+        qunsetenv("PGPASSWORD");
+        const QString noFile = m_dir.filePath(QStringLiteral("no-such-pgpass"));
+        auto connect = [&](const QByteArray &envPassword, const QString &passFile) {
+            if (envPassword.isNull())
+                qunsetenv("QUIRE_CATALOG_PASSWORD");
+            else
+                qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
+            qputenv("PGPASSFILE", QFile::encodeName(passFile));
+            ConnectionManager manager(CatalogConfig{url});
+            QString error;
+            std::thread t([&] {
+                {
+                    const Result<QSqlDatabase> db = manager.database();
+                    if (!db) {
+                        error = db.error();
+                    } else {
+                        QSqlQuery q(*db);
+                        if (!q.exec(QStringLiteral("SELECT current_user")) || !q.next())
+                            error = q.lastError().text();
+                        else if (q.value(0).toString() != QLatin1StringView("quire_password"))
+                            error = QStringLiteral("connected as ") + q.value(0).toString();
+                    }
+                }
+                manager.releaseThisThread();
+            });
+            t.join();
+            return error;
+        };
+
+        QString error = connect(QByteArray(), noFile);
+        QVERIFY2(error.contains(QLatin1StringView("$QUIRE_CATALOG_PASSWORD")) && error.contains(QLatin1StringView("pgpass")),
+                 qPrintable(error));
+        error = connect("wrong", noFile);
+        QVERIFY2(error.contains(QLatin1StringView("password authentication failed")), qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1StringView("wrong")), qPrintable(error));
+        error = connect(password.toUtf8(), noFile);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+
+        // ~/.pgpass's format: host:port:database:user:password, ':' and '\\' escaped, mode 0600.
+        const QString passFile = m_dir.filePath(QStringLiteral("pgpass"));
+        {
+            QFile f(passFile);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QString escaped = password;
+            escaped.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char(':'), QStringLiteral("\\:"));
+            f.write(QStringLiteral("127.0.0.1:%1:%2:quire_password:%3\n").arg(m_pg->port()).arg(database, escaped).toUtf8());
+            QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+        }
+        error = connect(QByteArray(), passFile);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+
+        for (const auto &[name, value] : {std::pair{"QUIRE_CATALOG_PASSWORD", savedEnv}, std::pair{"PGPASSFILE", savedFile},
+                                          std::pair{"PGPASSWORD", savedPg}}) {
+            if (value.isNull())
+                qunsetenv(name);
+            else
+                qputenv(name, value);
+        }
+    }
+
     void postgresUrl_data()
     {
         QTest::addColumn<QString>("url");

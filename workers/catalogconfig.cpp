@@ -59,6 +59,20 @@ std::optional<QString> CatalogConfig::locationError() const
             .arg(scheme, displayLocation(), kSupported);
 }
 
+bool CatalogConfig::passwordInUrl() const
+{
+    if (isPostgres()) {
+        const std::optional<PostgresUrl> pg = parsePostgresUrl(location);
+        if (!pg)
+            return false;
+        bool parameter = false;
+        for (const auto &[key, value] : pg->options)
+            parameter = parameter || (key == QLatin1StringView("password") && !value.isEmpty());
+        return parameter || !pg->password.isEmpty();
+    }
+    return !urlScheme(location).isEmpty() && !QUrl(location).password().isEmpty();
+}
+
 CatalogConfig CatalogConfig::fromOption(const QString &option)
 {
     QString location = option;

@@ -17,6 +17,9 @@ struct CatalogConfig
     // Why Quire cannot serve this location (an unknown URL scheme, an empty location), naming
     // what it supports; nullopt when it can.
     std::optional<QString> locationError() const;
+    // True when the location is a URL that carries a password (user info or a "password"
+    // parameter): on a command line it would show in every process listing.
+    bool passwordInUrl() const;
     // The default SQLite file: <AppDataLocation>/catalog.sqlite (QStandardPaths).
     static CatalogConfig defaultConfig();
     // --catalog value, else $QUIRE_CATALOG, else the default.

@@ -319,7 +319,10 @@ Result<QSqlDatabase> ConnectionManager::database()
         if (pg->port > 0)
             db.setPort(pg->port);
         db.setUserName(pg->user);
-        db.setPassword(pg->password);
+        // The password: from the URL (only from a caller that must pass it so, never from the
+        // command line: see CatalogConfig::passwordInUrl()), else $QUIRE_CATALOG_PASSWORD, else
+        // none, and libpq reads $PGPASSFILE or ~/.pgpass (and $PGPASSWORD) itself.
+        db.setPassword(!pg->password.isEmpty() ? pg->password : qEnvironmentVariable("QUIRE_CATALOG_PASSWORD"));
         db.setDatabaseName(pg->dbname);
         QStringList options{QStringLiteral("connect_timeout=%1").arg(kPgConnectTimeoutS),
                             QStringLiteral("application_name=quire")};
@@ -341,8 +344,13 @@ Result<QSqlDatabase> ConnectionManager::database()
         return Result<QSqlDatabase>::failure(error);
     };
 
-    if (!db.open())
-        return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, db.lastError().text()));
+    if (!db.open()) {
+        QString why = db.lastError().text().trimmed();
+        // libpq: "fe_sendauth: no password supplied", "password authentication failed for user".
+        if (pg && why.contains(QLatin1StringView("password"), Qt::CaseInsensitive))
+            why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
+        return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, why));
+    }
     const Status configured = pg ? configurePostgres(db) : configureSqlite(db);
     if (!configured)
         return discard(QStringLiteral("Cannot set up the catalog connection to %1: %2").arg(where, configured.error()));

@@ -334,6 +334,20 @@ bool PgServer::start()
         return false;
     }
 
+    // One role logs in with a password (passwordUserUrl()); the first matching line counts.
+    {
+        QFile hba(m_dataDir + QStringLiteral("/pg_hba.conf"));
+        QByteArray lines;
+        if (hba.open(QIODevice::ReadOnly))
+            lines = hba.readAll();
+        hba.close();
+        if (lines.isEmpty() || !hba.open(QIODevice::WriteOnly | QIODevice::Truncate)
+            || hba.write("host all quire_password 127.0.0.1/32 scram-sha-256\n" + lines) < 0) {
+            m_error = QStringLiteral("could not write %1").arg(hba.fileName());
+            return false;
+        }
+    }
+
     for (int attempt = 0; attempt < 3; ++attempt) {
         m_port = freeLoopbackPort();
         if (m_port == 0) {
@@ -428,6 +442,20 @@ QString PgServer::createDatabase(const QString &name)
     if (!psql(QStringLiteral("postgres"), QStringLiteral("CREATE DATABASE %1").arg(name)))
         return {};
     return url(name);
+}
+
+QString PgServer::passwordUserUrl(const QString &database, const QString &password)
+{
+    QString quoted = password;
+    quoted.replace(QLatin1Char('\''), QStringLiteral("''"));
+    const QString sql = QStringLiteral(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quire_password') THEN "
+            "CREATE ROLE quire_password LOGIN; END IF; END $$; "
+            "ALTER ROLE quire_password PASSWORD '%1'; ALTER DATABASE %2 OWNER TO quire_password")
+                                .arg(quoted, database);
+    if (!psql(QStringLiteral("postgres"), sql))
+        return {};
+    return QStringLiteral("postgresql://quire_password@127.0.0.1:%1/%2").arg(m_port).arg(database);
 }
 
 std::optional<QString> PgServer::psql(const QString &database, const QString &sql)

@@ -67,6 +67,10 @@ public:
     QString url(const QString &database) const;
     // Creates a database (name: lowercase letters, digits, '_') and returns its URL; empty on failure.
     QString createDatabase(const QString &name);
+    // The URL of `database` (made by createDatabase()) for a login role that must give
+    // `password` (scram-sha-256 over TCP; every other role is trusted): the role owns the
+    // database. The URL has no password. Empty on failure.
+    QString passwordUserUrl(const QString &database, const QString &password);
     // Runs SQL as the superuser with psql; its output (tuples only, unaligned), nullopt on failure.
     std::optional<QString> psql(const QString &database, const QString &sql);
 
