@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "catalog.h"
+#include "machine.h"
 #include "nativefs.h"
 #include "remoteprofile.h"
 
@@ -238,6 +239,15 @@ int runLsCommand(Context &ctx)
             names.insert(c.id, c.name);
     }
 
+    // Who added what: a shared catalog holds other machines' documents, which they upload.
+    const auto machines = ctx.catalog.machineNames();
+    if (!machines) {
+        printError(machines.error());
+        return kExitFailure;
+    }
+    auto machineOf = [&](const Document &d) {
+        return machines->value(d.machineId, displayMachineName(QString()));
+    };
     const bool json = ctx.parser.isSet(QStringLiteral("json"));
     QJsonArray arr;
     // Page through the documents so that a huge collection never sits in memory at once.
@@ -270,6 +280,10 @@ int runLsCommand(Context &ctx)
                     o.insert(QStringLiteral("remote_location"), d.remoteLocation);
                 if (d.duplicateOf)
                     o.insert(QStringLiteral("duplicate_of"), d.duplicateOf);
+                if (!d.machineId.isEmpty()) {
+                    o.insert(QStringLiteral("machine"), machineOf(d));
+                    o.insert(QStringLiteral("this_machine"), d.machineId == thisMachine().id);
+                }
                 arr.append(o);
             } else {
                 // status, size, sha256, collection/name: stable, tab-separated, one per line.
@@ -280,6 +294,8 @@ int runLsCommand(Context &ctx)
                        + names.value(d.collectionId).toUtf8() + '/' + name.toUtf8();
                 if (!d.error.isEmpty())
                     out += "\t(" + d.error.toUtf8() + ')';
+                if (!d.machineId.isEmpty() && d.machineId != thisMachine().id)
+                    out += "\t(on " + machineOf(d).toUtf8() + ')';
                 out += '\n';
             }
         }

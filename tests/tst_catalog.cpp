@@ -4,6 +4,7 @@
 // throw-away PostgreSQL server (tests/support/pgserver.h): the same code, the same results.
 #include "catalog.h"
 #include "dbconnections.h"
+#include "machine.h"
 #include "pgserver.h"
 #include "transaction.h"
 
@@ -414,6 +415,50 @@ private slots:
         TRY_VALUE(left, fx.run([&] { return cat.collections(); }));
         QCOMPARE(left.size(), 2);
         QVERIFY(!fx.run([&] { return cat.removeCollection(gamma); }));
+    }
+
+    // Each document records the machine that added it; the same path added on another machine
+    // is another file (a row of its own), and the machines' names can be shown.
+    void documentsRecordTheirMachine_data() { addBackends(); }
+    void documentsRecordTheirMachine()
+    {
+        FIXTURE(fx);
+        Catalog &cat = fx.cat();
+        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Team")); }));
+        TRY_VALUE(q1, fx.run([&] { return cat.addQueued(c, {newDoc("/shared/a.txt"), newDoc("/shared/b.txt")}); }));
+        TRY_VALUE(a, fx.run([&] { return cat.document(q1[0].id); }));
+        QCOMPARE(a->machineId, thisMachine().id);
+        TRY_VALUE(names, fx.run([&] { return cat.machineNames(); }));
+        QCOMPARE(names.value(thisMachine().id), thisMachine().name);
+
+        // b.txt becomes another machine's (named with a newline, as anyone could write it), a.txt
+        // one from before machines were recorded.
+        const bool moved = fx.run([&] {
+            Result<QSqlDatabase> db = cat.connections().database();
+            QSqlQuery q(*db);
+            return db && q.exec(QStringLiteral("UPDATE documents SET machine_id = 'laptop-b-id' WHERE id = %1").arg(q1[1].id))
+                   && q.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = %1").arg(q1[0].id))
+                   && q.exec(QStringLiteral("INSERT INTO machines (id, name, seen) VALUES ('laptop-b-id', 'laptop-b\nX', 0)"));
+        });
+        QVERIFY(moved);
+        TRY_VALUE(q2, fx.run([&] { return cat.addQueued(c, {newDoc("/shared/a.txt", 7), newDoc("/shared/b.txt", 9)}); }));
+        QCOMPARE(q2[0].id, q1[0].id);   // adopted: this machine's from now on
+        QVERIFY(q2[1].id != q1[1].id);  // not the other machine's row
+        TRY_VALUE(adopted, fx.run([&] { return cat.document(q1[0].id); }));
+        QCOMPARE(adopted->machineId, thisMachine().id);
+        TRY_VALUE(theirs, fx.run([&] { return cat.document(q1[1].id); }));
+        QCOMPARE(theirs->machineId, QStringLiteral("laptop-b-id"));
+        QCOMPARE(theirs->size, newDoc("/shared/b.txt").size);
+
+        DocumentQuery mineOnly;
+        mineOnly.collectionId = c;
+        mineOnly.thisMachineOnly = true;
+        TRY_VALUE(mine, fx.run([&] { return cat.documents(mineOnly); }));
+        QCOMPARE(mine.size(), 2);
+        for (const Document &d : mine)
+            QCOMPARE(d.machineId, thisMachine().id);
+        TRY_VALUE(names2, fx.run([&] { return cat.machineNames(); }));
+        QCOMPARE(names2.value(QStringLiteral("laptop-b-id")), QStringLiteral("laptop-bX"));
     }
 
     void addQueuedAndApplyHashes_data() { addBackends(); }

@@ -30,6 +30,7 @@ private Q_SLOTS:
     void addListRenameRemove();
     void addReportsFailuresAndGoesOn();
     void lsJsonHasEveryField();
+    void lsNamesTheMachineOfOthersDocuments();
     void addUploadsWhenCollectionHasRemote();
     void interruptCancelsCleanly();
 
@@ -287,6 +288,39 @@ void tst_Cli::lsJsonHasEveryField()
     QCOMPARE(d[QLatin1String("sha256")].toString(),
              QStringLiteral("7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed"));
     QCOMPARE(d[QLatin1String("source_path")].toString(), path(QStringLiteral("one.txt")));
+    QCOMPARE(d[QLatin1String("this_machine")].toBool(), true);
+}
+
+// A shared catalog: what another machine added shows by that machine's name ($QUIRE_MACHINE_ID
+// and $QUIRE_MACHINE_NAME stand for a second machine here).
+void tst_Cli::lsNamesTheMachineOfOthersDocuments()
+{
+    writeFile(QStringLiteral("theirs.txt"), "theirs");
+    writeFile(QStringLiteral("mine.txt"), "mine");
+    qputenv("QUIRE_MACHINE_ID", "box-b-0001");
+    qputenv("QUIRE_MACHINE_NAME", "box-b");
+    const Run added = quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("T"), path(QStringLiteral("theirs.txt"))});
+    qunsetenv("QUIRE_MACHINE_ID");
+    qunsetenv("QUIRE_MACHINE_NAME");
+    QCOMPARE(added.exitCode, 0);
+    QCOMPARE(quire({QStringLiteral("add"), QStringLiteral("-c"), QStringLiteral("T"), path(QStringLiteral("mine.txt"))}).exitCode, 0);
+
+    const Run table = quire({QStringLiteral("ls"), QStringLiteral("T")});
+    QCOMPARE(table.exitCode, 0);
+    const QList<QByteArray> lines = table.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 2);
+    for (const QByteArray &line : lines) {
+        const bool theirs = line.contains("T/theirs.txt");
+        QVERIFY2(line.endsWith("\t(on box-b)") == theirs, line.constData());
+    }
+    const Run json = quire({QStringLiteral("ls"), QStringLiteral("T"), QStringLiteral("--json")});
+    for (const QJsonValue &v : QJsonDocument::fromJson(json.out).array()) {
+        const QJsonObject o = v.toObject();
+        const bool theirs = o[QLatin1String("name")].toString() == QLatin1String("theirs.txt");
+        QCOMPARE(o[QLatin1String("this_machine")].toBool(), !theirs);
+        if (theirs)
+            QCOMPARE(o[QLatin1String("machine")].toString(), QStringLiteral("box-b"));
+    }
 }
 
 void tst_Cli::addUploadsWhenCollectionHasRemote()

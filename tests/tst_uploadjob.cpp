@@ -6,6 +6,7 @@
 
 #include "dbconnections.h"
 #include "faultserver.h"
+#include "machine.h"
 #include "transaction.h"
 #include "uploadqueue.h"
 
@@ -456,6 +457,54 @@ private slots:
         QCOMPARE(stored.size(), 2);
         QVERIFY2(!QFileInfo::exists(fx.dir() + QStringLiteral("/s.txt")) && !QFileInfo::exists(fx.dir() + QStringLiteral("/x")),
                  qPrintable(stored.join(u' ')));
+    }
+
+    // A shared catalog: a document added on another machine names a file there. This machine
+    // neither uploads it nor takes back its upload in flight; its own and those from before
+    // machines were recorded go as usual.
+    void documentsOfAnotherMachineAreNotUploaded()
+    {
+        UploadFixture fx;
+        QVERIFY(fx.isValid());
+        QVERIFY(fx.saveRemote(folderProfile(fx)));
+        const qint64 c = fx.createCollection(QStringLiteral("team"), QStringLiteral("folder"));
+        const qint64 mine = fx.addFile(c, QStringLiteral("mine.txt"), "mine");
+        const qint64 legacy = fx.addFile(c, QStringLiteral("legacy.txt"), "legacy");
+        const qint64 theirs = fx.addFile(c, QStringLiteral("theirs.txt"), "theirs");
+        const qint64 inFlight = fx.addFile(c, QStringLiteral("in-flight.txt"), "in flight");
+        QVERIFY(mine && legacy && theirs && inFlight);
+        QCOMPARE(fx.document(mine).machineId, thisMachine().id);
+        const bool set = fx.io([&] {
+            Result<QSqlDatabase> db = fx.catalog().connections().database();
+            if (!db)
+                return false;
+            QSqlQuery q(*db);
+            return q.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = %1").arg(legacy))
+                   && q.exec(QStringLiteral("UPDATE documents SET machine_id = 'other-machine' WHERE id IN (%1, %2)").arg(theirs).arg(inFlight))
+                   && q.exec(QStringLiteral("UPDATE documents SET status = 'uploading' WHERE id = %1").arg(inFlight));
+        });
+        QVERIFY(set);
+
+        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
+        job.setSettings(UploadFixture::fastSettings());
+        job.setRecoverInterrupted(true);
+        job.setRetryFailed(true);
+        QSignalSpy finished(&job, &UploadJob::finished);
+        job.start();
+        QVERIFY(finished.wait(60'000));
+        QCOMPARE(fx.document(mine).status, DocStatus::Uploaded);
+        QCOMPARE(fx.document(legacy).status, DocStatus::Uploaded);
+        QCOMPARE(fx.document(theirs).status, DocStatus::Hashed);
+        QCOMPARE(fx.document(inFlight).status, DocStatus::Uploading);
+        QVERIFY(!QFile::exists(stored(fx, QStringLiteral("team"), QStringLiteral("theirs.txt"))));
+        QVERIFY(!QFile::exists(stored(fx, QStringLiteral("team"), QStringLiteral("in-flight.txt"))));
+        QCOMPARE(bytes(stored(fx, QStringLiteral("team"), QStringLiteral("legacy.txt"))), QByteArray("legacy"));
+
+        // Asked for by id, as the window's "Upload now" does, it still stays.
+        const UploadResult r = fx.runJob(UploadScope{c, {theirs}}, UploadFixture::fastSettings());
+        QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
+        QCOMPARE(r.totals.filesUploaded, 0);
+        QCOMPARE(fx.document(theirs).status, DocStatus::Hashed);
     }
 
     void missingProfileFailsWithReason()

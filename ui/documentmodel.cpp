@@ -3,6 +3,7 @@
 #include "catalogservice.h"
 #include "format.h"
 #include "icons.h"
+#include "machine.h"
 #include "nativefs.h"
 #include "responsivenessmonitor.h"
 
@@ -17,6 +18,13 @@
 namespace quire {
 
 namespace {
+
+// Added on another machine of a shared catalog: waiting there, not here.
+bool isOtherMachines(const Document &d)
+{
+    return !d.machineId.isEmpty() && d.machineId != thisMachine().id
+           && (d.status == DocStatus::Hashed || d.status == DocStatus::Queued || d.status == DocStatus::Hashing);
+}
 
 // A refresh re-queries everything loaded so far; past this many rows a change hint only
 // fetches the tail (new documents sort last by the default order), to keep hints cheap.
@@ -625,9 +633,13 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
                 return tr("Failed: %1").arg(d.error);
             if (d.status == DocStatus::Uploading)
                 return uploadText(index);
+            if (isOtherMachines(d))
+                return tr("%1, on another machine").arg(Format::status(d.status));
             return Format::status(d.status);
         }
         if (role == Qt::ToolTipRole) {
+            if (isOtherMachines(d))
+                return tr("Added on another machine: its source file is there, and that machine uploads it");
             if (d.status == DocStatus::Uploading) {
                 const UploadState up = m_uploads.value(d.id);
                 QString tip = uploadText(index);

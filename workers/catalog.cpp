@@ -1,6 +1,7 @@
 #include "catalog.h"
 
 #include "dbconnections.h"
+#include "machine.h"
 #include "migrations.h"
 #include "nativefs.h"
 #include "transaction.h"
@@ -24,7 +25,15 @@ constexpr qsizetype kMaxCollectionName = 200;
 // Every column of `documents`, in the order readDocument() expects.
 constexpr QLatin1StringView kDocColumns(
         "id, collection_id, file_name, source_path, size, mtime_ms, sha256, status, error, "
-        "remote_location, attempts, duplicate_of, added, updated");
+        "remote_location, attempts, duplicate_of, added, updated, machine_id");
+
+// Documents this machine may upload: its own and those of no machine (from before machines were
+// recorded). The id is a literal: thisMachine() allows only [A-Za-z0-9._-] in it.
+QString thisMachineCondition(QLatin1StringView column = QLatin1StringView("machine_id"))
+{
+    Q_ASSERT(isValidMachineId(thisMachine().id));
+    return QStringLiteral("%1 IN ('%2', '')").arg(column, thisMachine().id);
+}
 
 const QString &emptyText()
 {
@@ -151,6 +160,7 @@ Document readDocument(const QSqlQuery &q)
     d.duplicateOf = q.value(11).isNull() ? 0 : q.value(11).toLongLong();
     d.added = fromMs(q.value(12));
     d.updated = fromMs(q.value(13));
+    d.machineId = q.value(14).toString();
     return d;
 }
 
@@ -205,6 +215,8 @@ Filter documentFilter(const DocumentQuery &query)
         }
         conditions.append(QStringLiteral("status IN (%1)").arg(marks.join(QLatin1StringView(", "))));
     }
+    if (query.thisMachineOnly)
+        conditions.append(thisMachineCondition());
     const QString textFilter = query.text.trimmed();
     if (!textFilter.isEmpty()) {
         // lower() on both sides, so each database applies its own notion of case consistently.
@@ -258,8 +270,9 @@ QString repeated(const QString &item, qsizetype n)
 // mtime_ms) for "collection_id = ?" then n paths.
 QString pathLookupSql(qsizetype n)
 {
+    // Another machine's row for the same path is another file: left alone.
     return QStringLiteral("SELECT id, source_path, status, size, mtime_ms FROM documents "
-                          "WHERE collection_id = ? AND source_path IN (%1)").arg(marks(n));
+                          "WHERE collection_id = ? AND %2 AND source_path IN (%1)").arg(marks(n), thisMachineCondition());
 }
 
 // The originals holding the given contents in one collection (the partial unique index makes
@@ -480,7 +493,33 @@ Status Catalog::open()
     const Status s = migrate(*db);
     if (!s)
         return Status::failure(QStringLiteral("Catalog %1: %2").arg(m_config.displayLocation(), s.error()));
+    // This machine's name, for the others to show next to its documents.
+    QSqlQuery q = makeQuery(*db);
+    const QString what = QStringLiteral("Could not record this machine in the catalog %1").arg(m_config.displayLocation());
+    // Best effort: a catalog this user may only read still opens (the name is for display).
+    if (Status p = prepare(q, QStringLiteral("INSERT INTO machines (id, name, seen) VALUES (?, ?, ?) "
+                                             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, seen = excluded.seen"), what);
+        !p || !run(q, what, {thisMachine().id, thisMachine().name, nowMs()}))
+        qWarning("%s", qPrintable(what));
     return {};
+}
+
+Result<QHash<QString, QString>> Catalog::machineNames()
+{
+    using R = Result<QHash<QString, QString>>;
+    Result<QSqlDatabase> db = m_connections->database();
+    if (!db)
+        return R::failure(db.error());
+    const QString what = QStringLiteral("Could not read the catalog's machines");
+    QSqlQuery q = makeQuery(*db);
+    if (Status s = prepare(q, QStringLiteral("SELECT id, name FROM machines"), what); !s)
+        return R::failure(s.error());
+    if (Status s = execQuery(q, what); !s)
+        return R::failure(s.error());
+    QHash<QString, QString> names;
+    while (q.next())
+        names.insert(q.value(0).toString(), displayMachineName(q.value(1).toString()));
+    return names;
 }
 
 Result<int> Catalog::schemaVersion()
@@ -719,8 +758,8 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     QSqlQuery reset = makeQuery(*db);
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
-                              "added, updated) VALUES %1 RETURNING id, source_path")
-                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?)"), n));
+                              "added, updated, machine_id) VALUES %1 RETURNING id, source_path")
+                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?, ?)"), n));
     }, kInsertChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
@@ -730,7 +769,7 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
         return R::failure(s.error());
     if (Status s = prepare(reset, QStringLiteral("UPDATE documents SET status = 'queued', error = '', sha256 = NULL, "
                                                  "duplicate_of = NULL, file_name = ?, size = ?, mtime_ms = ?, "
-                                                 "updated = ? WHERE id = ?"), what); !s)
+                                                 "updated = ?, machine_id = '%1' WHERE id = ?").arg(thisMachine().id), what); !s)
         return R::failure(s.error());
 
     // What the catalog knows about each distinct path: its newest row, or the slot of the row
@@ -810,7 +849,7 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
             const NewDocument &d = inserts[start + i];
             for (const QVariant &v : {QVariant(qlonglong(collectionId)), text(d.fileName), QVariant(d.sourcePath),
                                       QVariant(qlonglong(d.size)), QVariant(qlonglong(d.mtimeMs)), QVariant(now),
-                                      QVariant(now)})
+                                      QVariant(now), QVariant(thisMachine().id)})
                 q->bindValue(column++, v);
         }
         if (Status s = execQuery(*q, what); !s)
@@ -862,8 +901,8 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
 
     ChunkedQuery insert(*m_connections, [](qsizetype n) {
         return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, sha256, "
-                              "status, error, duplicate_of, added, updated) VALUES %1 RETURNING id, source_path")
-                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), n));
+                              "status, error, duplicate_of, added, updated, machine_id) VALUES %1 RETURNING id, source_path")
+                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), n));
     }, kInsertChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
@@ -966,7 +1005,8 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
                                           hashed ? nullableText(d.sha256.toLower()) : nullableText({}),
                                           statusValue(a.status),
                                           text(a.status == DocStatus::Failed ? d.error : QString()),
-                                          nullableId(a.duplicateOf), QVariant(now), QVariant(now)})
+                                          nullableId(a.duplicateOf), QVariant(now), QVariant(now),
+                                          QVariant(thisMachine().id)})
                     q->bindValue(column++, v);
             }
             if (Status s = execQuery(*q, what); !s)
@@ -1309,8 +1349,9 @@ Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
     if (!db)
         return R::failure(db.error());
     QSqlQuery q = makeQuery(*db);
-    QString sql = QStringLiteral("SELECT %1 FROM documents WHERE status IN (%2)")
-                          .arg(kDocColumns, statusList({DocStatus::Queued, DocStatus::Hashing}));
+    // Only this machine's: another machine's source paths name files there.
+    QString sql = QStringLiteral("SELECT %1 FROM documents WHERE status IN (%2) AND %3")
+                          .arg(kDocColumns, statusList({DocStatus::Queued, DocStatus::Hashing}), thisMachineCondition());
     if (collectionId > 0)
         sql += QLatin1StringView(" AND collection_id = ?");
     sql += QLatin1StringView(" ORDER BY id");
@@ -1478,7 +1519,7 @@ Status Catalog::restoreDocuments(const QList<Document> &docs)
     const Status prepared[] = {
         prepare(findOriginal, QStringLiteral("SELECT id FROM documents WHERE collection_id = ? AND sha256 = ? "
                                              "AND status <> 'duplicate' ORDER BY id LIMIT 1"), what),
-        prepare(insert, QStringLiteral("INSERT INTO documents (%1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        prepare(insert, QStringLiteral("INSERT INTO documents (%1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                                 .arg(kDocColumns), what),
     };
     for (const Status &s : prepared) {
@@ -1505,7 +1546,8 @@ Status Catalog::restoreDocuments(const QList<Document> &docs)
                               qlonglong(d.size), qlonglong(d.mtimeMs), nullableText(d.sha256), statusValue(status),
                               text(d.error), text(d.remoteLocation), d.attempts, nullableId(duplicateOf),
                               qlonglong(d.added.isValid() ? d.added.toMSecsSinceEpoch() : nowMs()),
-                              qlonglong(d.updated.isValid() ? d.updated.toMSecsSinceEpoch() : nowMs())});
+                              qlonglong(d.updated.isValid() ? d.updated.toMSecsSinceEpoch() : nowMs()),
+                              text(d.machineId)});
         if (!s)
             return s;
     }

@@ -45,6 +45,7 @@ struct Document
     qint64 duplicateOf = 0;    // id of the document this one duplicates (status Duplicate)
     QDateTime added;           // UTC
     QDateTime updated;         // UTC
+    QString machineId;         // the machine it was added on (machine.h); empty: from before
 };
 
 // A file found by ingest, before it is hashed.
@@ -130,6 +131,7 @@ struct DocumentQuery
     Qt::SortOrder order = Qt::AscendingOrder;
     qint64 offset = 0;
     qint64 limit = -1;              // -1: no limit
+    bool thisMachineOnly = false;   // only documents this machine added (and those of no machine)
 };
 
 // The SQL catalog of collections and documents.
@@ -164,6 +166,8 @@ public:
     // name of its source file. Rows of a shared catalog come from other machines and programs;
     // nothing of such a row may reach a header, a URL or a path. nullopt: usable.
     static std::optional<QString> documentRowError(const Document &doc);
+    // Names of the machines that added documents, by id (machine.h), as fit for display.
+    Result<QHash<QString, QString>> machineNames();
 
     Result<qint64> createCollection(const QString &name, const QString &remote = {});
     Status renameCollection(qint64 id, const QString &newName);

@@ -70,6 +70,15 @@ const char *const kMigration3[] = {
     "DROP INDEX IF EXISTS documents_by_sha256",
 };
 
+// 4: a shared catalog is shared, not trusted: each document records the machine it was added
+// on (its source path means nothing elsewhere) and only that machine uploads it. Rows from
+// before have no machine (''): whoever pushes them first, as before. Machines' names, for
+// showing "on laptop-b".
+const char *const kMigration4[] = {
+    "ALTER TABLE documents ADD COLUMN machine_id TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE machines (id TEXT PRIMARY KEY, name TEXT NOT NULL, seen {INT} NOT NULL)",
+};
+
 struct Migration
 {
     int version;
@@ -81,6 +90,7 @@ const Migration kMigrations[] = {
     {1, std::begin(kMigration1), std::end(kMigration1)},
     {2, std::begin(kMigration2), std::end(kMigration2)},
     {3, std::begin(kMigration3), std::end(kMigration3)},
+    {4, std::begin(kMigration4), std::end(kMigration4)},
 };
 
 QString dialect(const char *sql, bool pg)

@@ -3,6 +3,7 @@
 #include "catalog.h"
 #include "credentials.h"
 #include "hasher.h"
+#include "machine.h"
 #include "pools.h"
 #include "pooltask.h"
 #include "remote.h"
@@ -23,6 +24,12 @@ namespace quire {
 Q_LOGGING_CATEGORY(lcUpload, "quire.upload", QtWarningMsg)
 
 namespace {
+
+// A document this machine may upload: added here, or before machines were recorded.
+bool isThisMachines(const Document &doc)
+{
+    return doc.machineId.isEmpty() || doc.machineId == thisMachine().id;
+}
 
 constexpr int kFlushIntervalMs = 50;     // at most 20 emissions a second
 constexpr int kFetchBatch = 256;
@@ -665,6 +672,7 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
             DocumentQuery q;
             q.collectionId = cid;
             q.statuses = {DocStatus::Uploading};
+            q.thisMachineOnly = true;   // another machine's uploads in flight are its own
             const auto stale = catalog.documents(q);
             if (!stale)
                 return R::failure(stale.error());
@@ -683,6 +691,7 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
             DocumentQuery q;
             q.collectionId = cid;
             q.statuses = {DocStatus::Failed};
+            q.thisMachineOnly = true;
             const auto failed = catalog.documents(q);
             if (!failed)
                 return R::failure(failed.error());
@@ -706,7 +715,8 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
                 const auto d = catalog.document(id);
                 if (!d)
                     return R::failure(d.error());
-                if (*d && (*d)->collectionId == cid && (*d)->status == DocStatus::Hashed) {
+                if (*d && (*d)->collectionId == cid && (*d)->status == DocStatus::Hashed
+                    && isThisMachines(**d)) {
                     ++pendingCount;
                     if (!(pauses && pauses->isDocumentPaused(id)))
                         out.append(**d);
@@ -717,6 +727,7 @@ Result<QList<Document>> UploadJob::Shared::fetchPending(qint64 &pendingCount)
         DocumentQuery q;
         q.collectionId = cid;
         q.statuses = {DocStatus::Hashed};
+        q.thisMachineOnly = true;   // the others' source paths mean nothing here
         q.sortColumn = DocColumn::Added;
         q.order = Qt::AscendingOrder;
         const auto count = catalog.countDocuments(q);
@@ -1068,6 +1079,15 @@ void UploadJob::Shared::process(Work work)
     const DocStatus mine = work.claimed ? DocStatus::Uploading : DocStatus::Hashed;
     // A row that cannot be trusted (a shared catalog is written by others) is reported by its
     // id and never used: nothing of it reaches the remote.
+    if (!isThisMachines(doc)) {
+        // Added on another machine: its source path names a file there. It waits for that one.
+        if (work.claimed) {
+            if (const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading}, DocStatus::Hashed); !r)
+                noteCatalogError(doc, r.error());
+        }
+        endDocument(doc, DocStatus::Hashed, QStringLiteral("added on another machine; it uploads it"));
+        return;
+    }
     if (const std::optional<QString> badRow = Catalog::documentRowError(doc)) {
         const QString msg = *badRow + QStringLiteral("; not uploaded");
         const auto r = catalog.transitionStatus({doc.id}, {mine}, DocStatus::Failed, msg);
