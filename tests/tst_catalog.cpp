@@ -457,6 +457,11 @@ private slots:
         QCOMPARE(mine.size(), 2);
         for (const Document &d : mine)
             QCOMPARE(d.machineId, thisMachine().id);
+        // The collection's pending work is this machine's: the other one's row is not counted.
+        TRY_VALUE(collections, fx.run([&] { return cat.collections(); }));
+        QCOMPARE(collections.size(), 1);
+        QCOMPARE(collections.first().documentCount, 3);
+        QCOMPARE(collections.first().pendingCount, 2);
         TRY_VALUE(names2, fx.run([&] { return cat.machineNames(); }));
         QCOMPARE(names2.value(QStringLiteral("laptop-b-id")), QStringLiteral("laptop-bX"));
     }

@@ -184,11 +184,12 @@ QString collectionSelect(const QString &where)
                    "SELECT c.id, c.name, c.remote, c.created, COUNT(d.id), "
                    "CAST(COALESCE(SUM(d.size), 0) AS BIGINT), "
                    "CAST(COALESCE(SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), "
-                   "CAST(COALESCE(SUM(CASE WHEN d.status IN (%1) THEN 1 ELSE 0 END), 0) AS BIGINT) "
+                   "CAST(COALESCE(SUM(CASE WHEN d.status IN (%1) AND %3 THEN 1 ELSE 0 END), 0) AS BIGINT) "
                    "FROM collections c LEFT JOIN documents d ON d.collection_id = c.id %2 "
                    "GROUP BY c.id, c.name, c.remote, c.created "
                    "ORDER BY lower(c.name), c.name, c.id")
-            .arg(statusList({DocStatus::Queued, DocStatus::Hashing, DocStatus::Hashed, DocStatus::Uploading}), where);
+            .arg(statusList({DocStatus::Queued, DocStatus::Hashing, DocStatus::Hashed, DocStatus::Uploading}), where,
+                 thisMachineCondition(QLatin1StringView("d.machine_id")));
 }
 
 // WHERE clause and bound values shared by documents() and countDocuments(). Only placeholders

@@ -25,7 +25,7 @@ struct Collection
     qint64 documentCount = 0;  // all documents, whatever their status
     qint64 bytes = 0;          // sum of document sizes
     qint64 failedCount = 0;
-    qint64 pendingCount = 0;   // queued, hashing, hashed or uploading
+    qint64 pendingCount = 0;   // queued, hashing, hashed or uploading: this machine's work
     QDateTime created;         // UTC
 };
 
