@@ -673,6 +673,7 @@ private slots:
         }
     }
 
+    // As libpq's PQconninfoParse reads them (workers/pgurl.cpp), ports checked up front.
     void postgresUrl_data()
     {
         QTest::addColumn<QString>("url");
@@ -680,34 +681,48 @@ private slots:
         QTest::addColumn<QString>("user");
         QTest::addColumn<QString>("password");
         QTest::addColumn<QString>("host");
-        QTest::addColumn<int>("port");
+        QTest::addColumn<QString>("port");
         QTest::addColumn<QString>("dbname");
         QTest::addColumn<QString>("display");
 
         QTest::newRow("full") << QStringLiteral("postgresql://alice:pw@db.example:5433/quire") << true
-                              << QStringLiteral("alice") << QStringLiteral("pw") << QStringLiteral("db.example") << 5433
+                              << QStringLiteral("alice") << QStringLiteral("pw") << QStringLiteral("db.example") << QStringLiteral("5433")
                               << QStringLiteral("quire") << QStringLiteral("postgresql://alice:***@db.example:5433/quire");
         QTest::newRow("short scheme, no password, default port")
                 << QStringLiteral("postgres://bob@localhost/cat") << true << QStringLiteral("bob") << QString()
-                << QStringLiteral("localhost") << -1 << QStringLiteral("cat") << QStringLiteral("postgres://bob@localhost/cat");
+                << QStringLiteral("localhost") << QString() << QStringLiteral("cat") << QStringLiteral("postgres://bob@localhost/cat");
         QTest::newRow("percent-encoded")
                 << QStringLiteral("postgresql://us%40er:p%3As%2Fs%40@h:5432/my%20db%C3%A9?sslmode=require") << true
-                << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h") << 5432
+                << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h") << QStringLiteral("5432")
                 << QString::fromUtf8("my db\xc3\xa9")
                 << QStringLiteral("postgresql://us%40er:***@h:5432/my%20db%C3%A9?sslmode=require");
+        // libpq ends the user info at the first '@': the rest is the host (it would not resolve).
+        // The display hides everything up to the last '@', more than the password.
         QTest::newRow("raw @ in password") << QStringLiteral("postgresql://u:a@b@h/d") << true << QStringLiteral("u")
-                                           << QStringLiteral("a@b") << QStringLiteral("h") << -1 << QStringLiteral("d")
+                                           << QStringLiteral("a") << QStringLiteral("b@h") << QString() << QStringLiteral("d")
                                            << QStringLiteral("postgresql://u:***@h/d");
         QTest::newRow("ipv6") << QStringLiteral("postgresql://u@[::1]:6543/d") << true << QStringLiteral("u") << QString()
-                              << QStringLiteral("::1") << 6543 << QStringLiteral("d")
+                              << QStringLiteral("::1") << QStringLiteral("6543") << QStringLiteral("d")
                               << QStringLiteral("postgresql://u@[::1]:6543/d");
+        QTest::newRow("several hosts") << QStringLiteral("postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write")
+                                       << true << QStringLiteral("u") << QString() << QStringLiteral("h1,::1,h3")
+                                       << QStringLiteral("5433,5434,") << QStringLiteral("d")
+                                       << QStringLiteral("postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write");
+        QTest::newRow("socket folder as a parameter") << QStringLiteral("postgresql:///d?host=/run/postgresql") << true
+                                                      << QString() << QString() << QStringLiteral("/run/postgresql")
+                                                      << QString() << QStringLiteral("d")
+                                                      << QStringLiteral("postgresql:///d?host=/run/postgresql");
         QTest::newRow("password parameter") << QStringLiteral("postgresql://h/d?user=u&password=secret") << true
-                                            << QString() << QString() << QStringLiteral("h") << -1 << QStringLiteral("d")
-                                            << QStringLiteral("postgresql://h/d?user=u&password=***");
+                                            << QStringLiteral("u") << QStringLiteral("secret") << QStringLiteral("h") << QString()
+                                            << QStringLiteral("d") << QStringLiteral("postgresql://h/d?user=u&password=***");
         QTest::newRow("bad port") << QStringLiteral("postgresql://u@h:99999/d") << false << QString() << QString()
-                                  << QString() << 0 << QString() << QString();
+                                  << QString() << QString() << QString() << QString();
+        QTest::newRow("bad port in a list") << QStringLiteral("postgresql://u@h1:5432,h2:x/d") << false << QString() << QString()
+                                            << QString() << QString() << QString() << QString();
+        QTest::newRow("unknown parameter") << QStringLiteral("postgresql://h/d?passwrd=secret") << false << QString()
+                                           << QString() << QString() << QString() << QString() << QString();
         QTest::newRow("not a url") << QStringLiteral("/var/lib/quire/catalog.sqlite") << false << QString() << QString()
-                                   << QString() << 0 << QString() << QStringLiteral("/var/lib/quire/catalog.sqlite");
+                                   << QString() << QString() << QString() << QStringLiteral("/var/lib/quire/catalog.sqlite");
     }
     void postgresUrl()
     {
@@ -723,18 +738,46 @@ private slots:
             QCOMPARE(config.displayLocation(), display);
         if (!valid) {
             QVERIFY(!error.isEmpty());
+            QVERIFY2(!error.contains(QLatin1StringView("secret")), qPrintable(error));
             return;
         }
         QFETCH(QString, user);
         QFETCH(QString, password);
         QFETCH(QString, host);
-        QFETCH(int, port);
+        QFETCH(QString, port);
         QFETCH(QString, dbname);
         QCOMPARE(parsed->user, user);
         QCOMPARE(parsed->password, password);
         QCOMPARE(parsed->host, host);
         QCOMPARE(parsed->port, port);
         QCOMPARE(parsed->dbname, dbname);
+    }
+
+    // libpq tries the hosts of a list in turn: the first refuses (port 1), the second serves.
+    void postgresSeveralHosts()
+    {
+        REQUIRE_BACKEND(QStringLiteral("postgres"), config);
+        QString url = config.location;
+        const QString live = QStringLiteral("127.0.0.1:%1").arg(m_pg->port());
+        QVERIFY(url.contains(live));
+        url.replace(live, QStringLiteral("127.0.0.1:1,") + live);
+        ConnectionManager manager(CatalogConfig{url});
+        QString error;
+        std::thread t([&] {
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                QSqlQuery q(db ? *db : QSqlDatabase());
+                if (!db)
+                    error = db.error();
+                else if (!q.exec(QStringLiteral("SELECT inet_server_port()")) || !q.next())
+                    error = q.lastError().text();
+                else if (q.value(0).toInt() != m_pg->port())
+                    error = QStringLiteral("connected to port ") + q.value(0).toString();
+            }
+            manager.releaseThisThread();
+        });
+        t.join();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
     }
 
     void configFromOption()

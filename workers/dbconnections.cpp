@@ -315,9 +315,8 @@ Result<QSqlDatabase> ConnectionManager::database()
     }
 
     if (pg) {
-        db.setHostName(pg->host);
-        if (pg->port > 0)
-            db.setPort(pg->port);
+        // Host and port may be lists ("h1,h2"): they go as conninfo parameters, which QPSQL
+        // passes to libpq as they are (setPort() takes one number).
         db.setUserName(pg->user);
         // The password: from the URL (only from a caller that must pass it so, never from the
         // command line: see CatalogConfig::passwordInUrl()), else $QUIRE_CATALOG_PASSWORD, else
@@ -326,6 +325,11 @@ Result<QSqlDatabase> ConnectionManager::database()
         db.setDatabaseName(pg->dbname);
         QStringList options{QStringLiteral("connect_timeout=%1").arg(kPgConnectTimeoutS),
                             QStringLiteral("application_name=quire")};
+        if (!pg->host.isEmpty())
+            options.append(QStringLiteral("host=") + quoteConnectOption(pg->host));
+        if (!pg->port.isEmpty())
+            options.append(QStringLiteral("port=") + quoteConnectOption(pg->port));
+        // Later parameters win in libpq: the URL's own connect_timeout or application_name too.
         for (const auto &[key, value] : std::as_const(pg->options))
             options.append(key + u'=' + quoteConnectOption(value));
         db.setConnectOptions(options.join(u';'));

@@ -2,6 +2,8 @@
 
 #include <QByteArray>
 
+#include <libpq-fe.h>
+
 namespace quire {
 
 namespace {
@@ -79,67 +81,45 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
         return std::nullopt;
     };
 
-    const qsizetype schemeLen = schemeLength(url);
-    if (schemeLen == 0)
+    if (schemeLength(url) == 0)
         return fail(QStringLiteral("it must start with postgresql:// or postgres://"));
 
-    const Split s = split(url, schemeLen);
+    // libpq's own parser: multi-host lists, IPv6 literals, percent-decoding and every parameter
+    // libpq knows (an unknown one is an error), exactly as libpq will connect.
+    char *message = nullptr;
+    PQconninfoOption *const options = PQconninfoParse(url.toUtf8().constData(), &message);
+    if (!options) {
+        const QString why = message ? QString::fromUtf8(message).trimmed() : QStringLiteral("out of memory");
+        PQfreemem(message);
+        return fail(why);
+    }
     PostgresUrl out;
-    if (s.hasUserInfo) {
-        const qsizetype colon = s.userInfo.indexOf(u':');
-        if (colon >= 0) {
-            out.user = decode(s.userInfo.left(colon));
-            out.password = decode(s.userInfo.mid(colon + 1));
-        } else {
-            out.user = decode(s.userInfo);
-        }
+    for (const PQconninfoOption *o = options; o->keyword; ++o) {
+        if (!o->val)
+            continue;
+        const QString key = QString::fromUtf8(o->keyword);
+        const QString value = QString::fromUtf8(o->val);
+        if (key == QLatin1StringView("user"))
+            out.user = value;
+        else if (key == QLatin1StringView("password"))
+            out.password = value;
+        else if (key == QLatin1StringView("dbname"))
+            out.dbname = value;
+        else if (key == QLatin1StringView("host"))
+            out.host = value;
+        else if (key == QLatin1StringView("port"))
+            out.port = value;
+        else
+            out.options.append({key, value});
     }
+    PQconninfoFree(options);
 
-    QStringView host = s.hostPort;
-    QStringView port;
-    if (host.startsWith(u'[')) {            // [IPv6]:port
-        const qsizetype close = host.indexOf(u']');
-        if (close < 0)
-            return fail(QStringLiteral("unterminated '[' in the host"));
-        const QStringView after = host.mid(close + 1);
-        if (!after.isEmpty()) {
-            if (!after.startsWith(u':'))
-                return fail(QStringLiteral("unexpected text after the IPv6 address"));
-            port = after.mid(1);
-        }
-        host = host.mid(1, close - 1);
-    } else {
-        const qsizetype colon = host.lastIndexOf(u':');
-        if (colon >= 0) {
-            port = host.mid(colon + 1);
-            host = host.left(colon);
-        }
-    }
-    out.host = decode(host);
-    if (!port.isEmpty()) {
+    // libpq checks ports only when it connects; a typo is better told now.
+    for (const QString &port : out.port.split(u',')) {
         bool ok = false;
         const int p = port.toInt(&ok);
-        if (!ok || p < 1 || p > 65535)
+        if (!port.isEmpty() && (!ok || p < 1 || p > 65535))
             return fail(QStringLiteral("the port \"%1\" is not a number between 1 and 65535").arg(port));
-        out.port = p;
-    }
-
-    out.dbname = decode(s.path);
-    if (out.dbname.contains(u'/'))
-        return fail(QStringLiteral("the database name cannot contain '/'"));
-
-    if (!s.query.isEmpty()) {
-        for (const QStringView pair : s.query.split(u'&', Qt::SkipEmptyParts)) {
-            const qsizetype eq = pair.indexOf(u'=');
-            if (eq <= 0)
-                return fail(QStringLiteral("the parameter \"%1\" is not key=value").arg(pair));
-            const QString key = decode(pair.left(eq));
-            for (const QChar c : key) {
-                if (!(c.isLetterOrNumber() || c == u'_'))
-                    return fail(QStringLiteral("the parameter name \"%1\" is not valid").arg(key));
-            }
-            out.options.append({key, decode(pair.mid(eq + 1))});
-        }
     }
     return out;
 }
@@ -170,7 +150,8 @@ QString redactPostgresUrl(const QString &url)
         QStringList params;
         for (const QStringView pair : s.query.split(u'&')) {
             const qsizetype eq = pair.indexOf(u'=');
-            if (eq > 0 && decode(pair.left(eq)).compare(QLatin1StringView("password"), Qt::CaseInsensitive) == 0)
+            // "password", and anything like it (a misspelt "passwrd" still holds a password).
+            if (eq > 0 && decode(pair.left(eq)).contains(QLatin1StringView("pass"), Qt::CaseInsensitive))
                 params.append(pair.left(eq + 1).toString() + QLatin1StringView("***"));
             else
                 params.append(pair.toString());
