@@ -5,6 +5,7 @@
 #include "dbconnections.h"
 #include "pgserver.h"
 #include "pgurl.h"
+#include "transaction.h"
 
 #include <QFileInfo>
 #include <QSet>
@@ -593,7 +594,94 @@ private slots:
         QVERIFY2(!error.isEmpty(), "connecting to port 1 should fail");
         QVERIFY2(error.contains(QLatin1StringView("postgresql://quire:***@127.0.0.1:1/nowhere")), qPrintable(error));
         QVERIFY2(!error.contains(QLatin1StringView("s3cret")), qPrintable(error));
+        // A server that cannot be reached is tried again a bounded number of times.
+        QVERIFY2(error.contains(QLatin1StringView("(tried 4 times)")), qPrintable(error));
         QCOMPARE(manager.openConnections(), 0);
+    }
+
+    // The server ends the connection (a restart, an administrator, a fail-over): the next use
+    // gets a new connection at once, without waiting for the idle check.
+    void postgresLostConnectionIsReplaced()
+    {
+        REQUIRE_BACKEND(QStringLiteral("postgres"), config);
+        ConnectionManager manager(config);
+        manager.setIdleCheckAfter(std::chrono::hours(1));
+        std::binary_semaphore killed(0), asked(0);
+        QString error;
+        qint64 pid = 0;
+        std::thread t([&] {
+            {
+                Result<QSqlDatabase> db = manager.database();
+                QSqlQuery q(db ? *db : QSqlDatabase());
+                if (!db || !q.exec(QStringLiteral("SELECT pg_backend_pid()")) || !q.next())
+                    error = db ? q.lastError().text() : db.error();
+                else
+                    pid = q.value(0).toLongLong();
+            }
+            asked.release();
+            killed.acquire();
+            {
+                Result<QSqlDatabase> before = manager.database();
+                QSqlQuery q(before ? *before : QSqlDatabase());
+                if (q.exec(QStringLiteral("SELECT 1")))
+                    error = QStringLiteral("a statement on the ended connection succeeded");
+            }
+            {
+                Result<QSqlDatabase> after = manager.database();
+                QSqlQuery q(after ? *after : QSqlDatabase());
+                if (!after)
+                    error = after.error();
+                else if (!q.exec(QStringLiteral("SELECT pg_backend_pid()")) || !q.next())
+                    error = q.lastError().text();
+                else if (q.value(0).toLongLong() == pid)
+                    error = QStringLiteral("still the old connection");
+            }
+            manager.releaseThisThread();
+        });
+        asked.acquire();
+        const bool terminated = error.isEmpty() && pid > 0
+                && m_pg->psql(QStringLiteral("postgres"), QStringLiteral("SELECT pg_terminate_backend(%1)").arg(pid)).has_value();
+        killed.release();
+        t.join();
+        QVERIFY(terminated);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(manager.connectionsOpened(), 2);
+    }
+
+    // Old connections are replaced (a pool's recycle), but never under an open transaction.
+    void maxAgeReplacesBetweenTransactions_data() { addBackends(); }
+    void maxAgeReplacesBetweenTransactions()
+    {
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
+        ConnectionManager manager(config);
+        manager.setMaxAge(std::chrono::milliseconds(0));
+        manager.setIdleCheckAfter(std::chrono::milliseconds(0));   // no pause needed before replacing
+        QString error;
+        qint64 openedInside = -1;
+        std::thread t([&] {
+            {
+                Result<QSqlDatabase> db = manager.database();
+                if (!db) {
+                    error = db.error();
+                } else {
+                    Transaction tx(*db, QStringLiteral("test"));
+                    const Result<QSqlDatabase> inside = manager.database();
+                    openedInside = manager.connectionsOpened();
+                    if (!tx.ok() || !inside || inside->connectionName() != db->connectionName())
+                        error = QStringLiteral("the connection changed under a transaction");
+                    else if (const Status c = tx.commit(); !c)
+                        error = c.error();
+                }
+            }
+            if (error.isEmpty() && !manager.database())
+                error = QStringLiteral("no new connection");
+            manager.releaseThisThread();
+        });
+        t.join();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(openedInside, 1);
+        QCOMPARE(manager.connectionsOpened(), 2);
     }
 
     // A catalog password never needs to be in the URL: $QUIRE_CATALOG_PASSWORD, else libpq's
@@ -647,6 +735,7 @@ private slots:
                  qPrintable(error));
         error = connect("wrong", noFile);
         QVERIFY2(error.contains(QLatin1StringView("password authentication failed")), qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
         QVERIFY2(!error.contains(QLatin1StringView("wrong")), qPrintable(error));
         error = connect(password.toUtf8(), noFile);
         QVERIFY2(error.isEmpty(), qPrintable(error));

@@ -1,10 +1,12 @@
 #include "dbconnections.h"
 
 #include "pgurl.h"
+#include "transaction.h"
 
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QThread>
@@ -13,6 +15,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <libpq-fe.h>
 
 namespace quire {
 
@@ -25,6 +29,17 @@ constexpr int kSqliteBusyTimeoutMs = 10'000;
 constexpr int kPgConnectTimeoutS = 10;
 constexpr QLatin1StringView kPgLockTimeout("30s");
 constexpr std::chrono::milliseconds kDefaultIdleCheck{30'000};
+// Connections older than this are replaced between transactions (a pool's "pool_recycle"):
+// server-side state and memory do not build up, and a fail-over to another host is followed.
+constexpr std::chrono::milliseconds kDefaultMaxAge{30 * 60'000};
+// Opening a connection that the server refuses or drops (restarting, failing over) is tried
+// again after these pauses; wrong passwords, unknown databases and the like are not.
+constexpr std::chrono::milliseconds kConnectRetryPauses[] = {std::chrono::milliseconds(250),
+                                                             std::chrono::milliseconds(750),
+                                                             std::chrono::milliseconds(2000)};
+// PostgreSQL: no catalog statement runs this long unless something is wrong (a lock held by
+// another program is bounded by lock_timeout already).
+constexpr QLatin1StringView kPgStatementTimeout("5min");
 
 std::atomic<bool> g_assertOnGuiThread{true};
 std::atomic<quint64> g_nextManagerId{1};
@@ -57,6 +72,7 @@ struct ConnectionManager::State
     std::atomic<qint64> opened{0};
     std::atomic<quint64> nextConnection{1};
     std::atomic<qint64> idleCheckMs{kDefaultIdleCheck.count()};
+    std::atomic<qint64> maxAgeMs{kDefaultMaxAge.count()};
 };
 
 namespace {
@@ -72,7 +88,35 @@ struct ThreadConnection
     // preparedStatement()'s cache; `order` is the order of preparation, oldest first.
     QHash<QString, std::shared_ptr<QSqlQuery>> statements;
     QStringList order;
+    Clock::time_point openedAt;
 };
+
+// PostgreSQL: libpq marks a connection bad when the server went away during a statement
+// (restart, kill, network); such a connection is replaced before the next use.
+bool connectionLost(const QSqlDatabase &db)
+{
+    const QVariant handle = db.driver() ? db.driver()->handle() : QVariant();
+    if (!handle.isValid() || qstrcmp(handle.typeName(), "PGconn*") != 0)
+        return false;
+    PGconn *const conn = *static_cast<PGconn *const *>(handle.constData());
+    return conn && PQstatus(conn) == CONNECTION_BAD;
+}
+
+// An open() failure worth another try: the server could not be reached or is not ready, as
+// opposed to a refusal that the same attempt would meet again.
+bool worthRetrying(const QString &error)
+{
+    static const QLatin1StringView kFinal[] = {
+        QLatin1StringView("password"), QLatin1StringView("authentication"), QLatin1StringView("does not exist"),
+        QLatin1StringView("permission denied"), QLatin1StringView("invalid"), QLatin1StringView("not supported"),
+        QLatin1StringView("certificate"), QLatin1StringView("SSL"), QLatin1StringView("could not translate host name"),
+    };
+    for (const QLatin1StringView marker : kFinal) {
+        if (error.contains(marker, Qt::CaseInsensitive))
+            return false;
+    }
+    return true;
+}
 
 void dropStatements(ThreadConnection &c, qsizetype count)
 {
@@ -211,6 +255,7 @@ Status configurePostgres(QSqlDatabase &db)
         // "relation already exists, skipping" notices from migrations are noise on stderr.
         QStringLiteral("SET client_min_messages TO warning"),
         QStringLiteral("SET lock_timeout TO '%1'").arg(kPgLockTimeout),
+        QStringLiteral("SET statement_timeout TO '%1'").arg(kPgStatementTimeout),
     };
     for (const QString &sql : statements) {
         QSqlQuery q(db);
@@ -261,11 +306,20 @@ Result<QSqlDatabase> ConnectionManager::database()
     if (ThreadConnection *c = mine.find(m_state.get())) {
         bool alive = c->db.isOpen();
         const auto idle = std::chrono::milliseconds(m_state->idleCheckMs.load(std::memory_order_relaxed));
-        if (alive && now - c->lastUsed >= idle) {
-            // Like a pool's pre-ping: a server restart or a dropped TCP connection shows up here
-            // instead of as a confusing error in the middle of the next transaction.
-            QSqlQuery ping(c->db);
-            alive = ping.exec(QStringLiteral("SELECT 1")) && ping.next();
+        const auto maxAge = std::chrono::milliseconds(m_state->maxAgeMs.load(std::memory_order_relaxed));
+        // Never under an open transaction: its statements must all run on one connection.
+        if (alive && Transaction::openOnThisThread() == 0) {
+            // Aged out only after a pause in its use: a caller that asks twice in a row (a read
+            // and its prepared statement) must get the same connection both times.
+            const bool resting = now - c->lastUsed >= std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1));
+            if ((resting && now - c->openedAt >= maxAge) || connectionLost(c->db)) {
+                alive = false;
+            } else if (now - c->lastUsed >= idle) {
+                // Like a pool's pre-ping: a server restart or a dropped TCP connection shows up
+                // here instead of as a confusing error in the middle of the next transaction.
+                QSqlQuery ping(c->db);
+                alive = ping.exec(QStringLiteral("SELECT 1")) && ping.next();
+            }
         }
         if (alive) {
             c->lastUsed = now;
@@ -323,8 +377,12 @@ Result<QSqlDatabase> ConnectionManager::database()
         // none, and libpq reads $PGPASSFILE or ~/.pgpass (and $PGPASSWORD) itself.
         db.setPassword(!pg->password.isEmpty() ? pg->password : qEnvironmentVariable("QUIRE_CATALOG_PASSWORD"));
         db.setDatabaseName(pg->dbname);
+        // TCP keepalives: a server that vanished (power cut, network) is noticed within about
+        // a minute instead of a statement hanging on a dead connection.
         QStringList options{QStringLiteral("connect_timeout=%1").arg(kPgConnectTimeoutS),
-                            QStringLiteral("application_name=quire")};
+                            QStringLiteral("application_name=quire"), QStringLiteral("keepalives=1"),
+                            QStringLiteral("keepalives_idle=30"), QStringLiteral("keepalives_interval=10"),
+                            QStringLiteral("keepalives_count=3")};
         if (!pg->host.isEmpty())
             options.append(QStringLiteral("host=") + quoteConnectOption(pg->host));
         if (!pg->port.isEmpty())
@@ -348,8 +406,19 @@ Result<QSqlDatabase> ConnectionManager::database()
         return Result<QSqlDatabase>::failure(error);
     };
 
-    if (!db.open()) {
+    bool opened = db.open();
+    int attempts = 1;
+    for (const auto pause : kConnectRetryPauses) {
+        if (opened || !pg || !worthRetrying(db.lastError().text()))
+            break;
+        std::this_thread::sleep_for(pause);
+        ++attempts;
+        opened = db.open();
+    }
+    if (!opened) {
         QString why = db.lastError().text().trimmed();
+        if (attempts > 1)
+            why += QStringLiteral(" (tried %1 times)").arg(attempts);
         // libpq: "fe_sendauth: no password supplied", "password authentication failed for user".
         if (pg && why.contains(QLatin1StringView("password"), Qt::CaseInsensitive))
             why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
@@ -361,7 +430,7 @@ Result<QSqlDatabase> ConnectionManager::database()
 
     m_state->open.fetch_add(1, std::memory_order_relaxed);
     m_state->opened.fetch_add(1, std::memory_order_relaxed);
-    mine.list.push_back(ThreadConnection{m_state, name, db, now, {}, {}});
+    mine.list.push_back(ThreadConnection{m_state, name, db, now, {}, {}, Clock::now()});
     return db;
 }
 
@@ -405,6 +474,11 @@ int ConnectionManager::openConnections() const
 qint64 ConnectionManager::connectionsOpened() const
 {
     return m_state->opened.load(std::memory_order_relaxed);
+}
+
+void ConnectionManager::setMaxAge(std::chrono::milliseconds age)
+{
+    m_state->maxAgeMs.store(age.count(), std::memory_order_relaxed);
 }
 
 void ConnectionManager::setIdleCheckAfter(std::chrono::milliseconds idle)

@@ -19,6 +19,8 @@ namespace quire {
 // created it. database() opens the calling thread's connection lazily, names it uniquely
 // ("quire-<manager>-<counter>"; thread pointers are reused, counters are not), re-validates it
 // with a cheap query after it has been idle for idleCheckAfter() and reconnects if it died,
+// replaces it when libpq saw it break or it is older than setMaxAge() (never under an open
+// Transaction), tries opening again a few times when the server cannot be reached,
 // and closes + removeDatabase()s it *in the owning thread* when that thread finishes
 // (QThreadPool threads expire after 30 s idle). Connections of threads that are still alive
 // when the manager is destroyed are closed when those threads end, or sooner when they next ask
@@ -57,6 +59,8 @@ public:
     // Connections ever opened by this manager (reconnects included).
     qint64 connectionsOpened() const;
 
+    // Connections older than this (default 30 minutes) are replaced between transactions.
+    void setMaxAge(std::chrono::milliseconds age);
     void setIdleCheckAfter(std::chrono::milliseconds idle);
     std::chrono::milliseconds idleCheckAfter() const;
 

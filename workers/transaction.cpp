@@ -56,6 +56,15 @@ bool isPostgres(const QSqlDatabase &db)
     return db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL;
 }
 
+namespace {
+thread_local int t_open = 0;
+}
+
+int Transaction::openOnThisThread()
+{
+    return t_open;
+}
+
 Transaction::Transaction(QSqlDatabase db, QString what)
     : m_db(std::move(db)), m_what(std::move(what))
 {
@@ -79,6 +88,7 @@ Transaction::Transaction(QSqlDatabase db, QString what)
         return;
     }
     m_active = true;
+    ++t_open;
     if (pg && !q.exec(kPgWriterLock)) {
         m_error = sqlErrorText(m_what + QLatin1StringView(" (waiting for the catalog write lock)"), q.lastError());
         rollback();
@@ -101,6 +111,7 @@ Status Transaction::commit()
         return Status::failure(m_error);
     }
     m_active = false;
+    --t_open;
     if (m_writing.owns_lock())
         m_writing.unlock();
     g_committed.fetch_add(1, std::memory_order_relaxed);
@@ -117,6 +128,7 @@ void Transaction::rollback()
     if (!m_active)
         return;
     m_active = false;
+    --t_open;
     QSqlQuery q(m_db);
     // A failed rollback leaves nothing to do: SQLite and PostgreSQL end the transaction anyway
     // when the connection closes, and the next BEGIN reports any lasting problem.

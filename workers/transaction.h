@@ -53,6 +53,9 @@ public:
     // Write transactions committed so far by this process, on any catalog: what the batching of
     // catalog writes is measured by (tests, benchmarks). Any thread.
     static qint64 committedCount();
+    // Transactions open on the calling thread right now: a connection is never replaced (aged
+    // out or reconnected) under one. Any thread.
+    static int openOnThisThread();
 
 private:
     std::shared_ptr<std::timed_mutex> m_writers;   // SQLite: this file's in-process writer queue
