@@ -4,14 +4,12 @@
 // (crash recovery, conditional claims in batches, results recorded in batches), sources that
 // changed, pause/resume/cancel per document, collection and everything, and coalesced signals.
 
-#include "dbconnections.h"
 #include "faultserver.h"
 #include "machine.h"
 #include "transaction.h"
 #include "uploadqueue.h"
 
 #include <QDir>
-#include <QSqlQuery>
 #include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
@@ -420,14 +418,8 @@ private slots:
         const qint64 upper = fx.addFile(c, QStringLiteral("u.txt"), "u");
         QVERIFY(good && odd && traversal && newline && slash && upper);
         auto set = [&](qint64 id, const char *column, const QString &value) {
-            return fx.io([&] {
-                Result<QSqlDatabase> db = fx.catalog().connections().database();
-                QSqlQuery q(*db);
-                q.prepare(QStringLiteral("UPDATE documents SET %1 = ? WHERE id = ?").arg(QLatin1String(column)));
-                q.addBindValue(value);
-                q.addBindValue(id);
-                return db && q.exec() && q.numRowsAffected() == 1;
-            });
+            return fx.exec(QStringLiteral("UPDATE documents SET %1 = ? WHERE id = ?").arg(QLatin1String(column)),
+                           {value, id});
         };
         QVERIFY(set(traversal, "sha256", QStringLiteral("../../x")));
         QVERIFY(set(upper, "sha256", QString::fromLatin1(fx.document(upper).sha256.toUpper())));
@@ -474,15 +466,10 @@ private slots:
         const qint64 inFlight = fx.addFile(c, QStringLiteral("in-flight.txt"), "in flight");
         QVERIFY(mine && legacy && theirs && inFlight);
         QCOMPARE(fx.document(mine).machineId, thisMachine().id);
-        const bool set = fx.io([&] {
-            Result<QSqlDatabase> db = fx.catalog().connections().database();
-            if (!db)
-                return false;
-            QSqlQuery q(*db);
-            return q.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = %1").arg(legacy))
-                   && q.exec(QStringLiteral("UPDATE documents SET machine_id = 'other-machine' WHERE id IN (%1, %2)").arg(theirs).arg(inFlight))
-                   && q.exec(QStringLiteral("UPDATE documents SET status = 'uploading' WHERE id = %1").arg(inFlight));
-        });
+        const bool set = fx.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = ?"), {legacy})
+                         && fx.exec(QStringLiteral("UPDATE documents SET machine_id = 'other-machine' WHERE id IN (?, ?)"),
+                                    {theirs, inFlight})
+                         && fx.exec(QStringLiteral("UPDATE documents SET status = 'uploading' WHERE id = ?"), {inFlight});
         QVERIFY(set);
 
         UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});

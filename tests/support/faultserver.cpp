@@ -1,8 +1,10 @@
 #include "faultserver.h"
 
+#include "dbconnections.h"
 #include "hasher.h"
 
 #include <QCryptographicHash>
+#include <QSqlQuery>
 #include <cstring>
 #include <future>
 #include <optional>
@@ -826,6 +828,21 @@ Document UploadFixture::document(qint64 id)
 {
     const auto d = io([&] { return m_catalog->document(id); });
     return d && d->has_value() ? **d : Document();
+}
+
+bool UploadFixture::exec(const QString &sql, const QVariantList &values)
+{
+    return io([&] {
+        Result<QSqlDatabase> db = m_catalog->connections().database();
+        if (!db)
+            return false;
+        QSqlQuery q(*db);
+        if (!q.prepare(sql))
+            return false;
+        for (const QVariant &v : values)
+            q.addBindValue(v);
+        return q.exec() && q.numRowsAffected() > 0;
+    });
 }
 
 QList<Document> UploadFixture::documents(qint64 collectionId)

@@ -163,6 +163,9 @@ public:
     QString sourcePath(qint64 documentId);
     Document document(qint64 id);
     QList<Document> documents(qint64 collectionId);
+    // Runs one SQL statement on the catalog, as another program sharing it could (bound
+    // values in order); false when it fails or changes no row.
+    bool exec(const QString &sql, const QVariantList &values = {});
 
     // Settings for fast tests: 2 s transfer timeout, short backoff, 3 attempts.
     static UploadSettings fastSettings();
