@@ -634,7 +634,7 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
             if (d.status == DocStatus::Uploading)
                 return uploadText(index);
             if (isOtherMachines(d))
-                return tr("%1, on another machine").arg(Format::status(d.status));
+                return tr("On another machine");
             return Format::status(d.status);
         }
         if (role == Qt::ToolTipRole) {
