@@ -1,6 +1,7 @@
 #include "machine.h"
 
-#include <QCryptographicHash>
+#include "hasher.h"
+
 #include <QSysInfo>
 
 namespace quire {
@@ -21,11 +22,9 @@ Machine computeMachine()
         if (isValidMachineId(QString::fromLatin1(system)))
             m.id = QString::fromLatin1(system);
         else if (!system.isEmpty())
-            m.id = QString::fromLatin1(QCryptographicHash::hash(system, QCryptographicHash::Sha256).toHex().left(32));
+            m.id = QString::fromLatin1(Hasher::hashBytes(system).left(32));
         else
-            m.id = QStringLiteral("host-")
-                   + QString::fromLatin1(QCryptographicHash::hash(QSysInfo::machineHostName().toUtf8(),
-                                                                  QCryptographicHash::Sha256).toHex().left(32));
+            m.id = QStringLiteral("host-") + QString::fromLatin1(Hasher::hashBytes(QSysInfo::machineHostName().toUtf8()).left(32));
     }
     const QString name = qEnvironmentVariable("QUIRE_MACHINE_NAME");
     m.name = displayMachineName(name.isEmpty() ? QSysInfo::machineHostName() : name);
