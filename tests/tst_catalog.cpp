@@ -466,6 +466,35 @@ private slots:
         QCOMPARE(names2.value(QStringLiteral("laptop-b-id")), QStringLiteral("laptop-bX"));
     }
 
+    // PostgreSQL: a big add brings the planner's statistics up to date, so the batched lookups
+    // of the next batches use the indexes instead of scanning the grown table.
+    void bigAddsRefreshPostgresStatistics_data()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::newRow("postgres") << QStringLiteral("postgres");
+    }
+    void bigAddsRefreshPostgresStatistics()
+    {
+        FIXTURE(fx);
+        Catalog &cat = fx.cat();
+        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Big")); }));
+        auto analyzed = [&] {
+            return fx.run([&] {
+                Result<QSqlDatabase> db = cat.connections().database();
+                QSqlQuery q(*db);
+                return db && q.exec(QStringLiteral("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'documents'"))
+                               && q.next() ? q.value(0).toLongLong() : qint64(-1);
+            });
+        };
+        const qint64 before = analyzed();
+        QList<NewDocument> docs;
+        for (int i = 0; i < 2100; ++i)
+            docs << newDoc("/big/f" + QByteArray::number(i));
+        TRY_VALUE(added, fx.run([&] { return cat.addQueued(c, docs); }));
+        QCOMPARE(added.size(), 2100);
+        QVERIFY2(analyzed() > before, qPrintable(QStringLiteral("analyze_count %1 -> %2").arg(before).arg(analyzed())));
+    }
+
     void addQueuedAndApplyHashes_data() { addBackends(); }
     void addQueuedAndApplyHashes()
     {

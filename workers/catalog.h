@@ -10,6 +10,7 @@
 #include <QList>
 #include <QString>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -231,8 +232,12 @@ public:
     Status restoreDocuments(const QList<Document> &docs);
 
 private:
+    // PostgreSQL: after this many new rows, the planner's statistics are brought up to date.
+    void noteRowsAdded(qint64 rows);
+
     CatalogConfig m_config;
     std::unique_ptr<ConnectionManager> m_connections;   // keeps QtSql out of this header
+    std::atomic<qint64> m_rowsSinceAnalyze{0};
 };
 
 } // namespace quire
