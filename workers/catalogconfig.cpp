@@ -54,7 +54,7 @@ std::optional<QString> CatalogConfig::locationError() const
     if (scheme.isEmpty() || isPostgres())
         return std::nullopt;
     if (scheme == QLatin1StringView("file"))
-        return QStringLiteral("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(location);
+        return QStringLiteral("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(displayLocation());
     return QStringLiteral("Quire cannot keep its catalog at a %1:// URL (\"%2\"); it supports %3")
             .arg(scheme, displayLocation(), kSupported);
 }
@@ -62,13 +62,9 @@ std::optional<QString> CatalogConfig::locationError() const
 bool CatalogConfig::passwordInUrl() const
 {
     if (isPostgres()) {
+        // libpq reads a "password" parameter into the same field as the user info's password.
         const std::optional<PostgresUrl> pg = parsePostgresUrl(location);
-        if (!pg)
-            return false;
-        bool parameter = false;
-        for (const auto &[key, value] : pg->options)
-            parameter = parameter || (key == QLatin1StringView("password") && !value.isEmpty());
-        return parameter || !pg->password.isEmpty();
+        return pg && !pg->password.isEmpty();
     }
     return !urlScheme(location).isEmpty() && !QUrl(location).password().isEmpty();
 }

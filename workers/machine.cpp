@@ -26,8 +26,11 @@ Machine computeMachine()
         else
             m.id = QStringLiteral("host-") + QString::fromLatin1(Hasher::hashBytes(QSysInfo::machineHostName().toUtf8()).left(32));
     }
-    const QString name = qEnvironmentVariable("QUIRE_MACHINE_NAME");
-    m.name = displayMachineName(name.isEmpty() ? QSysInfo::machineHostName() : name);
+    QString name = qEnvironmentVariable("QUIRE_MACHINE_NAME");
+    if (name.isEmpty())
+        name = QSysInfo::machineHostName();
+    // No name at all: its id, rather than displayMachineName()'s "another machine".
+    m.name = displayMachineName(name.isEmpty() ? m.id : name);
     return m;
 }
 
