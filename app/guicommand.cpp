@@ -134,7 +134,7 @@ private:
 // Who shares a window: the same user (home folder) on the same catalog.
 QString instanceKey(const CatalogConfig &catalog)
 {
-    const QString where = catalog.isPostgres() ? catalog.location : QFileInfo(catalog.location).absoluteFilePath();
+    const QString where = catalog.isServer() ? catalog.location : QFileInfo(catalog.location).absoluteFilePath();
     return QDir::homePath() + QLatin1Char('\n') + where;
 }
 

@@ -5,6 +5,7 @@
 #include "catalog.h"
 #include "dbconnections.h"
 #include "machine.h"
+#include "mariadbserver.h"
 #include "pgserver.h"
 #include "transaction.h"
 
@@ -161,6 +162,21 @@ class TestCatalog final : public QObject
         const int n = ++m_counter;
         if (backend == QLatin1StringView("sqlite"))
             return m_dir.filePath(QStringLiteral("cat-%1/catalog.sqlite").arg(n));
+        if (backend == QLatin1StringView("mariadb")) {
+            if (!m_maria) {
+                m_maria = std::make_unique<test::MariaDbServer>();
+                if (!m_maria->start()) {
+                    m_fail = QStringLiteral("could not start the MariaDB test server: ") + m_maria->error();
+                    m_maria.reset();
+                    return {};
+                }
+                qInfo("MariaDB test server started in %lld ms on port %d", m_maria->startupMs(), m_maria->port());
+            }
+            const QString url = m_maria->createDatabase(QStringLiteral("cat_%1").arg(n));
+            if (url.isEmpty())
+                m_fail = m_maria->error();
+            return url;
+        }
         if (test::PgServer::binDir().isEmpty()) {
             m_skip = test::PgServer::missingMessage();
             return {};
@@ -204,10 +220,12 @@ class TestCatalog final : public QObject
         QTest::addColumn<QString>("backend");
         QTest::newRow("sqlite") << QStringLiteral("sqlite");
         QTest::newRow("postgres") << QStringLiteral("postgres");
+        QTest::newRow("mariadb") << QStringLiteral("mariadb");
     }
 
     QTemporaryDir m_dir;
     std::unique_ptr<test::PgServer> m_pg;
+    std::unique_ptr<test::MariaDbServer> m_maria;
     QString m_skip;
     QString m_fail;
     int m_counter = 0;
@@ -221,6 +239,7 @@ private slots:
     void cleanupTestCase()
     {
         m_pg.reset();
+        m_maria.reset();
     }
 
     void collectionNameError_data()
@@ -258,7 +277,7 @@ private slots:
         }
     }
 
-    // A location is a SQLite path, a file:// URL or a PostgreSQL URL; any other URL is refused
+    // A location is a SQLite path, a file:// URL, a PostgreSQL or a MariaDB URL; any other URL is refused
     // with the supported kinds named, and nothing is made of it on disk.
     void locationsQuireCannotServe_data()
     {
@@ -268,8 +287,10 @@ private slots:
         QTest::newRow("windows drive") << QStringLiteral("C://data/catalog.sqlite") << QString();
         QTest::newRow("postgresql") << QStringLiteral("postgresql://u@h/db") << QString();
         QTest::newRow("POSTGRES") << QStringLiteral("POSTGRES://u@h/db") << QString();
-        QTest::newRow("mysql") << QStringLiteral("mysql://quire@127.0.0.1:3306/quire") << QStringLiteral("mysql://");
-        QTest::newRow("mariadb") << QStringLiteral("mariadb://quire@[::1]/quire") << QStringLiteral("mariadb://");
+        QTest::newRow("mysql") << QStringLiteral("mysql://quire@127.0.0.1:3306/quire") << QString();
+        QTest::newRow("mariadb") << QStringLiteral("MariaDB://quire@[::1]/quire") << QString();
+        QTest::newRow("mongodb") << QStringLiteral("mongodb://quire@127.0.0.1/quire") << QStringLiteral("mongodb://");
+        QTest::newRow("mysqlx") << QStringLiteral("mysqlx://quire@127.0.0.1/quire") << QStringLiteral("mysqlx://");
         QTest::newRow("https") << QStringLiteral("https://example.com/catalog.sqlite") << QStringLiteral("https://");
         QTest::newRow("sqlite+x") << QStringLiteral("sqlite+x://a") << QStringLiteral("sqlite+x://");
         QTest::newRow("file with a host") << QStringLiteral("file://server/share/c.sqlite") << QStringLiteral("not a local file");
@@ -288,7 +309,8 @@ private slots:
         QVERIFY(problem);
         QVERIFY2(problem->contains(error), qPrintable(*problem));
         if (!location.startsWith(QLatin1StringView("file")) && !location.isEmpty())
-            QVERIFY2(problem->contains(QLatin1StringView("postgresql://")) && problem->contains(QLatin1StringView("SQLite")),
+            QVERIFY2(problem->contains(QLatin1StringView("postgresql://")) && problem->contains(QLatin1StringView("SQLite"))
+                             && problem->contains(QLatin1StringView("mysql://")),
                      qPrintable(*problem));
 
         // Opening it fails with that reason, in a folder where nothing gets created.
@@ -314,10 +336,14 @@ private slots:
 
     void passwordOfAnotherUrlIsNotShown()
     {
-        const CatalogConfig config{QStringLiteral("mysql://quire:s3cret@db.example:3306/quire")};
-        QVERIFY(!config.displayLocation().contains(QLatin1StringView("s3cret")));
-        QVERIFY(!config.locationError()->contains(QLatin1StringView("s3cret")));
-        QVERIFY(config.displayLocation().contains(QLatin1StringView("db.example")));
+        for (const char *url : {"mongodb://quire:s3cret@db.example:27017/quire", "mysql://quire:s3cret@db.example:3306/quire",
+                                "mariadb://quire:s3cret@db.example/quire?ssl-ca=/ca.pem"}) {
+            const CatalogConfig config{QString::fromLatin1(url)};
+            QVERIFY2(!config.displayLocation().contains(QLatin1StringView("s3cret")), url);
+            QVERIFY2(!config.locationError().value_or(QString()).contains(QLatin1StringView("s3cret")), url);
+            QVERIFY2(config.displayLocation().contains(QLatin1StringView("db.example")), url);
+            QVERIFY2(config.passwordInUrl(), url);
+        }
     }
 
     void refusedOnGuiThread()
@@ -1011,7 +1037,7 @@ private slots:
             {"offset without limit", false, DocColumn::Size, A, "", {}, 30, -1},
             {"limit zero", false, DocColumn::Added, A, "", {}, 0, 0},
         };
-        for (const char *backend : {"sqlite", "postgres"}) {
+        for (const char *backend : {"sqlite", "postgres", "mariadb"}) {
             for (const auto &c : cases) {
                 QTest::addRow("%s: %s", backend, c.name)
                         << QString::fromLatin1(backend) << c.all << int(c.column) << int(c.order)
@@ -1566,7 +1592,7 @@ private slots:
     {
         QTest::addColumn<QString>("backend");
         QTest::addColumn<int>("size");
-        for (const char *backend : {"sqlite", "postgres"}) {
+        for (const char *backend : {"sqlite", "postgres", "mariadb"}) {
             for (int size : {1, 2, 63, 64, 65, 99, 100, 101, 250, 255, 256, 257, 499, 500, 501, 1234})
                 QTest::addRow("%s: %d", backend, size) << QString::fromLatin1(backend) << size;
         }

@@ -3,6 +3,8 @@
 // after idle, refused on the GUI thread. Runs against SQLite and a throw-away PostgreSQL.
 #include "catalogconfig.h"
 #include "dbconnections.h"
+#include "mariadbserver.h"
+#include "mariadburl.h"
 #include "pgserver.h"
 #include "pgurl.h"
 #include "transaction.h"
@@ -87,6 +89,23 @@ private:
         const int n = ++m_counter;
         if (backend == QLatin1StringView("sqlite"))
             return CatalogConfig{m_dir.filePath(QStringLiteral("conn-%1/catalog.sqlite").arg(n))};
+        if (backend == QLatin1StringView("mariadb")) {
+            if (!m_maria) {
+                m_maria = std::make_unique<test::MariaDbServer>();
+                if (!m_maria->start()) {
+                    *fail = QStringLiteral("could not start the MariaDB test server: ") + m_maria->error();
+                    m_maria.reset();
+                    return std::nullopt;
+                }
+                qInfo("MariaDB test server started in %lld ms on port %d", m_maria->startupMs(), m_maria->port());
+            }
+            const QString url = m_maria->createDatabase(QStringLiteral("conn_%1").arg(n));
+            if (url.isEmpty()) {
+                *fail = m_maria->error();
+                return std::nullopt;
+            }
+            return CatalogConfig{url};
+        }
         if (test::PgServer::binDir().isEmpty()) {
             *skip = test::PgServer::missingMessage();
             return std::nullopt;
@@ -113,9 +132,30 @@ private:
         QTest::addColumn<QString>("backend");
         QTest::newRow("sqlite") << QStringLiteral("sqlite");
         QTest::newRow("postgres") << QStringLiteral("postgres");
+        QTest::newRow("mariadb") << QStringLiteral("mariadb");
+    }
+    static void addServers()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::newRow("postgres") << QStringLiteral("postgres");
+        QTest::newRow("mariadb") << QStringLiteral("mariadb");
+    }
+
+    // The server's id of a connection, and ending it from outside (as an administrator, a
+    // restart or a fail-over would).
+    static QString backendIdSql(const CatalogConfig &config)
+    {
+        return config.isPostgres() ? QStringLiteral("SELECT pg_backend_pid()") : QStringLiteral("SELECT CONNECTION_ID()");
+    }
+    bool endConnection(const CatalogConfig &config, qint64 id)
+    {
+        if (config.isPostgres())
+            return m_pg->psql(QStringLiteral("postgres"), QStringLiteral("SELECT pg_terminate_backend(%1)").arg(id)).has_value();
+        return m_maria->sql(QStringLiteral("mysql"), QStringLiteral("KILL %1").arg(id)).has_value();
     }
 
     QTemporaryDir m_dir;
+    std::unique_ptr<test::MariaDbServer> m_maria;
     std::unique_ptr<test::PgServer> m_pg;
     int m_counter = 0;
 
@@ -128,6 +168,7 @@ private slots:
     void cleanupTestCase()
     {
         m_pg.reset();
+        m_maria.reset();
     }
 
     void isGuiThread()
@@ -348,7 +389,7 @@ private slots:
         } r;
         std::binary_semaphore killed(0);
         std::binary_semaphore ready(0);
-        const bool pg = config.isPostgres();
+        const bool server = config.isServer();
 
         std::thread worker([&] {
             {
@@ -363,15 +404,15 @@ private slots:
                 const Result<QSqlDatabase> again = manager.database();
                 r.early = again ? again->connectionName() : again.error();
                 r.openedBefore = manager.connectionsOpened();
-                if (pg) {
+                if (server) {
                     QSqlQuery q(*db);
-                    if (q.exec(QStringLiteral("SELECT pg_backend_pid()")) && q.next())
+                    if (q.exec(backendIdSql(config)) && q.next())
                         r.backendPid = q.value(0).toLongLong();
                 }
             }
             ready.release();
             killed.acquire();
-            if (!pg) {
+            if (!server) {
                 // SQLite has no server to lose: close the handle behind the manager's back instead.
                 QSqlDatabase::database(r.first, false).close();
             }
@@ -392,19 +433,14 @@ private slots:
         });
 
         ready.acquire();
-        if (pg && r.backendPid > 0) {
-            const auto out = m_pg->psql(QStringLiteral("postgres"),
-                                        QStringLiteral("SELECT pg_terminate_backend(%1)").arg(r.backendPid));
-            if (!out)
-                qWarning("%s", qPrintable(m_pg->error()));
-        }
+        const bool ended = server && r.backendPid > 0 && endConnection(config, r.backendPid);
         killed.release();
         worker.join();
 
         QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
         QCOMPARE(r.early, r.first);
-        if (pg)
-            QVERIFY(r.backendPid > 0);
+        if (server)
+            QVERIFY(ended);
         QVERIFY(r.queryAfterOk);
         QVERIFY(r.afterKill != r.first);
         QVERIFY(!r.firstStillRegistered);
@@ -600,10 +636,14 @@ private slots:
     }
 
     // The server ends the connection (a restart, an administrator, a fail-over): the next use
-    // gets a new connection at once, without waiting for the idle check.
-    void postgresLostConnectionIsReplaced()
+    // gets a new connection at once, without waiting for the idle check. (PostgreSQL: libpq marks
+    // the connection bad; MariaDB: the error, reported through sqlErrorText() as the catalog's
+    // code does, says the connection was lost.)
+    void lostConnectionIsReplaced_data() { addServers(); }
+    void lostConnectionIsReplaced()
     {
-        REQUIRE_BACKEND(QStringLiteral("postgres"), config);
+        QFETCH(QString, backend);
+        REQUIRE_BACKEND(backend, config);
         ConnectionManager manager(config);
         manager.setIdleCheckAfter(std::chrono::hours(1));
         std::binary_semaphore killed(0), asked(0);
@@ -613,7 +653,7 @@ private slots:
             {
                 Result<QSqlDatabase> db = manager.database();
                 QSqlQuery q(db ? *db : QSqlDatabase());
-                if (!db || !q.exec(QStringLiteral("SELECT pg_backend_pid()")) || !q.next())
+                if (!db || !q.exec(backendIdSql(config)) || !q.next())
                     error = db ? q.lastError().text() : db.error();
                 else
                     pid = q.value(0).toLongLong();
@@ -625,13 +665,16 @@ private slots:
                 QSqlQuery q(before ? *before : QSqlDatabase());
                 if (q.exec(QStringLiteral("SELECT 1")))
                     error = QStringLiteral("a statement on the ended connection succeeded");
+                else if (const QString text = sqlErrorText(QStringLiteral("test"), q.lastError());
+                         lastSqlFailure() != SqlFailure::Lost)
+                    error = QStringLiteral("not seen as a lost connection: ") + text;
             }
             {
                 Result<QSqlDatabase> after = manager.database();
                 QSqlQuery q(after ? *after : QSqlDatabase());
                 if (!after)
                     error = after.error();
-                else if (!q.exec(QStringLiteral("SELECT pg_backend_pid()")) || !q.next())
+                else if (!q.exec(backendIdSql(config)) || !q.next())
                     error = q.lastError().text();
                 else if (q.value(0).toLongLong() == pid)
                     error = QStringLiteral("still the old connection");
@@ -639,8 +682,7 @@ private slots:
             manager.releaseThisThread();
         });
         asked.acquire();
-        const bool terminated = error.isEmpty() && pid > 0
-                && m_pg->psql(QStringLiteral("postgres"), QStringLiteral("SELECT pg_terminate_backend(%1)").arg(pid)).has_value();
+        const bool terminated = error.isEmpty() && pid > 0 && endConnection(config, pid);
         killed.release();
         t.join();
         QVERIFY(terminated);
@@ -760,6 +802,191 @@ private slots:
             else
                 qputenv(name, value);
         }
+    }
+
+    // MariaDB the same way: $QUIRE_CATALOG_PASSWORD, else the [client] (or [client-mariadb])
+    // group of ~/.my.cnf, as the mariadb tools read it; without either, the error says where a
+    // password comes from; a wrong one is not tried again.
+    void mariaDbPasswordFromTheEnvironmentOrMyCnf()
+    {
+        REQUIRE_BACKEND(QStringLiteral("mariadb"), root);
+        const QString database = root.location.section(u'/', -1);
+        const QString password = QStringLiteral("p\u00e4ss 'wo\"rd#1");
+        const QString url = m_maria->passwordUserUrl(database, password);
+        QVERIFY2(!url.isEmpty(), qPrintable(m_maria->error()));
+        QVERIFY(!CatalogConfig{url}.passwordInUrl());
+        QString withPassword = url;
+        withPassword.replace(QStringLiteral("quire_password@"), QStringLiteral("quire_password:x%40y@"));
+        QVERIFY(CatalogConfig{withPassword}.passwordInUrl());
+        QCOMPARE(CatalogConfig{withPassword}.displayLocation(), url);
+
+        const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
+        const QByteArray savedHome = qgetenv("HOME");
+        QTemporaryDir home;
+        QVERIFY(home.isValid());
+        qputenv("HOME", QFile::encodeName(home.path()));
+        auto connect = [&](const QByteArray &envPassword) {
+            if (envPassword.isNull())
+                qunsetenv("QUIRE_CATALOG_PASSWORD");
+            else
+                qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
+            ConnectionManager manager(CatalogConfig{url});
+            QString error;
+            std::thread t([&] {
+                {
+                    const Result<QSqlDatabase> db = manager.database();
+                    if (!db) {
+                        error = db.error();
+                    } else {
+                        QSqlQuery q(*db);
+                        if (!q.exec(QStringLiteral("SELECT CURRENT_USER()")) || !q.next())
+                            error = q.lastError().text();
+                        else if (!q.value(0).toString().startsWith(QLatin1StringView("quire_password@")))
+                            error = QStringLiteral("connected as ") + q.value(0).toString();
+                    }
+                }
+                manager.releaseThisThread();
+            });
+            t.join();
+            return error;
+        };
+
+        QString error = connect(QByteArray());
+        QVERIFY2(error.contains(QLatin1StringView("$QUIRE_CATALOG_PASSWORD")) && error.contains(QLatin1StringView("my.cnf")),
+                 qPrintable(error));
+        error = connect("wrong");
+        QVERIFY2(error.contains(QLatin1StringView("Access denied")), qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
+        QVERIFY2(!error.contains(QLatin1StringView("wrong")), qPrintable(error));
+        error = connect(password.toUtf8());
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+
+        // ~/.my.cnf: the [client] group, a quoted value with escapes; other groups are not read.
+        {
+            QFile f(home.filePath(QStringLiteral(".my.cnf")));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QString quoted = password;
+            quoted.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""));
+            f.write(QStringLiteral("[mysqld]\npassword = not-this-one\n\n# the client tools' group\n[client]\n"
+                                   "user = someone\npassword = \"%1\"\n").arg(quoted).toUtf8());
+            QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+        }
+        error = connect(QByteArray());
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+
+        for (const auto &[name, value] : {std::pair{"QUIRE_CATALOG_PASSWORD", savedEnv}, std::pair{"HOME", savedHome}}) {
+            if (value.isNull())
+                qunsetenv(name);
+            else
+                qputenv(name, value);
+        }
+    }
+
+    void optionFilePassword_data()
+    {
+        QTest::addColumn<QByteArray>("file");
+        QTest::addColumn<QString>("password");
+        QTest::newRow("bare") << QByteArray("[client]\npassword=abc\n") << QStringLiteral("abc");
+        QTest::newRow("spaces, comment") << QByteArray("[client]\n  password = abc def # note\n") << QStringLiteral("abc def");
+        QTest::newRow("single quotes") << QByteArray("[client]\npassword='a#b c'\n") << QStringLiteral("a#b c");
+        QTest::newRow("double quotes, escapes") << QByteArray("[client]\npassword=\"a\\\"b\\\\c\"\n")
+                                                << QStringLiteral("a\"b\\c");
+        QTest::newRow("client-mariadb wins") << QByteArray("[client-mariadb]\npassword=m\n[client]\npassword=c\n")
+                                             << QStringLiteral("m");
+        QTest::newRow("other groups ignored") << QByteArray("[mysql]\npassword=x\n[mysqld]\npassword=y\n") << QString();
+        QTest::newRow("underscore key") << QByteArray("[CLIENT]\npass_word=no\npassword=yes\n") << QStringLiteral("yes");
+        QTest::newRow("utf-8") << QByteArray("[client]\npassword=p\xc3\xa4ss\n") << QStringLiteral("p\u00e4ss");
+        QTest::newRow("none") << QByteArray("") << QString();
+    }
+    void optionFilePassword()
+    {
+        QFETCH(QByteArray, file);
+        QFETCH(QString, password);
+        const QString path = m_dir.filePath(QStringLiteral("my-%1.cnf").arg(++m_counter));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(file);
+        f.close();
+        QCOMPARE(quire::optionFilePassword(path), password);
+    }
+
+    // Read by QUrl (percent-decoding, IPv6 literals); parameters checked, a password never shown.
+    void mariaDbUrl_data()
+    {
+        QTest::addColumn<QString>("url");
+        QTest::addColumn<bool>("valid");
+        QTest::addColumn<QString>("user");
+        QTest::addColumn<QString>("password");
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<int>("port");
+        QTest::addColumn<QString>("database");
+        QTest::addColumn<QString>("socket");
+        QTest::addColumn<QString>("display");
+        QTest::newRow("full") << QStringLiteral("mysql://alice:pw@db.example:3307/quire") << true << QStringLiteral("alice")
+                              << QStringLiteral("pw") << QStringLiteral("db.example") << 3307 << QStringLiteral("quire")
+                              << QString() << QStringLiteral("mysql://alice@db.example:3307/quire");
+        QTest::newRow("mariadb scheme, default port") << QStringLiteral("mariadb://bob@localhost/cat") << true
+                                                      << QStringLiteral("bob") << QString() << QStringLiteral("localhost")
+                                                      << 3306 << QStringLiteral("cat") << QString()
+                                                      << QStringLiteral("mariadb://bob@localhost/cat");
+        QTest::newRow("percent-encoded") << QStringLiteral("mysql://us%40er:p%3As%2Fs%40@h/my%20db%C3%A9") << true
+                                         << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h") << 3306
+                                         << QString::fromUtf8("my db\xc3\xa9") << QString() << QString();
+        QTest::newRow("ipv6") << QStringLiteral("mysql://u@[::1]:3310/d") << true << QStringLiteral("u") << QString()
+                              << QStringLiteral("::1") << 3310 << QStringLiteral("d") << QString()
+                              << QStringLiteral("mysql://u@[::1]:3310/d");
+        QTest::newRow("socket") << QStringLiteral("mysql://u@localhost/d?socket=/run/mysqld/mysqld.sock") << true
+                                << QStringLiteral("u") << QString() << QStringLiteral("localhost") << 3306
+                                << QStringLiteral("d") << QStringLiteral("/run/mysqld/mysqld.sock") << QString();
+        QTest::newRow("encoded socket, no host") << QStringLiteral("mysql://u@/d?socket=%2Ftmp%2Fmy%20sock") << true
+                                                 << QStringLiteral("u") << QString() << QString() << 3306
+                                                 << QStringLiteral("d") << QStringLiteral("/tmp/my sock") << QString();
+        QTest::newRow("no database") << QStringLiteral("mysql://u@h/") << false << QString() << QString() << QString() << 0
+                                     << QString() << QString() << QString();
+        QTest::newRow("two path parts") << QStringLiteral("mysql://u@h/a/b") << false << QString() << QString() << QString()
+                                        << 0 << QString() << QString() << QString();
+        QTest::newRow("unknown parameter") << QStringLiteral("mysql://u:secret@h/d?sslmode=off") << false << QString()
+                                           << QString() << QString() << 0 << QString() << QString() << QString();
+        QTest::newRow("client cert without CA") << QStringLiteral("mysql://u@h/d?ssl-cert=/c.pem&ssl-key=/k.pem") << false
+                                                << QString() << QString() << QString() << 0 << QString() << QString()
+                                                << QString();
+        QTest::newRow("no host, no socket") << QStringLiteral("mysql:///d") << false << QString() << QString() << QString()
+                                            << 0 << QString() << QString() << QString();
+    }
+    void mariaDbUrl()
+    {
+        QFETCH(QString, url);
+        QFETCH(bool, valid);
+        const CatalogConfig config{url};
+        QVERIFY(config.isMariaDb());
+        QVERIFY(!config.locationError());
+        QString error;
+        const std::optional<MariaDbUrl> parsed = parseMariaDbUrl(url, &error);
+        QCOMPARE(parsed.has_value(), valid);
+        QVERIFY2(!config.displayLocation().contains(QLatin1StringView("secret"))
+                         && !config.displayLocation().contains(QLatin1StringView(":pw@")),
+                 qPrintable(config.displayLocation()));
+        if (!valid) {
+            QVERIFY(!error.isEmpty());
+            QVERIFY2(!error.contains(QLatin1StringView("secret")), qPrintable(error));
+            return;
+        }
+        QFETCH(QString, user);
+        QFETCH(QString, password);
+        QFETCH(QString, host);
+        QFETCH(int, port);
+        QFETCH(QString, database);
+        QFETCH(QString, socket);
+        QFETCH(QString, display);
+        QCOMPARE(parsed->user, user);
+        QCOMPARE(parsed->password, password);
+        QCOMPARE(parsed->host, host);
+        QCOMPARE(parsed->port, port);
+        QCOMPARE(parsed->database, database);
+        QCOMPARE(parsed->socket, socket);
+        if (!display.isEmpty())
+            QCOMPARE(config.displayLocation(), display);
+        QCOMPARE(config.passwordInUrl(), !password.isEmpty());
     }
 
     // As libpq's PQconninfoParse reads them (workers/pgurl.cpp), ports checked up front.

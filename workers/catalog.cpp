@@ -118,12 +118,23 @@ QString escapeLike(const QString &s)
 
 // SQLite: forward-only avoids Qt caching every row; QPSQL's forward-only mode streams single rows
 // and loses them if another statement runs on the connection meanwhile, so PostgreSQL queries
-// stay buffered.
+// stay buffered; so do MariaDB's (the client library holds the rows either way).
 QSqlQuery makeQuery(const QSqlDatabase &db)
 {
     QSqlQuery q(db);
-    q.setForwardOnly(!isPostgres(db));
+    q.setForwardOnly(!isPostgres(db) && !isMariaDb(db));
     return q;
+}
+
+// Type names in CAST(): MariaDB has no CAST(… AS BIGINT) or CAST(… AS TEXT).
+QLatin1StringView bigintCast(const QSqlDatabase &db)
+{
+    return isMariaDb(db) ? QLatin1StringView("SIGNED") : QLatin1StringView("BIGINT");
+}
+
+QLatin1StringView textCast(const QSqlDatabase &db)
+{
+    return isMariaDb(db) ? QLatin1StringView("CHAR") : QLatin1StringView("TEXT");
 }
 
 Status prepare(QSqlQuery &q, const QString &sql, const QString &what)
@@ -178,18 +189,18 @@ Collection readCollection(const QSqlQuery &q)
     return c;
 }
 
-QString collectionSelect(const QString &where)
+QString collectionSelect(const QSqlDatabase &db, const QString &where)
 {
     return QStringLiteral(
                    "SELECT c.id, c.name, c.remote, c.created, COUNT(d.id), "
-                   "CAST(COALESCE(SUM(d.size), 0) AS BIGINT), "
-                   "CAST(COALESCE(SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), "
-                   "CAST(COALESCE(SUM(CASE WHEN d.status IN (%1) AND %3 THEN 1 ELSE 0 END), 0) AS BIGINT) "
+                   "CAST(COALESCE(SUM(d.size), 0) AS %4), "
+                   "CAST(COALESCE(SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END), 0) AS %4), "
+                   "CAST(COALESCE(SUM(CASE WHEN d.status IN (%1) AND %3 THEN 1 ELSE 0 END), 0) AS %4) "
                    "FROM collections c LEFT JOIN documents d ON d.collection_id = c.id %2 "
                    "GROUP BY c.id, c.name, c.remote, c.created "
                    "ORDER BY lower(c.name), c.name, c.id")
             .arg(statusList({DocStatus::Queued, DocStatus::Hashing, DocStatus::Hashed, DocStatus::Uploading}), where,
-                 thisMachineCondition(QLatin1StringView("d.machine_id")));
+                 thisMachineCondition(QLatin1StringView("d.machine_id")), bigintCast(db));
 }
 
 // WHERE clause and bound values shared by documents() and countDocuments(). Only placeholders
@@ -200,7 +211,7 @@ struct Filter
     QVariantList values;
 };
 
-Filter documentFilter(const DocumentQuery &query)
+Filter documentFilter(const QSqlDatabase &db, const DocumentQuery &query)
 {
     QStringList conditions;
     Filter f;
@@ -221,7 +232,7 @@ Filter documentFilter(const DocumentQuery &query)
     const QString textFilter = query.text.trimmed();
     if (!textFilter.isEmpty()) {
         // lower() on both sides, so each database applies its own notion of case consistently.
-        QString c = QStringLiteral("(lower(file_name) LIKE lower(CAST(? AS TEXT)) ESCAPE '!'");
+        QString c = QStringLiteral("(lower(file_name) LIKE lower(CAST(? AS %1)) ESCAPE '!'").arg(textCast(db));
         f.values.append(u'%' + escapeLike(textFilter) + u'%');
         if (isHexDigits(textFilter) && textFilter.size() <= 64) {
             c += QLatin1StringView(" OR sha256 LIKE ?");
@@ -234,7 +245,7 @@ Filter documentFilter(const DocumentQuery &query)
     return f;
 }
 
-QString orderBy(const DocumentQuery &query)
+QString orderBy(const QSqlDatabase &db, const DocumentQuery &query)
 {
     const bool asc = query.order == Qt::AscendingOrder;
     const QLatin1StringView dir = asc ? QLatin1StringView(" ASC") : QLatin1StringView(" DESC");
@@ -246,7 +257,10 @@ QString orderBy(const DocumentQuery &query)
     case DocColumn::Added:  column = QStringLiteral("added"); break;
     case DocColumn::Remote: column = QStringLiteral("remote_location"); break;
     case DocColumn::Sha256:
-        // Not-yet-hashed rows count as smallest on both databases (PostgreSQL's default differs).
+        // Not-yet-hashed rows count as smallest everywhere (PostgreSQL's default differs;
+        // MariaDB sorts NULL first by itself and has no NULLS FIRST).
+        if (isMariaDb(db))
+            return asc ? QStringLiteral(" ORDER BY sha256 ASC, id ASC") : QStringLiteral(" ORDER BY sha256 DESC, id DESC");
         return asc ? QStringLiteral(" ORDER BY sha256 ASC NULLS FIRST, id ASC")
                    : QStringLiteral(" ORDER BY sha256 DESC NULLS LAST, id DESC");
     }
@@ -327,6 +341,62 @@ private:
     QString m_error;
 };
 
+// The (id, source_path) of each row a multi-row INSERT INTO documents just made. SQLite and
+// PostgreSQL return them (the statement ends in "RETURNING id, source_path"). MariaDB has
+// INSERT … RETURNING too, but Qt 6.4's driver does not fetch the rows of a prepared statement it
+// did not take for a SELECT, so there the statement has no RETURNING and the rows are read back:
+// a multi-row INSERT's ids start at its LAST_INSERT_ID(), and with the writer lock held
+// (transaction.h) every row from that id on is one of its rows.
+Result<QList<std::pair<qint64, QByteArray>>> insertedDocuments(ConnectionManager &connections, const QSqlDatabase &db,
+                                                                QSqlQuery &insert, qsizetype rows, const QString &what)
+{
+    using R = Result<QList<std::pair<qint64, QByteArray>>>;
+    QList<std::pair<qint64, QByteArray>> out;
+    out.reserve(rows);
+    if (!isMariaDb(db)) {
+        while (insert.next())
+            out.append({insert.value(0).toLongLong(), insert.value(1).toByteArray()});
+        insert.finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
+        return out;
+    }
+    const qint64 first = insert.lastInsertId().toLongLong();
+    insert.finish();
+    if (first <= 0)
+        return R::failure(what + QLatin1StringView(": the database returned no id for the new documents"));
+    QString error;
+    const std::shared_ptr<QSqlQuery> read = connections.preparedStatement(
+            QStringLiteral("SELECT id, source_path FROM documents WHERE id >= ? ORDER BY id LIMIT ?"), &error);
+    if (!read)
+        return R::failure(what + QLatin1StringView(": ") + error);
+    read->bindValue(0, first);
+    read->bindValue(1, qlonglong(rows));
+    if (Status s = execQuery(*read, what); !s)
+        return R::failure(s.error());
+    while (read->next())
+        out.append({read->value(0).toLongLong(), read->value(1).toByteArray()});
+    read->finish();
+    return out;
+}
+
+// The many-row INSERT INTO documents of addQueued() and addHashed(), with or without RETURNING
+// (see insertedDocuments()).
+template <bool Returning>
+QString insertQueuedSql(qsizetype n)
+{
+    return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
+                          "added, updated, machine_id) VALUES %1%2")
+            .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?, ?)"), n),
+                 Returning ? QStringLiteral(" RETURNING id, source_path") : QString());
+}
+
+template <bool Returning>
+QString insertHashedSql(qsizetype n)
+{
+    return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, sha256, "
+                          "status, error, duplicate_of, added, updated, machine_id) VALUES %1%2")
+            .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), n),
+                 Returning ? QStringLiteral(" RETURNING id, source_path") : QString());
+}
 
 // Each value once, in first-seen order.
 QList<QByteArray> distinct(const QList<QByteArray> &paths)
@@ -498,8 +568,9 @@ Status Catalog::open()
     QSqlQuery q = makeQuery(*db);
     const QString what = QStringLiteral("Could not record this machine in the catalog %1").arg(m_config.displayLocation());
     // Best effort: a catalog this user may only read still opens (the name is for display).
-    if (Status p = prepare(q, QStringLiteral("INSERT INTO machines (id, name, seen) VALUES (?, ?, ?) "
-                                             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, seen = excluded.seen"), what);
+    const QString upsert = isMariaDb(*db) ? QStringLiteral("ON DUPLICATE KEY UPDATE name = VALUES(name), seen = VALUES(seen)")
+                                          : QStringLiteral("ON CONFLICT (id) DO UPDATE SET name = excluded.name, seen = excluded.seen");
+    if (Status p = prepare(q, QStringLiteral("INSERT INTO machines (id, name, seen) VALUES (?, ?, ?) ") + upsert, what);
         !p || !run(q, what, {thisMachine().id, thisMachine().name, nowMs()}))
         qWarning("%s", qPrintable(what));
     return {};
@@ -605,13 +676,17 @@ Result<qint64> Catalog::createCollection(const QString &name, const QString &rem
         return Result<qint64>::failure(what + QLatin1StringView(": a collection with that name already exists"));
     find.finish();
 
-    if (Status s = prepare(insert, QStringLiteral("INSERT INTO collections (name, remote, created) VALUES (?, ?, ?) RETURNING id"), what); !s)
+    // MariaDB: RETURNING rows do not reach Qt's driver (see insertedDocuments()); the id is the
+    // statement's LAST_INSERT_ID() there.
+    const bool maria = isMariaDb(*db);
+    if (Status s = prepare(insert, QStringLiteral("INSERT INTO collections (name, remote, created) VALUES (?, ?, ?)%1")
+                                           .arg(maria ? QString() : QStringLiteral(" RETURNING id")), what); !s)
         return Result<qint64>::failure(s.error());
     if (Status s = run(insert, what, {name, text(remote), nowMs()}); !s)
         return Result<qint64>::failure(s.error());
-    if (!insert.next())
+    if (maria ? !insert.lastInsertId().isValid() : !insert.next())
         return Result<qint64>::failure(sqlErrorText(what + QLatin1StringView(" (no id returned)"), insert.lastError()));
-    const qint64 id = insert.value(0).toLongLong();
+    const qint64 id = maria ? insert.lastInsertId().toLongLong() : insert.value(0).toLongLong();
     insert.finish();
     if (Status s = tx.commit(); !s)
         return Result<qint64>::failure(s.error());
@@ -694,7 +769,7 @@ Result<QList<Collection>> Catalog::collections()
     if (!db)
         return R::failure(db.error());
     QSqlQuery q = makeQuery(*db);
-    if (Status s = prepare(q, collectionSelect({}), what); !s)
+    if (Status s = prepare(q, collectionSelect(*db, {}), what); !s)
         return R::failure(s.error());
     if (Status s = execQuery(q, what); !s)
         return R::failure(s.error());
@@ -714,7 +789,7 @@ Result<std::optional<Collection>> Catalog::collection(qint64 id)
     if (!db)
         return R::failure(db.error());
     QSqlQuery q = makeQuery(*db);
-    if (Status s = prepare(q, collectionSelect(QStringLiteral("WHERE c.id = ?")), what); !s)
+    if (Status s = prepare(q, collectionSelect(*db, QStringLiteral("WHERE c.id = ?")), what); !s)
         return R::failure(s.error());
     if (Status s = run(q, what, {qlonglong(id)}); !s)
         return R::failure(s.error());
@@ -731,7 +806,7 @@ Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
     if (!db)
         return R::failure(db.error());
     QSqlQuery q = makeQuery(*db);
-    if (Status s = prepare(q, collectionSelect(QStringLiteral("WHERE c.name = ?")), what); !s)
+    if (Status s = prepare(q, collectionSelect(*db, QStringLiteral("WHERE c.name = ?")), what); !s)
         return R::failure(s.error());
     if (Status s = run(q, what, {name}); !s)
         return R::failure(s.error());
@@ -757,11 +832,7 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
     // Statements are prepared once and reused; lookups and inserts go a chunk of rows at a time,
     // which matters most for PostgreSQL, where every statement is a network round trip.
     QSqlQuery reset = makeQuery(*db);
-    ChunkedQuery insert(*m_connections, [](qsizetype n) {
-        return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, status, "
-                              "added, updated, machine_id) VALUES %1 RETURNING id, source_path")
-                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, 'queued', ?, ?, ?)"), n));
-    }, kInsertChunk);
+    ChunkedQuery insert(*m_connections, isMariaDb(*db) ? &insertQueuedSql<false> : &insertQueuedSql<true>, kInsertChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -855,12 +926,14 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
         }
         if (Status s = execQuery(*q, what); !s)
             return R::failure(s.error());
-        while (q->next()) {
-            const auto it = known.constFind(q->value(1).toByteArray());
+        const auto rows = insertedDocuments(*m_connections, *db, *q, n, what);
+        if (!rows)
+            return R::failure(rows.error());
+        for (const auto &[id, path] : *rows) {
+            const auto it = known.constFind(path);
             if (it != known.constEnd() && it->insertSlot >= 0)
-                insertedIds[it->insertSlot] = q->value(0).toLongLong();
+                insertedIds[it->insertSlot] = id;
         }
-        q->finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
     }
     for (qsizetype i = 0; i < docs.size(); ++i) {
         if (slotOf[i] < 0)
@@ -901,11 +974,7 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
     if (!db)
         return R::failure(db.error());
 
-    ChunkedQuery insert(*m_connections, [](qsizetype n) {
-        return QStringLiteral("INSERT INTO documents (collection_id, file_name, source_path, size, mtime_ms, sha256, "
-                              "status, error, duplicate_of, added, updated, machine_id) VALUES %1 RETURNING id, source_path")
-                .arg(repeated(QStringLiteral("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), n));
-    }, kInsertChunk);
+    ChunkedQuery insert(*m_connections, isMariaDb(*db) ? &insertHashedSql<false> : &insertHashedSql<true>, kInsertChunk);
     Transaction tx(*db, what);
     if (!tx.ok())
         return R::failure(tx.error());
@@ -1013,12 +1082,14 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
             }
             if (Status s = execQuery(*q, what); !s)
                 return s;
-            while (q->next()) {
-                const qsizetype i = firstIndex.value(q->value(1).toByteArray(), -1);
+            const auto inserted = insertedDocuments(*m_connections, *db, *q, n, what);
+            if (!inserted)
+                return Status::failure(inserted.error());
+            for (const auto &[id, path] : *inserted) {
+                const qsizetype i = firstIndex.value(path, -1);
                 if (i >= 0)
-                    out[i].id = q->value(0).toLongLong();
+                    out[i].id = id;
             }
-            q->finish();   // SQLite: a RETURNING statement that is not reset blocks COMMIT
         }
         return {};
     };
@@ -1072,15 +1143,26 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
         return R::failure(db.error());
 
     QSqlQuery setFailed = makeQuery(*db), setHashed = makeQuery(*db);
-    // Many rows per UPDATE. VALUES columns are called column1, column2, ... in both databases;
-    // the casts give PostgreSQL the parameter types it cannot infer inside VALUES.
-    ChunkedQuery setHashedRows(*m_connections, [](qsizetype n) {
+    // Many rows per UPDATE. VALUES columns are called column1, column2, ... in SQLite and
+    // PostgreSQL; the casts give PostgreSQL the parameter types it cannot infer inside VALUES.
+    // MariaDB has no UPDATE … FROM: it joins a derived table of the same columns.
+    const auto standardSql = [](qsizetype n) {
         return QStringLiteral("UPDATE documents SET status = v.column2, sha256 = v.column3, duplicate_of = v.column4, "
                               "error = '', size = v.column5, mtime_ms = v.column6, updated = v.column7 "
                               "FROM (VALUES %1) AS v WHERE documents.id = v.column1")
                 .arg(repeated(QStringLiteral("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), "
                                              "CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"), n));
-    }, kInsertChunk);
+    };
+    const auto mariaDbSql = [](qsizetype n) {
+        return QStringLiteral("UPDATE documents JOIN (SELECT ? AS column1, ? AS column2, ? AS column3, ? AS column4, "
+                              "? AS column5, ? AS column6, ? AS column7%1) AS v ON documents.id = v.column1 "
+                              "SET documents.status = v.column2, documents.sha256 = v.column3, "
+                              "documents.duplicate_of = v.column4, documents.error = '', documents.size = v.column5, "
+                              "documents.mtime_ms = v.column6, documents.updated = v.column7")
+                .arg(QString(QStringLiteral(" UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?")).repeated(n - 1));
+    };
+    ChunkedQuery setHashedRows(*m_connections, isMariaDb(*db) ? ChunkedQuery::Sql(mariaDbSql) : ChunkedQuery::Sql(standardSql),
+                               kInsertChunk);
     ChunkedQuery readCurrent(*m_connections, [](qsizetype n) {
         return QStringLiteral("SELECT id, collection_id, status, sha256 FROM documents WHERE id IN (%1)").arg(marks(n));
     }, kLookupChunk);
@@ -1398,15 +1480,18 @@ Result<QList<Document>> Catalog::documents(const DocumentQuery &query)
     if (!db)
         return R::failure(db.error());
 
-    Filter f = documentFilter(query);
-    QString sql = QStringLiteral("SELECT %1 FROM documents").arg(kDocColumns) + f.where + orderBy(query);
+    Filter f = documentFilter(*db, query);
+    QString sql = QStringLiteral("SELECT %1 FROM documents").arg(kDocColumns) + f.where + orderBy(*db, query);
     const qint64 offset = std::max<qint64>(0, query.offset);
     if (query.limit >= 0) {
         sql += QLatin1StringView(" LIMIT ? OFFSET ?");
         f.values << qlonglong(query.limit) << qlonglong(offset);
     } else if (offset > 0) {
-        // SQLite only takes OFFSET after a LIMIT (-1: none); PostgreSQL takes OFFSET alone.
-        sql += isPostgres(*db) ? QLatin1StringView(" OFFSET ?") : QLatin1StringView(" LIMIT -1 OFFSET ?");
+        // SQLite only takes OFFSET after a LIMIT (-1: none), MariaDB after one too (the largest
+        // row count it knows); PostgreSQL takes OFFSET alone.
+        sql += isPostgres(*db)  ? QLatin1StringView(" OFFSET ?")
+             : isMariaDb(*db)   ? QLatin1StringView(" LIMIT 18446744073709551615 OFFSET ?")
+                                : QLatin1StringView(" LIMIT -1 OFFSET ?");
         f.values << qlonglong(offset);
     }
 
@@ -1432,7 +1517,7 @@ Result<qint64> Catalog::countDocuments(const DocumentQuery &query)
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());
-    const Filter f = documentFilter(query);
+    const Filter f = documentFilter(*db, query);
     QSqlQuery q = makeQuery(*db);
     if (Status s = prepare(q, QStringLiteral("SELECT COUNT(*) FROM documents") + f.where, what); !s)
         return R::failure(s.error());

@@ -1,5 +1,6 @@
 #include "catalogconfig.h"
 
+#include "mariadburl.h"
 #include "pgurl.h"
 
 #include <QDir>
@@ -29,13 +30,19 @@ QString urlScheme(const QString &location)
 }
 
 const QString kSupported = QStringLiteral(
-        "a SQLite file (a path or a file:// URL) and PostgreSQL (postgresql:// or postgres://)");
+        "a SQLite file (a path or a file:// URL), PostgreSQL (postgresql:// or postgres://) and "
+        "MariaDB/MySQL (mysql:// or mariadb://)");
 
 } // namespace
 
 bool CatalogConfig::isPostgres() const
 {
     return looksLikePostgresUrl(location);
+}
+
+bool CatalogConfig::isMariaDb() const
+{
+    return looksLikeMariaDbUrl(location);
 }
 
 CatalogConfig CatalogConfig::defaultConfig()
@@ -51,7 +58,7 @@ std::optional<QString> CatalogConfig::locationError() const
     if (location.isEmpty())
         return QStringLiteral("no catalog given; Quire's catalog is %1").arg(kSupported);
     const QString scheme = urlScheme(location);
-    if (scheme.isEmpty() || isPostgres())
+    if (scheme.isEmpty() || isServer())
         return std::nullopt;
     if (scheme == QLatin1StringView("file"))
         return QStringLiteral("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(displayLocation());
@@ -65,6 +72,10 @@ bool CatalogConfig::passwordInUrl() const
         // libpq reads a "password" parameter into the same field as the user info's password.
         const std::optional<PostgresUrl> pg = parsePostgresUrl(location);
         return pg && !pg->password.isEmpty();
+    }
+    if (isMariaDb()) {
+        const std::optional<MariaDbUrl> url = parseMariaDbUrl(location);
+        return url ? !url->password.isEmpty() : !QUrl(location).password().isEmpty();
     }
     return !urlScheme(location).isEmpty() && !QUrl(location).password().isEmpty();
 }
@@ -89,6 +100,8 @@ QString CatalogConfig::displayLocation() const
 {
     if (isPostgres())
         return redactPostgresUrl(location);
+    if (isMariaDb())
+        return redactMariaDbUrl(location);
     if (!urlScheme(location).isEmpty()) {
         // Some other URL: shown without its password.
         const QUrl url(location);

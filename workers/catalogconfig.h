@@ -6,14 +6,18 @@
 
 namespace quire {
 
-// Where the catalog lives: a SQLite file path (the default; also as a file:// URL) or a
-// PostgreSQL URL "postgresql://user[:password]@host[:port]/dbname" (also "postgres://").
+// Where the catalog lives: a SQLite file path (the default; also as a file:// URL), a
+// PostgreSQL URL "postgresql://user[:password]@host[:port]/dbname" (also "postgres://") or a
+// MariaDB/MySQL URL "mysql://user[:password]@host[:port]/database" (also "mariadb://").
 // Any other "scheme://" location is refused (locationError()), never taken for a file name.
 struct CatalogConfig
 {
     QString location;
 
     bool isPostgres() const;
+    bool isMariaDb() const;
+    // A database server (PostgreSQL or MariaDB/MySQL), as opposed to a SQLite file.
+    bool isServer() const { return isPostgres() || isMariaDb(); }
     // Why Quire cannot serve this location (an unknown URL scheme, an empty location), naming
     // what it supports; nullopt when it can.
     std::optional<QString> locationError() const;

@@ -1,5 +1,6 @@
 #include "dbconnections.h"
 
+#include "mariadburl.h"
 #include "pgurl.h"
 #include "transaction.h"
 
@@ -37,6 +38,12 @@ constexpr std::chrono::milliseconds kDefaultMaxAge{30 * 60'000};
 constexpr std::chrono::milliseconds kConnectRetryPauses[] = {std::chrono::milliseconds(250),
                                                              std::chrono::milliseconds(750),
                                                              std::chrono::milliseconds(2000)};
+// MariaDB: how long the client library waits for the server to connect, to answer (a statement
+// runs at most kStatementTimeoutS, a lock wait 30 s) and to take what it sends.
+constexpr int kMariaDbConnectTimeoutS = 10;
+constexpr int kMariaDbReadTimeoutS = 330;
+constexpr int kMariaDbWriteTimeoutS = 60;
+constexpr int kStatementTimeoutS = 300;
 // PostgreSQL: no catalog statement runs this long unless something is wrong (a lock held by
 // another program is bounded by lock_timeout already).
 constexpr QLatin1StringView kPgStatementTimeout("5min");
@@ -110,6 +117,8 @@ bool worthRetrying(const QString &error)
         QLatin1StringView("password"), QLatin1StringView("authentication"), QLatin1StringView("does not exist"),
         QLatin1StringView("permission denied"), QLatin1StringView("invalid"), QLatin1StringView("not supported"),
         QLatin1StringView("certificate"), QLatin1StringView("SSL"), QLatin1StringView("could not translate host name"),
+        QLatin1StringView("access denied"), QLatin1StringView("unknown database"), QLatin1StringView("unknown MySQL server host"),
+        QLatin1StringView("TLS"),
     };
     for (const QLatin1StringView marker : kFinal) {
         if (error.contains(marker, Qt::CaseInsensitive))
@@ -265,6 +274,38 @@ Status configurePostgres(QSqlDatabase &db)
     return {};
 }
 
+Status configureMariaDb(QSqlDatabase &db)
+{
+    // The schema and session settings are MariaDB's (generated columns, IF NOT EXISTS on columns,
+    // max_statement_time); MySQL differs in each.
+    QSqlQuery version(db);
+    if (!version.exec(QStringLiteral("SELECT VERSION()")) || !version.next())
+        return Status::failure(QStringLiteral("could not read the server's version: %1").arg(version.lastError().text()));
+    const QString name = version.value(0).toString();
+    const QList<QStringView> numbers = QStringView(name).split(u'.');
+    const int major = numbers.value(0).toInt(), minor = numbers.size() > 1 ? numbers.at(1).toInt() : 0;
+    if (!name.contains(QLatin1StringView("MariaDB"), Qt::CaseInsensitive))
+        return Status::failure(QStringLiteral("the server is MySQL %1; Quire's catalog runs on MariaDB 10.5 or later, "
+                                              "not on MySQL").arg(name));
+    if (major < 10 || (major == 10 && minor < 5))
+        return Status::failure(QStringLiteral("the server is MariaDB %1; Quire's catalog needs 10.5 or later").arg(name));
+    const QString statements[] = {
+        // What PostgreSQL does by default, and what the catalog's writers expect: each statement
+        // sees what was committed before it (the writer lock orders the writers).
+        QStringLiteral("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+        // Errors rather than silently truncated or adjusted values.
+        QStringLiteral("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"),
+        QStringLiteral("SET SESSION innodb_lock_wait_timeout = 30"),
+        QStringLiteral("SET SESSION max_statement_time = %1").arg(kStatementTimeoutS),
+    };
+    for (const QString &sql : statements) {
+        QSqlQuery q(db);
+        if (!q.exec(sql))
+            return Status::failure(QStringLiteral("could not run \"%1\": %2").arg(sql, q.lastError().text()));
+    }
+    return {};
+}
+
 } // namespace
 
 ConnectionManager::ConnectionManager(CatalogConfig config)
@@ -312,9 +353,10 @@ Result<QSqlDatabase> ConnectionManager::database()
             // Aged out only after a pause in its use: a caller that asks twice in a row (a read
             // and its prepared statement) must get the same connection both times.
             const bool resting = now - c->lastUsed >= std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1));
+            const bool suspect = takeLostConnectionNote();
             if ((resting && now - c->openedAt >= maxAge) || connectionLost(c->db)) {
                 alive = false;
-            } else if (now - c->lastUsed >= idle) {
+            } else if (suspect || now - c->lastUsed >= idle) {
                 // Like a pool's pre-ping: a server restart or a dropped TCP connection shows up
                 // here instead of as a confusing error in the middle of the next transaction.
                 QSqlQuery ping(c->db);
@@ -333,14 +375,22 @@ Result<QSqlDatabase> ConnectionManager::database()
         return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(*unusable));
     const QString name = QStringLiteral("quire-%1-%2").arg(m_state->id).arg(
             m_state->nextConnection.fetch_add(1, std::memory_order_relaxed));
-    const QString driver = config.isPostgres() ? QStringLiteral("QPSQL") : QStringLiteral("QSQLITE");
+    const QString driver = config.isPostgres() ? QStringLiteral("QPSQL")
+                         : config.isMariaDb()  ? QStringLiteral("QMYSQL")
+                                               : QStringLiteral("QSQLITE");
     const QString where = config.displayLocation();
 
     std::optional<PostgresUrl> pg;
+    std::optional<MariaDbUrl> maria;
     if (config.isPostgres()) {
         QString error;
         pg = parsePostgresUrl(config.location, &error);
         if (!pg)
+            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
+    } else if (config.isMariaDb()) {
+        QString error;
+        maria = parseMariaDbUrl(config.location, &error);
+        if (!maria)
             return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
     } else {
         // SQLite creates the file but not its folder (first run: the data folder may not exist).
@@ -357,7 +407,9 @@ Result<QSqlDatabase> ConnectionManager::database()
         if (!QSqlDatabase::isDriverAvailable(driver)) {
 #ifdef Q_OS_LINUX
             const QString package = QStringLiteral(" (Debian: libqt6sql6-%1)")
-                                        .arg(config.isPostgres() ? QStringLiteral("psql") : QStringLiteral("sqlite"));
+                                        .arg(config.isPostgres() ? QStringLiteral("psql")
+                                             : config.isMariaDb() ? QStringLiteral("mysql")
+                                                                  : QStringLiteral("sqlite"));
 #else
             const QString package = QStringLiteral(" (Qt's sqldrivers plugin folder lacks it)");
 #endif
@@ -391,6 +443,28 @@ Result<QSqlDatabase> ConnectionManager::database()
         for (const auto &[key, value] : std::as_const(pg->options))
             options.append(key + u'=' + quoteConnectOption(value));
         db.setConnectOptions(options.join(u';'));
+    } else if (maria) {
+        db.setUserName(maria->user);
+        db.setPassword(mariaDbPassword(*maria));
+        db.setDatabaseName(maria->database);
+        db.setHostName(maria->host);
+        db.setPort(maria->port);
+        // Never MYSQL_OPT_RECONNECT: a silent reconnect in the middle of a transaction would run
+        // its remaining statements outside it. A lost connection is replaced here instead.
+        // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as SQLite and PostgreSQL do,
+        // not only those whose values changed (the catalog tells "no such row" by it).
+        QStringList options{QStringLiteral("CLIENT_FOUND_ROWS"),
+                            QStringLiteral("MYSQL_OPT_CONNECT_TIMEOUT=%1").arg(kMariaDbConnectTimeoutS),
+                            QStringLiteral("MYSQL_OPT_READ_TIMEOUT=%1").arg(kMariaDbReadTimeoutS),
+                            QStringLiteral("MYSQL_OPT_WRITE_TIMEOUT=%1").arg(kMariaDbWriteTimeoutS)};
+        const std::pair<const char *, const QString *> paths[] = {
+            {"UNIX_SOCKET", &maria->socket}, {"SSL_CA", &maria->sslCa}, {"SSL_CAPATH", &maria->sslCapath},
+            {"SSL_CERT", &maria->sslCert}, {"SSL_KEY", &maria->sslKey}};
+        for (const auto &[key, value] : paths) {
+            if (!value->isEmpty())
+                options.append(QLatin1StringView(key) + u'=' + *value);
+        }
+        db.setConnectOptions(options.join(u';'));
     } else {
         db.setDatabaseName(config.location);
         db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(kSqliteBusyTimeoutMs));
@@ -409,7 +483,7 @@ Result<QSqlDatabase> ConnectionManager::database()
     bool opened = db.open();
     int attempts = 1;
     for (const auto pause : kConnectRetryPauses) {
-        if (opened || !pg || !worthRetrying(db.lastError().text()))
+        if (opened || !config.isServer() || !worthRetrying(db.lastError().text()))
             break;
         std::this_thread::sleep_for(pause);
         ++attempts;
@@ -422,9 +496,14 @@ Result<QSqlDatabase> ConnectionManager::database()
         // libpq: "fe_sendauth: no password supplied", "password authentication failed for user".
         if (pg && why.contains(QLatin1StringView("password"), Qt::CaseInsensitive))
             why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
+        if (maria && why.contains(QLatin1StringView("Access denied"), Qt::CaseInsensitive))
+            why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.my.cnf)");
+        // The server could not be reached: the caller may try the whole operation again.
+        if (config.isServer() && worthRetrying(db.lastError().text()))
+            noteSqlFailure(SqlFailure::Lost);
         return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, why));
     }
-    const Status configured = pg ? configurePostgres(db) : configureSqlite(db);
+    const Status configured = pg ? configurePostgres(db) : maria ? configureMariaDb(db) : configureSqlite(db);
     if (!configured)
         return discard(QStringLiteral("Cannot set up the catalog connection to %1: %2").arg(where, configured.error()));
 
@@ -449,8 +528,8 @@ std::shared_ptr<QSqlQuery> ConnectionManager::preparedStatement(const QString &s
         dropStatements(*c, kMaxPreparedStatements / 2);
     auto q = std::make_shared<QSqlQuery>(c->db);
     // SQLite: forward-only avoids Qt caching every row. QPSQL's forward-only mode streams rows
-    // and loses them if another statement runs meanwhile, so PostgreSQL results stay buffered.
-    q->setForwardOnly(!m_state->config.isPostgres());
+    // and loses them if another statement runs meanwhile, so the servers' results stay buffered.
+    q->setForwardOnly(!m_state->config.isServer());
     if (!q->prepare(sql)) {
         *error = q->lastError().text();
         return nullptr;

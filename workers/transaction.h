@@ -18,6 +18,48 @@ QString sqlErrorText(const QString &what, const QSqlError &error);
 // Runs an already prepared and bound query; a failed Status names `what`.
 Status execQuery(QSqlQuery &query, const QString &what);
 bool isPostgres(const QSqlDatabase &db);
+bool isMariaDb(const QSqlDatabase &db);   // MariaDB or MySQL (Qt's QMYSQL driver)
+
+// What the last SQL error on this thread (as passed to sqlErrorText()) says about trying again.
+enum class SqlFailure {
+    None,
+    Other,       // the same statement would fail again (a constraint, bad SQL, no permission...)
+    Lost,        // the connection went away (server restart, kill, network): a new one may work
+    Conflict,    // a deadlock, a lock wait or serialization timeout: the same work may succeed later
+};
+SqlFailure classifySqlError(const QSqlError &error);
+SqlFailure lastSqlFailure();
+void clearLastSqlFailure();
+void noteSqlFailure(SqlFailure failure);   // for failures that do not come from a QSqlError
+// True once after an error on this thread said the connection was lost: the connection manager
+// then checks the thread's connection before handing it out again.
+bool takeLostConnectionNote();
+
+// Decides whether a failed attempt is run again and sleeps before it: only after a Lost or
+// Conflict failure (never after a COMMIT that may have happened, see Transaction::commit()),
+// never inside an open Transaction (the outer one is retried whole), at most kMaxSqlRetries
+// times, after 0.1, 0.3, 0.9, 2.7 s (±25 %). False: report the failure.
+constexpr int kMaxSqlRetries = 4;
+bool pauseBeforeSqlRetry(int failedAttempts);
+
+// Runs `attempt` (a whole transaction, or a read) until it succeeds or its failure is not worth
+// another try (pauseBeforeSqlRetry()); a failure after retries says how many tries it took.
+template <typename F>
+auto retryTransient(F &&attempt) -> decltype(attempt())
+{
+    for (int failed = 0;;) {
+        clearLastSqlFailure();
+        auto result = attempt();
+        if (result)
+            return result;
+        ++failed;
+        if (!pauseBeforeSqlRetry(failed)) {
+            if (failed == 1)
+                return result;
+            return decltype(result)::failure(result.error() + QStringLiteral(" (tried %1 times)").arg(failed));
+        }
+    }
+}
 
 // RAII write transaction on one thread's connection (private to the catalog).
 //
@@ -32,6 +74,10 @@ bool isPostgres(const QSqlDatabase &db);
 // PostgreSQL: "BEGIN", then a transaction-scoped advisory lock so that catalog writers run one at
 // a time, as with SQLite. The check-then-write steps (dedupe by SHA-256, migrations) rely on it;
 // readers are never blocked by it.
+// MariaDB/MySQL: "BEGIN", then a named lock (GET_LOCK, one per database) for the same purpose,
+// released after COMMIT or ROLLBACK. It belongs to the session, not the transaction, so it also
+// holds across the implicit commits of schema changes (migrations); the server drops it when the
+// connection ends.
 //
 // The constructor begins; check ok()/error(). commit() is explicit; the destructor rolls back a
 // transaction that was not committed. Use on the connection's own thread only.
@@ -58,12 +104,15 @@ public:
     static int openOnThisThread();
 
 private:
+    void releaseLocks();
+
     std::shared_ptr<std::timed_mutex> m_writers;   // SQLite: this file's in-process writer queue
     std::unique_lock<std::timed_mutex> m_writing;
     QSqlDatabase m_db;
     QString m_what;
     QString m_error;
     bool m_active = false;
+    bool m_holdsNamedLock = false;   // MariaDB: the writer lock (GET_LOCK)
 };
 
 } // namespace quire

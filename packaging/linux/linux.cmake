@@ -112,5 +112,6 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # has the vnc and TUIO plugins.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")
 #  - libqt6sql6-psql: QPSQL driver, for catalogs shared in PostgreSQL (--catalog postgresql://).
+#  - libqt6sql6-mysql: QMYSQL driver, for catalogs shared in MariaDB (--catalog mysql://).
 #  - qt6-wayland: native Wayland windows (without it Qt falls back to XWayland).
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libqt6sql6-psql, qt6-wayland")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libqt6sql6-psql, libqt6sql6-mysql, qt6-wayland")

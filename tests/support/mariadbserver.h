@@ -1,0 +1,66 @@
+#pragma once
+
+#include <QString>
+#include <QTemporaryDir>
+
+#include <memory>
+#include <optional>
+
+#include <sys/types.h>
+
+namespace quire::test {
+
+// A throw-away MariaDB server for one test process: mariadb-install-db into a temporary folder,
+// mariadbd on a free loopback port (and a unix socket inside the folder), shut down by the
+// destructor. Tests connect as "quire" from 127.0.0.1 without a password; root (through the
+// socket) creates databases and users. stop() and start() again keep the data and the port, as a
+// database server restart does; kill() ends it at once (SIGKILL), as a crash or power cut does.
+// If the test process dies, a small shell stops the server and removes its folder.
+//
+// Use from the test's main thread. Not thread-safe.
+class MariaDbServer final
+{
+public:
+    MariaDbServer();
+    ~MariaDbServer();
+    MariaDbServer(const MariaDbServer &) = delete;
+    MariaDbServer &operator=(const MariaDbServer &) = delete;
+
+    // True when mariadbd and mariadb-install-db are installed (Debian: mariadb-server).
+    static bool available();
+    static QString missingMessage();
+
+    bool start();   // false: see error()
+    bool stop();    // a clean shutdown
+    bool kill();    // SIGKILL, then waits for the process to end
+    bool isRunning() const { return m_pid > 0; }
+    const QString &error() const { return m_error; }
+    int port() const { return m_port; }
+    qint64 startupMs() const { return m_startupMs; }
+
+    // "mysql://quire@127.0.0.1:<port>/<database>"
+    QString url(const QString &database) const;
+    // Creates a database (lowercase letters, digits, '_'), utf8mb4 with a binary collation, and
+    // returns its URL; empty on failure.
+    QString createDatabase(const QString &name);
+    // The URL of `database` for a user who must give `password`; the URL has no password.
+    QString passwordUserUrl(const QString &database, const QString &password);
+    // Runs SQL as root with the mariadb client; its output (tab-separated, no column names),
+    // nullopt on failure.
+    std::optional<QString> sql(const QString &database, const QString &statements);
+
+private:
+    bool launch();
+    bool waitUntilReady(int timeoutMs);
+    void startCrashWatcher();
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_dataDir, m_socket, m_logFile;
+    QString m_error;
+    int m_port = 0;
+    pid_t m_pid = 0;
+    pid_t m_watcher = 0;
+    qint64 m_startupMs = 0;
+};
+
+} // namespace quire::test
