@@ -1,5 +1,6 @@
 // ctest-labels: ui
 #include "catalog.h"
+#include "catalogservers.h"
 #include "catalogservice.h"
 #include "hasher.h"
 #include "pools.h"
@@ -31,6 +32,8 @@ class tst_CatalogService final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    // Every test runs against a SQLite file, a PostgreSQL and a MariaDB test server.
+    void initTestCase_data() { test::CatalogServers::addBackendRows(); }
     void init();
     void cleanup();
 
@@ -47,6 +50,7 @@ private Q_SLOTS:
     void suggestsCollectionNames();
 
 private:
+    test::CatalogServers m_servers;
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<Catalog> m_catalog;
     std::unique_ptr<Pools> m_pools;
@@ -55,8 +59,14 @@ private:
 
 void tst_CatalogService::init()
 {
+    QFETCH_GLOBAL(QString, backend);
     m_dir = std::make_unique<QTemporaryDir>();
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(QStringLiteral("c.sqlite"))});
+    QString skip, fail;
+    const QString location = m_servers.newLocation(backend, m_dir->path(), &skip, &fail);
+    if (!skip.isEmpty())
+        QSKIP(qPrintable(skip));
+    QVERIFY2(!location.isEmpty(), qPrintable(fail));
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{location});
     m_pools = std::make_unique<Pools>(2, 2);
     m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
     const Status opened = await(m_service->open());

@@ -1,6 +1,7 @@
 // ctest-labels: concurrency ingest
 // ctest-timeout: 600
 #include "catalog.h"
+#include "catalogservers.h"
 #include "hasher.h"
 #include "ingestjob.h"
 #include "pools.h"
@@ -14,6 +15,7 @@
 #include <QThread>
 
 #include <filesystem>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -44,6 +46,8 @@ class tst_IngestJob final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    // Every test runs against a SQLite file, a PostgreSQL and a MariaDB test server.
+    void initTestCase_data();
     void init();
     void cleanup();
 
@@ -59,6 +63,8 @@ private Q_SLOTS:
     void signalsAreCoalescedOnJobThread();
     void hugeSparseFile();
     void relativePathsAreRecordedAbsolute();
+    void serverRestartMidIngest();
+    void twoProcessesIngestOverlappingFolders();
 
 private:
     QByteArray dir() const { return QFile::encodeName(m_dir->path()); }
@@ -66,17 +72,37 @@ private:
     IngestResult run(IngestJob &job);
     QList<Document> docs(qint64 collectionId);
 
+    QString backend() const;
+
+    test::CatalogServers m_servers;
     std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_location;
     std::unique_ptr<Catalog> m_catalog;
     std::unique_ptr<Pools> m_pools;
     QThreadPool m_testPool;
 };
 
+void tst_IngestJob::initTestCase_data()
+{
+    test::CatalogServers::addBackendRows();
+}
+
+QString tst_IngestJob::backend() const
+{
+    QFETCH_GLOBAL(QString, backend);
+    return backend;
+}
+
 void tst_IngestJob::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
     QVERIFY(m_dir->isValid());
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(QStringLiteral("catalog.sqlite"))});
+    QString skip, fail;
+    m_location = m_servers.newLocation(backend(), m_dir->path(), &skip, &fail);
+    if (!skip.isEmpty())
+        QSKIP(qPrintable(skip));
+    QVERIFY2(!m_location.isEmpty(), qPrintable(fail));
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_location});
     m_pools = std::make_unique<Pools>(2, 2);
     QVERIFY(::mkdir((dir() + "/in").constData(), 0755) == 0);
     const Status opened = onWorker(m_testPool, [this] { return m_catalog->open(); });
@@ -470,4 +496,128 @@ void tst_IngestJob::relativePathsAreRecordedAbsolute()
 }
 
 QTEST_GUILESS_MAIN(tst_IngestJob)
+// The database server stops in the middle of an ingest and comes back: the job ends with
+// success (its writes were retried) or with a clear error, nothing is half written, and running
+// it again records every file exactly once.
+void tst_IngestJob::serverRestartMidIngest()
+{
+    if (backend() == QLatin1StringView("sqlite"))
+        QSKIP("a SQLite catalog has no server");
+    constexpr int kFiles = 3000;
+    QVERIFY(::mkdir((dir() + "/in/a").constData(), 0755) == 0);
+    QVERIFY(::mkdir((dir() + "/in/b").constData(), 0755) == 0);
+    for (int i = 0; i < kFiles; ++i)
+        writeFile(dir() + (i % 2 ? "/in/a/r" : "/in/b/r") + QByteArray::number(i), "restart " + QByteArray::number(i % 2900));
+    const qint64 id = makeCollection(QStringLiteral("Restart"));
+
+    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
+    QSignalSpy finished(&job, &IngestJob::finished);
+    int recorded = 0;
+    connect(&job, &IngestJob::documentsChanged, this, [&](const QList<DocumentEvent> &e) { recorded += int(e.size()); });
+    job.start();
+    QVERIFY(QTest::qWaitFor([&] { return recorded >= 200 || finished.count() == 1; }, 120'000));
+    // Down for about a second, as a quick restart is.
+    bool restarted = false;
+    if (backend() == QLatin1StringView("postgres")) {
+        test::PgServer *pg = m_servers.postgres();
+        restarted = pg->stopServer();
+        QThread::msleep(800);
+        restarted = pg->startAgain() && restarted;
+        QVERIFY2(restarted, qPrintable(pg->error()));
+    } else {
+        test::MariaDbServer *maria = m_servers.mariaDb();
+        restarted = maria->stop();
+        QThread::msleep(800);
+        restarted = maria->start() && restarted;
+        QVERIFY2(restarted, qPrintable(maria->error()));
+    }
+    QVERIFY(QTest::qWaitFor([&] { return finished.count() == 1; }, 300'000));
+    const auto first = finished.first().first().value<IngestResult>();
+    if (first.outcome == IngestResult::Outcome::Error) {
+        // It names the catalog (the server), not just the driver's words.
+        QVERIFY2(first.error.contains(CatalogConfig{m_location}.displayLocation()), qPrintable(first.error));
+    } else {
+        QVERIFY2(first.outcome == IngestResult::Outcome::Succeeded,
+                 qPrintable(QStringLiteral("outcome %1: %2").arg(int(first.outcome)).arg(first.error)));
+    }
+    qInfo("first run: outcome %d, %lld of %d files done; %s", int(first.outcome), qlonglong(first.totals.filesDone),
+          kFiles, qPrintable(first.error));
+
+    // Whatever the first run did is whole: a hashed row has its hash, and no path is there twice.
+    auto check = [&](bool complete) {
+        const QList<Document> all = docs(id);
+        QSet<QByteArray> paths;
+        int originals = 0;
+        for (const Document &d : all) {
+            QVERIFY2(!paths.contains(d.sourcePath), d.sourcePath.constData());
+            paths.insert(d.sourcePath);
+            if (d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate)
+                QVERIFY2(!Catalog::documentRowError(d), qPrintable(Catalog::documentRowError(d).value_or(QString())));
+            else
+                QVERIFY2(!complete && (d.status == DocStatus::Queued || d.status == DocStatus::Hashing),
+                         qPrintable(statusName(d.status)));
+            originals += d.status == DocStatus::Hashed;
+        }
+        if (complete) {
+            QCOMPARE(all.size(), kFiles);
+            QCOMPARE(originals, 2900);   // 100 files repeat the content of another
+        }
+    };
+    check(false);
+    if (QTest::currentTestFailed())
+        return;
+
+    IngestJob again(*m_catalog, *m_pools, id, {dir() + "/in"});
+    const IngestResult second = run(again);
+    QVERIFY2(second.outcome == IngestResult::Outcome::Succeeded, qPrintable(second.error));
+    QCOMPARE(second.totals.filesFound, kFiles);
+    check(true);
+}
+
+// Two processes (the command line) add overlapping folders into one catalog at the same time:
+// every file once, none lost, duplicates marked as such.
+void tst_IngestJob::twoProcessesIngestOverlappingFolders()
+{
+    constexpr int kFiles = 600;
+    QVERIFY(::mkdir((dir() + "/in/shared").constData(), 0755) == 0);
+    QVERIFY(::mkdir((dir() + "/in/onlyA").constData(), 0755) == 0);
+    QVERIFY(::mkdir((dir() + "/in/onlyB").constData(), 0755) == 0);
+    for (int i = 0; i < kFiles; ++i) {
+        const QByteArray folder = i % 3 == 0 ? "/in/shared/" : i % 3 == 1 ? "/in/onlyA/" : "/in/onlyB/";
+        writeFile(dir() + folder + "p" + QByteArray::number(i), "two processes " + QByteArray::number(i % 550));
+    }
+    makeCollection(QStringLiteral("Shared"));
+    // Both processes see the catalog as the test does; a settings file of their own each.
+    auto add = [&](const char *name, const QByteArray &other) {
+        return test::runProgram(test::quireBinary(),
+                                {QStringLiteral("--catalog"), m_location, QStringLiteral("--config"),
+                                 m_dir->filePath(QString::fromLatin1(name) + QStringLiteral(".json")),
+                                 QStringLiteral("add"), QStringLiteral("--collection"), QStringLiteral("Shared"),
+                                 QStringLiteral("--no-upload"), QFile::decodeName(dir() + "/in/shared"),
+                                 QFile::decodeName(dir() + other)},
+                                {}, 300'000, {{"QUIRE_MACHINE_ID", "same-machine"}});
+    };
+    test::ProgramResult a, b;
+    std::thread first([&] { a = add("a", "/in/onlyA"); });
+    std::thread second([&] { b = add("b", "/in/onlyB"); });
+    first.join();
+    second.join();
+    QVERIFY2(a.ok(), qPrintable(a.error + QString::fromUtf8(a.err)));
+    QVERIFY2(b.ok(), qPrintable(b.error + QString::fromUtf8(b.err)));
+
+    const auto collection = onWorker(m_testPool, [&] { return m_catalog->collectionByName(QStringLiteral("Shared")); });
+    QVERIFY2(collection.ok() && *collection, qPrintable(collection.error()));
+    const QList<Document> all = docs((*collection)->id);
+    QSet<QByteArray> paths;
+    int originals = 0;
+    for (const Document &d : all) {
+        QVERIFY2(!paths.contains(d.sourcePath), d.sourcePath.constData());
+        paths.insert(d.sourcePath);
+        QVERIFY2(d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate, qPrintable(statusName(d.status)));
+        originals += d.status == DocStatus::Hashed;
+    }
+    QCOMPARE(all.size(), kFiles);
+    QCOMPARE(originals, 550);
+}
+
 #include "tst_ingestjob.moc"

@@ -540,7 +540,8 @@ Result<QList<qint64>> transition(ConnectionManager &connections, const QList<qin
 } // namespace
 
 Catalog::Catalog(CatalogConfig config)
-    : m_config(config), m_connections(std::make_unique<ConnectionManager>(std::move(config)))
+    : m_config(config), m_where(config.displayLocation()),
+      m_connections(std::make_unique<ConnectionManager>(std::move(config)))
 {
 }
 
@@ -557,6 +558,11 @@ ConnectionManager &Catalog::connections()
 }
 
 Status Catalog::open()
+{
+    return retryTransient([&] { return openOnce(); }, m_where);
+}
+
+Status Catalog::openOnce()
 {
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -578,6 +584,11 @@ Status Catalog::open()
 
 Result<QHash<QString, QString>> Catalog::machineNames()
 {
+    return retryTransient([&] { return machineNamesOnce(); }, m_where);
+}
+
+Result<QHash<QString, QString>> Catalog::machineNamesOnce()
+{
     using R = Result<QHash<QString, QString>>;
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -595,6 +606,11 @@ Result<QHash<QString, QString>> Catalog::machineNames()
 }
 
 Result<int> Catalog::schemaVersion()
+{
+    return retryTransient([&] { return schemaVersionOnce(); }, m_where);
+}
+
+Result<int> Catalog::schemaVersionOnce()
 {
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -657,6 +673,11 @@ std::optional<QString> Catalog::documentRowError(const Document &doc)
 
 Result<qint64> Catalog::createCollection(const QString &name, const QString &remote)
 {
+    return retryTransient([&] { return createCollectionOnce(name, remote); }, m_where);
+}
+
+Result<qint64> Catalog::createCollectionOnce(const QString &name, const QString &remote)
+{
     const QString what = QStringLiteral("Could not create the collection \"%1\"").arg(name);
     if (const auto error = collectionNameError(name))
         return Result<qint64>::failure(what + QLatin1StringView(": ") + *error);
@@ -695,6 +716,11 @@ Result<qint64> Catalog::createCollection(const QString &name, const QString &rem
 
 Status Catalog::renameCollection(qint64 id, const QString &newName)
 {
+    return retryTransient([&] { return renameCollectionOnce(id, newName); }, m_where);
+}
+
+Status Catalog::renameCollectionOnce(qint64 id, const QString &newName)
+{
     const QString what = QStringLiteral("Could not rename collection %1 to \"%2\"").arg(id).arg(newName);
     if (const auto error = collectionNameError(newName))
         return Status::failure(what + QLatin1StringView(": ") + *error);
@@ -724,6 +750,11 @@ Status Catalog::renameCollection(qint64 id, const QString &newName)
 
 Status Catalog::setCollectionRemote(qint64 id, const QString &remote)
 {
+    return retryTransient([&] { return setCollectionRemoteOnce(id, remote); }, m_where);
+}
+
+Status Catalog::setCollectionRemoteOnce(qint64 id, const QString &remote)
+{
     const QString what = QStringLiteral("Could not set the remote of collection %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -742,6 +773,11 @@ Status Catalog::setCollectionRemote(qint64 id, const QString &remote)
 }
 
 Status Catalog::removeCollection(qint64 id)
+{
+    return retryTransient([&] { return removeCollectionOnce(id); }, m_where);
+}
+
+Status Catalog::removeCollectionOnce(qint64 id)
 {
     const QString what = QStringLiteral("Could not remove collection %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
@@ -763,6 +799,11 @@ Status Catalog::removeCollection(qint64 id)
 
 Result<QList<Collection>> Catalog::collections()
 {
+    return retryTransient([&] { return collectionsOnce(); }, m_where);
+}
+
+Result<QList<Collection>> Catalog::collectionsOnce()
+{
     using R = Result<QList<Collection>>;
     const QString what = QStringLiteral("Could not list the collections");
     Result<QSqlDatabase> db = m_connections->database();
@@ -783,6 +824,11 @@ Result<QList<Collection>> Catalog::collections()
 
 Result<std::optional<Collection>> Catalog::collection(qint64 id)
 {
+    return retryTransient([&] { return collectionOnce(id); }, m_where);
+}
+
+Result<std::optional<Collection>> Catalog::collectionOnce(qint64 id)
+{
     using R = Result<std::optional<Collection>>;
     const QString what = QStringLiteral("Could not read collection %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
@@ -800,6 +846,11 @@ Result<std::optional<Collection>> Catalog::collection(qint64 id)
 
 Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
 {
+    return retryTransient([&] { return collectionByNameOnce(name); }, m_where);
+}
+
+Result<std::optional<Collection>> Catalog::collectionByNameOnce(const QString &name)
+{
     using R = Result<std::optional<Collection>>;
     const QString what = QStringLiteral("Could not read the collection \"%1\"").arg(name);
     Result<QSqlDatabase> db = m_connections->database();
@@ -816,6 +867,11 @@ Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
 }
 
 Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QList<NewDocument> &docs)
+{
+    return retryTransient([&] { return addQueuedOnce(collectionId, docs); }, m_where);
+}
+
+Result<QList<QueuedDocument>> Catalog::addQueuedOnce(qint64 collectionId, const QList<NewDocument> &docs)
 {
     using R = Result<QList<QueuedDocument>>;
     const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
@@ -951,6 +1007,11 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
 
 Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, const QList<QByteArray> &paths)
 {
+    return retryTransient([&] { return pathStatesOnce(collectionId, paths); }, m_where);
+}
+
+Result<QHash<QByteArray, PathState>> Catalog::pathStatesOnce(qint64 collectionId, const QList<QByteArray> &paths)
+{
     const QString what = QStringLiteral("Could not look up %1 path(s) in collection %2").arg(paths.size()).arg(collectionId);
     if (paths.isEmpty())
         return QHash<QByteArray, PathState>();
@@ -958,6 +1019,11 @@ Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, co
 }
 
 Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList<HashedDocument> &docs)
+{
+    return retryTransient([&] { return addHashedOnce(collectionId, docs); }, m_where);
+}
+
+Result<QList<AddedDocument>> Catalog::addHashedOnce(qint64 collectionId, const QList<HashedDocument> &docs)
 {
     using R = Result<QList<AddedDocument>>;
     const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
@@ -1128,6 +1194,11 @@ void Catalog::noteRowsAdded(qint64 rows)
 }
 
 Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates)
+{
+    return retryTransient([&] { return applyHashesOnce(updates); }, m_where);
+}
+
+Result<QList<HashApplied>> Catalog::applyHashesOnce(const QList<HashUpdate> &updates)
 {
     using R = Result<QList<HashApplied>>;
     const QString what = QStringLiteral("Could not record %1 hash result(s)").arg(updates.size());
@@ -1332,6 +1403,11 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
 
 Status Catalog::setStatus(const QList<qint64> &ids, DocStatus status, const QString &error)
 {
+    return retryTransient([&] { return setStatusOnce(ids, status, error); }, m_where);
+}
+
+Status Catalog::setStatusOnce(const QList<qint64> &ids, DocStatus status, const QString &error)
+{
     const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(status));
     if (ids.isEmpty())
         return {};
@@ -1365,6 +1441,11 @@ Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
 }
 
 Result<QList<qint64>> Catalog::setUploaded(const QList<UploadedDocument> &docs)
+{
+    return retryTransient([&] { return setUploadedOnce(docs); }, m_where);
+}
+
+Result<QList<qint64>> Catalog::setUploadedOnce(const QList<UploadedDocument> &docs)
 {
     using R = Result<QList<qint64>>;
     const QString what = docs.size() == 1 ? QStringLiteral("Could not mark document %1 as uploaded").arg(docs.first().id)
@@ -1401,6 +1482,11 @@ Result<QList<qint64>> Catalog::setUploaded(const QList<UploadedDocument> &docs)
 
 Status Catalog::setUploadState(qint64 id, const QByteArray &state)
 {
+    return retryTransient([&] { return setUploadStateOnce(id, state); }, m_where);
+}
+
+Status Catalog::setUploadStateOnce(qint64 id, const QByteArray &state)
+{
     const QString what = QStringLiteral("Could not record the upload state of document %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -1418,6 +1504,11 @@ Status Catalog::setUploadState(qint64 id, const QByteArray &state)
 
 Result<QByteArray> Catalog::uploadState(qint64 id)
 {
+    return retryTransient([&] { return uploadStateOnce(id); }, m_where);
+}
+
+Result<QByteArray> Catalog::uploadStateOnce(qint64 id)
+{
     using R = Result<QByteArray>;
     const QString what = QStringLiteral("Could not read the upload state of document %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
@@ -1434,17 +1525,33 @@ Result<QByteArray> Catalog::uploadState(qint64 id)
 Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
                                                 DocStatus to, const QString &error)
 {
+    return retryTransient([&] { return transitionStatusOnce(ids, from, to, error); }, m_where);
+}
+
+Result<QList<qint64>> Catalog::transitionStatusOnce(const QList<qint64> &ids, const QList<DocStatus> &from,
+                                                DocStatus to, const QString &error)
+{
     const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(to));
     return transition(*m_connections, ids, from, to, error, to == DocStatus::Uploading ? 1 : 0, what);
 }
 
 Result<QList<qint64>> Catalog::releaseClaims(const QList<qint64> &ids, DocStatus to)
 {
+    return retryTransient([&] { return releaseClaimsOnce(ids, to); }, m_where);
+}
+
+Result<QList<qint64>> Catalog::releaseClaimsOnce(const QList<qint64> &ids, DocStatus to)
+{
     const QString what = QStringLiteral("Could not give back %1 claimed document(s) as %2").arg(ids.size()).arg(statusName(to));
     return transition(*m_connections, ids, {DocStatus::Uploading}, to, QString(), -1, what);
 }
 
 Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
+{
+    return retryTransient([&] { return unfinishedHashingOnce(collectionId); }, m_where);
+}
+
+Result<QList<Document>> Catalog::unfinishedHashingOnce(qint64 collectionId)
 {
     using R = Result<QList<Document>>;
     const QString what = QStringLiteral("Could not list the documents waiting to be hashed");
@@ -1473,6 +1580,11 @@ Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
 }
 
 Result<QList<Document>> Catalog::documents(const DocumentQuery &query)
+{
+    return retryTransient([&] { return documentsOnce(query); }, m_where);
+}
+
+Result<QList<Document>> Catalog::documentsOnce(const DocumentQuery &query)
 {
     using R = Result<QList<Document>>;
     const QString what = QStringLiteral("Could not list documents");
@@ -1512,6 +1624,11 @@ Result<QList<Document>> Catalog::documents(const DocumentQuery &query)
 
 Result<qint64> Catalog::countDocuments(const DocumentQuery &query)
 {
+    return retryTransient([&] { return countDocumentsOnce(query); }, m_where);
+}
+
+Result<qint64> Catalog::countDocumentsOnce(const DocumentQuery &query)
+{
     using R = Result<qint64>;
     const QString what = QStringLiteral("Could not count documents");
     Result<QSqlDatabase> db = m_connections->database();
@@ -1532,6 +1649,11 @@ Result<qint64> Catalog::countDocuments(const DocumentQuery &query)
 
 Result<std::optional<Document>> Catalog::document(qint64 id)
 {
+    return retryTransient([&] { return documentOnce(id); }, m_where);
+}
+
+Result<std::optional<Document>> Catalog::documentOnce(qint64 id)
+{
     using R = Result<std::optional<Document>>;
     const QString what = QStringLiteral("Could not read document %1").arg(id);
     Result<QSqlDatabase> db = m_connections->database();
@@ -1548,6 +1670,11 @@ Result<std::optional<Document>> Catalog::document(qint64 id)
 }
 
 Result<QHash<DocStatus, qint64>> Catalog::statusCounts(qint64 collectionId)
+{
+    return retryTransient([&] { return statusCountsOnce(collectionId); }, m_where);
+}
+
+Result<QHash<DocStatus, qint64>> Catalog::statusCountsOnce(qint64 collectionId)
 {
     using R = Result<QHash<DocStatus, qint64>>;
     const QString what = QStringLiteral("Could not count documents by status");
@@ -1577,6 +1704,11 @@ Result<QHash<DocStatus, qint64>> Catalog::statusCounts(qint64 collectionId)
 }
 
 Result<QList<Document>> Catalog::removeDocuments(const QList<qint64> &ids)
+{
+    return retryTransient([&] { return removeDocumentsOnce(ids); }, m_where);
+}
+
+Result<QList<Document>> Catalog::removeDocumentsOnce(const QList<qint64> &ids)
 {
     using R = Result<QList<Document>>;
     const QString what = QStringLiteral("Could not remove %1 document(s)").arg(ids.size());
@@ -1610,6 +1742,11 @@ Result<QList<Document>> Catalog::removeDocuments(const QList<qint64> &ids)
 }
 
 Status Catalog::restoreDocuments(const QList<Document> &docs)
+{
+    return retryTransient([&] { return restoreDocumentsOnce(docs); }, m_where);
+}
+
+Status Catalog::restoreDocumentsOnce(const QList<Document> &docs)
 {
     const QString what = QStringLiteral("Could not restore %1 document(s)").arg(docs.size());
     if (docs.isEmpty())

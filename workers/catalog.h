@@ -232,10 +232,42 @@ public:
     Status restoreDocuments(const QList<Document> &docs);
 
 private:
+    // The public members run these through retryTransient() (transaction.h): a lost connection,
+    // a deadlock or a lock wait that timed out is tried again a few times (never after a COMMIT
+    // that may have happened), then reported.
+    Status openOnce();
+    Result<QHash<QString, QString>> machineNamesOnce();
+    Result<int> schemaVersionOnce();
+    Result<qint64> createCollectionOnce(const QString &name, const QString &remote);
+    Status renameCollectionOnce(qint64 id, const QString &newName);
+    Status setCollectionRemoteOnce(qint64 id, const QString &remote);
+    Status removeCollectionOnce(qint64 id);
+    Result<QList<Collection>> collectionsOnce();
+    Result<std::optional<Collection>> collectionOnce(qint64 id);
+    Result<std::optional<Collection>> collectionByNameOnce(const QString &name);
+    Result<QList<QueuedDocument>> addQueuedOnce(qint64 collectionId, const QList<NewDocument> &docs);
+    Result<QHash<QByteArray, PathState>> pathStatesOnce(qint64 collectionId, const QList<QByteArray> &paths);
+    Result<QList<AddedDocument>> addHashedOnce(qint64 collectionId, const QList<HashedDocument> &docs);
+    Result<QList<HashApplied>> applyHashesOnce(const QList<HashUpdate> &updates);
+    Status setStatusOnce(const QList<qint64> &ids, DocStatus status, const QString &error);
+    Result<QList<qint64>> setUploadedOnce(const QList<UploadedDocument> &docs);
+    Status setUploadStateOnce(qint64 id, const QByteArray &state);
+    Result<QByteArray> uploadStateOnce(qint64 id);
+    Result<QList<qint64>> transitionStatusOnce(const QList<qint64> &ids, const QList<DocStatus> &from, DocStatus to, const QString &error);
+    Result<QList<qint64>> releaseClaimsOnce(const QList<qint64> &ids, DocStatus to);
+    Result<QList<Document>> unfinishedHashingOnce(qint64 collectionId);
+    Result<QList<Document>> documentsOnce(const DocumentQuery &query);
+    Result<qint64> countDocumentsOnce(const DocumentQuery &query);
+    Result<std::optional<Document>> documentOnce(qint64 id);
+    Result<QHash<DocStatus, qint64>> statusCountsOnce(qint64 collectionId);
+    Result<QList<Document>> removeDocumentsOnce(const QList<qint64> &ids);
+    Status restoreDocumentsOnce(const QList<Document> &docs);
+
     // PostgreSQL: after this many new rows, the planner's statistics are brought up to date.
     void noteRowsAdded(qint64 rows);
 
     CatalogConfig m_config;
+    QString m_where;   // m_config.displayLocation(), for messages
     std::unique_ptr<ConnectionManager> m_connections;   // keeps QtSql out of this header
     std::atomic<qint64> m_rowsSinceAnalyze{0};
 };

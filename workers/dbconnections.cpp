@@ -531,6 +531,7 @@ std::shared_ptr<QSqlQuery> ConnectionManager::preparedStatement(const QString &s
     // and loses them if another statement runs meanwhile, so the servers' results stay buffered.
     q->setForwardOnly(!m_state->config.isServer());
     if (!q->prepare(sql)) {
+        noteSqlError(q->lastError());   // the server may have gone: worth another try
         *error = q->lastError().text();
         return nullptr;
     }

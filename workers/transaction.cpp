@@ -139,11 +139,16 @@ bool pauseBeforeSqlRetry(int failedAttempts)
     return true;
 }
 
-QString sqlErrorText(const QString &what, const QSqlError &error)
+void noteSqlError(const QSqlError &error)
 {
     t_lastFailure = classifySqlError(error);
     if (t_lastFailure == SqlFailure::Lost)
         t_connectionSuspect = true;
+}
+
+QString sqlErrorText(const QString &what, const QSqlError &error)
+{
+    noteSqlError(error);
     QString text = error.text().trimmed();
     if (text.isEmpty())
         text = QStringLiteral("unknown database error");
@@ -257,9 +262,15 @@ void Transaction::rollback()
     --t_open;
     QSqlQuery q(m_db);
     // A failed rollback leaves nothing to do: SQLite and PostgreSQL end the transaction anyway
-    // when the connection closes, and the next BEGIN reports any lasting problem.
-    if (!q.exec(QStringLiteral("ROLLBACK")))
+    // when the connection closes, and the next BEGIN reports any lasting problem. What the
+    // failure that led here says about trying again stands (a ROLLBACK on a connection the
+    // driver already closed fails without an error at all).
+    const SqlFailure before = t_lastFailure;
+    if (!q.exec(QStringLiteral("ROLLBACK"))) {
         qWarning("quire: %s", qPrintable(sqlErrorText(m_what + QLatin1StringView(" (rolling back)"), q.lastError())));
+        if (before != SqlFailure::None)
+            t_lastFailure = before;
+    }
     releaseLocks();
 }
 

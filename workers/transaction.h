@@ -4,6 +4,7 @@
 
 #include <QSqlDatabase>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <mutex>
@@ -28,6 +29,9 @@ enum class SqlFailure {
     Conflict,    // a deadlock, a lock wait or serialization timeout: the same work may succeed later
 };
 SqlFailure classifySqlError(const QSqlError &error);
+// Records what `error` says about trying again (lastSqlFailure(), takeLostConnectionNote()); done
+// by sqlErrorText() for every error it formats.
+void noteSqlError(const QSqlError &error);
 SqlFailure lastSqlFailure();
 void clearLastSqlFailure();
 void noteSqlFailure(SqlFailure failure);   // for failures that do not come from a QSqlError
@@ -43,9 +47,11 @@ constexpr int kMaxSqlRetries = 4;
 bool pauseBeforeSqlRetry(int failedAttempts);
 
 // Runs `attempt` (a whole transaction, or a read) until it succeeds or its failure is not worth
-// another try (pauseBeforeSqlRetry()); a failure after retries says how many tries it took.
+// another try (pauseBeforeSqlRetry()). A failure after retries says how many tries it took; a
+// lost connection or a lock conflict also names `where` (the catalog), since the driver's text
+// ("server closed the connection unexpectedly") does not.
 template <typename F>
-auto retryTransient(F &&attempt) -> decltype(attempt())
+auto retryTransient(F &&attempt, const QString &where = {}) -> decltype(attempt())
 {
     for (int failed = 0;;) {
         clearLastSqlFailure();
@@ -53,10 +59,17 @@ auto retryTransient(F &&attempt) -> decltype(attempt())
         if (result)
             return result;
         ++failed;
+        const SqlFailure kind = lastSqlFailure();
         if (!pauseBeforeSqlRetry(failed)) {
-            if (failed == 1)
+            const bool named = !where.isEmpty() && (kind == SqlFailure::Lost || kind == SqlFailure::Conflict);
+            if (failed == 1 && !named)
                 return result;
-            return decltype(result)::failure(result.error() + QStringLiteral(" (tried %1 times)").arg(failed));
+            QStringList notes;
+            if (failed > 1)
+                notes.append(QStringLiteral("tried %1 times").arg(failed));
+            if (named)
+                notes.append(QStringLiteral("catalog %1").arg(where));
+            return decltype(result)::failure(result.error() + QStringLiteral(" (%1)").arg(notes.join(QStringLiteral("; "))));
         }
     }
 }

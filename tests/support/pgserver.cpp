@@ -354,15 +354,7 @@ bool PgServer::start()
             m_error = QStringLiteral("could not find a free loopback port");
             return false;
         }
-        const QString options = QStringLiteral("-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off "
-                                               "-c synchronous_commit=off -c full_page_writes=off "
-                                               "-c max_connections=200")
-                                        .arg(m_port)
-                                        .arg(shellQuote(m_socketDir));
-        if (run(QStringLiteral("pg_ctl"),
-                {QStringLiteral("-D"), m_dataDir, QStringLiteral("-l"), m_logFile, QStringLiteral("-w"), QStringLiteral("-t"),
-                 QStringLiteral("60"), QStringLiteral("-o"), options, QStringLiteral("start")},
-                true, kCommandTimeoutMs, nullptr)) {
+        if (pgCtlStart()) {
             m_running = true;
             break;
         }
@@ -413,6 +405,32 @@ void PgServer::startCrashWatcher()
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     m_watcher = pid;
+}
+
+bool PgServer::pgCtlStart()
+{
+    const QString options = QStringLiteral("-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off "
+                                           "-c synchronous_commit=off -c full_page_writes=off "
+                                           "-c max_connections=200")
+                                    .arg(m_port)
+                                    .arg(shellQuote(m_socketDir));
+    return run(QStringLiteral("pg_ctl"),
+               {QStringLiteral("-D"), m_dataDir, QStringLiteral("-l"), m_logFile, QStringLiteral("-w"), QStringLiteral("-t"),
+                QStringLiteral("60"), QStringLiteral("-o"), options, QStringLiteral("start")},
+               true, kCommandTimeoutMs, nullptr);
+}
+
+bool PgServer::stopServer()
+{
+    return !m_running || stop();
+}
+
+bool PgServer::startAgain()
+{
+    if (m_running)
+        return true;
+    m_running = pgCtlStart();
+    return m_running;
 }
 
 bool PgServer::stop()

@@ -71,6 +71,10 @@ public:
     // `password` (scram-sha-256 over TCP; every other role is trusted): the role owns the
     // database. The URL has no password. Empty on failure.
     QString passwordUserUrl(const QString &database, const QString &password);
+    // A database server restart: stopServer() ("pg_ctl stop -m fast") and startAgain() on the
+    // same port with the same data. false: see error().
+    bool stopServer();
+    bool startAgain();
     // Runs SQL as the superuser with psql; its output (tuples only, unaligned), nullopt on failure.
     std::optional<QString> psql(const QString &database, const QString &sql);
 
@@ -78,6 +82,7 @@ private:
     // Runs a program and waits; `asServer`: as the postgres user when we are root.
     bool run(const QString &program, const QStringList &args, bool asServer, int timeoutMs, QString *output);
     bool stop();
+    bool pgCtlStart();
     void startCrashWatcher();
 
     enum class RunAs { CurrentUser, RunUser, UserNamespace };
