@@ -7,6 +7,7 @@
 #include "mariadburl.h"
 #include "pgserver.h"
 #include "pgurl.h"
+#include "testca.h"
 #include "transaction.h"
 
 #include <QFileInfo>
@@ -18,6 +19,7 @@
 #include <QTest>
 #include <QThread>
 #include <QThreadPool>
+#include <QUrl>
 
 #include <atomic>
 #include <functional>
@@ -880,6 +882,58 @@ private slots:
             else
                 qputenv(name, value);
         }
+    }
+
+    // TLS when the URL asks for it (?ssl-ca=): the session is encrypted, and a server whose
+    // certificate that CA did not sign is refused, not connected to.
+    void mariaDbOverTls()
+    {
+        if (!test::MariaDbServer::available())
+            QSKIP(qPrintable(test::MariaDbServer::missingMessage()));
+        test::TestCa ca;
+        QVERIFY2(ca.create(), qPrintable(ca.error()));
+        test::MariaDbServer server;
+        server.setTls(ca.good().certPath, ca.good().keyPath, ca.caCertPath());
+        QVERIFY2(server.start(), qPrintable(server.error()));
+        QVERIFY2(!server.createDatabase(QStringLiteral("tls")).isEmpty(), qPrintable(server.error()));
+        auto connect = [&](const QString &url, QString *cipher) {
+            ConnectionManager manager(CatalogConfig{url});
+            QString error;
+            std::thread t([&] {
+                {
+                    const Result<QSqlDatabase> db = manager.database();
+                    if (!db) {
+                        error = db.error();
+                    } else {
+                        QSqlQuery q(*db);
+                        if (!q.exec(QStringLiteral("SHOW SESSION STATUS LIKE 'Ssl_cipher'")) || !q.next())
+                            error = q.lastError().text();
+                        else
+                            *cipher = q.value(1).toString();
+                    }
+                }
+                manager.releaseThisThread();
+            });
+            t.join();
+            return error;
+        };
+        const QString base = server.url(QStringLiteral("tls"));
+        QString cipher;
+        QString error = connect(base + QStringLiteral("?ssl-ca=") + QString::fromUtf8(QUrl::toPercentEncoding(ca.caCertPath())),
+                                &cipher);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY2(!cipher.isEmpty(), "the session is not encrypted");
+
+        // A CA that did not sign the server's certificate (the self-signed one's own).
+        cipher.clear();
+        error = connect(base + QStringLiteral("?ssl-ca=") + QString::fromUtf8(QUrl::toPercentEncoding(ca.selfSigned().certPath)),
+                        &cipher);
+        QVERIFY2(!error.isEmpty(), qPrintable(QStringLiteral("connected, cipher ") + cipher));
+        QVERIFY2(error.contains(QLatin1StringView("certificate"), Qt::CaseInsensitive)
+                         || error.contains(QLatin1StringView("TLS"), Qt::CaseInsensitive)
+                         || error.contains(QLatin1StringView("SSL"), Qt::CaseInsensitive),
+                 qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
     }
 
     void optionFilePassword_data()

@@ -164,6 +164,12 @@ bool MariaDbServer::start()
     return false;
 }
 
+void MariaDbServer::setTls(const QString &certPath, const QString &keyPath, const QString &caPath)
+{
+    m_tlsOptions = {QStringLiteral("--ssl-cert=") + certPath, QStringLiteral("--ssl-key=") + keyPath,
+                    QStringLiteral("--ssl-ca=") + caPath};
+}
+
 bool MariaDbServer::launch()
 {
     QStringList args{findProgram(QStringLiteral("mariadbd")), QStringLiteral("--no-defaults"),
@@ -175,6 +181,7 @@ bool MariaDbServer::launch()
                      QStringLiteral("--innodb-use-native-aio=0"), QStringLiteral("--max-connections=300")};
     if (::geteuid() == 0)
         args << QStringLiteral("--user=root");
+    args << m_tlsOptions;
     m_pid = spawn(args, m_logFile, true);
     if (m_pid <= 0) {
         m_error = QStringLiteral("could not start mariadbd: %1").arg(QString::fromLocal8Bit(strerror(errno)));

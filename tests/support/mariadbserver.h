@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 #include <QTemporaryDir>
 
 #include <memory>
@@ -30,6 +31,10 @@ public:
     static bool available();
     static QString missingMessage();
 
+    // TLS for the server (before the first start()): its certificate and key, and the CA file
+    // it names to clients. Connections without TLS are still accepted.
+    void setTls(const QString &certPath, const QString &keyPath, const QString &caPath);
+
     bool start();   // false: see error()
     bool stop();    // a clean shutdown
     bool kill();    // SIGKILL, then waits for the process to end
@@ -56,6 +61,7 @@ private:
 
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_dataDir, m_socket, m_logFile;
+    QStringList m_tlsOptions;
     QString m_error;
     int m_port = 0;
     pid_t m_pid = 0;
