@@ -5,6 +5,7 @@
 #include "catalogconfig.h"
 #include "cli.h"
 #include "commands.h"
+#include "credentials.h"
 #include "dbconnections.h"
 #include "guicommand.h"
 #include "hashcommand.h"
@@ -315,7 +316,8 @@ int main(int argc, char *argv[])
     if (parser.isSet(QStringLiteral("catalog")) && catalogConfig.passwordInUrl()) {
         return cli::usageError(QStringLiteral(
                 "--catalog: a password in the catalog URL would show in every process listing; leave it out "
-                "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass"));
+                "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass or ~/.my.cnf (the window asks for it and keeps it in "
+                "the keychain)"));
     }
 
     const bool gui = command == QLatin1String("gui");
@@ -335,6 +337,18 @@ int main(int argc, char *argv[])
         (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*limitRate));
 
     Catalog catalog(catalogConfig);
+    // A catalog server's password that the window kept (it asks when the server refuses one) is
+    // tried when the server refuses a connection; the keychain is not asked otherwise.
+    if (catalogConfig.isServer()) {
+        catalog.connections().setPasswordLookup([where = catalogConfig.displayLocation()]() -> std::optional<QString> {
+            const Result<std::optional<QString>> kept = Credentials::readCatalogPassword(where, std::chrono::seconds(20));
+            if (!kept) {
+                qWarning("quire: %s", qUtf8Printable(kept.error()));
+                return std::nullopt;
+            }
+            return *kept;
+        });
+    }
     // Declared after the catalog so that it is destroyed first: the pools drain before the
     // catalog they use goes away, and pool threads close their own connections as they end.
     if (jobs == 0)

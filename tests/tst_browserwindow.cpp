@@ -2,6 +2,9 @@
 // ctest-timeout: 600
 #include "browserwindow.h"
 #include "catalog.h"
+#include "catalogpassworddialog.h"
+#include "dbconnections.h"
+#include "mariadbserver.h"
 #include "catalogservice.h"
 #include "collectionmodel.h"
 #include "collectionnamedialog.h"
@@ -17,6 +20,7 @@
 #include "uitestsupport.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QDragEnterEvent>
@@ -71,6 +75,7 @@ class tst_BrowserWindow final : public QObject
 private Q_SLOTS:
     void init();
     void cleanup();
+    void catalogServerAsksForItsPassword();
 
     void emptyStateInvitesDrops();
     void dropOntoWindowAddsToSelectedCollection();
@@ -700,6 +705,74 @@ void tst_BrowserWindow::filesOpenedBySystemGoToTheirCollection()
     QCOMPARE(m_window->currentCollectionId(), dropped);
     QCOMPARE(uitest::fileNamesOf(*m_catalog, other), QStringList());
     QVERIFY(waitIdle());
+}
+
+// A catalog on a database server that refuses the connection without the right password: the
+// window asks for it (the location shown as text, never the password), asks again after a wrong
+// one, and opens the catalog with the right one.
+void tst_BrowserWindow::catalogServerAsksForItsPassword()
+{
+    if (!test::MariaDbServer::available())
+        QSKIP(qPrintable(test::MariaDbServer::missingMessage()));
+    test::MariaDbServer server;
+    QVERIFY2(server.start(), qPrintable(server.error()));
+    QVERIFY2(!server.createDatabase(QStringLiteral("asks")).isEmpty(), qPrintable(server.error()));
+    const QString password = QStringLiteral("s3cret <b>pw</b>");
+    const QString url = server.passwordUserUrl(QStringLiteral("asks"), password);
+    QVERIFY2(!url.isEmpty(), qPrintable(server.error()));
+    const QByteArray saved = qgetenv("QUIRE_CATALOG_PASSWORD");
+    qunsetenv("QUIRE_CATALOG_PASSWORD");
+    const QByteArray savedHome = qgetenv("HOME");
+    qputenv("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+
+    m_service.reset();
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{url});
+    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
+    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
+    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
+    m_window->show();
+    m_window->start(QString());
+
+    auto answer = [&](const QString &text) {
+        CatalogPasswordDialog *dialog = nullptr;
+        if (!QTest::qWaitFor([&] {
+                for (auto *d : m_window->findChildren<CatalogPasswordDialog *>()) {
+                    if (d->isVisible())
+                        dialog = d;
+                }
+                return dialog != nullptr;
+            }, kTimeout))
+            return QStringLiteral("no password dialog");
+        const QList<QLabel *> labels = dialog->findChildren<QLabel *>();
+        QString shown;
+        for (const QLabel *l : labels) {
+            // The location and the server's words are data: never read as markup.
+            if ((l->text().contains(url) || l->text().contains(QLatin1StringView("quire_password")))
+                && l->textFormat() != Qt::PlainText)
+                return QStringLiteral("a label that may read markup: ") + l->text();
+            shown += l->text();
+        }
+        if (!shown.contains(url) || shown.contains(password))
+            return QStringLiteral("the dialog shows: ") + shown;
+        dialog->rememberBox()->setChecked(false);   // no keychain in this test
+        dialog->passwordEdit()->setText(text);
+        dialog->accept();
+        return QString();
+    };
+    QString problem = answer(QStringLiteral("wrong"));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    problem = answer(password);   // asked again
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    QVERIFY2(m_window->startError().isEmpty(), qPrintable(m_window->startError()));
+    QVERIFY(!m_catalog->connections().passwordRefused());
+
+    m_window.reset();
+    if (saved.isNull())
+        qunsetenv("QUIRE_CATALOG_PASSWORD");
+    else
+        qputenv("QUIRE_CATALOG_PASSWORD", saved);
+    qputenv("HOME", savedHome);
 }
 
 #include "tst_browserwindow.moc"

@@ -1,5 +1,10 @@
 #include "browserwindow.h"
 
+#include "catalogpassworddialog.h"
+#include "credentials.h"
+#include "dbconnections.h"
+#include "pools.h"
+
 #include "remoteeditdialog.h"
 #include "remoteproblembar.h"
 
@@ -607,6 +612,12 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
         m_pendingSelectId = 0;
     }
     onFinished(m_service.open(), this, [this, collection, paths](Status opened) {
+        // A catalog server that wants a password (none given, or a wrong one): asked here, then
+        // the catalog is opened again with it.
+        if (!opened && m_service.catalog().connections().passwordRefused()) {
+            askCatalogPassword(collection, paths, opened.error());
+            return;
+        }
         if (!opened) {
             m_startError = opened.error();
             if (!std::exchange(m_openWhenReady, {}).isEmpty())
@@ -640,6 +651,35 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
             m_collections->refresh();
         });
     });
+}
+
+void BrowserWindow::askCatalogPassword(const QString &collection, const QList<QByteArray> &paths, const QString &error)
+{
+    const QString location = m_service.catalog().config().displayLocation();
+    auto *dialog = new CatalogPasswordDialog(location, error, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, collection, paths, location] {
+        const QString password = dialog->password();
+        m_service.catalog().connections().setPassword(password);
+        if (dialog->remember()) {
+            // The keychain may wait for an unlock prompt: never on the GUI thread.
+            auto stored = m_service.pools().run(m_service.pools().io(), [location, password] {
+                return Credentials::storeCatalogPassword(location, password);
+            });
+            onFinished(stored, this, [this](const Status &s) {
+                if (!s)
+                    showMessage(tr("The catalog password was not kept: %1").arg(s.error()));
+            });
+        }
+        start(collection, paths);
+    });
+    connect(dialog, &QDialog::rejected, this, [this, error] {
+        m_startError = error;
+        showError(tr("The catalog could not be opened."), error);
+        updateEmptyState();
+        Q_EMIT startFailed(m_startError);
+    });
+    dialog->open();
 }
 
 void BrowserWindow::onCollectionsRefreshed()

@@ -132,6 +132,8 @@ private:
     void updateCount();
     void markReadyIfDone();
     void showError(const QString &what, const QString &error);
+    // The catalog server refused the connection for its password: asks for it, then start()s again.
+    void askCatalogPassword(const QString &collection, const QList<QByteArray> &paths, const QString &error);
     void showMessage(const QString &text, int ms = 5000);
 
     QList<qint64> selectedDocumentIds() const;

@@ -175,31 +175,67 @@ std::optional<QString> Credentials::environmentSecret(const RemoteProfile &profi
     return generic;
 }
 
-Status Credentials::store(const QString &profileName, const QString &secret, std::chrono::milliseconds timeout)
+namespace {
+
+// `what` names the secret in messages: remote "nas", catalog "mysql://quire@db/quire".
+Status storeSecret(const QString &key, const QString &what, const QString &secret, std::chrono::milliseconds timeout)
 {
-    const auto r = runJob(Op::Write, profileName, secret, timeout);
+    const auto r = runJob(Op::Write, key, secret, timeout);
     if (!r)
-        return Status::failure(QStringLiteral("could not store the password of remote \"%1\": %2").arg(profileName, r.error()));
+        return Status::failure(QStringLiteral("could not store the password of %1: %2").arg(what, r.error()));
     if (r->error != QKeychain::NoError) {
-        return Status::failure(QStringLiteral("could not store the password of remote \"%1\" in the keychain: %2")
-                                   .arg(profileName, r->errorString));
+        return Status::failure(QStringLiteral("could not store the password of %1 in the keychain: %2")
+                                   .arg(what, r->errorString));
     }
     return {};
 }
 
-Result<std::optional<QString>> Credentials::read(const QString &profileName, std::chrono::milliseconds timeout)
+Result<std::optional<QString>> readSecret(const QString &key, const QString &what, std::chrono::milliseconds timeout)
 {
     using R = Result<std::optional<QString>>;
-    const auto r = runJob(Op::Read, profileName, {}, timeout);
+    const auto r = runJob(Op::Read, key, {}, timeout);
     if (!r)
-        return R::failure(QStringLiteral("could not read the password of remote \"%1\": %2").arg(profileName, r.error()));
+        return R::failure(QStringLiteral("could not read the password of %1: %2").arg(what, r.error()));
     if (r->error == QKeychain::EntryNotFound)
         return R(std::nullopt);
     if (r->error != QKeychain::NoError) {
-        return R::failure(QStringLiteral("could not read the password of remote \"%1\" from the keychain: %2")
-                              .arg(profileName, r->errorString));
+        return R::failure(QStringLiteral("could not read the password of %1 from the keychain: %2")
+                              .arg(what, r->errorString));
     }
     return R(r->text);
+}
+
+QString remoteWhat(const QString &profileName)
+{
+    return QStringLiteral("remote \"%1\"").arg(profileName);
+}
+
+// Remote names have no spaces (RemoteProfile::nameError), so no remote's key starts like this.
+QString catalogKey(const QString &location)
+{
+    return QStringLiteral("catalog ") + location;
+}
+
+} // namespace
+
+Status Credentials::store(const QString &profileName, const QString &secret, std::chrono::milliseconds timeout)
+{
+    return storeSecret(profileName, remoteWhat(profileName), secret, timeout);
+}
+
+Result<std::optional<QString>> Credentials::read(const QString &profileName, std::chrono::milliseconds timeout)
+{
+    return readSecret(profileName, remoteWhat(profileName), timeout);
+}
+
+Status Credentials::storeCatalogPassword(const QString &location, const QString &secret, std::chrono::milliseconds timeout)
+{
+    return storeSecret(catalogKey(location), QStringLiteral("catalog \"%1\"").arg(location), secret, timeout);
+}
+
+Result<std::optional<QString>> Credentials::readCatalogPassword(const QString &location, std::chrono::milliseconds timeout)
+{
+    return readSecret(catalogKey(location), QStringLiteral("catalog \"%1\"").arg(location), timeout);
 }
 
 Status Credentials::remove(const QString &profileName, std::chrono::milliseconds timeout)

@@ -43,6 +43,12 @@ public:
     // nullopt: the keychain has no entry for the profile.
     static Result<std::optional<QString>> read(const QString &profileName,
                                                std::chrono::milliseconds timeout = kDefaultTimeout);
+    // The password of a catalog on a database server, by its location as displayed (without a
+    // password: CatalogConfig::displayLocation()); key "catalog <location>".
+    static Status storeCatalogPassword(const QString &location, const QString &secret,
+                                       std::chrono::milliseconds timeout = kDefaultTimeout);
+    static Result<std::optional<QString>> readCatalogPassword(const QString &location,
+                                                              std::chrono::milliseconds timeout = kDefaultTimeout);
     // Removing a missing entry succeeds.
     static Status remove(const QString &profileName,
                          std::chrono::milliseconds timeout = kDefaultTimeout);

@@ -80,6 +80,18 @@ struct ConnectionManager::State
     std::atomic<quint64> nextConnection{1};
     std::atomic<qint64> idleCheckMs{kDefaultIdleCheck.count()};
     std::atomic<qint64> maxAgeMs{kDefaultMaxAge.count()};
+    std::atomic<bool> passwordRefused{false};
+
+    mutable std::mutex passwordMutex;   // guards the three below
+    std::optional<QString> password;
+    std::function<std::optional<QString>()> passwordLookup;
+    bool lookedUp = false;
+
+    std::optional<QString> givenPassword() const
+    {
+        std::lock_guard lock(passwordMutex);
+        return password;
+    }
 };
 
 namespace {
@@ -427,7 +439,8 @@ Result<QSqlDatabase> ConnectionManager::database()
         // The password: from the URL (only from a caller that must pass it so, never from the
         // command line: see CatalogConfig::passwordInUrl()), else $QUIRE_CATALOG_PASSWORD, else
         // none, and libpq reads $PGPASSFILE or ~/.pgpass (and $PGPASSWORD) itself.
-        db.setPassword(!pg->password.isEmpty() ? pg->password : qEnvironmentVariable("QUIRE_CATALOG_PASSWORD"));
+        db.setPassword(!pg->password.isEmpty() ? pg->password
+                                               : m_state->givenPassword().value_or(qEnvironmentVariable("QUIRE_CATALOG_PASSWORD")));
         db.setDatabaseName(pg->dbname);
         // TCP keepalives: a server that vanished (power cut, network) is noticed within about
         // a minute instead of a statement hanging on a dead connection.
@@ -445,7 +458,8 @@ Result<QSqlDatabase> ConnectionManager::database()
         db.setConnectOptions(options.join(u';'));
     } else if (maria) {
         db.setUserName(maria->user);
-        db.setPassword(mariaDbPassword(*maria));
+        const std::optional<QString> given = m_state->givenPassword();
+        db.setPassword(maria->password.isEmpty() && given ? *given : mariaDbPassword(*maria));
         db.setDatabaseName(maria->database);
         db.setHostName(maria->host);
         db.setPort(maria->port);
@@ -481,6 +495,32 @@ Result<QSqlDatabase> ConnectionManager::database()
     };
 
     bool opened = db.open();
+    // Refused for its password: the lookup (the keychain) is asked once, and its answer tried.
+    auto refusedForPassword = [&] {
+        const QString e = db.lastError().text();
+        return e.contains(QLatin1StringView("password"), Qt::CaseInsensitive)
+            || e.contains(QLatin1StringView("Access denied"), Qt::CaseInsensitive);
+    };
+    if (!opened && config.isServer() && refusedForPassword()) {
+        std::function<std::optional<QString>()> lookup;
+        {
+            std::lock_guard lock(m_state->passwordMutex);
+            if (!m_state->password && !m_state->lookedUp && m_state->passwordLookup) {
+                lookup = m_state->passwordLookup;
+                m_state->lookedUp = true;
+            }
+        }
+        if (const std::optional<QString> found = lookup ? lookup() : std::nullopt; found && !found->isEmpty()) {
+            {
+                std::lock_guard lock(m_state->passwordMutex);
+                if (!m_state->password)
+                    m_state->password = *found;
+            }
+            db.setPassword(*found);
+            opened = db.open();
+        }
+    }
+    m_state->passwordRefused.store(!opened && config.isServer() && refusedForPassword(), std::memory_order_relaxed);
     int attempts = 1;
     for (const auto pause : kConnectRetryPauses) {
         if (opened || !config.isServer() || !worthRetrying(db.lastError().text()))
@@ -495,9 +535,9 @@ Result<QSqlDatabase> ConnectionManager::database()
             why += QStringLiteral(" (tried %1 times)").arg(attempts);
         // libpq: "fe_sendauth: no password supplied", "password authentication failed for user".
         if (pg && why.contains(QLatin1StringView("password"), Qt::CaseInsensitive))
-            why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
+            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
         if (maria && why.contains(QLatin1StringView("Access denied"), Qt::CaseInsensitive))
-            why += QStringLiteral(" (the catalog's password comes from $QUIRE_CATALOG_PASSWORD or ~/.my.cnf)");
+            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), $QUIRE_CATALOG_PASSWORD or ~/.my.cnf)");
         // The server could not be reached: the caller may try the whole operation again.
         if (config.isServer() && worthRetrying(db.lastError().text()))
             noteSqlFailure(SqlFailure::Lost);
@@ -554,6 +594,24 @@ int ConnectionManager::openConnections() const
 qint64 ConnectionManager::connectionsOpened() const
 {
     return m_state->opened.load(std::memory_order_relaxed);
+}
+
+void ConnectionManager::setPassword(const QString &password)
+{
+    std::lock_guard lock(m_state->passwordMutex);
+    m_state->password = password;
+}
+
+void ConnectionManager::setPasswordLookup(std::function<std::optional<QString>()> lookup)
+{
+    std::lock_guard lock(m_state->passwordMutex);
+    m_state->passwordLookup = std::move(lookup);
+    m_state->lookedUp = false;
+}
+
+bool ConnectionManager::passwordRefused() const
+{
+    return m_state->passwordRefused.load(std::memory_order_relaxed);
 }
 
 void ConnectionManager::setMaxAge(std::chrono::milliseconds age)

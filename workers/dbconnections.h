@@ -9,6 +9,8 @@ class QSqlQuery;
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <memory>
 
 namespace quire {
@@ -58,6 +60,18 @@ public:
     int openConnections() const;
     // Connections ever opened by this manager (reconnects included).
     qint64 connectionsOpened() const;
+
+    // The database server's password for connections opened from now on, when the URL has none:
+    // given by a person (the window asks) or read from the keychain. It comes before
+    // $QUIRE_CATALOG_PASSWORD and the database tools' files (~/.pgpass, ~/.my.cnf). Any thread.
+    void setPassword(const QString &password);
+    // Asked once, on the worker thread, when the server refuses a connection for want of the
+    // right password and no password was set: its answer (for example the keychain's entry) is
+    // then tried. Set before the first connection; nullopt: nothing to try.
+    void setPasswordLookup(std::function<std::optional<QString>()> lookup);
+    // True when the last connection that could not be opened was refused for its password
+    // (missing or wrong). Any thread.
+    bool passwordRefused() const;
 
     // Connections older than this (default 30 minutes) are replaced between transactions.
     void setMaxAge(std::chrono::milliseconds age);
