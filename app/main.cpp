@@ -304,22 +304,6 @@ int main(int argc, char *argv[])
                                        .arg(parser.value(QStringLiteral("limit-rate"))));
     }
 
-    // A catalog location Quire cannot serve ("mysql://...") is a mistake on the command line (or
-    // in $QUIRE_CATALOG), not a file name: said before anything runs. `hash` has no catalog.
-    const CatalogConfig catalogConfig = CatalogConfig::fromOption(parser.value(QStringLiteral("catalog")));
-    if (const std::optional<QString> unusable = catalogConfig.locationError();
-        unusable && command != QLatin1String("hash")) {
-        return cli::usageError(QStringLiteral("%1: %2").arg(
-                parser.isSet(QStringLiteral("catalog")) ? QStringLiteral("--catalog") : QStringLiteral("$QUIRE_CATALOG"),
-                *unusable));
-    }
-    if (parser.isSet(QStringLiteral("catalog")) && catalogConfig.passwordInUrl()) {
-        return cli::usageError(QStringLiteral(
-                "--catalog: a password in the catalog URL would show in every process listing; leave it out "
-                "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass or ~/.my.cnf (the window asks for it and keeps it in "
-                "the keychain)"));
-    }
-
     const bool gui = command == QLatin1String("gui");
     std::unique_ptr<QCoreApplication> app;
     if (gui)
@@ -335,6 +319,25 @@ int main(int argc, char *argv[])
         cli::printError(loaded.error() + QStringLiteral(" (using the defaults)"));
     if (limitRate)
         (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*limitRate));
+
+    // A catalog location Quire cannot serve ("mongodb://...") is a mistake on the command line, in
+    // $QUIRE_CATALOG or in the settings (Settings › Catalog), not a file name: said before anything
+    // runs. `hash` has no catalog.
+    const QString savedCatalog = store.value(QStringLiteral("settings/catalog")).valueOr({}).toString();
+    const CatalogConfig catalogConfig = CatalogConfig::fromOption(parser.value(QStringLiteral("catalog")), savedCatalog);
+    if (const std::optional<QString> unusable = catalogConfig.locationError();
+        unusable && command != QLatin1String("hash")) {
+        const QString source = parser.isSet(QStringLiteral("catalog"))          ? QStringLiteral("--catalog")
+                             : !qEnvironmentVariableIsEmpty("QUIRE_CATALOG") ? QStringLiteral("$QUIRE_CATALOG")
+                                                                              : QStringLiteral("the catalog in the settings");
+        return cli::usageError(QStringLiteral("%1: %2").arg(source, *unusable));
+    }
+    if (parser.isSet(QStringLiteral("catalog")) && catalogConfig.passwordInUrl()) {
+        return cli::usageError(QStringLiteral(
+                "--catalog: a password in the catalog URL would show in every process listing; leave it out "
+                "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass or ~/.my.cnf (the window asks for it and keeps it in "
+                "the keychain)"));
+    }
 
     Catalog catalog(catalogConfig);
     // A catalog server's password that the window kept (it asks when the server refuses one) is

@@ -1,6 +1,8 @@
 // ctest-labels: ui
 #include "catalog.h"
 #include "catalogservice.h"
+#include "catalogsettings.h"
+#include "mariadbserver.h"
 #include "diagnosticsdialog.h"
 #include "faultserver.h"
 #include "pools.h"
@@ -51,6 +53,7 @@ private Q_SLOTS:
     void cleanup();
 
     void settingsLoadAndApplyAtOnce();
+    void settingsCatalogTestAndSave();
     void settingsListRemotes();
     void settingsAddEditRemoveRemote();
     void settingsRemoteValidation();
@@ -116,6 +119,83 @@ void tst_UiDialogs::settingsLoadAndApplyAtOnce()
     QCOMPARE(m_pools->io()->maxThreadCount(), 5);
     QCOMPARE(m_pools->cpu()->maxThreadCount(), 3);
     QCOMPARE(dialog.result(), int(QDialog::Accepted));
+}
+
+// Settings › Catalog: Test Connection says what went wrong in words a person can act on, or
+// that it connected; OK saves the location (never a password) for the next start.
+void tst_UiDialogs::settingsCatalogTestAndSave()
+{
+    if (!test::MariaDbServer::available())
+        QSKIP(qPrintable(test::MariaDbServer::missingMessage()));
+    test::MariaDbServer server;
+    QVERIFY2(server.start(), qPrintable(server.error()));
+    QVERIFY2(!server.createDatabase(QStringLiteral("settingsdb")).isEmpty(), qPrintable(server.error()));
+    const QString password = QStringLiteral("catalog-pw");
+    QVERIFY2(!server.passwordUserUrl(QStringLiteral("settingsdb"), password).isEmpty(), qPrintable(server.error()));
+    const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
+    const QByteArray savedHome = qgetenv("HOME");
+    qunsetenv("QUIRE_CATALOG_PASSWORD");
+    qputenv("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+
+    SettingsDialog dialog(*m_store, *m_service);
+    CatalogSettings *c = dialog.catalogSettings();
+    QCOMPARE(c->kindBox()->currentIndex(), int(CatalogSettings::SqliteKind));   // nothing saved: the default file
+    c->kindBox()->setCurrentIndex(CatalogSettings::MariaDbKind);
+    QCOMPARE(c->portBox()->value(), 3306);
+    auto test = [&](const QString &database, const QString &user, const QString &pw, int port) {
+        c->hostEdit()->setText(QStringLiteral("127.0.0.1"));
+        c->portBox()->setValue(port);
+        c->databaseEdit()->setText(database);
+        c->userEdit()->setText(user);
+        c->passwordEdit()->setText(pw);
+        QSignalSpy done(c, &CatalogSettings::testFinished);
+        c->testButton()->click();
+        if (!QTest::qWaitFor([&] { return done.count() == 1; }, 60'000))
+            return std::pair{false, QStringLiteral("<no answer>")};
+        return std::pair{done.first().first().toBool(), c->message()};
+    };
+    auto [ok, message] = test(QStringLiteral("settingsdb"), QStringLiteral("quire_password"), QString(), server.port());
+    QVERIFY(!ok);
+    QVERIFY2(message.contains(QLatin1StringView("password")), qPrintable(message));
+    std::tie(ok, message) = test(QStringLiteral("settingsdb"), QStringLiteral("quire_password"), QStringLiteral("wrong"), server.port());
+    QVERIFY(!ok);
+    QVERIFY2(message.contains(QLatin1StringView("refused the password")), qPrintable(message));
+    QVERIFY2(!message.contains(QLatin1StringView("wrong")), qPrintable(message));
+    std::tie(ok, message) = test(QStringLiteral("nosuch"), QStringLiteral("quire"), QString(), server.port());
+    QVERIFY(!ok);
+    QVERIFY2(message.contains(QLatin1StringView("no such database")), qPrintable(message));
+    QTcpServer closed;
+    QVERIFY(closed.listen(QHostAddress::LocalHost));
+    const int closedPort = closed.serverPort();
+    closed.close();
+    std::tie(ok, message) = test(QStringLiteral("settingsdb"), QStringLiteral("quire"), QString(), closedPort);
+    QVERIFY(!ok);
+    QVERIFY2(message.contains(QLatin1StringView("could not be reached")), qPrintable(message));
+    std::tie(ok, message) = test(QStringLiteral("settingsdb"), QStringLiteral("quire_password"), password, server.port());
+    QVERIFY2(ok, qPrintable(message));
+    QVERIFY2(message.startsWith(QLatin1StringView("Connected to mysql://quire_password@127.0.0.1:")), qPrintable(message));
+
+    c->passwordEdit()->clear();   // no keychain in this test
+    dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    const QString saved = m_store->value(CatalogSettings::kCatalogKey).valueOr({}).toString();
+    QCOMPARE(saved, QStringLiteral("mysql://quire_password@127.0.0.1:%1/settingsdb").arg(server.port()));
+
+    SettingsDialog again(*m_store, *m_service);   // loads what was saved
+    QCOMPARE(again.catalogSettings()->kindBox()->currentIndex(), int(CatalogSettings::MariaDbKind));
+    QCOMPARE(again.catalogSettings()->databaseEdit()->text(), QStringLiteral("settingsdb"));
+    QCOMPARE(again.catalogSettings()->location(), saved);
+    // A server without a host cannot be saved: OK says why and keeps the dialog open.
+    again.catalogSettings()->hostEdit()->clear();
+    again.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+    QVERIFY(again.result() != int(QDialog::Accepted));
+    QVERIFY2(again.remoteMessage().contains(QLatin1StringView("host")), qPrintable(again.remoteMessage()));
+
+    if (savedEnv.isNull())
+        qunsetenv("QUIRE_CATALOG_PASSWORD");
+    else
+        qputenv("QUIRE_CATALOG_PASSWORD", savedEnv);
+    qputenv("HOME", savedHome);
 }
 
 RemoteEditDialog *tst_UiDialogs::editorOf(SettingsDialog &dialog)

@@ -1,6 +1,7 @@
 #include "settingsdialog.h"
 
 #include "catalogservice.h"
+#include "catalogsettings.h"
 #include "credentials.h"
 #include "pools.h"
 #include "remoteeditdialog.h"
@@ -96,15 +97,17 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
 
     auto *storage = new QGroupBox(tr("Storage"), this);
     auto *sf = new QFormLayout(storage);
-    m_catalog = new QLineEdit(service.catalog().config().displayLocation(), storage);
-    m_catalog->setReadOnly(true);
-    m_catalog->setToolTip(tr("Chosen at start-up with --catalog or $QUIRE_CATALOG."));
-    sf->addRow(tr("Catalog:"), m_catalog);
     m_settingsFile = new QLineEdit(store.settingsFilePath().isEmpty() ? tr("(in memory only)")
                                                                       : store.settingsFilePath(), storage);
     m_settingsFile->setReadOnly(true);
     sf->addRow(tr("Settings file:"), m_settingsFile);
     layout->addWidget(storage);
+
+    auto *catalog = new QGroupBox(tr("Catalog"), this);
+    auto *cl = new QVBoxLayout(catalog);
+    m_catalog = new CatalogSettings(store, m_pools, service.catalog().config().displayLocation(), catalog);
+    cl->addWidget(m_catalog);
+    layout->addWidget(catalog);
 
     auto *remotes = new QGroupBox(tr("Remotes"), this);
     auto *rl = new QVBoxLayout(remotes);
@@ -172,8 +175,8 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
     buttons->button(QDialogButtonBox::Ok)->setDefault(true);
     layout->addWidget(buttons);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
-        apply();
-        accept();
+        if (apply())
+            accept();
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(buttons->button(QDialogButtonBox::Apply), &QPushButton::clicked, this, &SettingsDialog::apply);
@@ -546,14 +549,20 @@ void SettingsDialog::stopTest()
 
 // --- workers -------------------------------------------------------------------------------------
 
-void SettingsDialog::apply()
+bool SettingsDialog::apply()
 {
     const QString rate = m_limitRate->text().trimmed();
     const auto parsed = net::parseRate(rate);
     if (!rate.isEmpty() && !parsed) {
         setMessage(Tone::Error, tr("The upload limit “%1” is not a rate such as 2M or 512k.").arg(rate));
-        return;
+        return false;
     }
+    QString catalogProblem;
+    if (m_catalog->location(&catalogProblem).isEmpty()) {
+        setMessage(Tone::Error, tr("Catalog: %1").arg(catalogProblem));
+        return false;
+    }
+    m_catalog->apply();
     const QVariantMap changes{
         {kIoWorkersKey, m_io->value()},
         {kCpuWorkersKey, m_cpu->value()},
@@ -564,6 +573,7 @@ void SettingsDialog::apply()
     m_pools.setIoThreads(m_io->value());
     m_pools.setCpuThreads(m_cpu->value());
     net::RateLimiter::global().setRate(parsed.value_or(0));   // running uploads slow down at once
+    return true;
 }
 
 } // namespace quire

@@ -16,14 +16,15 @@ class QTreeWidget;
 namespace quire {
 
 class CatalogService;
+class CatalogSettings;
 class Pools;
 class RemoteTester;
 class SessionStore;
 struct Collection;
 
 // Settings backed by the session store (settings/... keys, persisted by the store's writer
-// thread). Worker counts apply at once (the pools resize); the catalog location is shown, not
-// edited (it is chosen with --catalog or $QUIRE_CATALOG at start-up).
+// thread). Worker counts apply at once (the pools resize); the catalog (CatalogSettings) is
+// chosen for the next start.
 //
 // Remotes (settings/remotes/<name>, RemoteProfiles) are added, edited, removed and tested here
 // with the rules and checks of `quire remote add|remove|test`; each change is saved at once.
@@ -49,8 +50,9 @@ public:
     SettingsDialog(SessionStore &store, CatalogService &service, QWidget *parent = nullptr);
     ~SettingsDialog() override;
 
-    // Writes the worker counts to the store and resizes the pools. Also run by OK.
-    void apply();
+    // Writes the worker counts and the catalog to the store and resizes the pools. Also run by
+    // OK, which closes the dialog only when it succeeded. false: remoteMessage() says why.
+    bool apply();
 
     QSpinBox *ioWorkers() const { return m_io; }
     QSpinBox *cpuWorkers() const { return m_cpu; }
@@ -61,6 +63,7 @@ public:
     QPushButton *removeRemoteButton() const { return m_removeRemote; }
     QPushButton *testRemoteButton() const { return m_testRemote; }
     QPushButton *stopTestButton() const { return m_stopTest; }
+    CatalogSettings *catalogSettings() const { return m_catalog; }
 
     // Selects the remote in the list; false when it is not listed.
     bool selectRemote(const QString &name);
@@ -108,7 +111,7 @@ private:
     QSpinBox *m_io = nullptr;
     QSpinBox *m_cpu = nullptr;
     QLineEdit *m_limitRate = nullptr;
-    QLineEdit *m_catalog = nullptr;
+    CatalogSettings *m_catalog = nullptr;
     QLineEdit *m_settingsFile = nullptr;
     QTreeWidget *m_remotes = nullptr;
     QPushButton *m_addRemote = nullptr;

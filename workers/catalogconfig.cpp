@@ -80,11 +80,13 @@ bool CatalogConfig::passwordInUrl() const
     return !urlScheme(location).isEmpty() && !QUrl(location).password().isEmpty();
 }
 
-CatalogConfig CatalogConfig::fromOption(const QString &option)
+CatalogConfig CatalogConfig::fromOption(const QString &option, const QString &saved)
 {
     QString location = option;
     if (location.isEmpty())
         location = qEnvironmentVariable("QUIRE_CATALOG");
+    if (location.isEmpty())
+        location = saved;
     if (location.isEmpty())
         return defaultConfig();
     // file:///path (or file://localhost/path) is the SQLite file at that path.

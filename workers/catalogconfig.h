@@ -26,8 +26,9 @@ struct CatalogConfig
     bool passwordInUrl() const;
     // The default SQLite file: <AppDataLocation>/catalog.sqlite (QStandardPaths).
     static CatalogConfig defaultConfig();
-    // --catalog value, else $QUIRE_CATALOG, else the default.
-    static CatalogConfig fromOption(const QString &option);
+    // --catalog value, else $QUIRE_CATALOG, else `saved` (settings/catalog, Settings › Catalog),
+    // else the default.
+    static CatalogConfig fromOption(const QString &option, const QString &saved = {});
     // The location with any password replaced by "***", for messages and logs.
     QString displayLocation() const;
 };
