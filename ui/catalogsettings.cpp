@@ -117,7 +117,7 @@ CatalogSettings::CatalogSettings(SessionStore &store, Pools &pools, const QStrin
                        static_cast<QWidget *>(m_password)})
         m_serverFields << w << form->labelForField(w);
 
-    m_test = new QPushButton(tr("&Test Connection"), this);
+    m_test = new QPushButton(tr("Test Co&nnection"), this);
     m_test->setObjectName(QStringLiteral("testCatalog"));
     m_message = new QLabel(tr("Used from the next start; --catalog and $QUIRE_CATALOG still come first."), this);
     m_message->setTextFormat(Qt::PlainText);   // a server's words are data

@@ -92,7 +92,7 @@ public:
     qint64 collectionId() const;
 
     // Schedules the work and returns at once. Call once, from the job's thread.
-    void start();
+    Q_INVOKABLE void start();
     // Any thread. Files not hashed yet end as `cancelled`; what was cataloged stays.
     void cancel();
     // Any thread. Paused hashing finishes the block it is reading, then waits.
