@@ -14,6 +14,7 @@
 #include <QTest>
 #include <QThread>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -65,8 +66,15 @@ private Q_SLOTS:
     void relativePathsAreRecordedAbsolute();
     void serverRestartMidIngest();
     void twoProcessesIngestOverlappingFolders();
+    void killedMidIngestLosesNothing();
 
 private:
+    // Every document of the collection: no path twice; hashed rows valid; with `complete`,
+    // exactly `files` of them, all hashed, `originals` of them not duplicates.
+    void checkRows(qint64 collectionId, int files, int originals, bool complete);
+    // `quire add --no-upload` of `paths` into `collection` of this test's catalog, as a process
+    // of its own (killed with SIGKILL after timeoutMs).
+    test::ProgramResult runAdd(const QString &collection, const QStringList &paths, int timeoutMs);
     QByteArray dir() const { return QFile::encodeName(m_dir->path()); }
     qint64 makeCollection(const QString &name);
     IngestResult run(IngestJob &job);
@@ -77,6 +85,7 @@ private:
     test::CatalogServers m_servers;
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_location;
+    std::atomic<int> m_runs{0};   // runAdd() may run on two threads at once
     std::unique_ptr<Catalog> m_catalog;
     std::unique_ptr<Pools> m_pools;
     QThreadPool m_testPool;
@@ -544,26 +553,7 @@ void tst_IngestJob::serverRestartMidIngest()
           kFiles, qPrintable(first.error));
 
     // Whatever the first run did is whole: a hashed row has its hash, and no path is there twice.
-    auto check = [&](bool complete) {
-        const QList<Document> all = docs(id);
-        QSet<QByteArray> paths;
-        int originals = 0;
-        for (const Document &d : all) {
-            QVERIFY2(!paths.contains(d.sourcePath), d.sourcePath.constData());
-            paths.insert(d.sourcePath);
-            if (d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate)
-                QVERIFY2(!Catalog::documentRowError(d), qPrintable(Catalog::documentRowError(d).value_or(QString())));
-            else
-                QVERIFY2(!complete && (d.status == DocStatus::Queued || d.status == DocStatus::Hashing),
-                         qPrintable(statusName(d.status)));
-            originals += d.status == DocStatus::Hashed;
-        }
-        if (complete) {
-            QCOMPARE(all.size(), kFiles);
-            QCOMPARE(originals, 2900);   // 100 files repeat the content of another
-        }
-    };
-    check(false);
+    checkRows(id, kFiles, 2900, false);
     if (QTest::currentTestFailed())
         return;
 
@@ -571,7 +561,61 @@ void tst_IngestJob::serverRestartMidIngest()
     const IngestResult second = run(again);
     QVERIFY2(second.outcome == IngestResult::Outcome::Succeeded, qPrintable(second.error));
     QCOMPARE(second.totals.filesFound, kFiles);
-    check(true);
+    checkRows(id, kFiles, 2900, true);
+}
+
+void tst_IngestJob::checkRows(qint64 collectionId, int files, int originals, bool complete)
+{
+    const QList<Document> all = docs(collectionId);
+    QSet<QByteArray> paths;
+    int hashed = 0;
+    for (const Document &d : all) {
+        QVERIFY2(!paths.contains(d.sourcePath), d.sourcePath.constData());
+        paths.insert(d.sourcePath);
+        if (d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate)
+            QVERIFY2(!Catalog::documentRowError(d), qPrintable(Catalog::documentRowError(d).value_or(QString())));
+        else
+            QVERIFY2(!complete && (d.status == DocStatus::Queued || d.status == DocStatus::Hashing),
+                     qPrintable(statusName(d.status)));
+        hashed += d.status == DocStatus::Hashed;
+    }
+    QVERIFY(all.size() <= files);
+    if (complete) {
+        QCOMPARE(all.size(), files);
+        QCOMPARE(hashed, originals);
+    }
+}
+
+test::ProgramResult tst_IngestJob::runAdd(const QString &collection, const QStringList &paths, int timeoutMs)
+{
+    QStringList args{QStringLiteral("--catalog"), m_location, QStringLiteral("--config"),
+                     m_dir->filePath(QStringLiteral("settings-%1.json").arg(++m_runs)), QStringLiteral("add"),
+                     QStringLiteral("--collection"), collection, QStringLiteral("--no-upload")};
+    // Under ThreadSanitizer (tsan preset) the child's reports are off: the command line hands its
+    // job between threads through Qt's event queue, whose lock TSan cannot see (tests/tsan.supp);
+    // what these tests check is the catalog the processes share.
+    return test::runProgram(test::quireBinary(), args + paths, {}, timeoutMs,
+                            {{"QUIRE_MACHINE_ID", "same-machine"}, {"TSAN_OPTIONS", "report_bugs=0"}});
+}
+
+// `quire add` killed (SIGKILL) in the middle of a big folder: what it recorded is whole, no path
+// is there twice, and adding the folder again records every file once.
+void tst_IngestJob::killedMidIngestLosesNothing()
+{
+    constexpr int kFiles = 4000;
+    for (int i = 0; i < kFiles; ++i)
+        writeFile(dir() + "/in/k" + QByteArray::number(i), "killed " + QByteArray::number(i % 3900));
+    const qint64 id = makeCollection(QStringLiteral("Killed"));
+    const test::ProgramResult killed = runAdd(QStringLiteral("Killed"), {QFile::decodeName(dir() + "/in")}, 700);
+    qInfo("quire add %s", killed.finished ? "finished before the kill" : "was killed mid-ingest");
+    if (killed.finished)
+        QVERIFY2(killed.ok(), qPrintable(killed.error + QString::fromUtf8(killed.err)));
+    checkRows(id, kFiles, 3900, false);
+    if (QTest::currentTestFailed())
+        return;
+    const test::ProgramResult again = runAdd(QStringLiteral("Killed"), {QFile::decodeName(dir() + "/in")}, 300'000);
+    QVERIFY2(again.ok(), qPrintable(again.error + QString::fromUtf8(again.err)));
+    checkRows(id, kFiles, 3900, true);
 }
 
 // Two processes (the command line) add overlapping folders into one catalog at the same time:
@@ -586,42 +630,20 @@ void tst_IngestJob::twoProcessesIngestOverlappingFolders()
         const QByteArray folder = i % 3 == 0 ? "/in/shared/" : i % 3 == 1 ? "/in/onlyA/" : "/in/onlyB/";
         writeFile(dir() + folder + "p" + QByteArray::number(i), "two processes " + QByteArray::number(i % 550));
     }
-    makeCollection(QStringLiteral("Shared"));
-    // Both processes see the catalog as the test does; a settings file of their own each.
-    auto add = [&](const char *name, const QByteArray &other) {
-        return test::runProgram(test::quireBinary(),
-                                {QStringLiteral("--catalog"), m_location, QStringLiteral("--config"),
-                                 m_dir->filePath(QString::fromLatin1(name) + QStringLiteral(".json")),
-                                 QStringLiteral("add"), QStringLiteral("--collection"), QStringLiteral("Shared"),
-                                 QStringLiteral("--no-upload"), QFile::decodeName(dir() + "/in/shared"),
-                                 QFile::decodeName(dir() + other)},
-                                // Under ThreadSanitizer (tsan preset) the child's reports are off:
-                                // the command line hands its job between threads through Qt's event
-                                // queue, whose lock TSan cannot see (tests/tsan.supp); what this
-                                // test checks is the catalog shared by two processes.
-                                {}, 300'000, {{"QUIRE_MACHINE_ID", "same-machine"}, {"TSAN_OPTIONS", "report_bugs=0"}});
+    const qint64 id = makeCollection(QStringLiteral("Shared"));
+    auto add = [&](const QByteArray &other) {
+        return runAdd(QStringLiteral("Shared"), {QFile::decodeName(dir() + "/in/shared"), QFile::decodeName(dir() + other)},
+                      300'000);
     };
     test::ProgramResult a, b;
-    std::thread first([&] { a = add("a", "/in/onlyA"); });
-    std::thread second([&] { b = add("b", "/in/onlyB"); });
+    std::thread first([&] { a = add("/in/onlyA"); });
+    std::thread second([&] { b = add("/in/onlyB"); });
     first.join();
     second.join();
     QVERIFY2(a.ok(), qPrintable(a.error + QString::fromUtf8(a.err)));
     QVERIFY2(b.ok(), qPrintable(b.error + QString::fromUtf8(b.err)));
 
-    const auto collection = onWorker(m_testPool, [&] { return m_catalog->collectionByName(QStringLiteral("Shared")); });
-    QVERIFY2(collection.ok() && *collection, qPrintable(collection.error()));
-    const QList<Document> all = docs((*collection)->id);
-    QSet<QByteArray> paths;
-    int originals = 0;
-    for (const Document &d : all) {
-        QVERIFY2(!paths.contains(d.sourcePath), d.sourcePath.constData());
-        paths.insert(d.sourcePath);
-        QVERIFY2(d.status == DocStatus::Hashed || d.status == DocStatus::Duplicate, qPrintable(statusName(d.status)));
-        originals += d.status == DocStatus::Hashed;
-    }
-    QCOMPARE(all.size(), kFiles);
-    QCOMPARE(originals, 550);
+    checkRows(id, kFiles, 550, true);
 }
 
 #include "tst_ingestjob.moc"
