@@ -17,7 +17,7 @@ sqlite="$data/cat.sqlite"
 fresh_sqlite="rm -f '$sqlite' '$sqlite-wal' '$sqlite-shm' '$settings'"
 add_sqlite=("$QUIRE" --catalog "$sqlite" --config "$settings" add --collection bench "$data/src")
 row() { bench_row "add 10,000 x 4 KiB (PG)" "quire add, SQLite catalog" "$@"; }
-maria_row() { bench_row "add 10,000 x 4 KiB (MariaDB)" "quire add, SQLite catalog" "$@"; }
+maria_row() { bench_row "add 10,000 x 4K (MariaDB)" "quire add, SQLite catalog" "$@"; }
 status=0
 
 stop_pg() { :; }
