@@ -936,6 +936,100 @@ private slots:
         QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
     }
 
+    // What an error says about trying again: MariaDB's and PostgreSQL's codes for a lost
+    // connection and for lock conflicts, SQLite's busy codes; anything else is final.
+    void classifiesSqlErrors_data()
+    {
+        QTest::addColumn<QString>("code");
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("failure");
+        const int statement = QSqlError::StatementError;
+        QTest::newRow("mariadb gone") << QStringLiteral("2006") << QStringLiteral("MySQL server has gone away") << statement << int(SqlFailure::Lost);
+        QTest::newRow("mariadb lost") << QStringLiteral("2013") << QString() << statement << int(SqlFailure::Lost);
+        QTest::newRow("mariadb killed") << QStringLiteral("1927") << QString() << statement << int(SqlFailure::Lost);
+        QTest::newRow("mariadb deadlock") << QStringLiteral("1213") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("mariadb lock wait") << QStringLiteral("1205") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("mariadb duplicate key") << QStringLiteral("1062") << QString() << statement << int(SqlFailure::Other);
+        QTest::newRow("pg deadlock") << QStringLiteral("40P01") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("pg serialization") << QStringLiteral("40001") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("pg lock timeout") << QStringLiteral("55P03") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("pg admin shutdown") << QStringLiteral("57P01") << QString() << statement << int(SqlFailure::Lost);
+        QTest::newRow("pg connection failure") << QStringLiteral("08006") << QString() << statement << int(SqlFailure::Lost);
+        QTest::newRow("pg unique violation") << QStringLiteral("23505") << QString() << statement << int(SqlFailure::Other);
+        QTest::newRow("pg closed, no code") << QString() << QStringLiteral("server closed the connection unexpectedly")
+                                           << statement << int(SqlFailure::Lost);
+        QTest::newRow("sqlite busy") << QStringLiteral("5") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("sqlite busy snapshot") << QStringLiteral("517") << QString() << statement << int(SqlFailure::Conflict);
+        QTest::newRow("sqlite constraint") << QStringLiteral("19") << QString() << statement << int(SqlFailure::Other);
+        QTest::newRow("connection error") << QString() << QStringLiteral("whatever") << int(QSqlError::ConnectionError)
+                                          << int(SqlFailure::Lost);
+        QTest::newRow("no error") << QString() << QString() << int(QSqlError::NoError) << int(SqlFailure::None);
+    }
+    void classifiesSqlErrors()
+    {
+        QFETCH(QString, code);
+        QFETCH(QString, text);
+        QFETCH(int, type);
+        QFETCH(int, failure);
+        // Qt's MySQL driver marks its messages; the others do not.
+        const QString driverText = QTest::currentDataTag() && QByteArray(QTest::currentDataTag()).startsWith("mariadb")
+                ? QStringLiteral("QMYSQL: Unable to execute query")
+                : QStringLiteral("Unable to execute statement");
+        const QSqlError error(driverText, text, QSqlError::ErrorType(type), code);
+        QCOMPARE(int(classifySqlError(error)), failure);
+        (void)sqlErrorText(QStringLiteral("test"), error);
+        QCOMPARE(int(lastSqlFailure()), failure);
+        QCOMPARE(takeLostConnectionNote(), failure == int(SqlFailure::Lost));
+    }
+
+    // retryTransient(): a conflict or a lost connection is tried again (the final error says how
+    // often and names the catalog); anything else, or anything inside an open transaction, is not.
+    void retriesTransientFailures()
+    {
+        int calls = 0;
+        auto failing = [&](SqlFailure kind, int failures) {
+            return [&calls, kind, failures]() -> Status {
+                if (++calls > failures)
+                    return {};
+                noteSqlFailure(kind);
+                return Status::failure(QStringLiteral("attempt %1 failed").arg(calls));
+            };
+        };
+        Status s = retryTransient(failing(SqlFailure::Conflict, 2), QStringLiteral("mysql://db/cat"));
+        QVERIFY(s.ok());
+        QCOMPARE(calls, 3);
+
+        calls = 0;
+        s = retryTransient(failing(SqlFailure::Other, 1), QStringLiteral("mysql://db/cat"));
+        QCOMPARE(calls, 1);
+        QCOMPARE(s.error(), QStringLiteral("attempt 1 failed"));
+
+        calls = 0;
+        s = retryTransient(failing(SqlFailure::Lost, 100), QStringLiteral("mysql://db/cat"));
+        QCOMPARE(calls, kMaxSqlRetries + 1);
+        QCOMPARE(s.error(), QStringLiteral("attempt %1 failed (tried %1 times; catalog mysql://db/cat)").arg(kMaxSqlRetries + 1));
+
+        // Inside a transaction the outer call is the one retried.
+        const QString path = m_dir.filePath(QStringLiteral("retry/catalog.sqlite"));
+        ConnectionManager manager(CatalogConfig{path});
+        int inner = -1;
+        std::thread t([&] {
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                if (db) {
+                    Transaction tx(*db, QStringLiteral("outer"));
+                    calls = 0;
+                    (void)retryTransient(failing(SqlFailure::Conflict, 100));
+                    inner = calls;
+                }
+            }
+            manager.releaseThisThread();
+        });
+        t.join();
+        QCOMPARE(inner, 1);
+    }
+
     void optionFilePassword_data()
     {
         QTest::addColumn<QByteArray>("file");

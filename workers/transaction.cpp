@@ -63,9 +63,10 @@ SqlFailure classifySqlError(const QSqlError &error)
     const QString code = error.nativeErrorCode();
     bool numeric = false;
     const int number = code.toInt(&numeric);
-    if (numeric && number >= 1000) {
-        // MariaDB/MySQL client and server error numbers.
-        switch (number) {
+    // Qt's MySQL driver starts its own part of every message with "QMYSQL"; its codes are
+    // MariaDB's error numbers.
+    if (error.driverText().startsWith(QLatin1StringView("QMYSQL"))) {
+        switch (numeric ? number : 0) {
         case 1213:   // ER_LOCK_DEADLOCK
         case 1205:   // ER_LOCK_WAIT_TIMEOUT
             return SqlFailure::Conflict;
@@ -80,20 +81,20 @@ SqlFailure classifySqlError(const QSqlError &error)
             return SqlFailure::Other;
         }
     }
-    if (numeric) {
-        // SQLite result codes: the primary code is the low byte of an extended one.
-        const int primary = number & 0xff;
-        return primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */ ? SqlFailure::Conflict
-                                                                                 : SqlFailure::Other;
-    }
     if (code.size() == 5) {
-        // PostgreSQL SQLSTATE.
+        // PostgreSQL's SQLSTATE (five characters; SQLite's codes are below 10,000).
         if (code == QLatin1StringView("40001") || code == QLatin1StringView("40P01") || code == QLatin1StringView("55P03"))
             return SqlFailure::Conflict;   // serialization failure, deadlock, lock_timeout
         if (code.startsWith(QLatin1StringView("08")) || code == QLatin1StringView("57P01")
             || code == QLatin1StringView("57P02") || code == QLatin1StringView("57P03"))
             return SqlFailure::Lost;       // connection exceptions, administrator/crash shutdown
         return SqlFailure::Other;
+    }
+    if (numeric) {
+        // SQLite result codes: the primary code is the low byte of an extended one.
+        const int primary = number & 0xff;
+        return primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */ ? SqlFailure::Conflict
+                                                                                 : SqlFailure::Other;
     }
     // libpq reports a connection that broke mid-statement without a SQLSTATE.
     const QString text = error.text();
