@@ -5,8 +5,7 @@
 #include "catalog.h"
 #include "dbconnections.h"
 #include "machine.h"
-#include "mariadbserver.h"
-#include "pgserver.h"
+#include "catalogservers.h"
 #include "transaction.h"
 
 #include <QCryptographicHash>
@@ -159,41 +158,7 @@ class TestCatalog final : public QObject
 
     QString newLocation(const QString &backend)
     {
-        const int n = ++m_counter;
-        if (backend == QLatin1StringView("sqlite"))
-            return m_dir.filePath(QStringLiteral("cat-%1/catalog.sqlite").arg(n));
-        if (backend == QLatin1StringView("mariadb")) {
-            if (!m_maria) {
-                m_maria = std::make_unique<test::MariaDbServer>();
-                if (!m_maria->start()) {
-                    m_fail = QStringLiteral("could not start the MariaDB test server: ") + m_maria->error();
-                    m_maria.reset();
-                    return {};
-                }
-                qInfo("MariaDB test server started in %lld ms on port %d", m_maria->startupMs(), m_maria->port());
-            }
-            const QString url = m_maria->createDatabase(QStringLiteral("cat_%1").arg(n));
-            if (url.isEmpty())
-                m_fail = m_maria->error();
-            return url;
-        }
-        if (test::PgServer::binDir().isEmpty()) {
-            m_skip = test::PgServer::missingMessage();
-            return {};
-        }
-        if (!m_pg) {
-            m_pg = std::make_unique<test::PgServer>();
-            if (!m_pg->start()) {
-                m_fail = QStringLiteral("could not start the PostgreSQL test server: ") + m_pg->error();
-                m_pg.reset();
-                return {};
-            }
-            qInfo("PostgreSQL test server started in %lld ms on port %d", m_pg->startupMs(), m_pg->port());
-        }
-        const QString url = m_pg->createDatabase(QStringLiteral("cat_%1").arg(n));
-        if (url.isEmpty())
-            m_fail = m_pg->error();
-        return url;
+        return m_servers.newLocation(backend, m_dir.filePath(QStringLiteral("cat-%1").arg(++m_counter)), &m_skip, &m_fail);
     }
 
     std::unique_ptr<Fixture> makeFixture(const QString &backend)
@@ -215,17 +180,10 @@ class TestCatalog final : public QObject
         return fx;
     }
 
-    static void addBackends()
-    {
-        QTest::addColumn<QString>("backend");
-        QTest::newRow("sqlite") << QStringLiteral("sqlite");
-        QTest::newRow("postgres") << QStringLiteral("postgres");
-        QTest::newRow("mariadb") << QStringLiteral("mariadb");
-    }
+    static void addBackends() { test::CatalogServers::addBackendRows(); }
 
     QTemporaryDir m_dir;
-    std::unique_ptr<test::PgServer> m_pg;
-    std::unique_ptr<test::MariaDbServer> m_maria;
+    test::CatalogServers m_servers;
     QString m_skip;
     QString m_fail;
     int m_counter = 0;
@@ -234,12 +192,6 @@ private slots:
     void initTestCase()
     {
         QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
-    void cleanupTestCase()
-    {
-        m_pg.reset();
-        m_maria.reset();
     }
 
     void collectionNameError_data()

@@ -3,7 +3,7 @@
 // after idle, refused on the GUI thread. Runs against SQLite and a throw-away PostgreSQL.
 #include "catalogconfig.h"
 #include "dbconnections.h"
-#include "mariadbserver.h"
+#include "catalogservers.h"
 #include "mariadburl.h"
 #include "pgserver.h"
 #include "pgurl.h"
@@ -88,54 +88,39 @@ class TestDbConnections final : public QObject
 private:
     std::optional<CatalogConfig> configFor(const QString &backend, QString *skip, QString *fail)
     {
-        const int n = ++m_counter;
-        if (backend == QLatin1StringView("sqlite"))
-            return CatalogConfig{m_dir.filePath(QStringLiteral("conn-%1/catalog.sqlite").arg(n))};
-        if (backend == QLatin1StringView("mariadb")) {
-            if (!m_maria) {
-                m_maria = std::make_unique<test::MariaDbServer>();
-                if (!m_maria->start()) {
-                    *fail = QStringLiteral("could not start the MariaDB test server: ") + m_maria->error();
-                    m_maria.reset();
-                    return std::nullopt;
-                }
-                qInfo("MariaDB test server started in %lld ms on port %d", m_maria->startupMs(), m_maria->port());
-            }
-            const QString url = m_maria->createDatabase(QStringLiteral("conn_%1").arg(n));
-            if (url.isEmpty()) {
-                *fail = m_maria->error();
-                return std::nullopt;
-            }
-            return CatalogConfig{url};
-        }
-        if (test::PgServer::binDir().isEmpty()) {
-            *skip = test::PgServer::missingMessage();
+        const QString location = m_servers.newLocation(
+                backend, m_dir.filePath(QStringLiteral("conn-%1").arg(++m_counter)), skip, fail);
+        if (location.isEmpty())
             return std::nullopt;
-        }
-        if (!m_pg) {
-            m_pg = std::make_unique<test::PgServer>();
-            if (!m_pg->start()) {
-                *fail = QStringLiteral("could not start the PostgreSQL test server: ") + m_pg->error();
-                m_pg.reset();
-                return std::nullopt;
-            }
-            qInfo("PostgreSQL test server started in %lld ms on port %d", m_pg->startupMs(), m_pg->port());
-        }
-        const QString url = m_pg->createDatabase(QStringLiteral("conn_%1").arg(n));
-        if (url.isEmpty()) {
-            *fail = m_pg->error();
-            return std::nullopt;
-        }
-        return CatalogConfig{url};
+        return CatalogConfig{location};
     }
 
-    static void addBackends()
+    // Opens a connection to `url` on a thread of its own, runs `sql` and puts the value of the
+    // first row's `column` in *value; returns the error, or "" when it worked.
+    static QString queryOnce(const QString &url, const QString &sql, QString *value, int column = 0)
     {
-        QTest::addColumn<QString>("backend");
-        QTest::newRow("sqlite") << QStringLiteral("sqlite");
-        QTest::newRow("postgres") << QStringLiteral("postgres");
-        QTest::newRow("mariadb") << QStringLiteral("mariadb");
+        ConnectionManager manager(CatalogConfig{url});
+        QString error;
+        std::thread t([&] {
+            {
+                const Result<QSqlDatabase> db = manager.database();
+                if (!db) {
+                    error = db.error();
+                } else {
+                    QSqlQuery q(*db);
+                    if (!q.exec(sql) || !q.next())
+                        error = q.lastError().text();
+                    else
+                        *value = q.value(column).toString();
+                }
+            }
+            manager.releaseThisThread();
+        });
+        t.join();
+        return error;
     }
+
+    static void addBackends() { test::CatalogServers::addBackendRows(); }
     static void addServers()
     {
         QTest::addColumn<QString>("backend");
@@ -152,13 +137,15 @@ private:
     bool endConnection(const CatalogConfig &config, qint64 id)
     {
         if (config.isPostgres())
-            return m_pg->psql(QStringLiteral("postgres"), QStringLiteral("SELECT pg_terminate_backend(%1)").arg(id)).has_value();
-        return m_maria->sql(QStringLiteral("mysql"), QStringLiteral("KILL %1").arg(id)).has_value();
+            return pg().psql(QStringLiteral("postgres"), QStringLiteral("SELECT pg_terminate_backend(%1)").arg(id)).has_value();
+        return maria().sql(QStringLiteral("mysql"), QStringLiteral("KILL %1").arg(id)).has_value();
     }
 
+    test::PgServer &pg() { return *m_servers.postgres(); }
+    test::MariaDbServer &maria() { return *m_servers.mariaDb(); }
+
     QTemporaryDir m_dir;
-    std::unique_ptr<test::MariaDbServer> m_maria;
-    std::unique_ptr<test::PgServer> m_pg;
+    test::CatalogServers m_servers;
     int m_counter = 0;
 
 private slots:
@@ -167,11 +154,6 @@ private slots:
         QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
     }
 
-    void cleanupTestCase()
-    {
-        m_pg.reset();
-        m_maria.reset();
-    }
 
     void isGuiThread()
     {
@@ -735,8 +717,8 @@ private slots:
         REQUIRE_BACKEND(QStringLiteral("postgres"), superuser);
         const QString database = superuser.location.section(u'/', -1);
         const QString password = QStringLiteral("p\u00e4ss 'word:1");
-        const QString url = m_pg->passwordUserUrl(database, password);
-        QVERIFY2(!url.isEmpty(), qPrintable(m_pg->error()));
+        const QString url = pg().passwordUserUrl(database, password);
+        QVERIFY2(!url.isEmpty(), qPrintable(pg().error()));
         QVERIFY(!CatalogConfig{url}.passwordInUrl());
         QString withPassword = superuser.location;
         withPassword.replace(QStringLiteral("postgres@"), QStringLiteral("postgres:x@"));
@@ -753,24 +735,10 @@ private slots:
             else
                 qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
             qputenv("PGPASSFILE", QFile::encodeName(passFile));
-            ConnectionManager manager(CatalogConfig{url});
-            QString error;
-            std::thread t([&] {
-                {
-                    const Result<QSqlDatabase> db = manager.database();
-                    if (!db) {
-                        error = db.error();
-                    } else {
-                        QSqlQuery q(*db);
-                        if (!q.exec(QStringLiteral("SELECT current_user")) || !q.next())
-                            error = q.lastError().text();
-                        else if (q.value(0).toString() != QLatin1StringView("quire_password"))
-                            error = QStringLiteral("connected as ") + q.value(0).toString();
-                    }
-                }
-                manager.releaseThisThread();
-            });
-            t.join();
+            QString user;
+            const QString error = queryOnce(url, QStringLiteral("SELECT current_user"), &user);
+            if (error.isEmpty() && user != QLatin1StringView("quire_password"))
+                return QStringLiteral("connected as ") + user;
             return error;
         };
 
@@ -791,7 +759,7 @@ private slots:
             QVERIFY(f.open(QIODevice::WriteOnly));
             QString escaped = password;
             escaped.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char(':'), QStringLiteral("\\:"));
-            f.write(QStringLiteral("127.0.0.1:%1:%2:quire_password:%3\n").arg(m_pg->port()).arg(database, escaped).toUtf8());
+            f.write(QStringLiteral("127.0.0.1:%1:%2:quire_password:%3\n").arg(pg().port()).arg(database, escaped).toUtf8());
             QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
         }
         error = connect(QByteArray(), passFile);
@@ -814,8 +782,8 @@ private slots:
         REQUIRE_BACKEND(QStringLiteral("mariadb"), root);
         const QString database = root.location.section(u'/', -1);
         const QString password = QStringLiteral("p\u00e4ss 'wo\"rd#1");
-        const QString url = m_maria->passwordUserUrl(database, password);
-        QVERIFY2(!url.isEmpty(), qPrintable(m_maria->error()));
+        const QString url = maria().passwordUserUrl(database, password);
+        QVERIFY2(!url.isEmpty(), qPrintable(maria().error()));
         QVERIFY(!CatalogConfig{url}.passwordInUrl());
         QString withPassword = url;
         withPassword.replace(QStringLiteral("quire_password@"), QStringLiteral("quire_password:x%40y@"));
@@ -832,24 +800,10 @@ private slots:
                 qunsetenv("QUIRE_CATALOG_PASSWORD");
             else
                 qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
-            ConnectionManager manager(CatalogConfig{url});
-            QString error;
-            std::thread t([&] {
-                {
-                    const Result<QSqlDatabase> db = manager.database();
-                    if (!db) {
-                        error = db.error();
-                    } else {
-                        QSqlQuery q(*db);
-                        if (!q.exec(QStringLiteral("SELECT CURRENT_USER()")) || !q.next())
-                            error = q.lastError().text();
-                        else if (!q.value(0).toString().startsWith(QLatin1StringView("quire_password@")))
-                            error = QStringLiteral("connected as ") + q.value(0).toString();
-                    }
-                }
-                manager.releaseThisThread();
-            });
-            t.join();
+            QString user;
+            const QString error = queryOnce(url, QStringLiteral("SELECT CURRENT_USER()"), &user);
+            if (error.isEmpty() && !user.startsWith(QLatin1StringView("quire_password@")))
+                return QStringLiteral("connected as ") + user;
             return error;
         };
 
@@ -897,25 +851,7 @@ private slots:
         QVERIFY2(server.start(), qPrintable(server.error()));
         QVERIFY2(!server.createDatabase(QStringLiteral("tls")).isEmpty(), qPrintable(server.error()));
         auto connect = [&](const QString &url, QString *cipher) {
-            ConnectionManager manager(CatalogConfig{url});
-            QString error;
-            std::thread t([&] {
-                {
-                    const Result<QSqlDatabase> db = manager.database();
-                    if (!db) {
-                        error = db.error();
-                    } else {
-                        QSqlQuery q(*db);
-                        if (!q.exec(QStringLiteral("SHOW SESSION STATUS LIKE 'Ssl_cipher'")) || !q.next())
-                            error = q.lastError().text();
-                        else
-                            *cipher = q.value(1).toString();
-                    }
-                }
-                manager.releaseThisThread();
-            });
-            t.join();
-            return error;
+            return queryOnce(url, QStringLiteral("SHOW SESSION STATUS LIKE 'Ssl_cipher'"), cipher, 1);
         };
         const QString base = server.url(QStringLiteral("tls"));
         QString cipher;
@@ -1222,7 +1158,7 @@ private slots:
     {
         REQUIRE_BACKEND(QStringLiteral("postgres"), config);
         QString url = config.location;
-        const QString live = QStringLiteral("127.0.0.1:%1").arg(m_pg->port());
+        const QString live = QStringLiteral("127.0.0.1:%1").arg(pg().port());
         QVERIFY(url.contains(live));
         url.replace(live, QStringLiteral("127.0.0.1:1,") + live);
         ConnectionManager manager(CatalogConfig{url});
@@ -1235,7 +1171,7 @@ private slots:
                     error = db.error();
                 else if (!q.exec(QStringLiteral("SELECT inet_server_port()")) || !q.next())
                     error = q.lastError().text();
-                else if (q.value(0).toInt() != m_pg->port())
+                else if (q.value(0).toInt() != pg().port())
                     error = QStringLiteral("connected to port ") + q.value(0).toString();
             }
             manager.releaseThisThread();
