@@ -3,7 +3,6 @@
 #include "catalogconfig.h"
 #include "catalogservice.h"
 #include "credentials.h"
-#include "dbconnections.h"
 #include "pools.h"
 #include "sessionstore.h"
 
@@ -16,66 +15,16 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QSqlQuery>
 #include <QUrl>
 
 namespace quire {
 
-namespace {
-
-struct TestOutcome
-{
-    bool ok = false;
-    QString text;
-};
-
-// Opens one connection with what the form says, on the calling (pool) thread, and closes it.
-TestOutcome tryCatalog(const QString &location, const QString &password)
-{
-    const CatalogConfig config{location};
-    if (const std::optional<QString> problem = config.locationError())
-        return {false, *problem};
-    ConnectionManager manager(config);
-    if (!password.isEmpty())
-        manager.setPassword(password);
-    TestOutcome out;
-    {
-        const Result<QSqlDatabase> db = manager.database();
-        if (!db) {
-            const QString e = db.error();
-            QString headline;
-            if (manager.passwordRefused())
-                headline = QObject::tr("The server refused the password (or needs one).");
-            else if (e.contains(QLatin1StringView("not installed")))
-                headline = QObject::tr("The database driver is not installed.");
-            else if (e.contains(QLatin1StringView("does not exist")) || e.contains(QLatin1StringView("Unknown database")))
-                headline = QObject::tr("The server has no such database.");
-            else if (e.contains(QLatin1StringView("refused")) || e.contains(QLatin1StringView("Can't connect"))
-                     || e.contains(QLatin1StringView("could not connect"))
-                     || e.contains(QLatin1StringView("timeout"), Qt::CaseInsensitive))
-                headline = QObject::tr("The server could not be reached.");
-            else
-                headline = QObject::tr("The catalog could not be opened.");
-            out = {false, headline + u' ' + e};
-        } else {
-            QSqlQuery q(*db);
-            out = q.exec(QStringLiteral("SELECT 1")) && q.next()
-                    ? TestOutcome{true, QObject::tr("Connected to %1.").arg(config.displayLocation())}
-                    : TestOutcome{false, QObject::tr("Connected, but a query failed.")};
-        }
-    }
-    manager.releaseThisThread();
-    return out;
-}
-
-} // namespace
-
-CatalogSettings::CatalogSettings(SessionStore &store, Pools &pools, const QString &inUse, QWidget *parent)
-    : QWidget(parent), m_store(store), m_pools(pools)
+CatalogSettings::CatalogSettings(SessionStore &store, CatalogService &service, QWidget *parent)
+    : QWidget(parent), m_store(store), m_service(service)
 {
     auto *form = new QFormLayout(this);
     form->setContentsMargins(0, 0, 0, 0);
-    auto *current = new QLabel(inUse, this);
+    auto *current = new QLabel(service.catalog().config().displayLocation(), this);
     current->setTextFormat(Qt::PlainText);
     current->setTextInteractionFlags(Qt::TextSelectableByMouse);
     current->setWordWrap(true);
@@ -240,7 +189,7 @@ void CatalogSettings::apply()
     if (CatalogConfig{where}.isServer() && !password.isEmpty()) {
         const QString display = CatalogConfig{where}.displayLocation();
         // The keychain may wait for an unlock prompt: never on the GUI thread.
-        (void)m_pools.run(m_pools.io(), [display, password] {
+        (void)m_service.pools().run(m_service.pools().io(), [display, password] {
             if (const Status s = Credentials::storeCatalogPassword(display, password); !s)
                 qWarning("quire: %s", qUtf8Printable(s.error()));
         });
@@ -261,11 +210,10 @@ void CatalogSettings::testConnection()
     m_testing = true;
     m_test->setEnabled(false);
     setMessage(false, tr("Connecting to %1…").arg(CatalogConfig{where}.displayLocation()));
-    auto future = m_pools.run(m_pools.io(), [where, password = m_password->text()] { return tryCatalog(where, password); });
-    onFinished(future, this, [this](const TestOutcome &outcome) {
+    onFinished(m_service.testCatalog(where, m_password->text()), this, [this](const CatalogService::CatalogTest &outcome) {
         m_testing = false;
         m_test->setEnabled(true);
-        setMessage(!outcome.ok, outcome.text);
+        setMessage(!outcome.ok, outcome.message);
         Q_EMIT testFinished(outcome.ok);
     });
 }

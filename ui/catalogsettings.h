@@ -10,7 +10,7 @@ class QSpinBox;
 
 namespace quire {
 
-class Pools;
+class CatalogService;
 class SessionStore;
 
 // Settings › Catalog: where the catalog is kept from the next start on — a SQLite file, a
@@ -29,8 +29,8 @@ public:
     static inline const QString kCatalogKey = QStringLiteral("settings/catalog");
     enum Kind { SqliteKind, PostgresKind, MariaDbKind };
 
-    // `inUse`: the catalog this run uses, as displayed.
-    CatalogSettings(SessionStore &store, Pools &pools, const QString &inUse, QWidget *parent = nullptr);
+    // Shows the catalog `service` uses; tests connections through it.
+    CatalogSettings(SessionStore &store, CatalogService &service, QWidget *parent = nullptr);
     ~CatalogSettings() override;
 
     // The location the fields describe: a SQLite path, or a server URL without a password;
@@ -60,7 +60,7 @@ private:
     void setMessage(bool error, const QString &text);
 
     SessionStore &m_store;
-    Pools &m_pools;
+    CatalogService &m_service;
     QComboBox *m_kind = nullptr;
     QLineEdit *m_path = nullptr;
     QPushButton *m_browse = nullptr;

@@ -105,7 +105,7 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
 
     auto *catalog = new QGroupBox(tr("Catalog"), this);
     auto *cl = new QVBoxLayout(catalog);
-    m_catalog = new CatalogSettings(store, m_pools, service.catalog().config().displayLocation(), catalog);
+    m_catalog = new CatalogSettings(store, service, catalog);
     cl->addWidget(m_catalog);
     layout->addWidget(catalog);
 

@@ -6,6 +6,8 @@
 #include "pools.h"
 
 #include <QSet>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QThread>
 
 #include <utility>
@@ -84,6 +86,46 @@ ConnectionStats CatalogService::connectionStats() const
 QFuture<Status> CatalogService::open()
 {
     return runIo([](Catalog &c) { return c.open(); });
+}
+
+QFuture<CatalogService::CatalogTest> CatalogService::testCatalog(const QString &location, const QString &password)
+{
+    return m_pools.run(m_pools.io(), [location, password]() -> CatalogTest {
+        const CatalogConfig config{location};
+        if (const std::optional<QString> problem = config.locationError())
+            return {false, *problem};
+        ConnectionManager manager(config);
+        if (!password.isEmpty())
+            manager.setPassword(password);
+        CatalogTest out;
+        {
+            const Result<QSqlDatabase> db = manager.database();
+            if (!db) {
+                const QString e = db.error();
+                QString headline;
+                if (manager.passwordRefused())
+                    headline = tr("The server refused the password (or needs one).");
+                else if (e.contains(QLatin1StringView("not installed")))
+                    headline = tr("The database driver is not installed.");
+                else if (e.contains(QLatin1StringView("does not exist")) || e.contains(QLatin1StringView("Unknown database")))
+                    headline = tr("The server has no such database.");
+                else if (e.contains(QLatin1StringView("refused")) || e.contains(QLatin1StringView("Can't connect"))
+                         || e.contains(QLatin1StringView("could not connect"))
+                         || e.contains(QLatin1StringView("timeout"), Qt::CaseInsensitive))
+                    headline = tr("The server could not be reached.");
+                else
+                    headline = tr("The catalog could not be opened.");
+                out = {false, headline + u' ' + e};
+            } else {
+                QSqlQuery q(*db);
+                out = q.exec(QStringLiteral("SELECT 1")) && q.next()
+                        ? CatalogTest{true, tr("Connected to %1.").arg(config.displayLocation())}
+                        : CatalogTest{false, tr("Connected, but a query failed: %1").arg(q.lastError().text())};
+            }
+        }
+        manager.releaseThisThread();   // closed on the thread that opened it
+        return out;
+    });
 }
 
 QFuture<Result<QList<Collection>>> CatalogService::collections()

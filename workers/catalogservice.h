@@ -141,6 +141,15 @@ public:
 
     // --- queries and edits: each runs on the I/O pool; the future resolves there -------------
     QFuture<Status> open();
+    // Settings › Catalog's Test Connection: opens one connection to `location` (not this
+    // service's catalog) with `password` (if any) on the I/O pool, runs one query and closes it.
+    // The message says what happened, in words a person can act on, with the server's own.
+    struct CatalogTest
+    {
+        bool ok = false;
+        QString message;
+    };
+    QFuture<CatalogTest> testCatalog(const QString &location, const QString &password);
     QFuture<Result<QList<Collection>>> collections();
     QFuture<Result<std::optional<Collection>>> collection(qint64 id);
     QFuture<Result<std::optional<Collection>>> collectionByName(const QString &name);
