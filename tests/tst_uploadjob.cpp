@@ -4,6 +4,7 @@
 // (crash recovery, conditional claims in batches, results recorded in batches), sources that
 // changed, pause/resume/cancel per document, collection and everything, and coalesced signals.
 
+#include "catalogservers.h"
 #include "faultserver.h"
 #include "machine.h"
 #include "transaction.h"
@@ -21,11 +22,26 @@ using namespace quire::test;
 using namespace std::chrono_literals;
 using Behaviour = FaultServer::Behaviour;
 
+// An UploadFixture on the catalog of the test's "backend" column (a SQLite file, or a database
+// on the PostgreSQL or MariaDB test server), or the test skipped/failed with the reason.
+#define SHARED_CATALOG_FIXTURE(fx)                                                            \
+    QFETCH(QString, backend);                                                                \
+    QString skip_, fail_;                                                                    \
+    QTemporaryDir sqliteDir_;                                                                \
+    const QString location_ = m_servers.newLocation(backend, sqliteDir_.path(), &skip_, &fail_); \
+    if (!skip_.isEmpty())                                                                    \
+        QSKIP(qPrintable(skip_));                                                            \
+    QVERIFY2(!location_.isEmpty(), qPrintable(fail_));                                       \
+    UploadFixture fx(location_);                                                             \
+    QVERIFY(fx.isValid())
+
 class TestUploadJob final : public QObject
 {
     Q_OBJECT
 
 private:
+    CatalogServers m_servers;
+
     static RemoteProfile folderProfile(UploadFixture &fx, const QString &name = QStringLiteral("folder"))
     {
         RemoteProfile p;
@@ -399,10 +415,10 @@ private slots:
     // A shared catalog is written by other machines and programs: a row whose SHA-256 is not
     // 64 hex digits, or whose name is not its source file's one path component, fails with its
     // id named and nothing of it reaches the remote; the good rows go on.
+    void badCatalogRowsAreReportedNeverUsed_data() { test::CatalogServers::addBackendRows(); }
     void badCatalogRowsAreReportedNeverUsed()
     {
-        UploadFixture fx;
-        QVERIFY(fx.isValid());
+        SHARED_CATALOG_FIXTURE(fx);
         QVERIFY(fx.saveRemote(folderProfile(fx)));
         const qint64 c = fx.createCollection(QStringLiteral("shared"), QStringLiteral("folder"));
         const qint64 good = fx.addFile(c, QStringLiteral("good.txt"), "good");
@@ -454,10 +470,10 @@ private slots:
     // A shared catalog: a document added on another machine names a file there. This machine
     // neither uploads it nor takes back its upload in flight; its own and those from before
     // machines were recorded go as usual.
+    void documentsOfAnotherMachineAreNotUploaded_data() { test::CatalogServers::addBackendRows(); }
     void documentsOfAnotherMachineAreNotUploaded()
     {
-        UploadFixture fx;
-        QVERIFY(fx.isValid());
+        SHARED_CATALOG_FIXTURE(fx);
         QVERIFY(fx.saveRemote(folderProfile(fx)));
         const qint64 c = fx.createCollection(QStringLiteral("team"), QStringLiteral("folder"));
         const qint64 mine = fx.addFile(c, QStringLiteral("mine.txt"), "mine");

@@ -741,13 +741,14 @@ void FaultServer::setReceiveBuffer(int bytes)
 #endif
 }
 
-UploadFixture::UploadFixture()
+UploadFixture::UploadFixture(const QString &catalogLocation)
 {
     if (!m_dir.isValid())
         return;
     m_store = std::make_unique<SessionStore>();
     m_pools = std::make_unique<Pools>(2, 4);
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir.filePath(QStringLiteral("catalog.sqlite"))});
+    m_catalog = std::make_unique<Catalog>(CatalogConfig{
+            catalogLocation.isEmpty() ? m_dir.filePath(QStringLiteral("catalog.sqlite")) : catalogLocation});
     m_ok = io([this] { return m_catalog->open(); }).ok();
 }
 

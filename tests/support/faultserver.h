@@ -130,13 +130,14 @@ private:
     QThread *m_thread = nullptr;    // runs the server (created and destroyed in it)
 };
 
-// What the upload tests share: a temporary folder with a SQLite catalog, an in-memory session
-// store, pools, and helpers to catalog source files as `hashed` and to run an UploadJob to its
-// end. Use from the test's main thread; catalog calls are run on the I/O pool.
+// What the upload tests share: a temporary folder with a SQLite catalog (or the catalog at
+// `catalogLocation`, such as a database of CatalogServers), an in-memory session store, pools, and
+// helpers to catalog source files as `hashed` and to run an UploadJob to its end. Use from the
+// test's main thread; catalog calls are run on the I/O pool.
 class UploadFixture final
 {
 public:
-    UploadFixture();
+    explicit UploadFixture(const QString &catalogLocation = {});
     ~UploadFixture();
     UploadFixture(const UploadFixture &) = delete;
     UploadFixture &operator=(const UploadFixture &) = delete;
