@@ -494,6 +494,15 @@ Result<QSqlDatabase> ConnectionManager::database()
         return Result<QSqlDatabase>::failure(error);
     };
 
+    // MariaDB over TLS: the server's certificate, host name included, checked first (see
+    // checkMariaDbServerCertificate()); a certificate that fails is final, not retried. A server
+    // that cannot be reached is left to the client library's connect (and its retries below).
+    if (maria) {
+        if (const Status tls = checkMariaDbServerCertificate(*maria, kMariaDbConnectTimeoutS * 1000);
+            !tls && !tls.error().contains(QLatin1StringView("could not be reached")))
+            return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, tls.error()));
+    }
+
     bool opened = db.open();
     // Refused for its password: the lookup (the keychain) is asked once, and its answer tried.
     auto refusedForPassword = [&] {

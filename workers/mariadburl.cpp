@@ -1,7 +1,12 @@
 #include "mariadburl.h"
 
 #include <QDir>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslSocket>
+#include <QtEndian>
 #include <QFile>
+#include <QRegularExpression>
 #include <QUrl>
 #include <QUrlQuery>
 
@@ -153,6 +158,84 @@ QString optionFilePassword(const QString &path)
             clientMariaDb = optionValue(QStringView(line).mid(eq + 1));
     }
     return clientMariaDb.isEmpty() ? client : clientMariaDb;
+}
+
+Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
+{
+    if ((url.sslCa.isEmpty() && url.sslCapath.isEmpty()) || !url.socket.isEmpty())
+        return {};
+    auto fail = [&](const QString &why) {
+        return Status::failure(QStringLiteral("TLS to %1:%2: %3").arg(url.host).arg(url.port).arg(why));
+    };
+    QList<QSslCertificate> cas;
+    if (!url.sslCa.isEmpty())
+        cas += QSslCertificate::fromPath(url.sslCa, QSsl::Pem);
+    if (!url.sslCapath.isEmpty())
+        cas += QSslCertificate::fromPath(QDir(url.sslCapath).filePath(QStringLiteral("*")), QSsl::Pem,
+                                         QSslCertificate::PatternSyntax::Wildcard);
+    if (cas.isEmpty())
+        return fail(QStringLiteral("no CA certificate could be read from %1").arg(url.sslCa.isEmpty() ? url.sslCapath : url.sslCa));
+
+    QSslSocket socket;
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    config.setCaCertificates(cas);
+    config.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    socket.setSslConfiguration(config);
+    socket.setPeerVerifyName(url.host);
+    socket.connectToHost(url.host, quint16(url.port));
+    if (!socket.waitForConnected(timeoutMs))
+        return fail(QStringLiteral("the server could not be reached: %1").arg(socket.errorString()));
+
+    // The server's greeting: a 4-byte header (3-byte length, sequence number), then the payload.
+    auto readPacket = [&](QByteArray *payload) {
+        while (socket.bytesAvailable() < 4) {
+            if (!socket.waitForReadyRead(timeoutMs))
+                return false;
+        }
+        const QByteArray header = socket.read(4);
+        const qint64 length = quint8(header[0]) | (quint8(header[1]) << 8) | (quint8(header[2]) << 16);
+        while (socket.bytesAvailable() < length) {
+            if (!socket.waitForReadyRead(timeoutMs))
+                return false;
+        }
+        *payload = socket.read(length);
+        return true;
+    };
+    QByteArray greeting;
+    if (!readPacket(&greeting) || greeting.isEmpty())
+        return fail(QStringLiteral("the server sent no greeting: %1").arg(socket.errorString()));
+    if (quint8(greeting[0]) == 0xff)   // an error packet: code (2 bytes), then "#" SQLSTATE and the message
+        return fail(QStringLiteral("the server refused: %1").arg(QString::fromUtf8(greeting.mid(3)).remove(QRegularExpression(QStringLiteral("^#.{5}")))));
+    // Protocol 10: version string, connection id (4), scramble (8), filler (1), capabilities (2).
+    const qsizetype versionEnd = greeting.indexOf('\0', 1);
+    constexpr quint32 kClientSsl = 0x0800;
+    if (quint8(greeting[0]) != 10 || versionEnd < 0 || greeting.size() < versionEnd + 1 + 4 + 8 + 1 + 2)
+        return fail(QStringLiteral("not a MariaDB or MySQL server"));
+    const quint16 capabilities = qFromLittleEndian<quint16>(greeting.constData() + versionEnd + 1 + 4 + 8 + 1);
+    if (!(capabilities & kClientSsl))
+        return fail(QStringLiteral("the server does not offer TLS"));
+
+    // SSL request: capabilities, maximum packet size, character set, 23 bytes of zeros.
+    constexpr quint32 kFlags = 0x0001 /* LONG_PASSWORD */ | 0x0200 /* PROTOCOL_41 */ | kClientSsl
+                               | 0x8000 /* SECURE_CONNECTION */;
+    QByteArray request(4 + 32, '\0');
+    request[0] = 32;
+    request[3] = 1;   // sequence number
+    qToLittleEndian<quint32>(kFlags, request.data() + 4);
+    qToLittleEndian<quint32>(16u << 20, request.data() + 8);
+    request[12] = 45;   // utf8mb4_general_ci
+    if (socket.write(request) != request.size() || !socket.waitForBytesWritten(timeoutMs))
+        return fail(socket.errorString());
+    socket.startClientEncryption();
+    if (!socket.waitForEncrypted(timeoutMs)) {
+        QStringList problems;
+        for (const QSslError &e : socket.sslHandshakeErrors())
+            problems.append(e.errorString());
+        return fail(QStringLiteral("the server's certificate is not trusted: %1")
+                            .arg(problems.isEmpty() ? socket.errorString() : problems.join(QStringLiteral("; "))));
+    }
+    socket.abort();
+    return {};
 }
 
 QString mariaDbPassword(const MariaDbUrl &url)

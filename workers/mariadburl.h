@@ -1,5 +1,7 @@
 #pragma once
 
+#include "result.h"
+
 #include <QString>
 
 #include <optional>
@@ -35,6 +37,15 @@ QString redactMariaDbUrl(const QString &url);
 // (~/.my.cnf), the later group winning; empty when there is none. Quotes and "#" comments as
 // the client tools read them.
 QString optionFilePassword(const QString &path);
+// With ssl-ca or ssl-capath over TCP: the server's certificate checked before the client
+// library connects, chain *and host name* (Qt 6.4's MySQL driver cannot ask libmariadb to check
+// the name; libmariadb checks the chain again itself). The MariaDB protocol's own TLS upgrade:
+// the server's greeting, an SSL request, the TLS handshake, then the connection is dropped.
+// A failed Status says why (the certificate's problems, the server's refusal, a timeout; "could
+// not be reached" when the connection itself failed).
+// Blocking: call on a worker thread.
+Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs);
+
 // The password for a connection: the URL's, else $QUIRE_CATALOG_PASSWORD, else the one in
 // ~/.my.cnf, else empty.
 QString mariaDbPassword(const MariaDbUrl &url);
