@@ -185,6 +185,14 @@ void tst_UiDialogs::settingsCatalogTestAndSave()
     QCOMPARE(again.catalogSettings()->kindBox()->currentIndex(), int(CatalogSettings::MariaDbKind));
     QCOMPARE(again.catalogSettings()->databaseEdit()->text(), QStringLiteral("settingsdb"));
     QCOMPARE(again.catalogSettings()->location(), saved);
+    // Parameters the form has no field for survive a save.
+    QVERIFY(m_store->setValue(CatalogSettings::kCatalogKey, saved + QStringLiteral("?ssl-ca=%2Fetc%2Fdb%20ca.pem")).ok());
+    {
+        SettingsDialog third(*m_store, *m_service);
+        third.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+        QCOMPARE(m_store->value(CatalogSettings::kCatalogKey).valueOr({}).toString(),
+                 saved + QStringLiteral("?ssl-ca=%2Fetc%2Fdb%20ca.pem"));
+    }
     // A server without a host cannot be saved: OK says why and keeps the dialog open.
     again.catalogSettings()->hostEdit()->clear();
     again.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();

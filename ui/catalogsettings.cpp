@@ -112,6 +112,9 @@ void CatalogSettings::load(const QString &saved)
         m_port->setValue(url.port(config.isMariaDb() ? 3306 : 5432));
         m_database->setText(url.path().mid(1));
         m_user->setText(url.userName());
+        // Parameters the form has no field for (TLS files, a socket) are kept as they were.
+        m_loadedKind = m_kind->currentIndex();
+        m_loadedQuery = url.query(QUrl::FullyEncoded);
         m_path->setText(QDir::toNativeSeparators(CatalogConfig::defaultConfig().location));
     } else {
         m_kind->setCurrentIndex(SqliteKind);
@@ -156,6 +159,8 @@ QString CatalogSettings::location(QString *problem) const
     url.setPort(m_port->value());
     url.setPath(u'/' + database);
     url.setUserName(m_user->text().trimmed());
+    if (m_kind->currentIndex() == m_loadedKind && !m_loadedQuery.isEmpty())
+        url.setQuery(m_loadedQuery, QUrl::StrictMode);
     const QString text = url.toString(QUrl::FullyEncoded);
     if (const std::optional<QString> error = CatalogConfig{text}.locationError())
         return fail(*error);

@@ -74,6 +74,8 @@ private:
     QList<QWidget *> m_serverFields;
     QList<QWidget *> m_fileFields;
     bool m_testing = false;
+    int m_loadedKind = -1;    // the kind of the saved server URL, whose parameters are kept
+    QString m_loadedQuery;
 };
 
 } // namespace quire
