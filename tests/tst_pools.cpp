@@ -9,6 +9,11 @@
 #include <QTest>
 
 #include <atomic>
+#include <cerrno>
+
+#ifdef Q_OS_LINUX
+#include <sys/resource.h>
+#endif
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -40,6 +45,7 @@ private Q_SLOTS:
     void manySubmitters();
     void runResolvesWithTheResult();
     void runSkipsCancelledWork();
+    void workersRunBelowTheUiThread();
 };
 
 void tst_Pools::queuedCountsWaitingTasks_data()
@@ -178,6 +184,29 @@ void tst_Pools::runSkipsCancelledWork()
     QVERIFY(pools.io()->waitForDone(30'000));
     QVERIFY(!called.load());
     QCOMPARE(pools.queued(pools.io()), 0);
+}
+
+// Pool threads run at a lower priority than the thread that made the pools (the UI thread):
+// hashing lowest, catalog and upload work a little less so.
+void tst_Pools::workersRunBelowTheUiThread()
+{
+#ifdef Q_OS_LINUX
+    errno = 0;
+    const int base = ::getpriority(PRIO_PROCESS, 0);
+    QCOMPARE(errno, 0);
+    Pools pools(2, 2);
+    auto niceOf = [&](QThreadPool *pool) {
+        return pools.run(pool, [] { return ::getpriority(PRIO_PROCESS, 0); });
+    };
+    QFuture<int> cpu = niceOf(pools.cpu());
+    QFuture<int> io = niceOf(pools.io());
+    QVERIFY(QTest::qWaitFor([&] { return cpu.isFinished() && io.isFinished(); }, 30'000));
+    QCOMPARE(cpu.result(), std::min(19, base + 10));
+    QCOMPARE(io.result(), std::min(19, base + 5));
+    QCOMPARE(::getpriority(PRIO_PROCESS, 0), base);   // this thread is left as it was
+#else
+    QSKIP("thread nice values are a Linux matter");
+#endif
 }
 
 QTEST_GUILESS_MAIN(tst_Pools)

@@ -121,8 +121,21 @@ void ResponsivenessMonitor::setInterval(int ms)
 void ResponsivenessMonitor::tick()
 {
     const qint64 now = nowNs();
+    const qint64 cpu = threadCpuNs();
     if (m_lastTickNs >= 0) {
         const qint64 lateNs = std::max<qint64>(0, now - m_lastTickNs - qint64(m_intervalMs) * 1'000'000);
+        if (lateNs / 1000 > m_maxUs) {
+            // The worst tick so far, and whether the UI thread was working through it or waiting
+            // for a core (CPU time it got between the two ticks).
+            const QString ran = cpu >= 0 && m_lastTickCpuNs >= 0
+                    ? QStringLiteral("the UI thread ran %1 ms of the %2 ms")
+                              .arg((cpu - m_lastTickCpuNs) / 1e6, 0, 'f', 1).arg((now - m_lastTickNs) / 1e6, 0, 'f', 1)
+                    : QString();
+            m_worst = QStringLiteral("%1 ms late at %2 ms: %3; %4")
+                              .arg(lateNs / 1e6, 0, 'f', 1)
+                              .arg(m_clock.isValid() ? m_clock.elapsed() : 0)
+                              .arg(ran, describeRecentWork(m_lastTickNs));
+        }
         record(lateNs / 1000, now);
         if (lateNs >= qint64(m_stallMs) * 1'000'000) {
             ++m_stalls;
@@ -142,6 +155,7 @@ void ResponsivenessMonitor::tick()
         }
     }
     m_lastTickNs = now;
+    m_lastTickCpuNs = cpu;
 }
 
 void ResponsivenessMonitor::record(qint64 latenessUs, qint64 atNs)
@@ -210,6 +224,7 @@ QJsonObject ResponsivenessMonitor::toJson() const
         {QStringLiteral("last_minute"), figuresJson(lastMinute())},
         {QStringLiteral("stalls"), m_stalls},
         {QStringLiteral("last_stall"), m_lastStall},
+        {QStringLiteral("worst"), m_worst},
     };
 }
 

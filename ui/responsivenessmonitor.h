@@ -120,6 +120,8 @@ private:
     std::deque<Done> m_activities;        // recent named UI work (bounded)
     qint64 m_stalls = 0;
     QString m_lastStall;
+    QString m_worst;                      // the latest tick with the session's worst lateness
+    qint64 m_lastTickCpuNs = -1;
     std::function<QString()> m_context;
 };
 

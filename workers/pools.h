@@ -71,6 +71,8 @@ private:
     Counters *countersOf(const QThreadPool *pool);
     const Counters *countersOf(const QThreadPool *pool) const;
 
+    // Workers run at this nice value plus their pool's (pools.cpp): lower than the UI thread.
+    const int m_baseNice = 0;
     // Declared before the pools: tasks dropped while a pool is destroyed still uncount here.
     Counters m_cpuCounters;
     Counters m_ioCounters;
