@@ -720,10 +720,9 @@ void tst_BrowserWindow::catalogServerAsksForItsPassword()
     const QString password = QStringLiteral("s3cret <b>pw</b>");
     const QString url = server.passwordUserUrl(QStringLiteral("asks"), password);
     QVERIFY2(!url.isEmpty(), qPrintable(server.error()));
-    const QByteArray saved = qgetenv("QUIRE_CATALOG_PASSWORD");
-    qunsetenv("QUIRE_CATALOG_PASSWORD");
-    const QByteArray savedHome = qgetenv("HOME");
-    qputenv("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+    test::ScopedEnv env;
+    env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
+    env.set("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
 
     m_service.reset();
     m_catalog = std::make_unique<Catalog>(CatalogConfig{url});
@@ -768,11 +767,6 @@ void tst_BrowserWindow::catalogServerAsksForItsPassword()
     QVERIFY(!m_catalog->connections().passwordRefused());
 
     m_window.reset();
-    if (saved.isNull())
-        qunsetenv("QUIRE_CATALOG_PASSWORD");
-    else
-        qputenv("QUIRE_CATALOG_PASSWORD", saved);
-    qputenv("HOME", savedHome);
 }
 
 #include "tst_browserwindow.moc"

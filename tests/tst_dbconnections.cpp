@@ -8,6 +8,7 @@
 #include "pgserver.h"
 #include "pgurl.h"
 #include "testca.h"
+#include "testsupport.h"
 #include "transaction.h"
 
 #include <QFileInfo>
@@ -724,17 +725,12 @@ private slots:
         withPassword.replace(QStringLiteral("postgres@"), QStringLiteral("postgres:x@"));
         QVERIFY(CatalogConfig{withPassword}.passwordInUrl());
 
-        const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
-        const QByteArray savedFile = qgetenv("PGPASSFILE");
-        const QByteArray savedPg = qgetenv("PGPASSWORD");
-        qunsetenv("PGPASSWORD");
+        test::ScopedEnv env;
+        env.set("PGPASSWORD", QByteArray());
         const QString noFile = m_dir.filePath(QStringLiteral("no-such-pgpass"));
         auto connect = [&](const QByteArray &envPassword, const QString &passFile) {
-            if (envPassword.isNull())
-                qunsetenv("QUIRE_CATALOG_PASSWORD");
-            else
-                qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
-            qputenv("PGPASSFILE", QFile::encodeName(passFile));
+            env.set("QUIRE_CATALOG_PASSWORD", envPassword);
+            env.set("PGPASSFILE", QFile::encodeName(passFile));
             QString user;
             const QString error = queryOnce(url, QStringLiteral("SELECT current_user"), &user);
             if (error.isEmpty() && user != QLatin1StringView("quire_password"))
@@ -764,14 +760,6 @@ private slots:
         }
         error = connect(QByteArray(), passFile);
         QVERIFY2(error.isEmpty(), qPrintable(error));
-
-        for (const auto &[name, value] : {std::pair{"QUIRE_CATALOG_PASSWORD", savedEnv}, std::pair{"PGPASSFILE", savedFile},
-                                          std::pair{"PGPASSWORD", savedPg}}) {
-            if (value.isNull())
-                qunsetenv(name);
-            else
-                qputenv(name, value);
-        }
     }
 
     // MariaDB the same way: $QUIRE_CATALOG_PASSWORD, else the [client] (or [client-mariadb])
@@ -790,16 +778,12 @@ private slots:
         QVERIFY(CatalogConfig{withPassword}.passwordInUrl());
         QCOMPARE(CatalogConfig{withPassword}.displayLocation(), url);
 
-        const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
-        const QByteArray savedHome = qgetenv("HOME");
         QTemporaryDir home;
         QVERIFY(home.isValid());
-        qputenv("HOME", QFile::encodeName(home.path()));
+        test::ScopedEnv env;
+        env.set("HOME", QFile::encodeName(home.path()));
         auto connect = [&](const QByteArray &envPassword) {
-            if (envPassword.isNull())
-                qunsetenv("QUIRE_CATALOG_PASSWORD");
-            else
-                qputenv("QUIRE_CATALOG_PASSWORD", envPassword);
+            env.set("QUIRE_CATALOG_PASSWORD", envPassword);
             QString user;
             const QString error = queryOnce(url, QStringLiteral("SELECT CURRENT_USER()"), &user);
             if (error.isEmpty() && !user.startsWith(QLatin1StringView("quire_password@")))
@@ -829,13 +813,6 @@ private slots:
         }
         error = connect(QByteArray());
         QVERIFY2(error.isEmpty(), qPrintable(error));
-
-        for (const auto &[name, value] : {std::pair{"QUIRE_CATALOG_PASSWORD", savedEnv}, std::pair{"HOME", savedHome}}) {
-            if (value.isNull())
-                qunsetenv(name);
-            else
-                qputenv(name, value);
-        }
     }
 
     // TLS when the URL asks for it (?ssl-ca=): the session is encrypted, and a server whose

@@ -132,10 +132,9 @@ void tst_UiDialogs::settingsCatalogTestAndSave()
     QVERIFY2(!server.createDatabase(QStringLiteral("settingsdb")).isEmpty(), qPrintable(server.error()));
     const QString password = QStringLiteral("catalog-pw");
     QVERIFY2(!server.passwordUserUrl(QStringLiteral("settingsdb"), password).isEmpty(), qPrintable(server.error()));
-    const QByteArray savedEnv = qgetenv("QUIRE_CATALOG_PASSWORD");
-    const QByteArray savedHome = qgetenv("HOME");
-    qunsetenv("QUIRE_CATALOG_PASSWORD");
-    qputenv("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+    test::ScopedEnv env;
+    env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
+    env.set("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
 
     SettingsDialog dialog(*m_store, *m_service);
     CatalogSettings *c = dialog.catalogSettings();
@@ -198,12 +197,6 @@ void tst_UiDialogs::settingsCatalogTestAndSave()
     again.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
     QVERIFY(again.result() != int(QDialog::Accepted));
     QVERIFY2(again.remoteMessage().contains(QLatin1StringView("host")), qPrintable(again.remoteMessage()));
-
-    if (savedEnv.isNull())
-        qunsetenv("QUIRE_CATALOG_PASSWORD");
-    else
-        qputenv("QUIRE_CATALOG_PASSWORD", savedEnv);
-    qputenv("HOME", savedHome);
 }
 
 RemoteEditDialog *tst_UiDialogs::editorOf(SettingsDialog &dialog)

@@ -529,7 +529,9 @@ Result<QSqlDatabase> ConnectionManager::database()
             opened = db.open();
         }
     }
-    m_state->passwordRefused.store(!opened && config.isServer() && refusedForPassword(), std::memory_order_relaxed);
+    // Not worth another try either (worthRetrying()): this is the final answer.
+    const bool refused = !opened && config.isServer() && refusedForPassword();
+    m_state->passwordRefused.store(refused, std::memory_order_relaxed);
     int attempts = 1;
     for (const auto pause : kConnectRetryPauses) {
         if (opened || !config.isServer() || !worthRetrying(db.lastError().text()))
@@ -542,11 +544,11 @@ Result<QSqlDatabase> ConnectionManager::database()
         QString why = db.lastError().text().trimmed();
         if (attempts > 1)
             why += QStringLiteral(" (tried %1 times)").arg(attempts);
-        // libpq: "fe_sendauth: no password supplied", "password authentication failed for user".
-        if (pg && why.contains(QLatin1StringView("password"), Qt::CaseInsensitive))
-            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), $QUIRE_CATALOG_PASSWORD or ~/.pgpass)");
-        if (maria && why.contains(QLatin1StringView("Access denied"), Qt::CaseInsensitive))
-            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), $QUIRE_CATALOG_PASSWORD or ~/.my.cnf)");
+        // libpq: "fe_sendauth: no password supplied", "password authentication failed for user";
+        // MariaDB: "Access denied for user … (using password: NO)".
+        if (refused)
+            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), "
+                                  "$QUIRE_CATALOG_PASSWORD or %1)").arg(pg ? QStringLiteral("~/.pgpass") : QStringLiteral("~/.my.cnf"));
         // The server could not be reached: the caller may try the whole operation again.
         if (config.isServer() && worthRetrying(db.lastError().text()))
             noteSqlFailure(SqlFailure::Lost);

@@ -2,11 +2,35 @@
 
 #include <QCoreApplication>
 
+#include <algorithm>
+
 namespace quire::test {
 
 QString quireBinary()
 {
     return QStringLiteral(QUIRE_BINARY);
+}
+
+void ScopedEnv::set(const char *name, const QByteArray &value)
+{
+    const QByteArray key(name);
+    const bool seen = std::any_of(m_saved.cbegin(), m_saved.cend(), [&](const auto &p) { return p.first == key; });
+    if (!seen)
+        m_saved.append({key, qgetenv(name)});
+    if (value.isNull())
+        qunsetenv(name);
+    else
+        qputenv(name, value);
+}
+
+ScopedEnv::~ScopedEnv()
+{
+    for (auto it = m_saved.crbegin(); it != m_saved.crend(); ++it) {
+        if (it->second.isNull())
+            qunsetenv(it->first.constData());
+        else
+            qputenv(it->first.constData(), it->second);
+    }
 }
 
 namespace {

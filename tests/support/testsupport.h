@@ -2,6 +2,8 @@
 
 #include "pooltask.h"
 
+#include <QByteArray>
+#include <QList>
 #include <QString>
 #include <QThreadPool>
 
@@ -37,6 +39,21 @@ auto onWorker(F fn) -> std::invoke_result_t<F>
     });
     return future.get();
 }
+
+// Sets environment variables (a null value unsets one) for as long as it lives, and puts back
+// what was there when it goes, also when a failed QVERIFY returns from the test early.
+class ScopedEnv final
+{
+public:
+    ScopedEnv() = default;
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv &) = delete;
+    ScopedEnv &operator=(const ScopedEnv &) = delete;
+    void set(const char *name, const QByteArray &value);
+
+private:
+    QList<std::pair<QByteArray, QByteArray>> m_saved;   // each name's value before its first set()
+};
 
 // Holds pool threads until opened (std:: primitives, so ThreadSanitizer sees the hand-over).
 class Gate final
