@@ -70,14 +70,16 @@ const QList<CommandInfo> &commands()
          {QStringLiteral("json"), QStringLiteral("remote")}},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
          {QStringLiteral("json")}},
-        {"remote", "remote add NAME --kind local|webdav|http --url URL [--user USER] [--allow-insecure-auth]\n"
+        {"remote", "remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] [--allow-insecure-auth]\n"
                    "           [--ca-file PATH] [--limit-rate RATE]\n"
+                   "           (s3: --bucket BUCKET [--prefix P] [--region R] [--path-style])\n"
                    "  remote edit NAME [--url URL] [--user USER] [--ca-file PATH] [--limit-rate RATE]\n"
                    "  remote trust NAME [--fingerprint SHA256]  trust the server's certificate\n"
                    "  remote list | remove NAME | test NAME  manage where collections upload to",
          {QStringLiteral("kind"), QStringLiteral("url"), QStringLiteral("user"),
           QStringLiteral("allow-insecure-auth"), QStringLiteral("ca-file"), QStringLiteral("limit-rate"),
-          QStringLiteral("fingerprint")}},
+          QStringLiteral("fingerprint"), QStringLiteral("bucket"), QStringLiteral("prefix"),
+          QStringLiteral("region"), QStringLiteral("path-style")}},
         {"push", "push [COLLECTION] [--limit-rate RATE]  upload whatever is pending",
          {QStringLiteral("limit-rate")}},
         {"verify", "verify [COLLECTION] [--deep]       check uploaded documents against the remote",
@@ -118,10 +120,16 @@ QString helpText()
         "      --remote NAME      the remote a new collection uploads to\n"
         "      --no-upload        (add) only catalog; upload later with 'quire push'\n"
         "      --json             print JSON instead of a table\n"
-        "      --kind KIND        (remote add) local, webdav or http\n"
-        "      --url URL          (remote add) the folder or server URL\n"
-        "      --user USER        (remote add) the user name; the password is asked for (or\n"
+        "      --kind KIND        (remote add) local, webdav, http or s3\n"
+        "      --url URL          (remote add) the folder or server URL (s3: the endpoint)\n"
+        "      --user USER        (remote add) the user name (s3: the access key id); the\n"
+        "                         password (s3: the secret access key) is asked for (or\n"
         "                         $QUIRE_PASSWORD_<NAME>) and kept in the system keychain\n"
+        "      --bucket BUCKET    (remote add/edit, s3) the bucket\n"
+        "      --prefix P         (remote add/edit, s3) a key prefix: objects go to P<collection>/\n"
+        "      --region R         (remote add/edit, s3) the signing region (default: from an AWS\n"
+        "                         endpoint's name, else us-east-1)\n"
+        "      --path-style       (remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/\n"
         "      --allow-insecure-auth  (remote add) allow a password over plain http://\n"
         "      --ca-file PATH     (remote add/edit) https: trust the CA certificates in this PEM\n"
         "                         file instead of the system's (\"\" to go back to the system's)\n"
@@ -247,6 +255,10 @@ int main(int argc, char *argv[])
         {QStringLiteral("ca-file"), QString(), QStringLiteral("PATH")},
         {QStringLiteral("fingerprint"), QString(), QStringLiteral("SHA256")},
         {QStringLiteral("limit-rate"), QString(), QStringLiteral("RATE")},
+        {QStringLiteral("bucket"), QString(), QStringLiteral("BUCKET")},
+        {QStringLiteral("prefix"), QString(), QStringLiteral("P")},
+        {QStringLiteral("region"), QString(), QStringLiteral("R")},
+        {QStringLiteral("path-style"), QString()},
     };
     QCommandLineParser parser;
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);

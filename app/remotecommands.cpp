@@ -153,15 +153,16 @@ Result<RemoteProfile> findProfile(Context &ctx, const QString &name);
 int remoteAdd(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http --url URL [--user USER] "
-                                         "[--ca-file PATH] [--limit-rate RATE]"));
+        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] "
+                                         "[--ca-file PATH] [--limit-rate RATE] [--bucket BUCKET --prefix P --region R "
+                                         "--path-style]"));
     RemoteProfile p;
     p.name = ctx.args.at(1);
     if (auto e = RemoteProfile::nameError(p.name))
         return usageError(*e);
     const auto kind = remoteKindFromName(option(ctx, "kind"));
     if (!kind)
-        return usageError(QStringLiteral("--kind must be local, webdav or http"));
+        return usageError(QStringLiteral("--kind must be local, webdav, http or s3"));
     p.kind = *kind;
     p.url = option(ctx, "url");
     if (p.url.isEmpty())
@@ -185,10 +186,27 @@ int applyOptionsAndSave(Context &ctx, RemoteProfile &p, bool askSecret)
     return saveProfile(ctx, p, askSecret);
 }
 
-// --ca-file and --limit-rate of remote add and remote edit; non-zero: the exit status of a
-// usage error.
+// --ca-file, --limit-rate and the S3 options of remote add and remote edit; non-zero: the exit
+// status of a usage error.
 int applyTransportOptions(Context &ctx, RemoteProfile &p)
 {
+    for (const char *name : {"bucket", "prefix", "region", "path-style"}) {
+        if (flag(ctx, name) && p.kind != RemoteKind::S3)
+            return usageError(QStringLiteral("--%1 is for S3 remotes (--kind s3)").arg(QLatin1String(name)));
+    }
+    const std::pair<const char *, QString> s3Options[] = {
+        {"bucket", QStringLiteral("bucket")}, {"prefix", QStringLiteral("prefix")}, {"region", QStringLiteral("region")}};
+    for (const auto &[name, key] : s3Options) {
+        if (!flag(ctx, name))
+            continue;
+        const QString value = option(ctx, name).trimmed();
+        if (value.isEmpty())
+            p.options.remove(key);
+        else
+            p.options.insert(key, value);
+    }
+    if (flag(ctx, "path-style"))
+        p.options.insert(QStringLiteral("pathStyle"), true);
     if (flag(ctx, "ca-file")) {
         const QString ca = option(ctx, "ca-file");
         if (ca.isEmpty()) {
@@ -223,7 +241,9 @@ int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
         if (Credentials::environmentSecret(p)) {
             secretNote = QStringLiteral("password from the environment (not stored)");
         } else {
-            const auto secret = readSecret(ctx, QStringLiteral("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
+            const auto secret = readSecret(ctx, p.kind == RemoteKind::S3
+                                                    ? QStringLiteral("Secret access key for %1 at %2: ").arg(p.user, p.displayUrl())
+                                                    : QStringLiteral("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
             if (ctx.cancelled)
                 return kExitCancelled;
             if (!secret || secret->isEmpty()) {
@@ -248,8 +268,14 @@ int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
         return kExitFailure;
     }
     QString line = QStringLiteral("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
+    if (p.kind == RemoteKind::S3) {
+        line += QStringLiteral(", bucket %1").arg(p.bucket());
+        if (!p.keyPrefix().isEmpty())
+            line += QStringLiteral(", prefix %1").arg(p.keyPrefix());
+        line += QStringLiteral(", region %1").arg(p.region());
+    }
     if (!p.user.isEmpty())
-        line += QStringLiteral(", user %1").arg(p.user);
+        line += (p.kind == RemoteKind::S3 ? QStringLiteral(", access key %1") : QStringLiteral(", user %1")).arg(p.user);
     if (!p.caFile().isEmpty())
         line += QStringLiteral(", CA file %1").arg(p.caFile());
     if (!p.trustedCertificate().isEmpty())
@@ -276,7 +302,8 @@ int remoteEdit(Context &ctx)
 {
     if (ctx.args.size() != 2)
         return usageError(QStringLiteral("usage: quire remote edit NAME [--url URL] [--user USER] [--ca-file PATH] "
-                                         "[--limit-rate RATE] [--allow-insecure-auth]"));
+                                         "[--limit-rate RATE] [--allow-insecure-auth] [--bucket BUCKET] [--prefix P] "
+                                         "[--region R] [--path-style]"));
     auto found = findProfile(ctx, ctx.args.at(1));
     if (!found) {
         printError(found.error());
@@ -374,11 +401,16 @@ int remoteList(Context &ctx)
         printError(list.error());
         return kExitFailure;
     }
+    // An S3 remote's URL is its endpoint; the bucket and prefix are shown with it.
+    auto where = [](const RemoteProfile &p) {
+        return p.kind == RemoteKind::S3 ? QStringLiteral("%1 [%2/%3]").arg(p.displayUrl(), p.bucket(), p.keyPrefix())
+                                        : p.displayUrl();
+    };
     qsizetype w0 = 4, w1 = 4, w2 = 3;
     for (const RemoteProfile &p : *list) {
         w0 = std::max(w0, p.name.size());
         w1 = std::max(w1, remoteKindName(p.kind).size());
-        w2 = std::max(w2, p.displayUrl().size());
+        w2 = std::max(w2, where(p).size());
     }
     QString out = QStringLiteral("%1  %2  %3  USER\n").arg(QStringLiteral("NAME"), -int(w0)).arg(QStringLiteral("KIND"), -int(w1)).arg(QStringLiteral("URL"), -int(w2));
     for (const RemoteProfile &p : *list) {
@@ -387,7 +419,7 @@ int remoteList(Context &ctx)
             user = QStringLiteral("(token)");
         if (p.name == RemoteProfile::defaultLocalName() && p.url == RemoteProfile::defaultLocalFolder())
             user = QStringLiteral("(built-in)");
-        out += QStringLiteral("%1  %2  %3  %4\n").arg(p.name, -int(w0)).arg(remoteKindName(p.kind), -int(w1)).arg(p.displayUrl(), -int(w2)).arg(user);
+        out += QStringLiteral("%1  %2  %3  %4\n").arg(p.name, -int(w0)).arg(remoteKindName(p.kind), -int(w1)).arg(where(p), -int(w2)).arg(user);
     }
     printOut(out);
     return kExitOk;

@@ -59,6 +59,7 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_kind->addItem(tr("Local folder"), remoteKindName(RemoteKind::Local));
     m_kind->addItem(tr("WebDAV server"), remoteKindName(RemoteKind::WebDav));
     m_kind->addItem(tr("HTTP collections API"), remoteKindName(RemoteKind::Http));
+    m_kind->addItem(tr("S3-compatible object storage"), remoteKindName(RemoteKind::S3));
     form->addRow(tr("&Kind:"), m_kind);
 
     m_url = new QLineEdit(this);
@@ -72,6 +73,32 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_urlLabel = new QLabel(this);
     m_urlLabel->setBuddy(m_url);
     form->addRow(m_urlLabel, urlRow);
+
+    // S3: the bucket, a key prefix, the region and the addressing style.
+    m_bucket = new QLineEdit(this);
+    m_bucket->setObjectName(QStringLiteral("remoteBucket"));
+    m_bucket->setPlaceholderText(tr("e.g. family-documents"));
+    m_bucketLabel = new QLabel(tr("&Bucket:"), this);
+    m_bucketLabel->setBuddy(m_bucket);
+    form->addRow(m_bucketLabel, m_bucket);
+    m_prefix = new QLineEdit(this);
+    m_prefix->setObjectName(QStringLiteral("remotePrefix"));
+    m_prefix->setPlaceholderText(tr("none: collections at the top of the bucket"));
+    m_prefix->setToolTip(tr("Objects are stored as <prefix><collection>/<name>."));
+    m_prefixLabel = new QLabel(tr("Key pre&fix:"), this);
+    m_prefixLabel->setBuddy(m_prefix);
+    form->addRow(m_prefixLabel, m_prefix);
+    m_region = new QLineEdit(this);
+    m_region->setObjectName(QStringLiteral("remoteRegion"));
+    m_region->setPlaceholderText(tr("from the endpoint, else us-east-1"));
+    m_regionLabel = new QLabel(tr("Re&gion:"), this);
+    m_regionLabel->setBuddy(m_region);
+    form->addRow(m_regionLabel, m_region);
+    m_pathStyle = new QCheckBox(tr("Path-style &addressing (endpoint/bucket/)"), this);
+    m_pathStyle->setObjectName(QStringLiteral("remotePathStyle"));
+    m_pathStyle->setToolTip(tr("For servers that do not serve buckets as <bucket>.<endpoint> (MinIO, Ceph and "
+                               "most servers on a home network)."));
+    form->addRow(QString(), m_pathStyle);
 
     m_user = new QLineEdit(this);
     m_user->setObjectName(QStringLiteral("remoteUser"));
@@ -194,6 +221,10 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         if (existing->limitRate() > 0)
             m_limitRate->setText(existing->options.value(QStringLiteral("limitRate")).toString());
         m_trustedCertificate = existing->trustedCertificate();
+        m_bucket->setText(existing->bucket());
+        m_prefix->setText(existing->options.value(QStringLiteral("prefix")).toString());
+        m_region->setText(existing->options.value(QStringLiteral("region")).toString());
+        m_pathStyle->setChecked(existing->pathStyle());
     }
     kindChanged();
 
@@ -201,8 +232,9 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         kindChanged();
         valuesChanged();
     });
-    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile, m_limitRate})
+    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile, m_limitRate, m_bucket, m_prefix, m_region})
         connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::valuesChanged);
+    connect(m_pathStyle, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
     connect(m_browseCa, &QPushButton::clicked, this, &RemoteEditDialog::browseCaFile);
     connect(m_trust, &QPushButton::clicked, this, &RemoteEditDialog::askTrust);
     connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
@@ -275,6 +307,19 @@ RemoteProfile RemoteEditDialog::profile() const
         else
             p.options.insert(QStringLiteral("limitRate"), rate);
     }
+    const std::pair<QLineEdit *, QString> s3Fields[] = {
+        {m_bucket, QStringLiteral("bucket")}, {m_prefix, QStringLiteral("prefix")}, {m_region, QStringLiteral("region")}};
+    for (const auto &[edit, key] : s3Fields) {
+        const QString value = edit->text().trimmed();
+        if (p.kind != RemoteKind::S3 || value.isEmpty())
+            p.options.remove(key);
+        else
+            p.options.insert(key, value);
+    }
+    if (p.kind == RemoteKind::S3 && m_pathStyle->isChecked())
+        p.options.insert(QStringLiteral("pathStyle"), true);
+    else
+        p.options.remove(QStringLiteral("pathStyle"));
     return p;
 }
 
@@ -310,7 +355,7 @@ QString RemoteEditDialog::problem() const
             return tr("The URL must start with http:// or https:// and name a server.");
         if (!u.password().isEmpty())
             return tr("Take the password out of the URL and type it under Password: it is kept in the system keychain.");
-        if (u.scheme() == QLatin1String("http") && p.needsSecret() && !net::isLoopbackHost(u.host())
+        if (u.scheme() == QLatin1String("http") && p.kind != RemoteKind::S3 && p.needsSecret() && !net::isLoopbackHost(u.host())
             && !p.allowInsecureAuth()) {
             return tr("The password would cross the network unencrypted to %1. Use an https:// URL, "
                       "or tick “Allow the password over plain http://”.")
@@ -322,8 +367,15 @@ QString RemoteEditDialog::problem() const
             return tr("Type the user the password belongs to.");
         const bool haveSecret = !password().isEmpty() || (m_existing && m_existing->needsSecret())
                                 || Credentials::environmentSecret(p).has_value();
-        if (p.needsSecret() && !haveSecret)
-            return tr("Type the password of %1 (it is kept in the system keychain).").arg(p.user);
+        if (p.kind == RemoteKind::S3 && p.bucket().isEmpty())
+            return tr("Type the bucket’s name.");
+        if (p.kind == RemoteKind::S3 && p.user.isEmpty())
+            return tr("Type the access key id.");
+        if (p.needsSecret() && !haveSecret) {
+            return p.kind == RemoteKind::S3
+                       ? tr("Type the secret access key of %1 (it is kept in the system keychain).").arg(p.user)
+                       : tr("Type the password of %1 (it is kept in the system keychain).").arg(p.user);
+        }
     }
     // Whatever else the shared rules refuse (the command line applies the same ones).
     if (auto why = p.validationError())
@@ -349,7 +401,18 @@ void RemoteEditDialog::kindChanged()
         m_url->setToolTip(tr("The API’s base URL: documents are sent to {base}/collections/{collection}/documents, "
                              "or to the URL itself when it contains {collection}."));
         break;
+    case RemoteKind::S3:
+        m_url->setPlaceholderText(QStringLiteral("https://s3.eu-west-1.amazonaws.com"));
+        m_url->setToolTip(tr("The S3 endpoint, without the bucket."));
+        break;
     }
+    const bool s3 = kind() == RemoteKind::S3;
+    for (QWidget *w : std::initializer_list<QWidget *>{m_bucketLabel, m_bucket, m_prefixLabel, m_prefix, m_regionLabel,
+                                                       m_region, m_pathStyle})
+        w->setVisible(s3);
+    m_userLabel->setText(s3 ? tr("Access &key id:") : tr("Us&er:"));
+    m_passwordLabel->setText(s3 ? tr("&Secret key:") : tr("&Password:"));
+    m_insecure->setVisible(!s3);   // SigV4 never sends the secret itself
     m_browse->setVisible(local);
     for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure,
                                                        m_caFileLabel, m_caFile, m_browseCa, m_limitLabel, m_limitRate})

@@ -69,6 +69,7 @@ public:
     QCheckBox *insecureBox() const { return m_insecure; }
     QLineEdit *caFileEdit() const { return m_caFile; }
     QLineEdit *limitRateEdit() const { return m_limitRate; }
+    QLineEdit *bucketEdit() const { return m_bucket; }
     // Shown after a test met a certificate that is not trusted; asks before trusting it.
     QPushButton *trustButton() const { return m_trust; }
     // The fingerprint of the certificate trusted in this form ("" = none): saved with the profile.
@@ -127,6 +128,13 @@ private:
     QPushButton *m_browseCa = nullptr;
     QLabel *m_limitLabel = nullptr;
     QLineEdit *m_limitRate = nullptr;
+    QLineEdit *m_bucket = nullptr;
+    QLineEdit *m_prefix = nullptr;
+    QLineEdit *m_region = nullptr;
+    QCheckBox *m_pathStyle = nullptr;
+    QLabel *m_bucketLabel = nullptr;
+    QLabel *m_prefixLabel = nullptr;
+    QLabel *m_regionLabel = nullptr;
     QPushButton *m_trust = nullptr;
     QString m_trustedCertificate;
     QLabel *m_problem = nullptr;

@@ -44,6 +44,7 @@ QString kindText(RemoteKind kind)
     case RemoteKind::Local: return SettingsDialog::tr("Local folder");
     case RemoteKind::WebDav: return SettingsDialog::tr("WebDAV");
     case RemoteKind::Http: return SettingsDialog::tr("HTTP API");
+    case RemoteKind::S3: return SettingsDialog::tr("S3");
     }
     return {};
 }

@@ -2,6 +2,7 @@
 
 #include "remotehttp.h"
 #include "remotelocal.h"
+#include "remotes3.h"
 #include "remotetransport.h"
 #include "remotewebdav.h"
 
@@ -93,6 +94,9 @@ Result<std::unique_ptr<Remote>> Remote::create(const RemoteProfile &profile, con
             remote = std::make_unique<HttpRemote>(profile, secret, limits);
         break;
     }
+    case RemoteKind::S3:
+        remote = std::make_unique<S3Remote>(profile, secret, limits);
+        break;
     }
     return R(std::move(remote));
 }

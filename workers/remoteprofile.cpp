@@ -5,6 +5,7 @@
 #include "sessionstore.h"
 
 #include <QDir>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QUrl>
 
@@ -34,13 +35,14 @@ QString remoteKindName(RemoteKind kind)
     case RemoteKind::Local: return QStringLiteral("local");
     case RemoteKind::WebDav: return QStringLiteral("webdav");
     case RemoteKind::Http: return QStringLiteral("http");
+    case RemoteKind::S3: return QStringLiteral("s3");
     }
     return {};
 }
 
 std::optional<RemoteKind> remoteKindFromName(QStringView name)
 {
-    for (RemoteKind k : {RemoteKind::Local, RemoteKind::WebDav, RemoteKind::Http}) {
+    for (RemoteKind k : {RemoteKind::Local, RemoteKind::WebDav, RemoteKind::Http, RemoteKind::S3}) {
         if (name.compare(remoteKindName(k), Qt::CaseInsensitive) == 0)
             return k;
     }
@@ -82,6 +84,38 @@ qint64 RemoteProfile::limitRate() const
     return net::parseRate(v.toString()).value_or(0);
 }
 
+QString RemoteProfile::bucket() const
+{
+    return options.value(QStringLiteral("bucket")).toString().trimmed();
+}
+
+QString RemoteProfile::keyPrefix() const
+{
+    QString p = options.value(QStringLiteral("prefix")).toString();
+    while (p.startsWith(QLatin1Char('/')))
+        p.remove(0, 1);
+    if (!p.isEmpty() && !p.endsWith(QLatin1Char('/')))
+        p += QLatin1Char('/');
+    return p;
+}
+
+QString RemoteProfile::region() const
+{
+    const QString r = options.value(QStringLiteral("region")).toString().trimmed();
+    if (!r.isEmpty())
+        return r;
+    // s3.<region>.amazonaws.com, s3-<region>.amazonaws.com, s3.dualstack.<region>.amazonaws.com
+    static const QRegularExpression aws(QStringLiteral(
+        "^(?:.+\\.)?s3[.-](?:dualstack\\.)?([a-z]{2}(?:-[a-z]+)+-\\d+)\\.amazonaws\\.com$"));
+    const auto m = aws.match(QUrl(url).host().toLower());
+    return m.hasMatch() ? m.captured(1) : QStringLiteral("us-east-1");
+}
+
+bool RemoteProfile::pathStyle() const
+{
+    return optionIsTrue(options, QStringLiteral("pathStyle"));
+}
+
 bool RemoteProfile::needsSecret() const
 {
     return kind != RemoteKind::Local && (!user.isEmpty() || usesBearerToken());
@@ -107,7 +141,7 @@ Result<RemoteProfile> RemoteProfile::fromVariantMap(const QString &name, const Q
     const auto kind = remoteKindFromName(kindText);
     if (!kind) {
         return Result<RemoteProfile>::failure(
-            QStringLiteral("remote \"%1\": unknown kind \"%2\" (expected local, webdav or http)")
+            QStringLiteral("remote \"%1\": unknown kind \"%2\" (expected local, webdav, http or s3)")
                 .arg(name, kindText));
     }
     p.kind = *kind;
@@ -178,6 +212,10 @@ std::optional<QString> RemoteProfile::validationError() const
                               "--user and the password when asked (it goes to the keychain)")
             .arg(name);
     }
+    if (kind == RemoteKind::S3) {
+        if (auto e = s3Error())
+            return e;
+    }
     if (const QString ca = caFile(); !ca.isEmpty() && !QDir::isAbsolutePath(ca))
         return QStringLiteral("remote \"%1\": the CA file must be an absolute path (got \"%2\")").arg(name, ca);
     if (const QVariant pin = options.value(QStringLiteral("trustedCertificate"));
@@ -190,6 +228,40 @@ std::optional<QString> RemoteProfile::validationError() const
         return QStringLiteral("remote \"%1\": the upload limit must be a rate such as 10M or 512k (got \"%2\")")
             .arg(name, rate.toString());
     }
+    return std::nullopt;
+}
+
+std::optional<QString> RemoteProfile::s3Error() const
+{
+    // Bucket names: the rules every S3 implementation accepts (AWS's, with the legacy upper case
+    // and '_' of old us-east-1 buckets and some other services allowed).
+    static const QRegularExpression bucketRe(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"));
+    const QString b = bucket();
+    if (b.isEmpty())
+        return QStringLiteral("remote \"%1\": an S3 remote needs a bucket (--bucket)").arg(name);
+    if (!bucketRe.match(b).hasMatch() || b.contains(QLatin1String("..")))
+        return QStringLiteral("remote \"%1\": \"%2\" is not a bucket name (3-63 letters, digits, '.', '_' "
+                              "and '-', starting and ending with a letter or digit)").arg(name, b);
+    static const QRegularExpression regionRe(QStringLiteral("^[a-z0-9][a-z0-9-]{0,62}$"));
+    if (!regionRe.match(region()).hasMatch())
+        return QStringLiteral("remote \"%1\": \"%2\" is not a region name (such as eu-west-1)").arg(name, region());
+    const QString prefix = keyPrefix();
+    if (prefix.toUtf8().size() > 512)
+        return QStringLiteral("remote \"%1\": the key prefix is longer than 512 bytes").arg(name);
+    for (const QString &part : prefix.split(QLatin1Char('/'), Qt::SkipEmptyParts)) {
+        if (part == QLatin1String(".") || part == QLatin1String(".."))
+            return QStringLiteral("remote \"%1\": the key prefix cannot contain \".\" or \"..\"").arg(name);
+    }
+    for (QChar c : prefix) {
+        if (c.unicode() < 0x20 || c.unicode() == 0x7f || c == QLatin1Char('\\'))
+            return QStringLiteral("remote \"%1\": the key prefix cannot contain control characters or '\\'").arg(name);
+    }
+    if (user.isEmpty())
+        return QStringLiteral("remote \"%1\": an S3 remote needs an access key id (--user)").arg(name);
+    const QUrl u(url);
+    if (!u.path().isEmpty() && u.path() != QLatin1String("/"))
+        return QStringLiteral("remote \"%1\": give the S3 endpoint without a path (%2); the bucket "
+                              "goes in --bucket, a folder in --prefix").arg(name, displayUrl());
     return std::nullopt;
 }
 

@@ -13,9 +13,9 @@ namespace quire {
 
 class SessionStore;
 
-enum class RemoteKind { Local, WebDav, Http };
+enum class RemoteKind { Local, WebDav, Http, S3 };
 
-QString remoteKindName(RemoteKind kind);                            // "local", "webdav", "http"
+QString remoteKindName(RemoteKind kind);                            // "local", "webdav", "http", "s3"
 std::optional<RemoteKind> remoteKindFromName(QStringView name);     // case-insensitive
 
 // Where a collection's documents go. Stored in the SessionStore as settings/remotes/<name>
@@ -28,6 +28,9 @@ std::optional<RemoteKind> remoteKindFromName(QStringView name);     // case-inse
 //   http    the API base URL; documents are POSTed to
 //           {base}/collections/{collection}/documents, or to url itself when it contains
 //           "{collection}" (a template; {base} is not needed then).
+//   s3      the endpoint of an S3-compatible service (https://s3.eu-west-1.amazonaws.com,
+//           https://minio.example:9000); objects go to <prefix><collection>/<name> in the bucket;
+//           user is the access key id, the secret access key is the keychain secret.
 // options (all optional):
 //   allowInsecureAuth  bool  allow Basic auth over plain http:// to a host that is not loopback
 //   resume             "auto" (default) | "off"   webdav: resumable Content-Range uploads of
@@ -39,6 +42,13 @@ std::optional<RemoteKind> remoteKindFromName(QStringView name);     // case-inse
 //   trustedCertificate SHA-256 fingerprint of the one server certificate the person trusted
 //                      (quire remote trust NAME; net/tls.h); another certificate is refused
 //   limitRate          upload speed limit for this remote, bytes per second ("10M", "512k")
+//   bucket             s3: the bucket (required)
+//   prefix             s3: a key prefix ("backups/" puts objects under backups/<collection>/)
+//   region             s3: the signing region (default: from an AWS endpoint's host name, else
+//                      us-east-1)
+//   pathStyle          s3: bool, address the bucket as <endpoint>/<bucket>/ instead of
+//                      <bucket>.<endpoint>/ (always so for an IP address, localhost, or a bucket
+//                      name with dots over https)
 class RemoteProfile final
 {
 public:
@@ -54,6 +64,10 @@ public:
     QString caFile() const;               // "" when none
     QString trustedCertificate() const;   // canonical fingerprint, "" when none
     qint64 limitRate() const;             // bytes per second, 0 = none
+    QString bucket() const;               // s3
+    QString keyPrefix() const;            // s3: "" or ends with '/'
+    QString region() const;               // s3: the signing region
+    bool pathStyle() const;               // s3: as requested (see S3Remote for the automatic cases)
     // True when uploads need a secret: a user name (Basic auth) or a bearer token is configured.
     bool needsSecret() const;
 
@@ -71,6 +85,9 @@ public:
 
     // The embedded default: a "local" profile writing to defaultLocalFolder().
     static RemoteProfile defaultLocal();
+private:
+    std::optional<QString> s3Error() const;
+public:
     static QString defaultLocalName();     // "local"
     // QStandardPaths::AppDataLocation + "/remote".
     static QString defaultLocalFolder();

@@ -270,7 +270,7 @@ int progressCallback(void *clientp, curl_off_t, curl_off_t, curl_off_t, curl_off
         t->out.bytesSent = sent;
         if (t->rq.onUploadProgress)
             t->rq.onUploadProgress(sent);
-        else if (t->control && sent > 0)
+        else if (t->control && sent > 0 && t->progressTotal > 0)   // a document's bytes, not XML
             t->control->reportProgress(t->rq.progressOffset + sent, t->progressTotal);
     }
     return 0;
@@ -552,6 +552,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         out.tag = rq.tag;
         out.bodySize = rq.body ? rq.body->size() : rq.bodyBytes.size();
         out.budget = m_limits.totalFor(rq.uploadBytes + rq.downloadBytes);
+        out.idleTimeout = std::max(m_limits.transferTimeout, rq.idleTimeout);
         t.progressTotal = rq.progressTotal >= 0 ? rq.progressTotal : rq.uploadBytes;
         t.client = this;
         t.control = control;
@@ -739,7 +740,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
             }
             if (now - t.started > t.out.budget)
                 abortOne(t, Response::End::TotalTimeout);
-            else if (now - t.lastActivity > m_limits.transferTimeout)
+            else if (now - t.lastActivity > t.out.idleTimeout)
                 abortOne(t, Response::End::TransferTimeout);
         }
         sweep();
@@ -797,7 +798,7 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
         RemoteError e = RemoteError::make(K::Timeout,
                                           prefix + QStringLiteral("%1 stopped responding (no data moved "
                                                                   "for %2)")
-                                                       .arg(hostPort(r.url), durationText(m_limits.transferTimeout)));
+                                                       .arg(hostPort(r.url), durationText(std::max(m_limits.transferTimeout, r.idleTimeout))));
         if (r.status == 0)
             e.problem = RemoteError::Problem::Unreachable;   // not even an answer
         return e;

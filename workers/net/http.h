@@ -56,6 +56,10 @@ struct Request
     bool fileBody = false;
     // A new connection (and so a new TLS handshake) even when one is open to the server.
     bool freshConnection = false;
+    // How long this request may go without a byte moving; 0: RemoteLimits::transferTimeout.
+    // Never shorter than that. For a request the server may think about for long before it
+    // answers (Nextcloud assembling an uploaded file's chunks on MOVE).
+    std::chrono::milliseconds idleTimeout{0};
 };
 
 struct Response
@@ -97,6 +101,7 @@ struct Response
     qint64 bytesSent = 0;
     qint64 bodySize = 0;                   // what the request's body should have been
     std::chrono::milliseconds budget{0};
+    std::chrono::milliseconds idleTimeout{0};   // the no-progress limit that applied
 
     QByteArray header(QByteArrayView name) const;   // case-insensitive; "" when absent
     // The server answered before it had the whole request body: never a success.
