@@ -189,6 +189,11 @@ struct RemoteLimits
     qint64 resumeThreshold = 16 * 1024 * 1024;
     qint64 segmentSize = 64 * 1024 * 1024;
     int lanes = 4;
+    // webdav on Nextcloud (remotewebdav.h): files at least this large go in Nextcloud's chunked
+    // upload v2, in chunks of chunkSize bytes (clamped to 5-100 MiB; 10 MiB like Nextcloud's own
+    // web uploader) sent over up to `lanes` connections at once.
+    qint64 chunkThreshold = 16 * 1024 * 1024;
+    qint64 chunkSize = 10 * 1024 * 1024;
     // webdav/http: hash the body while it is sent and withhold the last block when it is not
     // the document (net::SourceDevice). Off by default: size, mtime, ctime and inode checks
     // catch every change a program makes; the hash also catches a file whose mtime was set

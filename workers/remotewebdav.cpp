@@ -677,6 +677,16 @@ UploadOutcome WebDavRemote::upload(const UploadItem &item, UploadControl &contro
 {
     if (auto e = ensureCollection(item.collection, control))
         return UploadOutcome::fail(*e);
+    if (profile().resumeEnabled() && item.size > 0 && item.size >= limits().chunkThreshold && !m_chunkingUnsupported) {
+        if (const auto ep = nextcloudEndpoint(&control)) {
+            bool fallBack = false;
+            UploadOutcome o = uploadChunked(item, control, *ep, fallBack);
+            if (!fallBack)
+                return o;
+        } else if (control.isStopped()) {
+            return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+        }
+    }
     if (profile().resumeEnabled() && item.size >= limits().resumeThreshold && !m_rangeUnsupported) {
         bool fallBack = false;
         UploadOutcome o = uploadResumable(item, control, fallBack);
@@ -753,7 +763,14 @@ Result<QString> WebDavRemote::test(UploadControl &control)
 
 void WebDavRemote::discardPartial(const UploadItem &item, UploadControl &control)
 {
-    deleteQuietly(partialUrl(item), control);
+    // Runs after a Cancel, so nothing here may wait on the (stopped) control.
+    std::optional<nextcloud::Endpoint> ep;
+    if (item.resumeState.startsWith("quire-nc-1 ") || item.size >= limits().chunkThreshold)
+        ep = nextcloudEndpoint(nullptr);
+    if (ep)
+        deleteQuietly(uploadFolderUrl(*ep, item), control);
+    if (!ep || m_chunkingUnsupported || item.resumeState.startsWith("quire-dav-1 "))
+        deleteQuietly(partialUrl(item), control);
 }
 
 } // namespace quire

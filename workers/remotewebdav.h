@@ -1,5 +1,6 @@
 #pragma once
 
+#include "nextcloudchunks.h"
 #include "remote.h"
 #include "remotetransport.h"
 
@@ -54,7 +55,32 @@ namespace quire {
 //   Content-Range on PUT (sabre/dav in Nextcloud and ownCloud answer 400, others 501) are
 //   detected, remembered for this Remote, and get a plain PUT (a restart from zero after an
 //   interruption). A server that would silently ignore the header is caught by the size check
-//   and also falls back. Nextcloud's own chunked upload v2 is not implemented.
+//   and also falls back. Nextcloud gets its own chunked upload instead (below).
+// Large files on Nextcloud (at least RemoteLimits::chunkThreshold; chunked upload v2 of the
+// Nextcloud developer manual; code in nextcloudchunks.cpp):
+//   Nextcloud is recognised by the URL: <root>remote.php/dav/files/<user>/... is, and
+//   <root>remote.php/webdav/... is when <root>status.php says so (asked once per Remote, when the
+//   first large file is uploaded; the user is the profile's). Other URLs and servers keep the
+//   Content-Range segments above.
+//   1. the final name is found as for every file (or the same content found already there);
+//   2. MKCOL <root>remote.php/dav/uploads/<user>/<transfer id>/ with "Destination: <final URL>"
+//      (the id is "quire-" + the document's SHA-256 and its collection's, so every attempt finds
+//      the same folder). An answer that says the server has no such thing (400, 403, 404, 405,
+//      409, 501) is remembered for this Remote, and the file goes as to any WebDAV server;
+//   3. the chunks, 00001..10000, of RemoteLimits::chunkSize (5-100 MiB; smaller to keep the
+//      lanes busy, never under 5 MiB), one PUT each with "Destination" and "OC-Total-Length",
+//      up to RemoteLimits::lanes at once. Each chunk the server confirms is reported through
+//      UploadControl::saveResumeState ("quire-nc-1 <sha256> <size> <chunk size> <transfer id>
+//      <slot> <bitmap>", nextcloud::ChunkRecord). After a crash, kill -9 or a failed attempt the
+//      next one lists the folder (PROPFIND, Depth 1) and sends only the chunks that are not both
+//      recorded and listed with their full size; a folder made for another name, with chunks
+//      that do not fit, or gone, is deleted and the upload starts over;
+//   4. MOVE <folder>/.file to the final URL with "OC-Total-Length", "OC-Checksum: SHA256:<hex>"
+//      and "Overwrite: F": the server assembles the chunks there (201/204) and removes the
+//      folder. A 412 means the name was taken meanwhile (the next free one is used); a 400 (the
+//      assembled file's length or SHA-256 is wrong) or 404 (the folder expired) discards the
+//      chunks; other errors keep them for the retry. Then the stored file is looked up.
+//   Cancelling (discardPartial) deletes the upload folder.
 //
 // location: the full, encoded URL of the stored file. Thread-safe.
 class WebDavRemote final : public Remote
@@ -73,6 +99,8 @@ public:
     QUrl partialUrl(const UploadItem &item) const;
     // False once a server refused or ignored Content-Range on PUT.
     bool resumeSupported() const { return !m_rangeUnsupported.load(); }
+    // False once a Nextcloud URL's server refused to make an upload folder.
+    bool chunkingSupported() const { return !m_chunkingUnsupported.load(); }
 
     struct Props
     {
@@ -101,6 +129,12 @@ private:
     std::optional<RemoteError> ensureCollection(const QString &collection, UploadControl &control);
     UploadOutcome uploadDirect(const UploadItem &item, UploadControl &control);
     UploadOutcome uploadResumable(const UploadItem &item, UploadControl &control, bool &fallBack);
+    // Nextcloud (nextcloudchunks.cpp): the endpoint when the remote is on Nextcloud, probing
+    // status.php once where the URL alone does not tell (control may be null: not stoppable).
+    std::optional<nextcloud::Endpoint> nextcloudEndpoint(UploadControl *control);
+    QUrl uploadFolderUrl(const nextcloud::Endpoint &ep, const UploadItem &item) const;
+    UploadOutcome uploadChunked(const UploadItem &item, UploadControl &control, const nextcloud::Endpoint &ep,
+                                bool &fallBack);
     std::optional<RemoteError> confirmStored(const QUrl &url, const UploadItem &item,
                                              UploadControl &control);
     void deleteQuietly(const QUrl &url, UploadControl &control);
@@ -117,6 +151,10 @@ private:
     std::mutex m_mutex;
     QSet<QString> m_knownCollections;     // guarded by m_mutex
     std::atomic<bool> m_rangeUnsupported{false};
+    enum class Detected { Unknown, Nextcloud, Other };
+    std::atomic<int> m_nextcloud{int(Detected::Unknown)};   // what status.php said
+    std::mutex m_probeMutex;                                 // one status.php probe at a time
+    std::atomic<bool> m_chunkingUnsupported{false};
 };
 
 } // namespace quire

@@ -1181,7 +1181,7 @@ void UploadJob::Shared::process(Work work)
 
     // Large files: what an interrupted upload left on the remote, and the record of it kept
     // current as the remote reports progress that survives a crash.
-    if (doc.size >= settings.limits.resumeThreshold) {
+    if (doc.size >= std::min(settings.limits.resumeThreshold, settings.limits.chunkThreshold)) {
         if (const auto state = catalog.uploadState(doc.id))
             item.resumeState = *state;
     }

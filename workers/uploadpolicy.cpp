@@ -78,6 +78,8 @@ UploadSettings UploadSettings::fromStore(const SessionStore &store)
     s.limits.resumeThreshold = intValue("resumeThresholdMiB", 16, 0, 1 << 20) * 1024 * 1024;
     s.limits.lanes = int(intValue("lanesPerFile", 4, 1, 6));
     s.limits.segmentSize = intValue("segmentMiB", 64, 8, 4096) * 1024 * 1024;
+    s.limits.chunkThreshold = intValue("chunkThresholdMiB", 16, 0, 1 << 20) * 1024 * 1024;
+    s.limits.chunkSize = intValue("chunkMiB", 10, 5, 100) * 1024 * 1024;
     if (const auto v = store.value(key("hashWhileSending")); v && v->isValid())
         s.limits.hashWhileSending = v->toBool();
     if (const auto v = store.value(key("confirmUploads")); v && v->isValid())

@@ -47,6 +47,9 @@ struct RetryPolicy
 //   resumeThresholdMiB    16    webdav: upload files from this size on resumably ...
 //   segmentMiB            64    ... in segments of up to this size (what a resume may send again) ...
 //   lanesPerFile          4     ... over this many connections at once (1-6)
+//   chunkThresholdMiB     16    webdav on Nextcloud: files from this size on go in its chunked
+//                               upload v2 ...
+//   chunkMiB              10    ... in chunks of this size (5-100), lanesPerFile at once
 //   backoffInitialMs      1000  first retry delay (doubles up to backoffMaxMs)
 //   backoffMaxMs          60000
 //   retryAfterMaxSecs     300   a longer Retry-After fails the document instead of waiting

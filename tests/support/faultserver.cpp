@@ -51,6 +51,37 @@ struct FaultServer::State
     QElapsedTimer clock;
     bool tls = false;
     QString error;
+
+    // Nextcloud mode (setNextcloud).
+    bool nextcloud = false;
+    QString ncUser;
+    QByteArray ncVersion;
+    struct Chunk
+    {
+        QString name;          // as it was PUT ("00001")
+        QByteArray content;
+    };
+    struct Upload
+    {
+        QByteArray destination;        // the MKCOL's Destination header
+        qint64 totalLength = -1;       // OC-Total-Length of the first chunk
+        QMap<int, Chunk> chunks;       // by number: the order of assembly
+    };
+    QMap<QString, Upload> uploads;     // by upload folder name
+    int chunkPutsInFlight = 0;
+    int maxChunkPutsInFlight = 0;
+    int corruptChunks = 0;
+
+    QString filesRoot() const { return QStringLiteral("/remote.php/dav/files/") + ncUser; }
+    QString uploadsRoot() const { return QStringLiteral("/remote.php/dav/uploads/") + ncUser; }
+    // /remote.php/webdav/... is the user's files folder, as on Nextcloud.
+    QString mapPath(const QString &path) const
+    {
+        static const QString webdav = QStringLiteral("/remote.php/webdav");
+        if (nextcloud && (path == webdav || path.startsWith(webdav + QLatin1Char('/'))))
+            return filesRoot() + path.mid(webdav.size());
+        return path;
+    }
 };
 
 namespace {
@@ -114,6 +145,8 @@ public:
         if (m_socket->bytesAvailable() > 0)
             QMetaObject::invokeMethod(this, &Connection::onReadyRead, Qt::QueuedConnection);
     }
+
+    ~Connection() override { endChunkPut(); }
 
 private:
     enum class Phase { Headers, Body, Ignoring, Trickling };
@@ -201,6 +234,22 @@ private:
         }
         m_seenIndex = m_state->seen.size();
         m_state->seen.append(m_seen);
+        if (m_state->nextcloud && m_seen.method == "PUT"
+            && normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1())
+                   .startsWith(m_state->uploadsRoot() + QLatin1Char('/'))) {
+            m_chunkPut = true;
+            m_state->maxChunkPutsInFlight = std::max(m_state->maxChunkPutsInFlight, ++m_state->chunkPutsInFlight);
+        }
+    }
+
+    // A chunk PUT's body is no longer being received (it is complete, or the connection went).
+    void endChunkPut()
+    {
+        if (!m_chunkPut)
+            return;
+        m_chunkPut = false;
+        std::lock_guard lock(m_state->mutex);
+        --m_state->chunkPutsInFlight;
     }
 
     bool feedBody(const QByteArray &chunk)
@@ -234,6 +283,7 @@ private:
         const linger lg{1, 0};
         ::setsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 #endif
+        endChunkPut();
         m_socket->abort();
         m_phase = Phase::Ignoring;
         deleteLater();
@@ -310,6 +360,7 @@ private:
 
     void complete()
     {
+        endChunkPut();
         updateSeen();
         m_phase = Phase::Headers;
         if (m_scripted) {
@@ -398,8 +449,21 @@ private:
     void handleDav()
     {
         const QByteArray &m = m_seen.method;
-        const QString path = normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1());
         std::unique_lock lock(m_state->mutex);
+        const QString path = m_state->mapPath(
+                normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1()));
+        if (m_state->nextcloud) {
+            if (path == QLatin1String("/status.php") && (m == "GET" || m == "HEAD")) {
+                const QByteArray json = "{\"installed\":true,\"maintenance\":false,\"needsDbUpgrade\":false,"
+                                        "\"version\":\"" + m_state->ncVersion + "\",\"versionstring\":\""
+                                        + m_state->ncVersion.left(m_state->ncVersion.lastIndexOf('.')) + "\","
+                                        "\"edition\":\"\",\"productname\":\"Nextcloud\",\"extendedSupport\":false}";
+                lock.unlock();
+                return send(200, json, {{"Content-Type", "application/json; charset=utf-8"}}, m == "HEAD");
+            }
+            if (path.startsWith(m_state->uploadsRoot() + QLatin1Char('/')))
+                return handleUpload(path.mid(m_state->uploadsRoot().size() + 1), lock);
+        }
         auto &files = m_state->files;
         auto &dirs = m_state->dirs;
         dirs.insert(QStringLiteral("/"));
@@ -452,12 +516,19 @@ private:
                 lock.unlock();
                 return send(404, {}, {});
             }
-            const QByteArray props = isDir ? QByteArray("<D:resourcetype><D:collection/></D:resourcetype>")
-                                           : "<D:resourcetype/><D:getcontentlength>"
-                                                 + QByteArray::number(files.value(path).size())
-                                                 + "</D:getcontentlength>";
+            QByteArray props = isDir ? QByteArray("<D:resourcetype><D:collection/></D:resourcetype>")
+                                     : "<D:resourcetype/><D:getcontentlength>"
+                                           + QByteArray::number(files.value(path).size())
+                                           + "</D:getcontentlength>";
+            if (!isDir && m_state->nextcloud) {
+                // Nextcloud reports the checksum it keeps for a file.
+                props += "<oc:checksums><oc:checksum>SHA256:"
+                         + QCryptographicHash::hash(files.value(path), QCryptographicHash::Sha256).toHex()
+                         + "</oc:checksum></oc:checksums>";
+            }
             lock.unlock();
-            const QByteArray xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
+            const QByteArray xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\" "
+                                   "xmlns:oc=\"http://owncloud.org/ns\">"
                                    "<D:response><D:href>" + m_seen.path + "</D:href><D:propstat><D:prop>"
                                    + props + "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
                                    "</D:response></D:multistatus>\n";
@@ -479,7 +550,7 @@ private:
         }
         if (m == "MOVE") {
             const QUrl dest(QString::fromLatin1(m_seen.header("Destination")));
-            const QString to = normalizePath(dest.path(QUrl::FullyEncoded).toLatin1());
+            const QString to = m_state->mapPath(normalizePath(dest.path(QUrl::FullyEncoded).toLatin1()));
             if (!isFile) {
                 lock.unlock();
                 return send(404, {}, {});
@@ -497,8 +568,137 @@ private:
         send(405, {}, {});
     }
 
+    // Nextcloud's chunked upload v2 under /remote.php/dav/uploads/<user>/ (rel: "<id>" or
+    // "<id>/<name>"), as the developer manual describes it and Nextcloud's sabre/dav answers.
+    void handleUpload(const QString &rel, std::unique_lock<std::mutex> &lock)
+    {
+        const QByteArray &m = m_seen.method;
+        auto answer = [&](int status, const QByteArray &body = {}) {
+            lock.unlock();
+            send(status, body, {});
+        };
+        const QStringList parts = rel.split(QLatin1Char('/'));
+        const QString id = parts.value(0);
+        const QString name = parts.value(1);
+        if (id.isEmpty() || parts.size() > 2)
+            return answer(404, "no such upload");
+        auto &uploads = m_state->uploads;
+        const bool exists = uploads.contains(id);
+        if (m == "MKCOL" && name.isEmpty()) {
+            if (exists)
+                return answer(405, "the upload folder exists");
+            if (m_seen.header("Destination").isEmpty())
+                return answer(400, "chunked upload v2 needs a Destination header");
+            FaultServer::State::Upload u;
+            u.destination = m_seen.header("Destination");
+            uploads.insert(id, u);
+            return answer(201);
+        }
+        if (!exists)
+            return answer(404, "no such upload folder");
+        FaultServer::State::Upload &upload = uploads[id];
+        bool isNumber = !name.isEmpty() && name.size() <= 10;
+        for (QChar c : name)
+            isNumber = isNumber && c.isDigit() && c.unicode() < 128;
+        const int number = isNumber ? name.toInt() : 0;
+        if (m == "PUT") {
+            if (number < 1 || number > 10'000)
+                return answer(400, "Invalid chunk name, must be numeric between 1 and 10000");
+            if (m_seen.header("Destination") != upload.destination)
+                return answer(400, "the Destination header is missing or not the upload's");
+            bool ok = false;
+            const qint64 total = m_seen.header("OC-Total-Length").toLongLong(&ok);
+            if (!ok || total < 0 || (upload.totalLength >= 0 && total != upload.totalLength))
+                return answer(400, "OC-Total-Length is missing or differs from the upload's");
+            if (m_received != m_body.size())
+                return answer(413, "chunk too large for the test server");
+            upload.totalLength = total;
+            QByteArray content = m_body;
+            if (m_state->corruptChunks > 0 && !content.isEmpty()) {
+                --m_state->corruptChunks;
+                content[0] = char(~quint8(content.at(0)));
+            }
+            const bool replaced = upload.chunks.contains(number);
+            upload.chunks.insert(number, {name, content});
+            return answer(replaced ? 204 : 201);
+        }
+        if (m == "PROPFIND") {
+            const QByteArray folderHref = "/remote.php/dav/uploads/" + QUrl::toPercentEncoding(m_state->ncUser) + '/'
+                                          + QUrl::toPercentEncoding(id) + '/';
+            auto entry = [](const QByteArray &href, const QByteArray &props) {
+                return "<d:response><d:href>" + href + "</d:href><d:propstat><d:prop>" + props
+                       + "</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>";
+            };
+            QByteArray xml = "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:s=\"http://sabredav.org/ns\" "
+                             "xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\">";
+            const bool children = m_seen.header("Depth") != "0";
+            if (name.isEmpty()) {
+                xml += entry(folderHref, "<d:resourcetype><d:collection/></d:resourcetype>");
+            } else if (!upload.chunks.contains(number) || upload.chunks.value(number).name != name) {
+                return answer(404, "no such chunk");
+            }
+            for (auto it = upload.chunks.cbegin(); it != upload.chunks.cend(); ++it) {
+                if ((name.isEmpty() && children) || it.key() == number) {
+                    xml += entry(folderHref + QUrl::toPercentEncoding(it->name),
+                                 "<d:resourcetype/><d:getcontentlength>" + QByteArray::number(it->content.size())
+                                     + "</d:getcontentlength>");
+                }
+            }
+            xml += "</d:multistatus>\n";
+            lock.unlock();
+            return send(207, xml, {{"Content-Type", "application/xml; charset=utf-8"}});
+        }
+        if (m == "GET" || m == "HEAD")
+            return answer(405, "Reading intermediate uploads is not allowed");
+        if (m == "DELETE") {
+            if (name.isEmpty()) {
+                uploads.remove(id);
+                return answer(204);
+            }
+            return answer(upload.chunks.remove(number) > 0 ? 204 : 404);
+        }
+        if (m == "MOVE" && name == QLatin1String(".file")) {
+            const QByteArray destination = m_seen.header("Destination");
+            if (destination.isEmpty())
+                return answer(400, "MOVE needs a Destination header");
+            bool ok = false;
+            const qint64 total = m_seen.header("OC-Total-Length").toLongLong(&ok);
+            if (!ok)
+                return answer(400, "MOVE of a chunked upload needs OC-Total-Length");
+            const QString to = m_state->mapPath(
+                    normalizePath(QUrl(QString::fromLatin1(destination)).path(QUrl::FullyEncoded).toLatin1()));
+            if (!to.startsWith(m_state->filesRoot() + QLatin1Char('/')))
+                return answer(400, "the Destination is not in the user's files");
+            if (!m_state->dirs.contains(parentOf(to)))
+                return answer(409, "the Destination's folder does not exist");
+            const bool destinationExists = m_state->files.contains(to);
+            if (destinationExists && m_seen.header("Overwrite") == "F")
+                return answer(412, "the Destination exists");
+            QByteArray assembled;
+            for (auto it = upload.chunks.cbegin(); it != upload.chunks.cend(); ++it) {
+                if (std::next(it) != upload.chunks.cend() && it->content.size() < 5 * 1024 * 1024)
+                    return answer(400, "chunk " + it->name.toLatin1() + " is smaller than 5 MiB and not the last");
+                assembled += it->content;
+            }
+            if (assembled.size() != total) {
+                return answer(400, "Chunks on server do not sum up to " + QByteArray::number(total) + " but to "
+                                       + QByteArray::number(assembled.size()) + " bytes");
+            }
+            const QByteArray checksum = m_seen.header("OC-Checksum");
+            if (checksum.startsWith("SHA256:")
+                && checksum.mid(7).toLower() != QCryptographicHash::hash(assembled, QCryptographicHash::Sha256).toHex()) {
+                return answer(400, "The computed checksum does not match the one received from the client.");
+            }
+            m_state->files.insert(to, assembled);
+            uploads.remove(id);
+            return answer(destinationExists ? 204 : 201);
+        }
+        answer(405, "not allowed in an upload folder");
+    }
+
     QTcpSocket *m_socket;
     std::shared_ptr<FaultServer::State> m_state;
+    bool m_chunkPut = false;        // a chunk PUT is counted in chunkPutsInFlight
     Phase m_phase = Phase::Headers;
     QByteArray m_buffer;
     QByteArray m_body;
@@ -739,6 +939,70 @@ void FaultServer::setReceiveBuffer(int bytes)
     if (fd >= 0)
         ::setsockopt(int(fd), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 #endif
+}
+
+void FaultServer::setNextcloud(const QString &user, const QByteArray &version)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->nextcloud = true;
+    m_state->ncUser = QString(user.constData(), user.size());
+    m_state->ncVersion = QByteArray(version.constData(), version.size());
+    m_state->rangedPut = RangedPut::Refused;   // sabre/dav answers 400 to Content-Range on PUT
+    m_state->rangedPutRefusal = 400;
+    for (const QString &dir : {QStringLiteral("/"), QStringLiteral("/remote.php"), QStringLiteral("/remote.php/dav"),
+                               QStringLiteral("/remote.php/dav/files"), m_state->filesRoot(),
+                               QStringLiteral("/remote.php/dav/uploads"), m_state->uploadsRoot()})
+        m_state->dirs.insert(dir);
+}
+
+QList<FaultServer::ChunkedUpload> FaultServer::chunkedUploads() const
+{
+    std::lock_guard lock(m_state->mutex);
+    QList<ChunkedUpload> out;
+    for (auto it = m_state->uploads.cbegin(); it != m_state->uploads.cend(); ++it) {
+        ChunkedUpload u;
+        u.id = QString(it.key().constData(), it.key().size());
+        u.destination = QByteArray(it->destination.constData(), it->destination.size());
+        u.totalLength = it->totalLength;
+        for (auto c = it->chunks.cbegin(); c != it->chunks.cend(); ++c)
+            u.chunks.insert(c.key(), c->content.size());
+        out.append(u);
+    }
+    return out;
+}
+
+int FaultServer::maxChunkPutsInFlight() const
+{
+    std::lock_guard lock(m_state->mutex);
+    return m_state->maxChunkPutsInFlight;
+}
+
+void FaultServer::corruptNextChunks(int count)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->corruptChunks = count;
+}
+
+void FaultServer::makeDirectory(const QString &path)
+{
+    std::lock_guard lock(m_state->mutex);
+    QString dir = QString(path.constData(), path.size());
+    while (!m_state->dirs.contains(dir)) {
+        m_state->dirs.insert(dir);
+        dir = parentOf(dir);
+    }
+}
+
+qint64 FaultServer::bodyBytes(const QByteArray &method, const QByteArray &pathContains, qsizetype fromRequest) const
+{
+    std::lock_guard lock(m_state->mutex);
+    qint64 n = 0;
+    for (qsizetype i = std::max<qsizetype>(0, fromRequest); i < m_state->seen.size(); ++i) {
+        const Seen &s = m_state->seen.at(i);
+        if ((method.isEmpty() || s.method == method) && s.path.contains(pathContains))
+            n += s.bodyBytes;
+    }
+    return n;
 }
 
 UploadFixture::UploadFixture(const QString &catalogLocation)

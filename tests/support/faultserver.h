@@ -123,6 +123,45 @@ public:
     };
     void setRangedPut(RangedPut mode, int refusalStatus = 501);
 
+    // Nextcloud mode (call before requests). The server then also answers:
+    //   GET /status.php    {"installed":true,"version":<version>,"productname":"Nextcloud",...}
+    //   /remote.php/dav/files/<user>/...   the in-memory DAV tree (that folder exists), with
+    //                      /remote.php/webdav/... as the same folder; PROPFIND of a file reports
+    //                      oc:checksums "SHA256:<hex>" of what it holds; a PUT with
+    //                      Content-Range is refused with 400, as sabre/dav does
+    //   /remote.php/dav/uploads/<user>/<id>   chunked upload v2 (Nextcloud developer manual,
+    //                      "Chunked file upload"):
+    //     MKCOL     creates the upload folder; needs Destination (400), 405 when it exists
+    //     PUT <n>   stores chunk n (a number of 1..10000, 400 otherwise); needs the MKCOL's
+    //               Destination and OC-Total-Length (the same for every chunk), 400 otherwise;
+    //               201 (204 when it replaced one); 404 without the folder
+    //     PROPFIND  the folder and (unless "Depth: 0") its chunks with getcontentlength
+    //     GET       405: chunks cannot be read back
+    //     MOVE .file  assembles the chunks in numeric order at Destination (which must be in
+    //               the user's files, its folder existing: 409): every chunk but the last at
+    //               least 5 MiB, the sum OC-Total-Length, the SHA-256 OC-Checksum's (400 if
+    //               not); 412 for an existing Destination with "Overwrite: F"; then 201 (204
+    //               when it replaced a file) and the upload folder is gone
+    //     DELETE    the folder (or one chunk)
+    //   Scripted behaviours apply to these requests as to any other.
+    void setNextcloud(const QString &user, const QByteArray &version = "28.0.4.1");
+    struct ChunkedUpload
+    {
+        QString id;                    // the upload folder's name
+        QByteArray destination;        // its MKCOL's Destination header
+        qint64 totalLength = -1;       // OC-Total-Length of its chunks
+        QMap<int, qint64> chunks;      // chunk number -> bytes stored
+    };
+    QList<ChunkedUpload> chunkedUploads() const;   // the upload folders there are now
+    // The most chunk PUTs whose bodies were being received at the same moment.
+    int maxChunkPutsInFlight() const;
+    // The next `count` chunks are stored with their first byte changed (a failing disk).
+    void corruptNextChunks(int count);
+    void makeDirectory(const QString &path);       // and its parents
+    // Body bytes received by requests [fromRequest, end) of `method` ("" any) whose path contains
+    // pathContains (bodies cut off by a reset count what arrived).
+    qint64 bodyBytes(const QByteArray &method, const QByteArray &pathContains, qsizetype fromRequest = 0) const;
+
     struct State;
 
 private:
