@@ -1,10 +1,11 @@
-// ctest-labels: uploads s3
+// ctest-labels: uploads s3 concurrency
 // ctest-timeout: 900
 // The S3 remote against a real S3 server on loopback: moto_server with its signature checking on
 // (tests/support/motoserver.h). Where moto is not installed, the server tests are skipped and say
 // why; the rules that need no server run everywhere. The signer's encoding is checked against
 // AWS's published vectors in tst_s3sign (moto misjudges some characters).
 
+#include "faultserver.h"
 #include "hasher.h"
 #include "motoserver.h"
 #include "remotes3.h"
@@ -17,6 +18,9 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTest>
+
+#include <future>
+#include <vector>
 
 using namespace quire;
 using namespace quire::test;
@@ -219,6 +223,73 @@ private slots:
         QVERIFY(local.partSizeFor(1LL << 40) * 10'000 >= 1LL << 40);
     }
 
+    // What an S3 server says when it refuses, read from its error document: scripted answers of a
+    // loopback HTTP server (moto cannot be made to say these).
+    void errorAnswersAreShownByTheirCode()
+    {
+        FaultServer server;
+        QVERIFY2(server.error().isEmpty(), qPrintable(server.error()));
+        RemoteProfile p;
+        p.name = QStringLiteral("s3");
+        p.kind = RemoteKind::S3;
+        p.url = server.url().toString(QUrl::RemovePath);
+        p.user = QStringLiteral("AKIDEXAMPLE");
+        p.options.insert(QStringLiteral("bucket"), QStringLiteral("photos"));
+        auto r = remote(p, {}, QStringLiteral("secret"));
+        QVERIFY(r);
+        const UploadItem item = writeItem(QStringLiteral("e.txt"), "error answers");
+        using B = FaultServer::Behaviour;
+        const QByteArray xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+        const QList<std::pair<QByteArray, QByteArray>> xmlType = {{"Content-Type", "application/xml"}};
+        auto upload = [&](QList<B> script) {
+            server.script(std::move(script));
+            UploadControl c;
+            return uploadOnWorker(*r, item, c);
+        };
+        // The probe PUTs answer 501 (no If-None-Match support: undecided), the lookup 404.
+        const B probe = B::respond("PUT", 501);
+        const B lookup = B::respond("HEAD", 404);
+
+        UploadOutcome o = upload({probe, lookup, B::respond("PUT", 503, xml + "<Error><Code>SlowDown</Code><Message>Please reduce your "
+                                                                         "request rate.</Message></Error>", xmlType)});
+        QVERIFY(!o.ok());
+        QVERIFY2(o.error->message.contains(QLatin1String("S3 SlowDown: Please reduce your request rate.")), qPrintable(o.error->message));
+        QVERIFY(o.error->retryable());
+
+        o = upload({probe, lookup, B::respond("PUT", 403, xml + "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between "
+                                                                "the request time and the current time is too large.</Message>"
+                                                                "<RequestTime>20261206T100000Z</RequestTime>"
+                                                                "<ServerTime>2026-12-06T10:20:00Z</ServerTime>"
+                                                                "<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds></Error>", xmlType)});
+        QVERIFY(!o.ok());
+        QVERIFY2(o.error->message.contains(QLatin1String("this computer's clock is off by 1200 s")), qPrintable(o.error->message));
+        QCOMPARE(o.error->problem, RemoteError::Problem::Unreachable);   // the remote waits; each document would fail alike
+        QVERIFY(!o.error->retryable());
+
+        // The region is wrong: the server names the right one.
+        o = upload({probe, lookup, B::respond("PUT", 400, xml + "<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
+                                                                "header is malformed; the region 'us-east-1' is wrong; expecting "
+                                                                "'eu-west-1'</Message><Region>eu-west-1</Region></Error>", xmlType)});
+        QVERIFY(!o.ok());
+        QVERIFY2(o.error->message.contains(QLatin1String("region eu-west-1: set it with --region")), qPrintable(o.error->message));
+
+        // A HEAD refused without a body: the reason is read from a GET of the first byte.
+        o = upload({probe, B::respond("HEAD", 403), B::respond("GET", 403, xml + "<Error><Code>InvalidAccessKeyId</Code><Message>The AWS "
+                                                                                 "Access Key Id you provided does not exist in our records."
+                                                                                 "</Message></Error>", xmlType)});
+        QVERIFY(!o.ok());
+        QCOMPARE(o.error->problem, RemoteError::Problem::Credentials);
+        QVERIFY2(o.error->message.contains(QLatin1String("S3 InvalidAccessKeyId")), qPrintable(o.error->message));
+
+        // An HTML page from a proxy in front of the server: its text, by the HTTP status.
+        o = upload({probe, lookup, B::respond("PUT", 502, "<html><body><h1>502 Bad Gateway</h1><script>x</script></body></html>",
+                                              {{"Content-Type", "text/html"}})});
+        QVERIFY(!o.ok());
+        QVERIFY2(o.error->message.contains(QLatin1String("502")) && !o.error->message.contains(QLatin1String("<h1>")),
+                 qPrintable(o.error->message));
+        QVERIFY(o.error->retryable());
+    }
+
     void testConnection()
     {
         REQUIRE_MOTO();
@@ -329,6 +400,30 @@ private slots:
         o = uploadOnWorker(*again, third, c);
         QVERIFY(o.ok());
         QCOMPARE(o.value.storedName, QStringLiteral("report (3).pdf"));
+    }
+
+    // One Remote used by several uploads at once, as the upload job does: the first uses race to
+    // probe the server, and every object arrives whole.
+    void parallelUploadsShareOneRemote()
+    {
+        REQUIRE_MOTO();
+        const QByteArray bucket = newBucket();
+        auto r = remote(profile(bucket));
+        QList<UploadItem> items;
+        for (int i = 0; i < 8; ++i)
+            items.append(writeItem(QStringLiteral("p%1.bin").arg(i), pattern(30'000 + i, 20 + i)));
+        std::vector<std::future<UploadOutcome>> running;
+        for (const UploadItem &item : items) {
+            running.push_back(std::async(std::launch::async, [&r, item] {
+                UploadControl c;
+                return r->upload(item, c);
+            }));
+        }
+        for (int i = 0; i < items.size(); ++i) {
+            const UploadOutcome o = running[i].get();
+            QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
+            QCOMPARE(object(bucket, "Docs/p" + QByteArray::number(i) + ".bin"), pattern(30'000 + i, 20 + i));
+        }
     }
 
     void verifyShallowAndDeep()

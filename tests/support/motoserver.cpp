@@ -4,6 +4,7 @@
 #include "net/sigv4.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
@@ -22,6 +23,15 @@ namespace quire::test {
 namespace {
 
 namespace aws = net::aws;
+
+// On the PATH, or where `pip install --user` puts it (scripts/install-deps --test).
+QString motoProgram()
+{
+    const QString onPath = QStandardPaths::findExecutable(QStringLiteral("moto_server"));
+    if (!onPath.isEmpty())
+        return onPath;
+    return QStandardPaths::findExecutable(QStringLiteral("moto_server"), {QDir::homePath() + QStringLiteral("/.local/bin")});
+}
 
 int freePort()
 {
@@ -76,7 +86,7 @@ MotoServer::~MotoServer()
 
 bool MotoServer::available()
 {
-    return !QStandardPaths::findExecutable(QStringLiteral("moto_server")).isEmpty();
+    return !motoProgram().isEmpty();
 }
 
 QString MotoServer::missingMessage()
@@ -153,7 +163,7 @@ bool MotoServer::start(Auth auth)
         m_process = std::make_unique<QProcess>();
         m_process->setProcessChannelMode(QProcess::MergedChannels);
         m_process->setStandardOutputFile(m_log, QIODevice::Append);
-        m_process->start(QStandardPaths::findExecutable(QStringLiteral("moto_server")),
+        m_process->start(motoProgram(),
                          {QStringLiteral("-H"), QStringLiteral("127.0.0.1"), QStringLiteral("-p"), QString::number(m_port)});
         if (!m_process->waitForStarted(10'000)) {
             m_error = QStringLiteral("moto_server did not start: %1").arg(m_process->errorString());
