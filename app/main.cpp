@@ -18,6 +18,8 @@
 #include <QApplication>
 #include <optional>
 #include <QCommandLineParser>
+
+#include <atomic>
 #include <QElapsedTimer>
 #include <QThread>
 
@@ -385,26 +387,32 @@ int main(int argc, char *argv[])
     std::signal(SIGTERM, onInterrupt);
 
     cli::Context ctx{store, catalog, pools, parser, command, positional, raw, g_interrupted};
-    int status = cli::kExitFailure;
+    // Set by the command thread as the last thing it does, read here after it ended: an atomic
+    // hand-over, because QThread::wait() is one that ThreadSanitizer cannot see (Qt is not
+    // instrumented), and everything the command thread did must be seen as done before main()
+    // tears the catalog and the pools down.
+    std::atomic<int> status{cli::kExitFailure};
     std::unique_ptr<QThread> worker(QThread::create([&] {
+        int result = cli::kExitFailure;
         if (command == QLatin1String("hash"))
-            status = runHashCommand(ctx.rawArgs, pools, &g_interrupted);
+            result = runHashCommand(ctx.rawArgs, pools, &g_interrupted);
         else if (command == QLatin1String("add"))
-            status = cli::runAddCommand(ctx);
+            result = cli::runAddCommand(ctx);
         else if (command == QLatin1String("collections"))
-            status = cli::runCollectionsCommand(ctx);
+            result = cli::runCollectionsCommand(ctx);
         else if (command == QLatin1String("ls"))
-            status = cli::runLsCommand(ctx);
+            result = cli::runLsCommand(ctx);
         else if (command == QLatin1String("remote"))
-            status = cli::runRemoteCommand(ctx);
+            result = cli::runRemoteCommand(ctx);
         else if (command == QLatin1String("push"))
-            status = cli::runPushCommand(ctx);
+            result = cli::runPushCommand(ctx);
         else if (command == QLatin1String("verify"))
-            status = cli::runVerifyCommand(ctx);
+            result = cli::runVerifyCommand(ctx);
         std::fflush(stdout);
         // Closed here, in this thread, while Qt's SQL registry certainly exists: thread_local
         // clean-up runs after QThread::wait() has returned, when main() may already be exiting.
         catalog.connections().releaseThisThread();
+        status.store(result, std::memory_order_release);
     }));
     worker->setObjectName(QStringLiteral("quire-command"));
     QObject::connect(worker.get(), &QThread::finished, app.get(), &QCoreApplication::quit,
@@ -412,5 +420,5 @@ int main(int argc, char *argv[])
     worker->start();
     app->exec();
     worker->wait();
-    return status;
+    return status.load(std::memory_order_acquire);
 }
