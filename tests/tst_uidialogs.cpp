@@ -66,6 +66,7 @@ private Q_SLOTS:
     void formTestCanBeStopped();
     void formOffersToTrustAnUntrustedCertificate();
     void formRefusesABadUploadLimit();
+    void formAddsAnS3Remote();
     void remoteProblemBarOffersTheFix();
     void diagnosticsShowEverything();
     void diagnosticsShowQueuedWork();
@@ -747,6 +748,54 @@ void tst_UiDialogs::formRefusesABadUploadLimit()
     QTest::keyClicks(editor->limitRateEdit(), QStringLiteral("2M"));
     QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
     QCOMPARE(editor->profile().limitRate(), qint64(2) * 1024 * 1024);
+    editor->reject();
+}
+
+void tst_UiDialogs::formAddsAnS3Remote()
+{
+    SettingsDialog dialog(*m_store, *m_service);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addRemoteButton()->click();
+    RemoteEditDialog *editor = editorOf(dialog);
+    QTest::keyClicks(editor->nameEdit(), QStringLiteral("archive"));
+    auto *bucket = editor->findChild<QLineEdit *>(QStringLiteral("remoteBucket"));
+    QVERIFY(bucket);
+    QVERIFY(!bucket->isVisibleTo(editor));   // only for S3
+    editor->setKind(RemoteKind::S3);
+    QVERIFY(bucket->isVisibleTo(editor));
+    QTest::keyClicks(editor->urlEdit(), QStringLiteral("https://s3.eu-west-1.amazonaws.com"));
+    QCOMPARE(editor->problem(), QStringLiteral("Type the bucket’s name."));
+    QTest::keyClicks(bucket, QStringLiteral("family-docs"));
+    QCOMPARE(editor->problem(), QStringLiteral("Type the access key id."));
+    QTest::keyClicks(editor->findChild<QLineEdit *>(QStringLiteral("remoteUser")), QStringLiteral("AKIAEXAMPLE"));
+    QVERIFY2(editor->problem().startsWith(QLatin1String("Type the secret access key of AKIAEXAMPLE")), qPrintable(editor->problem()));
+    QTest::keyClicks(editor->findChild<QLineEdit *>(QStringLiteral("remotePassword")), QStringLiteral("secret"));
+    QTest::keyClicks(editor->findChild<QLineEdit *>(QStringLiteral("remotePrefix")), QStringLiteral("quire"));
+    editor->findChild<QCheckBox *>(QStringLiteral("remotePathStyle"))->setChecked(true);
+    QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
+    const RemoteProfile p = editor->profile();
+    QCOMPARE(p.kind, RemoteKind::S3);
+    QCOMPARE(p.bucket(), QStringLiteral("family-docs"));
+    QCOMPARE(p.keyPrefix(), QStringLiteral("quire/"));
+    QCOMPARE(p.region(), QStringLiteral("eu-west-1"));
+    QVERIFY(p.pathStyle());
+    QCOMPARE(p.user, QStringLiteral("AKIAEXAMPLE"));
+    // A bucket name S3 would refuse is named before anything is saved.
+    bucket->clear();
+    QTest::keyClicks(bucket, QStringLiteral("Family/Docs"));
+    QVERIFY2(editor->problem().contains(QLatin1String("is not a bucket name")), qPrintable(editor->problem()));
+    QVERIFY(!editor->okButton()->isEnabled());
+    bucket->clear();
+    QTest::keyClicks(bucket, QStringLiteral("family-docs"));
+    if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(editor->grab().save(dir + QStringLiteral("/remote-s3.png")));
+    }
+    // Back to WebDAV: the S3 fields go, and nothing of them is kept in the profile.
+    editor->setKind(RemoteKind::WebDav);
+    QVERIFY(!bucket->isVisibleTo(editor));
+    QVERIFY(!editor->profile().options.contains(QStringLiteral("bucket")));
     editor->reject();
 }
 

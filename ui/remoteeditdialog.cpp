@@ -410,7 +410,7 @@ void RemoteEditDialog::kindChanged()
     for (QWidget *w : std::initializer_list<QWidget *>{m_bucketLabel, m_bucket, m_prefixLabel, m_prefix, m_regionLabel,
                                                        m_region, m_pathStyle})
         w->setVisible(s3);
-    m_userLabel->setText(s3 ? tr("Access &key id:") : tr("Us&er:"));
+    m_userLabel->setText(s3 ? tr("Access key &id:") : tr("Us&er:"));
     m_passwordLabel->setText(s3 ? tr("&Secret key:") : tr("&Password:"));
     m_insecure->setVisible(!s3);   // SigV4 never sends the secret itself
     m_browse->setVisible(local);
