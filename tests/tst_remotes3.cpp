@@ -557,6 +557,53 @@ private slots:
         QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());   // the old upload was aborted
     }
 
+    // A record of an upload that no longer fits the document (the file changed; the document was
+    // renamed) is not continued, and that upload is aborted rather than left billed in the bucket.
+    void recordsThatNoLongerFitAreAborted()
+    {
+        REQUIRE_MOTO();
+        const QByteArray bucket = newBucket();
+        auto r = remote(profile(bucket), multipartLimits(1));
+        auto pauseAfterOnePart = [&](const UploadItem &item) {
+            UploadControl c;
+            QByteArray record;
+            c.saveResumeState = [&](const QByteArray &state) {
+                record = state;
+                if (state.count(':') >= 1)
+                    c.requestStop(UploadControl::Stop::Pause);
+            };
+            const UploadOutcome o = uploadOnWorker(*r, item, c);
+            return o.ok() ? QByteArray() : record;
+        };
+        // 1. The file changed since: other content, same name.
+        UploadItem before = writeItem(QStringLiteral("s.bin"), pattern(24 << 20, 11));
+        const QByteArray record = pauseAfterOnePart(before);
+        QVERIFY(record.contains(':'));
+        QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>{"Docs/s.bin"});
+        UploadItem after = writeItem(QStringLiteral("s.bin"), pattern(24 << 20, 12));
+        after.resumeState = record;
+        UploadControl c;
+        UploadOutcome o = uploadOnWorker(*r, after, c);
+        QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
+        QCOMPARE(o.value.resumedFrom, qint64(0));
+        QCOMPARE(object(bucket, "Docs/s.bin"), pattern(24 << 20, 12));
+        QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());
+
+        // 2. The same content under another name now: the old key's upload is not completed there.
+        UploadItem first = writeItem(QStringLiteral("old name.bin"), pattern(24 << 20, 13));
+        const QByteArray record2 = pauseAfterOnePart(first);
+        QVERIFY(record2.contains(':'));
+        UploadItem renamed = first;
+        renamed.fileName = QStringLiteral("new name.bin");
+        renamed.resumeState = record2;
+        o = uploadOnWorker(*r, renamed, c);
+        QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
+        QCOMPARE(o.value.storedName, QStringLiteral("new name.bin"));
+        QCOMPARE(object(bucket, "Docs/new name.bin"), pattern(24 << 20, 13));
+        QCOMPARE(m_moto.s3("HEAD", "/" + bucket + "/Docs/old name.bin").status, 404);
+        QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());
+    }
+
     void cancelAbortsTheUpload()
     {
         REQUIRE_MOTO();

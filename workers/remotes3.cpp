@@ -18,6 +18,8 @@ namespace s3 = net::s3;
 
 constexpr qint64 kMinPartSize = 8LL << 20;     // the floor; S3's own is 5 MiB
 constexpr qint64 kMaxParts = 10'000;
+constexpr qint64 kMaxPartSize = 5LL << 30;     // S3's limit for a part, and for a single PUT
+constexpr qint64 kMaxObjectSize = 5LL << 40;
 constexpr int kMaxSameSlotConflicts = 3;
 const QByteArray kRecordTag = "quire-s3-1";
 
@@ -91,31 +93,42 @@ struct S3Remote::Multipart
                + QByteArray::number(n) + ' ' + (parts.isEmpty() ? QByteArray("-") : parts);
     }
 
-    // The record of an earlier attempt for this document and part size; false when there is none
-    // or it is for something else.
-    bool decode(const QByteArray &text, const UploadItem &item)
+    enum class Record {
+        None,      // no record, or not one of ours
+        Stale,     // an upload of other content (the file changed, another part size): uploadId
+                   // and key are set, so that it can be aborted
+        Usable,    // an upload of this document: uploadId, key, n, partSize and etags are set
+    };
+    // The record of an earlier attempt (see the class comment of S3Remote for its format).
+    Record decode(const QByteArray &text, const UploadItem &item)
     {
         const QList<QByteArray> f = text.split(' ');
-        if (f.size() != 8 || f.at(0) != kRecordTag || f.at(1) != item.sha256
-            || f.at(2).toLongLong() != item.size || f.at(3).toLongLong() != partSize)
-            return false;
+        if (f.size() != 8 || f.at(0) != kRecordTag)
+            return Record::None;
         uploadId = unb64(f.at(4));
         key = unb64(f.at(5));
+        if (uploadId.isEmpty() || key.isEmpty() || uploadId.size() > 1024 || key.size() > 2048)
+            return Record::None;
         bool ok = false;
+        const qint64 recordedPartSize = f.at(3).toLongLong(&ok);
+        if (!ok || f.at(1) != item.sha256 || f.at(2).toLongLong() != item.size || recordedPartSize < kMinPartSize
+            || recordedPartSize > kMaxPartSize || (item.size + recordedPartSize - 1) / recordedPartSize > kMaxParts)
+            return Record::Stale;
+        partSize = recordedPartSize;   // the parts sent so far keep their size whatever the settings now say
         n = f.at(6).toInt(&ok);
-        if (!ok || n < 1 || uploadId.isEmpty() || key.isEmpty())
-            return false;
+        if (!ok || n < 1)
+            return Record::Stale;
         etags.clear();
         if (f.at(7) != "-") {
             for (const QByteArray &p : f.at(7).split(',')) {
                 const qsizetype colon = p.indexOf(':');
                 const int number = p.left(colon).toInt(&ok);
                 if (colon <= 0 || !ok || number < 1 || number > kMaxParts || number > parts(item.size))
-                    return false;
+                    return Record::Stale;
                 etags[number] = QString::fromUtf8(unb64(p.mid(colon + 1)));
             }
         }
-        return true;
+        return Record::Usable;
     }
 };
 
@@ -153,8 +166,8 @@ QUrl S3Remote::objectUrl(const QByteArray &key, const aws::QueryList &query) con
     if (!m_pathStyle)
         host = m_bucket + '.' + host;
     QByteArray url = m_endpoint.scheme().toLower().toLatin1() + "://" + host;
-    if (m_endpoint.port() > 0)
-        url += ':' + QByteArray::number(m_endpoint.port());
+    if (m_endpoint.port() > 0 && m_endpoint.port() != (m_endpoint.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0 ? 443 : 80))
+        url += ':' + QByteArray::number(m_endpoint.port());   // a default port is never sent (nor signed)
     url += aws::canonicalUri(path, aws::PathStyle::S3);
     if (!query.isEmpty())
         url += '?' + aws::canonicalQuery(query);
@@ -219,9 +232,11 @@ RemoteError S3Remote::errorFromS3(const s3::Error &e, int status, const QString 
     err.httpStatus = status;
     QString text = s3::describeError(e, status);
     const QString code = e.code;
+    // AccessDenied is not among them: a key may be allowed to write and not to read a name, or a
+    // bucket policy may refuse one request; that fails the document, not the remote.
     if (code == QLatin1String("InvalidAccessKeyId") || code == QLatin1String("SignatureDoesNotMatch")
         || code == QLatin1String("InvalidToken") || code == QLatin1String("ExpiredToken")
-        || code == QLatin1String("AccessDenied") || code == QLatin1String("InvalidSecurity")) {
+        || code == QLatin1String("InvalidSecurity")) {
         err.problem = RemoteError::Problem::Credentials;
         text += QStringLiteral(". Check the access key id and secret of remote \"%1\"").arg(profile().name);
     } else if (code == QLatin1String("NoSuchBucket")) {
@@ -236,8 +251,14 @@ RemoteError S3Remote::errorFromS3(const s3::Error &e, int status, const QString 
         const QString region = e.fields.value(QStringLiteral("Region"));
         if (!region.isEmpty() && region.size() < 40)
             text += QStringLiteral(". The bucket is in region %1: set it with --region").arg(region);
-    } else if (code == QLatin1String("SlowDown")) {
-        err.httpStatus = 503;   // retried with backoff, whatever the status said
+    } else if (code == QLatin1String("SlowDown") || code == QLatin1String("InternalError")
+               || code == QLatin1String("ServiceUnavailable") || code == QLatin1String("RequestTimeout")
+               || code == QLatin1String("IncompleteBody") || code == QLatin1String("OperationAborted")
+               || code == QLatin1String("ConditionalRequestConflict") || status < 300) {
+        // Retried with backoff whatever the status said: S3 asks for a retry of these, and an
+        // error document under a 2xx status (CompleteMultipartUpload) is a failure met after
+        // the answer had begun.
+        err.httpStatus = 503;
     }
     err.message = action.isEmpty() ? text : action + QStringLiteral(": ") + text;
     return err;
@@ -271,7 +292,7 @@ RemoteOutcome<S3Remote::Head> S3Remote::head(const QByteArray &key, UploadContro
     }
     if (!resp.isHttpSuccess()) {
         const QString action = QStringLiteral("looking up %1").arg(QString::fromUtf8(key));
-        if (resp.end == Response::End::Finished && resp.status >= 300 && resp.status != 404) {
+        if (resp.end == Response::End::Finished && resp.status >= 300 && resp.status < 500 && resp.status != 404) {
             // A HEAD answer has no body to say why (a wrong key? no such bucket?): the same as a
             // GET of its first byte brings the error document.
             Request get;
@@ -279,8 +300,10 @@ RemoteOutcome<S3Remote::Head> S3Remote::head(const QByteArray &key, UploadContro
             get.headers = {{"Range", "bytes=0-0"}};
             get.downloadBytes = 1;
             const Response why = call(get, key, {}, aws::kEmptyPayloadHash, &control);
-            if (why.end == Response::End::Finished && why.status >= 300 && s3::parseError(why.body))
-                return O::fail(errorFor(why, action));
+            if (why.end == Response::End::Finished && why.status == resp.status) {
+                if (const auto e = s3::parseError(why.body))
+                    return O::fail(errorFromS3(*e, resp.status, action));
+            }
         }
         return O::fail(errorFor(resp, action));
     }
@@ -315,9 +338,14 @@ RemoteOutcome<bool> S3Remote::sameContent(const QByteArray &key, const Head &h, 
     };
     const Response resp = call(rq, key, {}, aws::kEmptyPayloadHash, &control);
     if (resp.end == Response::End::CheckFailed)
-        return O::success(false);
+        return O::success(false);   // longer than the document: not the same
     if (!resp.isHttpSuccess())
         return O::fail(errorFor(resp, QStringLiteral("reading back %1").arg(QString::fromUtf8(key))));
+    if (resp.failure != Response::Failure::None || (h.size >= 0 && got != h.size)) {
+        // Cut short: nothing can be said about the content (and a duplicate must not follow).
+        return O::fail(RemoteError::make(K::Network, QStringLiteral("reading back %1: the connection broke off after "
+                                                                    "%2 bytes").arg(QString::fromUtf8(key)).arg(got)));
+    }
     return O::success(got == item.size && sha.hexResult() == item.sha256);
 }
 
@@ -368,8 +396,12 @@ void S3Remote::probeIfNoneMatch(UploadControl &control)
     if (!first.isHttpSuccess())
         return;   // undecided: names are looked up, and the next upload asks again
     const Response second = call(put, key, {}, aws::sha256Hex(body), &control);
-    const bool honoured = second.end == Response::End::Finished && second.status == 412;
-    m_ifNoneMatch = int(honoured ? Precondition::Honoured : Precondition::Ignored);
+    // 412: honoured; the object replaced: ignored; anything else (stopped, a timeout, a 503)
+    // says nothing, and the next upload asks again.
+    if (second.end == Response::End::Finished && second.status == 412)
+        m_ifNoneMatch = int(Precondition::Honoured);
+    else if (second.isHttpSuccess())
+        m_ifNoneMatch = int(Precondition::Ignored);
     deleteQuietly(key);
 }
 
@@ -379,7 +411,12 @@ UploadOutcome S3Remote::upload(const UploadItem &item, UploadControl &control)
         probeIfNoneMatch(control);
     if (control.isStopped())
         return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
-    if (item.size >= limits().resumeThreshold && item.size > kMinPartSize)
+    if (item.size > kMaxObjectSize) {
+        return UploadOutcome::fail(RemoteError::make(K::Config, QStringLiteral("%1 is larger than an S3 object can be (5 TiB)")
+                                                                    .arg(item.fileName)));
+    }
+    // S3 takes at most 5 GiB in one PUT, whatever the threshold says.
+    if ((item.size >= limits().resumeThreshold || item.size > kMaxPartSize) && item.size > kMinPartSize)
         return uploadMultipart(item, control);
     return uploadSingle(item, control);
 }
@@ -470,11 +507,20 @@ void S3Remote::abort(const QByteArray &key, const QByteArray &uploadId) const
 std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadItem &item, UploadControl &control)
 {
     const QString action = QStringLiteral("uploading %1").arg(item.fileName);
-    if (mp.decode(item.resumeState, item)) {
-        // The record must match what the server lists: every part recorded, with its ETag and size.
+    const Multipart::Record record = mp.decode(item.resumeState, item);
+    if (record == Multipart::Record::Stale) {
+        // An upload of what the file was before (or with other part sizes): of no use, but its
+        // parts are stored (and billed) until it is aborted.
+        abort(mp.key, mp.uploadId);
+        control.reportResumeState(QByteArray());
+    } else if (record == Multipart::Record::Usable) {
+        // The record must be for the name the document has now (the collection may have been
+        // renamed, the file added again under another name, the prefix changed), and match what
+        // the server lists: every part recorded, with its ETag and size.
+        const bool sameKey = mp.key == objectKey(item.collection, collisionName(safeFileName(item.fileName), mp.n));
         std::map<int, s3::Part> listed;
         int marker = 0;
-        bool usable = true;
+        bool usable = sameKey;
         for (int page = 0; page < 100 && usable; ++page) {
             aws::QueryList q = {{"uploadId", mp.uploadId}};
             if (marker > 0)
@@ -599,9 +645,18 @@ std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &
     auto done = [&](const Response &resp) {
         const int number = int(resp.tag);
         inFlight.erase(number);
+        std::optional<RemoteError> changed;
         if (auto it = devices.find(number); it != devices.end()) {
+            // The part's bytes must still be the document's when the server has them (the
+            // periodic check runs only every 300 ms).
+            changed = it->second->checkUnchanged();
             retired.push_back(std::move(it->second));
             devices.erase(it);
+        }
+        if (changed) {
+            if (!failure)
+                failure = changed;
+            return true;
         }
         const QByteArray etag = resp.header("ETag").trimmed();
         if (resp.isHttpSuccess() && !etag.isEmpty() && etag.size() < 200) {
@@ -615,6 +670,14 @@ std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &
         }
         if (resp.end == Response::End::Abandoned)
             return false;
+        if (resp.end == Response::End::Finished && resp.status == 404 && !failure) {
+            // NoSuchUpload: aborted or expired (a lifecycle rule) meanwhile: start again.
+            control.reportResumeState(QByteArray());
+            mp.etags.clear();
+            failure = RemoteError::make(K::Network, QStringLiteral("%1: the server no longer has the multipart upload "
+                                                                   "(expired or aborted); starting again").arg(action));
+            return true;
+        }
         if (!failure) {
             failure = resp.isHttpSuccess()
                           ? RemoteError::make(K::Protocol, QStringLiteral("%1: the server accepted part %2 without "
@@ -647,16 +710,45 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     const auto body = s3::completeMultipartUploadBody(parts);
     if (!body)
         return UploadOutcome::fail(RemoteError::make(K::Protocol, action + QStringLiteral(": ") + body.error()));
+    const QString storedName = collisionName(safeFileName(item.fileName), mp.n);
+    if (m_ifNoneMatch.load() != int(Precondition::Honoured)) {
+        // Nothing stops Complete from replacing an object that took the name while the parts
+        // went up (or while the upload was paused): look just before.
+        const auto h = head(mp.key, control);
+        if (!h.ok())
+            return UploadOutcome::fail(*h.error);
+        if (h.value.status == 200) {
+            const auto same = sameContent(mp.key, h.value, item, control);
+            if (!same.ok())
+                return UploadOutcome::fail(*same.error);
+            abort(mp.key, mp.uploadId);
+            control.reportResumeState(QByteArray());
+            if (same.value) {
+                UploadReport report;
+                report.storedName = storedName;
+                report.location = objectUrl(mp.key).toString(QUrl::FullyEncoded);
+                report.alreadyPresent = true;
+                report.resumedFrom = mp.resumedFrom;
+                report.bytesSent = mp.sent;
+                return UploadOutcome::success(report);
+            }
+            return UploadOutcome::fail(RemoteError::make(
+                K::Network, action + QStringLiteral(": the name %1 was taken by another upload meanwhile; starting again")
+                                         .arg(storedName)));
+        }
+    }
     Request rq;
     rq.verb = "POST";
     rq.bodyBytes = *body;
+    // Assembling a large object can take the server a while: the request's time budget grows
+    // with the object's size, as if it were read back.
+    rq.downloadBytes = item.size;
     rq.headers = {{"Content-Type", "application/xml"}};
     if (m_ifNoneMatch.load() == int(Precondition::Honoured))
         rq.headers.append(std::pair<QByteArray, QByteArray>("If-None-Match", "*"));
     // Assembling a large object can take the server a while before it answers.
     rq.idleTimeout = std::chrono::minutes(5);
     const Response resp = call(rq, mp.key, {{"uploadId", mp.uploadId}}, aws::sha256Hex(*body), &control);
-    const QString storedName = collisionName(safeFileName(item.fileName), mp.n);
     auto finished = [&](bool alreadyPresent) {
         control.reportResumeState(QByteArray());
         UploadReport report;
@@ -691,6 +783,9 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
             if (h.ok() && h.value.status == 200 && h.value.size == item.size && h.value.sha256 == item.sha256)
                 return finished(false);
             control.reportResumeState(QByteArray());
+            return UploadOutcome::fail(RemoteError::make(
+                K::Network, action + QStringLiteral(": the server no longer has the multipart upload (expired or "
+                                                    "aborted); starting again")));
         }
         return UploadOutcome::fail(errorFor(resp, action));
     }
@@ -738,9 +833,13 @@ UploadOutcome S3Remote::uploadMultipart(const UploadItem &item, UploadControl &c
     };
     if (auto e = sendParts(mp, item, control))
         return giveUp(*e);
-    if (limits().hashWhileSending) {
-        net::SourceDevice whole(item, /*hashContent=*/true);
-        if (auto e = whole.openAt(item.size, &control))
+    {
+        // Every part is there: the source must still be what was hashed (size, times, inode; with
+        // hashWhileSending its content too) before the parts become the object.
+        net::SourceDevice whole(item, limits().hashWhileSending);
+        if (auto e = whole.openAt(limits().hashWhileSending ? item.size : 0, &control))
+            return giveUp(*e);
+        if (auto e = whole.checkUnchanged())
             return giveUp(*e);
     }
     UploadOutcome out = complete(mp, item, control);
@@ -837,7 +936,7 @@ void S3Remote::discardPartial(const UploadItem &item, UploadControl &)
 {
     Multipart mp;
     mp.partSize = partSizeFor(item.size);
-    if (mp.decode(item.resumeState, item))
+    if (mp.decode(item.resumeState, item) != Multipart::Record::None)
         abort(mp.key, mp.uploadId);
 }
 
