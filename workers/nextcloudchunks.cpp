@@ -5,7 +5,6 @@
 #include "nextcloudchunks.h"
 #include "remotewebdav.h"
 
-#include <QCryptographicHash>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QXmlStreamReader>
@@ -128,8 +127,9 @@ qint64 chunkSizeFor(qint64 fileSize, qint64 configured, int lanes)
 
 QString transferId(const UploadItem &item)
 {
-    const QByteArray folder = QCryptographicHash::hash(safeFileName(item.collection).toUtf8(),
-                                                       QCryptographicHash::Sha256).toHex();
+    net::Sha256Stream sha;   // the project's one SHA-256 (OpenSSL)
+    sha.add(safeFileName(item.collection).toUtf8());
+    const QByteArray folder = sha.hexResult();
     return QStringLiteral("quire-%1-%2").arg(QString::fromLatin1(item.sha256.left(40)),
                                              QString::fromLatin1(folder.left(8)));
 }
