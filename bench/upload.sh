@@ -234,17 +234,42 @@ run_cases() {   # SCHEME
     local zt
     zt=$(bench_time --prepare fresh_curl_small -- curl -Z --parallel-max 8 -K "$data/curl-small.conf")
     bench_row "  server ceiling" "curl -Z (8 at once) vs -K" "$rt" "$zt"
-    # What one push of the 1,000 files asks of the server (untimed).
+    # What one push of the 1,000 files asks of the server (untimed), and the processor time it
+    # costs on both sides: with client and server on the same cores, no run can be shorter than
+    # their sum divided by the cores (the CPU floor), however many connections it uses.
     prepare_push small "$data/src/small"
     mark=$(log_lines)
-    if bench_run_quiet "${quire_small[@]}"; then
+    local before
+    before=$(server_cpu_seconds)
+    if /usr/bin/time -f "%U %S" -o "$data/cpu.txt" "${quire_small[@]}" >/dev/null 2>&1; then
         note_row "quire requests" "$(requests_since "$mark")"
+        cpu_row "quire" "$(awk '{ print $1 + $2 }' "$data/cpu.txt")" "$before" "$(server_cpu_seconds)"
+    fi
+    fresh_curl_small
+    before=$(server_cpu_seconds)
+    if /usr/bin/time -f "%U %S" -o "$data/cpu.txt" "${curl_small[@]}" >/dev/null 2>&1; then
+        cpu_row "curl -K" "$(awk '{ print $1 + $2 }' "$data/cpu.txt")" "$before" "$(server_cpu_seconds)"
     fi
     if [[ "$scheme" == https ]]; then
         window_during_push "$data/src/small"
     fi
     rm -rf "$data/src/small" "${docs:?}/small" "${docs:?}/curl-small"
     stop_apache
+}
+
+# Processor time (user + system, seconds) used so far by the running Apache's processes and the
+# children they have waited for.
+server_cpu_seconds() {
+    # /proc/PID/stat after the command name: state ppid ... utime(13) stime(14) cutime(15) cstime(16).
+    cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\([0-9]*\) (.*) /\1 /' \
+        | awk -v p="$apache_pid" -v hz="$(getconf CLK_TCK)" \
+            '$1 == p || $3 == p { t += $13 + $14 + $15 + $16 } END { printf "%.2f\n", t / hz }'
+}
+cpu_row() {   # WHO CLIENT_SECONDS SERVER_BEFORE SERVER_AFTER
+    local cores
+    cores=$(nproc)
+    note_row "CPU, $1" "$(awk -v c="$2" -v a="$3" -v b="$4" -v n="$cores" \
+        'BEGIN { s = b - a; printf "%.2f s client + %.2f s Apache = %.2f s: floor %.2f s on %d cores", c, s, c + s, (c + s) / n, n }')"
 }
 
 # The window adding SOURCE to a collection of the remote and uploading it (case 3).
