@@ -119,6 +119,98 @@ private slots:
 #endif
     }
 
+    void storedCopiesKeepTheSourcesPermissions_data()
+    {
+        QTest::addColumn<int>("sourceMode");
+        QTest::addColumn<int>("umaskBits");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("private file stays private") << 0600 << 022 << 0600;
+        QTest::newRow("read-only file") << 0444 << 022 << 0444;
+        QTest::newRow("script keeps x") << 0755 << 022 << 0755;
+        QTest::newRow("never writable by others") << 0666 << 0 << 0644;
+        QTest::newRow("umask removes more") << 0644 << 077 << 0600;
+    }
+
+    void storedCopiesKeepTheSourcesPermissions()
+    {
+#ifdef Q_OS_UNIX
+        QFETCH(int, sourceMode);
+        QFETCH(int, umaskBits);
+        QFETCH(int, expected);
+        const QString tag = QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('-'));
+        const QString src = write(QStringLiteral("perm/") + tag, "secret " + tag.toUtf8());
+        QCOMPARE(::chmod(QFile::encodeName(src).constData(), mode_t(sourceMode)), 0);
+        auto r = remote(QStringLiteral("dest-perm"));
+        QVERIFY(r);
+        const mode_t previous = ::umask(mode_t(umaskBits));
+        const UploadOutcome out = upload(*r, itemFor(src, QStringLiteral("Perm"), tag));
+        ::umask(previous);
+        QVERIFY2(out.ok(), out.ok() ? "" : qPrintable(out.error->message));
+        struct stat st{};
+        QCOMPARE(::stat(QFile::encodeName(out.value.location).constData(), &st), 0);
+        QCOMPARE(int(st.st_mode & 07777), expected);
+#else
+        QSKIP("POSIX permissions");
+#endif
+    }
+
+    void createdFoldersHonourTheUmask()
+    {
+#ifdef Q_OS_UNIX
+        const QString src = write(QStringLiteral("umask/a.txt"), "a");
+        auto r = remote(QStringLiteral("dest-umask/inner"));
+        QVERIFY(r);
+        const mode_t previous = ::umask(027);
+        const UploadOutcome out = upload(*r, itemFor(src, QStringLiteral("Shared"), QStringLiteral("a.txt")));
+        ::umask(previous);
+        QVERIFY2(out.ok(), out.ok() ? "" : qPrintable(out.error->message));
+        for (const QString &folder : {QStringLiteral("dest-umask"), QStringLiteral("dest-umask/inner"),
+                                      QStringLiteral("dest-umask/inner/Shared")}) {
+            struct stat st{};
+            QCOMPARE(::stat(QFile::encodeName(m_dir.filePath(folder)).constData(), &st), 0);
+            QCOMPARE(int(st.st_mode & 07777), 0750);
+        }
+#else
+        QSKIP("POSIX permissions");
+#endif
+    }
+
+    void plantedSymlinksAreNeverFollowed()
+    {
+#ifdef Q_OS_UNIX
+        // Another file of the user's, which a symlink in the remote folder points at.
+        const QString victim = write(QStringLiteral("victim.txt"), "precious");
+        const QString folder = m_dir.filePath(QStringLiteral("dest-link"));
+        QVERIFY(QDir().mkpath(folder + QStringLiteral("/Links")));
+        // At the connection test's probe name...
+        QVERIFY(QFile::link(victim, folder + QStringLiteral("/.quire-write-test")));
+        // ...and at the name a document will be stored under.
+        QVERIFY(QFile::link(victim, folder + QStringLiteral("/Links/doc.txt")));
+        auto r = remote(QStringLiteral("dest-link"));
+        QVERIFY(r);
+        Result<QString> result = Result<QString>::failure({});
+        onWorker([&] {
+            UploadControl control;
+            result = r->test(control);
+        });
+        QVERIFY2(result.ok(), qPrintable(result.error()));
+        const QString src = write(QStringLiteral("link/doc.txt"), "the document");
+        const UploadOutcome out = upload(*r, itemFor(src, QStringLiteral("Links"), QStringLiteral("doc.txt")));
+        QVERIFY2(out.ok(), out.ok() ? "" : qPrintable(out.error->message));
+        QCOMPARE(out.value.storedName, QStringLiteral("doc (2).txt"));
+        QCOMPARE(bytes(out.value.location), QByteArray("the document"));
+        QCOMPARE(bytes(victim), QByteArray("precious"));
+        // The symlinks are left as they were: not followed, not removed.
+        QCOMPARE(QFileInfo(folder + QStringLiteral("/.quire-write-test")).symLinkTarget(), victim);
+        QCOMPARE(QFileInfo(folder + QStringLiteral("/Links/doc.txt")).symLinkTarget(), victim);
+        // Nothing else left behind by the probe.
+        QCOMPARE(QDir(folder).entryList(QDir::Files | QDir::Hidden | QDir::System),
+                 QStringList{QStringLiteral(".quire-write-test")});
+#else
+        QSKIP("symlinks");
+#endif
+    }
+
     void collisionsAndIdenticalContent()
     {
         auto r = remote(QStringLiteral("dest2"));

@@ -199,6 +199,7 @@ FileStat fromStat(const struct stat &st)
 #  endif
     s.device = quint64(st.st_dev);
     s.inode = quint64(st.st_ino);
+    s.permissions = quint32(st.st_mode & 07777);
     return s;
 }
 

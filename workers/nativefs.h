@@ -54,6 +54,7 @@ struct FileStat
     qint64 ctimeNs = 0;   // inode change time (POSIX); on Windows the creation time
     quint64 device = 0;   // with inode: the file's identity (0 on Windows when unknown)
     quint64 inode = 0;
+    quint32 permissions = 0;   // POSIX permission bits (st_mode & 07777); 0 on Windows
 
     qint64 mtimeMs() const { return mtimeNs / 1'000'000; }
     // Same size, mtime and ctime: the content is taken to be unchanged.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #ifdef Q_OS_WIN
 #  include <io.h>
@@ -102,6 +103,26 @@ void syncFolder(const QByteArray &dir)
 #endif
 }
 
+// The permissions of a stored copy: the source's own bits (a private 0600 file stays private,
+// a script keeps its x bits), never writable by the group or others (the folder is the user's
+// archive), 0644 when the source's are unknown. open(2) then removes what the umask removes,
+// as cp(1) does.
+QFile::Permissions storedPermissions(quint32 sourceBits)
+{
+    const quint32 bits = (sourceBits != 0 ? sourceBits : 0644) & 0755;
+    QFile::Permissions p;
+    const std::pair<quint32, QFile::Permission> map[] = {
+        {0400, QFile::ReadOwner},  {0200, QFile::WriteOwner}, {0100, QFile::ExeOwner},
+        {0040, QFile::ReadGroup},  {0020, QFile::WriteGroup}, {0010, QFile::ExeGroup},
+        {0004, QFile::ReadOther},  {0002, QFile::WriteOther}, {0001, QFile::ExeOther},
+    };
+    for (const auto &[bit, flag] : map) {
+        if (bits & bit)
+            p |= flag;
+    }
+    return p;
+}
+
 } // namespace
 
 LocalRemote::LocalRemote(const RemoteProfile &profile, const RemoteLimits &limits)
@@ -188,10 +209,10 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     const QByteArray partial = joinPath(dir, stem + QByteArray::number(QCoreApplication::applicationPid()) + '-'
                                                   + QByteArray::number(++counter) + ".partial");
     QFile out(qtPath(partial));
-    // 0644 (less what the umask removes), as open(2) was given before; Qt's default is 0666.
-    constexpr QFile::Permissions kStoredMode =
-        QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther;
-    if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered, kStoredMode)) {
+    // NewOnly is O_CREAT | O_EXCL: never opens what is already there, a planted symlink included.
+    const Result<FileStat> sourceStat = statPath(item.sourcePath);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered,
+                  storedPermissions(sourceStat ? sourceStat->permissions : 0))) {
         return UploadOutcome::fail(RemoteError::make(
             K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, out.errorString())));
     }
@@ -303,14 +324,27 @@ Result<QString> LocalRemote::test(UploadControl &control)
     Q_UNUSED(control);
     if (!QDir().mkpath(m_folder))
         return Result<QString>::failure(QStringLiteral("cannot create the folder %1").arg(m_folder));
-    QFile probe(m_folder + QStringLiteral("/.quire-write-test"));
-    if (!probe.open(QIODevice::WriteOnly | QIODevice::Truncate) || probe.write("x", 1) != 1) {
-        return Result<QString>::failure(
-            QStringLiteral("cannot write in %1: %2").arg(m_folder, probe.errorString()));
+    // A new file of its own (O_CREAT | O_EXCL): whatever is already at a probe name, a symlink
+    // to another file of the user's included, is neither followed, written nor removed.
+    QString error;
+    for (int n = 0; n < 100; ++n) {
+        QFile probe(m_folder + QStringLiteral("/.quire-write-test")
+                    + (n == 0 ? QString() : QStringLiteral("-%1-%2").arg(QCoreApplication::applicationPid()).arg(n)));
+        if (!probe.open(QIODevice::WriteOnly | QIODevice::NewOnly, QFile::ReadOwner | QFile::WriteOwner)) {
+            error = probe.errorString();
+            if (!statPath(nativePath(probe.fileName()), false))
+                break;   // not a name taken: the folder refuses new files
+            continue;
+        }
+        const bool written = probe.write("x", 1) == 1 && probe.flush();
+        error = probe.errorString();
+        probe.close();
+        probe.remove();
+        if (!written)
+            break;
+        return QStringLiteral("the folder %1 exists and is writable").arg(m_folder);
     }
-    probe.close();
-    probe.remove();
-    return QStringLiteral("the folder %1 exists and is writable").arg(m_folder);
+    return Result<QString>::failure(QStringLiteral("cannot write in %1: %2").arg(m_folder, error));
 }
 
 void LocalRemote::discardPartial(const UploadItem &item, UploadControl &)
