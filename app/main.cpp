@@ -368,9 +368,10 @@ int main(int argc, char *argv[])
     }
     // Declared after the catalog so that it is destroyed first: the pools drain before the
     // catalog they use goes away, and pool threads close their own connections as they end.
+    // 0: as many as the machine suggests (Pools).
     if (jobs == 0)
-        jobs = store.value(QStringLiteral("settings/workers/cpu")).valueOr({}).toInt();
-    Pools pools(jobs, store.value(QStringLiteral("settings/workers/io")).valueOr({}).toInt());
+        jobs = int(store.intSetting(QStringLiteral("settings/workers/cpu"), 0, 0, 256));
+    Pools pools(jobs, int(store.intSetting(QStringLiteral("settings/workers/io"), 0, 0, 64)));
 
     if (gui) {
         GuiOptions options{store, catalog, pools};

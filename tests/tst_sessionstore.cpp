@@ -1,6 +1,7 @@
 // ctest-labels: concurrency
 // ctest-timeout: 600
 #include "sessionstore.h"
+#include "uploadpolicy.h"
 
 #include <QDir>
 #include <QFile>
@@ -135,6 +136,9 @@ private Q_SLOTS:
     void changeFromWorkerThreadIsWritten();
     void sessionChangesNeverWrite();
     void memoryOnlyStoreNeverWrites();
+    void numbersAreKeptInRange_data();
+    void numbersAreKeptInRange();
+    void uploadSettingsAreKeptInRange();
     void corruptFileKeepsDefaults_data();
     void corruptFileKeepsDefaults();
     void unreadableFileIsNeverOverwritten_data();
@@ -951,6 +955,66 @@ void TestSessionStore::memoryOnlyStoreNeverWrites()
     QVERIFY(store.flush().ok());
     QCOMPARE(store.stats().fileWrites, quint64(0));
     QCOMPARE(store.value(QStringLiteral("settings/a")).value(), QVariant(1));
+}
+
+void TestSessionStore::numbersAreKeptInRange_data()
+{
+    QTest::addColumn<QVariant>("value");
+    QTest::addColumn<qint64>("expected");
+    QTest::addColumn<QString>("warning");   // empty: none
+    QTest::newRow("missing") << QVariant() << qint64(3) << QString();
+    QTest::newRow("in range") << QVariant(7.0) << qint64(7) << QString();
+    QTest::newRow("in range, text") << QVariant(QStringLiteral("12")) << qint64(12) << QString();
+    QTest::newRow("too large") << QVariant(100000.0) << qint64(16) << QStringLiteral("outside 1 to 16");
+    QTest::newRow("huge") << QVariant(1e300) << qint64(3) << QStringLiteral("not a whole number");
+    QTest::newRow("negative") << QVariant(qlonglong(-5)) << qint64(1) << QStringLiteral("outside 1 to 16");
+    QTest::newRow("fraction") << QVariant(2.5) << qint64(3) << QStringLiteral("not a whole number");
+    QTest::newRow("text") << QVariant(QStringLiteral("many")) << qint64(3) << QStringLiteral("not a whole number");
+    QTest::newRow("boolean") << QVariant(true) << qint64(3) << QStringLiteral("not a whole number");
+}
+
+void TestSessionStore::numbersAreKeptInRange()
+{
+    QFETCH(QVariant, value);
+    QFETCH(qint64, expected);
+    QFETCH(QString, warning);
+    QTest::failOnWarning(QRegularExpression(QStringLiteral(".")));   // any warning not expected below
+    SessionStore store;
+    const QString key = QStringLiteral("settings/test/") + QString::fromLatin1(QTest::currentDataTag());
+    if (value.isValid())
+        QVERIFY(store.setValue(key, value).ok());
+    if (!warning.isEmpty()) {
+        // Named with the key and the reason, once: a second read says nothing more (an
+        // unexpected second warning fails the test).
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^settings: %1 '.*' \\(%2\\); using %3$")
+                                                                  .arg(QRegularExpression::escape(key), warning)
+                                                                  .arg(expected)));
+    }
+    QCOMPARE(store.intSetting(key, 3, 1, 16), expected);
+    QCOMPARE(store.intSetting(key, 3, 1, 16), expected);
+}
+
+void TestSessionStore::uploadSettingsAreKeptInRange()
+{
+    SessionStore store;
+    // As a hand-edited settings file gives them (JSON numbers are doubles).
+    QVERIFY(store.setValues(QVariantMap{{quire::UploadSettings::key("parallel"), 1e6},
+                             {quire::UploadSettings::key("lanesPerFile"), 0.0},
+                             {quire::UploadSettings::key("segmentMiB"), 1e9},
+                             {quire::UploadSettings::key("transferTimeoutSecs"), -1.0},
+                             {quire::UploadSettings::key("chunkMiB"), QStringLiteral("lots")}})
+                .ok());
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("settings/uploads/parallel .*using 16$")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("settings/uploads/lanesPerFile .*using 1$")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("settings/uploads/segmentMiB .*using 4096$")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("settings/uploads/transferTimeoutSecs .*using 1$")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("settings/uploads/chunkMiB .*not a whole number.*using 10$")));
+    const quire::UploadSettings s = quire::UploadSettings::fromStore(store);
+    QCOMPARE(s.parallel, 16);
+    QCOMPARE(s.limits.lanes, 1);
+    QCOMPARE(s.limits.segmentSize, qint64(4096) * 1024 * 1024);
+    QCOMPARE(s.limits.transferTimeout, std::chrono::milliseconds(1000));
+    QCOMPARE(s.limits.chunkSize, qint64(10) * 1024 * 1024);
 }
 
 void TestSessionStore::corruptFileKeepsDefaults_data()

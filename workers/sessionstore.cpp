@@ -9,10 +9,13 @@
 #include <QJsonValue>
 #include <QLoggingCategory>
 #include <QSaveFile>
+#include <QSet>
 #include <QStandardPaths>
 #include <QThread>
 
 #include <algorithm>
+#include <cmath>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -212,6 +215,39 @@ Result<QVariant> SessionStore::value(const QString &key, const QVariant &default
         return Result<QVariant>::failure(std::move(error));
     std::shared_lock lock(m_lock, std::adopt_lock);
     return m_values.value(key, defaultValue);
+}
+
+qint64 SessionStore::intSetting(const QString &key, qint64 fallback, qint64 lo, qint64 hi) const
+{
+    Q_ASSERT(lo <= fallback && fallback <= hi);
+    const Result<QVariant> v = value(key);
+    if (!v || !v->isValid())
+        return fallback;
+    bool ok = false;
+    qint64 n = 0;
+    if (v->typeId() == QMetaType::Double) {
+        // JSON numbers arrive as doubles: whole ones within range only (no silent truncation).
+        const double d = v->toDouble();
+        ok = std::isfinite(d) && d == std::trunc(d) && std::abs(d) < 9.0e15;
+        n = ok ? qint64(d) : 0;
+    } else if (v->typeId() != QMetaType::Bool && v->canConvert<qlonglong>()) {
+        n = v->toLongLong(&ok);
+    }
+    const qint64 used = ok ? std::clamp(n, lo, hi) : fallback;
+    if (!ok || used != n) {
+        static std::mutex warnedLock;
+        static QSet<QString> warned;
+        const QString shown = v->toString().left(40);
+        std::lock_guard lock(warnedLock);
+        if (!warned.contains(key + QLatin1Char('=') + shown)) {
+            warned.insert(key + QLatin1Char('=') + shown);
+            qCWarning(lcSessionStore, "%s: %s '%s' (%s); using %lld",
+                      m_path.isEmpty() ? "settings" : qUtf8Printable(m_path), qUtf8Printable(key), qUtf8Printable(shown),
+                      ok ? qUtf8Printable(QStringLiteral("outside %1 to %2").arg(lo).arg(hi)) : "not a whole number",
+                      qlonglong(used));
+        }
+    }
+    return used;
 }
 
 Result<bool> SessionStore::contains(const QString &key) const

@@ -116,6 +116,13 @@ public:
     // snapshot() leave it out of the map.
     Result<QVariant> value(const QString &key, const QVariant &defaultValue = {}) const;
     Result<bool> contains(const QString &key) const;
+    // A whole-number setting kept to [lo, hi]: fallback when the key is missing or the store
+    // cannot be read; fallback when the value is not a whole number, and the nearest bound when
+    // it lies outside, each with a warning that names the key, the value and what is used
+    // instead (once per key and value, however often it is read). A settings file is written
+    // by hand, by other versions and by other programs: no number in it may size a pool or a
+    // buffer unchecked.
+    qint64 intSetting(const QString &key, qint64 fallback, qint64 lo, qint64 hi) const;
     Result<QVariantMap> values(const QStringList &keys) const;          // one consistent read
     Result<QStringList> keys(const QString &prefix = {}) const;         // sorted
     Result<QVariantMap> snapshot(const QString &prefix = {}) const;     // one consistent read

@@ -59,12 +59,7 @@ UploadSettings UploadSettings::fromStore(const SessionStore &store)
 {
     UploadSettings s;
     auto intValue = [&](const char *name, qint64 fallback, qint64 lo, qint64 hi) {
-        const auto v = store.value(key(name));
-        if (!v || !v->isValid())
-            return fallback;
-        bool ok = false;
-        const qint64 n = v->toLongLong(&ok);
-        return ok ? std::clamp(n, lo, hi) : fallback;
+        return store.intSetting(key(name), fallback, lo, hi);
     };
     using std::chrono::milliseconds;
     s.parallel = int(intValue("parallel", 3, 1, 16));
