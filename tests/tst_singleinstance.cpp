@@ -9,10 +9,16 @@
 #include <QLocalSocket>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTemporaryDir>
 #include <QUuid>
 
 #include <atomic>
 #include <thread>
+
+#ifndef Q_OS_WIN
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
 
 using quire::SingleInstance;
 
@@ -27,6 +33,8 @@ private Q_SLOTS:
     void closingWindowStopsTakingRequests();
     void silentClientIsDropped();
     void silentPeerMeansAlone();
+    void socketLivesInAPrivateFolder();
+    void withoutARuntimeFolderNotInTmp();
 
 private:
     // Runs claim() of a new instance on another thread (the first one answers on this thread's
@@ -135,6 +143,80 @@ void tst_SingleInstance::silentPeerMeansAlone()
     QVERIFY(silent.listen(SingleInstance(key).serverName()));
     QCOMPARE(claimElsewhere(key, QStringLiteral("X"), {"/a"}, 300), SingleInstance::Role::Alone);
 }
+
+namespace {
+#ifndef Q_OS_WIN
+// The mode bits of a folder that is this user's own and not a symlink; -1 otherwise.
+int privateModeOf(const QString &path)
+{
+    struct stat st{};
+    if (::lstat(QFile::encodeName(path).constData(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+        return -1;
+    return int(st.st_mode & 07777);
+}
+
+// Sets an environment variable for the scope (unset when value is null), then restores it.
+class EnvScope
+{
+public:
+    EnvScope(const char *name, const QByteArray &value)
+        : m_name(name), m_had(qEnvironmentVariableIsSet(name)), m_old(qgetenv(name))
+    {
+        value.isNull() ? qunsetenv(name) : qputenv(name, value);
+    }
+    ~EnvScope() { m_had ? qputenv(m_name, m_old) : qunsetenv(m_name); }
+
+private:
+    const char *m_name;
+    bool m_had;
+    QByteArray m_old;
+};
+#endif
+} // namespace
+
+void tst_SingleInstance::socketLivesInAPrivateFolder()
+{
+#ifdef Q_OS_WIN
+    QSKIP("a named pipe's ACL admits this user only");
+#else
+    SingleInstance one(uniqueKey());
+    QVERIFY(!one.serverName().isEmpty());
+    const QString folder = QFileInfo(one.serverName()).path();
+    QCOMPARE(folder, SingleInstance::privateFolder());
+    QCOMPARE(privateModeOf(folder) & 077, 0);
+    QCOMPARE(one.claim(QString(), {}), SingleInstance::Role::Primary);
+#endif
+}
+
+void tst_SingleInstance::withoutARuntimeFolderNotInTmp()
+{
+#ifdef Q_OS_WIN
+    QSKIP("named pipes");
+#else
+    QTemporaryDir cache;
+    QVERIFY(cache.isValid());
+    QTemporaryDir loose;   // a runtime folder anybody may enter is not used either
+    QVERIFY(loose.isValid());
+    QVERIFY(QFile::setPermissions(loose.path(), QFile::Permissions(0x7777)));
+    for (const QByteArray &runtime : {QByteArray(), QFile::encodeName(loose.path())}) {
+        EnvScope noRuntime("XDG_RUNTIME_DIR", runtime);
+        EnvScope ownCache("XDG_CACHE_HOME", QFile::encodeName(cache.path()));
+        // A folder left too open (made by hand, or under a loose umask) is made private again.
+        QVERIFY(QDir().mkpath(cache.filePath(QStringLiteral("quire-run"))));
+        QVERIFY(QFile::setPermissions(cache.filePath(QStringLiteral("quire-run")), QFile::Permissions(0x7777)));
+
+        const QString key = uniqueKey();
+        SingleInstance first(key);
+        QCOMPARE(QFileInfo(first.serverName()).path(), cache.filePath(QStringLiteral("quire-run")));
+        QCOMPARE(privateModeOf(cache.filePath(QStringLiteral("quire-run"))), 0700);
+        QVERIFY(!first.serverName().startsWith(QDir::tempPath() + QStringLiteral("/quire")));
+        // And it still works: a second start hands over to the first.
+        QCOMPARE(first.claim(QString(), {}), SingleInstance::Role::Primary);
+        QCOMPARE(claimElsewhere(key, QString(), {}), SingleInstance::Role::HandedOver);
+    }
+#endif
+}
+
 
 QTEST_GUILESS_MAIN(tst_SingleInstance)
 #include "tst_singleinstance.moc"

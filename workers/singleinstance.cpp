@@ -4,6 +4,7 @@
 
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -14,6 +15,12 @@
 #include <QTimer>
 
 #include <algorithm>
+
+#ifndef Q_OS_WIN
+#  include <cerrno>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
 
 #ifdef Q_OS_WIN
 #  include <windows.h>
@@ -49,13 +56,12 @@ SingleInstance::SingleInstance(const QString &key, QObject *parent)
     m_name = base;   // \\.\pipe\<name>; the pipe's ACL admits this user only
     m_lockPath = QDir(QStandardPaths::writableLocation(QStandardPaths::TempLocation)).filePath(base + QStringLiteral(".lock"));
 #else
-    // Not /tmp, where another local user could take the name first: the user's runtime folder,
-    // which QStandardPaths creates or checks (owned by the user, mode 0700).
-    QString dir = QStandardPaths::writableLocation(QStandardPaths::RuntimeLocation);
-    if (dir.isEmpty())
-        dir = QDir::tempPath();
-    m_name = QDir(dir).filePath(base);
-    m_lockPath = m_name + QStringLiteral(".lock");
+    const QString dir = privateFolder();
+    // A Unix socket path has room for 107 bytes: a longer one would be cut short.
+    if (!dir.isEmpty() && QFile::encodeName(dir).size() + 1 + base.size() < 104) {
+        m_name = QDir(dir).filePath(base);
+        m_lockPath = m_name + QStringLiteral(".lock");
+    }
 #endif
     m_server.setSocketOptions(QLocalServer::UserAccessOption);
     connect(&m_server, &QLocalServer::newConnection, this, &SingleInstance::onNewConnection);
@@ -63,8 +69,38 @@ SingleInstance::SingleInstance(const QString &key, QObject *parent)
 
 SingleInstance::~SingleInstance() = default;
 
+QString SingleInstance::privateFolder()
+{
+#ifdef Q_OS_WIN
+    return {};
+#else
+    // A folder, not a symlink, owned by this user, that nobody else may enter or list.
+    const auto isPrivate = [](const QByteArray &path) {
+        struct stat st{};
+        return ::lstat(path.constData(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()
+            && (st.st_mode & 077) == 0;
+    };
+    const QByteArray runtime = qgetenv("XDG_RUNTIME_DIR");
+    if (runtime.startsWith('/') && isPrivate(runtime))
+        return QFile::decodeName(runtime);
+    // Not QStandardPaths::RuntimeLocation: without XDG_RUNTIME_DIR it is a folder in /tmp.
+    const QString cache = QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation);
+    if (cache.isEmpty() || !QDir().mkpath(cache))
+        return {};
+    const QByteArray dir = QFile::encodeName(QDir(cache).filePath(QStringLiteral("quire-run")));
+    if (::mkdir(dir.constData(), 0700) != 0 && errno != EEXIST)
+        return {};
+    struct stat st{};
+    if (::lstat(dir.constData(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0)
+        ::chmod(dir.constData(), 0700);   // made by hand, or by a looser umask: made private again
+    return isPrivate(dir) ? QFile::decodeName(dir) : QString();
+#endif
+}
+
 SingleInstance::Role SingleInstance::claim(const QString &collection, const QList<QByteArray> &paths, int timeoutMs)
 {
+    if (m_name.isEmpty())
+        return Role::Alone;
     const QDeadlineTimer deadline(timeoutMs);
     const auto left = [&] { return int(std::max<qint64>(1, deadline.remainingTime())); };
     QLockFile lock(m_lockPath);

@@ -40,8 +40,14 @@ public:
     // Stops taking requests (the window is closing: what is handed over now would be lost);
     // the next start becomes the listening one.
     void stopListening();
-    // The QLocalServer name: a full socket path on Unix, a pipe name on Windows.
+    // The QLocalServer name: a full socket path on Unix, a pipe name on Windows. Empty when no
+    // private folder could be had (privateFolder()): then claim() says Alone at once.
     QString serverName() const { return m_name; }
+    // Unix: where the socket and its lock live: $XDG_RUNTIME_DIR when it is a folder of this
+    // user's that nobody else may enter, else `quire-run` in the user's cache folder, made (or
+    // made again) 0700 here. Never a shared folder such as /tmp, where another local user could
+    // take the name first. Empty when neither can be had.
+    static QString privateFolder();
 
 Q_SIGNALS:
     // A later start's request (paths may be empty: it only asks to be shown).
