@@ -345,7 +345,9 @@ private slots:
                 });
             }
             QVERIFY(pool.waitForDone(60'000));
-            QTest::qWait(100);   // let the idle threads expire, so the next wave opens new connections
+            // The idle threads expire and close their connections, so the next wave opens new
+            // ones on new threads.
+            QTRY_COMPARE_WITH_TIMEOUT(manager.openConnections(), 0, 30'000);
         }
         std::lock_guard lock(mutex);   // waitForDone() synchronises through Qt locks TSan cannot see
         QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u'\n')));

@@ -292,7 +292,11 @@ void tst_DocumentModel::staleRepliesAreDropped()
     m_model->setCollection(m_other);
     m_model->setFilterText(QStringLiteral("other3"));
     QTRY_VERIFY_WITH_TIMEOUT(loaded.count() >= 1 && !m_model->isBusy(), 60'000);
-    QTest::qWait(200);   // a late stale reply would land now; it must not
+    // Every query the model started has run, and every reply has been handed to the model (a
+    // finished future reaches its watcher as a posted event): a stale one would have landed.
+    QVERIFY(m_pools->io()->waitForDone(60'000));
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::sendPostedEvents();
     QCOMPARE(m_model->rowCount(), 1);
     QCOMPARE(m_model->documentAt(0).fileName, QStringLiteral("other3.txt"));
     QCOMPARE(loaded.count(), 1);

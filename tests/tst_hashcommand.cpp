@@ -16,6 +16,12 @@
 #include <ftw.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+
 namespace {
 
 struct Run
@@ -274,14 +280,21 @@ void TestHashCommand::streamsLines()
     }
     const bool firstLineEarly = out.contains('\n');
 
-    // Now feed the FIFO (non-blocking open: ENXIO until quire opens it for reading).
-    int fd = -1;
-    while (fd < 0 && !deadline.hasExpired()) {
-        fd = ::open((dir + "/fifo").constData(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-            QTest::qWait(20);
+    // Now feed the FIFO. Opening it for writing blocks until quire opens it for reading: in a
+    // thread of its own, so that a quire that never does fails the test instead of hanging it.
+    const QByteArray fifo = dir + "/fifo";
+    auto opener = std::async(std::launch::async, [fifo] { return ::open(fifo.constData(), O_WRONLY | O_CLOEXEC); });
+    if (opener.wait_for(std::chrono::milliseconds(std::max<qint64>(1, deadline.remainingTime())))
+        != std::future_status::ready) {
+        // Be the reader ourselves, so that the blocked open returns and the thread ends.
+        const int reader = ::open(fifo.constData(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        const int writer = opener.get();
+        ::close(writer);
+        ::close(reader);
+        QFAIL("quire never opened the FIFO");
     }
-    QVERIFY2(fd >= 0, "quire never opened the FIFO");
+    const int fd = opener.get();
+    QVERIFY2(fd >= 0, qPrintable(QStringLiteral("cannot open the FIFO: %1").arg(QString::fromLocal8Bit(::strerror(errno)))));
     QVERIFY(::write(fd, "second\n", 7) == 7);
     ::close(fd);
     QVERIFY(p.waitForFinished(60'000));

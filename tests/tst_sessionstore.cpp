@@ -889,8 +889,8 @@ void TestSessionStore::debouncedWritesCoalesce()
 
     QTRY_COMPARE_WITH_TIMEOUT(store.stats().fileWrites, quint64(1), 30'000);
     QCOMPARE(readJson(path).value(QStringLiteral("settings/counter")).toInt(), 99);
-    // Nothing changed since: no further write ever follows.
-    QTest::qWait(300);
+    // Nothing changed since: no further write is scheduled, so none can follow.
+    QTRY_VERIFY_WITH_TIMEOUT(!store.stats().writeScheduled, 30'000);
     QCOMPARE(store.stats().fileWrites, quint64(1));
     QCOMPARE(store.stats().fileWriteFailures, quint64(0));
 
@@ -938,8 +938,11 @@ void TestSessionStore::sessionChangesNeverWrite()
         store.setFlushDelay(10ms);
         QVERIFY(store.setValue(QStringLiteral("session/a"), 1).ok());
         QVERIFY(store.update([](const QVariantMap &) { return QVariantMap{{QStringLiteral("session/b"), 2}}; }).ok());
+        const quint64 served = store.stats().writeRequestsServed;
         store.requestFlush();
-        QTest::qWait(100);
+        // The writer thread has looked at the request (and written nothing: see below).
+        QTRY_COMPARE_WITH_TIMEOUT(store.stats().writeRequestsServed, served + 1, 30'000);
+        QVERIFY(!store.stats().writeScheduled);
         QVERIFY(store.flush().ok());
         QCOMPARE(store.stats().fileWrites, quint64(0));
     }

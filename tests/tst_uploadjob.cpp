@@ -605,7 +605,9 @@ private slots:
         // New work while paused waits too.
         const qint64 q1 = fx.addFile(quick, QStringLiteral("q1.txt"), "quick one");
         queue.enqueue(quick);
-        QTest::qWait(300);
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(queue.isPaused());
+        QCOMPARE(queue.progress().active, 0);
         QCOMPARE(fx.document(q1).status, DocStatus::Hashed);
 
         // Pause the slow collection only, resume everything: the quick one is uploaded.

@@ -462,6 +462,11 @@ SessionStoreStats SessionStore::stats() const
     s.lockTimeout = lockTimeout();
     s.fileWrites = m_fileWrites.load(std::memory_order_relaxed);
     s.fileWriteFailures = m_fileWriteFailures.load(std::memory_order_relaxed);
+    s.writeRequestsServed = m_writeRequestsServed.load();
+    {
+        std::lock_guard lock(m_writerMutex);
+        s.writeScheduled = m_flushArmed.load() || m_writeRequested;
+    }
     return s;
 }
 
@@ -713,6 +718,7 @@ void SessionStore::writerLoop()
             m_writeRequested = false;
             lock.unlock();
             (void)flush();
+            m_writeRequestsServed.fetch_add(1);
             lock.lock();
             continue;   // a request that came in meanwhile is served before stopping
         }

@@ -29,6 +29,10 @@ struct SessionStoreStats
     std::chrono::milliseconds lockTimeout{0};
     quint64 fileWrites = 0;            // settings file writes that succeeded
     quint64 fileWriteFailures = 0;     // settings file writes that failed (see writeFailed())
+    // A write is coming: the debounce timer is armed or a flush request waits for the writer
+    // thread. False after the last write with nothing changed since: no write follows then.
+    bool writeScheduled = false;
+    quint64 writeRequestsServed = 0;   // requestFlush() calls the writer thread has finished
 };
 
 // The key -> QVariant store shared by the UI thread and every worker thread: settings that
@@ -227,7 +231,8 @@ private:
     QString m_fileProblem;                   // guarded by m_fileMutex
 
     // Writer thread, started on the first write request.
-    std::mutex m_writerMutex;
+    mutable std::mutex m_writerMutex;
+    std::atomic<quint64> m_writeRequestsServed{0};
     std::condition_variable m_writerWake;
     bool m_writeRequested = false;           // guarded by m_writerMutex
     bool m_writerStop = false;               // guarded by m_writerMutex
