@@ -49,11 +49,78 @@ extern "C" void onInterrupt(int sig)
     std::signal(sig, SIG_DFL);
 }
 
+// Every option once: its names, its value, the lines --help gives it.
+struct OptionInfo
+{
+    QStringList names;        // a one-letter name first, if it has one
+    const char *valueName;    // nullptr: a switch
+    const char *help;         // lines after the first are indented under it; %1: the default collection
+};
+
+const QList<OptionInfo> &optionTable()
+{
+    static const QList<OptionInfo> table = {
+        {{QStringLiteral("h"), QStringLiteral("help")}, nullptr, "show this help and exit"},
+        {{QStringLiteral("v"), QStringLiteral("version")}, nullptr, "show the version and exit"},
+        {{QStringLiteral("catalog")}, "PATH|URL",
+         "the catalog: a SQLite file (path or file:// URL),\n"
+         "postgresql://user@host/db or mysql://user@host/db (MariaDB)\n"
+         "(default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
+         "its password: $QUIRE_CATALOG_PASSWORD, else ~/.pgpass or ~/.my.cnf"},
+        {{QStringLiteral("config")}, "PATH",
+         "the settings file (default: $QUIRE_CONFIG, else settings.json\n"
+         "in the configuration folder)"},
+        {{QStringLiteral("jobs")}, "N", "hash N files at a time (default: the number of cores)"},
+        {{QStringLiteral("c"), QStringLiteral("collection")}, "NAME", "the collection to add to (default: %1)"},
+        {{QStringLiteral("remote")}, "NAME", "the remote a new collection uploads to"},
+        {{QStringLiteral("no-upload")}, nullptr, "(add) only catalog; upload later with 'quire push'"},
+        {{QStringLiteral("json")}, nullptr, "print JSON instead of a table"},
+        {{QStringLiteral("kind")}, "KIND", "(remote add) local, webdav, http or s3"},
+        {{QStringLiteral("url")}, "URL", "(remote add) the folder or server URL (s3: the endpoint)"},
+        {{QStringLiteral("user")}, "USER",
+         "(remote add) the user name (s3: the access key id); the\n"
+         "password (s3: the secret access key) is asked for (or\n"
+         "$QUIRE_PASSWORD_<NAME>) and kept in the system keychain"},
+        {{QStringLiteral("bucket")}, "BUCKET", "(remote add/edit, s3) the bucket"},
+        {{QStringLiteral("prefix")}, "P", "(remote add/edit, s3) a key prefix: objects go to P<collection>/"},
+        {{QStringLiteral("region")}, "R",
+         "(remote add/edit, s3) the signing region (default: from an AWS\n"
+         "endpoint's name, else us-east-1)"},
+        {{QStringLiteral("path-style")}, nullptr, "(remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/"},
+        {{QStringLiteral("allow-insecure-auth")}, nullptr, "(remote add) allow a password over plain http://"},
+        {{QStringLiteral("ca-file")}, "PATH",
+         "(remote add/edit) https: trust the CA certificates in this PEM\n"
+         "file instead of the system's (\"\" to go back to the system's)"},
+        {{QStringLiteral("fingerprint")}, "SHA256",
+         "(remote trust) trust the server's certificate only if its SHA-256\n"
+         "fingerprint is SHA256 (as 'openssl x509 -fingerprint -sha256' prints it)"},
+        {{QStringLiteral("limit-rate")}, "RATE",
+         "upload speed limit, bytes per second with k/M/G (1024-based):\n"
+         "(add, push) for this run; (remote add/edit) for that remote"},
+        {{QStringLiteral("deep")}, nullptr, "(verify) read every document back and compare its SHA-256"},
+        {{QStringLiteral("quit-when-idle")}, nullptr, "(gui) quit once all work is done"},
+        {{QStringLiteral("stats-json")}, "FILE", "(gui) write responsiveness figures to FILE on exit"},
+        {{QStringLiteral("screenshot")}, "FILE", nullptr},   // (gui) for the documentation; not in --help
+    };
+    return table;
+}
+
+QList<QCommandLineOption> parserOptions()
+{
+    QList<QCommandLineOption> out;
+    for (const OptionInfo &o : optionTable())
+        out.append(QCommandLineOption(o.names, QString(), o.valueName ? QString::fromLatin1(o.valueName) : QString()));
+    return out;
+}
+
+// Every command once: its name, its --help lines, the options it takes besides the global ones,
+// and what runs it on the command thread (gui: nullptr, it runs on the main thread).
 struct CommandInfo
 {
     const char *name;
     const char *synopsis;
-    QStringList options;   // command-specific options it accepts
+    QStringList options;
+    int (*run)(cli::Context &);
 };
 
 const QList<CommandInfo> &commands()
@@ -61,17 +128,20 @@ const QList<CommandInfo> &commands()
     static const QList<CommandInfo> list = {
         {"gui", "gui [--collection NAME] [PATH...]   open the window (the default), adding PATHs",
          {QStringLiteral("collection"), QStringLiteral("quit-when-idle"), QStringLiteral("stats-json"),
-          QStringLiteral("screenshot")}},
-        {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {}},
+          QStringLiteral("screenshot")},
+         nullptr},
+        {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {},
+         [](cli::Context &c) { return runHashCommand(c.rawArgs, c.pools, &c.cancelled); }},
         {"add", "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
                 "                                     collection, then upload them if it has a remote",
          {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload"),
-          QStringLiteral("limit-rate")}},
+          QStringLiteral("limit-rate")},
+         cli::runAddCommand},
         {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]\n"
                         "  collections set-remote NAME [REMOTE]  where a collection uploads (none: no uploads)",
-         {QStringLiteral("json"), QStringLiteral("remote")}},
+         {QStringLiteral("json"), QStringLiteral("remote")}, cli::runCollectionsCommand},
         {"ls", "ls [COLLECTION] [--json]           list documents and their status",
-         {QStringLiteral("json")}},
+         {QStringLiteral("json")}, cli::runLsCommand},
         {"remote", "remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] [--allow-insecure-auth]\n"
                    "           [--ca-file PATH] [--limit-rate RATE]\n"
                    "           (s3: --bucket BUCKET [--prefix P] [--region R] [--path-style])\n"
@@ -81,11 +151,12 @@ const QList<CommandInfo> &commands()
          {QStringLiteral("kind"), QStringLiteral("url"), QStringLiteral("user"),
           QStringLiteral("allow-insecure-auth"), QStringLiteral("ca-file"), QStringLiteral("limit-rate"),
           QStringLiteral("fingerprint"), QStringLiteral("bucket"), QStringLiteral("prefix"),
-          QStringLiteral("region"), QStringLiteral("path-style")}},
+          QStringLiteral("region"), QStringLiteral("path-style")},
+         cli::runRemoteCommand},
         {"push", "push [COLLECTION] [--limit-rate RATE]  upload whatever is pending",
-         {QStringLiteral("limit-rate")}},
+         {QStringLiteral("limit-rate")}, cli::runPushCommand},
         {"verify", "verify [COLLECTION] [--deep]       check uploaded documents against the remote",
-         {QStringLiteral("deep")}},
+         {QStringLiteral("deep")}, cli::runVerifyCommand},
     };
     return list;
 }
@@ -106,47 +177,29 @@ QString helpText()
         "Commands:\n");
     for (const CommandInfo &c : commands())
         text += QStringLiteral("  %1\n").arg(QString::fromLatin1(c.synopsis));
+    text += QStringLiteral("\nOptions (before or after the command):\n");
+    // "  -h, --help             show ...": the names in a column of 23, the help after it (or
+    // two spaces further when the names are longer), its further lines under the first.
+    constexpr int kColumn = 23;
+    const QString indent(2 + kColumn, QLatin1Char(' '));
+    for (const OptionInfo &o : optionTable()) {
+        if (!o.help)
+            continue;
+        QString left = o.names.first().size() == 1 ? QStringLiteral("-%1, ").arg(o.names.first()) : QStringLiteral("    ");
+        left += QStringLiteral("--") + o.names.last();
+        if (o.valueName)
+            left += QLatin1Char(' ') + QLatin1String(o.valueName);
+        left = left.size() < kColumn ? left.leftJustified(kColumn) : left + QStringLiteral("  ");
+        const QStringList lines = QString::fromUtf8(o.help).split(QLatin1Char('\n'));
+        text += QStringLiteral("  ") + left + lines.first() + QLatin1Char('\n');
+        for (qsizetype i = 1; i < lines.size(); ++i)
+            text += indent + lines.at(i) + QLatin1Char('\n');
+    }
     text += QStringLiteral(
         "\n"
-        "Options (before or after the command):\n"
-        "  -h, --help             show this help and exit\n"
-        "  -v, --version          show the version and exit\n"
-        "      --catalog PATH|URL the catalog: a SQLite file (path or file:// URL),\n"
-        "                         postgresql://user@host/db or mysql://user@host/db (MariaDB)\n"
-        "                         (default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
-        "                         its password: $QUIRE_CATALOG_PASSWORD, else ~/.pgpass or ~/.my.cnf\n"
-        "      --config PATH      the settings file (default: $QUIRE_CONFIG, else settings.json\n"
-        "                         in the configuration folder)\n"
-        "      --jobs N           hash N files at a time (default: the number of cores)\n"
-        "  -c, --collection NAME  the collection to add to (default: %1)\n"
-        "      --remote NAME      the remote a new collection uploads to\n"
-        "      --no-upload        (add) only catalog; upload later with 'quire push'\n"
-        "      --json             print JSON instead of a table\n"
-        "      --kind KIND        (remote add) local, webdav, http or s3\n"
-        "      --url URL          (remote add) the folder or server URL (s3: the endpoint)\n"
-        "      --user USER        (remote add) the user name (s3: the access key id); the\n"
-        "                         password (s3: the secret access key) is asked for (or\n"
-        "                         $QUIRE_PASSWORD_<NAME>) and kept in the system keychain\n"
-        "      --bucket BUCKET    (remote add/edit, s3) the bucket\n"
-        "      --prefix P         (remote add/edit, s3) a key prefix: objects go to P<collection>/\n"
-        "      --region R         (remote add/edit, s3) the signing region (default: from an AWS\n"
-        "                         endpoint's name, else us-east-1)\n"
-        "      --path-style       (remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/\n"
-        "      --allow-insecure-auth  (remote add) allow a password over plain http://\n"
-        "      --ca-file PATH     (remote add/edit) https: trust the CA certificates in this PEM\n"
-        "                         file instead of the system's (\"\" to go back to the system's)\n"
-        "      --fingerprint F    (remote trust) trust the server's certificate only if its SHA-256\n"
-        "                         fingerprint is F (as 'openssl x509 -fingerprint -sha256' prints it)\n"
-        "      --limit-rate RATE  upload speed limit, bytes per second with k/M/G (1024-based):\n"
-        "                         (add, push) for this run; (remote add/edit) for that remote\n"
-        "      --deep             (verify) read every document back and compare its SHA-256\n"
-        "      --quit-when-idle   (gui) quit once all work is done\n"
-        "      --stats-json FILE  (gui) write responsiveness figures to FILE on exit\n"
-        "\n"
         "Exit status: 0 success, 1 something failed (each failure is named on stderr),\n"
-        "2 bad command line, 130 interrupted.\n")
-                .arg(cli::defaultCollectionName());
-    return text;
+        "2 bad command line, 130 interrupted.\n");
+    return text.arg(cli::defaultCollectionName());
 }
 
 // The arguments as decoded strings (for QCommandLineParser) and as the exact bytes given:
@@ -236,32 +289,7 @@ int main(int argc, char *argv[])
     setUpStandardStreams();
     const Arguments args = readArguments(argc, argv);
 
-    const QList<QCommandLineOption> options = {
-        {{QStringLiteral("h"), QStringLiteral("help")}, QString()},
-        {{QStringLiteral("v"), QStringLiteral("version")}, QString()},
-        {QStringLiteral("catalog"), QString(), QStringLiteral("PATH|URL")},
-        {QStringLiteral("config"), QString(), QStringLiteral("PATH")},
-        {QStringLiteral("jobs"), QString(), QStringLiteral("N")},
-        {{QStringLiteral("c"), QStringLiteral("collection")}, QString(), QStringLiteral("NAME")},
-        {QStringLiteral("remote"), QString(), QStringLiteral("NAME")},
-        {QStringLiteral("json"), QString()},
-        {QStringLiteral("quit-when-idle"), QString()},
-        {QStringLiteral("stats-json"), QString(), QStringLiteral("FILE")},
-        {QStringLiteral("screenshot"), QString(), QStringLiteral("FILE")},
-        {QStringLiteral("kind"), QString(), QStringLiteral("KIND")},
-        {QStringLiteral("url"), QString(), QStringLiteral("URL")},
-        {QStringLiteral("user"), QString(), QStringLiteral("USER")},
-        {QStringLiteral("allow-insecure-auth"), QString()},
-        {QStringLiteral("deep"), QString()},
-        {QStringLiteral("no-upload"), QString()},
-        {QStringLiteral("ca-file"), QString(), QStringLiteral("PATH")},
-        {QStringLiteral("fingerprint"), QString(), QStringLiteral("SHA256")},
-        {QStringLiteral("limit-rate"), QString(), QStringLiteral("RATE")},
-        {QStringLiteral("bucket"), QString(), QStringLiteral("BUCKET")},
-        {QStringLiteral("prefix"), QString(), QStringLiteral("P")},
-        {QStringLiteral("region"), QString(), QStringLiteral("R")},
-        {QStringLiteral("path-style"), QString()},
-    };
+    const QList<QCommandLineOption> options = parserOptions();
     QCommandLineParser parser;
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     parser.addOptions(options);
@@ -394,21 +422,7 @@ int main(int argc, char *argv[])
     // tears the catalog and the pools down.
     std::atomic<int> status{cli::kExitFailure};
     std::unique_ptr<QThread> worker(QThread::create([&] {
-        int result = cli::kExitFailure;
-        if (command == QLatin1String("hash"))
-            result = runHashCommand(ctx.rawArgs, pools, &g_interrupted);
-        else if (command == QLatin1String("add"))
-            result = cli::runAddCommand(ctx);
-        else if (command == QLatin1String("collections"))
-            result = cli::runCollectionsCommand(ctx);
-        else if (command == QLatin1String("ls"))
-            result = cli::runLsCommand(ctx);
-        else if (command == QLatin1String("remote"))
-            result = cli::runRemoteCommand(ctx);
-        else if (command == QLatin1String("push"))
-            result = cli::runPushCommand(ctx);
-        else if (command == QLatin1String("verify"))
-            result = cli::runVerifyCommand(ctx);
+        const int result = info->run(ctx);
         std::fflush(stdout);
         // Closed here, in this thread, while Qt's SQL registry certainly exists: thread_local
         // clean-up runs after QThread::wait() has returned, when main() may already be exiting.
