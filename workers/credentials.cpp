@@ -6,13 +6,9 @@
 #include <qt6keychain/keychain.h>
 
 #include <future>
+#include <atomic>
 #include <memory>
 #include <mutex>
-
-#if defined(__SANITIZE_THREAD__)
-extern "C" void __tsan_acquire(void *addr);
-extern "C" void __tsan_release(void *addr);
-#endif
 
 namespace quire {
 
@@ -80,16 +76,20 @@ Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std:
     KeychainThread *kt = KeychainThread::instance();
     if (!kt)
         return Result<JobOutcome>::failure(QStringLiteral("the keychain is not available (no application object)"));
-    auto promise = std::make_shared<std::promise<JobOutcome>>();
-    std::future<JobOutcome> future = promise->get_future();
-#if defined(__SANITIZE_THREAD__)
-    // Qt's queued call hands the captures over under a lock ThreadSanitizer cannot see.
-    __tsan_release(promise.get());
-#endif
-    QMetaObject::invokeMethod(kt->context(), [op, key, secret, promise] {
-#if defined(__SANITIZE_THREAD__)
-        __tsan_acquire(promise.get());
-#endif
+    // Qt's queued call hands the captures over under a lock ThreadSanitizer cannot see (Debian's
+    // Qt is not instrumented): a release store before the call and the matching acquire load
+    // first thing on the keychain thread are the same ordering, made visible to it.
+    struct Handoff
+    {
+        std::promise<JobOutcome> value;
+        std::atomic<bool> published{false};
+    };
+    auto handoff = std::make_shared<Handoff>();
+    std::future<JobOutcome> future = handoff->value.get_future();
+    handoff->published.store(true, std::memory_order_release);
+    QMetaObject::invokeMethod(kt->context(), [op, key, secret, handoff] {
+        if (!handoff->published.load(std::memory_order_acquire))
+            return;   // cannot happen: stored before the call was queued
         QKeychain::Job *job = nullptr;
         switch (op) {
         case Op::Read:
@@ -108,13 +108,13 @@ Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std:
         job->setKey(key);
         job->setInsecureFallback(false);   // never a plain-text file
         job->setAutoDelete(true);
-        QObject::connect(job, &QKeychain::Job::finished, job, [promise](QKeychain::Job *j) {
+        QObject::connect(job, &QKeychain::Job::finished, job, [handoff](QKeychain::Job *j) {
             JobOutcome o;
             o.error = j->error();
             o.errorString = j->errorString();
             if (auto *r = qobject_cast<QKeychain::ReadPasswordJob *>(j))
                 o.text = r->textData();
-            promise->set_value(std::move(o));
+            handoff->value.set_value(std::move(o));
         });
         job->start();
     }, Qt::QueuedConnection);
