@@ -20,6 +20,7 @@
 #include "format.h"
 #include "icons.h"
 #include "nativefs.h"
+#include "plaintext.h"
 #include "remoteprofile.h"
 #include "removedocumentscommand.h"
 #include "responsivenessmonitor.h"
@@ -499,6 +500,7 @@ void BrowserWindow::createCentral()
     auto *ul = new QHBoxLayout(m_undoBar);
     ul->setContentsMargins(8, 4, 4, 4);
     m_undoLabel = new QLabel(m_undoBar);
+    m_undoLabel->setTextFormat(Qt::PlainText);   // names a collection
     ul->addWidget(m_undoLabel, 1);
     auto *undoButton = new QPushButton(tr("Undo"), m_undoBar);
     undoButton->setObjectName(QStringLiteral("undoBarButton"));
@@ -977,7 +979,9 @@ void BrowserWindow::renameCollection()
     const QString old = collectionName(id);
     QStringList taken = collectionNames();
     taken.removeAll(old);
-    auto *dialog = new CollectionNameDialog(tr("Rename Collection"), tr("New name for “%1”:").arg(old), old, taken, this);
+    // The prompt is the name field's buddy label: an "&" in the name would mark a shortcut.
+    auto *dialog = new CollectionNameDialog(tr("Rename Collection"), tr("New name for “%1”:").arg(literalMnemonic(old)),
+                                            old, taken, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
         const QString name = dialog->name();
@@ -998,12 +1002,12 @@ void BrowserWindow::removeCollection()
         return;
     const int row = m_collections->rowOfId(id);
     const qint64 count = row >= 0 ? m_collections->collectionAt(row).documentCount : 0;
-    auto *box = new QMessageBox(QMessageBox::Warning, tr("Remove Collection"),
-                                tr("Remove the collection “%1” and its %2 from the catalog?")
-                                    .arg(collectionName(id), Format::documents(count)),
-                                QMessageBox::Cancel, this);
+    QMessageBox *box = plainMessageBox(QMessageBox::Warning, tr("Remove Collection"),
+                                       tr("Remove the collection “%1” and its %2 from the catalog?")
+                                           .arg(collectionName(id), Format::documents(count)),
+                                       tr("The files themselves are not touched. This cannot be undone."),
+                                       QMessageBox::Cancel, this);
     box->setObjectName(QStringLiteral("confirmRemoveCollection"));
-    box->setInformativeText(tr("The files themselves are not touched. This cannot be undone."));
     QPushButton *remove = box->addButton(tr("Remove Collection"), QMessageBox::DestructiveRole);
     box->setDefaultButton(QMessageBox::Cancel);
     box->setAttribute(Qt::WA_DeleteOnClose);
@@ -1076,12 +1080,12 @@ void BrowserWindow::fillUploadToMenu()
     bool listed = current.isEmpty();
     if (const auto list = RemoteProfiles(m_store).list(); !list) {
         QAction *a = m_uploadToMenu->addAction(tr("The remotes could not be read"));
-        a->setToolTip(list.error());
+        a->setToolTip(plainToolTip(list.error()));
         a->setEnabled(false);
     } else {
         for (const RemoteProfile &p : *list) {
-            QAction *a = add(p.name, p.name, QStringLiteral("actionUploadTo_") + p.name);
-            a->setToolTip(p.displayUrl());
+            QAction *a = add(literalMnemonic(p.name), p.name, QStringLiteral("actionUploadTo_") + p.name);
+            a->setToolTip(plainToolTip(p.displayUrl()));
             a->setStatusTip(tr("Upload the collection’s documents to %1").arg(p.displayUrl()));
             a->setChecked(p.name == current);
             listed = listed || p.name == current;
@@ -1090,9 +1094,11 @@ void BrowserWindow::fillUploadToMenu()
     if (!listed) {
         // Set elsewhere (the command line, another computer's settings) to a remote not
         // configured here: shown as the current choice, not offered.
-        QAction *a = add(tr("%1 (not configured)").arg(current), current, QStringLiteral("actionUploadToMissing"));
-        a->setToolTip(tr("No remote named “%1” is configured: its documents cannot be uploaded. "
-                         "Add it in Settings › Remotes or choose another.").arg(current));
+        // The name comes from the catalog, which any program sharing it may have written.
+        QAction *a = add(tr("%1 (not configured)").arg(literalMnemonic(current)), current,
+                         QStringLiteral("actionUploadToMissing"));
+        a->setToolTip(plainToolTip(tr("No remote named “%1” is configured: its documents cannot be uploaded. "
+                                      "Add it in Settings › Remotes or choose another.").arg(current)));
         a->setChecked(true);
         a->setEnabled(false);
     }
@@ -1113,8 +1119,9 @@ void BrowserWindow::setCurrentCollectionRemote(const QString &remote)
         showError(tr("The collection’s remote was not changed."), why);
         return;
     }
-    const QString text = remote.isEmpty() ? tr("Stop Uploading “%1”").arg(c.name)
-                                          : tr("Upload “%1” to “%2”").arg(c.name, remote);
+    // The undo step's text becomes Edit › Undo's menu item.
+    const QString text = remote.isEmpty() ? tr("Stop Uploading “%1”").arg(literalMnemonic(c.name))
+                                          : tr("Upload “%1” to “%2”").arg(literalMnemonic(c.name), literalMnemonic(remote));
     SetCollectionRemoteCommand::Hooks hooks;
     hooks.check = [this](const QString &r) { return problemWithRemote(r); };
     hooks.applied = [this](qint64 collectionId, const QString &r, bool) { collectionRemoteChanged(collectionId, r); };
@@ -1177,15 +1184,14 @@ void BrowserWindow::removeDocuments()
     if (ids.isEmpty())
         return;
     const QString name = collectionName(currentCollectionId());
-    auto *box = new QMessageBox(QMessageBox::Question, tr("Remove Documents"),
-                                ids.size() == 1
-                                    ? tr("Remove “%1” from %2?")
-                                          .arg(m_documents->documentAt(m_documents->rowOfId(ids.first())).fileName, name)
-                                    : tr("Remove %1 from %2?").arg(Format::documents(ids.size()), name),
-                                QMessageBox::Cancel, this);
+    QMessageBox *box = plainMessageBox(
+        QMessageBox::Question, tr("Remove Documents"),
+        ids.size() == 1 ? tr("Remove “%1” from %2?")
+                              .arg(m_documents->documentAt(m_documents->rowOfId(ids.first())).fileName, name)
+                        : tr("Remove %1 from %2?").arg(Format::documents(ids.size()), name),
+        tr("Only the catalog entries are removed; the files stay where they are. You can undo this."),
+        QMessageBox::Cancel, this);
     box->setObjectName(QStringLiteral("confirmRemoveDocuments"));
-    box->setInformativeText(tr("Only the catalog entries are removed; the files stay where they are. "
-                               "You can undo this."));
     QPushButton *remove = box->addButton(tr("Remove"), QMessageBox::DestructiveRole);
     box->setDefaultButton(remove);
     box->setAttribute(Qt::WA_DeleteOnClose);
@@ -1398,7 +1404,7 @@ void BrowserWindow::updateDetails()
 void BrowserWindow::updateTitle()
 {
     const QString name = collectionName(currentCollectionId());
-    setWindowTitle(name.isEmpty() ? tr("Quire") : tr("%1 — Quire").arg(name));
+    setWindowTitle(name.isEmpty() ? tr("Quire") : tr("%1 — Quire").arg(literalWindowTitle(name)));
 }
 
 void BrowserWindow::updateCount()
@@ -1464,7 +1470,8 @@ void BrowserWindow::showAbout()
     auto *box = new QMessageBox(QMessageBox::NoIcon, tr("About Quire"),
                                 tr("<h3>Quire %1</h3><p>Hash, catalog and upload documents into collections.</p>"
                                    "<p>Built with Qt %2.</p>")
-                                    .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())),
+                                    .arg(QCoreApplication::applicationVersion().toHtmlEscaped(),
+                                         QString::fromLatin1(qVersion()).toHtmlEscaped()),
                                 QMessageBox::Close, this);
     box->setIconPixmap(Icons::colored(QStringLiteral("quire")).pixmap(64, 64));
     box->setAttribute(Qt::WA_DeleteOnClose);

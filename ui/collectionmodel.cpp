@@ -3,6 +3,7 @@
 #include "catalogservice.h"
 #include "format.h"
 #include "icons.h"
+#include "plaintext.h"
 #include "responsivenessmonitor.h"
 
 #include <QHash>
@@ -174,7 +175,7 @@ QVariant CollectionModel::data(const QModelIndex &index, int role) const
             tip += QLatin1Char('\n') + tr("%1 failed").arg(Format::count(c.failedCount));
         tip += QLatin1Char('\n') + (c.remote.isEmpty() ? tr("Not uploaded (no remote)")
                                                         : tr("Uploads to: %1").arg(c.remote));
-        return tip;
+        return plainToolTip(tip);   // names from the catalog, shown as they are
     }
     default:
         break;

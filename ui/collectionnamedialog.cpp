@@ -22,6 +22,7 @@ CollectionNameDialog::CollectionNameDialog(const QString &title, const QString &
     setWindowTitle(title);
     auto *layout = new QVBoxLayout(this);
     auto *label = new QLabel(prompt, this);
+    label->setTextFormat(Qt::PlainText);   // may name a collection
     label->setWordWrap(true);
     layout->addWidget(label);
     m_edit = new QLineEdit(suggestion, this);
@@ -30,6 +31,7 @@ CollectionNameDialog::CollectionNameDialog(const QString &title, const QString &
     label->setBuddy(m_edit);
     layout->addWidget(m_edit);
     m_problem = new QLabel(this);
+    m_problem->setTextFormat(Qt::PlainText);
     m_problem->setWordWrap(true);
     m_problem->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(m_problem);
@@ -47,6 +49,7 @@ CollectionNameDialog::CollectionNameDialog(const QString &title, const QString &
     layout->addLayout(form);
     m_remoteNote = new QLabel(this);
     m_remoteNote->setObjectName(QStringLiteral("collectionRemoteNote"));
+    m_remoteNote->setTextFormat(Qt::PlainText);   // names the collection and the remote
     m_remoteNote->setWordWrap(true);
     m_remoteNote->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(m_remoteNote);

@@ -38,6 +38,7 @@ DetailsPane::DetailsPane(QWidget *parent)
     m_form = new QWidget(scroll);
     auto *outer = new QVBoxLayout(m_form);
     m_title = new QLabel(m_form);
+    m_title->setTextFormat(Qt::PlainText);   // a file name, never markup
     QFont titleFont = m_title->font();
     titleFont.setBold(true);
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
@@ -74,6 +75,7 @@ DetailsPane::DetailsPane(QWidget *parent)
     });
 
     m_note = new QLabel(m_form);
+    m_note->setTextFormat(Qt::PlainText);   // names the file, may quote an error
     m_note->setWordWrap(true);
     m_note->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_note->hide();

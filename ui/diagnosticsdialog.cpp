@@ -2,6 +2,7 @@
 
 #include "catalogservice.h"
 #include "format.h"
+#include "plaintext.h"
 #include "pools.h"
 #include "responsivenessmonitor.h"
 #include "sessionstore.h"
@@ -104,7 +105,7 @@ void DiagnosticsDialog::set(QTreeWidgetItem *section, int row, const QString &na
     QTreeWidgetItem *item = section->child(row);
     item->setText(0, name);
     item->setText(1, value);
-    item->setToolTip(1, value);
+    item->setToolTip(1, plainToolTip(value));   // values such as the catalog's location are data
 }
 
 void DiagnosticsDialog::refresh()

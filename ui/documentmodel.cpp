@@ -5,6 +5,7 @@
 #include "icons.h"
 #include "machine.h"
 #include "nativefs.h"
+#include "plaintext.h"
 #include "responsivenessmonitor.h"
 
 #include <QFontDatabase>
@@ -609,7 +610,7 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
         if (role == Qt::DisplayRole || role == Qt::EditRole)
             return d.fileName;
         if (role == Qt::ToolTipRole)
-            return qtPath(d.sourcePath);
+            return plainToolTip(qtPath(d.sourcePath));
         if (role == Qt::DecorationRole)
             return m_fileIcon;
         break;
@@ -647,10 +648,10 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
                     tip += QLatin1Char('\n') + tr("%1 of %2 sent").arg(Format::bytes(m_progress.value(d.id, 0)), Format::bytes(up.bytesTotal));
                 if (!up.note.isEmpty())
                     tip += QLatin1Char('\n') + up.note;
-                return tip;
+                return plainToolTip(tip);
             }
             if (!d.error.isEmpty())
-                return d.error;
+                return plainToolTip(d.error);   // may quote a server's error page
             if (d.status == DocStatus::Duplicate)
                 return tr("Same content as document #%1 in this collection").arg(d.duplicateOf);
             return Format::status(d.status);
@@ -671,8 +672,10 @@ QVariant DocumentModel::data(const QModelIndex &index, int role) const
             return QFontDatabase::systemFont(QFontDatabase::FixedFont);
         break;
     case RemoteColumn:
-        if (role == Qt::DisplayRole || role == Qt::ToolTipRole)
+        if (role == Qt::DisplayRole)
             return d.remoteLocation;
+        if (role == Qt::ToolTipRole)
+            return plainToolTip(d.remoteLocation);
         break;
     default:
         break;

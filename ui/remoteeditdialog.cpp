@@ -2,6 +2,7 @@
 
 #include "credentials.h"
 #include "net/http.h"
+#include "plaintext.h"
 #include "remotetester.h"
 
 #include <QCheckBox>
@@ -151,6 +152,7 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
 
     m_problem = new QLabel(this);
     m_problem->setObjectName(QStringLiteral("remoteProblem"));
+    m_problem->setTextFormat(Qt::PlainText);   // quotes what was typed (user, host, bucket...)
     m_problem->setWordWrap(true);
     m_problem->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(m_problem);
@@ -516,14 +518,14 @@ void RemoteEditDialog::askTrust()
     if (!m_tester || !m_tester->untrustedCertificate().isValid())
         return;
     const net::CertificateInfo cert = m_tester->untrustedCertificate();
-    auto *box = new QMessageBox(QMessageBox::Warning, tr("Trust This Certificate?"),
-                                tr("Quire cannot verify the identity of %1.").arg(QUrl(normalizedUrl()).host()),
-                                QMessageBox::NoButton, this);
+    // The certificate's names are the server's words.
+    QMessageBox *box = plainMessageBox(QMessageBox::Warning, tr("Trust This Certificate?"),
+                                       tr("Quire cannot verify the identity of %1.").arg(QUrl(normalizedUrl()).host()),
+                                       tr("Trust this certificate only if it is your server's: compare the fingerprint "
+                                          "with the one the server's administrator gives you.\n\n%1")
+                                           .arg(cert.describe()),
+                                       QMessageBox::NoButton, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setTextFormat(Qt::PlainText);
-    box->setInformativeText(tr("Trust this certificate only if it is your server's: compare the fingerprint with "
-                               "the one the server's administrator gives you.\n\n%1")
-                                .arg(cert.describe()));
     QPushButton *trust = box->addButton(tr("&Trust"), QMessageBox::AcceptRole);
     QPushButton *cancel = box->addButton(QMessageBox::Cancel);
     box->setDefaultButton(cancel);

@@ -1,5 +1,7 @@
 #include "remoteproblembar.h"
 
+#include "plaintext.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -81,7 +83,7 @@ void RemoteProblemBar::showProblem(const QString &remote, const RemoteError &err
     m_text->setText(tr("Remote “%1”: %2\nDocuments of %n collection(s) wait until this is fixed.", nullptr,
                        waitingCollections)
                         .arg(remote, what));
-    m_text->setToolTip(QStringLiteral("<p style='white-space:pre-wrap'>%1</p>").arg(error.message.toHtmlEscaped()));
+    m_text->setToolTip(plainToolTip(error.message));
     show();
 }
 

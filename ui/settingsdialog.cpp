@@ -3,6 +3,7 @@
 #include "catalogservice.h"
 #include "catalogsettings.h"
 #include "credentials.h"
+#include "plaintext.h"
 #include "pools.h"
 #include "remoteeditdialog.h"
 #include "remotetester.h"
@@ -260,7 +261,7 @@ void SettingsDialog::loadRemotes(const QString &select)
         item->setText(NameColumn, p.name);
         item->setText(KindColumn, kindText(p.kind));
         item->setText(LocationColumn, p.displayUrl());
-        item->setToolTip(LocationColumn, p.displayUrl());
+        item->setToolTip(LocationColumn, plainToolTip(p.displayUrl()));
         QString user = p.user;
         if (p.usesBearerToken())
             user = tr("(token)");
@@ -473,11 +474,11 @@ void SettingsDialog::refuseRemoval(const QString &name, const QStringList &colle
              "Collection › Upload To.")
               .arg(name, QString::number(collections.size()), quoted.join(QStringLiteral(", ")));
     finish(Tone::Error, text);
-    auto *box = new QMessageBox(QMessageBox::Warning, tr("Remove Remote"),
-                                tr("Remote “%1” cannot be removed while collections upload to it.").arg(name),
-                                QMessageBox::Close, this);
+    // The collections' names come from the catalog.
+    QMessageBox *box = plainMessageBox(QMessageBox::Warning, tr("Remove Remote"),
+                                       tr("Remote “%1” cannot be removed while collections upload to it.").arg(name),
+                                       text, QMessageBox::Close, this);
     box->setObjectName(QStringLiteral("remoteInUseBox"));
-    box->setInformativeText(text);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
 }
@@ -485,13 +486,12 @@ void SettingsDialog::refuseRemoval(const QString &name, const QStringList &colle
 void SettingsDialog::confirmRemoval(const RemoteProfile &profile)
 {
     finish(Tone::Hint, tr("No collection uses “%1”.").arg(profile.name));
-    auto *box = new QMessageBox(QMessageBox::Question, tr("Remove Remote"),
-                                tr("Remove the remote “%1”?").arg(profile.name), QMessageBox::Cancel, this);
-    box->setObjectName(QStringLiteral("removeRemoteBox"));
     QString info = tr("No collection uses it. Documents already copied to %1 stay there.").arg(profile.displayUrl());
     if (profile.needsSecret())
         info += QLatin1Char(' ') + tr("Its password is removed from the system keychain.");
-    box->setInformativeText(info);
+    QMessageBox *box = plainMessageBox(QMessageBox::Question, tr("Remove Remote"),
+                                       tr("Remove the remote “%1”?").arg(profile.name), info, QMessageBox::Cancel, this);
+    box->setObjectName(QStringLiteral("removeRemoteBox"));
     QPushButton *remove = box->addButton(tr("&Remove"), QMessageBox::DestructiveRole);
     box->setDefaultButton(QMessageBox::Cancel);
     box->setAttribute(Qt::WA_DeleteOnClose);
