@@ -1,18 +1,102 @@
 #include "credentials.h"
 
 #include <QCoreApplication>
+#include <QEvent>
 #include <QThread>
 
 #include <qt6keychain/keychain.h>
 
-#include <future>
 #include <atomic>
+#include <future>
 #include <memory>
 #include <mutex>
 
 namespace quire {
 
 namespace {
+
+struct JobOutcome
+{
+    QKeychain::Error error = QKeychain::NoError;
+    QString errorString;
+    QString text;
+};
+
+enum class Op { Read, Write, Delete };
+
+// Posted keychain requests, counted. Qt hands a posted event over under a lock that
+// ThreadSanitizer cannot see (Debian's Qt is not instrumented): a request is built completely,
+// then counted here with a release, then posted; the keychain thread's first act on any event is
+// an acquire load of the count. That is the same ordering made visible to it. (A lambda given to
+// QMetaObject::invokeMethod() would not do: Qt copies it after any store of ours.)
+std::atomic<quint64> g_postedRequests{0};
+
+// One keychain operation, posted to the keychain thread.
+class KeychainRequest final : public QEvent
+{
+public:
+    static QEvent::Type type()
+    {
+        static const auto t = QEvent::Type(QEvent::registerEventType());
+        return t;
+    }
+    KeychainRequest(Op op, const QString &key, const QString &secret)
+        : QEvent(type()), op(op), key(key), secret(secret)
+    {
+    }
+
+    const Op op;
+    const QString key;
+    const QString secret;
+    std::shared_ptr<std::promise<JobOutcome>> outcome = std::make_shared<std::promise<JobOutcome>>();
+};
+
+// Lives in the keychain thread and starts the jobs posted to it.
+class KeychainContext final : public QObject
+{
+public:
+    bool event(QEvent *e) override
+    {
+        (void)g_postedRequests.load(std::memory_order_acquire);   // before anything of e is read
+        if (e->type() != KeychainRequest::type())
+            return QObject::event(e);
+        start(*static_cast<KeychainRequest *>(e));
+        return true;
+    }
+
+private:
+    static void start(const KeychainRequest &request)
+    {
+        QKeychain::Job *job = nullptr;
+        switch (request.op) {
+        case Op::Read:
+            job = new QKeychain::ReadPasswordJob(Credentials::service());
+            break;
+        case Op::Write: {
+            auto *w = new QKeychain::WritePasswordJob(Credentials::service());
+            w->setTextData(request.secret);
+            job = w;
+            break;
+        }
+        case Op::Delete:
+            job = new QKeychain::DeletePasswordJob(Credentials::service());
+            break;
+        }
+        job->setKey(request.key);
+        job->setInsecureFallback(false);   // never a plain-text file
+        job->setAutoDelete(true);
+        // The job finishes in this thread; the promise carries the outcome to the caller.
+        QObject::connect(job, &QKeychain::Job::finished, job, [outcome = request.outcome](QKeychain::Job *j) {
+            JobOutcome o;
+            o.error = j->error();
+            o.errorString = j->errorString();
+            if (auto *r = qobject_cast<QKeychain::ReadPasswordJob *>(j))
+                o.text = r->textData();
+            outcome->set_value(std::move(o));
+        });
+        job->start();
+    }
+};
 
 // The thread every QtKeychain job runs in (see the header for why one long-lived thread).
 class KeychainThread final
@@ -45,7 +129,7 @@ private:
     KeychainThread()
     {
         m_thread.setObjectName(QStringLiteral("quire-keychain"));
-        m_context = new QObject;
+        m_context = new KeychainContext;
         m_context->moveToThread(&m_thread);
         m_thread.start();
     }
@@ -62,62 +146,15 @@ private:
     QObject *m_context = nullptr;
 };
 
-struct JobOutcome
-{
-    QKeychain::Error error = QKeychain::NoError;
-    QString errorString;
-    QString text;
-};
-
-enum class Op { Read, Write, Delete };
-
 Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std::chrono::milliseconds timeout)
 {
     KeychainThread *kt = KeychainThread::instance();
     if (!kt)
         return Result<JobOutcome>::failure(QStringLiteral("the keychain is not available (no application object)"));
-    // Qt's queued call hands the captures over under a lock ThreadSanitizer cannot see (Debian's
-    // Qt is not instrumented): a release store before the call and the matching acquire load
-    // first thing on the keychain thread are the same ordering, made visible to it.
-    struct Handoff
-    {
-        std::promise<JobOutcome> value;
-        std::atomic<bool> published{false};
-    };
-    auto handoff = std::make_shared<Handoff>();
-    std::future<JobOutcome> future = handoff->value.get_future();
-    handoff->published.store(true, std::memory_order_release);
-    QMetaObject::invokeMethod(kt->context(), [op, key, secret, handoff] {
-        if (!handoff->published.load(std::memory_order_acquire))
-            return;   // cannot happen: stored before the call was queued
-        QKeychain::Job *job = nullptr;
-        switch (op) {
-        case Op::Read:
-            job = new QKeychain::ReadPasswordJob(Credentials::service());
-            break;
-        case Op::Write: {
-            auto *w = new QKeychain::WritePasswordJob(Credentials::service());
-            w->setTextData(secret);
-            job = w;
-            break;
-        }
-        case Op::Delete:
-            job = new QKeychain::DeletePasswordJob(Credentials::service());
-            break;
-        }
-        job->setKey(key);
-        job->setInsecureFallback(false);   // never a plain-text file
-        job->setAutoDelete(true);
-        QObject::connect(job, &QKeychain::Job::finished, job, [handoff](QKeychain::Job *j) {
-            JobOutcome o;
-            o.error = j->error();
-            o.errorString = j->errorString();
-            if (auto *r = qobject_cast<QKeychain::ReadPasswordJob *>(j))
-                o.text = r->textData();
-            handoff->value.set_value(std::move(o));
-        });
-        job->start();
-    }, Qt::QueuedConnection);
+    auto *request = new KeychainRequest(op, key, secret);
+    std::future<JobOutcome> future = request->outcome->get_future();
+    g_postedRequests.fetch_add(1, std::memory_order_release);
+    QCoreApplication::postEvent(kt->context(), request);   // Qt owns and deletes it
 
     if (future.wait_for(timeout) != std::future_status::ready) {
         return Result<JobOutcome>::failure(
