@@ -16,6 +16,7 @@
 //  - The signing-key derivation example of the AWS General Reference ("Examples of how to
 //    derive a signing key for Signature Version 4": 20120215, us-east-1, iam).
 
+#include "hasher.h"
 #include "net/sigv4.h"
 
 #include <QTest>
@@ -368,7 +369,7 @@ SigningRequest fromSuiteRequest(const QByteArray &req, QByteArray *amzDateHeader
     rq.time = kSuiteTime;
     const qsizetype blank = req.indexOf("\n\n");
     const QByteArray head = blank >= 0 ? req.left(blank) : req;
-    rq.payloadHash = sha256Hex(blank >= 0 ? req.mid(blank + 2) : QByteArray());
+    rq.payloadHash = quire::Hasher::hashBytes(blank >= 0 ? req.mid(blank + 2) : QByteArray());
     QList<QByteArray> lines = head.split('\n');
     const QByteArray line = lines.takeFirst();
     rq.method = line.left(line.indexOf(' '));
@@ -521,7 +522,7 @@ private slots:
         // AWS General Reference, "Examples of how to derive a signing key for Signature Version 4".
         QCOMPARE(signingKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam").toHex(),
                  QByteArray("f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"));
-        QCOMPARE(sha256Hex(""), QByteArray(kEmptyPayloadHash));
+        QCOMPARE(quire::Hasher::hashBytes(""), QByteArray(kEmptyPayloadHash));
     }
 
     void s3Examples_data()
@@ -544,7 +545,7 @@ private slots:
                                                   "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
                                                   "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
         // The key test$file.text: '$' encoded once (%24) in the canonical URI.
-        const QByteArray welcome = sha256Hex("Welcome to Amazon S3.");
+        const QByteArray welcome = quire::Hasher::hashBytes("Welcome to Amazon S3.");
         QTest::newRow("PUT Object")
             << s3Request("PUT", "/test$file.text", {},
                          {{"Date", "Fri, 24 May 2013 00:00:00 GMT"}, {"x-amz-storage-class", "REDUCED_REDUNDANCY"}}, welcome)
@@ -710,7 +711,7 @@ private slots:
         SigningRequest rq = s3Request("PUT", "/bucket/a b.txt", {{"partNumber", "2"}, {"uploadId", "abc"}},
                                       {{"Content-Length", "5"}, {"Content-Type", " text/plain;\t charset=utf-8 "},
                                        {"X-Amz-Meta-Note", "\tone  two\t"}},
-                                      sha256Hex("hello"));
+                                      quire::Hasher::hashBytes("hello"));
         rq.headers[0].second = "127.0.0.1:9000";
         const Result<QByteArray> canonical = canonicalRequest(rq, kS3Credentials);
         QVERIFY2(canonical.ok(), qPrintable(canonical.error()));

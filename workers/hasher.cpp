@@ -313,6 +313,19 @@ QByteArray Sha256::hexResult()
     return hex;
 }
 
+QByteArray Sha256::hexSoFar() const
+{
+    Sha256 probe;
+    probe.assign(*this);
+    return probe.hexResult();
+}
+
+void Sha256::assign(const Sha256 &other)
+{
+    if (&other != this)
+        EVP_MD_CTX_copy_ex(m_context->ctx, other.m_context->ctx);
+}
+
 void Sha256::reset()
 {
     EVP_DigestInit_ex2(m_context->ctx, sha256Method(), nullptr);

@@ -64,8 +64,9 @@ public:
     static QString changedError();     // "changed while being read"
 };
 
-// Incremental SHA-256 for data that arrives in pieces (e.g. a download being verified).
-// Owned and used by one thread at a time.
+// The project's one SHA-256 (OpenSSL EVP, SHA-NI where the processor has it): incremental, for
+// data that arrives in pieces (a body being sent, a download being verified); Hasher::hashBytes()
+// for bytes in memory. Owned and used by one thread at a time.
 class Sha256 final
 {
 public:
@@ -77,6 +78,10 @@ public:
     void addData(QByteArrayView data);
     // 64 lowercase hex digits of everything added so far; the object starts over afterwards.
     QByteArray hexResult();
+    // The same, leaving the object as it is (more may be added).
+    QByteArray hexSoFar() const;
+    // Takes over other's state: what it has seen, this has seen.
+    void assign(const Sha256 &other);
     void reset();
 
 private:

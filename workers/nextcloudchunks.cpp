@@ -3,6 +3,7 @@
 // remotewebdav.cpp, which has the plain and the Content-Range paths).
 
 #include "nextcloudchunks.h"
+#include "hasher.h"
 #include "remotewebdav.h"
 
 #include <QJsonDocument>
@@ -127,9 +128,7 @@ qint64 chunkSizeFor(qint64 fileSize, qint64 configured, int lanes)
 
 QString transferId(const UploadItem &item)
 {
-    net::Sha256Stream sha;   // the project's one SHA-256 (OpenSSL)
-    sha.add(safeFileName(item.collection).toUtf8());
-    const QByteArray folder = sha.hexResult();
+    const QByteArray folder = Hasher::hashBytes(safeFileName(item.collection).toUtf8());
     return QStringLiteral("quire-%1-%2").arg(QString::fromLatin1(item.sha256.left(40)),
                                              QString::fromLatin1(folder.left(8)));
 }

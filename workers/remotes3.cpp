@@ -1,4 +1,5 @@
 #include "remotes3.h"
+#include "hasher.h"
 
 #include <QHostAddress>
 #include <QRandomGenerator>
@@ -326,13 +327,13 @@ RemoteOutcome<bool> S3Remote::sameContent(const QByteArray &key, const Head &h, 
     if (!h.sha256.isEmpty())
         return O::success(h.sha256 == item.sha256);
     // Stored by someone else, without our metadata: read it back.
-    net::Sha256Stream sha;
+    Sha256 sha;
     qint64 got = 0;
     Request rq;
     rq.verb = "GET";
     rq.downloadBytes = item.size;
     rq.onBodyData = [&](QByteArrayView chunk) {
-        sha.add(chunk);
+        sha.addData(chunk);
         got += chunk.size();
         return got <= item.size;
     };
@@ -392,10 +393,10 @@ void S3Remote::probeIfNoneMatch(UploadControl &control)
     put.verb = "PUT";
     put.bodyBytes = body;
     put.headers = {{"Content-Type", "text/plain"}, {"If-None-Match", "*"}};
-    const Response first = call(put, key, {}, aws::sha256Hex(body), &control);
+    const Response first = call(put, key, {}, Hasher::hashBytes(body), &control);
     if (!first.isHttpSuccess())
         return;   // undecided: names are looked up, and the next upload asks again
-    const Response second = call(put, key, {}, aws::sha256Hex(body), &control);
+    const Response second = call(put, key, {}, Hasher::hashBytes(body), &control);
     // 412: honoured; the object replaced: ignored; anything else (stopped, a timeout, a 503)
     // says nothing, and the next upload asks again.
     if (second.end == Response::End::Finished && second.status == 412)
@@ -748,7 +749,7 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
         rq.headers.append(std::pair<QByteArray, QByteArray>("If-None-Match", "*"));
     // Assembling a large object can take the server a while before it answers.
     rq.idleTimeout = std::chrono::minutes(5);
-    const Response resp = call(rq, mp.key, {{"uploadId", mp.uploadId}}, aws::sha256Hex(*body), &control);
+    const Response resp = call(rq, mp.key, {{"uploadId", mp.uploadId}}, Hasher::hashBytes(*body), &control);
     auto finished = [&](bool alreadyPresent) {
         control.reportResumeState(QByteArray());
         UploadReport report;
@@ -921,7 +922,7 @@ Result<QString> S3Remote::test(UploadControl &control)
     put.verb = "PUT";
     put.bodyBytes = body;
     put.headers = {{"Content-Type", "text/plain"}};
-    const Response p = call(put, key, {}, aws::sha256Hex(body), &control);
+    const Response p = call(put, key, {}, Hasher::hashBytes(body), &control);
     if (!p.isHttpSuccess())
         return R::failure(errorFor(p, QStringLiteral("writing a test object to the %1").arg(where)).message);
     Request del;

@@ -1,6 +1,6 @@
 #include "remotetransport.h"
 
-#include <openssl/evp.h>
+#include "hasher.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -24,63 +24,10 @@ SourceState statSource(const QByteArray &nativePath)
     return s;
 }
 
-Sha256Stream::Sha256Stream() : m_ctx(EVP_MD_CTX_new())
-{
-    reset();
-}
-
-Sha256Stream::~Sha256Stream()
-{
-    EVP_MD_CTX_free(static_cast<EVP_MD_CTX *>(m_ctx));
-}
-
-void Sha256Stream::add(QByteArrayView data)
-{
-    EVP_DigestUpdate(static_cast<EVP_MD_CTX *>(m_ctx), data.data(), size_t(data.size()));
-}
-
-QByteArray Sha256Stream::hexResult()
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX *>(m_ctx), md, &len);
-    return QByteArray(reinterpret_cast<const char *>(md), len).toHex();
-}
-
-void Sha256Stream::reset()
-{
-    EVP_DigestInit_ex(static_cast<EVP_MD_CTX *>(m_ctx), EVP_sha256(), nullptr);
-}
-
-namespace {
-// The hex digest of what ctx has seen so far, leaving ctx as it is.
-QByteArray finalHex(const EVP_MD_CTX *ctx)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_MD_CTX *probe = EVP_MD_CTX_new();
-    EVP_MD_CTX_copy_ex(probe, ctx);
-    EVP_DigestFinal_ex(probe, md, &len);
-    EVP_MD_CTX_free(probe);
-    return QByteArray(reinterpret_cast<const char *>(md), int(len)).toHex();
-}
-} // namespace
-
 struct SourceDevice::Hash
 {
-    EVP_MD_CTX *running = EVP_MD_CTX_new();
-    EVP_MD_CTX *prefix = EVP_MD_CTX_new();   // the state after [0, offset): reset() starts here
-    Hash()
-    {
-        EVP_DigestInit_ex(running, EVP_sha256(), nullptr);
-    }
-    ~Hash()
-    {
-        EVP_MD_CTX_free(running);
-        EVP_MD_CTX_free(prefix);
-    }
-    Hash(const Hash &) = delete;
-    Hash &operator=(const Hash &) = delete;
+    Sha256 running;
+    Sha256 prefix;   // the state after [0, offset): reset() starts here
 };
 
 SourceDevice::SourceDevice(const UploadItem &item, bool hashContent)
@@ -129,15 +76,15 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
                                                      .arg(displayPath(m_item.sourcePath), m_file.errorString()));
         if (n == 0)
             return RemoteError::make(K::SourceChanged, QStringLiteral("the file became shorter"));
-        EVP_DigestUpdate(m_hash->running, buf.constData(), size_t(n));
+        m_hash->running.addData(QByteArrayView(buf.constData(), n));
         done += n;
     }
-    EVP_MD_CTX_copy_ex(m_hash->prefix, m_hash->running);
+    m_hash->prefix.assign(m_hash->running);
     m_hashedTo = offset;
     if (m_hashedTo == m_end) {
         // Nothing left to send (an empty file, or a resumed upload that had everything):
         // compare now, as readData() never will.
-        if (finalHex(m_hash->running) != m_item.sha256)
+        if (m_hash->running.hexSoFar() != m_item.sha256)
             return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
         m_verified = true;
     }
@@ -154,7 +101,7 @@ bool SourceDevice::seek(qint64 pos)
         return true;
     if (pos == 0) {
         // A fresh send of the body (e.g. Qt re-sending on a new connection): hash it again.
-        EVP_MD_CTX_copy_ex(m_hash->running, m_hash->prefix);
+        m_hash->running.assign(m_hash->prefix);
         m_hashedTo = m_offset;
         m_hashValid = true;
         m_verified = false;
@@ -209,10 +156,10 @@ bool SourceDevice::fill(qint64 at)
     if (!m_hashContent)
         return true;
     if (m_hashValid && at == m_hashedTo) {
-        EVP_DigestUpdate(m_hash->running, m_buf.constData(), size_t(got));
+        m_hash->running.addData(QByteArrayView(m_buf.constData(), got));
         m_hashedTo += got;
         if (m_hashedTo == m_end) {
-            if (finalHex(m_hash->running) != m_item.sha256) {
+            if (m_hash->running.hexSoFar() != m_item.sha256) {
                 // The server must not get a complete body with other content.
                 m_changed = true;
                 m_bufLen = 0;

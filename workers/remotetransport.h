@@ -90,20 +90,4 @@ private:
     bool m_verified = false;
 };
 
-// SHA-256 of a byte stream, as lowercase hex (OpenSSL EVP; SHA-NI where available).
-class Sha256Stream final
-{
-public:
-    Sha256Stream();
-    ~Sha256Stream();
-    Sha256Stream(const Sha256Stream &) = delete;
-    Sha256Stream &operator=(const Sha256Stream &) = delete;
-    void add(QByteArrayView data);
-    QByteArray hexResult();   // finishes; the object must be reset() before reuse
-    void reset();
-
-private:
-    void *m_ctx;
-};
-
 } // namespace quire::net

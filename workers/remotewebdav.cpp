@@ -1,4 +1,5 @@
 #include "remotewebdav.h"
+#include "hasher.h"
 
 #include <QFile>
 #include <QRandomGenerator>
@@ -242,14 +243,14 @@ RemoteOutcome<bool> WebDavRemote::sameContent(const QUrl &url, const Props &prop
         return O::success(props.sha256 == item.sha256);
     // The server keeps no checksum (Apache): read it back. Only happens when a file of the same
     // size already has the name, e.g. when the document was uploaded before a crash.
-    net::Sha256Stream sha;
+    Sha256 sha;
     qint64 got = 0;
     Request rq;
     rq.verb = "GET";
     rq.url = url;
     rq.downloadBytes = item.size;
     rq.onBodyData = [&](QByteArrayView chunk) {
-        sha.add(chunk);
+        sha.addData(chunk);
         got += chunk.size();
         return got <= item.size;
     };

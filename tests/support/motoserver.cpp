@@ -1,5 +1,6 @@
 #include "motoserver.h"
 
+#include "hasher.h"
 #include "net/s3xml.h"
 #include "net/sigv4.h"
 
@@ -265,7 +266,7 @@ MotoServer::Reply MotoServer::s3(const QByteArray &method, const QByteArray &pat
     s.query = query;
     s.headers = headers;
     s.headers.prepend({"Host", host});
-    s.payloadHash = aws::sha256Hex(body);
+    s.payloadHash = quire::Hasher::hashBytes(body);
     s.time = QDateTime::currentDateTimeUtc();
     s.region = "us-east-1";
     const auto signature = aws::sign(s, {m_accessKey, m_secretKey, {}});

@@ -1,5 +1,7 @@
 #include "net/sigv4.h"
 
+#include "hasher.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -271,15 +273,6 @@ QByteArray amzDate(const QDateTime &time)
     return QByteArray(buf);
 }
 
-QByteArray sha256Hex(QByteArrayView data)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(bytesOf(data), size_t(data.size()), md, &len, EVP_sha256(), nullptr) != 1)
-        return {};
-    return QByteArray(reinterpret_cast<const char *>(md), int(len)).toHex();
-}
-
 QByteArray hmacSha256(QByteArrayView key, QByteArrayView data)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -313,7 +306,7 @@ QByteArray stringToSign(QByteArrayView canonicalRequest, const QDateTime &time, 
     QByteArray sts = kAlgorithm;
     sts.append('\n').append(amzDate(time)).append('\n');
     sts.append(credentialScope(time, region, service)).append('\n');
-    sts.append(sha256Hex(canonicalRequest));
+    sts.append(Hasher::hashBytes(canonicalRequest));
     return sts;
 }
 

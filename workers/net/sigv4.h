@@ -28,7 +28,7 @@ using QueryList = QList<std::pair<QByteArray, QByteArray>>;
 // The payload hash for a body that is not hashed (S3 only; the body then travels unsigned,
 // which is fine over TLS).
 inline constexpr char kUnsignedPayload[] = "UNSIGNED-PAYLOAD";
-// sha256Hex("") - the payload hash of a request without a body.
+// Hasher::hashBytes("") - the payload hash of a request without a body.
 inline constexpr char kEmptyPayloadHash[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 // How the request's path becomes the canonical URI.
@@ -66,7 +66,7 @@ struct SigningRequest
     // the values joined by ',' in the order given. Not allowed here (sign() sets them):
     // Authorization, X-Amz-Date, X-Amz-Security-Token, and for S3 x-amz-content-sha256.
     HeaderList headers;
-    // Lower-case hex SHA-256 of the body (sha256Hex(body); kEmptyPayloadHash without a body),
+    // Lower-case hex SHA-256 of the body (Hasher::hashBytes(body); kEmptyPayloadHash without a body),
     // or kUnsignedPayload.
     QByteArray payloadHash = kEmptyPayloadHash;
     QDateTime time;              // when the request is signed; converted to UTC
@@ -98,8 +98,7 @@ QByteArray canonicalQuery(const QueryList &query);
 // "20150830T123600Z" (ISO 8601 basic format, UTC).
 QByteArray amzDate(const QDateTime &time);
 
-// Lower-case hex SHA-256; raw HMAC-SHA256 (32 bytes).
-QByteArray sha256Hex(QByteArrayView data);
+// Raw HMAC-SHA256 (32 bytes). (A plain SHA-256: Hasher::hashBytes().)
 QByteArray hmacSha256(QByteArrayView key, QByteArrayView data);
 
 // The signing key: HMAC chain over "AWS4" + secret, the date (yyyymmdd), region, service and
@@ -115,7 +114,7 @@ QByteArray signingKey(QByteArrayView secretAccessKey, QByteArrayView yyyymmdd, Q
 // service, or a session token with control characters.
 Result<QByteArray> canonicalRequest(const SigningRequest &request, const Credentials &credentials);
 
-// "AWS4-HMAC-SHA256\n<amzDate>\n<yyyymmdd>/<region>/<service>/aws4_request\n<sha256Hex(canonical)>".
+// "AWS4-HMAC-SHA256\n<amzDate>\n<yyyymmdd>/<region>/<service>/aws4_request\n<SHA-256 of canonical, hex>".
 QByteArray stringToSign(QByteArrayView canonicalRequest, const QDateTime &time, QByteArrayView region,
                         QByteArrayView service);
 
