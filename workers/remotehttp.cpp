@@ -1,5 +1,7 @@
 #include "remotehttp.h"
 
+#include "hasher.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -192,7 +194,7 @@ VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location
         r.sizeMatches = true;
         return VerifyOutcome::success(r);
     }
-    net::Sha256Stream sha;
+    Sha256 sha;
     qint64 got = 0;
     Request rq;
     rq.verb = deep ? "GET" : "HEAD";
@@ -200,7 +202,7 @@ VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location
     if (deep) {
         rq.downloadBytes = item.size;
         rq.onBodyData = [&](QByteArrayView chunk) {
-            sha.add(chunk);
+            sha.addData(chunk);
             got += chunk.size();
             return true;
         };
