@@ -36,7 +36,8 @@ struct SessionStoreStats
 };
 
 // The key -> QVariant store shared by the UI thread and every worker thread: settings that
-// persist and session state that does not. Shared mutable state lives here (DESIGN.md rule 6).
+// persist and session state that does not. Mutable state that threads share lives here (or is
+// owned by one thread; docs/ARCHITECTURE.md).
 //
 // Keys are '/'-separated paths. The first segment decides the lifetime:
 //   settings/...  persisted to the settings file (JSON); values must be JSON-representable
