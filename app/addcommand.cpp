@@ -3,6 +3,7 @@
 #include "catalog.h"
 #include "ingestjob.h"
 #include "nativefs.h"
+#include "remote.h"
 #include "remotecommands.h"
 
 #include <QCommandLineParser>
@@ -21,11 +22,6 @@ namespace quire::cli {
 
 namespace {
 
-QString humanSize(qint64 bytes)
-{
-    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
-}
-
 void drawProgress(const IngestProgress &p, qint64 elapsedMs)
 {
     const double seconds = std::max<qint64>(elapsedMs, 1) / 1000.0;
@@ -34,8 +30,8 @@ void drawProgress(const IngestProgress &p, qint64 elapsedMs)
                                             : QStringLiteral("Hashing"))
                              .arg(p.filesDone)
                              .arg(p.filesFound)
-                             .arg(humanSize(p.bytesDone), humanSize(p.bytesFound),
-                                  humanSize(qint64(p.bytesDone / seconds)));
+                             .arg(formatBytes(p.bytesDone), formatBytes(p.bytesFound),
+                                  formatBytes(qint64(p.bytesDone / seconds)));
     const QByteArray bytes = line.toUtf8();
     std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
     std::fflush(stderr);
@@ -152,7 +148,7 @@ int runAddCommand(Context &ctx)
                           .arg(t.filesUnchanged)
                           .arg(t.filesFailed)
                           .arg(t.filesSkipped)
-                          .arg(humanSize(t.bytesDone))
+                          .arg(formatBytes(t.bytesDone))
                           .arg(seconds, 0, 'f', 2);
     printOut(summary);
     std::fflush(stdout);

@@ -3,6 +3,7 @@
 #include "catalog.h"
 #include "machine.h"
 #include "nativefs.h"
+#include "remote.h"
 #include "remoteprofile.h"
 
 #include <QCommandLineParser>
@@ -14,11 +15,6 @@
 namespace quire::cli {
 
 namespace {
-
-QString humanSize(qint64 bytes)
-{
-    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
-}
 
 // Looks a collection up by name; prints the error and returns nullopt if it is missing.
 std::optional<Collection> findCollection(Catalog &catalog, const QString &name, int *status)
@@ -80,7 +76,7 @@ int listCollections(Context &ctx)
         out += QStringLiteral("%1  %2  %3  %4  %5  %6\n")
                    .arg(c.name, -width)
                    .arg(c.documentCount, 9)
-                   .arg(humanSize(c.bytes), 10)
+                   .arg(formatBytes(c.bytes), 10)
                    .arg(c.pendingCount, 7)
                    .arg(c.failedCount, 6)
                    .arg(c.remote.isEmpty() ? QStringLiteral("-") : c.remote);

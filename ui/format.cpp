@@ -1,5 +1,7 @@
 #include "format.h"
 
+#include "remote.h"
+
 #include <QLocale>
 
 namespace quire {
@@ -11,7 +13,7 @@ QString Format::count(qint64 n)
 
 QString Format::bytes(qint64 n)
 {
-    return QLocale().formattedDataSize(n, n < 1024 * 1024 ? 0 : 1);
+    return formatBytes(n, QLocale());
 }
 
 QString Format::speed(double bytesPerSecond)

@@ -283,18 +283,9 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(const QByteArray &value
     return std::chrono::milliseconds(std::max<qint64>(0, ms));
 }
 
-QString formatBytes(qint64 bytes)
+QString formatBytes(qint64 bytes, const QLocale &locale)
 {
-    if (bytes < 1024)
-        return QStringLiteral("%1 B").arg(bytes);
-    static const char *kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = double(bytes);
-    int unit = -1;
-    while (v >= 1024.0 && unit < 4) {
-        v /= 1024.0;
-        ++unit;
-    }
-    return QStringLiteral("%1 %2").arg(QString::number(v, 'f', 1), QLatin1String(kUnits[unit]));
+    return locale.formattedDataSize(bytes, bytes < 1024 * 1024 ? 0 : 1, QLocale::DataSizeIecFormat);
 }
 
 } // namespace quire

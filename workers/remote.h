@@ -6,6 +6,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QLocale>
 #include <QString>
 
 #include <atomic>
@@ -294,7 +295,9 @@ QString httpErrorMessage(int status, const QByteArray &reasonPhrase, const QByte
 std::optional<std::chrono::milliseconds> parseRetryAfter(const QByteArray &value,
                                                          const QDateTime &nowUtc);
 
-// "1.5 MiB", "1.0 GiB", "512 B".
-QString formatBytes(qint64 bytes);
+// The project's one byte count for people: "512 B", "64 KiB", "1.5 MiB", "1.0 GiB" (IEC units;
+// one decimal from 1 MiB on). The command line keeps the C locale (stable for scripts); the
+// window passes QLocale() for the user's digits and decimal separator.
+QString formatBytes(qint64 bytes, const QLocale &locale = QLocale::c());
 
 } // namespace quire
