@@ -75,8 +75,16 @@ std::optional<MariaDbUrl> parseMariaDbUrl(const QString &text, QString *error)
     if (!looksLikeMariaDbUrl(text))
         return fail(QStringLiteral("it must start with mysql:// or mariadb://"));
     const QUrl url(text, QUrl::StrictMode);
-    if (!url.isValid())
-        return fail(url.errorString());
+    if (!url.isValid()) {
+        // QUrl's message goes on with '; source was "<the whole URL>"', password and all; and
+        // about a password it quotes the character it refused.
+        QString why = url.errorString();
+        if (const qsizetype end = why.indexOf(u';'); end >= 0)
+            why.truncate(end);
+        if (why.startsWith(QLatin1StringView("Invalid password")))
+            why = QStringLiteral("Invalid password (a character in it must be percent-encoded)");
+        return fail(why);
+    }
     if (!url.fragment().isEmpty())
         return fail(QStringLiteral("it has a fragment (\"#…\")"));
 

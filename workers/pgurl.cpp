@@ -32,7 +32,9 @@ struct Split
     QStringView userInfo;   // "user:password" (may be empty)
     bool hasUserInfo = false;
     QStringView hostPort;
+    bool hasPath = false;
     QStringView path;       // without the leading '/'
+    bool hasQuery = false;
     QStringView query;      // without the leading '?'
 };
 
@@ -43,27 +45,60 @@ Split split(const QString &url, qsizetype schemeLen)
     s.scheme = rest.left(schemeLen);
     rest = rest.mid(schemeLen);
 
+    // libpq takes the first '@' before the first '/' as the end of the user info, wherever a '?'
+    // is ("postgresql://ann?x:pw@db" is user "ann?x", password "pw"). The last one ends it
+    // here: an unencoded '@' in a password is common enough, and all of it is then hidden.
+    const qsizetype slash = rest.indexOf(u'/');
+    const qsizetype at = (slash < 0 ? rest : rest.left(slash)).lastIndexOf(u'@');
+    if (at >= 0) {
+        s.hasUserInfo = true;
+        s.userInfo = rest.left(at);
+        rest = rest.mid(at + 1);
+    }
     const qsizetype queryAt = rest.indexOf(u'?');
     if (queryAt >= 0) {
+        s.hasQuery = true;
         s.query = rest.mid(queryAt + 1);
         rest = rest.left(queryAt);
     }
     const qsizetype pathAt = rest.indexOf(u'/');
-    QStringView authority = rest;
     if (pathAt >= 0) {
+        s.hasPath = true;
         s.path = rest.mid(pathAt + 1);
-        authority = rest.left(pathAt);
+        rest = rest.left(pathAt);
     }
-    // The last '@' ends the user info: an unencoded '@' in a password is common enough.
-    const qsizetype at = authority.lastIndexOf(u'@');
-    if (at >= 0) {
-        s.hasUserInfo = true;
-        s.userInfo = authority.left(at);
-        s.hostPort = authority.mid(at + 1);
-    } else {
-        s.hostPort = authority;
-    }
+    s.hostPort = rest;
     return s;
+}
+
+// A part of the URL quoted in a message, as it may be shown: as it is when the redacted URL
+// shows it anyway, else "***" (it may hold the password, or a piece of it).
+QString shownPart(const QString &part, const QString &redacted)
+{
+    return redacted.contains(part) ? part : QStringLiteral("***");
+}
+
+// libpq's message about a URL it cannot read ends with the part it stopped at, quoted, and that
+// part may be the password ('invalid percent-encoded token: "hunter%2"') or the whole URL.
+QString libpqProblem(QString message, const QString &url, const QString &redacted)
+{
+    message = message.trimmed();
+    if (!message.endsWith(u'"'))
+        return message;
+    const qsizetype close = message.size() - 1;
+    // The opening quote: the earliest one that makes the quoted text a piece of the URL (a
+    // password may hold quotes itself), else the last one.
+    qsizetype open = message.lastIndexOf(u'"', close - 1);
+    if (open < 0)
+        return message;
+    for (qsizetype at = message.indexOf(u'"'); at >= 0 && at < close; at = message.indexOf(u'"', at + 1)) {
+        if (url.contains(QStringView(message).mid(at + 1, close - at - 1))) {
+            open = at;
+            break;
+        }
+    }
+    const QString part = message.mid(open + 1, close - open - 1);
+    return message.left(open + 1) + (part == url ? redacted : shownPart(part, redacted)) + u'"';
 }
 
 } // namespace
@@ -83,13 +118,21 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
 
     if (schemeLength(url) == 0)
         return fail(QStringLiteral("it must start with postgresql:// or postgres://"));
+    // libpq would read up to the NUL and never see the rest.
+    if (url.contains(QChar(0)))
+        return fail(QStringLiteral("it contains a NUL character"));
 
     // libpq's own parser: multi-host lists, IPv6 literals, percent-decoding and every parameter
-    // libpq knows (an unknown one is an error), exactly as libpq will connect.
+    // libpq knows (an unknown one is an error), exactly as libpq will connect. The scheme is
+    // case-insensitive (RFC 3986 3.1) but libpq knows it in lower case only: "Postgresql://..."
+    // would be read as "key=value" settings instead.
+    const qsizetype schemeLen = schemeLength(url);
+    const QString forLibpq = url.left(schemeLen).toLower() + url.mid(schemeLen);
     char *message = nullptr;
-    PQconninfoOption *const options = PQconninfoParse(url.toUtf8().constData(), &message);
+    PQconninfoOption *const options = PQconninfoParse(forLibpq.toUtf8().constData(), &message);
     if (!options) {
-        const QString why = message ? QString::fromUtf8(message).trimmed() : QStringLiteral("out of memory");
+        const QString why = message ? libpqProblem(QString::fromUtf8(message), forLibpq, redactPostgresUrl(forLibpq))
+                                    : QStringLiteral("out of memory");
         PQfreemem(message);
         return fail(why);
     }
@@ -118,8 +161,11 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
     for (const QString &port : out.port.split(u',')) {
         bool ok = false;
         const int p = port.toInt(&ok);
+        // libpq ends the user info at the first '@', the redacted URL at the last: what libpq
+        // reads as the port may be part of what the redacted URL hides.
         if (!port.isEmpty() && (!ok || p < 1 || p > 65535))
-            return fail(QStringLiteral("the port \"%1\" is not a number between 1 and 65535").arg(port));
+            return fail(QStringLiteral("the port \"%1\" is not a number between 1 and 65535")
+                            .arg(shownPart(port, redactPostgresUrl(url))));
     }
     return out;
 }
@@ -141,12 +187,9 @@ QString redactPostgresUrl(const QString &url)
         out += u'@';
     }
     out += s.hostPort;
-    // Keep "/" only when the original had a path separator.
-    const qsizetype queryAt = url.indexOf(u'?', schemeLen);
-    const QStringView authorityAndPath = QStringView(url).mid(schemeLen, queryAt < 0 ? -1 : queryAt - schemeLen);
-    if (authorityAndPath.contains(u'/'))
+    if (s.hasPath)
         out += u'/' + s.path.toString();
-    if (queryAt >= 0) {
+    if (s.hasQuery) {
         QStringList params;
         for (const QStringView pair : s.query.split(u'&')) {
             const qsizetype eq = pair.indexOf(u'=');
