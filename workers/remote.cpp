@@ -136,12 +136,13 @@ QString windowsSafeFileName(const QString &name)
     }
     for (qsizetype i = out.size() - 1; i >= 0 && (out.at(i) == QLatin1Char('.') || out.at(i) == QLatin1Char(' ')); --i)
         out[i] = QLatin1Char('_');
-    // "CON", "con.txt", "COM1.tar.gz": the part before the first dot names a device.
+    // "CON", "con.txt", "COM1.tar.gz": the part before the first dot names a device. Windows
+    // reads the superscript digits ¹ ² ³ as digits there too ("LPT³.txt" is a device).
     static const QStringList kDevices = {QStringLiteral("CON"), QStringLiteral("PRN"), QStringLiteral("AUX"),
                                          QStringLiteral("NUL")};
     const QString stem = out.section(QLatin1Char('.'), 0, 0).trimmed().toUpper();
     const bool numbered = stem.size() == 4 && (stem.startsWith(QLatin1String("COM")) || stem.startsWith(QLatin1String("LPT")))
-                          && stem.at(3) >= QLatin1Char('0') && stem.at(3) <= QLatin1Char('9');
+                          && QStringView(u"0123456789\u00b9\u00b2\u00b3").contains(stem.at(3));
     if (kDevices.contains(stem) || numbered) {
         const qsizetype dot = out.indexOf(QLatin1Char('.'));
         out.insert(dot < 0 ? out.size() : dot, QLatin1Char('_'));

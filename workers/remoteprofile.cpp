@@ -196,16 +196,33 @@ std::optional<QString> RemoteProfile::validationError() const
         return std::nullopt;
     }
 
-    // Templates may contain "{collection}", which QUrl would reject in strict mode.
+    // Templates may contain "{collection}", which QUrl would reject in strict mode. ("{base}"
+    // is how the documentation writes the URL itself: nothing replaces it in a URL.)
+    const QString kSlot = QStringLiteral("quirecollectionslot");   // survives a host's lower-casing
     QString probe = url;
-    probe.replace(QLatin1String("{collection}"), QLatin1String("c"));
-    probe.replace(QLatin1String("{base}"), QString());
+    probe.replace(QLatin1String("{collection}"), kSlot);
     const QUrl u(probe, QUrl::StrictMode);
     if (!u.isValid() || u.host().isEmpty()
         || (u.scheme() != QLatin1String("http") && u.scheme() != QLatin1String("https"))) {
         return QStringLiteral("remote \"%1\": the URL must start with http:// or https:// and name "
                               "a host (got \"%2\")")
             .arg(name, displayUrl());
+    }
+    if (kind == RemoteKind::Http && (u.authority().contains(kSlot) || u.fragment().contains(kSlot))) {
+        // The API's URL is made per collection by putting the encoded name in its path or query;
+        // in the host or port there is no encoded form for it, and a fragment is never sent.
+        return QStringLiteral("remote \"%1\": {collection} can only stand in the URL's path or query (got \"%2\")")
+            .arg(name, displayUrl());
+    }
+    if (kind != RemoteKind::Http) {
+        // Only the HTTP API's URL is a template: the WebDAV and S3 remotes read the URL as it is
+        // (tolerantly), "{collection}" in the host included.
+        const QUrl asRead(url, QUrl::TolerantMode);
+        if (!asRead.isValid() || asRead.host().isEmpty()) {
+            return QStringLiteral("remote \"%1\": the URL must start with http:// or https:// and name "
+                                  "a host (got \"%2\")")
+                .arg(name, displayUrl());
+        }
     }
     if (!u.password().isEmpty()) {
         return QStringLiteral("remote \"%1\": the URL contains a password; give the user with "
