@@ -37,7 +37,8 @@ private:
 
     // A collection bound to the fault server (kind http: one POST per upload, or webdav) with one
     // document of `size` bytes.
-    std::unique_ptr<Case> makeCase(RemoteKind kind, qint64 size = 100'000)
+    std::unique_ptr<Case> makeCase(RemoteKind kind, qint64 size = 100'000,
+                                   const QString &collection = QStringLiteral("Reports 2024"))
     {
         auto c = std::make_unique<Case>();
         if (!c->fx->isValid())
@@ -48,7 +49,7 @@ private:
         p.url = c->server->url().toString();
         if (!c->fx->saveRemote(p))
             return nullptr;
-        c->collection = c->fx->createCollection(QStringLiteral("Reports 2024"), p.name);
+        c->collection = c->fx->createCollection(collection, p.name);
         c->content = QByteArray(size, '\0');
         for (qint64 i = 0; i < size; ++i)
             c->content[i] = char((i * 7919) % 251);
@@ -91,6 +92,52 @@ private slots:
         QCOMPARE(last.formFields.value("sha256"), d.sha256);
         QCOMPARE(last.formFields.value("file"), d.sha256);   // the server's hash of the file part
         QCOMPARE(last.formFields.value("size"), QByteArray::number(c->content.size()));
+    }
+
+    // The collection's name is one segment of the API's URL whatever it holds: everything but
+    // RFC 3986's unreserved characters percent-encoded, '/', '?', '#' and '%' included.
+    void collectionNameIsOneSegment()
+    {
+        RemoteProfile p;
+        p.name = QStringLiteral("api");
+        p.kind = RemoteKind::Http;
+        p.url = QStringLiteral("https://api.example/v1/");
+        HttpRemote plain(p, QString(), RemoteLimits());
+        p.url = QStringLiteral("https://api.example/c/{collection}/docs?for={collection}");
+        const HttpRemote templated(p, QString(), RemoteLimits());
+        const QList<std::pair<QString, QByteArray>> names = {
+            {QStringLiteral("a/b"), "a%2Fb"},
+            {QStringLiteral("why?"), "why%3F"},
+            {QStringLiteral("#1"), "%231"},
+            {QStringLiteral("50% & more"), "50%25%20%26%20more"},
+            {QStringLiteral("x=1+2;y"), "x%3D1%2B2%3By"},
+            {QStringLiteral("%2F"), "%252F"},
+            {QString::fromUtf8("\xc3\xa9t\xc3\xa9 \xe2\x98\x80"), "%C3%A9t%C3%A9%20%E2%98%80"},
+            {QStringLiteral("..."), "..."},
+        };
+        for (const auto &[name, segment] : names) {
+            QCOMPARE(plain.documentsUrl(name).toEncoded(), "https://api.example/v1/collections/" + segment + "/documents");
+            QCOMPARE(templated.documentsUrl(name).toEncoded(), "https://api.example/c/" + segment + "/docs?for=" + segment);
+        }
+        // "." and ".." would be dropped as dot segments (RFC 3986 5.2.4) on the way out, and
+        // QUrl decodes "%2E": such names have no URL, and uploading to one is refused.
+        for (const QString &name : {QString(), QStringLiteral("."), QStringLiteral("..")}) {
+            QVERIFY(plain.documentsUrl(name).isEmpty());
+            UploadItem item;
+            item.collection = name;
+            item.fileName = QStringLiteral("report.pdf");
+            UploadControl control;
+            const UploadOutcome o = plain.upload(item, control);
+            QVERIFY(!o.ok());
+            QCOMPARE(o.error->kind, RemoteError::Kind::Config);
+        }
+
+        // And on the wire, through the upload job: a name the catalog takes, with '?', '#', '&'.
+        auto c = makeCase(RemoteKind::Http, 1000, QStringLiteral("Q&A #1 ?"));
+        QVERIFY(c);
+        const UploadResult r = run(*c);
+        QCOMPARE(r.outcome, UploadResult::Outcome::Succeeded);
+        QCOMPARE(c->server->requests().last().path, QByteArray("/collections/Q%26A%20%231%20%3F/documents"));
     }
 
     void serviceUnavailableWithRetryAfter()

@@ -79,10 +79,13 @@ QByteArray quotedFileName(const QString &name)
     return '"' + utf8 + '"';
 }
 
-// The "error"/"message" of a JSON error body, for the person reading the failure.
-QByteArray errorBodyText(const Response &r)
+} // namespace
+
+namespace httpapi {
+
+QByteArray errorText(const QByteArray &body)
 {
-    const QJsonDocument doc = QJsonDocument::fromJson(r.body);
+    const QJsonDocument doc = QJsonDocument::fromJson(body);
     if (doc.isObject()) {
         const QJsonObject o = doc.object();
         for (const char *key : {"error", "message", "detail"}) {
@@ -91,10 +94,32 @@ QByteArray errorBodyText(const Response &r)
                 return v.toString().toUtf8();
         }
     }
-    return r.body;
+    return body;
 }
 
-} // namespace
+QString storedLocation(const QByteArray &body, const QByteArray &locationHeader, const QUrl &documentsUrl)
+{
+    QString location;
+    const QJsonObject o = QJsonDocument::fromJson(body).object();
+    if (o.value(QLatin1String("location")).isString())
+        location = o.value(QLatin1String("location")).toString();
+    else if (!locationHeader.isEmpty())
+        location = QString::fromUtf8(locationHeader);
+    else if (o.contains(QLatin1String("id")))
+        location = o.value(QLatin1String("id")).toVariant().toString();
+    if (!location.isEmpty()) {
+        // A relative location is relative to the documents URL (RFC 9110 10.2.2). One that
+        // resolves to no URL ("//host with spaces/") is kept as sent rather than lost.
+        const QUrl loc(location);
+        if (loc.isRelative() && location.startsWith(QLatin1Char('/'))) {
+            if (const QUrl resolved = documentsUrl.resolved(loc); resolved.isValid() && !resolved.isEmpty())
+                location = resolved.toString(QUrl::FullyEncoded);
+        }
+    }
+    return location;
+}
+
+} // namespace httpapi
 
 HttpRemote::HttpRemote(const RemoteProfile &profile, const QString &secret, const RemoteLimits &limits)
     : Remote(profile, limits), m_client(profile, secret, limits)
@@ -112,6 +137,12 @@ QUrl HttpRemote::documentsUrl(const QString &collection) const
             base.chop(1);
         tmpl = base + QStringLiteral("/collections/{collection}/documents");
     }
+    // "." and ".." cannot be one segment: QUrl decodes "%2E" back to '.', and curl (like
+    // servers) removes dot segments (RFC 3986 5.2.4), so the upload would go to the folder above.
+    // "" would leave an empty segment, which servers collapse. The catalog refuses such names;
+    // there is no URL for them here either.
+    if (collection.isEmpty() || collection == QLatin1String(".") || collection == QLatin1String(".."))
+        return {};
     tmpl.replace(QLatin1String("{collection}"), kMarker);
     // Parse the rest tolerantly (it may hold non-ASCII), then put the strictly encoded
     // collection segment in.
@@ -123,6 +154,11 @@ QUrl HttpRemote::documentsUrl(const QString &collection) const
 UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
 {
     const QString name = safeFileName(item.fileName);
+    const QUrl url = documentsUrl(item.collection);
+    if (url.isEmpty()) {
+        return UploadOutcome::fail(RemoteError::make(
+            K::Config, QStringLiteral("the collection name \"%1\" cannot be a segment of the API's URL").arg(item.collection)));
+    }
     net::SourceDevice source(item, limits().hashWhileSending);
     if (auto e = source.openAt(0, &control))
         return UploadOutcome::fail(*e);
@@ -137,7 +173,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
 
     Request rq;
     rq.verb = "POST";
-    rq.url = documentsUrl(item.collection);
+    rq.url = url;
     rq.body = &body;
     rq.uploadBytes = item.size;
     rq.progressTotal = item.size;
@@ -149,7 +185,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
     const QString action = QStringLiteral("uploading %1").arg(item.fileName);
     if (!resp.isHttpSuccess()) {
         Response shown = resp;
-        shown.body = errorBodyText(resp);
+        shown.body = httpapi::errorText(resp.body);
         return UploadOutcome::fail(m_client.errorFor(shown, action));
     }
     if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
@@ -166,20 +202,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
     report.storedName = name;
     report.bytesSent = item.size;
     report.alreadyPresent = resp.status == 200;
-    const QJsonDocument doc = QJsonDocument::fromJson(resp.body);
-    const QJsonObject o = doc.object();
-    if (o.value(QLatin1String("location")).isString())
-        report.location = o.value(QLatin1String("location")).toString();
-    else if (!resp.header("Location").isEmpty())
-        report.location = QString::fromUtf8(resp.header("Location"));
-    else if (o.contains(QLatin1String("id")))
-        report.location = o.value(QLatin1String("id")).toVariant().toString();
-    if (!report.location.isEmpty()) {
-        // A relative location is relative to the documents URL (RFC 9110 10.2.2).
-        const QUrl loc(report.location);
-        if (loc.isRelative() && report.location.startsWith(QLatin1Char('/')))
-            report.location = rq.url.resolved(loc).toString(QUrl::FullyEncoded);
-    }
+    report.location = httpapi::storedLocation(resp.body, resp.header("Location"), rq.url);
     return UploadOutcome::success(report);
 }
 

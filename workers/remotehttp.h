@@ -21,9 +21,11 @@ namespace quire {
 //   Errors: any 4xx/5xx; the text of the body is shown to the person (JSON "error"/"message"
 //   fields are preferred when present).
 //
-// {collection} is the percent-encoded collection name. Verification (quire verify): HEAD on the
-// recorded location when it is a URL or an absolute path (size from Content-Length when sent);
-// with deep, GET and hash it. Thread-safe.
+// {collection} is the collection name percent-encoded as one path segment: every byte outside
+// the unreserved characters is escaped, so a name with '/', '?', '#' or '%' stays one segment;
+// "", "." and ".." are refused (documentsUrl() gives an empty URL for them).
+// Verification (quire verify): HEAD on the recorded location when it is a URL or an absolute
+// path (size from Content-Length when sent); with deep, GET and hash it. Thread-safe.
 class HttpRemote final : public Remote
 {
 public:
@@ -34,10 +36,26 @@ public:
                          UploadControl &control) override;
     Result<QString> test(UploadControl &control) override;
 
+    // Where documents of `collection` are POSTed; empty for "", "." and "..".
     QUrl documentsUrl(const QString &collection) const;
 
 private:
     net::Client m_client;
 };
+
+// The parts of the API's answers Quire reads (pure functions: no I/O, any thread).
+namespace httpapi {
+
+// The text of an error body for a person: its JSON "error", "message" or "detail" (the first of
+// them that is a string), else the body as it is.
+QByteArray errorText(const QByteArray &body);
+
+// Where a 2xx answer says the document is: the JSON body's "location" when it is a string, else
+// the Location header, else the body's "id" as text (number or string); "" when none is given.
+// A location starting with '/' is resolved against documentsUrl (RFC 9110 10.2.2) into a fully
+// encoded URL.
+QString storedLocation(const QByteArray &body, const QByteArray &locationHeader, const QUrl &documentsUrl);
+
+} // namespace httpapi
 
 } // namespace quire
