@@ -69,6 +69,17 @@ private:
         return out;
     }
 
+    // Test Connection, on a worker thread as the window runs it.
+    static Result<QString> testConnection(Remote &r)
+    {
+        Result<QString> result = Result<QString>::failure({});
+        onWorker([&] {
+            UploadControl control;
+            result = r.test(control);
+        });
+        return result;
+    }
+
     static QByteArray bytes(const QString &path)
     {
         QFile f(path);
@@ -188,11 +199,7 @@ private slots:
         QVERIFY(QFile::link(victim, folder + QStringLiteral("/Links/doc.txt")));
         auto r = remote(QStringLiteral("dest-link"));
         QVERIFY(r);
-        Result<QString> result = Result<QString>::failure({});
-        onWorker([&] {
-            UploadControl control;
-            result = r->test(control);
-        });
+        const Result<QString> result = testConnection(*r);
         QVERIFY2(result.ok(), qPrintable(result.error()));
         const QString src = write(QStringLiteral("link/doc.txt"), "the document");
         const UploadOutcome out = upload(*r, itemFor(src, QStringLiteral("Links"), QStringLiteral("doc.txt")));
@@ -307,11 +314,7 @@ private slots:
     {
         auto r = remote(QStringLiteral("dest6/deeper"));
         QVERIFY(r);
-        Result<QString> result = Result<QString>::failure({});
-        onWorker([&] {
-            UploadControl control;
-            result = r->test(control);
-        });
+        const Result<QString> result = testConnection(*r);
         QVERIFY2(result.ok(), qPrintable(result.error()));
         QVERIFY(QFileInfo(m_dir.filePath(QStringLiteral("dest6/deeper"))).isDir());
     }
