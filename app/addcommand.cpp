@@ -1,9 +1,9 @@
 #include "commands.h"
 
-#include "catalog.h"
-#include "ingestjob.h"
-#include "nativefs.h"
-#include "remote.h"
+#include "catalog/catalog.h"
+#include "ingest/ingestjob.h"
+#include "platform/nativefs.h"
+#include "remotes/remote.h"
 #include "remotecommands.h"
 
 #include <QCommandLineParser>

@@ -1,10 +1,10 @@
 #include "commands.h"
 
-#include "catalog.h"
-#include "machine.h"
-#include "nativefs.h"
-#include "remote.h"
-#include "remoteprofile.h"
+#include "catalog/catalog.h"
+#include "catalog/machine.h"
+#include "platform/nativefs.h"
+#include "remotes/remote.h"
+#include "remotes/remoteprofile.h"
 
 #include <QCommandLineParser>
 #include <QJsonArray>

@@ -1,8 +1,8 @@
 #include "hashcommand.h"
 
-#include "hasher.h"
-#include "pools.h"
-#include "sha256sumformat.h"
+#include "hashing/hasher.h"
+#include "jobs/pools.h"
+#include "hashing/sha256sumformat.h"
 
 #include <QFile>
 

@@ -1,19 +1,19 @@
 // The composition root: parses the command line, builds the session store, the catalog and the
 // pools, and either opens the window or runs one headless command on a command thread.
 
-#include "catalog.h"
-#include "catalogconfig.h"
+#include "catalog/catalog.h"
+#include "catalog/catalogconfig.h"
 #include "cli.h"
 #include "commands.h"
-#include "credentials.h"
-#include "dbconnections.h"
+#include "settings/credentials.h"
+#include "catalog/dbconnections.h"
 #include "guicommand.h"
 #include "hashcommand.h"
-#include "nativefs.h"
-#include "pools.h"
+#include "platform/nativefs.h"
+#include "jobs/pools.h"
 #include "net/ratelimit.h"
 #include "remotecommands.h"
-#include "sessionstore.h"
+#include "settings/sessionstore.h"
 
 #include <QApplication>
 #include <optional>

@@ -1,13 +1,13 @@
 #include "remotecommands.h"
 
-#include "catalog.h"
-#include "credentials.h"
+#include "catalog/catalog.h"
+#include "settings/credentials.h"
 #include "net/http.h"
 #include "net/ratelimit.h"
-#include "remote.h"
-#include "remoteprofile.h"
-#include "sessionstore.h"
-#include "uploadjob.h"
+#include "remotes/remote.h"
+#include "remotes/remoteprofile.h"
+#include "settings/sessionstore.h"
+#include "upload/uploadjob.h"
 
 #include <QCommandLineParser>
 #include <QDir>

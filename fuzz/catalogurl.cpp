@@ -3,10 +3,10 @@
 // in $QUIRE_CATALOG or in the settings. Checked beyond "no crash": a password the URL carries is
 // never shown (displayLocation(), error messages), and passwordInUrl() knows it is there.
 
-#include "catalogconfig.h"
+#include "catalog/catalogconfig.h"
 #include "fuzzsupport.h"
-#include "mariadburl.h"
-#include "pgurl.h"
+#include "catalog/mariadburl.h"
+#include "catalog/pgurl.h"
 
 #include <cctype>
 

@@ -4,7 +4,7 @@
 
 #include "fuzzsupport.h"
 #include "net/http.h"
-#include "remotehttp.h"
+#include "remotes/remotehttp.h"
 
 #include <memory>
 

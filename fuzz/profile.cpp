@@ -4,10 +4,10 @@
 // a profile survives being stored and read back.
 
 #include "fuzzsupport.h"
-#include "remote.h"
-#include "remotehttp.h"
-#include "remotes3.h"
-#include "remotewebdav.h"
+#include "remotes/remote.h"
+#include "remotes/remotehttp.h"
+#include "remotes/remotes3.h"
+#include "remotes/remotewebdav.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

@@ -3,8 +3,8 @@
 // (nextcloud::parseListing), from any server, any proxy in between, or anyone in the middle.
 
 #include "fuzzsupport.h"
-#include "nextcloudchunks.h"
-#include "remotewebdav.h"
+#include "remotes/nextcloudchunks.h"
+#include "remotes/remotewebdav.h"
 
 #include <set>
 

@@ -5,8 +5,8 @@
 // be what a new store reads from that file.
 
 #include "fuzzsupport.h"
-#include "remoteprofile.h"
-#include "sessionstore.h"
+#include "remotes/remoteprofile.h"
+#include "settings/sessionstore.h"
 
 #include <QDir>
 #include <QFile>

@@ -5,7 +5,7 @@
 // Input: UTF-16 as is (lone surrogates, NULs...) when it starts with a 0 byte, else UTF-8.
 
 #include "fuzzsupport.h"
-#include "remote.h"
+#include "remotes/remote.h"
 
 #include <QStringList>
 

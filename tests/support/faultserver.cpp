@@ -1,7 +1,7 @@
 #include "faultserver.h"
 
-#include "dbconnections.h"
-#include "hasher.h"
+#include "catalog/dbconnections.h"
+#include "hashing/hasher.h"
 
 #include <QCryptographicHash>
 #include <QSqlQuery>

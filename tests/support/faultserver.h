@@ -6,13 +6,13 @@
 #include <QString>
 #include <QUrl>
 
-#include "catalog.h"
-#include "pools.h"
-#include "pooltask.h"
-#include "remoteprofile.h"
-#include "sessionstore.h"
+#include "catalog/catalog.h"
+#include "jobs/pools.h"
+#include "jobs/pooltask.h"
+#include "remotes/remoteprofile.h"
+#include "settings/sessionstore.h"
 #include "testca.h"
-#include "uploadjob.h"
+#include "upload/uploadjob.h"
 
 #include <QTemporaryDir>
 

@@ -1,6 +1,6 @@
 #include "motoserver.h"
 
-#include "hasher.h"
+#include "hashing/hasher.h"
 #include "net/s3xml.h"
 #include "net/sigv4.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "pooltask.h"
+#include "jobs/pooltask.h"
 
 #include <QByteArray>
 #include <QList>

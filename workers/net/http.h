@@ -1,6 +1,6 @@
 #pragma once
 
-#include "remote.h"
+#include "remotes/remote.h"
 #include "net/tls.h"
 
 #include <QByteArray>

@@ -1,6 +1,6 @@
 #include "net/ratelimit.h"
 
-#include "remote.h"
+#include "remotes/remote.h"
 
 #include <QHash>
 #include <QRegularExpression>

@@ -1,6 +1,6 @@
 #include "net/sigv4.h"
 
-#include "hasher.h"
+#include "hashing/hasher.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "result.h"
+#include "jobs/result.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
@@ -19,7 +19,7 @@
 // This is what the AWS SDKs and curl's --aws-sigv4 do for S3.
 //
 // Checked against AWS's published SigV4 test suite and the S3 API reference examples
-// (tests/tst_s3sign.cpp).
+// (tests/workers/net/tst_s3sign.cpp).
 namespace quire::net::aws {
 
 using HeaderList = QList<std::pair<QByteArray, QByteArray>>;

@@ -1,7 +1,7 @@
 #include "net/tls.h"
 
 #include "net/tlsopenssl.h"
-#include "remoteprofile.h"
+#include "remotes/remoteprofile.h"
 
 #include <QRegularExpression>
 #include <QTimeZone>
