@@ -8,7 +8,6 @@
 #include "jobs/pooltask.h"
 
 #include <QPromise>
-#include <QTimer>
 
 #include <algorithm>
 #include <chrono>
@@ -26,7 +25,6 @@ constexpr qint64 kChunkBytes = 32 << 20;
 // Files at least this large report per-document hashing progress, and so are cataloged as
 // queued before they are hashed; smaller new files are cataloged once hashed.
 constexpr qint64 kProgressReportBytes = 8 << 20;
-constexpr int kFlushIntervalMs = 50;   // at most 20 emissions a second
 // The walker catalogs files in batches of this many (one transaction each).
 constexpr int kWalkBatch = 1024;
 // The writer commits once this many results wait, when no hashing is in flight, or when the
@@ -93,7 +91,6 @@ struct IngestJob::Shared
     int outstanding = 0;                 // scheduled work items that have not ended
     QString fatalError;
     bool done = false;                   // every work item ended; result is set
-    bool finishedEmitted = false;
     IngestResult result;
 
     QPromise<IngestResult> promise;
@@ -591,7 +588,7 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
 
 IngestJob::IngestJob(Catalog &catalog, Pools &pools, qint64 collectionId, QList<QByteArray> paths,
                      QObject *parent)
-    : QObject(parent)
+    : Job(parent)
 {
     // The catalog records where each file is, for uploads and "Show in Folder" from any
     // folder later: relative paths are resolved now, against this process's current folder.
@@ -611,37 +608,33 @@ qint64 IngestJob::collectionId() const
     return m_shared->collectionId;
 }
 
-void IngestJob::start()
+void IngestJob::doStart()
 {
-    auto *timer = new QTimer(this);
-    timer->setInterval(kFlushIntervalMs);
-    connect(timer, &QTimer::timeout, this, &IngestJob::flush);
-    timer->start();
     auto self = m_shared;
     self->schedule(self->pools.io(), [self] { self->walk(self); }, self);
 }
 
-void IngestJob::cancel()
+void IngestJob::doCancel()
 {
     m_shared->cancel();
 }
 
-void IngestJob::setPaused(bool paused)
+void IngestJob::doSetPaused(bool paused)
 {
     std::lock_guard lock(m_shared->pauseMutex);
     m_shared->paused = paused;
     m_shared->pauseChanged.notify_all();
 }
 
-bool IngestJob::isPaused() const
+bool IngestJob::doIsPaused() const
 {
     return m_shared->paused;
 }
 
-bool IngestJob::isFinished() const
+JobAmounts IngestJob::doAmounts() const
 {
-    std::lock_guard lock(m_shared->mutex);
-    return m_shared->finishedEmitted;
+    const IngestProgress p = progress();
+    return JobAmounts{p.filesDone, p.filesFound, p.bytesDone, p.bytesFound, 0, !p.walking, doIsPaused()};
 }
 
 IngestProgress IngestJob::progress() const
@@ -655,7 +648,7 @@ QFuture<IngestResult> IngestJob::result() const
     return m_shared->promise.future();
 }
 
-void IngestJob::flush()
+void IngestJob::doReport()
 {
     QList<DocumentEvent> events;
     QList<IngestIssue> newIssues;
@@ -665,8 +658,6 @@ void IngestJob::flush()
     {
         std::lock_guard lock(m_shared->mutex);
         Shared &s = *m_shared;
-        if (s.finishedEmitted)
-            return;
         events.reserve(s.pendingOrder.size());
         for (qint64 id : std::as_const(s.pendingOrder))
             events.append(s.pendingEvents.value(id));
@@ -677,7 +668,6 @@ void IngestJob::flush()
         progress = s.progress;
         if (s.done) {
             finishNow = true;
-            s.finishedEmitted = true;
             result = s.result;
         }
     }
@@ -688,8 +678,7 @@ void IngestJob::flush()
         Q_EMIT issueFound(issue);
     Q_EMIT progressChanged(progress);
     if (finishNow) {
-        if (auto *timer = findChild<QTimer *>())
-            timer->stop();
+        finishing({result.outcome, result.error});
         Q_EMIT finished(result);
     }
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "catalog/documentstatus.h"
+#include "jobs/job.h"
 
 #include <QByteArray>
 #include <QFuture>
@@ -56,7 +57,7 @@ struct IngestProgress
 
 struct IngestResult
 {
-    enum class Outcome { Succeeded, SomeFailed, Cancelled, Error };
+    using Outcome = JobOutcome;
     Outcome outcome = Outcome::Succeeded;
     QString error;              // Error: what stopped the whole job (e.g. the catalog)
     IngestProgress totals;
@@ -71,16 +72,12 @@ struct IngestResult
 // job is paused or while a large file waits to be hashed are first recorded as `queued`, so they
 // are listed (and survive a crash) while they wait, and are updated once hashed.
 //
-// Like KDE's KJob: start() only schedules; progress and document changes are reported by
-// signals, coalesced (at most ~20 emissions a second, documents in batches); exactly one
-// finished() per job. Signals are emitted in the thread the job lives in, which must run an
-// event loop (the GUI thread in the window; the main thread on the command line).
-//
-// The job may be deleted once finished() was emitted; deleting a running job cancels it and
-// returns without waiting (the work items hold the shared state, not the job).
+// A Job (jobs/job.h): start() only schedules; progress, document changes and issues are reported
+// by signals on the job's thread, coalesced (documents in batches); exactly one finished() per
+// job, then ended().
 // Relative paths are made absolute (against the current folder) when the job is constructed.
 // catalog and pools must outlive the work (they are owned by the composition root).
-class IngestJob final : public QObject
+class IngestJob final : public Job
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(IngestJob)
@@ -91,15 +88,10 @@ public:
 
     qint64 collectionId() const;
 
-    // Schedules the work and returns at once. Call once, from the job's thread.
-    Q_INVOKABLE void start();
-    // Any thread. Files not hashed yet end as `cancelled`; what was cataloged stays.
-    void cancel();
-    // Any thread. Paused hashing finishes the block it is reading, then waits.
-    void setPaused(bool paused);
-    bool isPaused() const;
+    // start(), cancel(), setPaused(), isFinished() as every Job. Cancelling: files not hashed yet
+    // end as `cancelled`; what was cataloged stays. Pausing: hashing finishes the block it is
+    // reading, then waits.
 
-    bool isFinished() const;
     IngestProgress progress() const;       // a consistent snapshot; any thread
     // Resolves with the same result finished() carries; usable from any thread.
     QFuture<IngestResult> result() const;
@@ -113,8 +105,15 @@ Q_SIGNALS:
 public:
     struct Shared;   // the state the work items share with the job
 
+protected:
+    void doStart() override;
+    void doCancel() override;
+    void doSetPaused(bool paused) override;
+    bool doIsPaused() const override;
+    JobAmounts doAmounts() const override;
+    void doReport() override;
+
 private:
-    void flush();
 
     std::shared_ptr<Shared> m_shared;
 };

@@ -13,7 +13,6 @@
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QPromise>
-#include <QTimer>
 
 #include <condition_variable>
 #include <deque>
@@ -31,7 +30,6 @@ bool isThisMachines(const Document &doc)
     return doc.machineId.isEmpty() || doc.machineId == thisMachine().id;
 }
 
-constexpr int kFlushIntervalMs = 50;     // at most 20 emissions a second
 constexpr int kFetchBatch = 256;
 // A worker claims the next documents in one catalog transaction: up to this many, and no more
 // once they add up to kClaimBytes (at least one). Any worker of the job takes them from there,
@@ -39,8 +37,8 @@ constexpr int kFetchBatch = 256;
 // what another job or process could have taken small.
 constexpr int kClaimBatch = 32;
 constexpr qint64 kClaimBytes = 8 << 20;
-// Finished uploads are recorded in the catalog together: whatever finished since the last flush
-// tick (kFlushIntervalMs), or as soon as this many are waiting.
+// Finished uploads are recorded in the catalog together: whatever finished since the last
+// report tick (every 50 ms, jobs/job.h), or as soon as this many are waiting.
 constexpr int kResultBatch = 64;
 constexpr int kMaxSourceChanges = 3;     // re-hash and retry at most this often per document
 constexpr double kSpeedSmoothing = 0.3;  // weight of the newest sample in the moving average
@@ -177,7 +175,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     std::deque<Held> ready;              // taken from pending, claimed, waiting for a worker
     QHash<qint64, qint64> held;          // ids in `ready` or being claimed -> collection id
     bool claiming = false;
-    // The job, for posting its last flush (finishLocked()); cleared when it is deleted.
+    // The job, for posting its last report (finishLocked()); cleared when it is deleted.
     UploadJob *owner = nullptr;
     std::vector<Finished> results;       // uploaded, not recorded in the catalog yet
     qint64 resultBytes = 0;              // their sizes
@@ -200,7 +198,6 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
     bool cancelled = false;
     bool cancelledPending = false;       // cancelCollection(0): the outcome is Cancelled
     bool done = false;
-    bool finishedEmitted = false;
     QString fatalError;
     qint64 pendingInCatalog = 0;
     qint64 pendingBytesKnown = 0;        // sizes of the documents in `pending`
@@ -290,7 +287,7 @@ struct UploadJob::Shared : std::enable_shared_from_this<UploadJob::Shared>
         promise.finish();
         // finished() goes out now rather than on the next flush tick.
         if (owner)
-            QMetaObject::invokeMethod(owner, "flush", Qt::QueuedConnection);
+            QMetaObject::invokeMethod(owner, "report", Qt::QueuedConnection);
     }
 
     UploadProgress progressLocked() const
@@ -1280,7 +1277,7 @@ void UploadJob::Shared::process(Work work)
 // --- UploadJob ---------------------------------------------------------------------------------
 
 UploadJob::UploadJob(Catalog &catalog, SessionStore &store, Pools &pools, UploadScope scope, QObject *parent)
-    : QObject(parent), m_shared(std::make_shared<Shared>(catalog, store, pools, std::move(scope)))
+    : Job(parent), m_shared(std::make_shared<Shared>(catalog, store, pools, std::move(scope)))
 {
 }
 
@@ -1290,7 +1287,7 @@ UploadJob::~UploadJob()
         std::lock_guard lock(m_shared->mutex);
         m_shared->owner = nullptr;
     }
-    cancel();
+    doCancel();
 }
 
 void UploadJob::setSettings(const UploadSettings &settings)
@@ -1324,22 +1321,18 @@ const UploadScope &UploadJob::scope() const
     return m_shared->scope;
 }
 
-void UploadJob::start()
+void UploadJob::doStart()
 {
     Shared &s = *m_shared;
     if (!s.settingsSet)
         s.settings = UploadSettings::fromStore(s.store);
-    auto *timer = new QTimer(this);
-    timer->setInterval(kFlushIntervalMs);
-    connect(timer, &QTimer::timeout, this, &UploadJob::flush);
-    timer->start();
     std::lock_guard lock(s.mutex);
     s.owner = this;
     s.started = true;
     s.spawnWorkersLocked();
 }
 
-void UploadJob::cancel()
+void UploadJob::doCancel()
 {
     Shared &s = *m_shared;
     std::lock_guard lock(s.mutex);
@@ -1354,7 +1347,7 @@ void UploadJob::cancel()
         s.maybeFinishLocked();
 }
 
-void UploadJob::setPaused(bool paused)
+void UploadJob::doSetPaused(bool paused)
 {
     Shared &s = *m_shared;
     std::lock_guard lock(s.mutex);
@@ -1371,7 +1364,7 @@ void UploadJob::setPaused(bool paused)
     }
 }
 
-bool UploadJob::isPaused() const
+bool UploadJob::doIsPaused() const
 {
     std::lock_guard lock(m_shared->mutex);
     return m_shared->paused;
@@ -1543,10 +1536,10 @@ void UploadJob::cancelCollection(qint64 collectionId)
     });
 }
 
-bool UploadJob::isFinished() const
+JobAmounts UploadJob::doAmounts() const
 {
-    std::lock_guard lock(m_shared->mutex);
-    return m_shared->finishedEmitted;
+    const UploadProgress p = progress();
+    return JobAmounts{p.filesDone, p.filesTotal, p.bytesDone, p.bytesTotal, p.bytesPerSecond, true, p.paused};
 }
 
 UploadProgress UploadJob::progress() const
@@ -1560,7 +1553,7 @@ QFuture<UploadResult> UploadJob::result() const
     return m_shared->promise.future();
 }
 
-void UploadJob::flush()
+void UploadJob::doReport()
 {
     Shared &s = *m_shared;
     QList<UploadDocumentEvent> events;
@@ -1606,8 +1599,7 @@ void UploadJob::flush()
             emitProgress = true;
             s.progressDirty = false;
         }
-        if (s.done && !s.finishedEmitted) {
-            s.finishedEmitted = true;
+        if (s.done) {
             emitFinished = true;
             result = s.finalResult;
         }
@@ -1618,8 +1610,7 @@ void UploadJob::flush()
     if (emitProgress)
         Q_EMIT progressChanged(progress);
     if (emitFinished) {
-        if (auto *timer = findChild<QTimer *>())
-            timer->stop();
+        finishing({result.outcome, result.error});
         Q_EMIT finished(result);
     }
 }

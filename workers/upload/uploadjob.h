@@ -2,6 +2,7 @@
 
 #include "catalog/documentstatus.h"
 #include "remotes/remoteprofile.h"
+#include "jobs/job.h"
 #include "jobs/result.h"
 #include "upload/uploadpolicy.h"
 
@@ -87,7 +88,7 @@ struct UploadRemoteProblem
 
 struct UploadResult
 {
-    enum class Outcome { Succeeded, SomeFailed, Cancelled, Error };
+    using Outcome = JobOutcome;
     Outcome outcome = Outcome::Succeeded;
     QString error;                  // Error: what stopped the whole job (e.g. the catalog, a remote)
     UploadProgress totals;
@@ -120,10 +121,9 @@ using SecretProvider = std::function<Result<QString>(const RemoteProfile &profil
 
 // Uploads the pending (`hashed`) documents in a scope to their collections' remotes.
 //
-// Like KDE's KJob: start() only schedules; progress and per-document changes are reported by
-// signals, coalesced (at most ~20 emissions a second, documents in batches); exactly one
-// finished() per job. Signals are emitted in the thread the job lives in, which must run an
-// event loop (the GUI thread in the window, the command thread's local loop on the command line).
+// A Job (jobs/job.h): start() only schedules; progress and per-document changes are reported by
+// signals on the job's thread, coalesced (documents in batches); exactly one finished() per job,
+// then ended().
 //
 // How it works: up to settings.parallel workers run on Pools::io() (each gives its pool slot back
 // while it uploads, QThreadPool::releaseThread(), so long uploads never starve catalog queries).
@@ -149,7 +149,7 @@ using SecretProvider = std::function<Result<QString>(const RemoteProfile &profil
 //
 // The job may be deleted once finished() was emitted; deleting a running job stops it (as
 // cancel()) and returns without waiting. catalog, store and pools must outlive the work.
-class UploadJob final : public QObject
+class UploadJob final : public Job
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(UploadJob)
@@ -172,17 +172,13 @@ public:
 
     const UploadScope &scope() const;
 
-    // Schedules the work and returns at once. Call once, from the job's thread.
-    void start();
-    // Any thread. Stops the job (Ctrl+C, quitting): uploads in flight are aborted within ~100 ms
+    // start(), cancel(), setPaused(), isFinished() as every Job.
+    // Cancelling stops the job (Ctrl+C, quitting): uploads in flight are aborted within ~100 ms
     // and go back to `hashed` (a resumable partial upload is kept), pending documents stay
     // `hashed` (claimed ones go back): the next job continues with them. Finished uploads are
     // recorded first. finished() reports Cancelled.
-    void cancel();
-    // Any thread. Pausing aborts the uploads in flight (back to `hashed`, partials kept) and
-    // takes no new ones; resuming continues. A paused job does not finish.
-    void setPaused(bool paused);
-    bool isPaused() const;
+    // Pausing aborts the uploads in flight (back to `hashed`, partials kept) and takes no new
+    // ones; resuming continues. A paused job does not finish.
     // Any thread. More documents in scope may have become `hashed`: look for them again (the
     // ingest hook). Returns false when the job has already finished (start a new one then).
     bool wake();
@@ -199,7 +195,6 @@ public:
     // yet becomes `cancelled`.
     void cancelCollection(qint64 collectionId);
 
-    bool isFinished() const;
     UploadProgress progress() const;          // a consistent snapshot; any thread
     QFuture<UploadResult> result() const;     // resolves with what finished() carries
 
@@ -211,11 +206,17 @@ Q_SIGNALS:
 public:
     struct Shared;   // the state the workers share with the job
 
+protected:
+    void doStart() override;
+    void doCancel() override;
+    void doSetPaused(bool paused) override;
+    bool doIsPaused() const override;
+    JobAmounts doAmounts() const override;
+    // Emits what gathered since the last call (events, progress, finished()); on the report
+    // tick, and posted by name ("report") at the job's end.
+    void doReport() override;
+
 private:
-    // Emits what gathered since the last call (events, progress, finished()); on the flush tick,
-    // and posted by name at the job's end (a functor posted from a worker thread would be a
-    // hand-off ThreadSanitizer cannot see through Qt's event queue; tests/tsan.supp).
-    Q_INVOKABLE void flush();
 
     std::shared_ptr<Shared> m_shared;
 };
