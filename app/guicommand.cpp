@@ -9,7 +9,7 @@
 #include "views/browserwindow.h"
 #include "common/fileopenreceiver.h"
 #include "platform/nativefs.h"
-#include "upload/uploadqueue.h"
+#include "upload/uploadcontroller.h"
 #include "jobs/pools.h"
 #include "common/responsivenessmonitor.h"
 #include "settings/sessionstore.h"
@@ -142,9 +142,11 @@ QString instanceKey(const CatalogConfig &catalog)
 class GuiRun final : public QObject
 {
 public:
-    GuiRun(const GuiOptions &options, CatalogService &service, BrowserWindow &window, ResponsivenessMonitor &monitor)
+    GuiRun(const GuiOptions &options, CatalogService &service, UploadController &uploads, BrowserWindow &window,
+           ResponsivenessMonitor &monitor)
         : m_options(options)
         , m_service(service)
+        , m_uploads(uploads)
         , m_window(window)
         , m_monitor(monitor)
     {
@@ -187,12 +189,10 @@ public:
             QTimer::singleShot(300, this, &GuiRun::maybeFinish);
         });
         // "All work" includes uploading what was added (collections with a remote).
-        if (UploadQueue *uploads = window.uploadQueue()) {
-            connect(uploads, &UploadQueue::idle, this, [this] {
-                m_idleMs = m_options.startClock.elapsed();
-                QTimer::singleShot(300, this, &GuiRun::maybeFinish);
-            });
-        }
+        connect(&uploads, &UploadController::idle, this, [this] {
+            m_idleMs = m_options.startClock.elapsed();
+            QTimer::singleShot(300, this, &GuiRun::maybeFinish);
+        });
 
         if (!m_options.screenshotPath.isEmpty()) {
             m_screenshotTimer.setInterval(250);
@@ -216,9 +216,7 @@ private:
     {
         if (!m_options.quitWhenIdle || m_finishing)
             return;
-        if (!m_window.isReady() || m_service.isBusy() || !painted())
-            return;
-        if (const UploadQueue *uploads = m_window.uploadQueue(); uploads && uploads->isBusy())
+        if (!m_window.isReady() || m_service.isBusy() || m_uploads.isBusy() || !painted())
             return;
         finish();
     }
@@ -370,6 +368,7 @@ private:
 
     const GuiOptions &m_options;
     CatalogService &m_service;
+    UploadController &m_uploads;
     BrowserWindow &m_window;
     ResponsivenessMonitor &m_monitor;
     int m_exitCode = kExitOk;
@@ -440,10 +439,13 @@ int runGui(const GuiOptions &options)
         }
     }
 
-    BrowserWindow window(service, options.store, &monitor);
+    // Uploads, next to the catalog service: the window tells the controller what happened and
+    // shows what it does; it starts once the window has opened the catalog.
+    UploadController uploads(service.catalog(), options.store, service.pools());
+    BrowserWindow window(service, options.store, uploads, &monitor);
     QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
                      Qt::SingleShotConnection);
-    GuiRun run(options, service, window, monitor);
+    GuiRun run(options, service, uploads, window, monitor);
 #ifdef Q_OS_MACOS
     // Files the system hands over later (Dock icon, Finder's Open With) go where PATHs go. Only
     // here: Qt sends QFileOpenEvent on macOS alone, and the filter sees every event of the app.

@@ -1,22 +1,33 @@
 #pragma once
 
-// Helpers shared by the UI tests (tst_documentmodel, tst_collectionmodel, tst_browserwindow...).
+// Helpers shared by the UI tests (tst_documentmodel, tst_collectionmodel, tst_browserwindow...),
+// and the fixture they stand on (UiFixture, WindowParts).
 
 #include "catalog/catalog.h"
+#include "catalog/catalogservice.h"
+#include "jobs/pools.h"
+#include "settings/sessionstore.h"
 #include "testsupport.h"
+#include "upload/uploadcontroller.h"
+#include "views/browserwindow.h"
 
 #include <QByteArray>
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlDriver>
 #include <QStringList>
+#include <QTemporaryDir>
+#include <QTest>
 #include <QThread>
 #include <QtGlobal>
 
 #include <fcntl.h>
+#include <memory>
+#include <optional>
 #include <unistd.h>
 
 namespace quire::uitest {
@@ -82,5 +93,127 @@ inline QStringList fileNamesOf(Catalog &catalog, qint64 collectionId)
     names.sort();
     return names;
 }
+
+// How long the fixture waits for a window to be ready, or for its work to end, unless told.
+constexpr int kWindowTimeoutMs = 60'000;
+
+// The window and what the composition root (app/guicommand.cpp) builds next to it, over a
+// catalog, a session store and pools the test owns: the catalog service, the upload controller
+// and, once asked for, the window. Goes window first, then the controller, then the service.
+class WindowParts final
+{
+public:
+    WindowParts(Catalog &catalog, SessionStore &store, Pools &pools)
+        : m_store(store)
+        , m_service(catalog, pools)
+        , m_uploads(catalog, store, pools)
+    {
+    }
+    ~WindowParts() { m_window.reset(); }
+    WindowParts(const WindowParts &) = delete;
+    WindowParts &operator=(const WindowParts &) = delete;
+
+    CatalogService &service() { return m_service; }
+    UploadController &uploads() { return m_uploads; }
+    BrowserWindow *window() const { return m_window.get(); }
+
+    // A new window (an earlier one goes first), neither shown nor started.
+    BrowserWindow &makeWindow()
+    {
+        m_window.reset();
+        m_window = std::make_unique<BrowserWindow>(m_service, m_store, m_uploads);
+        return *m_window;
+    }
+    // A new window, shown and started on `collection` (ingesting `paths` into it); true once it
+    // is ready().
+    bool startWindow(const QString &collection = {}, const QList<QByteArray> &paths = {},
+                     int timeoutMs = kWindowTimeoutMs)
+    {
+        BrowserWindow &window = makeWindow();
+        QSignalSpy ready(&window, &BrowserWindow::ready);
+        window.show();
+        window.start(collection, paths);
+        return QTest::qWaitFor([&] { return ready.count() == 1; }, timeoutMs);
+    }
+    void closeWindow() { m_window.reset(); }
+    // Neither ingest nor uploads run any more.
+    bool waitIdle(int timeoutMs = kWindowTimeoutMs)
+    {
+        return QTest::qWaitFor([&] { return !m_service.isBusy() && !m_uploads.isBusy(); }, timeoutMs);
+    }
+
+private:
+    SessionStore &m_store;
+    CatalogService m_service;
+    UploadController m_uploads;
+    std::unique_ptr<BrowserWindow> m_window;
+};
+
+// What a UI test stands on: a temporary folder, an in-memory session store, pools, a SQLite
+// catalog in the folder (not opened: the window opens it, or openCatalog() does) and the
+// WindowParts over them. Torn down window, controller, service, pools, catalog, store, folder.
+// After that, check that no catalog connection was left on the GUI thread
+// (guiThreadConnections()).
+class UiFixture final
+{
+public:
+    explicit UiFixture(const QString &catalogFile = QStringLiteral("catalog.sqlite"), int cpuThreads = 2,
+                       int ioThreads = 2)
+        : m_store(std::make_unique<SessionStore>())
+        , m_pools(std::make_unique<Pools>(cpuThreads, ioThreads))
+    {
+        useCatalog(m_dir.filePath(catalogFile));
+    }
+    ~UiFixture()
+    {
+        m_parts.reset();
+        m_pools.reset();
+        m_catalog.reset();
+        m_store.reset();
+    }
+    UiFixture(const UiFixture &) = delete;
+    UiFixture &operator=(const UiFixture &) = delete;
+
+    bool isValid() const { return m_dir.isValid(); }
+    QString path() const { return m_dir.path(); }
+    QString filePath(const QString &name) const { return m_dir.filePath(name); }
+
+    SessionStore &store() { return *m_store; }
+    Pools &pools() { return *m_pools; }
+    Catalog &catalog() { return *m_catalog; }
+    CatalogService &service() { return m_parts->service(); }
+    UploadController &uploads() { return m_parts->uploads(); }
+    BrowserWindow *window() const { return m_parts->window(); }
+
+    // Another catalog (a file in the folder, or a database server's URL), with new parts over it
+    // (a window goes first).
+    void useCatalog(const QString &location)
+    {
+        m_parts.reset();
+        m_catalog = std::make_unique<Catalog>(CatalogConfig{location});
+        m_parts.emplace(*m_catalog, *m_store, *m_pools);
+    }
+    // Opens the catalog on a worker, as a test that fills it before the window does.
+    bool openCatalog()
+    {
+        return quire::test::onWorker([&] { return m_catalog->open(); }).ok();
+    }
+
+    BrowserWindow &makeWindow() { return m_parts->makeWindow(); }
+    bool startWindow(const QString &collection = {}, const QList<QByteArray> &paths = {},
+                     int timeoutMs = kWindowTimeoutMs)
+    {
+        return m_parts->startWindow(collection, paths, timeoutMs);
+    }
+    void closeWindow() { m_parts->closeWindow(); }
+    bool waitIdle(int timeoutMs = kWindowTimeoutMs) { return m_parts->waitIdle(timeoutMs); }
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<SessionStore> m_store;
+    std::unique_ptr<Pools> m_pools;
+    std::unique_ptr<Catalog> m_catalog;
+    std::optional<WindowParts> m_parts;
+};
 
 } // namespace quire::uitest

@@ -1,65 +1,54 @@
 #include "views/browserwindow.h"
 
-#include "dialogs/catalogpassworddialog.h"
-#include "settings/credentials.h"
-#include "catalog/dbconnections.h"
-#include "jobs/pools.h"
-
-#include "dialogs/remoteeditdialog.h"
-#include "views/remoteproblembar.h"
-
 #include "catalog/catalogservice.h"
-#include "models/collectionmodel.h"
-#include "dialogs/collectionnamedialog.h"
-#include "views/collectionview.h"
-#include "views/detailspane.h"
-#include "dialogs/diagnosticsdialog.h"
-#include "models/documentmodel.h"
-#include "views/documentview.h"
+#include "catalog/dbconnections.h"
 #include "common/droputil.h"
 #include "common/format.h"
 #include "common/icons.h"
-#include "platform/nativefs.h"
 #include "common/plaintext.h"
-#include "remotes/remoteprofile.h"
-#include "commands/removedocumentscommand.h"
 #include "common/responsivenessmonitor.h"
-#include "settings/sessionstore.h"
-#include "commands/setcollectionremotecommand.h"
+#include "dialogs/catalogpassworddialog.h"
+#include "dialogs/diagnosticsdialog.h"
+#include "dialogs/remoteeditdialog.h"
 #include "dialogs/settingsdialog.h"
+#include "jobs/pools.h"
+#include "models/collectionmodel.h"
+#include "models/documentmodel.h"
+#include "platform/nativefs.h"
+#include "settings/credentials.h"
+#include "settings/sessionstore.h"
+#include "upload/uploadcontroller.h"
+#include "views/collectionview.h"
+#include "views/detailspane.h"
+#include "views/documentview.h"
+#include "views/remoteproblembar.h"
 #include "views/statusdelegate.h"
-#include "upload/uploadqueue.h"
 #include "views/workstatuswidget.h"
 
 #include <QAction>
-#include <QActionGroup>
-#include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDateTime>
-#include <QDesktopServices>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFontDatabase>
 #include <QFrame>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
 #include <QMenu>
-#include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
-#include <QToolBar>
 #include <QToolButton>
 #include <QUndoStack>
 #include <QUrl>
@@ -76,8 +65,6 @@ const QString kHeaderKey = QStringLiteral("settings/ui/documentHeader");
 const QString kCollectionHeaderKey = QStringLiteral("settings/ui/collectionHeader");
 const QString kLastCollectionKey = QStringLiteral("settings/ui/lastCollection");
 const QString kDetailsVisibleKey = QStringLiteral("settings/ui/detailsVisible");
-// The remote chosen the last time a collection was made in the window: the next one's default.
-const QString kNewCollectionRemoteKey = QStringLiteral("settings/ui/newCollectionRemote");
 
 // Settings are JSON: binary Qt state goes in as base64 text.
 QByteArray storedBytes(SessionStore &store, const QString &key)
@@ -114,10 +101,12 @@ const QList<StatusChoice> &statusChoices()
 
 } // namespace
 
-BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, ResponsivenessMonitor *monitor, QWidget *parent)
+BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, UploadController &uploads,
+                             ResponsivenessMonitor *monitor, QWidget *parent)
     : QMainWindow(parent)
     , m_service(service)
     , m_store(store)
+    , m_uploads(uploads)
     , m_monitor(monitor)
 {
     setObjectName(QStringLiteral("mainWindow"));
@@ -128,8 +117,6 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     m_undo = new QUndoStack(this);
     m_collections = new CollectionModel(m_service, this);
     m_documents = new DocumentModel(m_service, this);
-    // Uploads run on the pools like everything else; the queue starts once the catalog is open.
-    m_uploads = new UploadQueue(m_service.catalog(), m_store, m_service.pools(), this);
 
     createActions();
     createCentral();
@@ -137,7 +124,7 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     createToolBar();
 
     m_work = new WorkStatusWidget(m_service, this);
-    m_work->setUploadQueue(m_uploads);
+    m_work->setUploads(&m_uploads);
     statusBar()->addPermanentWidget(m_work);
     m_countLabel = new QLabel(this);
     m_countLabel->setObjectName(QStringLiteral("countLabel"));
@@ -187,8 +174,8 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
     connect(&m_service, &CatalogService::jobStarted, this, &BrowserWindow::updateActions);
     connect(&m_service, &CatalogService::jobFinished, this, [this](IngestJob *job, const IngestResult &result) {
         // The ingest hook: what was hashed goes to the collection's remote, if it has one.
-        if (m_catalogOpen && job)
-            m_uploads->enqueue(job->collectionId());
+        if (job)
+            m_uploads.collectionHashed(job->collectionId());
         updateActions();
         if (result.outcome == IngestResult::Outcome::Error)
             showError(tr("Adding documents stopped."), result.error);
@@ -206,28 +193,25 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
         }
     });
     connect(&m_service, &CatalogService::pausedChanged, this, &BrowserWindow::updateActions);
-    connect(m_uploads, &UploadQueue::documentsChanged, m_documents, &DocumentModel::applyUploadEvents);
-    connect(m_uploads, &UploadQueue::pausedChanged, this, &BrowserWindow::updateActions);
-    connect(m_uploads, &UploadQueue::progressChanged, this, [this] {
-        if (m_actionsSeeUploads != m_uploads->isBusy())
+    connect(&m_uploads, &UploadController::documentsChanged, m_documents, &DocumentModel::applyUploadEvents);
+    connect(&m_uploads, &UploadController::pausedChanged, this, &BrowserWindow::updateActions);
+    connect(&m_uploads, &UploadController::progressChanged, this, [this] {
+        if (m_actionsSeeUploads != m_uploads.isBusy())
             updateActions();
     });
-    connect(m_uploads, &UploadQueue::idle, this, &BrowserWindow::updateActions);
-    connect(m_uploads, &UploadQueue::jobFinished, this, [this](const UploadResult &result) {
+    connect(&m_uploads, &UploadController::idle, this, &BrowserWindow::updateActions);
+    connect(&m_uploads, &UploadController::waitingDocumentsQueued, this,
+            [this](qint64 id, const QString &remote, qint64 count) {
+                showMessage(tr("“%1” uploads to “%2” now; uploading %3 waiting.")
+                                .arg(collectionName(id), remote, Format::documents(count)),
+                            10000);
+            });
+    connect(&m_uploads, &UploadController::jobFinished, this, [this](const UploadResult &result) {
         m_collections->refresh();   // pending and failed counts changed
-        if (!m_resumeAfterUploadJob.isEmpty()) {
-            // After the queue is done with the finished job: the next job resolves the
-            // collections' remotes afresh.
-            QMetaObject::invokeMethod(this, [this] {
-                for (qint64 id : std::exchange(m_resumeAfterUploadJob, {}))
-                    m_uploads->resumeCollection(id);
-            }, Qt::QueuedConnection);
-        }
         if (!result.remoteProblems.isEmpty()) {
             // Once, on the remote: its documents wait (they are not failed).
             const UploadRemoteProblem &p = result.remoteProblems.first();
             m_remoteProblem->showProblem(p.remote, p.error, int(p.collectionIds.size()));
-            m_waitingForRemote.insert(p.remote, p.collectionIds);
         } else if (result.outcome == UploadResult::Outcome::Error) {
             showError(tr("Uploading stopped."), result.error);
         } else if (!result.failures.isEmpty()) {
@@ -247,212 +231,6 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Respo
 BrowserWindow::~BrowserWindow() = default;
 
 // --- construction ------------------------------------------------------------------------------
-
-void BrowserWindow::createActions()
-{
-    const auto make = [this](const QString &objectName, const QString &text, const QString &icon,
-                             const QKeySequence &shortcut, void (BrowserWindow::*slot)()) {
-        auto *a = new QAction(text, this);
-        a->setObjectName(objectName);
-        if (!icon.isEmpty())
-            a->setIcon(Icons::glyph(icon));
-        if (!shortcut.isEmpty())
-            a->setShortcut(shortcut);
-        if (slot)
-            connect(a, &QAction::triggered, this, slot);
-        return a;
-    };
-
-    m_addFiles = make(QStringLiteral("actionAddFiles"), tr("Add &Files…"), QStringLiteral("add-files"),
-                      QKeySequence::Open, &BrowserWindow::addFiles);
-    m_addFiles->setToolTip(tr("Add files to the selected collection"));
-    m_addFolder = make(QStringLiteral("actionAddFolder"), tr("Add F&older…"), QStringLiteral("add-folder"),
-                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), &BrowserWindow::addFolder);
-    m_addFolder->setToolTip(tr("Add a folder and everything in it to the selected collection"));
-    m_paste = make(QStringLiteral("actionPaste"), tr("&Paste Files"), QStringLiteral("paste"),
-                   QKeySequence::Paste, &BrowserWindow::pastePaths);
-    m_settings = make(QStringLiteral("actionSettings"), tr("&Settings…"), QStringLiteral("settings"),
-                      QKeySequence(Qt::CTRL | Qt::Key_Comma), &BrowserWindow::showSettings);
-    m_settings->setMenuRole(QAction::PreferencesRole);
-    m_quit = make(QStringLiteral("actionQuit"), tr("&Quit"), {}, QKeySequence::Quit, nullptr);
-    m_quit->setMenuRole(QAction::QuitRole);
-    connect(m_quit, &QAction::triggered, this, &QWidget::close);
-
-    m_undoAction = m_undo->createUndoAction(this, tr("&Undo"));
-    m_undoAction->setObjectName(QStringLiteral("actionUndo"));
-    m_undoAction->setShortcut(QKeySequence::Undo);
-    m_undoAction->setIcon(Icons::glyph(QStringLiteral("undo")));
-    m_redoAction = m_undo->createRedoAction(this, tr("&Redo"));
-    m_redoAction->setObjectName(QStringLiteral("actionRedo"));
-    m_redoAction->setShortcut(QKeySequence::Redo);
-    m_redoAction->setIcon(Icons::glyph(QStringLiteral("redo")));
-    m_find = make(QStringLiteral("actionFind"), tr("&Find…"), QStringLiteral("search"), QKeySequence::Find, nullptr);
-    connect(m_find, &QAction::triggered, this, [this] {
-        m_filter->setFocus(Qt::ShortcutFocusReason);
-        m_filter->selectAll();
-    });
-    m_selectAll = make(QStringLiteral("actionSelectAll"), tr("Select &All"), {}, QKeySequence::SelectAll, nullptr);
-    connect(m_selectAll, &QAction::triggered, this, [this] { m_documentView->selectAll(); });
-
-    m_newCollection = make(QStringLiteral("actionNewCollection"), tr("&New Collection…"),
-                           QStringLiteral("new-collection"), QKeySequence::New, &BrowserWindow::newCollection);
-    m_renameCollection = make(QStringLiteral("actionRenameCollection"), tr("&Rename Collection…"),
-                              QStringLiteral("rename"), QKeySequence(Qt::Key_F2), &BrowserWindow::renameCollection);
-    m_removeCollection = make(QStringLiteral("actionRemoveCollection"), tr("Re&move Collection…"),
-                              QStringLiteral("remove-collection"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Delete),
-                              &BrowserWindow::removeCollection);
-
-    m_removeDocuments = make(QStringLiteral("actionRemoveDocuments"), tr("&Remove from Collection…"),
-                             QStringLiteral("remove"), QKeySequence::Delete, &BrowserWindow::removeDocuments);
-    m_removeDocuments->setToolTip(tr("Remove the selected documents from the catalog (the files stay where they are)"));
-    m_retryFailed = make(QStringLiteral("actionRetryFailed"), tr("Re&try Failed"), QStringLiteral("retry"),
-                         QKeySequence(Qt::CTRL | Qt::Key_R), &BrowserWindow::retryFailed);
-    m_retryFailed->setToolTip(tr("Add the failed and cancelled documents again"));
-    m_cancel = make(QStringLiteral("actionCancel"), tr("&Cancel Adding"), QStringLiteral("cancel"),
-                    QKeySequence(Qt::CTRL | Qt::Key_Period), &BrowserWindow::cancelCollection);
-    m_cancel->setToolTip(tr("Stop adding documents to this collection"));
-    m_openSource = make(QStringLiteral("actionOpenSource"), tr("&Open Source File"), QStringLiteral("open"),
-                        QKeySequence(Qt::CTRL | Qt::Key_Return), &BrowserWindow::openSource);
-    m_showInFolder = make(QStringLiteral("actionShowInFolder"), tr("Show in &Folder"), QStringLiteral("folder"),
-                          QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_R), &BrowserWindow::showInFolder);
-    m_copyHash = make(QStringLiteral("actionCopyHash"), tr("Copy &Hash"), QStringLiteral("copy"),
-                      QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C), &BrowserWindow::copyHash);
-    m_verify = make(QStringLiteral("actionVerify"), tr("&Verify"), QStringLiteral("verify"),
-                    QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_H), &BrowserWindow::verifyDocument);
-    m_verify->setToolTip(tr("Hash the source file again and compare it with the catalog"));
-
-    m_showDetails = make(QStringLiteral("actionShowDetails"), tr("&Details Pane"), QStringLiteral("details"),
-                         QKeySequence(Qt::Key_F9), nullptr);
-    m_showDetails->setCheckable(true);
-    m_showDetails->setChecked(true);
-
-    m_pauseAll = make(QStringLiteral("actionPauseAll"), tr("&Pause All"), QStringLiteral("pause"),
-                      QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P), nullptr);
-    connect(m_pauseAll, &QAction::triggered, this, [this] {
-        const bool pause = !(m_service.isPaused() || m_uploads->isPaused());
-        m_service.setPaused(pause);
-        pause ? m_uploads->pauseAll() : m_uploads->resumeAll();
-    });
-    m_cancelAll = make(QStringLiteral("actionCancelAll"), tr("Cancel &All"), QStringLiteral("cancel"), {}, nullptr);
-    connect(m_cancelAll, &QAction::triggered, this, [this] {
-        m_service.cancelAll();
-        if (m_uploads->isBusy())
-            m_uploads->cancelAll();
-    });
-
-    m_diagnosticsAction = make(QStringLiteral("actionDiagnostics"), tr("&Diagnostics"), QStringLiteral("diagnostics"),
-                               QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), &BrowserWindow::showDiagnostics);
-    m_about = make(QStringLiteral("actionAbout"), tr("&About Quire"), {}, {}, &BrowserWindow::showAbout);
-    m_about->setMenuRole(QAction::AboutRole);
-    m_manageRemotes = make(QStringLiteral("actionManageRemotes"), tr("&Manage Remotes…"), {}, {}, &BrowserWindow::showSettings);
-    m_manageRemotes->setToolTip(tr("Add, edit and test remotes in Settings"));
-
-    // Shortcuts work wherever the focus is in the window, not only where the action is shown.
-    for (QAction *a : findChildren<QAction *>())
-        addAction(a);
-}
-
-void BrowserWindow::createMenus()
-{
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(m_addFiles);
-    file->addAction(m_addFolder);
-    file->addSeparator();
-    file->addAction(m_settings);
-    file->addSeparator();
-    file->addAction(m_quit);
-
-    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
-    edit->addAction(m_undoAction);
-    edit->addAction(m_redoAction);
-    edit->addSeparator();
-    edit->addAction(m_paste);
-    edit->addAction(m_copyHash);
-    edit->addAction(m_selectAll);
-    edit->addSeparator();
-    edit->addAction(m_find);
-
-    m_collectionMenu = menuBar()->addMenu(tr("&Collection"));
-    m_collectionMenu->addAction(m_newCollection);
-    m_collectionMenu->addAction(m_renameCollection);
-    m_collectionMenu->addAction(m_removeCollection);
-    m_collectionMenu->addSeparator();
-    m_uploadToMenu = new QMenu(tr("&Upload To"), this);
-    m_uploadToMenu->setObjectName(QStringLiteral("menuUploadTo"));
-    m_uploadToMenu->setToolTipsVisible(true);
-    m_uploadToMenu->menuAction()->setObjectName(QStringLiteral("actionUploadTo"));
-    m_uploadToMenu->menuAction()->setToolTip(tr("Choose the remote the selected collection uploads to"));
-    // Remotes change in Settings: listed afresh each time (a quick settings read, no I/O).
-    connect(m_uploadToMenu, &QMenu::aboutToShow, this, &BrowserWindow::fillUploadToMenu);
-    m_collectionMenu->addMenu(m_uploadToMenu);
-    m_collectionMenu->addSeparator();
-    m_collectionMenu->addAction(m_addFiles);
-    m_collectionMenu->addAction(m_addFolder);
-    m_collectionMenu->addSeparator();
-    m_collectionMenu->addAction(m_retryFailed);
-    m_collectionMenu->addAction(m_cancel);
-
-    m_documentMenu = menuBar()->addMenu(tr("&Document"));
-    m_documentMenu->addAction(m_openSource);
-    m_documentMenu->addAction(m_showInFolder);
-    m_documentMenu->addSeparator();
-    m_documentMenu->addAction(m_copyHash);
-    m_documentMenu->addAction(m_verify);
-    m_documentMenu->addSeparator();
-    m_documentMenu->addAction(m_retryFailed);
-    m_documentMenu->addSeparator();
-    m_documentMenu->addAction(m_removeDocuments);
-
-    QMenu *view = menuBar()->addMenu(tr("&View"));
-    view->addAction(m_showDetails);
-    view->addSeparator();
-    view->addAction(m_pauseAll);
-    view->addAction(m_cancelAll);
-
-    QMenu *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(m_diagnosticsAction);
-    help->addSeparator();
-    help->addAction(m_about);
-
-    m_emptyAreaMenu = new QMenu(this);
-    m_emptyAreaMenu->addAction(m_addFiles);
-    m_emptyAreaMenu->addAction(m_addFolder);
-    m_emptyAreaMenu->addAction(m_paste);
-    // popup(), not exec(): no nested event loop.
-    connect(m_documentView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
-        QMenu *menu = m_documentView->indexAt(pos).isValid() ? m_documentMenu : m_emptyAreaMenu;
-        menu->popup(m_documentView->viewport()->mapToGlobal(pos));
-    });
-    connect(m_collectionView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
-        m_collectionMenu->popup(m_collectionView->viewport()->mapToGlobal(pos));
-    });
-}
-
-void BrowserWindow::createToolBar()
-{
-    QToolBar *bar = addToolBar(tr("Main"));
-    bar->setObjectName(QStringLiteral("mainToolBar"));
-    bar->setMovable(false);
-    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    bar->setIconSize(QSize(20, 20));
-    bar->addAction(m_addFiles);
-    bar->addAction(m_addFolder);
-    bar->addSeparator();
-    bar->addAction(m_newCollection);
-    bar->addSeparator();
-    QList<QAction *> iconOnly = {m_verify, m_copyHash, m_retryFailed, m_removeDocuments};
-    for (QAction *a : iconOnly) {
-        bar->addAction(a);
-        if (auto *button = qobject_cast<QToolButton *>(bar->widgetForAction(a)))
-            button->setToolButtonStyle(Qt::ToolButtonIconOnly);
-    }
-    auto *spacer = new QWidget(bar);
-    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
-    bar->addWidget(spacer);
-    bar->addAction(m_showDetails);
-    if (auto *button = qobject_cast<QToolButton *>(bar->widgetForAction(m_showDetails)))
-        button->setToolButtonStyle(Qt::ToolButtonIconOnly);
-}
 
 void BrowserWindow::createCentral()
 {
@@ -631,7 +409,7 @@ void BrowserWindow::start(const QString &collection, const QList<QByteArray> &pa
         }
         m_catalogOpen = true;
         // Whatever is pending from earlier sessions (or left `uploading` by a crash) goes now.
-        m_uploads->start();
+        m_uploads.start();
         if (paths.isEmpty() || collection.isEmpty()) {
             if (!paths.isEmpty())
                 addPaths(0, paths);
@@ -787,12 +565,7 @@ bool BrowserWindow::eventFilter(QObject *watched, QEvent *event)
 
 void BrowserWindow::dragEnterEvent(QDragEnterEvent *event)
 {
-    if (hasLocalPaths(event->mimeData())) {
-        event->setDropAction(Qt::CopyAction);
-        event->accept();
-    } else {
-        event->ignore();
-    }
+    dragMoveEvent(event);   // the same test on entering as on every move
 }
 
 void BrowserWindow::dragMoveEvent(QDragMoveEvent *event)
@@ -840,54 +613,24 @@ void BrowserWindow::ingestInto(qint64 collectionId, const QList<QByteArray> &pat
                     : tr("Adding %n items to %1…", nullptr, int(paths.size())).arg(name));
 }
 
-void BrowserWindow::addPathsToNewCollection(const QList<QByteArray> &paths)
-{
-    if (paths.isEmpty())
-        return;
-    onFinished(m_service.suggestCollectionName(paths, tr("New Collection")), this, [this, paths](const QString &suggestion) {
-        auto *dialog = new CollectionNameDialog(
-            tr("New Collection"),
-            tr("Add %n item(s) to a new collection named:", nullptr, int(paths.size())), suggestion, {}, this);
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        // A name that exists adds to that collection, which keeps its remote.
-        dialog->setExistingNames(collectionNames());
-        dialog->setRemoteChoice(remoteNames(), m_store.value(kNewCollectionRemoteKey).valueOr({}).toString());
-        connect(dialog, &QDialog::accepted, this, [this, dialog, paths] {
-            const QString name = dialog->name();
-            const QString remote = dialog->remote();
-            if (!dialog->isExisting())
-                (void)m_store.setValue(kNewCollectionRemoteKey, remote);
-            onFinished(m_service.ensureCollection(name, remote), this, [this, paths, name](Result<qint64> id) {
-                if (!id) {
-                    showError(tr("Could not create the collection “%1”.").arg(name), id.error());
-                    return;
-                }
-                ingestInto(*id, paths, name);
-                m_pendingSelectId = *id;
-                m_collections->refresh();
-            });
-        });
-        dialog->open();
-    });
-}
-
 void BrowserWindow::addFiles()
 {
     auto *dialog = new QFileDialog(this, tr("Add Files"));
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setFileMode(QFileDialog::ExistingFiles);
-    connect(dialog, &QFileDialog::urlsSelected, this, [this](const QList<QUrl> &urls) {
-        addPaths(0, localPathsOf(urls));
-    });
-    dialog->open();
+    addFromFileDialog(dialog);
 }
 
 void BrowserWindow::addFolder()
 {
     auto *dialog = new QFileDialog(this, tr("Add Folder"));
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setFileMode(QFileDialog::Directory);
     dialog->setOption(QFileDialog::ShowDirsOnly);
+    addFromFileDialog(dialog);
+}
+
+void BrowserWindow::addFromFileDialog(QFileDialog *dialog)
+{
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QFileDialog::urlsSelected, this, [this](const QList<QUrl> &urls) {
         addPaths(0, localPathsOf(urls));
     });
@@ -918,412 +661,6 @@ void BrowserWindow::pastePaths()
     addPaths(0, paths);
 }
 
-// --- collections -------------------------------------------------------------------------------
-
-qint64 BrowserWindow::currentCollectionId() const
-{
-    return m_collectionView->currentCollectionId();
-}
-
-bool BrowserWindow::selectCollection(qint64 id)
-{
-    return m_collectionView->selectCollection(id);
-}
-
-QString BrowserWindow::collectionName(qint64 id) const
-{
-    const int row = m_collections->rowOfId(id);
-    return row >= 0 ? m_collections->collectionAt(row).name : QString();
-}
-
-QStringList BrowserWindow::collectionNames() const
-{
-    QStringList names;
-    for (const Collection &c : m_collections->collections())
-        names << c.name;
-    return names;
-}
-
-void BrowserWindow::newCollection()
-{
-    const QStringList taken = collectionNames();
-    QString suggestion = tr("New Collection");
-    for (int n = 2; taken.contains(suggestion); ++n)
-        suggestion = tr("New Collection %1").arg(n);
-    auto *dialog = new CollectionNameDialog(tr("New Collection"), tr("Name of the new collection:"), suggestion,
-                                            taken, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    // The default remote: the one chosen for the last collection made here (if it still exists).
-    dialog->setRemoteChoice(remoteNames(), m_store.value(kNewCollectionRemoteKey).valueOr({}).toString());
-    connect(dialog, &QDialog::accepted, this, [this, dialog] {
-        const QString name = dialog->name();
-        const QString remote = dialog->remote();
-        (void)m_store.setValue(kNewCollectionRemoteKey, remote);
-        onFinished(m_service.createCollection(name, remote), this, [this, name](Result<qint64> id) {
-            if (!id) {
-                showError(tr("Could not create the collection “%1”.").arg(name), id.error());
-                return;
-            }
-            m_pendingSelectId = *id;
-            m_collections->refresh();
-        });
-    });
-    dialog->open();
-}
-
-void BrowserWindow::renameCollection()
-{
-    const qint64 id = currentCollectionId();
-    if (id <= 0)
-        return;
-    const QString old = collectionName(id);
-    QStringList taken = collectionNames();
-    taken.removeAll(old);
-    // The prompt is the name field's buddy label: an "&" in the name would mark a shortcut.
-    auto *dialog = new CollectionNameDialog(tr("Rename Collection"), tr("New name for “%1”:").arg(literalMnemonic(old)),
-                                            old, taken, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
-        const QString name = dialog->name();
-        onFinished(m_service.renameCollection(id, name), this, [this, name](Status s) {
-            if (!s)
-                showError(tr("Could not rename the collection to “%1”.").arg(name), s.error());
-            else
-                m_collections->refresh();
-        });
-    });
-    dialog->open();
-}
-
-void BrowserWindow::removeCollection()
-{
-    const qint64 id = currentCollectionId();
-    if (id <= 0)
-        return;
-    const int row = m_collections->rowOfId(id);
-    const qint64 count = row >= 0 ? m_collections->collectionAt(row).documentCount : 0;
-    QMessageBox *box = plainMessageBox(QMessageBox::Warning, tr("Remove Collection"),
-                                       tr("Remove the collection “%1” and its %2 from the catalog?")
-                                           .arg(collectionName(id), Format::documents(count)),
-                                       tr("The files themselves are not touched. This cannot be undone."),
-                                       QMessageBox::Cancel, this);
-    box->setObjectName(QStringLiteral("confirmRemoveCollection"));
-    QPushButton *remove = box->addButton(tr("Remove Collection"), QMessageBox::DestructiveRole);
-    box->setDefaultButton(QMessageBox::Cancel);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    connect(box, &QMessageBox::buttonClicked, this, [this, remove, id](QAbstractButton *clicked) {
-        if (clicked != remove)
-            return;
-        onFinished(m_service.removeCollection(id), this, [this](Status s) {
-            if (!s)
-                showError(tr("Could not remove the collection."), s.error());
-            m_collections->refresh();
-        });
-    });
-    box->open();
-}
-
-// --- where a collection uploads ----------------------------------------------------------------
-
-QStringList BrowserWindow::remoteNames()
-{
-    // Settings reads take the store's lock only briefly: fine on the GUI thread.
-    QStringList names;
-    const auto list = RemoteProfiles(m_store).list();
-    if (!list) {
-        showError(tr("The remotes could not be read."), list.error());
-        return names;
-    }
-    for (const RemoteProfile &p : *list)
-        names << p.name;
-    return names;
-}
-
-QString BrowserWindow::problemWithRemote(const QString &remote)
-{
-    if (remote.isEmpty())
-        return {};
-    const auto found = RemoteProfiles(m_store).find(remote);
-    if (!found)
-        return tr("The remotes could not be read: %1").arg(found.error());
-    if (!found->has_value())
-        return tr("There is no remote named “%1” any more; add it again in Settings › Remotes.").arg(remote);
-    return {};
-}
-
-void BrowserWindow::fillUploadToMenu()
-{
-    ResponsivenessMonitor::Activity activity("BrowserWindow::fillUploadToMenu");
-    delete m_uploadToGroup;
-    m_uploadToMenu->clear();
-    m_uploadToGroup = new QActionGroup(m_uploadToMenu);
-    m_uploadToGroup->setExclusive(true);
-    connect(m_uploadToGroup, &QActionGroup::triggered, this, [this](QAction *a) {
-        setCurrentCollectionRemote(a->data().toString());
-    });
-
-    const int row = m_collections->rowOfId(currentCollectionId());
-    const QString current = row >= 0 ? m_collections->collectionAt(row).remote : QString();
-    const auto add = [this](const QString &text, const QString &remote, const QString &objectName) {
-        QAction *a = m_uploadToMenu->addAction(text);
-        a->setObjectName(objectName);
-        a->setData(remote);
-        a->setCheckable(true);
-        m_uploadToGroup->addAction(a);
-        return a;
-    };
-    QAction *none = add(tr("&None (Don’t Upload)"), QString(), QStringLiteral("actionUploadToNone"));
-    none->setToolTip(tr("Keep the documents in the catalog only"));
-    none->setChecked(current.isEmpty());
-    m_uploadToMenu->addSeparator();
-
-    bool listed = current.isEmpty();
-    if (const auto list = RemoteProfiles(m_store).list(); !list) {
-        QAction *a = m_uploadToMenu->addAction(tr("The remotes could not be read"));
-        a->setToolTip(plainToolTip(list.error()));
-        a->setEnabled(false);
-    } else {
-        for (const RemoteProfile &p : *list) {
-            QAction *a = add(literalMnemonic(p.name), p.name, QStringLiteral("actionUploadTo_") + p.name);
-            a->setToolTip(plainToolTip(p.displayUrl()));
-            a->setStatusTip(tr("Upload the collection’s documents to %1").arg(p.displayUrl()));
-            a->setChecked(p.name == current);
-            listed = listed || p.name == current;
-        }
-    }
-    if (!listed) {
-        // Set elsewhere (the command line, another computer's settings) to a remote not
-        // configured here: shown as the current choice, not offered.
-        // The name comes from the catalog, which any program sharing it may have written.
-        QAction *a = add(tr("%1 (not configured)").arg(literalMnemonic(current)), current,
-                         QStringLiteral("actionUploadToMissing"));
-        a->setToolTip(plainToolTip(tr("No remote named “%1” is configured: its documents cannot be uploaded. "
-                                      "Add it in Settings › Remotes or choose another.").arg(current)));
-        a->setChecked(true);
-        a->setEnabled(false);
-    }
-    m_uploadToMenu->addSeparator();
-    m_uploadToMenu->addAction(m_manageRemotes);
-}
-
-void BrowserWindow::setCurrentCollectionRemote(const QString &remote)
-{
-    const qint64 id = currentCollectionId();
-    const int row = m_collections->rowOfId(id);
-    if (id <= 0 || row < 0)
-        return;
-    const Collection &c = m_collections->collectionAt(row);
-    if (c.remote == remote)
-        return;
-    if (const QString why = problemWithRemote(remote); !why.isEmpty()) {
-        showError(tr("The collection’s remote was not changed."), why);
-        return;
-    }
-    // The undo step's text becomes Edit › Undo's menu item.
-    const QString text = remote.isEmpty() ? tr("Stop Uploading “%1”").arg(literalMnemonic(c.name))
-                                          : tr("Upload “%1” to “%2”").arg(literalMnemonic(c.name), literalMnemonic(remote));
-    SetCollectionRemoteCommand::Hooks hooks;
-    hooks.check = [this](const QString &r) { return problemWithRemote(r); };
-    hooks.applied = [this](qint64 collectionId, const QString &r, bool) { collectionRemoteChanged(collectionId, r); };
-    hooks.onError = [this](const QString &error) {
-        showError(tr("Could not change where the collection uploads."), error);
-    };
-    m_undo->push(new SetCollectionRemoteCommand(m_service, this, id, c.remote, remote, text, std::move(hooks)));
-}
-
-void BrowserWindow::collectionRemoteChanged(qint64 id, const QString &remote)
-{
-    m_collections->refresh();
-    const QString name = collectionName(id);
-    if (remote.isEmpty()) {
-        showMessage(tr("“%1” does not upload any more; documents already uploaded stay where they are.").arg(name),
-                    10000);
-    } else {
-        showMessage(tr("“%1” uploads to “%2” now.").arg(name, remote), 10000);
-    }
-    uploadWaitingDocuments(id, remote);
-}
-
-void BrowserWindow::uploadWaitingDocuments(qint64 id, const QString &remote)
-{
-    if (m_uploads->isBusy()) {
-        // The running job keeps the remote it resolved for the collection until it ends: hold
-        // the collection back (its uploads in flight go back to waiting) and resume it for the
-        // next job, so that its documents go where it uploads now (or nowhere).
-        m_uploads->pauseCollection(id);
-        m_resumeAfterUploadJob.insert(id);
-        return;
-    }
-    if (remote.isEmpty())
-        return;
-    onFinished(m_service.statusCounts(id), this, [this, id, remote](const Result<QHash<DocStatus, qint64>> &counts) {
-        if (!counts) {
-            m_uploads->enqueue(id);   // the job finds out itself what is waiting
-            return;
-        }
-        const qint64 waiting = counts->value(DocStatus::Hashed);
-        if (waiting <= 0)
-            return;
-        m_uploads->enqueue(id);
-        showMessage(tr("“%1” uploads to “%2” now; uploading %3 waiting.")
-                        .arg(collectionName(id), remote, Format::documents(waiting)),
-                    10000);
-    });
-}
-
-// --- documents ---------------------------------------------------------------------------------
-
-QList<qint64> BrowserWindow::selectedDocumentIds() const
-{
-    return m_documents->idsOf(m_documentView->selectionModel()->selectedRows());
-}
-
-void BrowserWindow::removeDocuments()
-{
-    const QList<qint64> ids = selectedDocumentIds();
-    if (ids.isEmpty())
-        return;
-    const QString name = collectionName(currentCollectionId());
-    QMessageBox *box = plainMessageBox(
-        QMessageBox::Question, tr("Remove Documents"),
-        ids.size() == 1 ? tr("Remove “%1” from %2?")
-                              .arg(m_documents->documentAt(m_documents->rowOfId(ids.first())).fileName, name)
-                        : tr("Remove %1 from %2?").arg(Format::documents(ids.size()), name),
-        tr("Only the catalog entries are removed; the files stay where they are. You can undo this."),
-        QMessageBox::Cancel, this);
-    box->setObjectName(QStringLiteral("confirmRemoveDocuments"));
-    QPushButton *remove = box->addButton(tr("Remove"), QMessageBox::DestructiveRole);
-    box->setDefaultButton(remove);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    connect(box, &QMessageBox::buttonClicked, this, [this, remove, ids, name](QAbstractButton *clicked) {
-        if (clicked != remove)
-            return;
-        const QString text = ids.size() == 1 ? tr("Remove 1 document") : tr("Remove %1").arg(Format::documents(ids.size()));
-        m_undo->push(new RemoveDocumentsCommand(m_service, this, ids, text, [this](const QString &error) {
-            showError(tr("Could not remove or restore the documents."), error);
-        }));
-        showUndoBar(ids.size() == 1 ? tr("Removed 1 document from %1.").arg(name)
-                                    : tr("Removed %1 from %2.").arg(Format::documents(ids.size()), name));
-    });
-    box->open();
-}
-
-void BrowserWindow::showUndoBar(const QString &text)
-{
-    m_undoLabel->setText(text);
-    m_undoBar->show();
-    m_undoBarTimer.start();
-}
-
-void BrowserWindow::retryFailed()
-{
-    const qint64 id = currentCollectionId();
-    if (id <= 0)
-        return;
-    // Selected failed documents only, when some are selected; else all of the collection's.
-    QList<qint64> ids;
-    for (const QModelIndex &i : m_documentView->selectionModel()->selectedRows()) {
-        const auto status = static_cast<DocStatus>(i.data(DocumentModel::StatusRole).toInt());
-        if (status == DocStatus::Failed || status == DocStatus::Cancelled)
-            ids.append(i.data(DocumentModel::IdRole).toLongLong());
-    }
-    onFinished(m_service.retryFailed(id, ids), this, [this](Result<int> r) {
-        if (!r)
-            showError(tr("Could not retry the failed documents."), r.error());
-        else if (*r == 0)
-            showMessage(tr("Nothing to retry."));
-        else
-            showMessage(tr("Retrying %n document(s)…", nullptr, *r));
-    });
-}
-
-void BrowserWindow::cancelCollection()
-{
-    const qint64 id = currentCollectionId();
-    if (id > 0)
-        m_service.cancelCollection(id);
-}
-
-void BrowserWindow::openSource()
-{
-    const QModelIndex i = m_documentView->currentIndex();
-    if (!i.isValid())
-        return;
-    const QByteArray path = i.data(DocumentModel::SourcePathRole).toByteArray();
-    if (!QDesktopServices::openUrl(QUrl::fromLocalFile(qtPath(path))))
-        showMessage(tr("No application could open “%1”.").arg(qtPath(path)));
-}
-
-void BrowserWindow::showInFolder()
-{
-    const QModelIndex i = m_documentView->currentIndex();
-    if (!i.isValid())
-        return;
-    // The folder's path is derived from the text of the source path; nothing is read from disk.
-    const QString folder = QFileInfo(qtPath(i.data(DocumentModel::SourcePathRole).toByteArray())).path();
-    if (!QDesktopServices::openUrl(QUrl::fromLocalFile(folder)))
-        showMessage(tr("Could not show the folder “%1”.").arg(folder));
-}
-
-void BrowserWindow::copyHash()
-{
-    const QModelIndexList rows = m_documentView->selectionModel()->selectedRows();
-    QStringList lines;
-    for (const QModelIndex &i : rows) {
-        const QString hash = i.data(DocumentModel::Sha256Role).toString();
-        if (hash.isEmpty())
-            continue;
-        // One: just the hash. Several: sha256sum's format, so `sha256sum -c` can check them.
-        lines << (rows.size() == 1 ? hash
-                                   : hash + QStringLiteral("  ")
-                                         + qtPath(i.data(DocumentModel::SourcePathRole).toByteArray()));
-    }
-    if (lines.isEmpty()) {
-        showMessage(tr("No hash to copy yet."));
-        return;
-    }
-    QGuiApplication::clipboard()->setText(lines.join(QLatin1Char('\n')) + (lines.size() > 1 ? QStringLiteral("\n") : QString()));
-    showMessage(tr("Copied %n hash(es).", nullptr, int(lines.size())), 3000);
-}
-
-void BrowserWindow::verifyDocument()
-{
-    const QModelIndex i = m_documentView->currentIndex();
-    if (!i.isValid())
-        return;
-    const qint64 id = i.data(DocumentModel::IdRole).toLongLong();
-    const QString name = m_documents->documentAt(i.row()).fileName;
-    showMessage(tr("Verifying “%1”…").arg(name), 0);
-    m_verify->setEnabled(false);
-    onFinished(m_service.verify(id), this, [this, id, name](Result<VerifyResult> r) {
-        m_verify->setEnabled(true);
-        updateActions();
-        QString text;
-        if (!r) {
-            text = tr("Could not verify “%1”: %2").arg(name, r.error());
-        } else {
-            switch (r->outcome) {
-            case VerifyResult::Outcome::Match:
-                text = tr("Verified: “%1” still has the recorded SHA-256.").arg(name);
-                break;
-            case VerifyResult::Outcome::Mismatch:
-                text = tr("“%1” has changed since it was hashed: its SHA-256 is now %2.")
-                           .arg(name, QString::fromLatin1(r->actual));
-                break;
-            case VerifyResult::Outcome::NotHashed:
-                text = tr("“%1” has not been hashed yet; nothing to compare.").arg(name);
-                break;
-            case VerifyResult::Outcome::Unreadable:
-                text = tr("Could not read “%1”: %2").arg(name, r->error);
-                break;
-            }
-        }
-        showMessage(text, 10000);
-        if (m_details->documentId() == id)
-            m_details->setNote(text);
-    });
-}
-
 // --- state of the window -----------------------------------------------------------------------
 
 void BrowserWindow::updateActions()
@@ -1351,9 +688,9 @@ void BrowserWindow::updateActions()
     m_showInFolder->setEnabled(one);
     m_copyHash->setEnabled(selected > 0);
     m_verify->setEnabled(one);
-    m_actionsSeeUploads = m_uploads->isBusy();
-    const bool working = m_service.isBusy() || m_uploads->isBusy();
-    const bool paused = m_service.isPaused() || m_uploads->isPaused();
+    m_actionsSeeUploads = m_uploads.isBusy();
+    const bool working = m_service.isBusy() || m_actionsSeeUploads;
+    const bool paused = m_work->isPaused();
     m_pauseAll->setEnabled(working);
     m_pauseAll->setText(paused ? tr("&Resume All") : tr("&Pause All"));
     m_pauseAll->setIcon(Icons::glyph(paused ? QStringLiteral("resume") : QStringLiteral("pause")));
@@ -1440,8 +777,7 @@ void BrowserWindow::fixRemote(const QString &remote, RemoteError::Problem proble
     // Once the settings are closed, the documents that waited for this remote go again.
     connect(dialog, &QDialog::finished, this, [this, remote] {
         m_remoteProblem->dismiss();
-        for (qint64 id : m_waitingForRemote.take(remote))
-            m_uploads->enqueue(id);
+        m_uploads.retryRemote(remote);
     });
     dialog->open();
     if (dialog->selectRemote(remote)) {

@@ -3,16 +3,15 @@
 #include "remotes/remote.h"
 
 #include <QByteArray>
-#include <QHash>
 #include <QList>
 #include <QMainWindow>
 #include <QPointer>
-#include <QSet>
 #include <QTimer>
 
 class QAction;
 class QActionGroup;
 class QComboBox;
+class QFileDialog;
 class QFrame;
 class QLabel;
 class QLineEdit;
@@ -32,27 +31,32 @@ class DocumentView;
 class RemoteProblemBar;
 class ResponsivenessMonitor;
 class SessionStore;
-class UploadQueue;
+class UploadController;
 class WorkStatusWidget;
 
 // The Quire window: collections on the left, the selected collection's documents in the middle,
 // the selected document's details on the right, overall progress in the status bar.
 //
-// The window owns the session's UploadQueue: documents of collections that have a remote are
-// uploaded once hashed, with per-document progress and speed in the table and overall
-// progress in the status bar.
+// The window shows the session's uploads: documents of collections that have a remote are
+// uploaded once hashed (the UploadController decides what and when; the window tells it what
+// happened), with per-document progress and speed in the table and overall progress in the
+// status bar.
 //
 // Talks to the catalog only through CatalogService futures and signals; never blocks. Dialogs
 // are opened with open() (no nested event loops); their results arrive as signals.
 //
-// GUI thread only. The service, store and monitor outlive the window.
+// GUI thread only. The service, store, upload controller and monitor belong to the composition
+// root and outlive the window. Its members are defined in browserwindow.cpp (layout, start-up,
+// adding, state), browserwindowactions.cpp (actions, menus, toolbar),
+// browserwindowcollections.cpp (collections, Upload To) and browserwindowdocuments.cpp
+// (document actions).
 class BrowserWindow final : public QMainWindow
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(BrowserWindow)
 public:
-    BrowserWindow(CatalogService &service, SessionStore &store, ResponsivenessMonitor *monitor = nullptr,
-               QWidget *parent = nullptr);
+    BrowserWindow(CatalogService &service, SessionStore &store, UploadController &uploads,
+                  ResponsivenessMonitor *monitor = nullptr, QWidget *parent = nullptr);
     ~BrowserWindow() override;
 
     // Opens the catalog (on the I/O pool), loads the collections and selects `collection` (or
@@ -82,8 +86,8 @@ public:
     DetailsPane *detailsPane() const { return m_details; }
     QUndoStack *undoStack() const { return m_undo; }
     WorkStatusWidget *workStatus() const { return m_work; }
-    // The window's uploads: started once the catalog is open, woken after each ingest job.
-    UploadQueue *uploadQueue() const { return m_uploads; }
+    // The uploads the window shows: started once the catalog is open, told after each ingest job.
+    UploadController &uploads() const { return m_uploads; }
     RemoteProblemBar *remoteProblemBar() const { return m_remoteProblem; }
     // Opens Settings › Remotes at remote's editor, ready for the fix of problem.
     void fixRemote(const QString &remote, quire::RemoteError::Problem problem);
@@ -144,6 +148,8 @@ private:
     // Actions
     void addFiles();
     void addFolder();
+    // Opens the dialog (open(): no nested event loop); what is chosen is added as a drop is.
+    void addFromFileDialog(QFileDialog *dialog);
     void pastePaths();
     void newCollection();
     void renameCollection();
@@ -163,10 +169,10 @@ private:
     QStringList remoteNames();
     QString problemWithRemote(const QString &remote);
     void collectionRemoteChanged(qint64 id, const QString &remote);
-    void uploadWaitingDocuments(qint64 id, const QString &remote);
 
     CatalogService &m_service;
     SessionStore &m_store;
+    UploadController &m_uploads;
     ResponsivenessMonitor *m_monitor;
 
     CollectionModel *m_collections = nullptr;
@@ -175,10 +181,8 @@ private:
     DocumentView *m_documentView = nullptr;
     DetailsPane *m_details = nullptr;
     WorkStatusWidget *m_work = nullptr;
-    UploadQueue *m_uploads = nullptr;
     RemoteProblemBar *m_remoteProblem = nullptr;
-    QHash<QString, QList<qint64>> m_waitingForRemote;   // remote -> collections whose documents wait
-    bool m_actionsSeeUploads = false;   // updateActions() last saw the upload queue busy
+    bool m_actionsSeeUploads = false;   // updateActions() last saw the uploads busy
     QUndoStack *m_undo = nullptr;
     QSplitter *m_splitter = nullptr;
     QLineEdit *m_filter = nullptr;
@@ -195,9 +199,6 @@ private:
     QMenu *m_emptyAreaMenu = nullptr;
     QMenu *m_uploadToMenu = nullptr;
     QActionGroup *m_uploadToGroup = nullptr;
-    // Collections whose remote changed while an upload job ran: held back (paused) until that
-    // job ends, since a job keeps the remote it resolved for a collection.
-    QSet<qint64> m_resumeAfterUploadJob;
 
     QAction *m_addFiles = nullptr;
     QAction *m_addFolder = nullptr;

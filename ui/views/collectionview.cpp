@@ -76,13 +76,7 @@ void CollectionView::setDropTarget(const QModelIndex &index, bool active)
 
 void CollectionView::dragEnterEvent(QDragEnterEvent *event)
 {
-    if (!hasLocalPaths(event->mimeData())) {
-        event->ignore();
-        return;
-    }
-    event->setDropAction(Qt::CopyAction);
-    event->accept();
-    setDropTarget(indexAt(event->position().toPoint()), true);
+    dragMoveEvent(event);   // the same test and drop target on entering as on every move
 }
 
 void CollectionView::dragMoveEvent(QDragMoveEvent *event)

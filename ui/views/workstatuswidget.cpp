@@ -3,7 +3,7 @@
 #include "common/format.h"
 #include "common/icons.h"
 #include "common/responsivenessmonitor.h"
-#include "upload/uploadqueue.h"
+#include "upload/uploadcontroller.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -46,17 +46,8 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
     layout->addWidget(m_pause);
     layout->addWidget(m_cancel);
 
-    connect(m_pause, &QToolButton::clicked, this, [this] {
-        const bool pause = !isPaused();
-        m_service.setPaused(pause);
-        if (m_uploads)
-            pause ? m_uploads->pauseAll() : m_uploads->resumeAll();
-    });
-    connect(m_cancel, &QToolButton::clicked, this, [this] {
-        m_service.cancelAll();
-        if (m_uploads && m_uploads->isBusy())
-            m_uploads->cancelAll();
-    });
+    connect(m_pause, &QToolButton::clicked, this, &WorkStatusWidget::pauseOrResumeAll);
+    connect(m_cancel, &QToolButton::clicked, this, &WorkStatusWidget::cancelAll);
     m_timer.setInterval(kUpdateMs);
     connect(&m_timer, &QTimer::timeout, this, &WorkStatusWidget::update);
     connect(&m_service, &CatalogService::workChanged, this, &WorkStatusWidget::onWorkChanged);
@@ -67,20 +58,35 @@ WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
 
 WorkStatusWidget::~WorkStatusWidget() = default;
 
-void WorkStatusWidget::setUploadQueue(UploadQueue *queue)
+void WorkStatusWidget::setUploads(UploadController *uploads)
 {
     if (m_uploads)
         disconnect(m_uploads, nullptr, this, nullptr);
-    m_uploads = queue;
+    m_uploads = uploads;
     m_upload = {};
-    if (!queue)
+    if (!uploads)
         return;
-    connect(queue, &UploadQueue::progressChanged, this, &WorkStatusWidget::setUploadProgress);
-    connect(queue, &UploadQueue::pausedChanged, this, &WorkStatusWidget::update);
-    connect(queue, &UploadQueue::idle, this, [this] {
+    connect(uploads, &UploadController::progressChanged, this, &WorkStatusWidget::setUploadProgress);
+    connect(uploads, &UploadController::pausedChanged, this, &WorkStatusWidget::update);
+    connect(uploads, &UploadController::idle, this, [this] {
         m_upload = {};
         onIdle();
     });
+}
+
+void WorkStatusWidget::pauseOrResumeAll()
+{
+    const bool pause = !isPaused();
+    m_service.setPaused(pause);
+    if (m_uploads)
+        pause ? m_uploads->pauseAll() : m_uploads->resumeAll();
+}
+
+void WorkStatusWidget::cancelAll()
+{
+    m_service.cancelAll();
+    if (m_uploads && m_uploads->isBusy())
+        m_uploads->cancelAll();
 }
 
 void WorkStatusWidget::setUploadProgress(const UploadProgress &progress)

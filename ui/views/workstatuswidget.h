@@ -16,13 +16,13 @@ class QToolButton;
 
 namespace quire {
 
-class UploadQueue;
+class UploadController;
 
 // The status bar's view of all running work, ingest and uploads: files and bytes done of the
 // total, speed, time left, and Pause/Resume and Cancel for all of it. Redraws on a timer (4 times
 // a second) rather than on every progress signal, so the number of jobs or files never matters.
-// Uploads are shown once an upload queue is set (the figures are the running upload job's own:
-// its recent speed and its estimate of the time left).
+// Uploads are shown once an upload controller is set (the figures are the running upload job's
+// own: its recent speed and its estimate of the time left).
 class WorkStatusWidget final : public QWidget
 {
     Q_OBJECT
@@ -31,10 +31,17 @@ public:
     explicit WorkStatusWidget(CatalogService &service, QWidget *parent = nullptr);
     ~WorkStatusWidget() override;
 
-    // Also follows the queue's uploads (before any work starts; the queue outlives the widget).
-    void setUploadQueue(UploadQueue *queue);
-    // Applies one upload progress report (normally UploadQueue::progressChanged).
+    // Also follows the controller's uploads (before any work starts; the controller outlives
+    // the widget).
+    void setUploads(UploadController *uploads);
+    // Applies one upload progress report (normally UploadController::progressChanged).
     void setUploadProgress(const quire::UploadProgress &progress);
+
+    // What the Pause/Resume and Cancel buttons do (also View › Pause All and Cancel All): for
+    // ingest and uploads together. Paused: either of them is.
+    void pauseOrResumeAll();
+    void cancelAll();
+    bool isPaused() const;
 
     QString text() const;
     bool isUploading() const;
@@ -48,12 +55,11 @@ private:
     void onWorkChanged();
     void onIdle();
     void setShowingWork(bool on);
-    bool isPaused() const;
     QString ingestText(const WorkSummary &s, double speed) const;
     QString uploadText(const UploadProgress &p) const;
 
     CatalogService &m_service;
-    UploadQueue *m_uploads = nullptr;
+    UploadController *m_uploads = nullptr;
     UploadProgress m_upload;
     bool m_showingWork = false;
     QProgressBar *m_bar = nullptr;

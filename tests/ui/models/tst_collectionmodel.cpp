@@ -42,45 +42,37 @@ private Q_SLOTS:
 private:
     qint64 create(const QString &name, int documents = 0, int failed = 0);
 
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<Catalog> m_catalog;
-    std::unique_ptr<Pools> m_pools;
-    std::unique_ptr<CatalogService> m_service;
+    std::unique_ptr<uitest::UiFixture> m_fx;
     std::unique_ptr<CollectionModel> m_model;
 };
 
 void tst_CollectionModel::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(QStringLiteral("c.sqlite"))});
-    m_pools = std::make_unique<Pools>(2, 2);
-    QVERIFY(onWorker([&] { return m_catalog->open(); }).ok());
-    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
-    m_model = std::make_unique<CollectionModel>(*m_service);
+    m_fx = std::make_unique<uitest::UiFixture>(QStringLiteral("c.sqlite"));
+    QVERIFY(m_fx->openCatalog());
+    m_model = std::make_unique<CollectionModel>(m_fx->service());
 }
 
 void tst_CollectionModel::cleanup()
 {
     m_model.reset();
-    m_service.reset();
-    m_pools.reset();
-    m_catalog.reset();
+    m_fx.reset();
     QCOMPARE(uitest::guiThreadConnections(), QStringList());
 }
 
 qint64 tst_CollectionModel::create(const QString &name, int documents, int failed)
 {
     return onWorker([&] {
-        const qint64 id = m_catalog->createCollection(name).valueOr(0);
+        const qint64 id = m_fx->catalog().createCollection(name).valueOr(0);
         QList<NewDocument> docs;
         for (int i = 0; i < documents; ++i)
             docs << NewDocument{"/nowhere/" + name.toUtf8() + QByteArray::number(i), QStringLiteral("d%1").arg(i), 10, 1};
-        const auto added = m_catalog->addQueued(id, docs).valueOr({});
+        const auto added = m_fx->catalog().addQueued(id, docs).valueOr({});
         QList<qint64> ids;
         for (int i = 0; i < failed && i < added.size(); ++i)
             ids << added.at(i).id;
         if (!ids.isEmpty())
-            (void)m_catalog->setStatus(ids, DocStatus::Failed, QStringLiteral("broken"));
+            (void)m_fx->catalog().setStatus(ids, DocStatus::Failed, QStringLiteral("broken"));
         return id;
     });
 }
@@ -116,13 +108,13 @@ void tst_CollectionModel::followsEditsInPlaceKeepingSelection()
     QSignalSpy resets(m_model.get(), &QAbstractItemModel::modelReset);
 
     // Hints from edits refresh the model by themselves (throttled).
-    auto created = m_service->createCollection(QStringLiteral("a"));
+    auto created = m_fx->service().createCollection(QStringLiteral("a"));
     QTRY_VERIFY_WITH_TIMEOUT(created.isFinished(), kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(names(*m_model), (QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"),
                                                            QStringLiteral("d")}), kTimeout);
     QCOMPARE(view.currentCollectionId(), c);
 
-    auto renamed = m_service->renameCollection(c, QStringLiteral("e"));
+    auto renamed = m_fx->service().renameCollection(c, QStringLiteral("e"));
     QTRY_VERIFY_WITH_TIMEOUT(renamed.isFinished(), kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(names(*m_model), (QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("d"),
                                                            QStringLiteral("e")}), kTimeout);
@@ -130,7 +122,7 @@ void tst_CollectionModel::followsEditsInPlaceKeepingSelection()
     QCOMPARE(current.count(), 1);              // and never reported as a change
 
     const qint64 b = m_model->collectionAt(1).id;
-    auto removed = m_service->removeCollection(b);
+    auto removed = m_fx->service().removeCollection(b);
     QTRY_VERIFY_WITH_TIMEOUT(removed.isFinished(), kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(m_model->rowCount(), 3, kTimeout);
     QCOMPARE(view.currentCollectionId(), c);
@@ -149,9 +141,9 @@ void tst_CollectionModel::badgesWhileBusyAndWhenFailed()
     QVERIFY(!m_model->index(brokenRow, 0).data(Qt::DecorationRole).value<QIcon>().isNull());
 
     for (int i = 0; i < 200; ++i)
-        uitest::writeFile(m_dir->filePath(QStringLiteral("in/%1").arg(i)), QByteArray(20'000, 'z'));
-    QSignalSpy idle(m_service.get(), &CatalogService::idle);
-    m_service->ingest(busy, {QFile::encodeName(m_dir->filePath(QStringLiteral("in")))});
+        uitest::writeFile(m_fx->filePath(QStringLiteral("in/%1").arg(i)), QByteArray(20'000, 'z'));
+    QSignalSpy idle(&m_fx->service(), &CatalogService::idle);
+    m_fx->service().ingest(busy, {QFile::encodeName(m_fx->filePath(QStringLiteral("in")))});
     const int busyRow = m_model->rowOfId(busy);
     QVERIFY(m_model->index(busyRow, 0).data(CollectionModel::BusyRole).toBool());
     QTRY_COMPARE_WITH_TIMEOUT(idle.count(), 1, kTimeout);

@@ -69,10 +69,7 @@ private:
     bool waitLoaded(QSignalSpy &spy, int count = 1);
     QList<Document> sqlRows(DocumentQuery q, qint64 limit);
 
-    QTemporaryDir m_dir;
-    std::unique_ptr<Catalog> m_catalog;
-    std::unique_ptr<Pools> m_pools;
-    std::unique_ptr<CatalogService> m_service;
+    std::unique_ptr<uitest::UiFixture> m_fx;   // for the whole test case: filling it takes a while
     std::unique_ptr<DocumentModel> m_model;
     qint64 m_collection = 0;
     qint64 m_other = 0;
@@ -80,19 +77,18 @@ private:
 
 void tst_DocumentModel::initTestCase()
 {
-    QVERIFY(m_dir.isValid());
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir.filePath(QStringLiteral("catalog.sqlite"))});
-    m_pools = std::make_unique<Pools>(2, 3);
-    const Status opened = onWorker([this] { return m_catalog->open(); });
+    m_fx = std::make_unique<uitest::UiFixture>(QStringLiteral("catalog.sqlite"), 2, 3);
+    QVERIFY(m_fx->isValid());
+    const Status opened = onWorker([this] { return m_fx->catalog().open(); });
     QVERIFY2(opened.ok(), qPrintable(opened.error()));
 
     // 100,000 documents in a few big transactions, on a worker (the catalog refuses the GUI thread).
     const QString error = onWorker([this]() -> QString {
-        auto c = m_catalog->createCollection(QStringLiteral("Big"));
+        auto c = m_fx->catalog().createCollection(QStringLiteral("Big"));
         if (!c)
             return c.error();
         m_collection = *c;
-        auto o = m_catalog->createCollection(QStringLiteral("Other"));
+        auto o = m_fx->catalog().createCollection(QStringLiteral("Other"));
         if (!o)
             return o.error();
         m_other = *o;
@@ -110,7 +106,7 @@ void tst_DocumentModel::initTestCase()
                 d.mtimeMs = 1'700'000'000'000 + i;
                 docs << d;
             }
-            auto added = m_catalog->addQueued(m_collection, docs);
+            auto added = m_fx->catalog().addQueued(m_collection, docs);
             if (!added)
                 return added.error();
         }
@@ -124,12 +120,12 @@ void tst_DocumentModel::initTestCase()
             u.mtimeMs = 1'700'000'000'000 + id - 1;
             hashes << u;
         }
-        if (auto r = m_catalog->applyHashes(hashes); !r)
+        if (auto r = m_fx->catalog().applyHashes(hashes); !r)
             return r.error();
         QList<qint64> failed;
         for (qint64 id = 5000; id < 6000; id += 3)
             failed << id;
-        if (auto r = m_catalog->setStatus(failed, DocStatus::Failed, QStringLiteral("Permission denied")); !r)
+        if (auto r = m_fx->catalog().setStatus(failed, DocStatus::Failed, QStringLiteral("Permission denied")); !r)
             return r.error();
         QList<NewDocument> few;
         for (int i = 0; i < 5; ++i) {
@@ -138,25 +134,22 @@ void tst_DocumentModel::initTestCase()
             d.sourcePath = "/nonexistent/quire-other/" + QByteArray::number(i);
             few << d;
         }
-        if (auto r = m_catalog->addQueued(m_other, few); !r)
+        if (auto r = m_fx->catalog().addQueued(m_other, few); !r)
             return r.error();
         return {};
     });
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
 }
 
 void tst_DocumentModel::cleanupTestCase()
 {
     m_model.reset();
-    m_service.reset();
-    m_pools.reset();
-    m_catalog.reset();
+    m_fx.reset();
 }
 
 void tst_DocumentModel::init()
 {
-    m_model = std::make_unique<DocumentModel>(*m_service);
+    m_model = std::make_unique<DocumentModel>(m_fx->service());
     m_model->setBatchSize(kBatch);
 }
 
@@ -176,7 +169,7 @@ QList<Document> tst_DocumentModel::sqlRows(DocumentQuery q, qint64 limit)
 {
     q.offset = 0;
     q.limit = limit;
-    return onWorker([&] { return m_catalog->documents(q).valueOr({}); });
+    return onWorker([&] { return m_fx->catalog().documents(q).valueOr({}); });
 }
 
 void tst_DocumentModel::firstRowsArriveWithoutLoadingTheRest()
@@ -278,7 +271,7 @@ void tst_DocumentModel::filterMatchesSql()
     q.sortColumn = DocumentModel::docColumn(sortColumn);
     const QList<Document> expected = sqlRows(q, kBatch);
     QCOMPARE(modelIds(*m_model), idsOf(expected));
-    const qint64 total = onWorker([&] { return m_catalog->countDocuments(q).valueOr(-1); });
+    const qint64 total = onWorker([&] { return m_fx->catalog().countDocuments(q).valueOr(-1); });
     QTRY_COMPARE_WITH_TIMEOUT(m_model->totalCount(), total, 30'000);
     QCOMPARE(m_model->canFetchMore({}), total > kBatch);
 }
@@ -294,7 +287,7 @@ void tst_DocumentModel::staleRepliesAreDropped()
     QTRY_VERIFY_WITH_TIMEOUT(loaded.count() >= 1 && !m_model->isBusy(), 60'000);
     // Every query the model started has run, and every reply has been handed to the model (a
     // finished future reaches its watcher as a posted event): a stale one would have landed.
-    QVERIFY(m_pools->io()->waitForDone(60'000));
+    QVERIFY(m_fx->pools().io()->waitForDone(60'000));
     QCoreApplication::sendPostedEvents();
     QCoreApplication::sendPostedEvents();
     QCOMPARE(m_model->rowCount(), 1);
@@ -345,14 +338,14 @@ void tst_DocumentModel::removedRowsDisappearOnRefresh()
     QCOMPARE(m_model->rowCount(), 5);
     const qint64 gone = m_model->documentAt(2).id;
 
-    auto removed = m_service->removeDocuments({gone});
+    auto removed = m_fx->service().removeDocuments({gone});
     QTRY_VERIFY_WITH_TIMEOUT(removed.isFinished(), 30'000);
     QVERIFY(removed.result().ok());
     // The service's change hint makes the model refresh by itself.
     QTRY_COMPARE_WITH_TIMEOUT(m_model->rowCount(), 4, 30'000);
     QCOMPARE(m_model->rowOfId(gone), -1);
 
-    auto restored = m_service->restoreDocuments(removed.result().value());
+    auto restored = m_fx->service().restoreDocuments(removed.result().value());
     QTRY_VERIFY_WITH_TIMEOUT(restored.isFinished(), 30'000);
     QVERIFY(restored.result().ok());
     QTRY_COMPARE_WITH_TIMEOUT(m_model->rowCount(), 5, 30'000);

@@ -93,11 +93,10 @@ private Q_SLOTS:
     void filesOpenedBySystemGoToTheirCollection();
 
 private:
-    void makeWindow(const QString &collection = {});
     QString makeTree(const QString &name, int files);
     qint64 create(const QString &name);
     QUrl url(const QString &path) const { return QUrl::fromLocalFile(path); }
-    bool waitIdle();
+    BrowserWindow *window() const { return m_fx->window(); }
     // The collection's remote as the catalog has it, read back through the service.
     QString remoteOf(qint64 collectionId);
     void saveLocalRemote(const QString &name);
@@ -106,48 +105,25 @@ private:
     // The object name of the checked entry of Upload To.
     static QString checkedIn(QMenu *menu);
 
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<SessionStore> m_store;
-    std::unique_ptr<Catalog> m_catalog;
-    std::unique_ptr<Pools> m_pools;
-    std::unique_ptr<CatalogService> m_service;
-    std::unique_ptr<BrowserWindow> m_window;
+    std::unique_ptr<uitest::UiFixture> m_fx;   // the catalog is not opened: the window does it
 };
 
 void tst_BrowserWindow::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-    m_store = std::make_unique<SessionStore>();   // in memory
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(QStringLiteral("catalog.sqlite"))});
-    m_pools = std::make_unique<Pools>(2, 2);
-    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
+    m_fx = std::make_unique<uitest::UiFixture>();
+    QVERIFY(m_fx->isValid());
 }
 
 void tst_BrowserWindow::cleanup()
 {
-    m_window.reset();
-    m_service.reset();
-    m_pools.reset();
-    m_catalog.reset();
-    m_store.reset();
-    m_dir.reset();
+    m_fx.reset();
     // Nothing in the window ever opened a catalog connection on the GUI thread.
     QCOMPARE(uitest::guiThreadConnections(), QStringList());
 }
 
-void tst_BrowserWindow::makeWindow(const QString &collection)
-{
-    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
-    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
-    m_window->show();
-    m_window->start(collection);
-    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
-}
-
 QString tst_BrowserWindow::makeTree(const QString &name, int files)
 {
-    const QString root = m_dir->filePath(name);
+    const QString root = m_fx->filePath(name);
     for (int i = 0; i < files; ++i)
         uitest::writeFile(root + QStringLiteral("/sub%1/f%2.txt").arg(i % 2).arg(i), "content " + name.toUtf8() + QByteArray::number(i));
     return root;
@@ -156,19 +132,14 @@ QString tst_BrowserWindow::makeTree(const QString &name, int files)
 qint64 tst_BrowserWindow::create(const QString &name)
 {
     return onWorker([&] {
-        (void)m_catalog->open();
-        return m_catalog->createCollection(name).valueOr(0);
+        (void)m_fx->catalog().open();
+        return m_fx->catalog().createCollection(name).valueOr(0);
     });
-}
-
-bool tst_BrowserWindow::waitIdle()
-{
-    return QTest::qWaitFor([&] { return !m_service->isBusy(); }, kTimeout);
 }
 
 QString tst_BrowserWindow::remoteOf(qint64 collectionId)
 {
-    QFuture<Result<std::optional<Collection>>> f = m_service->collection(collectionId);
+    QFuture<Result<std::optional<Collection>>> f = m_fx->service().collection(collectionId);
     if (!QTest::qWaitFor([&] { return f.isFinished(); }, kTimeout))
         return QStringLiteral("<timed out>");
     const auto c = f.result();   // finished: does not wait
@@ -179,14 +150,14 @@ void tst_BrowserWindow::saveLocalRemote(const QString &name)
 {
     RemoteProfile p;
     p.name = name;
-    p.url = m_dir->filePath(QStringLiteral("remotes/") + name);
-    QVERIFY(RemoteProfiles(*m_store).save(p).ok());
+    p.url = m_fx->filePath(QStringLiteral("remotes/") + name);
+    QVERIFY(RemoteProfiles(m_fx->store()).save(p).ok());
 }
 
 QMenu *tst_BrowserWindow::openUploadTo()
 {
-    QMenu *menu = m_window->uploadToMenu();
-    menu->popup(m_window->mapToGlobal(QPoint(40, 40)));
+    QMenu *menu = window()->uploadToMenu();
+    menu->popup(window()->mapToGlobal(QPoint(40, 40)));
     if (!QTest::qWaitFor([&] { return menu->isVisible(); }, kTimeout))
         return nullptr;
     return menu;
@@ -204,36 +175,36 @@ QString tst_BrowserWindow::checkedIn(QMenu *menu)
 
 void tst_BrowserWindow::emptyStateInvitesDrops()
 {
-    makeWindow();
-    QCOMPARE(m_window->collectionModel()->rowCount(), 0);
-    QCOMPARE(m_window->documentView()->emptyTitle(), QStringLiteral("Drop documents here"));
-    QVERIFY(m_window->acceptDrops());
-    QVERIFY(m_window->findChild<QAction *>(QStringLiteral("actionAddFiles"))->isEnabled());
-    QVERIFY(!m_window->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->isEnabled());
+    QVERIFY(m_fx->startWindow());
+    QCOMPARE(window()->collectionModel()->rowCount(), 0);
+    QCOMPARE(window()->documentView()->emptyTitle(), QStringLiteral("Drop documents here"));
+    QVERIFY(window()->acceptDrops());
+    QVERIFY(window()->findChild<QAction *>(QStringLiteral("actionAddFiles"))->isEnabled());
+    QVERIFY(!window()->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->isEnabled());
 }
 
 void tst_BrowserWindow::dropOntoWindowAddsToSelectedCollection()
 {
     const qint64 a = create(QStringLiteral("A"));
     create(QStringLiteral("B"));
-    makeWindow(QStringLiteral("A"));
-    QCOMPARE(m_window->currentCollectionId(), a);
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
+    QCOMPARE(window()->currentCollectionId(), a);
 
     const QString tree = makeTree(QStringLiteral("tree"), 4);
-    const QString single = m_dir->filePath(QStringLiteral("single.txt"));
+    const QString single = m_fx->filePath(QStringLiteral("single.txt"));
     uitest::writeFile(single, "single");
-    QVERIFY(dragAndDrop(m_window.get(), QPoint(400, 300), {url(tree), url(single)}));
+    QVERIFY(dragAndDrop(window(), QPoint(400, 300), {url(tree), url(single)}));
 
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, a),
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), a),
                               (QStringList{QStringLiteral("f0.txt"), QStringLiteral("f1.txt"), QStringLiteral("f2.txt"),
                                            QStringLiteral("f3.txt"), QStringLiteral("single.txt")}),
                               kTimeout);
-    QVERIFY(waitIdle());
-    QCOMPARE(uitest::fileNamesOf(*m_catalog, uitest::collectionIdOf(*m_catalog, QStringLiteral("B"))), QStringList());
+    QVERIFY(m_fx->waitIdle());
+    QCOMPARE(uitest::fileNamesOf(m_fx->catalog(), uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("B"))), QStringList());
     // The table shows them, hashed, without anyone asking.
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->documentModel()->rowCount(), 5, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->documentModel()->rowCount(), 5, kTimeout);
     for (int row = 0; row < 5; ++row)
-        QTRY_COMPARE_WITH_TIMEOUT(m_window->documentModel()->index(row, 0).data(DocumentModel::StatusRole).toInt(),
+        QTRY_COMPARE_WITH_TIMEOUT(window()->documentModel()->index(row, 0).data(DocumentModel::StatusRole).toInt(),
                                   int(DocStatus::Hashed), kTimeout);
 }
 
@@ -241,28 +212,28 @@ void tst_BrowserWindow::dropOntoCollectionAddsToThatOne()
 {
     const qint64 a = create(QStringLiteral("A"));
     const qint64 b = create(QStringLiteral("B"));
-    makeWindow(QStringLiteral("A"));
-    CollectionView *view = m_window->collectionView();
-    const int row = m_window->collectionModel()->rowOfId(b);
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
+    CollectionView *view = window()->collectionView();
+    const int row = window()->collectionModel()->rowOfId(b);
     QVERIFY(row >= 0);
-    const QPoint onB = view->visualRect(m_window->collectionModel()->index(row, 0)).center();
+    const QPoint onB = view->visualRect(window()->collectionModel()->index(row, 0)).center();
 
     const QString tree = makeTree(QStringLiteral("forB"), 3);
     QVERIFY(dragAndDrop(view->viewport(), onB, {url(tree)}));
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, b).size(), 3, kTimeout);
-    QVERIFY(waitIdle());
-    QCOMPARE(uitest::fileNamesOf(*m_catalog, a), QStringList());
-    QCOMPARE(m_window->currentCollectionId(), a);   // the selection stays where it was
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), b).size(), 3, kTimeout);
+    QVERIFY(m_fx->waitIdle());
+    QCOMPARE(uitest::fileNamesOf(m_fx->catalog(), a), QStringList());
+    QCOMPARE(window()->currentCollectionId(), a);   // the selection stays where it was
     // The count in the list follows.
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->index(row, CollectionModel::CountColumn).data().toString(),
+    QTRY_COMPARE_WITH_TIMEOUT(window()->collectionModel()->index(row, CollectionModel::CountColumn).data().toString(),
                               QStringLiteral("3"), kTimeout);
 }
 
 void tst_BrowserWindow::dropOntoEmptySpaceAsksForNewCollection()
 {
     create(QStringLiteral("A"));
-    makeWindow(QStringLiteral("A"));
-    CollectionView *view = m_window->collectionView();
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
+    CollectionView *view = window()->collectionView();
     const QPoint below(view->viewport()->width() / 2, view->viewport()->height() - 5);
     QVERIFY(!view->indexAt(below).isValid());
 
@@ -270,56 +241,56 @@ void tst_BrowserWindow::dropOntoEmptySpaceAsksForNewCollection()
     QVERIFY(dragAndDrop(view->viewport(), below, {url(tree)}));
 
     CollectionNameDialog *dialog = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
     QTRY_VERIFY(dialog->isVisible());
     QCOMPARE(dialog->name(), QStringLiteral("Holiday Photos"));   // the folder's name is suggested
     dialog->setName(QStringLiteral("Trip"));
     dialog->accept();
 
-    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Trip")) > 0, kTimeout);
-    const qint64 trip = uitest::collectionIdOf(*m_catalog, QStringLiteral("Trip"));
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, trip), (QStringList{QStringLiteral("f0.txt"), QStringLiteral("f1.txt")}),
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Trip")) > 0, kTimeout);
+    const qint64 trip = uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Trip"));
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), trip), (QStringList{QStringLiteral("f0.txt"), QStringLiteral("f1.txt")}),
                               kTimeout);
-    QVERIFY(waitIdle());
+    QVERIFY(m_fx->waitIdle());
     // The new collection is selected.
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), trip, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->currentCollectionId(), trip, kTimeout);
 }
 
 void tst_BrowserWindow::dropOntoEmptyWindowAsksForNewCollection()
 {
-    makeWindow();
-    const QString file = m_dir->filePath(QStringLiteral("inbox/letter.pdf"));
+    QVERIFY(m_fx->startWindow());
+    const QString file = m_fx->filePath(QStringLiteral("inbox/letter.pdf"));
     uitest::writeFile(file, "%PDF");
     // Dropped onto the (empty) table: the table does not take drops, the window does.
-    QVERIFY(dragAndDrop(m_window->documentView()->viewport(), QPoint(50, 50), {url(file)}));
+    QVERIFY(dragAndDrop(window()->documentView()->viewport(), QPoint(50, 50), {url(file)}));
     CollectionNameDialog *dialog = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
     QCOMPARE(dialog->name(), QStringLiteral("inbox"));   // a file: its folder's name
     dialog->accept();
-    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("inbox")) > 0, kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, uitest::collectionIdOf(*m_catalog, QStringLiteral("inbox"))),
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("inbox")) > 0, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("inbox"))),
                               QStringList{QStringLiteral("letter.pdf")}, kTimeout);
-    QVERIFY(waitIdle());
+    QVERIFY(m_fx->waitIdle());
 }
 
 void tst_BrowserWindow::ingestUpdatesStatusesLive()
 {
     const qint64 a = create(QStringLiteral("A"));
-    makeWindow(QStringLiteral("A"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
     const QString tree = makeTree(QStringLiteral("many"), 300);
-    const QString dup1 = m_dir->filePath(QStringLiteral("dups/one.txt"));
-    const QString dup2 = m_dir->filePath(QStringLiteral("dups/two.txt"));
+    const QString dup1 = m_fx->filePath(QStringLiteral("dups/one.txt"));
+    const QString dup2 = m_fx->filePath(QStringLiteral("dups/two.txt"));
     uitest::writeFile(dup1, "same");
     uitest::writeFile(dup2, "same");
-    QSignalSpy finished(m_service.get(), &CatalogService::jobFinished);
-    m_window->addPaths(0, {QFile::encodeName(tree), QFile::encodeName(m_dir->filePath(QStringLiteral("dups")))});
+    QSignalSpy finished(&m_fx->service(), &CatalogService::jobFinished);
+    window()->addPaths(0, {QFile::encodeName(tree), QFile::encodeName(m_fx->filePath(QStringLiteral("dups")))});
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeout);
-    QCOMPARE(uitest::documentsOf(*m_catalog, a).size(), 302);
+    QCOMPARE(uitest::documentsOf(m_fx->catalog(), a).size(), 302);
 
     // Every loaded row ends up with the catalog's status (events and refreshes reach the rows).
-    DocumentModel *model = m_window->documentModel();
+    DocumentModel *model = window()->documentModel();
     QTRY_VERIFY_WITH_TIMEOUT(model->totalCount() == 302, kTimeout);
-    const QList<Document> truth = uitest::documentsOf(*m_catalog, a);
+    const QList<Document> truth = uitest::documentsOf(m_fx->catalog(), a);
     QTRY_VERIFY_WITH_TIMEOUT(
         [&] {
             if (model->rowCount() == 0)
@@ -341,24 +312,24 @@ void tst_BrowserWindow::ingestUpdatesStatusesLive()
 void tst_BrowserWindow::removeDocumentsWithUndo()
 {
     const qint64 a = create(QStringLiteral("A"));
-    makeWindow(QStringLiteral("A"));
-    m_window->addPaths(a, {QFile::encodeName(makeTree(QStringLiteral("r"), 6))});
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(*m_catalog, a).size(), 6, kTimeout);
-    QVERIFY(waitIdle());
-    DocumentModel *model = m_window->documentModel();
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
+    window()->addPaths(a, {QFile::encodeName(makeTree(QStringLiteral("r"), 6))});
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(m_fx->catalog(), a).size(), 6, kTimeout);
+    QVERIFY(m_fx->waitIdle());
+    DocumentModel *model = window()->documentModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 6, kTimeout);
-    const QList<Document> before = uitest::documentsOf(*m_catalog, a);
+    const QList<Document> before = uitest::documentsOf(m_fx->catalog(), a);
 
-    DocumentView *view = m_window->documentView();
+    DocumentView *view = window()->documentView();
     view->selectRow(1);
     view->selectionModel()->select(model->index(3, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
     const QList<qint64> removedIds{model->documentAt(1).id, model->documentAt(3).id};
-    QAction *remove = m_window->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"));
+    QAction *remove = window()->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"));
     QVERIFY(remove->isEnabled());
     remove->trigger();
 
     QMessageBox *box = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((box = m_window->findChild<QMessageBox *>(QStringLiteral("confirmRemoveDocuments"))) != nullptr,
+    QTRY_VERIFY_WITH_TIMEOUT((box = window()->findChild<QMessageBox *>(QStringLiteral("confirmRemoveDocuments"))) != nullptr,
                              kTimeout);
     QAbstractButton *confirm = nullptr;
     for (QAbstractButton *b : box->buttons()) {
@@ -368,16 +339,16 @@ void tst_BrowserWindow::removeDocumentsWithUndo()
     QVERIFY(confirm);
     confirm->click();
 
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(*m_catalog, a).size(), 4, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(m_fx->catalog(), a).size(), 4, kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 4, kTimeout);
     for (qint64 id : removedIds)
         QCOMPARE(model->rowOfId(id), -1);
-    QVERIFY(m_window->findChild<QWidget *>(QStringLiteral("undoBar"))->isVisible());
-    QVERIFY(m_window->undoStack()->canUndo());
+    QVERIFY(window()->findChild<QWidget *>(QStringLiteral("undoBar"))->isVisible());
+    QVERIFY(window()->undoStack()->canUndo());
 
-    m_window->findChild<QPushButton *>(QStringLiteral("undoBarButton"))->click();
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(*m_catalog, a).size(), 6, kTimeout);
-    const QList<Document> after = uitest::documentsOf(*m_catalog, a);
+    window()->findChild<QPushButton *>(QStringLiteral("undoBarButton"))->click();
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(m_fx->catalog(), a).size(), 6, kTimeout);
+    const QList<Document> after = uitest::documentsOf(m_fx->catalog(), a);
     for (int i = 0; i < before.size(); ++i) {
         QCOMPARE(after.at(i).id, before.at(i).id);
         QCOMPARE(after.at(i).sha256, before.at(i).sha256);
@@ -388,20 +359,20 @@ void tst_BrowserWindow::removeDocumentsWithUndo()
         QVERIFY(model->rowOfId(id) >= 0);
 
     // Redo removes them again.
-    m_window->undoStack()->redo();
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(*m_catalog, a).size(), 4, kTimeout);
+    window()->undoStack()->redo();
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(m_fx->catalog(), a).size(), 4, kTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 4, kTimeout);
 }
 
 void tst_BrowserWindow::collectionActions()
 {
     const qint64 a = create(QStringLiteral("Alpha"));
-    makeWindow(QStringLiteral("Alpha"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("Alpha")));
 
     // New collection: the dialog refuses a taken name, then creates and selects it.
-    m_window->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
     CollectionNameDialog *dialog = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
     dialog->setName(QStringLiteral("Alpha"));
     QVERIFY(!dialog->problem().isEmpty());
     dialog->setName(QStringLiteral("a/b"));
@@ -409,32 +380,32 @@ void tst_BrowserWindow::collectionActions()
     dialog->setName(QStringLiteral("Zeta"));
     QVERIFY(dialog->problem().isEmpty());
     dialog->accept();
-    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Zeta")) > 0, kTimeout);
-    const qint64 zeta = uitest::collectionIdOf(*m_catalog, QStringLiteral("Zeta"));
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), zeta, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Zeta")) > 0, kTimeout);
+    const qint64 zeta = uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Zeta"));
+    QTRY_COMPARE_WITH_TIMEOUT(window()->currentCollectionId(), zeta, kTimeout);
 
     // Rename it so that it sorts first: the selection follows it.
-    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
-    m_window->findChild<QAction *>(QStringLiteral("actionRenameCollection"))->trigger();
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window()->findChild<CollectionNameDialog *>(), kTimeout);
+    window()->findChild<QAction *>(QStringLiteral("actionRenameCollection"))->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) != nullptr, kTimeout);
     QCOMPARE(dialog->name(), QStringLiteral("Zeta"));
     dialog->setName(QStringLiteral("Aardvark"));
     dialog->accept();
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->index(0, 0).data().toString(), QStringLiteral("Aardvark"), kTimeout);
-    QCOMPARE(m_window->currentCollectionId(), zeta);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->collectionModel()->index(0, 0).data().toString(), QStringLiteral("Aardvark"), kTimeout);
+    QCOMPARE(window()->currentCollectionId(), zeta);
 
     // Remove it (after confirming): Alpha remains and gets selected.
-    m_window->findChild<QAction *>(QStringLiteral("actionRemoveCollection"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionRemoveCollection"))->trigger();
     QMessageBox *box = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((box = m_window->findChild<QMessageBox *>(QStringLiteral("confirmRemoveCollection"))) != nullptr,
+    QTRY_VERIFY_WITH_TIMEOUT((box = window()->findChild<QMessageBox *>(QStringLiteral("confirmRemoveCollection"))) != nullptr,
                              kTimeout);
     for (QAbstractButton *b : box->buttons()) {
         if (box->buttonRole(b) == QMessageBox::DestructiveRole)
             b->click();
     }
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Aardvark")), qint64(0), kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->rowCount(), 1, kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), a, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Aardvark")), qint64(0), kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->collectionModel()->rowCount(), 1, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->currentCollectionId(), a, kTimeout);
 }
 
 void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
@@ -442,22 +413,22 @@ void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
     saveLocalRemote(QStringLiteral("shelf"));
     saveLocalRemote(QStringLiteral("nas"));
     const qint64 a = create(QStringLiteral("Alpha"));
-    makeWindow(QStringLiteral("Alpha"));
-    QCOMPARE(m_window->currentCollectionId(), a);
+    QVERIFY(m_fx->startWindow(QStringLiteral("Alpha")));
+    QCOMPARE(window()->currentCollectionId(), a);
 
     // In the Collection menu, which is also the collection list's context menu.
-    QAction *uploadTo = m_window->findChild<QAction *>(QStringLiteral("actionUploadTo"));
+    QAction *uploadTo = window()->findChild<QAction *>(QStringLiteral("actionUploadTo"));
     QVERIFY(uploadTo && uploadTo->isEnabled());
     QCOMPARE(uploadTo->text(), QStringLiteral("&Upload To"));
     QMenu *collectionMenu = nullptr;
-    for (QAction *act : m_window->menuBar()->actions()) {
+    for (QAction *act : window()->menuBar()->actions()) {
         if (act->menu() && act->menu()->actions().contains(uploadTo))
             collectionMenu = act->menu();
     }
     QVERIFY(collectionMenu);
     QCOMPARE(collectionMenu->title(), QStringLiteral("&Collection"));
-    CollectionView *list = m_window->collectionView();
-    Q_EMIT list->customContextMenuRequested(list->visualRect(m_window->collectionModel()->index(0, 0)).center());
+    CollectionView *list = window()->collectionView();
+    Q_EMIT list->customContextMenuRequested(list->visualRect(window()->collectionModel()->index(0, 0)).center());
     QTRY_VERIFY_WITH_TIMEOUT(collectionMenu->isVisible(), kTimeout);
     if (const QString dir = qEnvironmentVariable("QUIRE_SCREENSHOT_DIR"); !dir.isEmpty())
         QVERIFY(collectionMenu->grab().save(dir + QStringLiteral("/collection-menu.png")));
@@ -474,15 +445,15 @@ void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
             offered << act->data().toString();
     }
     QCOMPARE(offered, (QStringList{QString(), QStringLiteral("local"), QStringLiteral("nas"), QStringLiteral("shelf")}));
-    QVERIFY(menu->actions().contains(m_window->findChild<QAction *>(QStringLiteral("actionManageRemotes"))));
-    QVERIFY(!m_window->findChild<QAction *>(QStringLiteral("actionUploadToMissing")));
+    QVERIFY(menu->actions().contains(window()->findChild<QAction *>(QStringLiteral("actionManageRemotes"))));
+    QVERIFY(!window()->findChild<QAction *>(QStringLiteral("actionUploadToMissing")));
 
     // Choosing one sets it in the catalog.
     menu->findChild<QAction *>(QStringLiteral("actionUploadTo_shelf"))->trigger();
     menu->hide();
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
     // The list says where it uploads, and the menu shows it checked next time.
-    const QModelIndex row = m_window->collectionModel()->index(m_window->collectionModel()->rowOfId(a), 0);
+    const QModelIndex row = window()->collectionModel()->index(window()->collectionModel()->rowOfId(a), 0);
     QTRY_VERIFY_WITH_TIMEOUT(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("Uploads to: shelf")), kTimeout);
     menu = openUploadTo();
     QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadTo_shelf"));
@@ -499,7 +470,7 @@ void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
     QTRY_VERIFY_WITH_TIMEOUT(row.data(Qt::ToolTipRole).toString().contains(QStringLiteral("Uploads to: nas")), kTimeout);
 
     // "None" clears it.
-    QTRY_VERIFY_WITH_TIMEOUT(!m_window->uploadToMenu()->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window()->uploadToMenu()->isVisible(), kTimeout);
     menu = openUploadTo();
     QCOMPARE(checkedIn(menu), QStringLiteral("actionUploadTo_nas"));
     menu->findChild<QAction *>(QStringLiteral("actionUploadToNone"))->trigger();
@@ -511,9 +482,9 @@ void tst_BrowserWindow::uploadToSetsTheCollectionsRemote()
     menu->hide();
 
     // Choosing the remote it has changes nothing (no undo step).
-    const int steps = m_window->undoStack()->count();
-    m_window->setCurrentCollectionRemote(QString());
-    QCOMPARE(m_window->undoStack()->count(), steps);
+    const int steps = window()->undoStack()->count();
+    window()->setCurrentCollectionRemote(QString());
+    QCOMPARE(window()->undoStack()->count(), steps);
     QCOMPARE(uitest::guiThreadConnections(), QStringList());
 }
 
@@ -522,18 +493,18 @@ void tst_BrowserWindow::uploadToUndoAndMissingRemotes()
     saveLocalRemote(QStringLiteral("shelf"));
     saveLocalRemote(QStringLiteral("nas"));
     const qint64 a = create(QStringLiteral("Alpha"));
-    makeWindow(QStringLiteral("Alpha"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("Alpha")));
 
-    m_window->setCurrentCollectionRemote(QStringLiteral("shelf"));
+    window()->setCurrentCollectionRemote(QStringLiteral("shelf"));
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->collectionModel()->collectionAt(0).remote, QStringLiteral("shelf"), kTimeout);
-    m_window->setCurrentCollectionRemote(QStringLiteral("nas"));
+    QTRY_COMPARE_WITH_TIMEOUT(window()->collectionModel()->collectionAt(0).remote, QStringLiteral("shelf"), kTimeout);
+    window()->setCurrentCollectionRemote(QStringLiteral("nas"));
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
-    QUndoStack *undo = m_window->undoStack();
+    QUndoStack *undo = window()->undoStack();
     QCOMPARE(undo->undoText(), QStringLiteral("Upload “Alpha” to “nas”"));
 
     // Edit › Undo (Ctrl+Z) puts the previous remote back; Redo applies it again.
-    QAction *undoAction = m_window->findChild<QAction *>(QStringLiteral("actionUndo"));
+    QAction *undoAction = window()->findChild<QAction *>(QStringLiteral("actionUndo"));
     QCOMPARE(undoAction->shortcut(), QKeySequence(QKeySequence::Undo));
     undoAction->trigger();
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("shelf"), kTimeout);
@@ -545,15 +516,15 @@ void tst_BrowserWindow::uploadToUndoAndMissingRemotes()
     QTRY_COMPARE_WITH_TIMEOUT(remoteOf(a), QStringLiteral("nas"), kTimeout);
 
     // Undo to a remote removed since: refused, saying why; the collection keeps its remote.
-    QVERIFY(RemoteProfiles(*m_store).remove(QStringLiteral("shelf")).ok());
+    QVERIFY(RemoteProfiles(m_fx->store()).remove(QStringLiteral("shelf")).ok());
     undo->undo();
-    QTRY_VERIFY_WITH_TIMEOUT(m_window->statusBar()->currentMessage().contains(QStringLiteral("no remote named “shelf”")),
+    QTRY_VERIFY_WITH_TIMEOUT(window()->statusBar()->currentMessage().contains(QStringLiteral("no remote named “shelf”")),
                              kTimeout);
     QCOMPARE(remoteOf(a), QStringLiteral("nas"));
 
     // A remote set elsewhere and not configured here: shown checked, not offered.
-    QVERIFY(onWorker([&] { return m_catalog->setCollectionRemote(a, QStringLiteral("elsewhere")); }).ok());
-    QTRY_COMPARE_WITH_TIMEOUT((m_window->collectionModel()->refresh(), m_window->collectionModel()->collectionAt(0).remote),
+    QVERIFY(onWorker([&] { return m_fx->catalog().setCollectionRemote(a, QStringLiteral("elsewhere")); }).ok());
+    QTRY_COMPARE_WITH_TIMEOUT((window()->collectionModel()->refresh(), window()->collectionModel()->collectionAt(0).remote),
                               QStringLiteral("elsewhere"), kTimeout);
     QMenu *menu = openUploadTo();
     QVERIFY(menu);
@@ -568,12 +539,12 @@ void tst_BrowserWindow::newCollectionDialogChoosesTheRemote()
 {
     saveLocalRemote(QStringLiteral("shelf"));
     const qint64 alpha = create(QStringLiteral("Alpha"));
-    makeWindow(QStringLiteral("Alpha"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("Alpha")));
 
     // Nothing chosen before: none by default; the choice made is stored with the collection.
-    m_window->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
     CollectionNameDialog *dialog = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
     QComboBox *box = dialog->remoteBox();
     QVERIFY(box->isVisible() && box->isEnabled());
     QCOMPARE(box->currentData().toString(), QString());
@@ -587,25 +558,25 @@ void tst_BrowserWindow::newCollectionDialogChoosesTheRemote()
         QVERIFY(dialog->grab().save(dir + QStringLiteral("/new-collection.png")));
     }
     dialog->accept();
-    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Scans")) > 0, kTimeout);
-    const qint64 scans = uitest::collectionIdOf(*m_catalog, QStringLiteral("Scans"));
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Scans")) > 0, kTimeout);
+    const qint64 scans = uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Scans"));
     QCOMPARE(remoteOf(scans), QStringLiteral("shelf"));
 
     // The next new collection starts with the remote chosen last; None is kept as chosen.
-    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
-    m_window->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window()->findChild<CollectionNameDialog *>(), kTimeout);
+    window()->findChild<QAction *>(QStringLiteral("actionNewCollection"))->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
     QCOMPARE(dialog->remote(), QStringLiteral("shelf"));
     dialog->setName(QStringLiteral("Letters"));
     dialog->setRemote(QString());
     dialog->accept();
-    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(*m_catalog, QStringLiteral("Letters")) > 0, kTimeout);
-    QCOMPARE(remoteOf(uitest::collectionIdOf(*m_catalog, QStringLiteral("Letters"))), QString());
+    QTRY_VERIFY_WITH_TIMEOUT(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Letters")) > 0, kTimeout);
+    QCOMPARE(remoteOf(uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Letters"))), QString());
 
     // Dropped into a collection that exists: it keeps its own remote, and the choice says so.
-    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
-    m_window->addPathsToNewCollection({QFile::encodeName(makeTree(QStringLiteral("more"), 1))});
-    QTRY_VERIFY_WITH_TIMEOUT((dialog = m_window->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window()->findChild<CollectionNameDialog *>(), kTimeout);
+    window()->addPathsToNewCollection({QFile::encodeName(makeTree(QStringLiteral("more"), 1))});
+    QTRY_VERIFY_WITH_TIMEOUT((dialog = window()->findChild<CollectionNameDialog *>()) && dialog->isVisible(), kTimeout);
     QCOMPARE(dialog->remote(), QString());   // None was chosen last
     dialog->remoteBox()->setCurrentIndex(dialog->remoteBox()->findData(QStringLiteral("shelf")));
     dialog->setName(QStringLiteral("Alpha"));
@@ -613,37 +584,37 @@ void tst_BrowserWindow::newCollectionDialogChoosesTheRemote()
     QVERIFY(!dialog->remoteBox()->isEnabled());
     QVERIFY(dialog->findChild<QLabel *>(QStringLiteral("collectionRemoteNote"))->text().contains(QStringLiteral("keeps")));
     dialog->accept();
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, alpha), QStringList{QStringLiteral("f0.txt")}, kTimeout);
-    QVERIFY(waitIdle());
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), alpha), QStringList{QStringLiteral("f0.txt")}, kTimeout);
+    QVERIFY(m_fx->waitIdle());
     QCOMPARE(remoteOf(alpha), QString());
 }
 
 void tst_BrowserWindow::filterAndDetails()
 {
     const qint64 a = create(QStringLiteral("A"));
-    makeWindow(QStringLiteral("A"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
     const QString tree = makeTree(QStringLiteral("f"), 5);
-    m_window->addPaths(a, {QFile::encodeName(tree)});
-    QVERIFY(waitIdle());
-    DocumentModel *model = m_window->documentModel();
+    window()->addPaths(a, {QFile::encodeName(tree)});
+    QVERIFY(m_fx->waitIdle());
+    DocumentModel *model = window()->documentModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 5, kTimeout);
 
-    m_window->filterEdit()->setText(QStringLiteral("f3"));
+    window()->filterEdit()->setText(QStringLiteral("f3"));
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, kTimeout);
     QCOMPARE(model->documentAt(0).fileName, QStringLiteral("f3.txt"));
-    m_window->filterEdit()->clear();
+    window()->filterEdit()->clear();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 5, kTimeout);
-    m_window->statusFilter()->setCurrentIndex(m_window->statusFilter()->findText(QStringLiteral("Failed")));
+    window()->statusFilter()->setCurrentIndex(window()->statusFilter()->findText(QStringLiteral("Failed")));
     QTRY_VERIFY_WITH_TIMEOUT(model->rowCount() == 0 && !model->isBusy(), kTimeout);
-    QCOMPARE(m_window->documentView()->emptyTitle(), QStringLiteral("No documents match"));
-    m_window->statusFilter()->setCurrentIndex(0);
+    QCOMPARE(window()->documentView()->emptyTitle(), QStringLiteral("No documents match"));
+    window()->statusFilter()->setCurrentIndex(0);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 5, kTimeout);
 
     // Details of the selected document, with the full hash; Copy Hash puts it on the clipboard.
-    m_window->documentView()->selectRow(2);
+    window()->documentView()->selectRow(2);
     const Document doc = model->documentAt(2);
-    QCOMPARE(m_window->detailsPane()->documentId(), doc.id);
-    m_window->findChild<QAction *>(QStringLiteral("actionCopyHash"))->trigger();
+    QCOMPARE(window()->detailsPane()->documentId(), doc.id);
+    window()->findChild<QAction *>(QStringLiteral("actionCopyHash"))->trigger();
     QCOMPARE(QGuiApplication::clipboard()->text(), QString::fromLatin1(doc.sha256));
     QCOMPARE(doc.sha256.size(), 64);
 }
@@ -652,16 +623,16 @@ void tst_BrowserWindow::remembersLayoutAndCollection()
 {
     create(QStringLiteral("A"));
     const qint64 b = create(QStringLiteral("B"));
-    makeWindow(QStringLiteral("B"));
-    m_window->documentView()->horizontalHeader()->resizeSection(DocumentModel::NameColumn, 333);
-    m_window->close();
-    QCOMPARE(m_store->value(QStringLiteral("settings/ui/lastCollection")).valueOr({}).toLongLong(), b);
-    QVERIFY(!m_store->value(QStringLiteral("settings/ui/geometry")).valueOr({}).toString().isEmpty());
-    m_window.reset();
+    QVERIFY(m_fx->startWindow(QStringLiteral("B")));
+    window()->documentView()->horizontalHeader()->resizeSection(DocumentModel::NameColumn, 333);
+    window()->close();
+    QCOMPARE(m_fx->store().value(QStringLiteral("settings/ui/lastCollection")).valueOr({}).toLongLong(), b);
+    QVERIFY(!m_fx->store().value(QStringLiteral("settings/ui/geometry")).valueOr({}).toString().isEmpty());
+    m_fx->closeWindow();
 
-    makeWindow();   // no collection asked for: the last one
-    QCOMPARE(m_window->currentCollectionId(), b);
-    QCOMPARE(m_window->documentView()->horizontalHeader()->sectionSize(DocumentModel::NameColumn), 333);
+    QVERIFY(m_fx->startWindow());   // no collection asked for: the last one
+    QCOMPARE(window()->currentCollectionId(), b);
+    QCOMPARE(window()->documentView()->horizontalHeader()->sectionSize(DocumentModel::NameColumn), 333);
 }
 
 QTEST_MAIN(tst_BrowserWindow)
@@ -670,41 +641,41 @@ void tst_BrowserWindow::filesOpenedBySystemGoToTheirCollection()
     // As macOS hands files to a running program (Dock icon, Finder's Open With): one
     // QFileOpenEvent per file, sent to the application, some before the window is ready.
     const qint64 other = create(QStringLiteral("Other"));
-    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
-    const FileOpenReceiver receiver(*m_window, QStringLiteral("Dropped on the Dock"));
+    m_fx->makeWindow();
+    const FileOpenReceiver receiver(*window(), QStringLiteral("Dropped on the Dock"));
     const QString tree = makeTree(QStringLiteral("early"), 3);
-    const QString single = m_dir->filePath(QStringLiteral("late one.txt"));
+    const QString single = m_fx->filePath(QStringLiteral("late one.txt"));
     uitest::writeFile(single, "late");
     QFileOpenEvent early(tree);
     QVERIFY(QCoreApplication::sendEvent(QCoreApplication::instance(), &early));   // taken by the receiver
-    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
-    m_window->show();
-    m_window->start(QStringLiteral("Other"));
+    QSignalSpy ready(window(), &BrowserWindow::ready);
+    window()->show();
+    window()->start(QStringLiteral("Other"));
     QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
 
     // Created, filled and selected once the window is ready.
     qint64 dropped = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((dropped = uitest::collectionIdOf(*m_catalog, QStringLiteral("Dropped on the Dock"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((dropped = uitest::collectionIdOf(m_fx->catalog(), QStringLiteral("Dropped on the Dock"))) > 0,
                              kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, dropped),
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), dropped),
                               (QStringList{QStringLiteral("f0.txt"), QStringLiteral("f1.txt"), QStringLiteral("f2.txt")}),
                               kTimeout);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->currentCollectionId(), dropped, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(window()->currentCollectionId(), dropped, kTimeout);
 
     // Later events, in a burst (a multi-file drop), go to the same collection: one ingest.
-    QVERIFY(m_window->selectCollection(other));
-    QVERIFY(waitIdle());
-    QSignalSpy jobs(m_service.get(), &CatalogService::jobStarted);
+    QVERIFY(window()->selectCollection(other));
+    QVERIFY(m_fx->waitIdle());
+    QSignalSpy jobs(&m_fx->service(), &CatalogService::jobStarted);
     QFileOpenEvent late(single);
     QFileOpenEvent again(makeTree(QStringLiteral("burst"), 2));
     QCoreApplication::sendEvent(QCoreApplication::instance(), &late);
     QCoreApplication::sendEvent(QCoreApplication::instance(), &again);
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(*m_catalog, dropped).size(), 6, kTimeout);
-    QVERIFY(uitest::fileNamesOf(*m_catalog, dropped).contains(QStringLiteral("late one.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::fileNamesOf(m_fx->catalog(), dropped).size(), 6, kTimeout);
+    QVERIFY(uitest::fileNamesOf(m_fx->catalog(), dropped).contains(QStringLiteral("late one.txt")));
     QCOMPARE(jobs.count(), 1);
-    QCOMPARE(m_window->currentCollectionId(), dropped);
-    QCOMPARE(uitest::fileNamesOf(*m_catalog, other), QStringList());
-    QVERIFY(waitIdle());
+    QCOMPARE(window()->currentCollectionId(), dropped);
+    QCOMPARE(uitest::fileNamesOf(m_fx->catalog(), other), QStringList());
+    QVERIFY(m_fx->waitIdle());
 }
 
 // A catalog on a database server that refuses the connection without the right password: the
@@ -722,20 +693,18 @@ void tst_BrowserWindow::catalogServerAsksForItsPassword()
     QVERIFY2(!url.isEmpty(), qPrintable(server.error()));
     test::ScopedEnv env;
     env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
-    env.set("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+    env.set("HOME", QFile::encodeName(m_fx->path()));   // no ~/.my.cnf
 
-    m_service.reset();
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{url});
-    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
-    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
-    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
-    m_window->show();
-    m_window->start(QString());
+    m_fx->useCatalog(url);
+    m_fx->makeWindow();
+    QSignalSpy ready(window(), &BrowserWindow::ready);
+    window()->show();
+    window()->start(QString());
 
     auto answer = [&](const QString &text) {
         CatalogPasswordDialog *dialog = nullptr;
         if (!QTest::qWaitFor([&] {
-                for (auto *d : m_window->findChildren<CatalogPasswordDialog *>()) {
+                for (auto *d : window()->findChildren<CatalogPasswordDialog *>()) {
                     if (d->isVisible())
                         dialog = d;
                 }
@@ -763,10 +732,10 @@ void tst_BrowserWindow::catalogServerAsksForItsPassword()
     problem = answer(password);   // asked again
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
-    QVERIFY2(m_window->startError().isEmpty(), qPrintable(m_window->startError()));
-    QVERIFY(!m_catalog->connections().passwordRefused());
+    QVERIFY2(window()->startError().isEmpty(), qPrintable(window()->startError()));
+    QVERIFY(!m_fx->catalog().connections().passwordRefused());
 
-    m_window.reset();
+    m_fx->closeWindow();
 }
 
 #include "tst_browserwindow.moc"

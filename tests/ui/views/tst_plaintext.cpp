@@ -23,7 +23,6 @@
 #include "dialogs/settingsdialog.h"
 #include "testsupport.h"
 #include "uitestsupport.h"
-#include "upload/uploadqueue.h"
 
 #include <QAction>
 #include <QApplication>
@@ -157,56 +156,22 @@ private Q_SLOTS:
     void settingsShowRemoteValuesLiterally();
 
 private:
-    void makeCatalog(const QString &fileName = QStringLiteral("c.sqlite"));
-    void makeWindow(const QString &collection);
-    bool waitIdle();
+    BrowserWindow *window() const { return m_fx->window(); }
 
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<SessionStore> m_store;
-    std::unique_ptr<Catalog> m_catalog;
-    std::unique_ptr<Pools> m_pools;
-    std::unique_ptr<CatalogService> m_service;
-    std::unique_ptr<BrowserWindow> m_window;
+    // The catalog "c.sqlite" unless a test names another; each test opens it.
+    std::unique_ptr<uitest::UiFixture> m_fx;
 };
 
 void tst_UiPlainText::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-    m_store = std::make_unique<SessionStore>();   // in memory
-    m_pools = std::make_unique<Pools>(2, 2);
+    m_fx = std::make_unique<uitest::UiFixture>(QStringLiteral("c.sqlite"));
+    QVERIFY(m_fx->isValid());
 }
 
 void tst_UiPlainText::cleanup()
 {
-    m_window.reset();
-    m_service.reset();
-    m_pools.reset();
-    m_catalog.reset();
-    m_store.reset();
-    m_dir.reset();
+    m_fx.reset();
     QCOMPARE(uitest::guiThreadConnections(), QStringList());
-}
-
-void tst_UiPlainText::makeCatalog(const QString &fileName)
-{
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{m_dir->filePath(fileName)});
-    QVERIFY(onWorker([&] { return m_catalog->open(); }).ok());
-    m_service = std::make_unique<CatalogService>(*m_catalog, *m_pools);
-}
-
-void tst_UiPlainText::makeWindow(const QString &collection)
-{
-    m_window = std::make_unique<BrowserWindow>(*m_service, *m_store);
-    QSignalSpy ready(m_window.get(), &BrowserWindow::ready);
-    m_window->show();
-    m_window->start(collection);
-    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
-}
-
-bool tst_UiPlainText::waitIdle()
-{
-    return QTest::qWaitFor([&] { return !m_service->isBusy() && !m_window->uploadQueue()->isBusy(); }, kTimeout);
 }
 
 // A document, its collection and the collection's remote, all named with markup, as the catalog
@@ -214,51 +179,52 @@ bool tst_UiPlainText::waitIdle()
 // message boxes and dialogs, the Upload To menu and Diagnostics show them as they are.
 void tst_UiPlainText::namesShowLiterallyInTheWindow()
 {
-    makeCatalog(QStringLiteral("<b>c<b><img src=y>.sqlite"));
-    const QByteArray sourcePath = QFile::encodeName(m_dir->filePath(QStringLiteral("in/<i>x<i><img src=y>.txt")));
-    const qint64 c = onWorker([&] { return m_catalog->createCollection(kCollection, kRemote).valueOr(0); });
+    m_fx->useCatalog(m_fx->filePath(QStringLiteral("<b>c<b><img src=y>.sqlite")));
+    QVERIFY(m_fx->openCatalog());
+    const QByteArray sourcePath = QFile::encodeName(m_fx->filePath(QStringLiteral("in/<i>x<i><img src=y>.txt")));
+    const qint64 c = onWorker([&] { return m_fx->catalog().createCollection(kCollection, kRemote).valueOr(0); });
     QVERIFY(c > 0);
     HashedDocument failed;
     failed.doc.sourcePath = sourcePath;
     failed.doc.fileName = kName;
     failed.doc.size = 5;
     failed.error = kError;
-    QVERIFY(onWorker([&] { return m_catalog->addHashed(c, {failed}); }).ok());
-    makeWindow(kCollection);
-    QCOMPARE(m_window->currentCollectionId(), c);
-    QVERIFY(m_window->windowTitle().startsWith(kCollection));
+    QVERIFY(onWorker([&] { return m_fx->catalog().addHashed(c, {failed}); }).ok());
+    QVERIFY(m_fx->startWindow(kCollection));
+    QCOMPARE(window()->currentCollectionId(), c);
+    QVERIFY(window()->windowTitle().startsWith(kCollection));
 
     // The table and its tooltips.
-    DocumentModel *docs = m_window->documentModel();
+    DocumentModel *docs = window()->documentModel();
     QTRY_COMPARE_WITH_TIMEOUT(docs->rowCount(), 1, kTimeout);
     QCOMPARE(docs->index(0, DocumentModel::NameColumn).data().toString(), kName);
     QCOMPARE(shownToolTip(docs->index(0, DocumentModel::NameColumn).data(Qt::ToolTipRole).toString()),
              QString::fromUtf8(sourcePath));
     const QString statusTip = docs->index(0, DocumentModel::StatusColumn).data(Qt::ToolTipRole).toString();
     QCOMPARE(shownToolTip(statusTip), kError);
-    saveToolTipPicture(m_window->documentView()->viewport(), statusTip, QStringLiteral("plaintext-status-tooltip.png"));
+    saveToolTipPicture(window()->documentView()->viewport(), statusTip, QStringLiteral("plaintext-status-tooltip.png"));
 
     // The collection list's tooltip: the name on its first line, the remote further down.
-    const QModelIndex row = m_window->collectionModel()->index(m_window->collectionModel()->rowOfId(c), 0);
+    const QModelIndex row = window()->collectionModel()->index(window()->collectionModel()->rowOfId(c), 0);
     QCOMPARE(row.data().toString(), kCollection);
     const QString collectionTip = row.data(Qt::ToolTipRole).toString();
     QVERIFY2(shownToolTip(collectionTip).startsWith(kCollection + QLatin1Char('\n')), qPrintable(shownToolTip(collectionTip)));
     QVERIFY2(shownToolTip(collectionTip).endsWith(QStringLiteral("Uploads to: ") + kRemote), qPrintable(shownToolTip(collectionTip)));
-    saveToolTipPicture(m_window->collectionView()->viewport(), collectionTip, QStringLiteral("plaintext-collection-tooltip.png"));
+    saveToolTipPicture(window()->collectionView()->viewport(), collectionTip, QStringLiteral("plaintext-collection-tooltip.png"));
 
     // The details pane, and its note after Verify.
-    m_window->documentView()->selectRow(0);
-    DetailsPane *details = m_window->detailsPane();
+    window()->documentView()->selectRow(0);
+    DetailsPane *details = window()->detailsPane();
     QTRY_VERIFY_WITH_TIMEOUT(details->documentId() > 0, kTimeout);
     QString shown = shownIn(details);
     for (const QString &literal : {kName, kError, kCollection, QString::fromUtf8(sourcePath)})
         QVERIFY2(shown.contains(literal), qPrintable(QStringLiteral("%1 not in: %2").arg(literal, shown)));
-    m_window->findChild<QAction *>(QStringLiteral("actionVerify"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionVerify"))->trigger();
     const QString notHashed = QStringLiteral("“%1” has not been hashed yet").arg(kName);
     QTRY_VERIFY2_WITH_TIMEOUT(shownIn(details).contains(notHashed), qPrintable(shownIn(details)), kTimeout);
 
     // Remove from Collection asks first, naming the document and the collection.
-    m_window->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->trigger();
     QMessageBox *box = nullptr;
     QTRY_VERIFY_WITH_TIMEOUT((box = openMessageBox()) != nullptr, kTimeout);
     QString problem = checkBox(box, QStringLiteral("Remove “%1” from %2?").arg(kName, kCollection));
@@ -269,7 +235,7 @@ void tst_UiPlainText::namesShowLiterallyInTheWindow()
     QTRY_VERIFY_WITH_TIMEOUT(!openMessageBox(), kTimeout);
 
     // Remove Collection too.
-    m_window->findChild<QAction *>(QStringLiteral("actionRemoveCollection"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionRemoveCollection"))->trigger();
     QTRY_VERIFY_WITH_TIMEOUT((box = openMessageBox()) != nullptr, kTimeout);
     problem = checkBox(box, QStringLiteral("Remove the collection “%1”").arg(kCollection));
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
@@ -277,16 +243,16 @@ void tst_UiPlainText::namesShowLiterallyInTheWindow()
     QTRY_VERIFY_WITH_TIMEOUT(!openMessageBox(), kTimeout);
 
     // Rename Collection's prompt.
-    m_window->findChild<QAction *>(QStringLiteral("actionRenameCollection"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionRenameCollection"))->trigger();
     CollectionNameDialog *rename = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((rename = m_window->findChild<CollectionNameDialog *>()) && rename->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((rename = window()->findChild<CollectionNameDialog *>()) && rename->isVisible(), kTimeout);
     QVERIFY2(shownIn(rename).contains(QStringLiteral("New name for “%1”:").arg(kCollection)), qPrintable(shownIn(rename)));
     rename->reject();
-    QTRY_VERIFY_WITH_TIMEOUT(!m_window->findChild<CollectionNameDialog *>(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window()->findChild<CollectionNameDialog *>(), kTimeout);
 
     // Upload To: the collection's remote is not configured here; the menu says so.
-    QMenu *menu = m_window->uploadToMenu();
-    menu->popup(m_window->mapToGlobal(QPoint(40, 40)));
+    QMenu *menu = window()->uploadToMenu();
+    menu->popup(window()->mapToGlobal(QPoint(40, 40)));
     QTRY_VERIFY_WITH_TIMEOUT(menu->isVisible(), kTimeout);
     QAction *missing = menu->findChild<QAction *>(QStringLiteral("actionUploadToMissing"));
     QVERIFY(missing);
@@ -296,9 +262,9 @@ void tst_UiPlainText::namesShowLiterallyInTheWindow()
     menu->hide();
 
     // Diagnostics names the catalog's file.
-    m_window->findChild<QAction *>(QStringLiteral("actionDiagnostics"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionDiagnostics"))->trigger();
     DiagnosticsDialog *diagnostics = nullptr;
-    QTRY_VERIFY_WITH_TIMEOUT((diagnostics = m_window->findChild<DiagnosticsDialog *>()) && diagnostics->isVisible(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT((diagnostics = window()->findChild<DiagnosticsDialog *>()) && diagnostics->isVisible(), kTimeout);
     const auto location = diagnostics->findChild<QTreeWidget *>()->findItems(QStringLiteral("Location"),
                                                                              Qt::MatchExactly | Qt::MatchRecursive, 0);
     QCOMPARE(location.size(), 1);
@@ -307,16 +273,16 @@ void tst_UiPlainText::namesShowLiterallyInTheWindow()
     diagnostics->close();
 
     // Removed: the undo bar names the collection.
-    m_window->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->trigger();
+    window()->findChild<QAction *>(QStringLiteral("actionRemoveDocuments"))->trigger();
     QTRY_VERIFY_WITH_TIMEOUT((box = openMessageBox()) != nullptr, kTimeout);
     for (QAbstractButton *b : box->buttons()) {
         if (box->buttonRole(b) == QMessageBox::DestructiveRole)
             b->click();
     }
-    QWidget *undoBar = m_window->findChild<QWidget *>(QStringLiteral("undoBar"));
+    QWidget *undoBar = window()->findChild<QWidget *>(QStringLiteral("undoBar"));
     QTRY_VERIFY_WITH_TIMEOUT(undoBar->isVisible(), kTimeout);
     QVERIFY2(shownIn(undoBar).contains(QStringLiteral("Removed 1 document from %1.").arg(kCollection)), qPrintable(shownIn(undoBar)));
-    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(*m_catalog, c).size(), 0, kTimeout);
+    QTRY_COMPARE_WITH_TIMEOUT(uitest::documentsOf(m_fx->catalog(), c).size(), 0, kTimeout);
 }
 
 // A WebDAV server that answers with an HTML error page whose text holds markup (as entities, so
@@ -324,7 +290,7 @@ void tst_UiPlainText::namesShowLiterallyInTheWindow()
 // the details pane, and Test Connection in the remote's editor and in Settings, show the words.
 void tst_UiPlainText::serverErrorPageShowsLiterally()
 {
-    makeCatalog();
+    QVERIFY(m_fx->openCatalog());
     test::FaultServer server;
     QVERIFY2(server.error().isEmpty(), qPrintable(server.error()));
     const QByteArray page = "<html><head><title>415 Unsupported Media Type</title></head><body>"
@@ -337,31 +303,31 @@ void tst_UiPlainText::serverErrorPageShowsLiterally()
     dav.name = QStringLiteral("dav");
     dav.kind = RemoteKind::WebDav;
     dav.url = server.url().toString();
-    QVERIFY(RemoteProfiles(*m_store).save(dav).ok());
-    const qint64 c = onWorker([&] { return m_catalog->createCollection(QStringLiteral("Inbox"), QStringLiteral("dav")).valueOr(0); });
+    QVERIFY(RemoteProfiles(m_fx->store()).save(dav).ok());
+    const qint64 c = onWorker([&] { return m_fx->catalog().createCollection(QStringLiteral("Inbox"), QStringLiteral("dav")).valueOr(0); });
     QVERIFY(c > 0);
-    makeWindow(QStringLiteral("Inbox"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("Inbox")));
 
     // The upload fails with the server's words.
-    const QString file = m_dir->filePath(QStringLiteral("in/letter.txt"));
+    const QString file = m_fx->filePath(QStringLiteral("in/letter.txt"));
     uitest::writeFile(file, "a letter");
-    m_window->addPaths(c, {QFile::encodeName(file)});
-    DocumentModel *docs = m_window->documentModel();
+    window()->addPaths(c, {QFile::encodeName(file)});
+    DocumentModel *docs = window()->documentModel();
     QTRY_VERIFY_WITH_TIMEOUT(docs->rowCount() == 1
                                  && docs->index(0, 0).data(DocumentModel::StatusRole).toInt() == int(DocStatus::Failed),
                              kTimeout);
-    QVERIFY(waitIdle());
+    QVERIFY(m_fx->waitIdle());
     const QString error = docs->documentAt(0).error;
     QVERIFY2(error.contains(said), qPrintable(error));
     const QString tip = docs->index(0, DocumentModel::StatusColumn).data(Qt::ToolTipRole).toString();
     QCOMPARE(shownToolTip(tip), error);
-    saveToolTipPicture(m_window->documentView()->viewport(), tip, QStringLiteral("plaintext-server-error-tooltip.png"));
-    m_window->documentView()->selectRow(0);
-    QTRY_VERIFY_WITH_TIMEOUT(m_window->detailsPane()->documentId() > 0, kTimeout);
-    QVERIFY2(shownIn(m_window->detailsPane()).contains(error), qPrintable(shownIn(m_window->detailsPane())));
+    saveToolTipPicture(window()->documentView()->viewport(), tip, QStringLiteral("plaintext-server-error-tooltip.png"));
+    window()->documentView()->selectRow(0);
+    QTRY_VERIFY_WITH_TIMEOUT(window()->detailsPane()->documentId() > 0, kTimeout);
+    QVERIFY2(shownIn(window()->detailsPane()).contains(error), qPrintable(shownIn(window()->detailsPane())));
 
     // Test Connection writes a test file: refused with the same page.
-    SettingsDialog settings(*m_store, *m_service);
+    SettingsDialog settings(m_fx->store(), m_fx->service());
     settings.show();
     QVERIFY(QTest::qWaitForWindowExposed(&settings));
     QSignalSpy done(&settings, &SettingsDialog::remoteOperationFinished);
@@ -386,15 +352,15 @@ void tst_UiPlainText::serverErrorPageShowsLiterally()
 // The list's tooltip, both Remove boxes and the editor's explanation show them as they are.
 void tst_UiPlainText::settingsShowRemoteValuesLiterally()
 {
-    makeCatalog();
+    QVERIFY(m_fx->openCatalog());
     RemoteProfile shelf;
     shelf.name = QStringLiteral("shelf");
-    shelf.url = m_dir->filePath(QStringLiteral("<b>nas</b><img src=y>"));
-    QVERIFY(RemoteProfiles(*m_store).save(shelf).ok());
-    const qint64 c = onWorker([&] { return m_catalog->createCollection(kCollection, QStringLiteral("shelf")).valueOr(0); });
+    shelf.url = m_fx->filePath(QStringLiteral("<b>nas</b><img src=y>"));
+    QVERIFY(RemoteProfiles(m_fx->store()).save(shelf).ok());
+    const qint64 c = onWorker([&] { return m_fx->catalog().createCollection(kCollection, QStringLiteral("shelf")).valueOr(0); });
     QVERIFY(c > 0);
 
-    SettingsDialog dialog(*m_store, *m_service);
+    SettingsDialog dialog(m_fx->store(), m_fx->service());
     dialog.show();
     QVERIFY(QTest::qWaitForWindowExposed(&dialog));
     QVERIFY(dialog.selectRemote(QStringLiteral("shelf")));
@@ -414,7 +380,7 @@ void tst_UiPlainText::settingsShowRemoteValuesLiterally()
     QTRY_VERIFY_WITH_TIMEOUT(!openMessageBox(), kTimeout);
 
     // Not in use: asked first, naming the folder.
-    QVERIFY(onWorker([&] { return m_catalog->setCollectionRemote(c, QString()); }).ok());
+    QVERIFY(onWorker([&] { return m_fx->catalog().setCollectionRemote(c, QString()); }).ok());
     dialog.removeRemoteButton()->click();
     QVERIFY(done.wait(kTimeout));
     QTRY_VERIFY_WITH_TIMEOUT((box = openMessageBox()) != nullptr, kTimeout);

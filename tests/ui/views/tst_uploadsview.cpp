@@ -2,7 +2,7 @@
 // ctest-timeout: 600
 // Uploads as the window shows them: the document table's per-document progress and speed (from
 // UploadDocumentEvent batches), the status bar's overall progress, speed and time left (from
-// UploadProgress), and the window's own upload queue taking documents to their collection's
+// UploadProgress), and the session's upload controller taking documents to their collection's
 // remote after they are added: a local folder, and a WebDAV server that reads slowly enough for
 // the progress to be seen.
 #include "views/browserwindow.h"
@@ -14,7 +14,7 @@
 #include "views/statusdelegate.h"
 #include "testsupport.h"
 #include "uitestsupport.h"
-#include "upload/uploadqueue.h"
+#include "upload/uploadcontroller.h"
 #include "views/workstatuswidget.h"
 
 #include <QDir>
@@ -54,6 +54,26 @@ bool slowDavRemote(UploadFixture &fx, FaultServer &server, int trickleBytes, int
     dav.url = server.url().toString();
     return fx.saveRemote(dav);
 }
+
+// Saves the remote "shelf", a local folder; returns the folder ("" when it could not be saved).
+QString shelfRemote(UploadFixture &fx)
+{
+    const QString shelf = fx.dir() + QStringLiteral("/shelf");
+    RemoteProfile local;
+    local.name = QStringLiteral("shelf");
+    local.url = shelf;
+    return fx.saveRemote(local) ? shelf : QString();
+}
+
+// Every document of the collection is in the catalog as `uploaded`, and there are `count`.
+bool allUploaded(UploadFixture &fx, qint64 collectionId, qsizetype count)
+{
+    const QList<Document> docs = uitest::documentsOf(fx.catalog(), collectionId);
+    return docs.size() == count && std::all_of(docs.begin(), docs.end(), [](const Document &d) {
+               return d.status == DocStatus::Uploaded;
+           });
+}
+
 const int kTimeout = qEnvironmentVariableIntValue("QUIRE_TEST_TIMEOUT_MS") > 0 ? qEnvironmentVariableIntValue("QUIRE_TEST_TIMEOUT_MS") : 120'000;
 }
 
@@ -159,11 +179,11 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     UploadFixture fx;
     QVERIFY(fx.isValid());
     CatalogService service(fx.catalog(), fx.pools());
-    UploadQueue queue(fx.catalog(), fx.store(), fx.pools());
+    UploadController uploads(fx.catalog(), fx.store(), fx.pools());
     QMainWindow window;   // in a status bar, as in the window
     window.resize(900, 300);
     auto *widget = new WorkStatusWidget(service, &window);
-    widget->setUploadQueue(&queue);
+    widget->setUploads(&uploads);
     window.statusBar()->addPermanentWidget(widget);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
@@ -199,10 +219,10 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     QTRY_VERIFY(widget->text().endsWith(QLatin1String("1 failed")));
     QVERIFY(!widget->text().contains(QLatin1String("left")));
 
-    // All sent: the bar goes once the queue is idle.
+    // All sent: the bar goes once the uploads are idle.
     p.filesDone = 10;
     widget->setUploadProgress(p);
-    Q_EMIT queue.idle();
+    Q_EMIT uploads.idle();
     QVERIFY(!widget->isShowingWork());
     QTRY_COMPARE(widget->width(), 0);
     QVERIFY(!widget->cancelButton()->isEnabled());
@@ -212,32 +232,21 @@ void tst_UiUploads::windowUploadsWhatWasAdded()
 {
     UploadFixture fx;
     QVERIFY(fx.isValid());
-    const QString shelf = fx.dir() + QStringLiteral("/shelf");
-    RemoteProfile local;
-    local.name = QStringLiteral("shelf");
-    local.url = shelf;
-    QVERIFY(fx.saveRemote(local));
+    const QString shelf = shelfRemote(fx);
+    QVERIFY(!shelf.isEmpty());
     const qint64 c = fx.createCollection(QStringLiteral("Papers"), QStringLiteral("shelf"));
     QVERIFY(c > 0);
     const QString src = fx.dir() + QStringLiteral("/incoming");
     for (int i = 0; i < 12; ++i)
         uitest::writeFile(src + QStringLiteral("/doc%1.txt").arg(i), "paper " + QByteArray::number(i));
 
-    CatalogService service(fx.catalog(), fx.pools());
     {
-        BrowserWindow window(service, fx.store());
-        QSignalSpy ready(&window, &BrowserWindow::ready);
-        window.show();
-        window.start(QStringLiteral("Papers"), {QFile::encodeName(src)});
-        QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+        uitest::WindowParts app(fx.catalog(), fx.store(), fx.pools());
+        QVERIFY(app.startWindow(QStringLiteral("Papers"), {QFile::encodeName(src)}, kTimeout));
+        BrowserWindow &window = *app.window();
 
-        // Hashed, then uploaded by the window's queue: the catalog, the folder and the rows agree.
-        QTRY_VERIFY_WITH_TIMEOUT([&] {
-            const QList<Document> docs = uitest::documentsOf(fx.catalog(), c);
-            return docs.size() == 12 && std::all_of(docs.begin(), docs.end(), [](const Document &d) {
-                       return d.status == DocStatus::Uploaded;
-                   });
-        }(), kTimeout);
+        // Hashed, then uploaded by the controller: the catalog, the folder and the rows agree.
+        QTRY_VERIFY_WITH_TIMEOUT(allUploaded(fx, c, 12), kTimeout);
         QCOMPARE(QDir(shelf + QStringLiteral("/Papers")).entryList(QDir::Files).size(), 12);
         DocumentModel *model = window.documentModel();
         QTRY_VERIFY_WITH_TIMEOUT([&] {
@@ -250,7 +259,7 @@ void tst_UiUploads::windowUploadsWhatWasAdded()
             }
             return true;
         }(), kTimeout);
-        QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.uploads().isBusy(), kTimeout);
         QTRY_VERIFY(!window.workStatus()->isShowingWork());
     }
 }
@@ -261,23 +270,17 @@ void tst_UiUploads::windowUploadsWaitingDocumentsOnceGivenARemote()
     // with Collection › Upload To sends them there.
     UploadFixture fx;
     QVERIFY(fx.isValid());
-    const QString shelf = fx.dir() + QStringLiteral("/shelf");
-    RemoteProfile local;
-    local.name = QStringLiteral("shelf");
-    local.url = shelf;
-    QVERIFY(fx.saveRemote(local));
+    const QString shelf = shelfRemote(fx);
+    QVERIFY(!shelf.isEmpty());
     const qint64 c = fx.createCollection(QStringLiteral("Papers"), {});
     QList<qint64> ids;
     for (int i = 0; i < 3; ++i)
         ids << fx.addFile(c, QStringLiteral("waiting%1.txt").arg(i), "waiting " + QByteArray::number(i));
     QVERIFY(!ids.contains(0));
 
-    CatalogService service(fx.catalog(), fx.pools());
-    BrowserWindow window(service, fx.store());
-    QSignalSpy ready(&window, &BrowserWindow::ready);
-    window.show();
-    window.start(QStringLiteral("Papers"));
-    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    uitest::WindowParts app(fx.catalog(), fx.store(), fx.pools());
+    QVERIFY(app.startWindow(QStringLiteral("Papers"), {}, kTimeout));
+    BrowserWindow &window = *app.window();
     for (qint64 id : ids)
         QCOMPARE(fx.document(id).status, DocStatus::Hashed);   // nowhere to go yet
 
@@ -290,12 +293,7 @@ void tst_UiUploads::windowUploadsWaitingDocumentsOnceGivenARemote()
     menu->hide();
 
     // The catalog (read through the service), the folder and the rows agree.
-    QTRY_VERIFY_WITH_TIMEOUT([&] {
-        const QList<Document> docs = uitest::documentsOf(fx.catalog(), c);
-        return docs.size() == 3 && std::all_of(docs.begin(), docs.end(), [](const Document &d) {
-                   return d.status == DocStatus::Uploaded;
-               });
-    }(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(allUploaded(fx, c, 3), kTimeout);
     QStringList uploaded = QDir(shelf + QStringLiteral("/Papers")).entryList(QDir::Files);
     uploaded.sort();
     QCOMPARE(uploaded, (QStringList{QStringLiteral("waiting0.txt"), QStringLiteral("waiting1.txt"),
@@ -303,7 +301,7 @@ void tst_UiUploads::windowUploadsWaitingDocumentsOnceGivenARemote()
     QFile copy(shelf + QStringLiteral("/Papers/waiting1.txt"));
     QVERIFY(copy.open(QIODevice::ReadOnly));
     QCOMPARE(copy.readAll(), QByteArray("waiting 1"));
-    auto remote = service.collection(c);
+    auto remote = app.service().collection(c);
     QTRY_VERIFY_WITH_TIMEOUT(remote.isFinished(), kTimeout);
     QCOMPARE(remote.result().value()->remote, QStringLiteral("shelf"));
     DocumentModel *model = window.documentModel();
@@ -315,7 +313,7 @@ void tst_UiUploads::windowUploadsWaitingDocumentsOnceGivenARemote()
         }
         return true;
     }(), kTimeout);
-    QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.uploads().isBusy(), kTimeout);
 }
 
 void tst_UiUploads::newRemoteTakesOverWhileUploading()
@@ -326,28 +324,22 @@ void tst_UiUploads::newRemoteTakesOverWhileUploading()
     QVERIFY(fx.isValid());
     FaultServer server;
     QVERIFY(slowDavRemote(fx, server, 64 * 1024, 4));
-    const QString shelf = fx.dir() + QStringLiteral("/shelf");
-    RemoteProfile local;
-    local.name = QStringLiteral("shelf");
-    local.url = shelf;
-    QVERIFY(fx.saveRemote(local));
+    const QString shelf = shelfRemote(fx);
+    QVERIFY(!shelf.isEmpty());
     const qint64 c = fx.createCollection(QStringLiteral("Scans"), QStringLiteral("dav"));
     constexpr qint64 kSize = 6 * 1024 * 1024;
     const qint64 one = fx.addFile(c, QStringLiteral("one.tiff"), QByteArray(kSize, '1'));
     const qint64 two = fx.addFile(c, QStringLiteral("two.tiff"), QByteArray(kSize, '2'));
     QVERIFY(one > 0 && two > 0);
 
-    CatalogService service(fx.catalog(), fx.pools());
-    BrowserWindow window(service, fx.store());
-    QSignalSpy ready(&window, &BrowserWindow::ready);
-    window.show();
-    window.start(QStringLiteral("Scans"));
-    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    uitest::WindowParts app(fx.catalog(), fx.store(), fx.pools());
+    QVERIFY(app.startWindow(QStringLiteral("Scans"), {}, kTimeout));
+    BrowserWindow &window = *app.window();
     // Both on their way to the slow server (about 10 s each at 640 KiB/s).
     QTRY_VERIFY_WITH_TIMEOUT(fx.document(one).status == DocStatus::Uploading
                                  && fx.document(two).status == DocStatus::Uploading,
                              kTimeout);
-    QVERIFY(window.uploadQueue()->isBusy());
+    QVERIFY(window.uploads().isBusy());
 
     window.setCurrentCollectionRemote(QStringLiteral("shelf"));
     QTRY_VERIFY_WITH_TIMEOUT(fx.document(one).status == DocStatus::Uploaded
@@ -358,7 +350,7 @@ void tst_UiUploads::newRemoteTakesOverWhileUploading()
         QVERIFY2(d.remoteLocation.contains(shelf), qPrintable(d.remoteLocation));
         QCOMPARE(QFileInfo(shelf + QStringLiteral("/Scans/") + d.fileName).size(), kSize);
     }
-    QTRY_VERIFY_WITH_TIMEOUT(!window.uploadQueue()->isBusy(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.uploads().isBusy(), kTimeout);
 }
 
 void tst_UiUploads::windowShowsSpeedWhileUploading()
@@ -374,12 +366,9 @@ void tst_UiUploads::windowShowsSpeedWhileUploading()
     const qint64 id = fx.addSparseFile(c, QStringLiteral("scan.tiff"), 15 * 1024 * 1024);
     QVERIFY(id > 0);
 
-    CatalogService service(fx.catalog(), fx.pools());
-    BrowserWindow window(service, fx.store());
-    QSignalSpy ready(&window, &BrowserWindow::ready);
-    window.show();
-    window.start(QStringLiteral("Scans"));
-    QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, kTimeout);
+    uitest::WindowParts app(fx.catalog(), fx.store(), fx.pools());
+    QVERIFY(app.startWindow(QStringLiteral("Scans"), {}, kTimeout));
+    BrowserWindow &window = *app.window();
 
     DocumentModel *model = window.documentModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowOfId(id), 0, kTimeout);

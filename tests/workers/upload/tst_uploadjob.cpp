@@ -1,6 +1,6 @@
 // ctest-labels: uploads concurrency
 // ctest-timeout: 600
-// UploadJob and UploadQueue with the real catalog, pools and remotes: the catalog as the queue
+// UploadJob and UploadController with the real catalog, pools and remotes: the catalog as the queue
 // (crash recovery, conditional claims in batches, results recorded in batches), sources that
 // changed, pause/resume/cancel per document, collection and everything, and coalesced signals.
 
@@ -8,7 +8,7 @@
 #include "faultserver.h"
 #include "catalog/machine.h"
 #include "catalog/transaction.h"
-#include "upload/uploadqueue.h"
+#include "upload/uploadcontroller.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -585,16 +585,16 @@ private slots:
         const qint64 slow = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
         const qint64 quick = fx.createCollection(QStringLiteral("quick"), QStringLiteral("folder"));
         const qint64 a = fx.addFile(slow, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
-        UploadQueue queue(fx.catalog(), fx.store(), fx.pools());
+        UploadController queue(fx.catalog(), fx.store(), fx.pools());
         UploadSettings s = slowSettings();
         queue.setSettings(s);
         QHash<qint64, UploadDocumentEvent> last;
-        connect(&queue, &UploadQueue::documentsChanged, &queue, [&](const QList<UploadDocumentEvent> &events) {
+        connect(&queue, &UploadController::documentsChanged, &queue, [&](const QList<UploadDocumentEvent> &events) {
             for (const auto &e : events)
                 last.insert(e.id, e);
         });
-        QSignalSpy idle(&queue, &UploadQueue::idle);
-        QSignalSpy paused(&queue, &UploadQueue::pausedChanged);
+        QSignalSpy idle(&queue, &UploadController::idle);
+        QSignalSpy paused(&queue, &UploadController::pausedChanged);
         queue.start();
         QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0, 60'000);
 
@@ -604,7 +604,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(fx.document(a).status, DocStatus::Hashed, 30'000);
         // New work while paused waits too.
         const qint64 q1 = fx.addFile(quick, QStringLiteral("q1.txt"), "quick one");
-        queue.enqueue(quick);
+        queue.collectionHashed(quick);
         QCoreApplication::sendPostedEvents();
         QVERIFY(queue.isPaused());
         QCOMPARE(queue.progress().active, 0);
@@ -625,7 +625,7 @@ private slots:
         // A paused document stays; resuming it uploads it.
         const qint64 q2 = fx.addFile(quick, QStringLiteral("q2.txt"), "quick two");
         queue.pauseDocument(q2);
-        queue.enqueue(quick);
+        queue.collectionHashed(quick);
         QTRY_VERIFY_WITH_TIMEOUT(!queue.isBusy(), 60'000);
         QCOMPARE(fx.document(q2).status, DocStatus::Hashed);
         queue.resumeDocument(q2);
