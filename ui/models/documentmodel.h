@@ -22,7 +22,7 @@ class CatalogService;
 // than the views scrolled through.
 //
 // Live updates: DocumentEvent batches (from CatalogService::documentEvents) and
-// UploadDocumentEvent batches (from the window's UploadQueue: status, bytes sent, speed, retry
+// UploadDocumentEvent batches (from the session's UploadController: status, bytes sent, speed, retry
 // notes, where the remote keeps it) update the loaded rows in place by id, coalesced into one
 // dataChanged() per ~50 ms; change hints re-query the loaded range (throttled) so added and
 // removed documents show up.
@@ -112,7 +112,7 @@ public:
 
     // Applies a batch of document events (normally connected to CatalogService::documentEvents).
     void applyEvents(const QList<quire::DocumentEvent> &events);
-    // Applies a batch of upload events (normally connected to UploadQueue::documentsChanged).
+    // Applies a batch of upload events (normally connected to UploadController::documentsChanged).
     void applyUploadEvents(const QList<quire::UploadDocumentEvent> &events);
 
 Q_SIGNALS:
