@@ -96,7 +96,7 @@ struct UploadResult
     QList<UploadRemoteProblem> remoteProblems;   // remotes whose documents wait (outcome Error)
 };
 
-// Pauses that outlive one job: documents and collections the user paused (UploadQueue keeps one
+// Pauses that outlive one job: documents and collections the user paused (UploadController keeps one
 // and gives it to each job it starts). Thread-safe.
 class UploadPauses final
 {
@@ -110,6 +110,9 @@ public:
     bool isCollectionPaused(qint64 id) const;
 
 private:
+    void set(QSet<qint64> &ids, qint64 id, bool paused);
+    bool contains(const QSet<qint64> &ids, qint64 id) const;
+
     mutable std::mutex m_mutex;
     QSet<qint64> m_documents;
     QSet<qint64> m_collections;
@@ -145,7 +148,7 @@ using SecretProvider = std::function<Result<QString>(const RemoteProfile &profil
 // document `uploading`; a job started after a crash or kill -9 first puts the documents left
 // `uploading` in its scope back to `hashed`, and the remotes make a repeated upload of identical
 // content a no-op, so nothing is uploaded twice and nothing is forgotten. Run at most one job per
-// collection at a time in a process (UploadQueue sees to that in the window).
+// collection at a time in a process (UploadController sees to that in the window).
 //
 // The job may be deleted once finished() was emitted; deleting a running job stops it (as
 // cancel()) and returns without waiting. catalog, store and pools must outlive the work.
@@ -164,7 +167,7 @@ public:
     void setSecretProvider(SecretProvider provider);
     void setPauses(std::shared_ptr<UploadPauses> pauses);
     // Before start(): put documents left `uploading` in scope back to `hashed` first (default
-    // true; UploadQueue turns it off for jobs after the first).
+    // true; UploadController turns it off for jobs after the first).
     void setRecoverInterrupted(bool recover);
     // Before start(): also queue again the documents in scope whose upload failed earlier
     // (`failed` with a SHA-256; hashing failures have none). Default false; `quire push` sets it.
