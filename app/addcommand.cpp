@@ -25,13 +25,13 @@ namespace {
 void drawProgress(const IngestProgress &p, qint64 elapsedMs)
 {
     const double seconds = std::max<qint64>(elapsedMs, 1) / 1000.0;
-    const QString line = QStringLiteral("\r\033[K%1 %2/%3 files, %4/%5, %6/s")
-                             .arg(p.walking ? QStringLiteral("Scanning and hashing")
-                                            : QStringLiteral("Hashing"))
-                             .arg(p.filesDone)
-                             .arg(p.filesFound)
-                             .arg(formatBytes(p.bytesDone), formatBytes(p.bytesFound),
-                                  formatBytes(qint64(p.bytesDone / seconds)));
+    const int found = pluralCount(p.filesFound);
+    const QString line = QStringLiteral("\r\033[K")
+                         + (p.walking ? Tr::tr("Scanning and hashing %1/%n files, %2/%3, %4/s", nullptr, found)
+                                      : Tr::tr("Hashing %1/%n files, %2/%3, %4/s", nullptr, found))
+                               .arg(p.filesDone)
+                               .arg(formatBytes(p.bytesDone), formatBytes(p.bytesFound),
+                                    formatBytes(qint64(p.bytesDone / seconds)));
     const QByteArray bytes = line.toUtf8();
     std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
     std::fflush(stderr);
@@ -39,8 +39,9 @@ void drawProgress(const IngestProgress &p, qint64 elapsedMs)
 
 void printIssue(const IngestIssue &issue)
 {
-    const QByteArray line = QByteArray("quire: ") + (issue.skipped ? "skipped " : "") + issue.path
-                            + ": " + issue.reason.toUtf8() + '\n';
+    // The path as its bytes: a file name need not be valid UTF-8.
+    const QByteArray line = QByteArray("quire: ") + (issue.skipped ? Tr::tr("skipped").toUtf8() + ' ' : QByteArray())
+                            + issue.path + ": " + issue.reason.toUtf8() + '\n';
     std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
 }
 
@@ -49,12 +50,12 @@ void printIssue(const IngestIssue &issue)
 int runAddCommand(Context &ctx)
 {
     if (ctx.rawArgs.isEmpty())
-        return usageError(QStringLiteral("usage: quire add [--collection NAME] PATH..."));
+        return usageError(Tr::tr("usage: quire add [--collection NAME] PATH..."));
     const QString name = ctx.parser.isSet(QStringLiteral("collection"))
                              ? ctx.parser.value(QStringLiteral("collection"))
                              : defaultCollectionName();
     if (auto why = Catalog::collectionNameError(name))
-        return usageError(QStringLiteral("invalid collection name '%1': %2").arg(name, *why));
+        return usageError(Tr::tr("invalid collection name '%1': %2").arg(name, *why));
 
     if (auto opened = ctx.catalog.open(); !opened) {
         printError(opened.error());
@@ -136,13 +137,13 @@ int runAddCommand(Context &ctx)
 
     const IngestProgress &t = result.totals;
     const double seconds = clock.elapsed() / 1000.0;
-    QString summary = QStringLiteral("%1 '%2': %3 file(s), %4 new, %5 duplicate, %6 unchanged, "
-                                     "%7 failed, %8 skipped (%9 in %10 s)\n")
-                          .arg(result.outcome == IngestResult::Outcome::Cancelled
-                                   ? QStringLiteral("Cancelled adding to")
-                                   : QStringLiteral("Added to"),
-                               name)
-                          .arg(t.filesFound)
+    const int found = pluralCount(t.filesFound);
+    QString summary = (result.outcome == IngestResult::Outcome::Cancelled
+                           ? Tr::tr("Cancelled adding to '%1': %n file(s), %2 new, %3 duplicate, %4 unchanged, "
+                                    "%5 failed, %6 skipped (%7 in %8 s)\n", nullptr, found)
+                           : Tr::tr("Added to '%1': %n file(s), %2 new, %3 duplicate, %4 unchanged, "
+                                    "%5 failed, %6 skipped (%7 in %8 s)\n", nullptr, found))
+                          .arg(name)
                           .arg(t.filesHashed)
                           .arg(t.filesDuplicate)
                           .arg(t.filesUnchanged)

@@ -18,7 +18,7 @@ namespace quire::cli {
 
 int usageError(const QString &message)
 {
-    printError(message + QStringLiteral(" (see 'quire --help')"));
+    printError(Tr::tr("%1 (see 'quire --help')").arg(message));
     return kExitUsage;
 }
 

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <QByteArray>
+#include <QCoreApplication>
 #include <QList>
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 
 class QCommandLineParser;
 
@@ -16,6 +19,14 @@ class SessionStore;
 }
 
 namespace quire::cli {
+
+// The translation context of the command line's messages: Tr::tr("...") (where a count is
+// shown, Tr::tr("%n file(s)", nullptr, count)); texts in tables, such as --help's, are marked with
+// QT_TRANSLATE_NOOP("quire::cli", "...") and translated where they are used.
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::cli)
+};
 
 // Everything a headless command needs. Commands run on a dedicated worker thread (never the
 // main thread), so they may block, run catalog queries and wait for futures. They print results
@@ -31,6 +42,12 @@ struct Context
     QList<QByteArray> rawArgs;         // the same arguments as the exact bytes given (paths)
     const std::atomic_bool &cancelled; // set on SIGINT/SIGTERM: stop cleanly, return 130
 };
+
+// A count as the n of a %n message (tr() takes an int; no count shown comes near its limit).
+inline int pluralCount(qint64 n)
+{
+    return int(std::min<qint64>(n, std::numeric_limits<int>::max()));
+}
 
 // Exit statuses shared by every command.
 inline constexpr int kExitOk = 0;

@@ -26,7 +26,7 @@ std::optional<Collection> findCollection(Catalog &catalog, const QString &name, 
         return std::nullopt;
     }
     if (!c->has_value()) {
-        printError(QStringLiteral("no collection named '%1' (see 'quire collections')").arg(name));
+        printError(Tr::tr("no collection named '%1' (see 'quire collections')").arg(name));
         *status = kExitFailure;
         return std::nullopt;
     }
@@ -58,20 +58,21 @@ int listCollections(Context &ctx)
         return kExitOk;
     }
     if (list->isEmpty()) {
-        printOut(QStringLiteral("No collections yet. Create one with 'quire collections create NAME' "
-                                "or add files with 'quire add --collection NAME PATH...'.\n"));
+        printOut(Tr::tr("No collections yet. Create one with 'quire collections create NAME' "
+                        "or add files with 'quire add --collection NAME PATH...'.\n"));
         return kExitOk;
     }
-    int width = 10;
+    const QString heading = Tr::tr("COLLECTION");
+    int width = int(heading.size());
     for (const Collection &c : std::as_const(*list))
         width = std::max(width, int(c.name.size()));
     QString out = QStringLiteral("%1  %2  %3  %4  %5  %6\n")
-                      .arg(QStringLiteral("COLLECTION"), -width)
-                      .arg(QStringLiteral("DOCUMENTS"), 9)
-                      .arg(QStringLiteral("SIZE"), 10)
-                      .arg(QStringLiteral("PENDING"), 7)
-                      .arg(QStringLiteral("FAILED"), 6)
-                      .arg(QStringLiteral("REMOTE"));
+                      .arg(heading, -width)
+                      .arg(Tr::tr("DOCUMENTS"), 9)
+                      .arg(Tr::tr("SIZE"), 10)
+                      .arg(Tr::tr("PENDING"), 7)
+                      .arg(Tr::tr("FAILED"), 6)
+                      .arg(Tr::tr("REMOTE"));
     for (const Collection &c : std::as_const(*list)) {
         out += QStringLiteral("%1  %2  %3  %4  %5  %6\n")
                    .arg(c.name, -width)
@@ -88,7 +89,7 @@ int listCollections(Context &ctx)
 int checkName(const QString &name)
 {
     if (auto why = Catalog::collectionNameError(name))
-        return usageError(QStringLiteral("invalid collection name '%1': %2").arg(name, *why));
+        return usageError(Tr::tr("invalid collection name '%1': %2").arg(name, *why));
     return kExitOk;
 }
 
@@ -105,7 +106,7 @@ int checkRemote(Context &ctx, const QString &remote)
         return kExitFailure;
     }
     if (!found->has_value()) {
-        printError(QStringLiteral("there is no remote '%1' (see 'quire remote list'; add one with 'quire remote add')")
+        printError(Tr::tr("there is no remote '%1' (see 'quire remote list'; add one with 'quire remote add')")
                            .arg(remote));
         return kExitFailure;
     }
@@ -125,7 +126,7 @@ int runCollectionsCommand(Context &ctx)
     }
     if (ctx.args.isEmpty() || ctx.args.first() == QLatin1String("list")) {
         if (ctx.args.size() > 1)
-            return usageError(QStringLiteral("'collections list' takes no arguments"));
+            return usageError(Tr::tr("'collections list' takes no arguments"));
         return listCollections(ctx);
     }
 
@@ -135,7 +136,7 @@ int runCollectionsCommand(Context &ctx)
 
     if (sub == QLatin1String("create")) {
         if (rest.size() != 1)
-            return usageError(QStringLiteral("usage: quire collections create NAME [--remote REMOTE]"));
+            return usageError(Tr::tr("usage: quire collections create NAME [--remote REMOTE]"));
         if (int s = checkName(rest.first()); s != kExitOk)
             return s;
         const QString remote = ctx.parser.value(QStringLiteral("remote"));
@@ -146,14 +147,13 @@ int runCollectionsCommand(Context &ctx)
             printError(id.error());
             return kExitFailure;
         }
-        printOut(QStringLiteral("Created collection '%1'%2.\n")
-                     .arg(rest.first(),
-                          remote.isEmpty() ? QString() : QStringLiteral(" (remote '%1')").arg(remote)));
+        printOut(remote.isEmpty() ? Tr::tr("Created collection '%1'.\n").arg(rest.first())
+                                  : Tr::tr("Created collection '%1' (remote '%2').\n").arg(rest.first(), remote));
         return kExitOk;
     }
     if (sub == QLatin1String("rename")) {
         if (rest.size() != 2)
-            return usageError(QStringLiteral("usage: quire collections rename NAME NEW-NAME"));
+            return usageError(Tr::tr("usage: quire collections rename NAME NEW-NAME"));
         if (int s = checkName(rest.at(1)); s != kExitOk)
             return s;
         auto c = findCollection(ctx.catalog, rest.first(), &status);
@@ -163,12 +163,12 @@ int runCollectionsCommand(Context &ctx)
             printError(r.error());
             return kExitFailure;
         }
-        printOut(QStringLiteral("Renamed collection '%1' to '%2'.\n").arg(rest.first(), rest.at(1)));
+        printOut(Tr::tr("Renamed collection '%1' to '%2'.\n").arg(rest.first(), rest.at(1)));
         return kExitOk;
     }
     if (sub == QLatin1String("remove")) {
         if (rest.size() != 1)
-            return usageError(QStringLiteral("usage: quire collections remove NAME"));
+            return usageError(Tr::tr("usage: quire collections remove NAME"));
         auto c = findCollection(ctx.catalog, rest.first(), &status);
         if (!c)
             return status;
@@ -176,17 +176,17 @@ int runCollectionsCommand(Context &ctx)
             printError(r.error());
             return kExitFailure;
         }
-        printOut(QStringLiteral("Removed collection '%1' and its %2 catalog record(s); "
-                                "source files and remote copies were not touched.\n")
-                     .arg(rest.first())
-                     .arg(c->documentCount));
+        printOut(Tr::tr("Removed collection '%1' and its %n catalog record(s); "
+                        "source files and remote copies were not touched.\n",
+                        nullptr, pluralCount(c->documentCount))
+                     .arg(rest.first()));
         return kExitOk;
     }
     if (sub == QLatin1String("set-remote")) {
         // Where the collection uploads from now on; no REMOTE: it stops uploading. Documents
         // already uploaded stay where they are; pending ones go to the new remote.
         if (rest.size() != 1 && rest.size() != 2)
-            return usageError(QStringLiteral("usage: quire collections set-remote NAME [REMOTE]"));
+            return usageError(Tr::tr("usage: quire collections set-remote NAME [REMOTE]"));
         const QString remote = rest.value(1);
         if (int s = checkRemote(ctx, remote); s != kExitOk)
             return s;
@@ -198,19 +198,19 @@ int runCollectionsCommand(Context &ctx)
             return kExitFailure;
         }
         printOut(remote.isEmpty()
-                         ? QStringLiteral("Collection '%1' has no remote now; its documents are not uploaded.\n").arg(c->name)
-                         : QStringLiteral("Collection '%1' uploads to remote '%2' now ('quire push %1' uploads what is "
-                                          "pending).\n").arg(c->name, remote));
+                         ? Tr::tr("Collection '%1' has no remote now; its documents are not uploaded.\n").arg(c->name)
+                         : Tr::tr("Collection '%1' uploads to remote '%2' now ('quire push %1' uploads what is "
+                                  "pending).\n").arg(c->name, remote));
         return kExitOk;
     }
-    return usageError(QStringLiteral("unknown 'collections' subcommand '%1' "
-                                     "(expected list, create, rename, set-remote or remove)").arg(sub));
+    return usageError(Tr::tr("unknown 'collections' subcommand '%1' "
+                             "(expected list, create, rename, set-remote or remove)").arg(sub));
 }
 
 int runLsCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
-        return usageError(QStringLiteral("usage: quire ls [COLLECTION] [--json]"));
+        return usageError(Tr::tr("usage: quire ls [COLLECTION] [--json]"));
     if (auto opened = ctx.catalog.open(); !opened) {
         printError(opened.error());
         return kExitFailure;

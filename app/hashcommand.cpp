@@ -1,5 +1,6 @@
 #include "hashcommand.h"
 
+#include "cli.h"
 #include "hashing/hasher.h"
 #include "jobs/pools.h"
 #include "hashing/sha256sumformat.h"
@@ -180,7 +181,7 @@ int runHashCommand(const QList<QByteArray> &arguments, Pools &pools, const std::
 
     out.flush();
     if (out.failed()) {
-        printError("write error", out.errorString());
+        printError(cli::Tr::tr("write error").toLocal8Bit(), out.errorString());
         status = 1;
     }
     // Tasks still running (after a write error or an interrupt) stop at their next block; wait

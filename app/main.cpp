@@ -14,6 +14,7 @@
 #include "net/ratelimit.h"
 #include "remotecommands.h"
 #include "settings/sessionstore.h"
+#include "platform/translations.h"
 
 #include <QApplication>
 #include <optional>
@@ -55,51 +56,74 @@ struct OptionInfo
     QStringList names;        // a one-letter name first, if it has one
     const char *valueName;    // nullptr: a switch
     const char *help;         // lines after the first are indented under it; %1: the default collection
+                              // (marked for translation, translated where --help is built)
 };
 
 const QList<OptionInfo> &optionTable()
 {
     static const QList<OptionInfo> table = {
-        {{QStringLiteral("h"), QStringLiteral("help")}, nullptr, "show this help and exit"},
-        {{QStringLiteral("v"), QStringLiteral("version")}, nullptr, "show the version and exit"},
+        {{QStringLiteral("h"), QStringLiteral("help")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "show this help and exit")},
+        {{QStringLiteral("v"), QStringLiteral("version")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "show the version and exit")},
         {{QStringLiteral("catalog")}, "PATH|URL",
-         "the catalog: a SQLite file (path or file:// URL),\n"
-         "postgresql://user@host/db or mysql://user@host/db (MariaDB)\n"
-         "(default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
-         "its password: $QUIRE_CATALOG_PASSWORD, else ~/.pgpass or ~/.my.cnf"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "the catalog: a SQLite file (path or file:// URL),\n"
+                           "postgresql://user@host/db or mysql://user@host/db (MariaDB)\n"
+                           "(default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
+                           "its password: $QUIRE_CATALOG_PASSWORD, else ~/.pgpass or ~/.my.cnf")},
         {{QStringLiteral("config")}, "PATH",
-         "the settings file (default: $QUIRE_CONFIG, else settings.json\n"
-         "in the configuration folder)"},
-        {{QStringLiteral("jobs")}, "N", "hash N files at a time (default: the number of cores)"},
-        {{QStringLiteral("c"), QStringLiteral("collection")}, "NAME", "the collection to add to (default: %1)"},
-        {{QStringLiteral("remote")}, "NAME", "the remote a new collection uploads to"},
-        {{QStringLiteral("no-upload")}, nullptr, "(add) only catalog; upload later with 'quire push'"},
-        {{QStringLiteral("json")}, nullptr, "print JSON instead of a table"},
-        {{QStringLiteral("kind")}, "KIND", "(remote add) local, webdav, http or s3"},
-        {{QStringLiteral("url")}, "URL", "(remote add) the folder or server URL (s3: the endpoint)"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "the settings file (default: $QUIRE_CONFIG, else settings.json\n"
+                           "in the configuration folder)")},
+        {{QStringLiteral("jobs")}, "N",
+         QT_TRANSLATE_NOOP("quire::cli", "hash N files at a time (default: the number of cores)")},
+        {{QStringLiteral("c"), QStringLiteral("collection")}, "NAME",
+         QT_TRANSLATE_NOOP("quire::cli", "the collection to add to (default: %1)")},
+        {{QStringLiteral("remote")}, "NAME",
+         QT_TRANSLATE_NOOP("quire::cli", "the remote a new collection uploads to")},
+        {{QStringLiteral("no-upload")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "(add) only catalog; upload later with 'quire push'")},
+        {{QStringLiteral("json")}, nullptr, QT_TRANSLATE_NOOP("quire::cli", "print JSON instead of a table")},
+        {{QStringLiteral("kind")}, "KIND",
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add) local, webdav, http or s3")},
+        {{QStringLiteral("url")}, "URL",
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add) the folder or server URL (s3: the endpoint)")},
         {{QStringLiteral("user")}, "USER",
-         "(remote add) the user name (s3: the access key id); the\n"
-         "password (s3: the secret access key) is asked for (or\n"
-         "$QUIRE_PASSWORD_<NAME>) and kept in the system keychain"},
-        {{QStringLiteral("bucket")}, "BUCKET", "(remote add/edit, s3) the bucket"},
-        {{QStringLiteral("prefix")}, "P", "(remote add/edit, s3) a key prefix: objects go to P<collection>/"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "(remote add) the user name (s3: the access key id); the\n"
+                           "password (s3: the secret access key) is asked for (or\n"
+                           "$QUIRE_PASSWORD_<NAME>) and kept in the system keychain")},
+        {{QStringLiteral("bucket")}, "BUCKET",
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) the bucket")},
+        {{QStringLiteral("prefix")}, "P",
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) a key prefix: objects go to P<collection>/")},
         {{QStringLiteral("region")}, "R",
-         "(remote add/edit, s3) the signing region (default: from an AWS\n"
-         "endpoint's name, else us-east-1)"},
-        {{QStringLiteral("path-style")}, nullptr, "(remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/"},
-        {{QStringLiteral("allow-insecure-auth")}, nullptr, "(remote add) allow a password over plain http://"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "(remote add/edit, s3) the signing region (default: from an AWS\n"
+                           "endpoint's name, else us-east-1)")},
+        {{QStringLiteral("path-style")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/")},
+        {{QStringLiteral("allow-insecure-auth")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "(remote add) allow a password over plain http://")},
         {{QStringLiteral("ca-file")}, "PATH",
-         "(remote add/edit) https: trust the CA certificates in this PEM\n"
-         "file instead of the system's (\"\" to go back to the system's)"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "(remote add/edit) https: trust the CA certificates in this PEM\n"
+                           "file instead of the system's (\"\" to go back to the system's)")},
         {{QStringLiteral("fingerprint")}, "SHA256",
-         "(remote trust) trust the server's certificate only if its SHA-256\n"
-         "fingerprint is SHA256 (as 'openssl x509 -fingerprint -sha256' prints it)"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "(remote trust) trust the server's certificate only if its SHA-256\n"
+                           "fingerprint is SHA256 (as 'openssl x509 -fingerprint -sha256' prints it)")},
         {{QStringLiteral("limit-rate")}, "RATE",
-         "upload speed limit, bytes per second with k/M/G (1024-based):\n"
-         "(add, push) for this run; (remote add/edit) for that remote"},
-        {{QStringLiteral("deep")}, nullptr, "(verify) read every document back and compare its SHA-256"},
-        {{QStringLiteral("quit-when-idle")}, nullptr, "(gui) quit once all work is done"},
-        {{QStringLiteral("stats-json")}, "FILE", "(gui) write responsiveness figures to FILE on exit"},
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "upload speed limit, bytes per second with k/M/G (1024-based):\n"
+                           "(add, push) for this run; (remote add/edit) for that remote")},
+        {{QStringLiteral("deep")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "(verify) read every document back and compare its SHA-256")},
+        {{QStringLiteral("quit-when-idle")}, nullptr,
+         QT_TRANSLATE_NOOP("quire::cli", "(gui) quit once all work is done")},
+        {{QStringLiteral("stats-json")}, "FILE",
+         QT_TRANSLATE_NOOP("quire::cli", "(gui) write responsiveness figures to FILE on exit")},
         {{QStringLiteral("screenshot")}, "FILE", nullptr},   // (gui) for the documentation; not in --help
     };
     return table;
@@ -118,7 +142,7 @@ QList<QCommandLineOption> parserOptions()
 struct CommandInfo
 {
     const char *name;
-    const char *synopsis;
+    const char *synopsis;     // marked for translation, as OptionInfo::help
     QStringList options;
     int (*run)(cli::Context &);
 };
@@ -126,36 +150,42 @@ struct CommandInfo
 const QList<CommandInfo> &commands()
 {
     static const QList<CommandInfo> list = {
-        {"gui", "gui [--collection NAME] [PATH...]   open the window (the default), adding PATHs",
+        {"gui", QT_TRANSLATE_NOOP("quire::cli", "gui [--collection NAME] [PATH...]   open the window (the default), adding PATHs"),
          {QStringLiteral("collection"), QStringLiteral("quit-when-idle"), QStringLiteral("stats-json"),
           QStringLiteral("screenshot")},
          nullptr},
-        {"hash", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum", {},
+        {"hash", QT_TRANSLATE_NOOP("quire::cli", "hash [PATH...]                     print SHA-256 sums exactly like sha256sum"), {},
          [](cli::Context &c) { return runHashCommand(c.rawArgs, c.pools, &c.cancelled); }},
-        {"add", "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
-                "                                     collection, then upload them if it has a remote",
+        {"add", QT_TRANSLATE_NOOP("quire::cli",
+                                  "add [--collection NAME] [--no-upload] PATH...  hash files and folders into a\n"
+                                  "                                     collection, then upload them if it has a remote"),
          {QStringLiteral("collection"), QStringLiteral("remote"), QStringLiteral("no-upload"),
           QStringLiteral("limit-rate")},
          cli::runAddCommand},
-        {"collections", "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]\n"
-                        "  collections set-remote NAME [REMOTE]  where a collection uploads (none: no uploads)",
+        {"collections",
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "collections [list|create|rename|remove] [NAME [NEW-NAME]] [--remote R] [--json]\n"
+                           "  collections set-remote NAME [REMOTE]  where a collection uploads (none: no uploads)"),
          {QStringLiteral("json"), QStringLiteral("remote")}, cli::runCollectionsCommand},
-        {"ls", "ls [COLLECTION] [--json]           list documents and their status",
+        {"ls", QT_TRANSLATE_NOOP("quire::cli", "ls [COLLECTION] [--json]           list documents and their status"),
          {QStringLiteral("json")}, cli::runLsCommand},
-        {"remote", "remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] [--allow-insecure-auth]\n"
-                   "           [--ca-file PATH] [--limit-rate RATE]\n"
-                   "           (s3: --bucket BUCKET [--prefix P] [--region R] [--path-style])\n"
-                   "  remote edit NAME [--url URL] [--user USER] [--ca-file PATH] [--limit-rate RATE]\n"
-                   "  remote trust NAME [--fingerprint SHA256]  trust the server's certificate\n"
-                   "  remote list | remove NAME | test NAME  manage where collections upload to",
+        {"remote",
+         QT_TRANSLATE_NOOP("quire::cli",
+                           "remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] [--allow-insecure-auth]\n"
+                           "           [--ca-file PATH] [--limit-rate RATE]\n"
+                           "           (s3: --bucket BUCKET [--prefix P] [--region R] [--path-style])\n"
+                           "  remote edit NAME [--url URL] [--user USER] [--ca-file PATH] [--limit-rate RATE]\n"
+                           "  remote trust NAME [--fingerprint SHA256]  trust the server's certificate\n"
+                           "  remote list | remove NAME | test NAME  manage where collections upload to"),
          {QStringLiteral("kind"), QStringLiteral("url"), QStringLiteral("user"),
           QStringLiteral("allow-insecure-auth"), QStringLiteral("ca-file"), QStringLiteral("limit-rate"),
           QStringLiteral("fingerprint"), QStringLiteral("bucket"), QStringLiteral("prefix"),
           QStringLiteral("region"), QStringLiteral("path-style")},
          cli::runRemoteCommand},
-        {"push", "push [COLLECTION] [--limit-rate RATE]  upload whatever is pending",
+        {"push", QT_TRANSLATE_NOOP("quire::cli", "push [COLLECTION] [--limit-rate RATE]  upload whatever is pending"),
          {QStringLiteral("limit-rate")}, cli::runPushCommand},
-        {"verify", "verify [COLLECTION] [--deep]       check uploaded documents against the remote",
+        {"verify",
+         QT_TRANSLATE_NOOP("quire::cli", "verify [COLLECTION] [--deep]       check uploaded documents against the remote"),
          {QStringLiteral("deep")}, cli::runVerifyCommand},
     };
     return list;
@@ -168,16 +198,15 @@ const QStringList kGlobalOptions = {
 
 QString helpText()
 {
-    QString text = QStringLiteral(
+    QString text = cli::Tr::tr(
         "Usage: quire [OPTIONS] [COMMAND] [ARGS...]\n"
         "\n"
         "Quire hashes documents (SHA-256), records them in a catalog of collections and uploads\n"
-        "them to a remote. With no command it opens the window; with a command it runs without one.\n"
-        "\n"
-        "Commands:\n");
+        "them to a remote. With no command it opens the window; with a command it runs without one.\n");
+    text += QLatin1Char('\n') + cli::Tr::tr("Commands:") + QLatin1Char('\n');
     for (const CommandInfo &c : commands())
-        text += QStringLiteral("  %1\n").arg(QString::fromLatin1(c.synopsis));
-    text += QStringLiteral("\nOptions (before or after the command):\n");
+        text += QStringLiteral("  %1\n").arg(cli::Tr::tr(c.synopsis));
+    text += QLatin1Char('\n') + cli::Tr::tr("Options (before or after the command):") + QLatin1Char('\n');
     // "  -h, --help             show ...": the names in a column of 23, the help after it (or
     // two spaces further when the names are longer), its further lines under the first.
     constexpr int kColumn = 23;
@@ -190,15 +219,14 @@ QString helpText()
         if (o.valueName)
             left += QLatin1Char(' ') + QLatin1String(o.valueName);
         left = left.size() < kColumn ? left.leftJustified(kColumn) : left + QStringLiteral("  ");
-        const QStringList lines = QString::fromUtf8(o.help).split(QLatin1Char('\n'));
+        const QStringList lines = cli::Tr::tr(o.help).split(QLatin1Char('\n'));
         text += QStringLiteral("  ") + left + lines.first() + QLatin1Char('\n');
         for (qsizetype i = 1; i < lines.size(); ++i)
             text += indent + lines.at(i) + QLatin1Char('\n');
     }
-    text += QStringLiteral(
-        "\n"
-        "Exit status: 0 success, 1 something failed (each failure is named on stderr),\n"
-        "2 bad command line, 130 interrupted.\n");
+    text += QLatin1Char('\n')
+        + cli::Tr::tr("Exit status: 0 success, 1 something failed (each failure is named on stderr),\n"
+                      "2 bad command line, 130 interrupted.\n");
     return text.arg(cli::defaultCollectionName());
 }
 
@@ -280,6 +308,83 @@ QList<QByteArray> rawPositionals(const Arguments &a, const QCommandLineParser &p
     return out;
 }
 
+// The parser that reads every option (each command's own are checked in checkCommandLine()).
+void setUpParser(QCommandLineParser &parser, const QList<QCommandLineOption> &options)
+{
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.addOptions(options);
+}
+
+// A parsed command line whose command and options have been checked.
+struct CommandLine
+{
+    const CommandInfo *info = nullptr;
+    QString command;            // "gui" when none is given
+    QStringList positional;     // the arguments after the command, decoded
+    QList<QByteArray> raw;      // the same, as the bytes given
+    int jobs = 0;               // --jobs; 0: not given
+    std::optional<qint64> limitRate;   // --limit-rate of add and push
+};
+
+// The command, the options it takes, --jobs and --limit-rate; the usage error when one is wrong.
+Result<CommandLine> checkCommandLine(const Arguments &args, const QCommandLineParser &parser,
+                                    const QList<QCommandLineOption> &options)
+{
+    using R = Result<CommandLine>;
+    CommandLine line;
+    line.positional = parser.positionalArguments();
+    line.raw = rawPositionals(args, parser, options);
+    Q_ASSERT(line.raw.size() == line.positional.size());
+    line.command = line.positional.isEmpty() ? QStringLiteral("gui") : line.positional.takeFirst();
+    if (!line.raw.isEmpty())
+        line.raw.removeFirst();
+
+    for (const CommandInfo &c : commands()) {
+        if (line.command == QLatin1String(c.name))
+            line.info = &c;
+    }
+    if (!line.info)
+        return R::failure(cli::Tr::tr("unknown command '%1'").arg(line.command));
+    for (const QString &name : parser.optionNames()) {
+        const QCommandLineOption *opt = nullptr;
+        for (const QCommandLineOption &o : options) {
+            if (o.names().contains(name))
+                opt = &o;
+        }
+        const QString longName = opt ? opt->names().constLast() : name;
+        if (!kGlobalOptions.contains(longName) && !line.info->options.contains(longName))
+            return R::failure(cli::Tr::tr("option '--%1' does not apply to '%2'").arg(longName, line.command));
+    }
+    if (parser.isSet(QStringLiteral("jobs"))) {
+        bool ok = false;
+        line.jobs = parser.value(QStringLiteral("jobs")).toInt(&ok);
+        if (!ok || line.jobs < 1 || line.jobs > 1024)
+            return R::failure(cli::Tr::tr("--jobs needs a whole number from 1 to 1024, not '%1'")
+                                  .arg(parser.value(QStringLiteral("jobs"))));
+    }
+
+    if (parser.isSet(QStringLiteral("limit-rate")) && line.command != QLatin1String("remote")) {
+        line.limitRate = net::parseRate(parser.value(QStringLiteral("limit-rate")));
+        if (!line.limitRate)
+            return R::failure(cli::Tr::tr("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'")
+                                  .arg(parser.value(QStringLiteral("limit-rate"))));
+    }
+    return line;
+}
+
+// True when the command line is a valid one that opens the window: only then is the application
+// object the window's, which needs a display.
+bool opensWindow(const Arguments &args)
+{
+    const QList<QCommandLineOption> options = parserOptions();
+    QCommandLineParser parser;
+    setUpParser(parser, options);
+    if (!parser.parse(args.decoded) || parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("version")))
+        return false;
+    const Result<CommandLine> line = checkCommandLine(args, parser, options);
+    return line && line->command == QLatin1String("gui");
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -289,10 +394,23 @@ int main(int argc, char *argv[])
     setUpStandardStreams();
     const Arguments args = readArguments(argc, argv);
 
+    // The application object and the translations come first, so that every message below is
+    // built translated (the parser's own too).
+    const bool gui = opensWindow(args);
+    std::unique_ptr<QCoreApplication> app;
+    if (gui)
+        app = std::make_unique<QApplication>(argc, argv);
+    else
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("Quire"));
+    QCoreApplication::setApplicationName(QStringLiteral("quire"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QUIRE_VERSION));
+    Q_INIT_RESOURCE(quire_translations);   // compiled into a static library: registered by hand
+    installTranslations();
+
     const QList<QCommandLineOption> options = parserOptions();
     QCommandLineParser parser;
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    parser.addOptions(options);
+    setUpParser(parser, options);
     if (!parser.parse(args.decoded))
         return cli::usageError(parser.errorText());
 
@@ -305,62 +423,16 @@ int main(int argc, char *argv[])
         return cli::kExitOk;
     }
 
-    QStringList positional = parser.positionalArguments();
-    QList<QByteArray> raw = rawPositionals(args, parser, options);
-    Q_ASSERT(raw.size() == positional.size());
-    const QString command = positional.isEmpty() ? QStringLiteral("gui") : positional.takeFirst();
-    if (!raw.isEmpty())
-        raw.removeFirst();
-
-    const CommandInfo *info = nullptr;
-    for (const CommandInfo &c : commands()) {
-        if (command == QLatin1String(c.name))
-            info = &c;
-    }
-    if (!info)
-        return cli::usageError(QStringLiteral("unknown command '%1'").arg(command));
-    for (const QString &name : parser.optionNames()) {
-        const QCommandLineOption *opt = nullptr;
-        for (const QCommandLineOption &o : options) {
-            if (o.names().contains(name))
-                opt = &o;
-        }
-        const QString longName = opt ? opt->names().constLast() : name;
-        if (!kGlobalOptions.contains(longName) && !info->options.contains(longName))
-            return cli::usageError(QStringLiteral("option '--%1' does not apply to '%2'").arg(longName, command));
-    }
-    int jobs = 0;
-    if (parser.isSet(QStringLiteral("jobs"))) {
-        bool ok = false;
-        jobs = parser.value(QStringLiteral("jobs")).toInt(&ok);
-        if (!ok || jobs < 1 || jobs > 1024)
-            return cli::usageError(QStringLiteral("--jobs needs a whole number from 1 to 1024, not '%1'")
-                                       .arg(parser.value(QStringLiteral("jobs"))));
-    }
-
-    std::optional<qint64> limitRate;
-    if (parser.isSet(QStringLiteral("limit-rate")) && command != QLatin1String("remote")) {
-        limitRate = net::parseRate(parser.value(QStringLiteral("limit-rate")));
-        if (!limitRate)
-            return cli::usageError(QStringLiteral("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'")
-                                       .arg(parser.value(QStringLiteral("limit-rate"))));
-    }
-
-    const bool gui = command == QLatin1String("gui");
-    std::unique_ptr<QCoreApplication> app;
-    if (gui)
-        app = std::make_unique<QApplication>(argc, argv);
-    else
-        app = std::make_unique<QCoreApplication>(argc, argv);
-    QCoreApplication::setOrganizationName(QStringLiteral("Quire"));
-    QCoreApplication::setApplicationName(QStringLiteral("quire"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(QUIRE_VERSION));
+    Result<CommandLine> line = checkCommandLine(args, parser, options);
+    if (!line)
+        return cli::usageError(line.error());
+    const QString command = line->command;
 
     SessionStore store(SessionStore::resolveSettingsPath(parser.value(QStringLiteral("config"))));
     if (auto loaded = store.load(); !loaded)
-        cli::printError(loaded.error() + QStringLiteral(" (using the defaults)"));
-    if (limitRate)
-        (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*limitRate));
+        cli::printError(cli::Tr::tr("%1 (using the defaults)").arg(loaded.error()));
+    if (line->limitRate)
+        (void)store.setValue(QStringLiteral("session/uploads/limitRate"), QString::number(*line->limitRate));
 
     // A catalog location Quire cannot serve ("mongodb://...") is a mistake on the command line, in
     // $QUIRE_CATALOG or in the settings (Settings › Catalog), not a file name: said before anything
@@ -371,11 +443,11 @@ int main(int argc, char *argv[])
         unusable && command != QLatin1String("hash")) {
         const QString source = parser.isSet(QStringLiteral("catalog"))          ? QStringLiteral("--catalog")
                              : !qEnvironmentVariableIsEmpty("QUIRE_CATALOG") ? QStringLiteral("$QUIRE_CATALOG")
-                                                                              : QStringLiteral("the catalog in the settings");
+                                                                              : cli::Tr::tr("the catalog in the settings");
         return cli::usageError(QStringLiteral("%1: %2").arg(source, *unusable));
     }
     if (parser.isSet(QStringLiteral("catalog")) && catalogConfig.passwordInUrl()) {
-        return cli::usageError(QStringLiteral(
+        return cli::usageError(cli::Tr::tr(
                 "--catalog: a password in the catalog URL would show in every process listing; leave it out "
                 "and set $QUIRE_CATALOG_PASSWORD, or put it in ~/.pgpass or ~/.my.cnf (the window asks for it and keeps it in "
                 "the keychain)"));
@@ -397,14 +469,13 @@ int main(int argc, char *argv[])
     // Declared after the catalog so that it is destroyed first: the pools drain before the
     // catalog they use goes away, and pool threads close their own connections as they end.
     // 0: as many as the machine suggests (Pools).
-    if (jobs == 0)
-        jobs = int(store.intSetting(QStringLiteral("settings/workers/cpu"), 0, 0, 256));
+    const int jobs = line->jobs != 0 ? line->jobs : int(store.intSetting(QStringLiteral("settings/workers/cpu"), 0, 0, 256));
     Pools pools(jobs, int(store.intSetting(QStringLiteral("settings/workers/io"), 0, 0, 64)));
 
     if (gui) {
         GuiOptions options{store, catalog, pools};
         options.collection = parser.value(QStringLiteral("collection"));
-        options.paths = raw;
+        options.paths = line->raw;
         options.quitWhenIdle = parser.isSet(QStringLiteral("quit-when-idle"));
         options.statsJsonPath = parser.value(QStringLiteral("stats-json"));
         options.screenshotPath = parser.value(QStringLiteral("screenshot"));
@@ -415,14 +486,14 @@ int main(int argc, char *argv[])
     std::signal(SIGINT, onInterrupt);
     std::signal(SIGTERM, onInterrupt);
 
-    cli::Context ctx{store, catalog, pools, parser, command, positional, raw, g_interrupted};
+    cli::Context ctx{store, catalog, pools, parser, command, line->positional, line->raw, g_interrupted};
     // Set by the command thread as the last thing it does, read here after it ended: an atomic
     // hand-over, because QThread::wait() is one that ThreadSanitizer cannot see (Qt is not
     // instrumented), and everything the command thread did must be seen as done before main()
     // tears the catalog and the pools down.
     std::atomic<int> status{cli::kExitFailure};
     std::unique_ptr<QThread> worker(QThread::create([&] {
-        const int result = info->run(ctx);
+        const int result = line->info->run(ctx);
         std::fflush(stdout);
         // Closed here, in this thread, while Qt's SQL registry certainly exists: thread_local
         // clean-up runs after QThread::wait() has returned, when main() may already be exiting.

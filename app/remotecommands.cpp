@@ -153,20 +153,20 @@ Result<RemoteProfile> findProfile(Context &ctx, const QString &name);
 int remoteAdd(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] "
-                                         "[--ca-file PATH] [--limit-rate RATE] [--bucket BUCKET --prefix P --region R "
-                                         "--path-style]"));
+        return usageError(Tr::tr("usage: quire remote add NAME --kind local|webdav|http|s3 --url URL [--user USER] "
+                                 "[--ca-file PATH] [--limit-rate RATE] [--bucket BUCKET --prefix P --region R "
+                                 "--path-style]"));
     RemoteProfile p;
     p.name = ctx.args.at(1);
     if (auto e = RemoteProfile::nameError(p.name))
         return usageError(*e);
     const auto kind = remoteKindFromName(option(ctx, "kind"));
     if (!kind)
-        return usageError(QStringLiteral("--kind must be local, webdav, http or s3"));
+        return usageError(Tr::tr("--kind must be local, webdav, http or s3"));
     p.kind = *kind;
     p.url = option(ctx, "url");
     if (p.url.isEmpty())
-        return usageError(QStringLiteral("--url is required"));
+        return usageError(Tr::tr("--url is required"));
     if (p.kind == RemoteKind::Local && !QUrl(p.url).isLocalFile())
         p.url = QDir::cleanPath(QDir::current().absoluteFilePath(p.url));
     p.user = option(ctx, "user");
@@ -192,7 +192,7 @@ int applyTransportOptions(Context &ctx, RemoteProfile &p)
 {
     for (const char *name : {"bucket", "prefix", "region", "path-style"}) {
         if (flag(ctx, name) && p.kind != RemoteKind::S3)
-            return usageError(QStringLiteral("--%1 is for S3 remotes (--kind s3)").arg(QLatin1String(name)));
+            return usageError(Tr::tr("--%1 is for S3 remotes (--kind s3)").arg(QLatin1String(name)));
     }
     const std::pair<const char *, QString> s3Options[] = {
         {"bucket", QStringLiteral("bucket")}, {"prefix", QStringLiteral("prefix")}, {"region", QStringLiteral("region")}};
@@ -215,7 +215,7 @@ int applyTransportOptions(Context &ctx, RemoteProfile &p)
             const QString path = QDir::cleanPath(QDir::current().absoluteFilePath(ca));
             QFile f(path);
             if (!f.open(QIODevice::ReadOnly) || !f.read(4096).contains("-----BEGIN CERTIFICATE-----"))
-                return usageError(QStringLiteral("--ca-file %1: not a readable PEM file of CA certificates").arg(path));
+                return usageError(Tr::tr("--ca-file %1: not a readable PEM file of CA certificates").arg(path));
             p.options.insert(QStringLiteral("caFile"), path);
         }
     }
@@ -223,7 +223,7 @@ int applyTransportOptions(Context &ctx, RemoteProfile &p)
         const QString rate = option(ctx, "limit-rate");
         const auto parsed = net::parseRate(rate);
         if (!parsed)
-            return usageError(QStringLiteral("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'").arg(rate));
+            return usageError(Tr::tr("--limit-rate needs a rate such as 10M, 512k or 0 (none), not '%1'").arg(rate));
         if (*parsed == 0)
             p.options.remove(QStringLiteral("limitRate"));
         else
@@ -239,23 +239,23 @@ int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
     bool failed = false;
     if (p.needsSecret() && askSecret) {
         if (Credentials::environmentSecret(p)) {
-            secretNote = QStringLiteral("password from the environment (not stored)");
+            secretNote = Tr::tr("password from the environment (not stored)");
         } else {
             const auto secret = readSecret(ctx, p.kind == RemoteKind::S3
-                                                    ? QStringLiteral("Secret access key for %1 at %2: ").arg(p.user, p.displayUrl())
-                                                    : QStringLiteral("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
+                                                    ? Tr::tr("Secret access key for %1 at %2: ").arg(p.user, p.displayUrl())
+                                                    : Tr::tr("Password for %1 at %2: ").arg(p.user, p.displayUrl()));
             if (ctx.cancelled)
                 return kExitCancelled;
             if (!secret || secret->isEmpty()) {
-                secretNote = QStringLiteral("no password stored: set %1 when running quire")
+                secretNote = Tr::tr("no password stored: set %1 when running quire")
                                  .arg(Credentials::environmentVariableFor(p.name));
             } else if (const Status s = Credentials::store(p.name, *secret); !s) {
-                printError(s.error() + QStringLiteral(" (set %1 when running quire instead)")
-                                           .arg(Credentials::environmentVariableFor(p.name)));
+                printError(Tr::tr("%1 (set %2 when running quire instead)")
+                               .arg(s.error(), Credentials::environmentVariableFor(p.name)));
                 failed = true;
-                secretNote = QStringLiteral("password NOT stored");
+                secretNote = Tr::tr("password NOT stored");
             } else {
-                secretNote = QStringLiteral("password in the keychain");
+                secretNote = Tr::tr("password in the keychain");
             }
         }
     }
@@ -267,21 +267,21 @@ int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
         printError(s.error());
         return kExitFailure;
     }
-    QString line = QStringLiteral("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
+    QString line = Tr::tr("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
     if (p.kind == RemoteKind::S3) {
-        line += QStringLiteral(", bucket %1").arg(p.bucket());
+        line += Tr::tr(", bucket %1").arg(p.bucket());
         if (!p.keyPrefix().isEmpty())
-            line += QStringLiteral(", prefix %1").arg(p.keyPrefix());
-        line += QStringLiteral(", region %1").arg(p.region());
+            line += Tr::tr(", prefix %1").arg(p.keyPrefix());
+        line += Tr::tr(", region %1").arg(p.region());
     }
     if (!p.user.isEmpty())
-        line += (p.kind == RemoteKind::S3 ? QStringLiteral(", access key %1") : QStringLiteral(", user %1")).arg(p.user);
+        line += (p.kind == RemoteKind::S3 ? Tr::tr(", access key %1") : Tr::tr(", user %1")).arg(p.user);
     if (!p.caFile().isEmpty())
-        line += QStringLiteral(", CA file %1").arg(p.caFile());
+        line += Tr::tr(", CA file %1").arg(p.caFile());
     if (!p.trustedCertificate().isEmpty())
-        line += QStringLiteral(", trusted certificate %1").arg(p.trustedCertificate());
+        line += Tr::tr(", trusted certificate %1").arg(p.trustedCertificate());
     if (p.limitRate() > 0)
-        line += QStringLiteral(", upload limit %1").arg(net::formatRate(p.limitRate()));
+        line += Tr::tr(", upload limit %1").arg(net::formatRate(p.limitRate()));
     if (!secretNote.isEmpty())
         line += QStringLiteral(", ") + secretNote;
     printOut(line + QLatin1Char('\n'));
@@ -294,16 +294,16 @@ Result<RemoteProfile> findProfile(Context &ctx, const QString &name)
     if (!found)
         return Result<RemoteProfile>::failure(found.error());
     if (!*found)
-        return Result<RemoteProfile>::failure(QStringLiteral("no remote named '%1' (see 'quire remote list')").arg(name));
+        return Result<RemoteProfile>::failure(Tr::tr("no remote named '%1' (see 'quire remote list')").arg(name));
     return **found;
 }
 
 int remoteEdit(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote edit NAME [--url URL] [--user USER] [--ca-file PATH] "
-                                         "[--limit-rate RATE] [--allow-insecure-auth] [--bucket BUCKET] [--prefix P] "
-                                         "[--region R] [--path-style]"));
+        return usageError(Tr::tr("usage: quire remote edit NAME [--url URL] [--user USER] [--ca-file PATH] "
+                                 "[--limit-rate RATE] [--allow-insecure-auth] [--bucket BUCKET] [--prefix P] "
+                                 "[--region R] [--path-style]"));
     auto found = findProfile(ctx, ctx.args.at(1));
     if (!found) {
         printError(found.error());
@@ -332,7 +332,7 @@ std::optional<bool> confirm(Context &ctx, const QString &question)
 int remoteTrust(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote trust NAME [--fingerprint SHA256]"));
+        return usageError(Tr::tr("usage: quire remote trust NAME [--fingerprint SHA256]"));
     auto found = findProfile(ctx, ctx.args.at(1));
     if (!found) {
         printError(found.error());
@@ -343,8 +343,8 @@ int remoteTrust(Context &ctx)
     if (flag(ctx, "fingerprint")) {
         expected = net::normalizeFingerprint(option(ctx, "fingerprint"));
         if (!expected)
-            return usageError(QStringLiteral("--fingerprint needs a SHA-256 fingerprint as "
-                                             "'openssl x509 -noout -fingerprint -sha256' prints it"));
+            return usageError(Tr::tr("--fingerprint needs a SHA-256 fingerprint as "
+                                     "'openssl x509 -noout -fingerprint -sha256' prints it"));
     }
     // Judged afresh: the certificate pinned so far is not taken for granted.
     RemoteProfile probe = p;
@@ -352,15 +352,15 @@ int remoteTrust(Context &ctx)
     UploadControl control;
     const net::ServerCertificate seen = net::inspectCertificate(probe, UploadSettings::fromStore(ctx.store).limits, &control);
     if (seen.error) {
-        printError(QStringLiteral("remote '%1': %2").arg(p.name, seen.error->message));
+        printError(Tr::tr("remote '%1': %2").arg(p.name, seen.error->message));
         return kExitFailure;
     }
     const net::CertificateInfo &cert = seen.tls.peer;
     const QString host = QUrl(p.url).host();
     if (seen.trusted && !expected) {
-        printOut(QStringLiteral("The certificate of %1 is trusted already (%2); nothing to change.\n")
-                     .arg(host, p.caFile().isEmpty() ? QStringLiteral("system CA certificates")
-                                                     : QStringLiteral("CA file %1").arg(p.caFile())));
+        printOut(Tr::tr("The certificate of %1 is trusted already (%2); nothing to change.\n")
+                     .arg(host, p.caFile().isEmpty() ? Tr::tr("system CA certificates")
+                                                     : Tr::tr("CA file %1").arg(p.caFile())));
         if (!p.trustedCertificate().isEmpty()) {
             p.options.remove(QStringLiteral("trustedCertificate"));
             return saveProfile(ctx, p, false);
@@ -368,25 +368,25 @@ int remoteTrust(Context &ctx)
         return kExitOk;
     }
     if (!cert.isValid()) {
-        printError(QStringLiteral("remote '%1': %2 showed no certificate that could be read").arg(p.name, host));
+        printError(Tr::tr("remote '%1': %2 showed no certificate that could be read").arg(p.name, host));
         return kExitFailure;
     }
-    printOut(QStringLiteral("Certificate of %1%2:\n%3\n")
-                 .arg(host, seen.tls.problem.isEmpty() ? QString() : QStringLiteral(" (not trusted: %1)").arg(seen.tls.problem),
+    printOut(Tr::tr("Certificate of %1%2:\n%3\n")
+                 .arg(host, seen.tls.problem.isEmpty() ? QString() : Tr::tr(" (not trusted: %1)").arg(seen.tls.problem),
                       cert.describe()));
     std::fflush(stdout);
     if (expected) {
         if (*expected != cert.sha256) {
-            printError(QStringLiteral("remote '%1': the server shows the certificate %2, not %3; nothing trusted")
+            printError(Tr::tr("remote '%1': the server shows the certificate %2, not %3; nothing trusted")
                            .arg(p.name, QString::fromLatin1(cert.sha256), QString::fromLatin1(*expected)));
             return kExitFailure;
         }
     } else {
-        const auto yes = confirm(ctx, QStringLiteral("Trust this certificate for remote '%1'? [y/N] ").arg(p.name));
+        const auto yes = confirm(ctx, Tr::tr("Trust this certificate for remote '%1'? [y/N] ").arg(p.name));
         if (!yes)
             return kExitCancelled;
         if (!*yes) {
-            printOut(QStringLiteral("Not trusted; nothing changed.\n"));
+            printOut(Tr::tr("Not trusted; nothing changed.\n"));
             return kExitFailure;
         }
     }
@@ -406,19 +406,20 @@ int remoteList(Context &ctx)
         return p.kind == RemoteKind::S3 ? QStringLiteral("%1 [%2/%3]").arg(p.displayUrl(), p.bucket(), p.keyPrefix())
                                         : p.displayUrl();
     };
-    qsizetype w0 = 4, w1 = 4, w2 = 3;
+    const QString name = Tr::tr("NAME"), kind = Tr::tr("KIND"), url = Tr::tr("URL");
+    qsizetype w0 = name.size(), w1 = kind.size(), w2 = url.size();
     for (const RemoteProfile &p : *list) {
         w0 = std::max(w0, p.name.size());
         w1 = std::max(w1, remoteKindName(p.kind).size());
         w2 = std::max(w2, where(p).size());
     }
-    QString out = QStringLiteral("%1  %2  %3  USER\n").arg(QStringLiteral("NAME"), -int(w0)).arg(QStringLiteral("KIND"), -int(w1)).arg(QStringLiteral("URL"), -int(w2));
+    QString out = QStringLiteral("%1  %2  %3  %4\n").arg(name, -int(w0)).arg(kind, -int(w1)).arg(url, -int(w2)).arg(Tr::tr("USER"));
     for (const RemoteProfile &p : *list) {
         QString user = p.user;
         if (p.usesBearerToken())
-            user = QStringLiteral("(token)");
+            user = Tr::tr("(token)");
         if (p.name == RemoteProfile::defaultLocalName() && p.url == RemoteProfile::defaultLocalFolder())
-            user = QStringLiteral("(built-in)");
+            user = Tr::tr("(built-in)");
         out += QStringLiteral("%1  %2  %3  %4\n").arg(p.name, -int(w0)).arg(remoteKindName(p.kind), -int(w1)).arg(where(p), -int(w2)).arg(user);
     }
     printOut(out);
@@ -428,7 +429,7 @@ int remoteList(Context &ctx)
 int remoteRemove(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote remove NAME"));
+        return usageError(Tr::tr("usage: quire remote remove NAME"));
     const QString name = ctx.args.at(1);
     if (auto opened = ctx.catalog.open(); !opened) {
         printError(opened.error());
@@ -445,8 +446,8 @@ int remoteRemove(Context &ctx)
             users << c.name;
     }
     if (!users.isEmpty()) {
-        printError(QStringLiteral("remote '%1' is used by collection(s) %2; give them another remote first "
-                                  "('quire collections set-remote COLLECTION [REMOTE]')")
+        printError(Tr::tr("remote '%1' is used by collection(s) %2; give them another remote first "
+                          "('quire collections set-remote COLLECTION [REMOTE]')")
                        .arg(name, users.join(QStringLiteral(", "))));
         return kExitFailure;
     }
@@ -461,7 +462,7 @@ int remoteRemove(Context &ctx)
     // The keychain entry goes too; no keychain at all is not a failure of the removal.
     if (const Status s = Credentials::remove(name); !s)
         printError(s.error());
-    printOut(QStringLiteral("Remote '%1' removed\n").arg(name));
+    printOut(Tr::tr("Remote '%1' removed\n").arg(name));
     return kExitOk;
 }
 
@@ -484,7 +485,7 @@ Result<std::shared_ptr<Remote>> openRemote(Context &ctx, const QString &name, co
 int remoteTest(Context &ctx)
 {
     if (ctx.args.size() != 2)
-        return usageError(QStringLiteral("usage: quire remote test NAME"));
+        return usageError(Tr::tr("usage: quire remote test NAME"));
     const auto remote = openRemote(ctx, ctx.args.at(1), UploadSettings::fromStore(ctx.store));
     if (!remote) {
         printError(remote.error());
@@ -493,10 +494,10 @@ int remoteTest(Context &ctx)
     UploadControl control;
     const auto r = (*remote)->test(control);
     if (!r) {
-        printError(QStringLiteral("remote '%1': %2").arg(ctx.args.at(1), r.error()));
+        printError(Tr::tr("remote '%1': %2").arg(ctx.args.at(1), r.error()));
         return kExitFailure;
     }
-    printOut(QStringLiteral("Remote '%1' OK: %2\n").arg(ctx.args.at(1), *r));
+    printOut(Tr::tr("Remote '%1' OK: %2\n").arg(ctx.args.at(1), *r));
     return kExitOk;
 }
 
@@ -537,10 +538,10 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
                 clearLine();
                 QString note;
                 if (e.alreadyPresent)
-                    note = QStringLiteral(" (already there)");
+                    note = Tr::tr(" (already there)");
                 else if (e.resumedFrom > 0)
-                    note = QStringLiteral(" (resumed from %1)").arg(formatBytes(e.resumedFrom));
-                printOut(QStringLiteral("uploaded %1%2\n").arg(label, note));
+                    note = Tr::tr(" (resumed from %1)").arg(formatBytes(e.resumedFrom));
+                printOut(Tr::tr("uploaded %1%2\n").arg(label, note));
                 std::fflush(stdout);
                 break;
             }
@@ -550,11 +551,11 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
                 break;
             case DocStatus::Duplicate:
                 clearLine();
-                printOut(QStringLiteral("duplicate %1: %2\n").arg(label, e.message));
+                printOut(Tr::tr("duplicate %1: %2\n").arg(label, e.message));
                 break;
             case DocStatus::Cancelled:
                 clearLine();
-                printOut(QStringLiteral("cancelled %1\n").arg(label));
+                printOut(Tr::tr("cancelled %1\n").arg(label));
                 break;
             default:
                 break;
@@ -574,10 +575,10 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
         }
         if (progressLine) {
             const UploadProgress p = job.progress();
-            writeErr(QStringLiteral("\r\033[KUploading %1/%2 files, %3/%4, %5/s")
-                         .arg(p.filesDone)
-                         .arg(p.filesTotal)
-                         .arg(formatBytes(p.bytesDone), formatBytes(p.bytesTotal), formatBytes(qint64(p.bytesPerSecond))));
+            writeErr(QStringLiteral("\r\033[K")
+                     + Tr::tr("Uploading %1/%n files, %2/%3, %4/s", nullptr, pluralCount(p.filesTotal))
+                           .arg(p.filesDone)
+                           .arg(formatBytes(p.bytesDone), formatBytes(p.bytesTotal), formatBytes(qint64(p.bytesPerSecond))));
             lineShown = true;
         }
     });
@@ -590,15 +591,18 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
     const UploadResult r = job.result().result();
     const UploadProgress &t = r.totals;
     const double seconds = std::max<qint64>(clock.elapsed(), 1) / 1000.0;
-    QString summary = QStringLiteral("%1 %2: %3 uploaded").arg(r.outcome == UploadResult::Outcome::Cancelled ? QStringLiteral("Stopped pushing") : QStringLiteral("Pushed"), label).arg(t.filesUploaded);
+    const int uploaded = pluralCount(t.filesUploaded);
+    QString summary = (r.outcome == UploadResult::Outcome::Cancelled ? Tr::tr("Stopped pushing %1: %n uploaded", nullptr, uploaded)
+                                                                     : Tr::tr("Pushed %1: %n uploaded", nullptr, uploaded))
+                          .arg(label);
     QStringList notes;
     if (t.filesAlreadyPresent)
-        notes << QStringLiteral("%1 already there").arg(t.filesAlreadyPresent);
+        notes << Tr::tr("%n already there", nullptr, pluralCount(t.filesAlreadyPresent));
     if (t.filesResumed)
-        notes << QStringLiteral("%1 resumed").arg(t.filesResumed);
+        notes << Tr::tr("%n resumed", nullptr, pluralCount(t.filesResumed));
     if (!notes.isEmpty())
         summary += QStringLiteral(" (%1)").arg(notes.join(QStringLiteral(", ")));
-    summary += QStringLiteral(", %1 failed, %2 cancelled").arg(t.filesFailed).arg(t.filesCancelled);
+    summary += Tr::tr(", %1 failed, %2 cancelled").arg(t.filesFailed).arg(t.filesCancelled);
     // Documents of a remote that has a problem (certificate, password, unreachable) stay pending
     // for the next push: say how many.
     qint64 waiting = 0;
@@ -610,11 +614,11 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
     }
     if (waiting > 0) {
         const QString whose = r.remoteProblems.size() == 1
-                                  ? QStringLiteral("remote \"%1\"").arg(r.remoteProblems.first().remote)
-                                  : QStringLiteral("their remotes");
-        summary += QStringLiteral(", %1 waiting for %2").arg(waiting).arg(whose);
+                                  ? Tr::tr("remote \"%1\"").arg(r.remoteProblems.first().remote)
+                                  : Tr::tr("their remotes");
+        summary += Tr::tr(", %1 waiting for %2").arg(waiting).arg(whose);
     }
-    summary += QStringLiteral(" (%1 in %2 s)\n").arg(formatBytes(t.bytesDone)).arg(seconds, 0, 'f', 2);
+    summary += Tr::tr(" (%1 in %2 s)\n").arg(formatBytes(t.bytesDone)).arg(seconds, 0, 'f', 2);
     printOut(summary);
     std::fflush(stdout);
     if (r.outcome == UploadResult::Outcome::Error)
@@ -646,7 +650,7 @@ int runRemoteCommand(Context &ctx)
         return remoteEdit(ctx);
     if (sub == QLatin1String("trust"))
         return remoteTrust(ctx);
-    return usageError(QStringLiteral("usage: quire remote add|edit|list|remove|test|trust ..."));
+    return usageError(Tr::tr("usage: quire remote add|edit|list|remove|test|trust ..."));
 }
 
 int pushCollection(Context &ctx, qint64 collectionId)
@@ -658,13 +662,13 @@ int pushCollection(Context &ctx, qint64 collectionId)
     }
     if (!*c || (*c)->remote.isEmpty())
         return kExitOk;
-    return pushScope(ctx, collectionId, QStringLiteral("'%1' to '%2'").arg((*c)->name, (*c)->remote));
+    return pushScope(ctx, collectionId, Tr::tr("'%1' to '%2'").arg((*c)->name, (*c)->remote));
 }
 
 int runPushCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
-        return usageError(QStringLiteral("usage: quire push [COLLECTION]"));
+        return usageError(Tr::tr("usage: quire push [COLLECTION]"));
     if (auto opened = ctx.catalog.open(); !opened) {
         printError(opened.error());
         return kExitFailure;
@@ -676,11 +680,11 @@ int runPushCommand(Context &ctx)
             return kExitFailure;
         }
         if (!*c) {
-            printError(QStringLiteral("no collection named '%1'").arg(ctx.args.first()));
+            printError(Tr::tr("no collection named '%1'").arg(ctx.args.first()));
             return kExitFailure;
         }
         if ((*c)->remote.isEmpty()) {
-            printError(QStringLiteral("collection '%1' has no remote to push to").arg((*c)->name));
+            printError(Tr::tr("collection '%1' has no remote to push to").arg((*c)->name));
             return kExitFailure;
         }
         return pushCollection(ctx, (*c)->id);
@@ -692,10 +696,10 @@ int runPushCommand(Context &ctx)
     }
     const bool anyRemote = std::any_of(all->begin(), all->end(), [](const Collection &c) { return !c.remote.isEmpty(); });
     if (!anyRemote) {
-        printOut(QStringLiteral("No collection has a remote: nothing to push.\n"));
+        printOut(Tr::tr("No collection has a remote: nothing to push.\n"));
         return kExitOk;
     }
-    return pushScope(ctx, 0, QStringLiteral("all collections"));
+    return pushScope(ctx, 0, Tr::tr("all collections"));
 }
 
 // --- verify ------------------------------------------------------------------------------------
@@ -703,7 +707,7 @@ int runPushCommand(Context &ctx)
 int runVerifyCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
-        return usageError(QStringLiteral("usage: quire verify [COLLECTION] [--deep]"));
+        return usageError(Tr::tr("usage: quire verify [COLLECTION] [--deep]"));
     if (auto opened = ctx.catalog.open(); !opened) {
         printError(opened.error());
         return kExitFailure;
@@ -719,7 +723,7 @@ int runVerifyCommand(Context &ctx)
             scope << c;
     }
     if (!ctx.args.isEmpty() && scope.isEmpty()) {
-        printError(QStringLiteral("no collection named '%1' with a remote").arg(ctx.args.first()));
+        printError(Tr::tr("no collection named '%1' with a remote").arg(ctx.args.first()));
         return kExitFailure;
     }
     const bool deep = flag(ctx, "deep");
@@ -762,18 +766,18 @@ int runVerifyCommand(Context &ctx)
                     printError(QStringLiteral("%1: %2").arg(label, v.error->message));
                 } else if (!v.value.matches()) {
                     ++bad;
-                    printOut(QStringLiteral("%1 %2: %3\n").arg(v.value.exists ? QStringLiteral("DIFFERS") : QStringLiteral("MISSING"), label, v.value.detail));
+                    printOut((v.value.exists ? Tr::tr("DIFFERS %1: %2\n") : Tr::tr("MISSING %1: %2\n")).arg(label, v.value.detail));
                 } else {
                     ++ok;
-                    printOut(QStringLiteral("ok %1 (%2)\n").arg(label, v.value.detail));
+                    printOut(Tr::tr("ok %1 (%2)\n").arg(label, v.value.detail));
                 }
             }
             if (docs->size() < q.limit)
                 break;
         }
     }
-    printOut(QStringLiteral("Verified %1 document(s): %2 ok, %3 missing or different, %4 could not be checked\n")
-                 .arg(ok + bad + errors)
+    printOut(Tr::tr("Verified %n document(s): %1 ok, %2 missing or different, %3 could not be checked\n", nullptr,
+                    pluralCount(ok + bad + errors))
                  .arg(ok)
                  .arg(bad)
                  .arg(errors));

@@ -2,6 +2,7 @@
 
 #include "platform/nativefs.h"
 
+#include <QCoreApplication>
 #include <QThreadStorage>
 
 #include <openssl/evp.h>
@@ -13,6 +14,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (Hasher is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Hasher)
+};
 
 constexpr int kDigestSize = 32;
 constexpr std::size_t kBufferAlignment = 4096;   // page-aligned: the kernel copies whole pages
@@ -102,7 +109,7 @@ private:
 
 QString opensslError()
 {
-    return QStringLiteral("SHA-256 is unavailable (OpenSSL)");
+    return Tr::tr("SHA-256 is unavailable (OpenSSL)");
 }
 
 bool isCancelled(const std::atomic_bool *cancel)
@@ -148,6 +155,26 @@ qint64 digestStream(NativeFile &file, ThreadState *state, qint64 expectedTotal,
     }
 }
 
+// All that is left to read of a stream (a FIFO, standard input): no size known beforehand and
+// no modification time.
+FileHash hashStream(NativeFile &file, ThreadState *state, const std::atomic_bool *cancel,
+                    const Hasher::Progress &progress)
+{
+    FileHash result;
+    if (EVP_DigestInit_ex2(state->ctx, sha256Method(), nullptr) != 1) {
+        result.error = opensslError();
+        return result;
+    }
+    const qint64 done = digestStream(file, state, -1, cancel, progress, &result.error);
+    if (done < 0)
+        return result;
+    result.sha256 = finishHex(state->ctx);
+    result.size = done;
+    if (result.sha256.isEmpty())
+        result.error = opensslError();
+    return result;
+}
+
 enum class NonRegular { Refuse, Stream };
 
 FileHash hashPath(const QByteArray &nativePath, const std::atomic_bool *cancel,
@@ -190,18 +217,7 @@ FileHash hashPath(const QByteArray &nativePath, const std::atomic_bool *cancel,
                 return result;
             }
             file = std::move(blocking).value();
-            if (EVP_DigestInit_ex2(state->ctx, sha256Method(), nullptr) != 1) {
-                result.error = opensslError();
-                return result;
-            }
-            const qint64 done = digestStream(file, state.operator->(), -1, cancel, progress, &result.error);
-            if (done < 0)
-                return result;
-            result.sha256 = finishHex(state->ctx);
-            result.size = done;
-            if (result.sha256.isEmpty())
-                result.error = opensslError();
-            return result;
+            return hashStream(file, state.operator->(), cancel, progress);
         }
 
         if (before->size > Hasher::kBlockSize)
@@ -252,21 +268,9 @@ FileHash Hasher::hashAnyFile(const QByteArray &nativePath, const std::atomic_boo
 
 FileHash Hasher::hashDevice(int fd, const std::atomic_bool *cancel, const Progress &progress)
 {
-    FileHash result;
     StateLease state;
     NativeFile file = NativeFile::borrow(fd);
-    if (EVP_DigestInit_ex2(state->ctx, sha256Method(), nullptr) != 1) {
-        result.error = opensslError();
-        return result;
-    }
-    const qint64 done = digestStream(file, state.operator->(), -1, cancel, progress, &result.error);
-    if (done < 0)
-        return result;
-    result.sha256 = finishHex(state->ctx);
-    result.size = done;
-    if (result.sha256.isEmpty())
-        result.error = opensslError();
-    return result;
+    return hashStream(file, state.operator->(), cancel, progress);
 }
 
 QByteArray Hasher::hashBytes(QByteArrayView data)
@@ -280,12 +284,12 @@ QByteArray Hasher::hashBytes(QByteArrayView data)
 
 QString Hasher::cancelledError()
 {
-    return QStringLiteral("cancelled");
+    return Tr::tr("cancelled");
 }
 
 QString Hasher::changedError()
 {
-    return QStringLiteral("changed while being read");
+    return Tr::tr("changed while being read");
 }
 
 struct Sha256::Context

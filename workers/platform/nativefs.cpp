@@ -1,5 +1,6 @@
 #include "platform/nativefs.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 
@@ -22,6 +23,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below.
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::NativeFile)
+};
 
 // strerror_r comes in two flavours (GNU returns the text, XSI fills the buffer); these overloads
 // accept either, so the code builds with both C libraries.
@@ -140,7 +147,7 @@ QString errnoMessage(int errorNumber)
     const char *text = strerrorText(strerror_r(errorNumber, buffer, sizeof buffer), buffer);
 #endif
     if (!text || !*text)
-        return QStringLiteral("error %1").arg(errorNumber);
+        return Tr::tr("error %1").arg(errorNumber);
     return QString::fromLocal8Bit(text);
 }
 
@@ -151,18 +158,18 @@ QString fileTypeReason(FileType type)
     case FileType::Directory:
         return {};
     case FileType::Symlink:
-        return QStringLiteral("is a symbolic link");
+        return Tr::tr("is a symbolic link");
     case FileType::Fifo:
-        return QStringLiteral("is a FIFO");
+        return Tr::tr("is a FIFO");
     case FileType::Socket:
-        return QStringLiteral("is a socket");
+        return Tr::tr("is a socket");
     case FileType::CharDevice:
     case FileType::BlockDevice:
-        return QStringLiteral("is a device");
+        return Tr::tr("is a device");
     case FileType::Other:
         break;
     }
-    return QStringLiteral("is not a regular file");
+    return Tr::tr("is not a regular file");
 }
 
 #ifndef Q_OS_WIN
@@ -404,7 +411,7 @@ Result<FileStat> fromInfo(QFileInfo info, bool followLinks, int *errorCode)
     if (!info.exists()) {
         if (errorCode)
             *errorCode = ENOENT;
-        return Result<FileStat>::failure(QStringLiteral("No such file or directory"));
+        return Result<FileStat>::failure(Tr::tr("No such file or directory"));
     }
     FileStat s;
     s.type = info.isDir() ? FileType::Directory : info.isFile() ? FileType::Regular : FileType::Other;
@@ -520,11 +527,11 @@ Status NativeDir::open(const QByteArray &nativePath)
 {
     const QFileInfo info(QString::fromUtf8(nativePath));
     if (!info.exists())
-        return Status::failure(QStringLiteral("No such file or directory"));
+        return Status::failure(Tr::tr("No such file or directory"));
     if (!info.isDir())
-        return Status::failure(QStringLiteral("Not a directory"));
+        return Status::failure(Tr::tr("Not a directory"));
     if (!info.isReadable())
-        return Status::failure(QStringLiteral("Permission denied"));
+        return Status::failure(Tr::tr("Permission denied"));
     m_path = nativePath;
     return {};
 }

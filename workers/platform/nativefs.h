@@ -37,7 +37,8 @@ QByteArray absolutePath(const QByteArray &nativePath);
 // dir + '/' + name, without doubling a '/' already at the end of dir.
 QByteArray joinPath(const QByteArray &dir, const QByteArray &name);
 
-// strerror() text for an errno value ("Permission denied"), untranslated, thread-safe.
+// strerror() text for an errno value ("Permission denied"): the C library's wording (and its own
+// translation, where it has one), not Quire's; thread-safe.
 QString errnoMessage(int errorNumber);
 
 enum class FileType { Regular, Directory, Symlink, Fifo, Socket, CharDevice, BlockDevice, Other };

@@ -15,6 +15,12 @@ namespace quire {
 
 namespace {
 
+// The translation context of the messages below (Credentials is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Credentials)
+};
+
 struct JobOutcome
 {
     QKeychain::Error error = QKeychain::NoError;
@@ -150,7 +156,7 @@ Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std:
 {
     KeychainThread *kt = KeychainThread::instance();
     if (!kt)
-        return Result<JobOutcome>::failure(QStringLiteral("the keychain is not available (no application object)"));
+        return Result<JobOutcome>::failure(Tr::tr("the keychain is not available (no application object)"));
     auto *request = new KeychainRequest(op, key, secret);
     std::future<JobOutcome> future = request->outcome->get_future();
     g_postedRequests.fetch_add(1, std::memory_order_release);
@@ -158,7 +164,7 @@ Result<JobOutcome> runJob(Op op, const QString &key, const QString &secret, std:
 
     if (future.wait_for(timeout) != std::future_status::ready) {
         return Result<JobOutcome>::failure(
-            QStringLiteral("the keychain did not answer within %1 s").arg(timeout.count() / 1000));
+            Tr::tr("the keychain did not answer within %1 s").arg(timeout.count() / 1000));
     }
     return future.get();
 }
@@ -219,9 +225,9 @@ Status storeSecret(const QString &key, const QString &what, const QString &secre
 {
     const auto r = runJob(Op::Write, key, secret, timeout);
     if (!r)
-        return Status::failure(QStringLiteral("could not store the password of %1: %2").arg(what, r.error()));
+        return Status::failure(Tr::tr("could not store the password of %1: %2").arg(what, r.error()));
     if (r->error != QKeychain::NoError) {
-        return Status::failure(QStringLiteral("could not store the password of %1 in the keychain: %2")
+        return Status::failure(Tr::tr("could not store the password of %1 in the keychain: %2")
                                    .arg(what, r->errorString));
     }
     return {};
@@ -232,11 +238,11 @@ Result<std::optional<QString>> readSecret(const QString &key, const QString &wha
     using R = Result<std::optional<QString>>;
     const auto r = runJob(Op::Read, key, {}, timeout);
     if (!r)
-        return R::failure(QStringLiteral("could not read the password of %1: %2").arg(what, r.error()));
+        return R::failure(Tr::tr("could not read the password of %1: %2").arg(what, r.error()));
     if (r->error == QKeychain::EntryNotFound)
         return R(std::nullopt);
     if (r->error != QKeychain::NoError) {
-        return R::failure(QStringLiteral("could not read the password of %1 from the keychain: %2")
+        return R::failure(Tr::tr("could not read the password of %1 from the keychain: %2")
                               .arg(what, r->errorString));
     }
     return R(r->text);
@@ -244,7 +250,7 @@ Result<std::optional<QString>> readSecret(const QString &key, const QString &wha
 
 QString remoteWhat(const QString &profileName)
 {
-    return QStringLiteral("remote \"%1\"").arg(profileName);
+    return Tr::tr("remote \"%1\"").arg(profileName);
 }
 
 // Remote names have no spaces (RemoteProfile::nameError), so no remote's key starts like this.
@@ -267,21 +273,21 @@ Result<std::optional<QString>> Credentials::read(const QString &profileName, std
 
 Status Credentials::storeCatalogPassword(const QString &location, const QString &secret, std::chrono::milliseconds timeout)
 {
-    return storeSecret(catalogKey(location), QStringLiteral("catalog \"%1\"").arg(location), secret, timeout);
+    return storeSecret(catalogKey(location), Tr::tr("catalog \"%1\"").arg(location), secret, timeout);
 }
 
 Result<std::optional<QString>> Credentials::readCatalogPassword(const QString &location, std::chrono::milliseconds timeout)
 {
-    return readSecret(catalogKey(location), QStringLiteral("catalog \"%1\"").arg(location), timeout);
+    return readSecret(catalogKey(location), Tr::tr("catalog \"%1\"").arg(location), timeout);
 }
 
 Status Credentials::remove(const QString &profileName, std::chrono::milliseconds timeout)
 {
     const auto r = runJob(Op::Delete, profileName, {}, timeout);
     if (!r)
-        return Status::failure(QStringLiteral("could not remove the password of remote \"%1\": %2").arg(profileName, r.error()));
+        return Status::failure(Tr::tr("could not remove the password of remote \"%1\": %2").arg(profileName, r.error()));
     if (r->error != QKeychain::NoError && r->error != QKeychain::EntryNotFound) {
-        return Status::failure(QStringLiteral("could not remove the password of remote \"%1\" from the keychain: %2")
+        return Status::failure(Tr::tr("could not remove the password of remote \"%1\" from the keychain: %2")
                                    .arg(profileName, r->errorString));
     }
     return {};
@@ -295,14 +301,14 @@ Result<QString> Credentials::secretFor(const RemoteProfile &profile, std::chrono
         return *fromEnv;
     const auto r = read(profile.name, timeout);
     if (!r) {
-        return Result<QString>::failure(r.error() + QStringLiteral(" (set %1 to give it "
-                                                                   "without a keychain)").arg(environmentVariableFor(profile.name)));
+        return Result<QString>::failure(Tr::tr("%1 (set %2 to give it without a keychain)")
+                                            .arg(r.error(), environmentVariableFor(profile.name)));
     }
     if (!r->has_value()) {
         return Result<QString>::failure(
-            QStringLiteral("the keychain has no password for remote \"%1\": store it with "
-                           "'quire remote add %1 --kind %2 --url URL --user %3' (it asks for it), "
-                           "or set %4")
+            Tr::tr("the keychain has no password for remote \"%1\": store it with "
+                   "'quire remote add %1 --kind %2 --url URL --user %3' (it asks for it), "
+                   "or set %4")
                 .arg(profile.name, remoteKindName(profile.kind), profile.user.isEmpty() ? QStringLiteral("USER") : profile.user,
                      environmentVariableFor(profile.name)));
     }

@@ -176,9 +176,9 @@ QString SessionStore::acquire(LockMode mode, const char *operation, const QStrin
 
     m_failedAcquisitions.fetch_add(1, std::memory_order_relaxed);
     const QString message =
-        QStringLiteral("SessionStore: %1(%2) timed out after %3 ms waiting for the %4 lock")
-            .arg(QLatin1StringView(operation), subject, QString::number(timeout.count()),
-                 mode == LockMode::Shared ? QStringLiteral("shared") : QStringLiteral("exclusive"));
+        (mode == LockMode::Shared ? tr("SessionStore: %1(%2) timed out after %3 ms waiting for the shared lock")
+                                  : tr("SessionStore: %1(%2) timed out after %3 ms waiting for the exclusive lock"))
+            .arg(QLatin1StringView(operation), subject, QString::number(timeout.count()));
     qCWarning(lcSessionStore).noquote() << message;
     return message;
 }
@@ -187,8 +187,8 @@ QString SessionStore::reentrancyError(const char *operation, const QString &subj
 {
     // The lock is not recursive: waiting here would only wait for ourselves.
     const QString message =
-        QStringLiteral("SessionStore: %1(%2) was called from inside an update() function, which "
-                       "must not call back into the store")
+        tr("SessionStore: %1(%2) was called from inside an update() function, which "
+           "must not call back into the store")
             .arg(QLatin1StringView(operation), subject);
     qCWarning(lcSessionStore).noquote() << message;
     return message;
@@ -197,10 +197,10 @@ QString SessionStore::reentrancyError(const char *operation, const QString &subj
 QString SessionStore::validate(const QString &key, const QVariant &value) const
 {
     if (key.isEmpty())
-        return QStringLiteral("SessionStore: refused an empty key");
+        return tr("SessionStore: refused an empty key");
     if (value.isValid() && isPersistentKey(key) && !jsonRepresentable(value)) {
-        return QStringLiteral("SessionStore: refused a value of type %1 for %2: settings must be "
-                              "representable in JSON (bool, number, string, list or map)")
+        return tr("SessionStore: refused a value of type %1 for %2: settings must be "
+                  "representable in JSON (bool, number, string, list or map)")
             .arg(QLatin1StringView(value.metaType().name()), quoted(key));
     }
     return {};
@@ -309,25 +309,33 @@ QVariantMap SessionStore::copyLocked(const QString &prefix) const
 // ---------------------------------------------------------------------------------------------
 // Writes
 
-void SessionStore::applyLocked(const QString &key, const QVariant &value, QList<Change> &changed,
-                               bool &settingsChanged)
+bool SessionStore::applyLocked(const QVariantMap &changes, QList<Change> &changed)
 {
-    auto it = m_values.find(key);
-    if (!value.isValid()) {
-        if (it == m_values.end())
-            return;
-        m_values.erase(it);
-    } else if (it != m_values.end()) {
-        // Same type too: 1 and 1.0 compare equal but are not the same setting.
-        if (it->metaType() == value.metaType() && *it == value)
-            return;
-        *it = value;
-    } else {
-        m_values.insert(key, value);
+    bool settingsChanged = false;
+    for (auto change = changes.cbegin(); change != changes.cend(); ++change) {
+        const QString &key = change.key();
+        const QVariant &value = change.value();
+        auto it = m_values.find(key);
+        if (!value.isValid()) {
+            if (it == m_values.end())
+                continue;
+            m_values.erase(it);
+        } else if (it != m_values.end()) {
+            // Same type too: 1 and 1.0 compare equal but are not the same setting.
+            if (it->metaType() == value.metaType() && *it == value)
+                continue;
+            *it = value;
+        } else {
+            m_values.insert(key, value);
+        }
+        changed.append({key, value});
+        if (isPersistentKey(key))
+            settingsChanged = true;
     }
-    changed.append({key, value});
-    if (isPersistentKey(key))
-        settingsChanged = true;
+    if (settingsChanged)
+        ++m_generation;
+    m_keyCount.store(int(m_values.size()), std::memory_order_relaxed);
+    return settingsChanged;
 }
 
 Status SessionStore::applyChanges(const char *operation, const QString &subject,
@@ -344,11 +352,7 @@ Status SessionStore::applyChanges(const char *operation, const QString &subject,
     bool settingsChanged = false;
     {
         std::unique_lock lock(m_lock, std::adopt_lock);
-        for (auto it = changes.cbegin(); it != changes.cend(); ++it)
-            applyLocked(it.key(), it.value(), changed, settingsChanged);
-        if (settingsChanged)
-            ++m_generation;
-        m_keyCount.store(int(m_values.size()), std::memory_order_relaxed);
+        settingsChanged = applyLocked(changes, changed);
     }
     afterChanges(changed, settingsChanged);
     return {};
@@ -403,7 +407,7 @@ Status SessionStore::clear()
 Status SessionStore::update(const UpdateFunction &fn)
 {
     if (!fn)
-        return Status::failure(QStringLiteral("SessionStore: update() was given no function"));
+        return Status::failure(tr("SessionStore: update() was given no function"));
     if (QString error = acquire(LockMode::Exclusive, "update", QString()); !error.isEmpty())
         return Status::failure(std::move(error));
 
@@ -420,11 +424,7 @@ Status SessionStore::update(const UpdateFunction &fn)
             if (QString error = validate(it.key(), it.value()); !error.isEmpty())
                 return Status::failure(std::move(error));
         }
-        for (auto it = changes.cbegin(); it != changes.cend(); ++it)
-            applyLocked(it.key(), it.value(), changed, settingsChanged);
-        if (settingsChanged)
-            ++m_generation;
-        m_keyCount.store(int(m_values.size()), std::memory_order_relaxed);
+        settingsChanged = applyLocked(changes, changed);
     }
     afterChanges(changed, settingsChanged);
     return {};
@@ -537,12 +537,12 @@ Status SessionStore::load()
                 const QJsonDocument document = QJsonDocument::fromJson(data, &parseError);
                 if (parseError.error != QJsonParseError::NoError) {
                     m_fileState = FileState::Corrupt;
-                    m_fileProblem = QStringLiteral("%1 at byte %2")
+                    m_fileProblem = tr("%1 at byte %2")
                                         .arg(parseError.errorString())
                                         .arg(parseError.offset);
                 } else if (!document.isObject()) {
                     m_fileState = FileState::Corrupt;
-                    m_fileProblem = QStringLiteral("the top level is not a JSON object");
+                    m_fileProblem = tr("the top level is not a JSON object");
                 } else {
                     m_fileState = FileState::Ok;
                     loaded.emplace();
@@ -566,13 +566,13 @@ Status SessionStore::load()
 
         if (m_fileState == FileState::Unreadable) {
             result = Status::failure(
-                QStringLiteral("Cannot read settings file %1: %2. Using default settings; the file "
-                               "will not be overwritten.")
+                tr("Cannot read settings file %1: %2. Using default settings; the file "
+                   "will not be overwritten.")
                     .arg(m_path, m_fileProblem));
         } else if (m_fileState == FileState::Corrupt) {
             result = Status::failure(
-                QStringLiteral("Settings file %1 is corrupt: %2. Using default settings; when a "
-                               "setting is changed the file is kept as %1.corrupt and replaced.")
+                tr("Settings file %1 is corrupt: %2. Using default settings; when a "
+                   "setting is changed the file is kept as %1.corrupt and replaced.")
                     .arg(m_path, m_fileProblem));
         }
         if (!result.ok())
@@ -583,17 +583,12 @@ Status SessionStore::load()
             return Status::failure(std::move(error));
         if (loaded) {
             std::unique_lock lock(m_lock, std::adopt_lock);
-            bool settingsChanged = false;
             QVariantMap changes = *loaded;
             for (auto it = m_values.cbegin(); it != m_values.cend(); ++it) {
                 if (isPersistentKey(it.key()) && !loaded->contains(it.key()))
                     changes.insert(it.key(), QVariant());
             }
-            for (auto it = changes.cbegin(); it != changes.cend(); ++it)
-                applyLocked(it.key(), it.value(), changed, settingsChanged);
-            if (settingsChanged)
-                ++m_generation;
-            m_keyCount.store(int(m_values.size()), std::memory_order_relaxed);
+            applyLocked(changes, changed);
             m_writtenGeneration = m_generation;   // memory and file agree now
         } else {
             // Whatever is in memory is not written over the bad file until a setting changes.
@@ -626,14 +621,14 @@ Status SessionStore::writeLocked()
 
     if (m_fileState == FileState::Unreadable) {
         return Status::failure(
-            QStringLiteral("SessionStore: not saving settings to %1: the file could not be read "
-                           "(%2), so it is left untouched. Fix or remove it and restart.")
+            tr("SessionStore: not saving settings to %1: the file could not be read "
+               "(%2), so it is left untouched. Fix or remove it and restart.")
                 .arg(m_path, m_fileProblem));
     }
     if (m_fileState == FileState::NotLoaded && QFile::exists(m_path)) {
         return Status::failure(
-            QStringLiteral("SessionStore: not saving settings to %1: load() was not called, so "
-                           "the settings already in that file would be lost.")
+            tr("SessionStore: not saving settings to %1: load() was not called, so "
+               "the settings already in that file would be lost.")
                 .arg(m_path));
     }
 
@@ -643,8 +638,8 @@ Status SessionStore::writeLocked()
 
     const QFileInfo info(m_path);
     if (!QDir().mkpath(info.absolutePath())) {
-        return Status::failure(QStringLiteral("SessionStore: cannot create the folder %1 for the "
-                                              "settings file")
+        return Status::failure(tr("SessionStore: cannot create the folder %1 for the "
+                                  "settings file")
                                    .arg(info.absolutePath()));
     }
     if (m_fileState == FileState::Corrupt && QFile::exists(m_path)) {
@@ -653,20 +648,20 @@ Status SessionStore::writeLocked()
         QFile source(m_path);
         if (!source.copy(backup)) {
             return Status::failure(
-                QStringLiteral("SessionStore: not replacing corrupt settings file %1: cannot keep "
-                               "a copy as %2 (%3)")
+                tr("SessionStore: not replacing corrupt settings file %1: cannot keep "
+                   "a copy as %2 (%3)")
                     .arg(m_path, backup, source.errorString()));
         }
     }
 
     QSaveFile file(m_path);
     if (!file.open(QIODevice::WriteOnly)) {
-        return Status::failure(QStringLiteral("SessionStore: cannot write settings file %1: %2")
+        return Status::failure(tr("SessionStore: cannot write settings file %1: %2")
                                    .arg(m_path, file.errorString()));
     }
     file.write(QJsonDocument(object).toJson(QJsonDocument::Indented));
     if (!file.commit()) {
-        return Status::failure(QStringLiteral("SessionStore: cannot write settings file %1: %2")
+        return Status::failure(tr("SessionStore: cannot write settings file %1: %2")
                                    .arg(m_path, file.errorString()));
     }
     m_writtenGeneration = generation;

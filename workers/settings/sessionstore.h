@@ -191,11 +191,12 @@ private:
     QString acquire(LockMode mode, const char *operation, const QString &subject) const;
     QString reentrancyError(const char *operation, const QString &subject) const;
     QString validate(const QString &key, const QVariant &value) const;
-    // Applies one change to m_values; m_lock must be held exclusively.
     // A fresh copy of the keys starting with prefix; m_lock must be held (shared is enough).
     QVariantMap copyLocked(const QString &prefix) const;
-    void applyLocked(const QString &key, const QVariant &value, QList<Change> &changed,
-                     bool &settingsChanged);
+    // Applies changes to m_values (an invalid value removes its key); m_lock must be held
+    // exclusively. What changed is appended to changed; a changed setting makes a new
+    // generation. Returns whether a setting changed.
+    bool applyLocked(const QVariantMap &changes, QList<Change> &changed);
     Status applyChanges(const char *operation, const QString &subject, const QVariantMap &changes);
     void afterChanges(const QList<Change> &changed, bool settingsChanged);
 
