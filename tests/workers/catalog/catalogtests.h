@@ -1,0 +1,178 @@
+#pragma once
+
+// What the Catalog tests (tst_catalog, tst_catalogwrites, tst_catalogconcurrency) share: a
+// catalog for each backend row, opened, with a worker thread to call it on; builders of
+// documents and hash results; the macros that unwrap Results.
+
+#include "catalog/catalog.h"
+#include "catalog/dbconnections.h"
+#include "catalogservers.h"
+#include "jobs/pooltask.h"
+
+#include <QCryptographicHash>
+#include <QObject>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThreadPool>
+
+#include <functional>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <semaphore>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace quire::test {
+
+inline QByteArray shaOf(const QByteArray &content)
+{
+    return QCryptographicHash::hash(content, QCryptographicHash::Sha256).toHex();
+}
+
+inline NewDocument newDoc(const QByteArray &path, qint64 size = 100, qint64 mtime = 1'700'000'000'000)
+{
+    const qsizetype slash = path.lastIndexOf('/');
+    return NewDocument{path, QString::fromUtf8(path.mid(slash + 1)), size, mtime};
+}
+
+inline HashUpdate hashed(qint64 id, const QByteArray &sha, qint64 size = 100, qint64 mtime = 1'700'000'000'000)
+{
+    return HashUpdate{id, sha, size, mtime, {}};
+}
+
+inline HashUpdate failed(qint64 id, const QString &error)
+{
+    return HashUpdate{id, {}, 0, 0, error};
+}
+
+// Every field of a document, for comparing two of them whole.
+inline QString describe(const Document &d)
+{
+    return QStringLiteral("#%1 c%2 %3 [%4] size=%5 mtime=%6 sha=%7 %8 err=%9 remote=%10 att=%11 dup=%12 added=%13 updated=%14")
+            .arg(d.id).arg(d.collectionId).arg(d.fileName, QString::fromLatin1(d.sourcePath.toHex()))
+            .arg(d.size).arg(d.mtimeMs).arg(QString::fromLatin1(d.sha256), statusName(d.status), d.error, d.remoteLocation)
+            .arg(d.attempts).arg(d.duplicateOf)
+            .arg(d.added.toMSecsSinceEpoch()).arg(d.updated.toMSecsSinceEpoch());
+}
+
+inline DocumentQuery inCollection(qint64 collectionId)
+{
+    DocumentQuery q;
+    q.collectionId = collectionId;
+    return q;
+}
+
+inline QList<qint64> idsOf(const QList<Document> &docs)
+{
+    QList<qint64> ids;
+    for (const Document &d : docs)
+        ids.append(d.id);
+    return ids;
+}
+
+// Runs body(0) … body(n - 1), each on a thread of its own, all released at once, and waits for
+// them to end.
+inline void onThreadsAtOnce(int n, const std::function<void(int)> &body)
+{
+    std::latch start(n);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t) {
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            body(t);
+        });
+    }
+    for (std::thread &t : threads)
+        t.join();
+}
+
+// The base of the Catalog test classes: makes their fixtures, each a new catalog location on
+// the backend of the test's row (the servers start on first use and stay for the whole run).
+class CatalogTests : public QObject
+{
+protected:
+    struct Fixture
+    {
+        QString backend;
+        CatalogConfig config;
+        std::unique_ptr<Catalog> catalog;
+        QThreadPool pool;   // one long-lived thread: one connection for the whole test
+
+        Fixture() { pool.setMaxThreadCount(1); pool.setExpiryTimeout(-1); }
+        ~Fixture() { pool.waitForDone(); }
+
+        Catalog &cat() { return *catalog; }
+
+        // Runs f on the worker thread and returns its result.
+        template <typename F>
+        auto run(F &&f) -> std::invoke_result_t<F &>
+        {
+            std::optional<std::invoke_result_t<F &>> out;
+            std::binary_semaphore done(0);
+            startTask(&pool, [&] {
+                out.emplace(f());
+                done.release();
+            });
+            done.acquire();
+            return std::move(*out);
+        }
+    };
+
+    QString newLocation(const QString &backend)
+    {
+        return m_servers.newLocation(backend, m_dir.filePath(QStringLiteral("cat-%1").arg(++m_counter)), &m_skip, &m_fail);
+    }
+
+    std::unique_ptr<Fixture> makeFixture(const QString &backend)
+    {
+        m_skip.clear();
+        m_fail.clear();
+        const QString location = newLocation(backend);
+        if (location.isEmpty())
+            return nullptr;
+        auto fx = std::make_unique<Fixture>();
+        fx->backend = backend;
+        fx->config = CatalogConfig{location};
+        fx->catalog = std::make_unique<Catalog>(fx->config);
+        const Status opened = fx->run([&] { return fx->cat().open(); });
+        if (!opened) {
+            m_fail = opened.error();
+            return nullptr;
+        }
+        return fx;
+    }
+
+    static void addBackends() { CatalogServers::addBackendRows(); }
+
+    QTemporaryDir m_dir;
+    CatalogServers m_servers;
+    QString m_skip;
+    QString m_fail;
+    int m_counter = 0;
+};
+
+} // namespace quire::test
+
+// Unwraps a Result or fails the test with its error text.
+#define TRY_VALUE(var, expr)                                              \
+    auto var##Result_ = (expr);                                           \
+    QVERIFY2(var##Result_.ok(), qPrintable(var##Result_.error()));        \
+    auto var = std::move(var##Result_).value()
+
+#define TRY_STATUS(expr)                                                  \
+    do {                                                                  \
+        const Status s_ = (expr);                                         \
+        QVERIFY2(s_.ok(), qPrintable(s_.error()));                        \
+    } while (false)
+
+// A catalog for the row's backend, opened, plus a worker thread to call it on (catalog calls
+// are refused on the GUI thread, which is where QtTest runs the test functions).
+#define FIXTURE(fx)                                                       \
+    QFETCH(QString, backend);                                             \
+    auto fx##Ptr_ = makeFixture(backend);                                 \
+    if (!m_skip.isEmpty())                                                \
+        QSKIP(qPrintable(m_skip));                                        \
+    QVERIFY2(fx##Ptr_, qPrintable(m_fail));                               \
+    Fixture &fx = *fx##Ptr_
