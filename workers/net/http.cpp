@@ -12,8 +12,6 @@
 #endif
 
 #include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cstring>
@@ -74,63 +72,10 @@ bool safeHeaderPart(QByteArrayView v)
     return !v.contains('\r') && !v.contains('\n') && !v.contains('\0');
 }
 
-// The handshake's view of the server's certificate, shared between the transfer that opened the
-// connection and the SSL_CTX of that connection (which may outlive the transfer in libcurl's
-// connection cache): the SSL_CTX holds a reference that OpenSSL drops when it frees the context.
-struct TlsCapture
-{
-    QByteArray pin;
-    TlsReport report;
-    bool seen = false;
-};
-using TlsCaptureRef = std::shared_ptr<TlsCapture>;
-
-void freeCapture(void *, void *ptr, CRYPTO_EX_DATA *, int, long, void *)
-{
-    delete static_cast<TlsCaptureRef *>(ptr);
-}
-
-int captureIndex()
-{
-    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freeCapture);
-    return index;
-}
-
-int verifyCallback(int preverifyOk, X509_STORE_CTX *store)
-{
-    auto *ssl = static_cast<SSL *>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    auto *ref = ssl ? static_cast<TlsCaptureRef *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), captureIndex())) : nullptr;
-    if (!ref || !*ref)
-        return preverifyOk;
-    TlsCapture &cap = **ref;
-    X509 *leaf = X509_STORE_CTX_get0_cert(store);
-    if (!cap.seen && leaf) {
-        cap.report.peer = certificateInfoOf(leaf);
-        cap.seen = true;
-    }
-    if (!cap.pin.isEmpty()) {
-        // A certificate the person trusted by its fingerprint: that one, and no other.
-        if (fingerprintOf(leaf) == cap.pin) {
-            X509_STORE_CTX_set_error(store, X509_V_OK);
-            return 1;
-        }
-        cap.report.pinMismatch = true;
-        cap.report.pinned = cap.pin;
-        cap.report.problem = QStringLiteral("the certificate is not the one that was trusted");
-        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
-        return 0;
-    }
-    if (!preverifyOk && cap.report.problem.isEmpty())
-        cap.report.problem = QString::fromUtf8(X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
-    return preverifyOk;
-}
-
 CURLcode sslContextCallback(CURL *, void *sslctx, void *userptr)
 {
-    auto *ctx = static_cast<SSL_CTX *>(sslctx);
     // libcurl has set SSL_VERIFY_PEER; the callback only watches (and honours a pin).
-    SSL_CTX_set_ex_data(ctx, captureIndex(), new TlsCaptureRef(*static_cast<TlsCaptureRef *>(userptr)));
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verifyCallback);
+    watchHandshakes(static_cast<SSL_CTX *>(sslctx), *static_cast<TlsCaptureRef *>(userptr));
     return CURLE_OK;
 }
 

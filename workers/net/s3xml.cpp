@@ -134,15 +134,17 @@ Error readError(QXmlStreamReader &r)
     return e;
 }
 
-// Opens body and, when its root is <Error>, reads that into out.error. Returns the reader at
-// the expected root, or null when out is already decided.
-template <typename T>
-QXmlStreamReader *start(QByteArrayView body, const QString &expectedRoot, Document &d, Parsed<T> &out)
+// Reads an answer whose root element is expectedRoot, or an <Error> document instead (then
+// Parsed::error). read(reader, value, problem) reads the root's children into value and says in
+// problem what is wrong with them; the rest of the document must be well-formed too.
+template <typename T, typename Read>
+Parsed<T> parse(QByteArrayView body, const QString &expectedRoot, Read read)
 {
-    d = open(body);
+    Parsed<T> out;
+    Document d = open(body);
     if (!d.failure.isEmpty()) {
         out.failure = d.failure;
-        return nullptr;
+        return out;
     }
     QXmlStreamReader &r = *d.reader;
     if (d.root == QLatin1String("Error")) {
@@ -151,7 +153,7 @@ QXmlStreamReader *start(QByteArrayView body, const QString &expectedRoot, Docume
             out.failure = problem;
         else
             out.error = std::move(e);
-        return nullptr;
+        return out;
     }
     // moto (and some other S3 emulators) name the root <...Response> instead of <...Result>,
     // with the same children.
@@ -159,15 +161,11 @@ QXmlStreamReader *start(QByteArrayView body, const QString &expectedRoot, Docume
                               && d.root == expectedRoot.chopped(6) + QLatin1String("Response");
     if (d.root != expectedRoot && !responseRoot) {
         out.failure = QStringLiteral("<%1> where <%2> was expected").arg(d.root.left(64), expectedRoot);
-        return nullptr;
+        return out;
     }
-    return &r;
-}
-
-// Sets out.value = value unless the rest of the document is malformed or problem is set.
-template <typename T>
-Parsed<T> conclude(QXmlStreamReader &r, Parsed<T> out, T value, QString problem)
-{
+    T value;
+    QString problem;
+    read(r, value, problem);
     if (problem.isEmpty())
         problem = finish(r);
     if (!problem.isEmpty())
@@ -175,6 +173,27 @@ Parsed<T> conclude(QXmlStreamReader &r, Parsed<T> out, T value, QString problem)
     else
         out.value = std::move(value);
     return out;
+}
+
+// Reads the children of the element the reader is at while problem is empty: field(name) reads
+// those it knows and returns false for the others, which are skipped.
+template <typename Field>
+void readChildren(QXmlStreamReader &r, const QString &problem, Field field)
+{
+    while (problem.isEmpty() && r.readNextStartElement()) {
+        if (!field(r.name()))
+            r.skipCurrentElement();
+    }
+}
+
+// <IsTruncated> of a list answer.
+void readTruncated(QXmlStreamReader &r, bool &isTruncated, QString &problem)
+{
+    const auto b = toBool(text(r));
+    if (!b)
+        problem = QStringLiteral("IsTruncated is neither true nor false");
+    else
+        isTruncated = *b;
 }
 
 QString tooMany(const char *what)
@@ -311,175 +330,167 @@ Result<Error> parseError(QByteArrayView body)
     return e;
 }
 
+namespace {
+
+// One <Part> of a ListPartsResult.
+Part readPart(QXmlStreamReader &r, QString &problem)
+{
+    Part p;
+    bool sawNumber = false;
+    bool sawSize = false;
+    readChildren(r, problem, [&](QStringView field) {
+        if (field == QLatin1String("PartNumber")) {
+            const auto n = toInteger(text(r));
+            if (!n || *n < 1 || *n > 10000)
+                problem = QStringLiteral("a Part whose PartNumber is not in 1..10000");
+            else
+                p.partNumber = int(*n);
+            sawNumber = true;
+        } else if (field == QLatin1String("ETag")) {
+            p.etag = text(r).trimmed();
+        } else if (field == QLatin1String("Size")) {
+            const auto n = toInteger(text(r));
+            if (!n || *n < 0)
+                problem = QStringLiteral("a Part whose Size is not a number >= 0");
+            else
+                p.size = *n;
+            sawSize = true;
+        } else if (field == QLatin1String("ChecksumSHA256")) {
+            p.checksumSha256 = text(r).trimmed();
+        } else {
+            return false;
+        }
+        return true;
+    });
+    if (problem.isEmpty() && !r.hasError() && (!sawNumber || !sawSize || p.etag.isEmpty()))
+        problem = QStringLiteral("a Part without PartNumber, ETag or Size");
+    return p;
+}
+
+// One <Upload> of a ListMultipartUploadsResult.
+MultipartUpload readUpload(QXmlStreamReader &r, QString &problem)
+{
+    MultipartUpload u;
+    readChildren(r, problem, [&](QStringView field) {
+        if (field == QLatin1String("Key"))
+            u.key = text(r);
+        else if (field == QLatin1String("UploadId"))
+            u.uploadId = text(r).trimmed();
+        else if (field == QLatin1String("Initiated"))
+            u.initiated = parseTime(text(r));
+        else
+            return false;
+        return true;
+    });
+    if (!r.hasError() && (u.key.isEmpty() || u.uploadId.isEmpty()))
+        problem = QStringLiteral("an Upload without Key or UploadId");
+    return u;
+}
+
+// One entry of a list answer (read(reader, problem)), unless the list is full.
+template <typename Entry>
+void readEntry(QXmlStreamReader &r, QList<Entry> &list, const char *what, QString &problem,
+               Entry (*read)(QXmlStreamReader &, QString &))
+{
+    if (list.size() >= kMaxListEntries)
+        problem = tooMany(what);
+    else
+        list.append(read(r, problem));
+}
+
+} // namespace
+
 Parsed<InitiateMultipartUploadResult> parseInitiateMultipartUpload(QByteArrayView body)
 {
-    Parsed<InitiateMultipartUploadResult> out;
-    Document d;
-    QXmlStreamReader *r = start(body, QStringLiteral("InitiateMultipartUploadResult"), d, out);
-    if (!r)
-        return out;
-    InitiateMultipartUploadResult v;
-    while (r->readNextStartElement()) {
-        const auto name = r->name();
-        if (name == QLatin1String("Bucket"))
-            v.bucket = text(*r);
-        else if (name == QLatin1String("Key"))
-            v.key = text(*r);
-        else if (name == QLatin1String("UploadId"))
-            v.uploadId = text(*r).trimmed();
-        else
-            r->skipCurrentElement();
-    }
-    QString problem;
-    if (!r->hasError() && v.uploadId.isEmpty())
-        problem = QStringLiteral("no UploadId in InitiateMultipartUploadResult");
-    return conclude(*r, std::move(out), std::move(v), problem);
+    using V = InitiateMultipartUploadResult;
+    return parse<V>(body, QStringLiteral("InitiateMultipartUploadResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
+        readChildren(r, problem, [&](QStringView name) {
+            if (name == QLatin1String("Bucket"))
+                v.bucket = text(r);
+            else if (name == QLatin1String("Key"))
+                v.key = text(r);
+            else if (name == QLatin1String("UploadId"))
+                v.uploadId = text(r).trimmed();
+            else
+                return false;
+            return true;
+        });
+        if (!r.hasError() && v.uploadId.isEmpty())
+            problem = QStringLiteral("no UploadId in InitiateMultipartUploadResult");
+    });
 }
 
 Parsed<ListPartsResult> parseListParts(QByteArrayView body)
 {
-    Parsed<ListPartsResult> out;
-    Document d;
-    QXmlStreamReader *r = start(body, QStringLiteral("ListPartsResult"), d, out);
-    if (!r)
-        return out;
-    ListPartsResult v;
-    QString problem;
-    bool sawNextMarker = false;
-    while (problem.isEmpty() && r->readNextStartElement()) {
-        const auto name = r->name();
-        if (name == QLatin1String("Part")) {
-            if (v.parts.size() >= kMaxListEntries) {
-                problem = tooMany("parts");
-                break;
+    using V = ListPartsResult;
+    return parse<V>(body, QStringLiteral("ListPartsResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
+        bool sawNextMarker = false;
+        readChildren(r, problem, [&](QStringView name) {
+            if (name == QLatin1String("Part")) {
+                readEntry(r, v.parts, "parts", problem, readPart);
+            } else if (name == QLatin1String("IsTruncated")) {
+                readTruncated(r, v.isTruncated, problem);
+            } else if (name == QLatin1String("NextPartNumberMarker")) {
+                const QString t = text(r).trimmed();
+                const auto n = toInteger(t);
+                if (!t.isEmpty() && (!n || *n < 0 || *n > 10000))
+                    problem = QStringLiteral("NextPartNumberMarker is not a part number");
+                else
+                    v.nextPartNumberMarker = int(n.value_or(0));
+                sawNextMarker = true;
+            } else if (name == QLatin1String("UploadId")) {
+                v.uploadId = text(r).trimmed();
+            } else {
+                return false;
             }
-            Part p;
-            bool sawNumber = false;
-            bool sawSize = false;
-            while (problem.isEmpty() && r->readNextStartElement()) {
-                const auto field = r->name();
-                if (field == QLatin1String("PartNumber")) {
-                    const auto n = toInteger(text(*r));
-                    if (!n || *n < 1 || *n > 10000)
-                        problem = QStringLiteral("a Part whose PartNumber is not in 1..10000");
-                    else
-                        p.partNumber = int(*n);
-                    sawNumber = true;
-                } else if (field == QLatin1String("ETag")) {
-                    p.etag = text(*r).trimmed();
-                } else if (field == QLatin1String("Size")) {
-                    const auto n = toInteger(text(*r));
-                    if (!n || *n < 0)
-                        problem = QStringLiteral("a Part whose Size is not a number >= 0");
-                    else
-                        p.size = *n;
-                    sawSize = true;
-                } else if (field == QLatin1String("ChecksumSHA256")) {
-                    p.checksumSha256 = text(*r).trimmed();
-                } else {
-                    r->skipCurrentElement();
-                }
-            }
-            if (problem.isEmpty() && !r->hasError() && (!sawNumber || !sawSize || p.etag.isEmpty()))
-                problem = QStringLiteral("a Part without PartNumber, ETag or Size");
-            v.parts.append(std::move(p));
-        } else if (name == QLatin1String("IsTruncated")) {
-            const auto b = toBool(text(*r));
-            if (!b)
-                problem = QStringLiteral("IsTruncated is neither true nor false");
-            else
-                v.isTruncated = *b;
-        } else if (name == QLatin1String("NextPartNumberMarker")) {
-            const QString t = text(*r).trimmed();
-            const auto n = toInteger(t);
-            if (!t.isEmpty() && (!n || *n < 0 || *n > 10000))
-                problem = QStringLiteral("NextPartNumberMarker is not a part number");
-            else
-                v.nextPartNumberMarker = int(n.value_or(0));
-            sawNextMarker = true;
-        } else if (name == QLatin1String("UploadId")) {
-            v.uploadId = text(*r).trimmed();
-        } else {
-            r->skipCurrentElement();
-        }
-    }
-    if (problem.isEmpty() && !r->hasError() && v.isTruncated && (!sawNextMarker || v.nextPartNumberMarker <= 0))
-        problem = QStringLiteral("a truncated ListPartsResult without NextPartNumberMarker");
-    return conclude(*r, std::move(out), std::move(v), problem);
+            return true;
+        });
+        if (problem.isEmpty() && !r.hasError() && v.isTruncated && (!sawNextMarker || v.nextPartNumberMarker <= 0))
+            problem = QStringLiteral("a truncated ListPartsResult without NextPartNumberMarker");
+    });
 }
 
 Parsed<ListMultipartUploadsResult> parseListMultipartUploads(QByteArrayView body)
 {
-    Parsed<ListMultipartUploadsResult> out;
-    Document d;
-    QXmlStreamReader *r = start(body, QStringLiteral("ListMultipartUploadsResult"), d, out);
-    if (!r)
-        return out;
-    ListMultipartUploadsResult v;
-    QString problem;
-    while (problem.isEmpty() && r->readNextStartElement()) {
-        const auto name = r->name();
-        if (name == QLatin1String("Upload")) {
-            if (v.uploads.size() >= kMaxListEntries) {
-                problem = tooMany("uploads");
-                break;
+    using V = ListMultipartUploadsResult;
+    return parse<V>(body, QStringLiteral("ListMultipartUploadsResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
+        readChildren(r, problem, [&](QStringView name) {
+            if (name == QLatin1String("Upload")) {
+                readEntry(r, v.uploads, "uploads", problem, readUpload);
+            } else if (name == QLatin1String("IsTruncated")) {
+                readTruncated(r, v.isTruncated, problem);
+            } else if (name == QLatin1String("NextKeyMarker")) {
+                v.nextKeyMarker = text(r);
+            } else if (name == QLatin1String("NextUploadIdMarker")) {
+                v.nextUploadIdMarker = text(r).trimmed();
+            } else {
+                return false;
             }
-            MultipartUpload u;
-            while (r->readNextStartElement()) {
-                const auto field = r->name();
-                if (field == QLatin1String("Key"))
-                    u.key = text(*r);
-                else if (field == QLatin1String("UploadId"))
-                    u.uploadId = text(*r).trimmed();
-                else if (field == QLatin1String("Initiated"))
-                    u.initiated = parseTime(text(*r));
-                else
-                    r->skipCurrentElement();
-            }
-            if (!r->hasError() && (u.key.isEmpty() || u.uploadId.isEmpty()))
-                problem = QStringLiteral("an Upload without Key or UploadId");
-            v.uploads.append(std::move(u));
-        } else if (name == QLatin1String("IsTruncated")) {
-            const auto b = toBool(text(*r));
-            if (!b)
-                problem = QStringLiteral("IsTruncated is neither true nor false");
-            else
-                v.isTruncated = *b;
-        } else if (name == QLatin1String("NextKeyMarker")) {
-            v.nextKeyMarker = text(*r);
-        } else if (name == QLatin1String("NextUploadIdMarker")) {
-            v.nextUploadIdMarker = text(*r).trimmed();
-        } else {
-            r->skipCurrentElement();
-        }
-    }
-    if (problem.isEmpty() && !r->hasError() && v.isTruncated && v.nextKeyMarker.isEmpty())
-        problem = QStringLiteral("a truncated ListMultipartUploadsResult without NextKeyMarker");
-    return conclude(*r, std::move(out), std::move(v), problem);
+            return true;
+        });
+        if (problem.isEmpty() && !r.hasError() && v.isTruncated && v.nextKeyMarker.isEmpty())
+            problem = QStringLiteral("a truncated ListMultipartUploadsResult without NextKeyMarker");
+    });
 }
 
 Parsed<CompleteMultipartUploadResult> parseCompleteMultipartUpload(QByteArrayView body)
 {
-    Parsed<CompleteMultipartUploadResult> out;
-    Document d;
-    QXmlStreamReader *r = start(body, QStringLiteral("CompleteMultipartUploadResult"), d, out);
-    if (!r)
-        return out;
-    CompleteMultipartUploadResult v;
-    while (r->readNextStartElement()) {
-        const auto name = r->name();
-        if (name == QLatin1String("Location"))
-            v.location = text(*r).trimmed();
-        else if (name == QLatin1String("Bucket"))
-            v.bucket = text(*r);
-        else if (name == QLatin1String("Key"))
-            v.key = text(*r);
-        else if (name == QLatin1String("ETag"))
-            v.etag = text(*r).trimmed();
-        else
-            r->skipCurrentElement();
-    }
-    return conclude(*r, std::move(out), std::move(v), QString());
+    using V = CompleteMultipartUploadResult;
+    return parse<V>(body, QStringLiteral("CompleteMultipartUploadResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
+        readChildren(r, problem, [&](QStringView name) {
+            if (name == QLatin1String("Location"))
+                v.location = text(r).trimmed();
+            else if (name == QLatin1String("Bucket"))
+                v.bucket = text(r);
+            else if (name == QLatin1String("Key"))
+                v.key = text(r);
+            else if (name == QLatin1String("ETag"))
+                v.etag = text(r).trimmed();
+            else
+                return false;
+            return true;
+        });
+    });
 }
 
 Result<QByteArray> completeMultipartUploadBody(const QList<CompletedPart> &parts)

@@ -9,6 +9,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -144,6 +145,56 @@ CertificateInfo certificateInfoOf(const X509 *cert)
         }
     }
     return info;
+}
+
+namespace {
+
+void freeCapture(void *, void *ptr, CRYPTO_EX_DATA *, int, long, void *)
+{
+    delete static_cast<TlsCaptureRef *>(ptr);
+}
+
+int captureIndex()
+{
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freeCapture);
+    return index;
+}
+
+int verifyCallback(int preverifyOk, X509_STORE_CTX *store)
+{
+    auto *ssl = static_cast<SSL *>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto *ref = ssl ? static_cast<TlsCaptureRef *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), captureIndex())) : nullptr;
+    if (!ref || !*ref)
+        return preverifyOk;
+    TlsCapture &cap = **ref;
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    if (!cap.seen && leaf) {
+        cap.report.peer = certificateInfoOf(leaf);
+        cap.seen = true;
+    }
+    if (!cap.pin.isEmpty()) {
+        // A certificate the person trusted by its fingerprint: that one, and no other.
+        if (fingerprintOf(leaf) == cap.pin) {
+            X509_STORE_CTX_set_error(store, X509_V_OK);
+            return 1;
+        }
+        cap.report.pinMismatch = true;
+        cap.report.pinned = cap.pin;
+        cap.report.problem = QStringLiteral("the certificate is not the one that was trusted");
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    if (!preverifyOk && cap.report.problem.isEmpty())
+        cap.report.problem = QString::fromUtf8(X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+    return preverifyOk;
+}
+
+} // namespace
+
+void watchHandshakes(SSL_CTX *ctx, const TlsCaptureRef &capture)
+{
+    SSL_CTX_set_ex_data(ctx, captureIndex(), new TlsCaptureRef(capture));
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verifyCallback);
 }
 
 CertificateInfo certificateInfoFromDer(const QByteArray &der)

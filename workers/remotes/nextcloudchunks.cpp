@@ -4,6 +4,7 @@
 
 #include "remotes/nextcloudchunks.h"
 #include "hashing/hasher.h"
+#include "remotes/pieces.h"
 #include "remotes/remotewebdav.h"
 
 #include <QJsonDocument>
@@ -135,16 +136,12 @@ QString transferId(const UploadItem &item)
 
 bool ChunkRecord::isDone(int index) const
 {
-    return index >= 0 && index / 8 < done.size() && (quint8(done.at(index / 8)) >> (index % 8)) & 1;
+    return pieceDone(done, index);
 }
 
 void ChunkRecord::setDone(int index)
 {
-    if (index < 0)
-        return;
-    if (done.size() <= index / 8)
-        done.resize(index / 8 + 1, '\0');
-    done[index / 8] = char(quint8(done.at(index / 8)) | (1u << (index % 8)));
+    setPieceDone(done, index);
 }
 
 int ChunkRecord::doneCount() const
@@ -361,18 +358,14 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
     auto slot = findSlot(item, 1, control);
     if (!slot.ok())
         return UploadOutcome::fail(*slot.error);
-    if (slot.value.slot == Slot::Same) {
+    if (slot.value.same) {
         if (record)
             deleteQuietly(folder, control);
         if (!item.resumeState.isEmpty())
             forget();
-        UploadReport report;
-        report.storedName = collisionName(safeFileName(item.fileName), slot.value.n);
-        report.location = slot.value.url.toString(QUrl::FullyEncoded);
-        report.alreadyPresent = true;
-        return UploadOutcome::success(report);
+        return foundStored(item, slot.value, {});
     }
-    int n = slot.value.n;
+    const int n = slot.value.n;
     auto destination = [&](int at) {
         return net::childUrl(ep.filesBase, {folderName, collisionName(safeFileName(item.fileName), at)});
     };
@@ -390,12 +383,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
     std::vector<bool> have(size_t(count), false);
     bool folderReady = false;
     if (record && record->slot == n) {
-        Request list;
-        list.verb = "PROPFIND";
-        list.url = folder;
-        list.headers = {{"Depth", "1"}, {"Content-Type", "application/xml; charset=utf-8"}};
-        list.bodyBytes = kListingBody;
-        const Response resp = m_client.send(list, &control);
+        const Response resp = sendPropfind(folder, "1", kListingBody, control);
         if (resp.end == Response::End::Finished && resp.status == 207) {
             const auto listing = nextcloud::parseListing(resp.body, folder.path(QUrl::FullyEncoded).toUtf8());
             bool usable = listing && listing->folderFound;
@@ -443,13 +431,13 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
         control.reportResumeState(record->encode());
     }
 
-    qint64 resumedFrom = 0;
-    QList<int> pending;
+    Progress progress;
+    QList<PieceSender::Piece> pending;
     for (int i = 0; i < count; ++i) {
         if (have[size_t(i)])
-            resumedFrom += lengthOf(i);
+            progress.resumedFrom += lengthOf(i);
         else
-            pending.append(i);
+            pending.append({i, qint64(i) * chunkSize, lengthOf(i)});
     }
     // Only what the server has counts as done: a recorded chunk it does not list is sent again.
     {
@@ -464,88 +452,37 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
             control.reportResumeState(record->encode());
         }
     }
-    qint64 doneBytes = resumedFrom;
-    qint64 sent = 0;
-    control.reportProgress(doneBytes, item.size);
+    control.reportProgress(progress.resumedFrom, item.size);
 
-    // Every chunk is one PUT with its own view of the source file, up to limits().lanes at once.
+    // Every chunk is one PUT, up to limits().lanes at once.
     const QByteArray dest = destination(n).toEncoded();
     const QByteArray total = QByteArray::number(item.size);
-    std::map<int, std::unique_ptr<net::SourceDevice>> devices;
-    std::vector<std::unique_ptr<net::SourceDevice>> retired;   // until their request is gone
-    std::map<int, qint64> inFlight;                             // chunk index -> bytes sent
-    std::optional<RemoteError> failure;
     bool folderGone = false;
-    auto reportProgress = [&] {
-        qint64 flying = 0;
-        for (const auto &f : inFlight)
-            flying += f.second;
-        control.reportProgress(doneBytes + flying, item.size);
-    };
-    auto next = [&]() -> std::optional<Request> {
-        retired.clear();
-        if (pending.isEmpty() || failure)
+    PieceSender sender(item, control, progress.resumedFrom);
+    const auto failure = sender.send(
+        m_client, limits().lanes, pending,
+        [&](Request &rq, const PieceSender::Piece &p) -> std::optional<RemoteError> {
+            rq.verb = "PUT";
+            rq.url = net::childUrl(folder, {QString::fromLatin1(nextcloud::chunkName(int(p.number) + 1))});
+            rq.headers = {{"Content-Type", "application/octet-stream"}, {"Destination", dest}, {"OC-Total-Length", total}};
             return std::nullopt;
-        const int i = pending.takeFirst();
-        const qint64 from = qint64(i) * chunkSize;
-        const qint64 length = lengthOf(i);
-        auto device = std::make_unique<net::SourceDevice>(item, /*hashContent=*/false);
-        if (auto e = device->openAt(from, &control, length)) {
-            failure = *e;
-            return std::nullopt;
-        }
-        Request rq;
-        rq.verb = "PUT";
-        rq.url = net::childUrl(folder, {QString::fromLatin1(nextcloud::chunkName(i + 1))});
-        rq.tag = i;
-        rq.headers = {{"Content-Type", "application/octet-stream"}, {"Destination", dest}, {"OC-Total-Length", total}};
-        rq.body = device.get();
-        rq.fileBody = true;
-        rq.uploadBytes = length;
-        rq.onUploadProgress = [&, i](qint64 bytes) {
-            inFlight[i] = bytes;
-            reportProgress();
-        };
-        inFlight[i] = 0;
-        devices[i] = std::move(device);
-        return rq;
-    };
-    auto done = [&](const Response &resp) {
-        const int i = int(resp.tag);
-        inFlight.erase(i);
-        if (auto it = devices.find(i); it != devices.end()) {
-            retired.push_back(std::move(it->second));
-            devices.erase(it);
-        }
-        if (resp.isHttpSuccess()) {
-            doneBytes += lengthOf(i);
-            sent += lengthOf(i);
-            record->setDone(i);
-            control.reportResumeState(record->encode());
-            reportProgress();
-            return true;
-        }
-        if (resp.end == Response::End::Abandoned)
-            return false;
-        if (!failure) {
-            failure = m_client.errorFor(resp, QStringLiteral("%1 (chunk %2 of %3)").arg(action).arg(i + 1).arg(count));
-            if (resp.end == Response::End::Finished && resp.status == 404) {
+        },
+        [&](const PieceSender::Piece &p, const Response &resp) -> std::optional<RemoteError> {
+            if (resp.isHttpSuccess()) {
+                record->setDone(int(p.number));
+                control.reportResumeState(record->encode());
+                return std::nullopt;
+            }
+            RemoteError e = m_client.errorFor(resp, QStringLiteral("%1 (chunk %2 of %3)").arg(action).arg(p.number + 1).arg(count));
+            if (!sender.failed() && resp.end == Response::End::Finished && resp.status == 404) {
                 // The upload folder is gone (expired, or deleted by another program): retried,
                 // from the first chunk.
                 folderGone = true;
-                failure->kind = K::Protocol;
+                e.kind = K::Protocol;
             }
-        }
-        return true;   // no new chunks; those in flight may still finish
-    };
-    auto check = [&]() -> std::optional<RemoteError> {
-        for (const auto &d : devices) {
-            if (auto e = d.second->checkUnchanged())
-                return e;
-        }
-        return std::nullopt;
-    };
-    m_client.sendParallel(std::max(1, limits().lanes), next, done, &control, check);
+            return e;
+        });
+    progress.sent = sender.sent();
 
     auto discard = [&] {
         deleteQuietly(folder, control);
@@ -556,8 +493,6 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
             discard();   // the chunks may hold bytes of the changed file, or are gone
         return UploadOutcome::fail(*failure);   // otherwise the chunks sent stay for the retry
     }
-    if (control.isStopped())
-        return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
     if (limits().hashWhileSending) {
         net::SourceDevice whole(item, /*hashContent=*/true);
         if (const auto e = whole.openAt(item.size, &control)) {   // hashes [0, size) and compares
@@ -571,67 +506,35 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
     // server a while before it answers: 3 minutes per GB are allowed, as Nextcloud's own client does.
     const QUrl assembled = net::childUrl(folder, {QStringLiteral(".file")});
     const auto patience = std::chrono::milliseconds(std::min<qint64>(item.size / 1'000'000 * 180, 24LL * 3600 * 1000));
-    int lastConflict = 0;
-    int conflictsOnSameName = 0;
-    for (;;) {
-        Request move;
-        move.verb = "MOVE";
-        move.url = assembled;
-        move.headers = {{"Destination", destination(n).toEncoded()},
-                        {"OC-Total-Length", total},
-                        {"OC-Checksum", "SHA256:" + item.sha256},
-                        {"Overwrite", "F"}};
-        move.idleTimeout = patience;
-        move.downloadBytes = item.size;   // a budget that grows with the file, as for its upload
-        const Response resp = m_client.send(move, &control);
-        if (resp.end == Response::End::Finished && resp.status == 412) {
-            // The name was taken meanwhile: the next free one (or the same content found there).
-            conflictsOnSameName = lastConflict == n ? conflictsOnSameName + 1 : 1;
-            lastConflict = n;
-            if (conflictsOnSameName >= 3)
-                return UploadOutcome::fail(m_client.errorFor(resp, action));
-            const auto again = findSlot(item, n, control);
-            if (!again.ok())
-                return UploadOutcome::fail(*again.error);
-            if (again.value.slot == Slot::Same) {
-                discard();
-                UploadReport report;
-                report.storedName = collisionName(safeFileName(item.fileName), again.value.n);
-                report.location = again.value.url.toString(QUrl::FullyEncoded);
-                report.alreadyPresent = true;
-                report.resumedFrom = resumedFrom;
-                report.bytesSent = sent;
-                return UploadOutcome::success(report);
-            }
-            n = again.value.n;
-            continue;
-        }
-        if (resp.end == Response::End::Finished && (resp.status == 400 || resp.status == 404)) {
-            // 400: what the server assembled is not the document (its length or SHA-256 differs);
-            // 404: the upload folder is gone (Nextcloud expires it after 24 h). Either way the
-            // chunks are of no more use: the next attempt starts over.
-            discard();
+    return moveIntoPlace(
+        item, n, folder, progress,
+        [&](int at) {
+            Request move;
+            move.verb = "MOVE";
+            move.url = assembled;
+            move.headers = {{"Destination", destination(at).toEncoded()},
+                            {"OC-Total-Length", total},
+                            {"OC-Checksum", "SHA256:" + item.sha256},
+                            {"Overwrite", "F"}};
+            move.idleTimeout = patience;
+            move.downloadBytes = item.size;   // a budget that grows with the file, as for its upload
+            return move;
+        },
+        [&](const Response &resp) {
             RemoteError e = m_client.errorFor(resp, QStringLiteral("assembling %1 from its chunks").arg(item.fileName));
-            if (resp.status == 404) {
-                e.kind = K::Protocol;   // retried: from the first chunk
-                e.message += QStringLiteral(" (the server no longer has the upload folder; the next attempt starts over)");
+            if (resp.end == Response::End::Finished && (resp.status == 400 || resp.status == 404)) {
+                // 400: what the server assembled is not the document (its length or SHA-256 differs);
+                // 404: the upload folder is gone (Nextcloud expires it after 24 h). Either way the
+                // chunks are of no more use: the next attempt starts over.
+                discard();
+                if (resp.status == 404) {
+                    e.kind = K::Protocol;   // retried: from the first chunk
+                    e.message += QStringLiteral(" (the server no longer has the upload folder; the next attempt starts over)");
+                }
             }
-            return UploadOutcome::fail(e);
-        }
-        if (!resp.isHttpSuccess())
-            return UploadOutcome::fail(m_client.errorFor(resp, QStringLiteral("assembling %1 from its chunks").arg(item.fileName)));
-        forget();
-        const QString storedName = collisionName(safeFileName(item.fileName), n);
-        const QUrl target = fileUrl(item.collection, storedName);
-        if (auto e = confirmStored(target, item, control))
-            return UploadOutcome::fail(*e);
-        UploadReport report;
-        report.storedName = storedName;
-        report.location = target.toString(QUrl::FullyEncoded);
-        report.resumedFrom = resumedFrom;
-        report.bytesSent = sent;
-        return UploadOutcome::success(report);
-    }
+            return e;
+        },
+        control);
 }
 
 } // namespace quire

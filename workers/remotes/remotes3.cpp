@@ -1,11 +1,11 @@
 #include "remotes/remotes3.h"
 #include "hashing/hasher.h"
+#include "remotes/pieces.h"
 
 #include <QHostAddress>
-#include <QRandomGenerator>
 
 #include <algorithm>
-#include <vector>
+#include <map>
 
 namespace quire {
 
@@ -21,7 +21,6 @@ constexpr qint64 kMinPartSize = 8LL << 20;     // the issue's floor; S3's own is
 constexpr qint64 kMaxParts = 10'000;
 constexpr qint64 kMaxPartSize = 5LL << 30;     // S3's limit for a part, and for a single PUT
 constexpr qint64 kMaxObjectSize = 5LL << 40;
-constexpr int kMaxSameSlotConflicts = 3;
 const QByteArray kRecordTag = "quire-s3-1";
 
 QByteArray b64(const QByteArray &v)
@@ -44,6 +43,13 @@ QString unquotedEtag(QString etag)
     if (etag.size() >= 2 && etag.startsWith(QLatin1Char('"')) && etag.endsWith(QLatin1Char('"')))
         etag = etag.mid(1, etag.size() - 2);
     return etag;
+}
+
+// NoSuchUpload: the multipart upload was aborted, or expired (a lifecycle rule), meanwhile.
+RemoteError uploadGone(const QString &action)
+{
+    return RemoteError::make(K::Network, action + QStringLiteral(": the server no longer has the multipart upload "
+                                                                 "(expired or aborted); starting again"));
 }
 
 bool isIpOrLocal(const QString &host)
@@ -265,6 +271,14 @@ RemoteError S3Remote::errorFromS3(const s3::Error &e, int status, const QString 
     return err;
 }
 
+RemoteError S3Remote::unreadable(const std::optional<s3::Error> &error, const QString &failure, int status,
+                                 const QString &action, const QString &what) const
+{
+    if (error)
+        return errorFromS3(*error, status, action);
+    return RemoteError::make(K::Protocol, QStringLiteral("%1: the server's %2 is not readable (%3)").arg(action, what, failure));
+}
+
 RemoteError S3Remote::errorFor(const Response &resp, const QString &action) const
 {
     if (resp.end == Response::End::Finished && resp.status >= 300) {
@@ -318,57 +332,53 @@ RemoteOutcome<S3Remote::Head> S3Remote::head(const QByteArray &key, UploadContro
     return O::success(h);
 }
 
-RemoteOutcome<bool> S3Remote::sameContent(const QByteArray &key, const Head &h, const UploadItem &item,
-                                          UploadControl &control) const
+RemoteOutcome<std::optional<StoredFile>> S3Remote::lookUp(const QByteArray &key, UploadControl &control) const
 {
-    using O = RemoteOutcome<bool>;
-    if (h.size >= 0 && h.size != item.size)
-        return O::success(false);
-    if (!h.sha256.isEmpty())
-        return O::success(h.sha256 == item.sha256);
+    using O = RemoteOutcome<std::optional<StoredFile>>;
+    const auto h = head(key, control);
+    if (!h.ok())
+        return O::fail(*h.error);
+    if (h.value.status == 404)
+        return O::success(std::nullopt);
+    return O::success(h.value);
+}
+
+RemoteOutcome<bool> S3Remote::readsAs(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
+                                      UploadControl &control) const
+{
     // Stored by someone else, without our metadata: read it back.
-    Sha256 sha;
-    qint64 got = 0;
-    Request rq;
-    rq.verb = "GET";
-    rq.downloadBytes = item.size;
-    rq.onBodyData = [&](QByteArrayView chunk) {
-        sha.addData(chunk);
-        got += chunk.size();
-        return got <= item.size;
-    };
-    const Response resp = call(rq, key, {}, aws::kEmptyPayloadHash, &control);
-    if (resp.end == Response::End::CheckFailed)
+    using O = RemoteOutcome<bool>;
+    const ReadBack back = readBack(item, [&](Request rq) { return call(std::move(rq), key, {}, aws::kEmptyPayloadHash, &control); });
+    if (back.longer())
         return O::success(false);   // longer than the document: not the same
-    if (!resp.isHttpSuccess())
-        return O::fail(errorFor(resp, QStringLiteral("reading back %1").arg(QString::fromUtf8(key))));
-    if (resp.failure != Response::Failure::None || (h.size >= 0 && got != h.size)) {
+    if (!back.response.isHttpSuccess())
+        return O::fail(errorFor(back.response, QStringLiteral("reading back %1").arg(QString::fromUtf8(key))));
+    if (back.response.failure != Response::Failure::None || (stored.size >= 0 && back.bytes != stored.size)) {
         // Cut short: nothing can be said about the content (and a duplicate must not follow).
         return O::fail(RemoteError::make(K::Network, QStringLiteral("reading back %1: the connection broke off after "
-                                                                    "%2 bytes").arg(QString::fromUtf8(key)).arg(got)));
+                                                                    "%2 bytes").arg(QString::fromUtf8(key)).arg(back.bytes)));
     }
-    return O::success(got == item.size && sha.hexResult() == item.sha256);
+    return O::success(back.matches(item));
+}
+
+RemoteOutcome<bool> S3Remote::sameContent(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
+                                          UploadControl &control) const
+{
+    return isSameContent(stored, item, [&] { return readsAs(key, stored, item, control); });
 }
 
 RemoteOutcome<S3Remote::SlotResult> S3Remote::findSlot(const UploadItem &item, int from,
                                                        UploadControl &control) const
 {
-    using O = RemoteOutcome<SlotResult>;
     const QString name = safeFileName(item.fileName);
-    for (int n = std::max(1, from); n < from + 10'000; ++n) {
-        const QByteArray key = objectKey(item.collection, collisionName(name, n));
-        const auto h = head(key, control);
-        if (!h.ok())
-            return O::fail(*h.error);
-        if (h.value.status == 404)
-            return O::success({Slot::Free, n, key});
-        const auto same = sameContent(key, h.value, item, control);
-        if (!same.ok())
-            return O::fail(*same.error);
-        if (same.value)
-            return O::success({Slot::Same, n, key});
-    }
-    return O::fail(RemoteError::make(K::Config, QStringLiteral("too many objects named %1").arg(name)));
+    auto keyOf = [&](int n) { return objectKey(item.collection, collisionName(name, n)); };
+    const auto found = findFreeName(
+        item, from, QStringLiteral("too many objects named %1").arg(name),
+        [&](int n) { return lookUp(keyOf(n), control); },
+        [&](int n, const StoredFile &stored) { return readsAs(keyOf(n), stored, item, control); });
+    if (!found.ok())
+        return RemoteOutcome<SlotResult>::fail(*found.error);
+    return RemoteOutcome<SlotResult>::success({found.value, keyOf(found.value.n)});
 }
 
 void S3Remote::deleteQuietly(const QByteArray &key) const
@@ -378,6 +388,17 @@ void S3Remote::deleteQuietly(const QByteArray &key) const
     (void)call(rq, key, {}, aws::kEmptyPayloadHash, nullptr);
 }
 
+Response S3Remote::putText(const QByteArray &key, const QByteArray &text, bool ifNoneMatch, UploadControl &control) const
+{
+    Request put;
+    put.verb = "PUT";
+    put.bodyBytes = text;
+    put.headers = {{"Content-Type", "text/plain"}};
+    if (ifNoneMatch)
+        put.headers.append(std::pair<QByteArray, QByteArray>("If-None-Match", "*"));
+    return call(put, key, {}, Hasher::hashBytes(text), &control);
+}
+
 void S3Remote::probeIfNoneMatch(UploadControl &control)
 {
     // A small object written twice with "If-None-Match: *": a server that answers the second
@@ -385,18 +406,12 @@ void S3Remote::probeIfNoneMatch(UploadControl &control)
     std::lock_guard lock(m_probeMutex);
     if (m_ifNoneMatch.load() != int(Precondition::Unknown))
         return;
-    const QByteArray key = (profile().keyPrefix() + QStringLiteral(".quire-probe-%1")
-                                                         .arg(QRandomGenerator::global()->generate64(), 0, 16))
-                               .toUtf8();
+    const QByteArray key = (profile().keyPrefix() + scratchName(QStringLiteral("probe"))).toUtf8();
     const QByteArray body = "Quire checks that this server honours If-None-Match\n";
-    Request put;
-    put.verb = "PUT";
-    put.bodyBytes = body;
-    put.headers = {{"Content-Type", "text/plain"}, {"If-None-Match", "*"}};
-    const Response first = call(put, key, {}, Hasher::hashBytes(body), &control);
+    const Response first = putText(key, body, true, control);
     if (!first.isHttpSuccess())
         return;   // undecided: names are looked up, and the next upload asks again
-    const Response second = call(put, key, {}, Hasher::hashBytes(body), &control);
+    const Response second = putText(key, body, true, control);
     // 412: honoured; the object replaced: ignored; anything else (stopped, a timeout, a 503)
     // says nothing, and the next upload asks again.
     if (second.end == Response::End::Finished && second.status == 412)
@@ -425,76 +440,62 @@ UploadOutcome S3Remote::upload(const UploadItem &item, UploadControl &control)
 UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &control)
 {
     const QString action = QStringLiteral("uploading %1").arg(item.fileName);
-    const QString name = safeFileName(item.fileName);
-    int from = 1;
-    int lastConflict = 0;
-    int conflictsOnSameName = 0;
+    NameConflicts conflicts;
     const bool conditional = m_ifNoneMatch.load() == int(Precondition::Honoured);
-    bool lookFirst = !conditional;
-    for (;;) {
-        SlotResult slot{Slot::Free, from, objectKey(item.collection, collisionName(name, from))};
-        if (lookFirst) {
-            const auto found = findSlot(item, from, control);
-            if (!found.ok())
-                return UploadOutcome::fail(*found.error);
-            slot = found.value;
-        }
-        UploadReport report;
-        report.storedName = collisionName(name, slot.n);
-        report.location = objectUrl(slot.key).toString(QUrl::FullyEncoded);
-        if (slot.slot == Slot::Same) {
-            report.alreadyPresent = true;
-            return UploadOutcome::success(report);
-        }
-        net::SourceDevice source(item, limits().hashWhileSending);
-        if (auto e = source.openAt(0, &control))
-            return UploadOutcome::fail(*e);
-        Request rq;
-        rq.verb = "PUT";
-        rq.headers = {{"Content-Type", "application/octet-stream"},
-                      {"x-amz-checksum-sha256", QByteArray::fromHex(item.sha256).toBase64()},
-                      {"x-amz-meta-sha256", item.sha256}};
-        if (conditional)
-            rq.headers.append(std::pair<QByteArray, QByteArray>("If-None-Match", "*"));
-        rq.body = &source;
-        rq.fileBody = true;
-        rq.uploadBytes = item.size;
-        // The payload hash is the document's SHA-256: a body that is not the document (the file
-        // changed on the way) is refused by the server (XAmzContentSHA256Mismatch).
-        const Response resp = call(rq, slot.key, {}, item.sha256, &control, [&] { return source.checkUnchanged(); });
-        if (resp.end == Response::End::Finished && resp.status == 412) {
-            conflictsOnSameName = lastConflict == slot.n ? conflictsOnSameName + 1 : 1;
-            lastConflict = slot.n;
-            if (conflictsOnSameName >= kMaxSameSlotConflicts)
-                return UploadOutcome::fail(errorFor(resp, action));
-            from = slot.n;
-            lookFirst = true;
-            continue;
-        }
-        if (!resp.isHttpSuccess()) {
-            RemoteError e = errorFor(resp, action);
-            if (auto changed = source.checkUnchanged())
-                e = *changed;
-            return UploadOutcome::fail(e);
-        }
-        if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
-            deleteQuietly(slot.key);
-            return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                                                  QStringLiteral("the file changed while it was being uploaded")));
-        }
-        if (limits().confirmUploads) {
-            const auto h = head(slot.key, control);
-            if (!h.ok())
-                return UploadOutcome::fail(*h.error);
-            if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
-                return UploadOutcome::fail(RemoteError::make(
-                    K::Protocol, QStringLiteral("the server accepted %1 but does not have all of it afterwards")
-                                     .arg(item.fileName)));
+    const SlotResult first{{false, 1}, objectKey(item.collection, collisionName(safeFileName(item.fileName), 1))};
+    return putUnderFreeName(
+        first, !conditional, [&](int from) { return findSlot(item, from, control); },
+        [&](const SlotResult &slot) -> std::optional<UploadOutcome> {
+            UploadReport report = reportFor(slot.key, slot.n, item);
+            if (slot.same) {
+                report.alreadyPresent = true;
+                return UploadOutcome::success(report);
             }
-        }
-        report.bytesSent = item.size;
-        return UploadOutcome::success(report);
-    }
+            net::SourceDevice source(item, limits().hashWhileSending);
+            if (auto e = source.openAt(0, &control))
+                return UploadOutcome::fail(*e);
+            Request rq;
+            rq.verb = "PUT";
+            rq.headers = {{"Content-Type", "application/octet-stream"},
+                          {"x-amz-checksum-sha256", QByteArray::fromHex(item.sha256).toBase64()},
+                          {"x-amz-meta-sha256", item.sha256}};
+            if (conditional)
+                rq.headers.append(std::pair<QByteArray, QByteArray>("If-None-Match", "*"));
+            rq.body = &source;
+            rq.fileBody = true;
+            rq.uploadBytes = item.size;
+            // The payload hash is the document's SHA-256: a body that is not the document (the
+            // file changed on the way) is refused by the server (XAmzContentSHA256Mismatch).
+            const Response resp = call(rq, slot.key, {}, item.sha256, &control, [&] { return source.checkUnchanged(); });
+            if (resp.end == Response::End::Finished && resp.status == 412) {
+                if (conflicts.tooMany(slot.n))
+                    return UploadOutcome::fail(errorFor(resp, action));
+                return std::nullopt;
+            }
+            if (!resp.isHttpSuccess()) {
+                RemoteError e = errorFor(resp, action);
+                if (auto changed = source.checkUnchanged())
+                    e = *changed;
+                return UploadOutcome::fail(e);
+            }
+            if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
+                deleteQuietly(slot.key);
+                return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
+                                                                      QStringLiteral("the file changed while it was being uploaded")));
+            }
+            if (limits().confirmUploads) {
+                const auto h = head(slot.key, control);
+                if (!h.ok())
+                    return UploadOutcome::fail(*h.error);
+                if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
+                    return UploadOutcome::fail(RemoteError::make(
+                        K::Protocol, QStringLiteral("the server accepted %1 but does not have all of it afterwards")
+                                         .arg(item.fileName)));
+                }
+            }
+            report.bytesSent = item.size;
+            return UploadOutcome::success(report);
+        });
 }
 
 void S3Remote::abort(const QByteArray &key, const QByteArray &uploadId) const
@@ -536,12 +537,8 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
             if (!resp.isHttpSuccess())
                 return errorFor(resp, action);
             const auto parsed = s3::parseListParts(resp.body);
-            if (!parsed.ok()) {
-                if (parsed.error)
-                    return errorFromS3(*parsed.error, resp.status, action);
-                return RemoteError::make(K::Protocol, QStringLiteral("%1: the server's list of parts is not "
-                                                                     "readable (%2)").arg(action, parsed.failure));
-            }
+            if (!parsed.ok())
+                return unreadable(parsed.error, parsed.failure, resp.status, action, QStringLiteral("list of parts"));
             for (const s3::Part &p : parsed.value->parts)
                 listed[p.partNumber] = p;
             if (!parsed.value->isTruncated)
@@ -570,7 +567,7 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
         return slot.error;
     mp.key = slot.value.key;
     mp.n = slot.value.n;
-    if (slot.value.slot == Slot::Same)
+    if (slot.value.same)
         return std::nullopt;   // nothing to send; the caller sees no upload id
 
     Request create;
@@ -581,10 +578,8 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
         return errorFor(resp, action);
     const auto parsed = s3::parseInitiateMultipartUpload(resp.body);
     if (!parsed.ok()) {
-        if (parsed.error)
-            return errorFromS3(*parsed.error, resp.status, action);
-        return RemoteError::make(K::Protocol, QStringLiteral("%1: the server's answer to starting a multipart "
-                                                             "upload is not readable (%2)").arg(action, parsed.failure));
+        return unreadable(parsed.error, parsed.failure, resp.status, action,
+                          QStringLiteral("answer to starting a multipart upload"));
     }
     mp.uploadId = parsed.value->uploadId.toUtf8();
     // Recorded before any part is sent, so that a crash leaves nothing the next attempt cannot
@@ -596,110 +591,43 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
 std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &item, UploadControl &control)
 {
     const QString action = QStringLiteral("uploading %1").arg(item.fileName);
-    QList<int> pending;
+    QList<PieceSender::Piece> pending;
     for (int i = 1; i <= mp.parts(item.size); ++i) {
         if (!mp.etags.count(i))
-            pending.append(i);
+            pending.append({i, qint64(i - 1) * mp.partSize, mp.partLength(i, item.size)});
     }
-    qint64 doneBytes = mp.resumedFrom;
-    std::map<int, std::unique_ptr<net::SourceDevice>> devices;
-    std::vector<std::unique_ptr<net::SourceDevice>> retired;
-    std::map<int, qint64> inFlight;
-    std::optional<RemoteError> failure;
-    auto reportProgress = [&] {
-        qint64 flying = 0;
-        for (const auto &f : inFlight)
-            flying += f.second;
-        control.reportProgress(doneBytes + flying, item.size);
-    };
-    auto next = [&]() -> std::optional<Request> {
-        retired.clear();
-        if (pending.isEmpty() || failure)
-            return std::nullopt;
-        const int number = pending.takeFirst();
-        const qint64 from = qint64(number - 1) * mp.partSize;
-        const qint64 length = mp.partLength(number, item.size);
-        auto device = std::make_unique<net::SourceDevice>(item, /*hashContent=*/false);
-        if (auto e = device->openAt(from, &control, length)) {
-            failure = *e;
-            return std::nullopt;
-        }
-        Request rq;
-        rq.verb = "PUT";
-        rq.tag = number;
-        rq.body = device.get();
-        rq.fileBody = true;
-        rq.uploadBytes = length;
-        rq.onUploadProgress = [&, number](qint64 bytes) {
-            inFlight[number] = bytes;
-            reportProgress();
-        };
-        if (auto e = prepare(rq, mp.key, {{"partNumber", QByteArray::number(number)}, {"uploadId", mp.uploadId}},
-                             aws::kUnsignedPayload)) {
-            failure = *e;
-            return std::nullopt;
-        }
-        inFlight[number] = 0;
-        devices[number] = std::move(device);
-        return rq;
-    };
-    auto done = [&](const Response &resp) {
-        const int number = int(resp.tag);
-        inFlight.erase(number);
-        std::optional<RemoteError> changed;
-        if (auto it = devices.find(number); it != devices.end()) {
-            // The part's bytes must still be the document's when the server has them (the
-            // periodic check runs only every 300 ms).
-            changed = it->second->checkUnchanged();
-            retired.push_back(std::move(it->second));
-            devices.erase(it);
-        }
-        if (changed) {
-            if (!failure)
-                failure = changed;
-            return true;
-        }
-        const QByteArray etag = resp.header("ETag").trimmed();
-        if (resp.isHttpSuccess() && !etag.isEmpty() && etag.size() < 200) {
-            const qint64 length = mp.partLength(number, item.size);
-            doneBytes += length;
-            mp.sent += length;
-            mp.etags[number] = QString::fromLatin1(etag);
-            control.reportResumeState(mp.encode(item));
-            reportProgress();
-            return true;
-        }
-        if (resp.end == Response::End::Abandoned)
-            return false;
-        if (resp.end == Response::End::Finished && resp.status == 404 && !failure) {
-            // NoSuchUpload: aborted or expired (a lifecycle rule) meanwhile: start again.
-            control.reportResumeState(QByteArray());
-            mp.etags.clear();
-            failure = RemoteError::make(K::Network, QStringLiteral("%1: the server no longer has the multipart upload "
-                                                                   "(expired or aborted); starting again").arg(action));
-            return true;
-        }
-        if (!failure) {
-            failure = resp.isHttpSuccess()
-                          ? RemoteError::make(K::Protocol, QStringLiteral("%1: the server accepted part %2 without "
-                                                                          "an ETag").arg(action).arg(number))
-                          : errorFor(resp, action);
-        }
-        return true;   // parts in flight may still finish (and need not be sent again)
-    };
-    auto check = [&]() -> std::optional<RemoteError> {
-        for (const auto &d : devices) {
-            if (auto e = d.second->checkUnchanged())
-                return e;
-        }
-        return std::nullopt;
-    };
-    m_client.sendParallel(std::max(1, limits().lanes), next, done, &control, check);
-    if (failure)
-        return failure;
-    if (control.isStopped())
-        return RemoteError::make(K::Stopped, QStringLiteral("stopped"));
-    return std::nullopt;
+    PieceSender sender(item, control, mp.resumedFrom);
+    // A part's bytes must still be the document's when the server has them (the periodic check
+    // runs only every 300 ms).
+    sender.checkEachPiece = true;
+    const auto failure = sender.send(
+        m_client, limits().lanes, pending,
+        [&](Request &rq, const PieceSender::Piece &p) {
+            rq.verb = "PUT";
+            return prepare(rq, mp.key, {{"partNumber", QByteArray::number(p.number)}, {"uploadId", mp.uploadId}},
+                           aws::kUnsignedPayload);
+        },
+        [&](const PieceSender::Piece &p, const Response &resp) -> std::optional<RemoteError> {
+            const int number = int(p.number);
+            const QByteArray etag = resp.header("ETag").trimmed();
+            if (resp.isHttpSuccess() && !etag.isEmpty() && etag.size() < 200) {
+                mp.etags[number] = QString::fromLatin1(etag);
+                control.reportResumeState(mp.encode(item));
+                return std::nullopt;
+            }
+            if (resp.end == Response::End::Finished && resp.status == 404 && !sender.failed()) {
+                // Aborted or expired meanwhile: start again.
+                control.reportResumeState(QByteArray());
+                mp.etags.clear();
+                return uploadGone(action);
+            }
+            return resp.isHttpSuccess()
+                       ? RemoteError::make(K::Protocol, QStringLiteral("%1: the server accepted part %2 without "
+                                                                       "an ETag").arg(action).arg(number))
+                       : errorFor(resp, action);
+        });
+    mp.sent += sender.sent();
+    return failure;
 }
 
 UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadControl &control)
@@ -711,7 +639,11 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     const auto body = s3::completeMultipartUploadBody(parts);
     if (!body)
         return UploadOutcome::fail(RemoteError::make(K::Protocol, action + QStringLiteral(": ") + body.error()));
-    const QString storedName = collisionName(safeFileName(item.fileName), mp.n);
+    auto taken = [&] {
+        return RemoteError::make(K::Network, action + QStringLiteral(": the name %1 was taken by another upload "
+                                                                     "meanwhile; starting again")
+                                                          .arg(collisionName(safeFileName(item.fileName), mp.n)));
+    };
     if (m_ifNoneMatch.load() != int(Precondition::Honoured)) {
         // Nothing stops Complete from replacing an object that took the name while the parts
         // went up (or while the upload was paused): look just before.
@@ -724,18 +656,9 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
                 return UploadOutcome::fail(*same.error);
             abort(mp.key, mp.uploadId);
             control.reportResumeState(QByteArray());
-            if (same.value) {
-                UploadReport report;
-                report.storedName = storedName;
-                report.location = objectUrl(mp.key).toString(QUrl::FullyEncoded);
-                report.alreadyPresent = true;
-                report.resumedFrom = mp.resumedFrom;
-                report.bytesSent = mp.sent;
-                return UploadOutcome::success(report);
-            }
-            return UploadOutcome::fail(RemoteError::make(
-                K::Network, action + QStringLiteral(": the name %1 was taken by another upload meanwhile; starting again")
-                                         .arg(storedName)));
+            if (same.value)
+                return stored(mp, item, true);
+            return UploadOutcome::fail(taken());
         }
     }
     Request rq;
@@ -752,13 +675,7 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     const Response resp = call(rq, mp.key, {{"uploadId", mp.uploadId}}, Hasher::hashBytes(*body), &control);
     auto finished = [&](bool alreadyPresent) {
         control.reportResumeState(QByteArray());
-        UploadReport report;
-        report.storedName = storedName;
-        report.location = objectUrl(mp.key).toString(QUrl::FullyEncoded);
-        report.resumedFrom = mp.resumedFrom;
-        report.bytesSent = mp.sent;
-        report.alreadyPresent = alreadyPresent;
-        return UploadOutcome::success(report);
+        return stored(mp, item, alreadyPresent);
     };
     if (resp.end == Response::End::Finished && resp.status == 412) {
         // The name was taken while the parts went up. An upload's key cannot change: if the
@@ -772,10 +689,7 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
             if (same.ok() && same.value)
                 return finished(true);
         }
-        RemoteError e = RemoteError::make(K::Network, action + QStringLiteral(": the name %1 was taken by another "
-                                                                              "upload meanwhile; starting again")
-                                                             .arg(storedName));
-        return UploadOutcome::fail(e);
+        return UploadOutcome::fail(taken());
     }
     if (!resp.isHttpSuccess()) {
         if (resp.end == Response::End::Finished && resp.status == 404) {
@@ -784,20 +698,14 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
             if (h.ok() && h.value.status == 200 && h.value.size == item.size && h.value.sha256 == item.sha256)
                 return finished(false);
             control.reportResumeState(QByteArray());
-            return UploadOutcome::fail(RemoteError::make(
-                K::Network, action + QStringLiteral(": the server no longer has the multipart upload (expired or "
-                                                    "aborted); starting again")));
+            return UploadOutcome::fail(uploadGone(action));
         }
         return UploadOutcome::fail(errorFor(resp, action));
     }
     const auto parsed = s3::parseCompleteMultipartUpload(resp.body);
-    if (!parsed.ok()) {
-        if (parsed.error)
-            return UploadOutcome::fail(errorFromS3(*parsed.error, resp.status, action));
-        return UploadOutcome::fail(RemoteError::make(K::Protocol, QStringLiteral("%1: the server's answer to "
-                                                                                 "completing the upload is not readable (%2)")
-                                                                      .arg(action, parsed.failure)));
-    }
+    if (!parsed.ok())
+        return UploadOutcome::fail(unreadable(parsed.error, parsed.failure, resp.status, action,
+                                              QStringLiteral("answer to completing the upload")));
     const auto h = head(mp.key, control);
     if (!h.ok())
         return UploadOutcome::fail(*h.error);
@@ -809,19 +717,31 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     return finished(false);
 }
 
+UploadReport S3Remote::reportFor(const QByteArray &key, int n, const UploadItem &item) const
+{
+    UploadReport report;
+    report.location = objectUrl(key).toString(QUrl::FullyEncoded);
+    report.storedName = collisionName(safeFileName(item.fileName), n);
+    return report;
+}
+
+UploadOutcome S3Remote::stored(const Multipart &mp, const UploadItem &item, bool alreadyPresent) const
+{
+    UploadReport report = reportFor(mp.key, mp.n, item);
+    report.alreadyPresent = alreadyPresent;
+    report.resumedFrom = mp.resumedFrom;
+    report.bytesSent = mp.sent;
+    return UploadOutcome::success(report);
+}
+
 UploadOutcome S3Remote::uploadMultipart(const UploadItem &item, UploadControl &control)
 {
     Multipart mp;
     mp.partSize = partSizeFor(item.size);
     if (auto e = resumeOrStart(mp, item, control))
         return UploadOutcome::fail(*e);
-    if (mp.uploadId.isEmpty()) {   // the same content is there already
-        UploadReport report;
-        report.storedName = collisionName(safeFileName(item.fileName), mp.n);
-        report.location = objectUrl(mp.key).toString(QUrl::FullyEncoded);
-        report.alreadyPresent = true;
-        return UploadOutcome::success(report);
-    }
+    if (mp.uploadId.isEmpty())   // the same content is there already
+        return stored(mp, item, true);
     auto giveUp = [&](const RemoteError &e) {
         // Cancelled, or failed for good (the source changed, the server refuses): nothing of it
         // may stay on the server. Paused or a failure the next attempt may get past: kept.
@@ -851,7 +771,6 @@ UploadOutcome S3Remote::uploadMultipart(const UploadItem &item, UploadControl &c
 
 VerifyOutcome S3Remote::verify(const UploadItem &item, const QString &location, bool deep, UploadControl &control)
 {
-    VerifyReport r;
     const QUrl url = QUrl::fromEncoded(location.toUtf8(), QUrl::StrictMode);
     // Only an object of this remote's bucket is asked for (the location comes from the catalog,
     // which may be shared): the signature goes nowhere else.
@@ -865,19 +784,14 @@ VerifyOutcome S3Remote::verify(const UploadItem &item, const QString &location, 
                            .arg(url.toDisplayString(), profile().name, QString::fromUtf8(m_bucket))));
     }
     const QByteArray key = path.mid(bucketPath.size());
-    const auto h = head(key, control);
-    if (!h.ok())
-        return VerifyOutcome::fail(*h.error);
-    if (h.value.status == 404) {
-        r.detail = QStringLiteral("missing on the server: %1").arg(url.toDisplayString());
+    const auto found = lookUp(key, control);
+    if (!found.ok())
+        return VerifyOutcome::fail(*found.error);
+    VerifyReport r = lookedUp(found.value, item, url);
+    if (!r.exists)
         return VerifyOutcome::success(r);
-    }
-    r.exists = true;
-    r.remoteSize = h.value.size;
-    r.sizeMatches = r.remoteSize < 0 || r.remoteSize == item.size;
-    r.remoteSha256 = h.value.sha256;
     if (deep && r.sizeMatches) {
-        Head unknown = h.value;
+        StoredFile unknown = *found.value;
         unknown.sha256.clear();   // read it back whatever the metadata says
         const auto same = sameContent(key, unknown, item, control);
         if (!same.ok())
@@ -914,15 +828,8 @@ Result<QString> S3Remote::test(UploadControl &control)
     if (!b.isHttpSuccess() && !(b.end == Response::End::Finished && b.status == 403))
         return R::failure(errorFor(b, QStringLiteral("contacting the %1").arg(where)).message);
     // 403 on the bucket may only mean the key may not list it: writing tells.
-    const QByteArray key = (profile().keyPrefix() + QStringLiteral(".quire-connection-test-%1")
-                                                         .arg(QRandomGenerator::global()->generate64(), 0, 16))
-                               .toUtf8();
-    const QByteArray body = "Quire connection test\n";
-    Request put;
-    put.verb = "PUT";
-    put.bodyBytes = body;
-    put.headers = {{"Content-Type", "text/plain"}};
-    const Response p = call(put, key, {}, Hasher::hashBytes(body), &control);
+    const QByteArray key = (profile().keyPrefix() + scratchName(QStringLiteral("connection-test"))).toUtf8();
+    const Response p = putText(key, "Quire connection test\n", false, control);
     if (!p.isHttpSuccess())
         return R::failure(errorFor(p, QStringLiteral("writing a test object to the %1").arg(where)).message);
     Request del;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "remotes/freename.h"
 #include "remotes/remote.h"
 #include "remotes/remotetransport.h"
 #include "net/s3xml.h"
@@ -65,18 +66,14 @@ public:
 
 private:
     enum class Precondition { Unknown, Honoured, Ignored };
-    enum class Slot { Free, Same };
-    struct SlotResult
+    struct SlotResult : FreeName
     {
-        Slot slot = Slot::Free;
-        int n = 1;
         QByteArray key;
     };
-    struct Head
+    // sha256: x-amz-meta-sha256, "" when absent.
+    struct Head : StoredFile
     {
         int status = 0;          // 200, 404
-        qint64 size = -1;
-        QByteArray sha256;       // x-amz-meta-sha256, "" when absent
     };
     struct Multipart;
 
@@ -90,17 +87,32 @@ private:
     // The error for an answer that is not a success, from its S3 error document where it has one.
     RemoteError errorFor(const net::Response &resp, const QString &action) const;
     RemoteError errorFromS3(const net::s3::Error &e, int status, const QString &action) const;
+    // The error for an answer that is not the document expected (what: "list of parts"): its
+    // <Error> document's, or a Protocol error that says why it could not be read.
+    RemoteError unreadable(const std::optional<net::s3::Error> &error, const QString &failure, int status,
+                           const QString &action, const QString &what) const;
 
     RemoteOutcome<Head> head(const QByteArray &key, UploadControl &control) const;
-    RemoteOutcome<bool> sameContent(const QByteArray &key, const Head &h, const UploadItem &item,
+    // What key holds (HEAD), nullopt when nothing.
+    RemoteOutcome<std::optional<StoredFile>> lookUp(const QByteArray &key, UploadControl &control) const;
+    RemoteOutcome<bool> sameContent(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
                                     UploadControl &control) const;
+    // Reads key back: whether it is item's content (stored: what HEAD said of it).
+    RemoteOutcome<bool> readsAs(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
+                                UploadControl &control) const;
     RemoteOutcome<SlotResult> findSlot(const UploadItem &item, int from, UploadControl &control) const;
+    // PUT of a small text object (with If-None-Match: must not replace anything).
+    net::Response putText(const QByteArray &key, const QByteArray &text, bool ifNoneMatch, UploadControl &control) const;
     void probeIfNoneMatch(UploadControl &control);
     UploadOutcome uploadSingle(const UploadItem &item, UploadControl &control);
     UploadOutcome uploadMultipart(const UploadItem &item, UploadControl &control);
     std::optional<RemoteError> resumeOrStart(Multipart &mp, const UploadItem &item, UploadControl &control);
     std::optional<RemoteError> sendParts(Multipart &mp, const UploadItem &item, UploadControl &control);
     UploadOutcome complete(Multipart &mp, const UploadItem &item, UploadControl &control);
+    // Where an upload to the n-th name (key) stores item: location and stored name.
+    UploadReport reportFor(const QByteArray &key, int n, const UploadItem &item) const;
+    // The report of a multipart upload that is done, or found the document stored already.
+    UploadOutcome stored(const Multipart &mp, const UploadItem &item, bool alreadyPresent) const;
     void abort(const QByteArray &key, const QByteArray &uploadId) const;
     void deleteQuietly(const QByteArray &key) const;
 

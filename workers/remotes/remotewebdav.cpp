@@ -1,12 +1,7 @@
 #include "remotes/remotewebdav.h"
-#include "hashing/hasher.h"
+#include "remotes/pieces.h"
 
-#include <QFile>
-#include <QRandomGenerator>
 #include <QXmlStreamReader>
-
-#include <map>
-#include <vector>
 
 namespace quire {
 
@@ -24,10 +19,6 @@ const QByteArray kPropfindBody =
     "<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop>"
     "<d:resourcetype/><d:getcontentlength/><d:getetag/><oc:checksums/>"
     "</d:prop></d:propfind>\n";
-
-// Where the 412 of a conditional request is retried from the slot search at most this often
-// for the same name (a server that answers 412 for some other reason must not loop).
-constexpr int kMaxSameSlotConflicts = 3;
 
 QString fileNameOf(const UploadItem &item)
 {
@@ -135,15 +126,21 @@ std::optional<WebDavRemote::Props> WebDavRemote::parseMultistatus(const QByteArr
     return result;
 }
 
-RemoteOutcome<WebDavRemote::Props> WebDavRemote::propfind(const QUrl &url, UploadControl &control) const
+Response WebDavRemote::sendPropfind(const QUrl &url, const QByteArray &depth, const QByteArray &body,
+                                    UploadControl &control) const
 {
-    using O = RemoteOutcome<Props>;
     Request rq;
     rq.verb = "PROPFIND";
     rq.url = url;
-    rq.headers = {{"Depth", "0"}, {"Content-Type", "application/xml; charset=utf-8"}};
-    rq.bodyBytes = kPropfindBody;
-    const Response resp = m_client.send(rq, &control);
+    rq.headers = {{"Depth", depth}, {"Content-Type", "application/xml; charset=utf-8"}};
+    rq.bodyBytes = body;
+    return m_client.send(rq, &control);
+}
+
+RemoteOutcome<WebDavRemote::Props> WebDavRemote::propfind(const QUrl &url, UploadControl &control) const
+{
+    using O = RemoteOutcome<Props>;
+    const Response resp = sendPropfind(url, "0", kPropfindBody, control);
     if (resp.end == Response::End::Finished && resp.status == 404) {
         Props p;
         p.status = 404;
@@ -217,70 +214,66 @@ void WebDavRemote::probeIfNoneMatch(const QString &folder, UploadControl &contro
     // Writes a small file twice with "If-None-Match: *": a server that answers the second write
     // with 412 never replaces a file behind our back, so names need no lookup before a PUT.
     // Anything else (it replaced the file, or an error) keeps the lookups. Once per Remote.
-    const QUrl probe = net::childUrl(m_base, {folder, QStringLiteral(".quire-probe-%1")
-                                                          .arg(QRandomGenerator::global()->generate64(), 0, 16)});
-    Request put;
-    put.verb = "PUT";
-    put.url = probe;
-    put.bodyBytes = "Quire checks that this server honours If-None-Match\n";
-    put.headers = {{"If-None-Match", "*"}, {"Content-Type", "text/plain"}};
-    const Response first = m_client.send(put, &control);
+    const QUrl probe = net::childUrl(m_base, {folder, scratchName(QStringLiteral("probe"))});
+    const QByteArray text = "Quire checks that this server honours If-None-Match\n";
+    const Response first = putNewText(probe, text, control);
     if (!first.isHttpSuccess())
         return;   // undecided: looked up every time, and asked again next time
-    const Response second = m_client.send(put, &control);
+    const Response second = putNewText(probe, text, control);
     const bool honoured = second.end == Response::End::Finished && second.status == 412;
     m_ifNoneMatch = int(honoured ? Precondition::Honoured : Precondition::Ignored);
     deleteQuietly(probe, control);
 }
 
-RemoteOutcome<bool> WebDavRemote::sameContent(const QUrl &url, const Props &props,
-                                              const UploadItem &item, UploadControl &control)
+Response WebDavRemote::putNewText(const QUrl &url, const QByteArray &text, UploadControl &control) const
 {
-    using O = RemoteOutcome<bool>;
-    if (props.isCollection || (props.size >= 0 && props.size != item.size))
-        return O::success(false);
-    if (!props.sha256.isEmpty())
-        return O::success(props.sha256 == item.sha256);
+    Request put;
+    put.verb = "PUT";
+    put.url = url;
+    put.bodyBytes = text;
+    put.headers = {{"If-None-Match", "*"}, {"Content-Type", "text/plain"}};
+    return m_client.send(put, &control);
+}
+
+RemoteOutcome<std::optional<StoredFile>> WebDavRemote::lookUp(const QUrl &url, UploadControl &control) const
+{
+    using O = RemoteOutcome<std::optional<StoredFile>>;
+    const auto props = propfind(url, control);
+    if (!props.ok())
+        return O::fail(*props.error);
+    if (props.value.status == 404)
+        return O::success(std::nullopt);
+    return O::success(StoredFile{props.value.isCollection, props.value.size, props.value.sha256});
+}
+
+RemoteOutcome<bool> WebDavRemote::readsAs(const QUrl &url, const UploadItem &item, UploadControl &control) const
+{
     // The server keeps no checksum (Apache): read it back. Only happens when a file of the same
     // size already has the name, e.g. when the document was uploaded before a crash.
-    Sha256 sha;
-    qint64 got = 0;
-    Request rq;
-    rq.verb = "GET";
-    rq.url = url;
-    rq.downloadBytes = item.size;
-    rq.onBodyData = [&](QByteArrayView chunk) {
-        sha.addData(chunk);
-        got += chunk.size();
-        return got <= item.size;
-    };
-    const Response resp = m_client.send(rq, &control);
-    if (resp.end == Response::End::CheckFailed)   // longer than expected: not the same
+    using O = RemoteOutcome<bool>;
+    const ReadBack back = readBack(item, [&](Request rq) {
+        rq.url = url;
+        return m_client.send(std::move(rq), &control);
+    });
+    if (back.longer())   // longer than expected: not the same
         return O::success(false);
-    if (!resp.isHttpSuccess())
-        return O::fail(m_client.errorFor(resp, QStringLiteral("reading back %1").arg(url.toDisplayString())));
-    return O::success(got == item.size && sha.hexResult() == item.sha256);
+    if (!back.response.isHttpSuccess())
+        return O::fail(m_client.errorFor(back.response, QStringLiteral("reading back %1").arg(url.toDisplayString())));
+    return O::success(back.matches(item));
 }
 
 RemoteOutcome<WebDavRemote::SlotResult> WebDavRemote::findSlot(const UploadItem &item, int from,
                                                                UploadControl &control)
 {
-    using O = RemoteOutcome<SlotResult>;
     const QString name = fileNameOf(item);
-    for (int n = std::max(1, from); n < from + 10'000; ++n) {
-        const QUrl url = fileUrl(item.collection, collisionName(name, n));
-        const auto props = propfind(url, control);
-        if (!props.ok())
-            return O::fail(*props.error);
-        if (props.value.status == 404)
-            return O::success({Slot::Free, n, url});
-        const auto same = sameContent(url, props.value, item, control);
-        if (!same.ok())
-            return O::fail(*same.error);
-        if (same.value)
-            return O::success({Slot::Same, n, url});
-    }
-    return O::fail(RemoteError::make(K::Config, QStringLiteral("too many files named %1").arg(name)));
+    auto urlOf = [&](int n) { return fileUrl(item.collection, collisionName(name, n)); };
+    const auto found = findFreeName(
+        item, from, QStringLiteral("too many files named %1").arg(name),
+        [&](int n) { return lookUp(urlOf(n), control); },
+        [&](int n, const StoredFile &) { return readsAs(urlOf(n), item, control); });
+    if (!found.ok())
+        return RemoteOutcome<SlotResult>::fail(*found.error);
+    return RemoteOutcome<SlotResult>::success({found.value, urlOf(found.value.n)});
 }
 
 std::optional<RemoteError> WebDavRemote::confirmStored(const QUrl &url, const UploadItem &item,
@@ -322,74 +315,58 @@ void WebDavRemote::deleteQuietly(const QUrl &url, UploadControl &)
 
 UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &control)
 {
-    int from = 1;
-    int lastConflict = 0;
-    int conflictsOnSameName = 0;
+    NameConflicts conflicts;
     // On a server that honours "If-None-Match: *" the PUT itself finds out whether the name is
     // taken (412): no lookup first. Elsewhere every name is looked up before it is written.
-    bool lookFirst = m_ifNoneMatch.load() != int(Precondition::Honoured);
-    for (;;) {
-        SlotResult slot{Slot::Free, from, fileUrl(item.collection, collisionName(fileNameOf(item), from))};
-        if (lookFirst) {
-            const auto found = findSlot(item, from, control);
-            if (!found.ok())
-                return UploadOutcome::fail(*found.error);
-            slot = found.value;
-        }
-        const QString storedName = collisionName(fileNameOf(item), slot.n);
-        UploadReport report;
-        report.storedName = storedName;
-        report.location = slot.url.toString(QUrl::FullyEncoded);
-        if (slot.slot == Slot::Same) {
-            report.alreadyPresent = true;
-            return UploadOutcome::success(report);
-        }
-
-        net::SourceDevice source(item, limits().hashWhileSending);
-        if (auto e = source.openAt(0, &control))
-            return UploadOutcome::fail(*e);
-        Request rq;
-        rq.verb = "PUT";
-        rq.url = slot.url;
-        rq.headers = {{"If-None-Match", "*"}, {"Content-Type", "application/octet-stream"}};
-        rq.headers += checksumHeaders(item);
-        rq.body = &source;
-        rq.fileBody = true;
-        rq.uploadBytes = item.size;
-        const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
-        if (resp.end == Response::End::Finished && resp.status == 412) {
-            // Taken (since the lookup, or we did not look): look at that name and go on.
-            conflictsOnSameName = lastConflict == slot.n ? conflictsOnSameName + 1 : 1;
-            lastConflict = slot.n;
-            if (conflictsOnSameName >= kMaxSameSlotConflicts)
-                return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
-            from = slot.n;
-            lookFirst = true;
-            continue;
-        }
-        if (!resp.isHttpSuccess())
-            return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
-        if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
-            // The server has a body that is not the document: take it away again (it is ours,
-            // If-None-Match made sure the name was free).
-            deleteQuietly(slot.url, control);
-            return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                                                  QStringLiteral("the file changed while it was being uploaded")));
-        }
-        // A server that honours "If-None-Match: *" created the file with the whole body when it
-        // answered that conditional PUT with a 2xx (see RemoteLimits::confirmUploads); others
-        // are asked what they stored.
-        const bool trusted = m_ifNoneMatch.load() == int(Precondition::Honoured);
-        if (limits().confirmUploads || !trusted) {
-            if (auto e = confirmStored(slot.url, item, control)) {
-                if (e->kind == K::Protocol)
-                    deleteQuietly(slot.url, control);
+    const SlotResult first{{false, 1}, fileUrl(item.collection, collisionName(fileNameOf(item), 1))};
+    return putUnderFreeName(
+        first, m_ifNoneMatch.load() != int(Precondition::Honoured),
+        [&](int from) { return findSlot(item, from, control); },
+        [&](const SlotResult &slot) -> std::optional<UploadOutcome> {
+            if (slot.same)
+                return foundStored(item, slot, {});
+            net::SourceDevice source(item, limits().hashWhileSending);
+            if (auto e = source.openAt(0, &control))
                 return UploadOutcome::fail(*e);
+            Request rq;
+            rq.verb = "PUT";
+            rq.url = slot.url;
+            rq.headers = {{"If-None-Match", "*"}, {"Content-Type", "application/octet-stream"}};
+            rq.headers += checksumHeaders(item);
+            rq.body = &source;
+            rq.fileBody = true;
+            rq.uploadBytes = item.size;
+            const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
+            if (resp.end == Response::End::Finished && resp.status == 412) {
+                // Taken (since the lookup, or we did not look): look at that name and go on.
+                if (conflicts.tooMany(slot.n))
+                    return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+                return std::nullopt;
             }
-        }
-        report.bytesSent = resp.bytesSent > 0 ? resp.bytesSent : item.size;
-        return UploadOutcome::success(report);
-    }
+            if (!resp.isHttpSuccess())
+                return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+            if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
+                // The server has a body that is not the document: take it away again (it is ours,
+                // If-None-Match made sure the name was free).
+                deleteQuietly(slot.url, control);
+                return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
+                                                                      QStringLiteral("the file changed while it was being uploaded")));
+            }
+            // A server that honours "If-None-Match: *" created the file with the whole body when
+            // it answered that conditional PUT with a 2xx (see RemoteLimits::confirmUploads);
+            // others are asked what they stored.
+            const bool trusted = m_ifNoneMatch.load() == int(Precondition::Honoured);
+            if (limits().confirmUploads || !trusted) {
+                if (auto e = confirmStored(slot.url, item, control)) {
+                    if (e->kind == K::Protocol)
+                        deleteQuietly(slot.url, control);
+                    return UploadOutcome::fail(*e);
+                }
+            }
+            return UploadOutcome::success({.location = slot.url.toString(QUrl::FullyEncoded),
+                                           .storedName = collisionName(fileNameOf(item), slot.n),
+                                           .bytesSent = resp.bytesSent > 0 ? resp.bytesSent : item.size});
+        });
 }
 
 namespace {
@@ -399,15 +376,8 @@ namespace {
 struct SegmentState
 {
     qint64 segmentSize = 0;
-    QByteArray done;   // bitmap
+    QByteArray done;   // bitmap (pieceDone)
 
-    bool isDone(qint64 i) const { return i / 8 < done.size() && (quint8(done.at(i / 8)) >> (i % 8)) & 1; }
-    void setDone(qint64 i)
-    {
-        if (done.size() <= i / 8)
-            done.resize(i / 8 + 1, '\0');
-        done[i / 8] = char(quint8(done.at(i / 8)) | (1u << (i % 8)));
-    }
     QByteArray encode(const UploadItem &item) const
     {
         return "quire-dav-1 " + item.sha256 + ' ' + QByteArray::number(item.size) + ' '
@@ -441,13 +411,8 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
     auto slot = findSlot(item, 1, control);
     if (!slot.ok())
         return UploadOutcome::fail(*slot.error);
-    if (slot.value.slot == Slot::Same) {
-        UploadReport report;
-        report.storedName = collisionName(fileNameOf(item), slot.value.n);
-        report.location = slot.value.url.toString(QUrl::FullyEncoded);
-        report.alreadyPresent = true;
-        return UploadOutcome::success(report);
-    }
+    if (slot.value.same)
+        return foundStored(item, slot.value, {});
 
     // Segments of limits().segmentSize, smaller for files that would otherwise not keep every
     // lane busy (never under 8 MiB, so the per-request cost stays small).
@@ -464,7 +429,7 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
     // recorded as complete was cut short or replaced since, and is not trusted either.
     qint64 recordedEnd = 0;
     for (qint64 i = 0; i < segments; ++i) {
-        if (state.isDone(i))
+        if (pieceDone(state.done, i))
             recordedEnd = std::min(item.size, (i + 1) * segmentSize);
     }
     bool usable = partProps.value.status == 207 && !partProps.value.isCollection
@@ -486,95 +451,42 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
             return UploadOutcome::fail(m_client.errorFor(resp, action));
     }
 
-    qint64 resumedFrom = 0;
-    QList<qint64> pending;
+    Progress progress;
+    QList<PieceSender::Piece> pending;
     for (qint64 i = 0; i < segments; ++i) {
-        if (state.isDone(i))
-            resumedFrom += std::min(segmentSize, item.size - i * segmentSize);
-        else
-            pending.append(i);
-    }
-    qint64 doneBytes = resumedFrom;
-    qint64 sent = 0;
-
-    // Each segment is one Content-Range PUT with its own view of the source file; up to
-    // limits().lanes of them run at once (Qt sends one request's body 16 KiB per thread
-    // hand-off, so one connection cannot keep up with the disk or a fast server).
-    std::map<qint64, std::unique_ptr<net::SourceDevice>> devices;
-    // A finished segment's device lives until its reply is gone (the next call of next()).
-    std::vector<std::unique_ptr<net::SourceDevice>> retired;
-    std::map<qint64, qint64> inFlight;   // segment -> bytes sent so far
-    std::optional<RemoteError> failure;
-    bool refused = false;
-    auto reportProgress = [&] {
-        qint64 flying = 0;
-        for (const auto &f : inFlight)
-            flying += f.second;
-        control.reportProgress(doneBytes + flying, item.size);
-    };
-    auto next = [&]() -> std::optional<Request> {
-        retired.clear();
-        if (pending.isEmpty() || failure)
-            return std::nullopt;
-        const qint64 i = pending.takeFirst();
-        const qint64 from = i * segmentSize;
-        const qint64 length = std::min(segmentSize, item.size - from);
-        auto device = std::make_unique<net::SourceDevice>(item, /*hashContent=*/false);
-        if (auto e = device->openAt(from, &control, length)) {
-            failure = *e;
-            return std::nullopt;
-        }
-        Request rq;
-        rq.verb = "PUT";
-        rq.url = part;
-        rq.tag = i;
-        rq.headers = {{"Content-Type", "application/octet-stream"},
-                      {"Content-Range", "bytes " + QByteArray::number(from) + '-' + QByteArray::number(from + length - 1)
-                                            + '/' + QByteArray::number(item.size)}};
-        rq.body = device.get();
-        rq.fileBody = true;
-        rq.uploadBytes = length;
-        rq.onUploadProgress = [&, i](qint64 bytes) {
-            inFlight[i] = bytes;
-            reportProgress();
-        };
-        inFlight[i] = 0;
-        devices[i] = std::move(device);
-        return rq;
-    };
-    auto done = [&](const Response &resp) {
-        const qint64 i = resp.tag;
         const qint64 length = std::min(segmentSize, item.size - i * segmentSize);
-        inFlight.erase(i);
-        if (auto it = devices.find(i); it != devices.end()) {
-            retired.push_back(std::move(it->second));
-            devices.erase(it);
-        }
-        if (resp.isHttpSuccess()) {
-            doneBytes += length;
-            sent += length;
-            state.setDone(i);
-            control.reportResumeState(state.encode(item));
-            reportProgress();
-            return true;
-        }
-        if (resp.end == Response::End::Abandoned)
-            return false;
-        if (refusesContentRange(resp))
-            refused = true;
-        if (!failure)
-            failure = m_client.errorFor(resp, action);
-        // No new segments; the ones in flight may still finish (and need not be sent again).
-        return true;
-    };
-    auto check = [&]() -> std::optional<RemoteError> {
-        for (const auto &d : devices) {
-            if (auto e = d.second->checkUnchanged())
-                return e;
-        }
-        return std::nullopt;
-    };
-    m_client.sendParallel(lanes, next, done, &control, check);
+        if (pieceDone(state.done, i))
+            progress.resumedFrom += length;
+        else
+            pending.append({i, i * segmentSize, length});
+    }
+
+    // Each segment is one Content-Range PUT, up to limits().lanes of them at once (one
+    // connection cannot keep up with the disk or a fast server).
+    bool refused = false;
+    PieceSender sender(item, control, progress.resumedFrom);
+    const auto failure = sender.send(
+        m_client, lanes, pending,
+        [&](Request &rq, const PieceSender::Piece &p) -> std::optional<RemoteError> {
+            rq.verb = "PUT";
+            rq.url = part;
+            rq.headers = {{"Content-Type", "application/octet-stream"},
+                          {"Content-Range", "bytes " + QByteArray::number(p.offset) + '-'
+                                                + QByteArray::number(p.offset + p.length - 1) + '/'
+                                                + QByteArray::number(item.size)}};
+            return std::nullopt;
+        },
+        [&](const PieceSender::Piece &p, const Response &resp) -> std::optional<RemoteError> {
+            if (resp.isHttpSuccess()) {
+                setPieceDone(state.done, p.number);
+                control.reportResumeState(state.encode(item));
+                return std::nullopt;
+            }
+            if (refusesContentRange(resp))
+                refused = true;
+            return m_client.errorFor(resp, action);
+        });
+    progress.sent = sender.sent();
 
     if (refused) {
         // The server does not take Content-Range on PUT (sabre/dav: 400): plain PUTs from now on.
@@ -592,8 +504,6 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
         }
         return UploadOutcome::fail(*failure);   // otherwise the segments sent stay for the retry
     }
-    if (control.isStopped())
-        return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
 
     // Everything is there: the source must still be what was hashed (with hashWhileSending the
     // whole file is read and hashed once more here; the segments were sent without).
@@ -627,51 +537,61 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
                              .arg(item.size)));
     }
 
-    int from = slot.value.n;
-    int lastConflict = 0;
-    int conflictsOnSameName = 0;
+    return moveIntoPlace(
+        item, slot.value.n, part, progress,
+        [&](int n) {
+            Request move;
+            move.verb = "MOVE";
+            move.url = part;
+            move.headers = {{"Destination", fileUrl(item.collection, collisionName(fileNameOf(item), n)).toEncoded()},
+                            {"Overwrite", "F"}};
+            return move;
+        },
+        [&](const Response &resp) { return m_client.errorFor(resp, action); }, control);
+}
+
+UploadOutcome WebDavRemote::moveIntoPlace(const UploadItem &item, int n, const QUrl &upload, Progress progress,
+                                          const std::function<Request(int n)> &move,
+                                          const std::function<RemoteError(const Response &)> &failed,
+                                          UploadControl &control)
+{
+    NameConflicts conflicts;
     for (;;) {
-        const QString storedName = collisionName(fileNameOf(item), from);
-        const QUrl target = fileUrl(item.collection, storedName);
-        Request move;
-        move.verb = "MOVE";
-        move.url = part;
-        move.headers = {{"Destination", target.toEncoded()}, {"Overwrite", "F"}};
-        const Response resp = m_client.send(move, &control);
+        const Response resp = m_client.send(move(n), &control);
         if (resp.end == Response::End::Finished && resp.status == 412) {
-            conflictsOnSameName = lastConflict == from ? conflictsOnSameName + 1 : 1;
-            lastConflict = from;
-            if (conflictsOnSameName >= kMaxSameSlotConflicts)
-                return UploadOutcome::fail(m_client.errorFor(resp, action));
-            const auto again = findSlot(item, from, control);
+            // The name was taken meanwhile: the next free one (or the same content found there).
+            if (conflicts.tooMany(n))
+                return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+            const auto again = findSlot(item, n, control);
             if (!again.ok())
                 return UploadOutcome::fail(*again.error);
-            if (again.value.slot == Slot::Same) {
-                deleteQuietly(part, control);
+            if (again.value.same) {
+                deleteQuietly(upload, control);
                 control.reportResumeState(QByteArray());
-                UploadReport report;
-                report.storedName = collisionName(fileNameOf(item), again.value.n);
-                report.location = again.value.url.toString(QUrl::FullyEncoded);
-                report.alreadyPresent = true;
-                report.resumedFrom = resumedFrom;
-                report.bytesSent = sent;
-                return UploadOutcome::success(report);
+                return foundStored(item, again.value, progress);
             }
-            from = again.value.n;
+            n = again.value.n;
             continue;
         }
         if (!resp.isHttpSuccess())
-            return UploadOutcome::fail(m_client.errorFor(resp, action));
+            return UploadOutcome::fail(failed(resp));
         control.reportResumeState(QByteArray());
+        const QString storedName = collisionName(fileNameOf(item), n);
+        const QUrl target = fileUrl(item.collection, storedName);
         if (auto e = confirmStored(target, item, control))
             return UploadOutcome::fail(*e);
-        UploadReport report;
-        report.storedName = storedName;
-        report.location = target.toString(QUrl::FullyEncoded);
-        report.resumedFrom = resumedFrom;
-        report.bytesSent = sent;
-        return UploadOutcome::success(report);
+        return UploadOutcome::success({.location = target.toString(QUrl::FullyEncoded), .storedName = storedName,
+                                       .resumedFrom = progress.resumedFrom, .bytesSent = progress.sent});
     }
+}
+
+UploadOutcome WebDavRemote::foundStored(const UploadItem &item, const SlotResult &slot, Progress progress) const
+{
+    return UploadOutcome::success({.location = slot.url.toString(QUrl::FullyEncoded),
+                                   .storedName = collisionName(fileNameOf(item), slot.n),
+                                   .alreadyPresent = true,
+                                   .resumedFrom = progress.resumedFrom,
+                                   .bytesSent = progress.sent});
 }
 
 UploadOutcome WebDavRemote::upload(const UploadItem &item, UploadControl &control)
@@ -701,24 +621,17 @@ VerifyOutcome WebDavRemote::verify(const UploadItem &item, const QString &locati
                                    UploadControl &control)
 {
     const QUrl url = QUrl::fromEncoded(location.toUtf8(), QUrl::StrictMode);
-    VerifyReport r;
-    const auto props = propfind(url, control);
-    if (!props.ok())
-        return VerifyOutcome::fail(*props.error);
-    if (props.value.status == 404) {
-        r.detail = QStringLiteral("missing on the server: %1").arg(url.toDisplayString());
+    const auto found = lookUp(url, control);
+    if (!found.ok())
+        return VerifyOutcome::fail(*found.error);
+    VerifyReport r = lookedUp(found.value, item, url);
+    if (!r.exists)
         return VerifyOutcome::success(r);
-    }
-    r.exists = true;
-    r.remoteSize = props.value.size;
-    r.sizeMatches = r.remoteSize < 0 || r.remoteSize == item.size;
-    r.remoteSha256 = props.value.sha256;
     if (!r.remoteSha256.isEmpty()) {
         r.checksumChecked = true;
         r.checksumMatches = r.remoteSha256 == item.sha256;
     } else if (deep && r.sizeMatches) {
-        Props p = props.value;
-        const auto same = sameContent(url, p, item, control);
+        const auto same = isSameContent(*found.value, item, [&] { return readsAs(url, item, control); });
         if (!same.ok())
             return VerifyOutcome::fail(*same.error);
         r.checksumChecked = true;
@@ -747,14 +660,8 @@ Result<QString> WebDavRemote::test(UploadControl &control)
         return R::failure(QStringLiteral("the folder %1 does not exist on the server").arg(m_base.toDisplayString()));
     if (!props.value.isCollection)
         return R::failure(QStringLiteral("%1 is a file, not a folder").arg(m_base.toDisplayString()));
-    const QUrl probe = net::childUrl(m_base, {QStringLiteral(".quire-connection-test-%1")
-                                                  .arg(QRandomGenerator::global()->generate64(), 0, 16)});
-    Request put;
-    put.verb = "PUT";
-    put.url = probe;
-    put.bodyBytes = "Quire connection test\n";
-    put.headers = {{"If-None-Match", "*"}, {"Content-Type", "text/plain"}};
-    const Response resp = m_client.send(put, &control);
+    const QUrl probe = net::childUrl(m_base, {scratchName(QStringLiteral("connection-test"))});
+    const Response resp = putNewText(probe, "Quire connection test\n", control);
     if (!resp.isHttpSuccess())
         return R::failure(m_client.errorFor(resp, QStringLiteral("writing a test file")).message);
     deleteQuietly(probe, control);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "remotes/freename.h"
 #include "remotes/nextcloudchunks.h"
 #include "remotes/remote.h"
 #include "remotes/remotetransport.h"
@@ -116,16 +117,28 @@ public:
     static std::optional<Props> parseMultistatus(const QByteArray &xml);
 
 private:
-    enum class Slot { Free, Same };
-    struct SlotResult
+    struct SlotResult : FreeName
     {
-        Slot slot = Slot::Free;
-        int n = 1;
         QUrl url;
     };
+    // What a resumed upload reports: bytes the server had before, bytes this attempt sent.
+    struct Progress
+    {
+        qint64 resumedFrom = 0;
+        qint64 sent = 0;
+    };
     RemoteOutcome<SlotResult> findSlot(const UploadItem &item, int from, UploadControl &control);
-    RemoteOutcome<bool> sameContent(const QUrl &url, const Props &props, const UploadItem &item,
-                                    UploadControl &control);
+    // PROPFIND with this Depth header and body, as it is answered.
+    net::Response sendPropfind(const QUrl &url, const QByteArray &depth, const QByteArray &body,
+                               UploadControl &control) const;
+    // What url holds (PROPFIND), nullopt when nothing.
+    RemoteOutcome<std::optional<StoredFile>> lookUp(const QUrl &url, UploadControl &control) const;
+    // PUT of a small text file that must not replace anything (If-None-Match).
+    net::Response putNewText(const QUrl &url, const QByteArray &text, UploadControl &control) const;
+    // Reads url back: whether it is item's content.
+    RemoteOutcome<bool> readsAs(const QUrl &url, const UploadItem &item, UploadControl &control) const;
+    // The report of an upload that found the document stored already, under slot's name.
+    UploadOutcome foundStored(const UploadItem &item, const SlotResult &slot, Progress progress) const;
     std::optional<RemoteError> ensureCollection(const QString &collection, UploadControl &control);
     UploadOutcome uploadDirect(const UploadItem &item, UploadControl &control);
     UploadOutcome uploadResumable(const UploadItem &item, UploadControl &control, bool &fallBack);
@@ -135,6 +148,15 @@ private:
     QUrl uploadFolderUrl(const nextcloud::Endpoint &ep, const UploadItem &item) const;
     UploadOutcome uploadChunked(const UploadItem &item, UploadControl &control, const nextcloud::Endpoint &ep,
                                 bool &fallBack);
+    // The last step of a resumable upload (upload: the partial file, or Nextcloud's upload
+    // folder): move(n) is the request that puts it under the n-th name without replacing
+    // anything. A 412 means the name was taken meanwhile: the next free name is tried, or, when it
+    // holds the document already, the upload is deleted. failed() gives the error for any other
+    // answer that is not a success. Then the stored file is looked up (confirmStored).
+    UploadOutcome moveIntoPlace(const UploadItem &item, int n, const QUrl &upload, Progress progress,
+                                const std::function<net::Request(int n)> &move,
+                                const std::function<RemoteError(const net::Response &)> &failed,
+                                UploadControl &control);
     std::optional<RemoteError> confirmStored(const QUrl &url, const UploadItem &item,
                                              UploadControl &control);
     void deleteQuietly(const QUrl &url, UploadControl &control);
