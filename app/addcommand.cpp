@@ -7,34 +7,23 @@
 #include "remotecommands.h"
 
 #include <QCommandLineParser>
-#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QLocale>
-#include <QThread>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <memory>
-#include <mutex>
 
 namespace quire::cli {
 
 namespace {
 
-void drawProgress(const IngestProgress &p, qint64 elapsedMs)
+QString describeProgress(const JobAmounts &a, qint64 elapsedMs)
 {
     const double seconds = std::max<qint64>(elapsedMs, 1) / 1000.0;
-    const int found = pluralCount(p.filesFound);
-    const QString line = QStringLiteral("\r\033[K")
-                         + (p.walking ? Tr::tr("Scanning and hashing %1/%n files, %2/%3, %4/s", nullptr, found)
-                                      : Tr::tr("Hashing %1/%n files, %2/%3, %4/s", nullptr, found))
-                               .arg(p.filesDone)
-                               .arg(formatBytes(p.bytesDone), formatBytes(p.bytesFound),
-                                    formatBytes(qint64(p.bytesDone / seconds)));
-    const QByteArray bytes = line.toUtf8();
-    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
-    std::fflush(stderr);
+    const int found = pluralCount(a.filesTotal);
+    return (a.totalsFinal ? Tr::tr("Hashing %1/%n files, %2/%3, %4/s", nullptr, found)
+                          : Tr::tr("Scanning and hashing %1/%n files, %2/%3, %4/s", nullptr, found))
+        .arg(a.filesDone)
+        .arg(formatBytes(a.bytesDone), formatBytes(a.bytesTotal), formatBytes(qint64(a.bytesDone / seconds)));
 }
 
 void printIssue(const IngestIssue &issue)
@@ -78,60 +67,13 @@ int runAddCommand(Context &ctx)
         collectionId = *created;
     }
 
-    // The job reports through its thread's event loop: that is the main thread here, while this
-    // command thread only watches the result and draws the progress line.
-    auto *job = new IngestJob(ctx.catalog, ctx.pools, collectionId, ctx.rawArgs);
-    job->moveToThread(QCoreApplication::instance()->thread());
-    QFuture<IngestResult> future = job->result();
-    // By name: a functor's slot object, made on this thread and read on the main one, passes
-    // through Qt's event queue, whose lock ThreadSanitizer cannot see (docs/ARCHITECTURE.md).
-    QMetaObject::invokeMethod(job, "start", Qt::QueuedConnection);
-
-    const bool progressLine = stderrIsTerminal();
+    IngestJob job(ctx.catalog, ctx.pools, collectionId, ctx.rawArgs);
     QElapsedTimer clock;
     clock.start();
-    // Woken the moment the job ends (not at the next poll), and every 20 ms for Ctrl+C and the
-    // progress line. The state is shared with the continuation, which runs on the pool thread
-    // that finishes the job and may still be returning when this function goes on.
-    struct Ended
-    {
-        std::mutex mutex;
-        std::condition_variable cv;
-        bool ended = false;
-    };
-    auto ended = std::make_shared<Ended>();
-    auto watch = future.then(QtFuture::Launch::Sync, [ended](const IngestResult &) {
-        std::lock_guard lock(ended->mutex);
-        ended->ended = true;
-        ended->cv.notify_all();
-    });
-    bool cancelRequested = false;
-    qint64 lastDraw = -1000;
-    for (;;) {
-        {
-            std::unique_lock lock(ended->mutex);
-            // A system_clock deadline: waited with pthread_cond_timedwait (see ARCHITECTURE.md).
-            ended->cv.wait_until(lock, std::chrono::system_clock::now() + std::chrono::milliseconds(20),
-                                 [&] { return ended->ended; });
-            if (ended->ended)
-                break;
-        }
-        if (future.isFinished())   // e.g. finished with an exception: no continuation result
-            break;
-        if (ctx.cancelled && !cancelRequested) {
-            cancelRequested = true;
-            job->cancel();
-        }
-        if (progressLine && clock.elapsed() - lastDraw >= 100) {
-            lastDraw = clock.elapsed();
-            drawProgress(job->progress(), lastDraw);
-        }
-    }
-    job->deleteLater();
-    if (progressLine)
-        std::fputs("\r\033[K", stderr);
+    ProgressLine line;
+    runJob(ctx, job, line, describeProgress);
 
-    const IngestResult result = future.result();
+    const IngestResult result = job.result().result();
     for (const IngestIssue &issue : result.issues)
         printIssue(issue);
 

@@ -8,14 +8,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <limits>
 
 class QCommandLineParser;
 
 namespace quire {
 class Catalog;
+class Job;
 class Pools;
 class SessionStore;
+struct JobAmounts;
 }
 
 namespace quire::cli {
@@ -64,5 +67,29 @@ void printOut(const QString &text);
 void printOutBytes(const QByteArray &bytes);
 // True when stderr is a terminal (progress lines are only drawn then).
 bool stderrIsTerminal();
+
+// The one line of progress a command redraws on a terminal's stderr (nothing when stderr is not
+// a terminal). clear() it before printing anything else.
+class ProgressLine
+{
+public:
+    ProgressLine();
+    ~ProgressLine() { clear(); }
+    void show(const QString &text);
+    void clear();
+
+private:
+    bool m_enabled = false;
+    bool m_shown = false;
+};
+
+// What a progress line says about a job: its amounts, and the milliseconds since it started.
+using DescribeProgress = std::function<QString(const JobAmounts &amounts, qint64 elapsedMs)>;
+
+// Runs a job (ingest, upload: anything built on jobs/job.h) to its end on this command thread's
+// own event loop, the same way for every command: starts it, cancels it once when Ctrl+C or
+// SIGTERM sets ctx.cancelled, and redraws `line` from describe() every 100 ms. The job's own
+// signals are delivered here meanwhile. Returns once the job emitted ended(); `line` is cleared.
+void runJob(const Context &ctx, Job &job, ProgressLine &line, const DescribeProgress &describe);
 
 } // namespace quire::cli

@@ -13,10 +13,8 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QEventLoop>
 #include <QHash>
 #include <QSet>
-#include <QTimer>
 #include <QUrl>
 
 #include <cerrno>
@@ -519,17 +517,8 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
 
     UploadJob job(ctx.catalog, ctx.store, ctx.pools, UploadScope{collectionId, {}});
     job.setRetryFailed(true);
-    QEventLoop loop;
-    QObject::connect(&job, &UploadJob::finished, &loop, &QEventLoop::quit);
-
-    const bool progressLine = stderrIsTerminal();
-    bool lineShown = false;
-    auto clearLine = [&] {
-        if (lineShown) {
-            writeErr(QStringLiteral("\r\033[K"));
-            lineShown = false;
-        }
-    };
+    ProgressLine line;
+    auto clearLine = [&] { line.clear(); };
     QObject::connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
         for (const UploadDocumentEvent &e : events) {
             const QString label = docLabel(names, e.collectionId, e.fileName);
@@ -565,28 +554,11 @@ int pushScope(Context &ctx, qint64 collectionId, const QString &label)
 
     QElapsedTimer clock;
     clock.start();
-    bool cancelRequested = false;
-    QTimer tick;
-    tick.setInterval(100);
-    QObject::connect(&tick, &QTimer::timeout, &job, [&] {
-        if (ctx.cancelled && !cancelRequested) {
-            cancelRequested = true;
-            job.cancel();
-        }
-        if (progressLine) {
-            const UploadProgress p = job.progress();
-            writeErr(QStringLiteral("\r\033[K")
-                     + Tr::tr("Uploading %1/%n files, %2/%3, %4/s", nullptr, pluralCount(p.filesTotal))
-                           .arg(p.filesDone)
-                           .arg(formatBytes(p.bytesDone), formatBytes(p.bytesTotal), formatBytes(qint64(p.bytesPerSecond))));
-            lineShown = true;
-        }
+    runJob(ctx, job, line, [](const JobAmounts &a, qint64) {
+        return Tr::tr("Uploading %1/%n files, %2/%3, %4/s", nullptr, pluralCount(a.filesTotal))
+            .arg(a.filesDone)
+            .arg(formatBytes(a.bytesDone), formatBytes(a.bytesTotal), formatBytes(qint64(a.bytesPerSecond)));
     });
-    tick.start();
-    job.start();
-    loop.exec();
-    tick.stop();
-    clearLine();
 
     const UploadResult r = job.result().result();
     const UploadProgress &t = r.totals;
