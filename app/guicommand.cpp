@@ -27,6 +27,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #ifdef Q_OS_UNIX
@@ -61,10 +62,10 @@ Status writeFile(const QString &path, const QByteArray &data)
 {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+        return Status::failure(cli::Tr::tr("cannot write %1: %2").arg(path, file.errorString()));
     file.write(data);
     if (!file.commit())
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+        return Status::failure(cli::Tr::tr("cannot write %1: %2").arg(path, file.errorString()));
     return {};
 }
 
@@ -93,7 +94,9 @@ public:
     explicit TerminationSignals(F onSignal)
     {
         if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalSockets) != 0) {
-            std::perror("quire: socketpair (SIGTERM will end the window abruptly)");
+            const int err = errno;   // what perror() would name
+            cli::printError(cli::Tr::tr("socketpair (SIGTERM will end the window abruptly): %1")
+                                .arg(QString::fromLocal8Bit(std::strerror(err))));
             return;
         }
         // Not inherited by programs the window starts (xdg-open...). SOCK_CLOEXEC is not on macOS.
@@ -258,7 +261,7 @@ private:
         const QString path = m_options.screenshotPath;
         // QImage (unlike QPixmap) may be used on another thread; saving is file I/O.
         m_screenshot = m_options.pools.run(m_options.pools.io(), [image, path] {
-            return image.save(path, "PNG") ? Status() : Status::failure(QStringLiteral("cannot write %1").arg(path));
+            return image.save(path, "PNG") ? Status() : Status::failure(cli::Tr::tr("cannot write %1").arg(path));
         });
     }
 
@@ -279,7 +282,7 @@ private:
                     Qt::SingleShotConnection);
             // A job stuck in a system call must not keep the process alive forever.
             QTimer::singleShot(15'000, this, [this, responsiveness] {
-                std::fprintf(stderr, "quire: work did not stop within 15 s of cancelling; quitting anyway\n");
+                cli::printError(cli::Tr::tr("work did not stop within 15 s of cancelling; quitting anyway"));
                 writeStatsAndQuit(responsiveness);
             });
         } else {
@@ -403,8 +406,8 @@ int runGui(const GuiOptions &options)
     CatalogService service(options.catalog, options.pools);
     monitor.setContextProvider([&service] {
         const WorkSummary s = service.summary();
-        return QStringLiteral("%1 ingest job(s), %2 of %3 files done; I/O pool %4/%5 busy, CPU pool %6/%7 busy")
-            .arg(s.runningJobs)
+        return cli::Tr::tr("%n ingest job(s), %1 of %2 files done; I/O pool %3/%4 busy, CPU pool %5/%6 busy",
+                           nullptr, s.runningJobs)
             .arg(s.filesDone)
             .arg(s.filesFound)
             .arg(service.pools().io()->activeThreadCount())
@@ -429,7 +432,7 @@ int runGui(const GuiOptions &options)
         instance.emplace(instanceKey(options.catalog.config()));
         switch (instance->claim(addInto, paths)) {
         case SingleInstance::Role::HandedOver:
-            std::fprintf(stderr, "quire: handed over to the Quire window already open on this catalog\n");
+            cli::printError(cli::Tr::tr("handed over to the Quire window already open on this catalog"));
             return kExitOk;
         case SingleInstance::Role::Alone:
             instance.reset();
@@ -464,7 +467,8 @@ int runGui(const GuiOptions &options)
     }
 #ifdef Q_OS_UNIX
     const TerminationSignals terminationSignals([&window](int sig) {
-        std::fprintf(stderr, "quire: %s received, closing the window\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        cli::printError(cli::Tr::tr("%1 received, closing the window")
+                            .arg(QLatin1String(sig == SIGINT ? "SIGINT" : "SIGTERM")));
         window.close();
     });
 #endif

@@ -14,6 +14,7 @@
 #include <QMenuBar>
 #include <QProcess>
 #include <QProcessEnvironment>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTranslator>
@@ -31,6 +32,7 @@ private Q_SLOTS:
     void commandLineMessages_data();
     void commandLineMessages();
     void helpDescribesEveryOptionTranslated();
+    void uploadMessagesTranslated();
     void windowIsTranslated();
 
 private:
@@ -71,6 +73,7 @@ void tst_Translations::init()
     QVERIFY(document.open(QIODevice::WriteOnly));
     document.write("a note\n");
     QCOMPARE(::mkfifo(QFile::encodeName(path(QStringLiteral("fifo"))).constData(), 0600), 0);
+    QVERIFY(QFile::link(path(QStringLiteral("missing")), path(QStringLiteral("dangling"))));
 }
 
 tst_Translations::Run tst_Translations::quire(const QStringList &args, const QByteArray &language)
@@ -124,6 +127,10 @@ void tst_Translations::commandLineMessages_data()
     QTest::newRow("file type (workers)") << fifo << 0 << true
                                          << QStringLiteral("quire: [ǫ skipped ǫ] {dir}/fifo: [ǫ is a FIFO ǫ]\n")
                                          << QStringLiteral("quire: skipped {dir}/fifo: is a FIFO\n");
+    QTest::newRow("walk reason (workers)")
+        << QStringList{QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("{dir}/dangling")} << 0 << true
+        << QStringLiteral("quire: [ǫ skipped ǫ] {dir}/dangling: [ǫ broken symbolic link ǫ]\n")
+        << QStringLiteral("quire: skipped {dir}/dangling: broken symbolic link\n");
 }
 
 void tst_Translations::commandLineMessages()
@@ -163,6 +170,34 @@ void tst_Translations::helpDescribesEveryOptionTranslated()
         QVERIFY2(line.contains(QStringLiteral("[ǫ ")), qPrintable(line));
     }
     QVERIFY2(options > 10, qPrintable(help));
+}
+
+// A message made in workers/upload: the push after `quire add` to a server that refuses the
+// connection says its remote's problem once, and the document waits.
+void tst_Translations::uploadMessagesTranslated()
+{
+    quint16 closedPort = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        closedPort = probe.serverPort();
+    }
+    auto words = [](const QString &line) { return line.split(QLatin1Char(' ')); };
+    // The settings file (with the remote) is the same in both languages, the catalogs are not.
+    const QString remoteAdd = QStringLiteral("remote add down --kind webdav --url http://127.0.0.1:%1/").arg(closedPort);
+    QCOMPARE(quire(words(remoteAdd), {}).exitCode, 0);
+    for (const QByteArray &language : {QByteArray("qps"), QByteArray()}) {
+        QCOMPARE(quire(words(QStringLiteral("collections create C --remote down")), language).exitCode, 0);
+        const Run r = quire(words(QStringLiteral("add -c C {dir}/note.txt")), language);
+        QCOMPARE(r.exitCode, 1);
+        const QString err = QString::fromUtf8(r.err);
+        const bool english = language.isEmpty();
+        const QString start = english ? QStringLiteral("quire: remote \"down\": ") : QStringLiteral("quire: [ǫ remote \"down\": ");
+        const QString end = english ? QStringLiteral(" (its documents wait until this is fixed)\n")
+                                    : QStringLiteral(" (its documents wait until this is fixed) ǫ]\n");
+        QVERIFY2(err.contains(start) && err.contains(end), qPrintable(err));
+        QVERIFY2(!english || !(r.out + r.err).contains("ǫ"), (r.out + r.err).constData());
+    }
 }
 
 // The window as main() sets it up: the translations installed for the user's languages (this

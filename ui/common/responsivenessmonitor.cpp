@@ -128,10 +128,10 @@ void ResponsivenessMonitor::tick()
             // The worst tick so far, and whether the UI thread was working through it or waiting
             // for a core (CPU time it got between the two ticks).
             const QString ran = cpu >= 0 && m_lastTickCpuNs >= 0
-                    ? QStringLiteral("the UI thread ran %1 ms of the %2 ms")
+                    ? tr("the UI thread ran %1 ms of the %2 ms")
                               .arg((cpu - m_lastTickCpuNs) / 1e6, 0, 'f', 1).arg((now - m_lastTickNs) / 1e6, 0, 'f', 1)
                     : QString();
-            m_worst = QStringLiteral("%1 ms late at %2 ms: %3; %4")
+            m_worst = tr("%1 ms late at %2 ms: %3; %4")
                               .arg(lateNs / 1e6, 0, 'f', 1)
                               .arg(m_clock.isValid() ? m_clock.elapsed() : 0)
                               .arg(ran, describeRecentWork(m_lastTickNs));
@@ -146,7 +146,7 @@ void ResponsivenessMonitor::tick()
                 if (!context.isEmpty())
                     what += (what.isEmpty() ? QString() : QStringLiteral("; ")) + context;
             }
-            m_lastStall = QStringLiteral("%1 ms: %2").arg(ms, 0, 'f', 1).arg(what);
+            m_lastStall = tr("%1 ms: %2").arg(ms, 0, 'f', 1).arg(what);
             qCWarning(lcMonitor, "UI thread stalled for %.1f ms (%s)", ms, qUtf8Printable(what));
             Q_EMIT stalled(ms, what);
         } else if (lateNs >= 8'000'000 && lcMonitor().isDebugEnabled()) {
@@ -247,12 +247,12 @@ QString ResponsivenessMonitor::describeRecentWork(qint64 sinceNs) const
               [](const Done &a, const Done &b) { return a.durationNs > b.durationNs; });
     QStringList parts;
     for (size_t i = 0; i < during.size() && i < 3; ++i) {
-        parts << QStringLiteral("%1 took %2 ms")
+        parts << tr("%1 took %2 ms")
                      .arg(QLatin1StringView(during[i].name))
                      .arg(during[i].durationNs / 1e6, 0, 'f', 1);
     }
     if (parts.isEmpty())
-        parts << QStringLiteral("no named UI work; likely layout, painting or a long event");
+        parts << tr("no named UI work; likely layout, painting or a long event");
     return parts.join(QStringLiteral(", "));
 }
 

@@ -2,6 +2,8 @@
 
 #include "platform/nativefs.h"
 
+#include <QCoreApplication>
+
 #include <algorithm>
 #include <cerrno>
 #include <optional>
@@ -12,6 +14,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the reasons below (FileWalker is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::FileWalker)
+};
 
 struct FileKey
 {
@@ -252,17 +260,17 @@ QString FileWalker::deviceReason()
 
 QString FileWalker::loopReason()
 {
-    return QStringLiteral("symbolic link loop");
+    return Tr::tr("symbolic link loop");
 }
 
 QString FileWalker::brokenLinkReason()
 {
-    return QStringLiteral("broken symbolic link");
+    return Tr::tr("broken symbolic link");
 }
 
 QString FileWalker::alreadyListedReason()
 {
-    return QStringLiteral("already listed");
+    return Tr::tr("already listed");
 }
 
 } // namespace quire

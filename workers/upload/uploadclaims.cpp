@@ -364,7 +364,7 @@ void UploadJob::Shared::releaseHeld(const Release &release)
             e.status = to;
             e.bytesTotal = d.size;
             if (to == DocStatus::Cancelled) {
-                e.message = QStringLiteral("cancelled");
+                e.message = UploadJob::tr("cancelled");
                 ++report.progress.filesCancelled;
             }
             report.addEvent(e);
@@ -386,7 +386,7 @@ void UploadJob::Shared::cancelWaiting(const QList<qint64> &ids, qint64 collectio
         e.id = id;
         e.collectionId = collectionId;
         e.status = DocStatus::Cancelled;
-        e.message = QStringLiteral("cancelled");
+        e.message = UploadJob::tr("cancelled");
         report.addEvent(e);
         ++report.progress.filesCancelled;
         queue.pendingInCatalog = std::max<qint64>(0, queue.pendingInCatalog - 1);

@@ -182,7 +182,7 @@ void UploadJob::Shared::finishLocked()
         r.outcome = UploadResult::Outcome::Error;
         QStringList lines;
         for (const UploadRemoteProblem &p : std::as_const(remotes.problems))
-            lines << QStringLiteral("remote \"%1\": %2 (its documents wait until this is fixed)").arg(p.remote, p.error.message);
+            lines << UploadJob::tr("remote \"%1\": %2 (its documents wait until this is fixed)").arg(p.remote, p.error.message);
         r.error = lines.join(QLatin1Char('\n'));
     } else if (run.cancelled || run.cancelledPending) {
         r.outcome = UploadResult::Outcome::Cancelled;

@@ -4,12 +4,23 @@
 
 #include "settings/sessionstore.h"
 
+#include <QCoreApplication>
 #include <QRandomGenerator>
 
 #include <algorithm>
 #include <cmath>
 
 namespace quire {
+
+namespace {
+
+// The translation context of the messages below (RetryPolicy is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::RetryPolicy)
+};
+
+} // namespace
 
 bool RetryPolicy::shouldRetry(const RemoteError &error, int attempt) const
 {
@@ -41,12 +52,12 @@ QString RetryPolicy::finalMessage(const RemoteError &error, int attempts) const
 {
     QString msg = error.message;
     if (error.retryAfter && *error.retryAfter > maxRetryAfter) {
-        msg += QStringLiteral(" (the server asked to wait %1 s before trying again; Quire waits at most %2 s)")
-                   .arg(error.retryAfter->count() / 1000)
-                   .arg(maxRetryAfter.count() / 1000);
+        msg = Tr::tr("%1 (the server asked to wait %2 s before trying again; Quire waits at most %3 s)")
+                  .arg(msg, QString::number(error.retryAfter->count() / 1000),
+                       QString::number(maxRetryAfter.count() / 1000));
     }
     if (attempts > 1)
-        msg += QStringLiteral(" [gave up after %1 attempts]").arg(attempts);
+        msg = Tr::tr("%1 [gave up after %n attempts]", nullptr, attempts).arg(msg);
     return msg;
 }
 

@@ -17,12 +17,14 @@ namespace quire {
 
 using namespace uploadjob;
 
+// The messages are UploadJob's (tr() context quire::UploadJob): Shared is its state.
+
 namespace {
 
 QString secondsText(std::chrono::milliseconds d)
 {
     const double s = double(d.count()) / 1000.0;
-    return s < 10 ? QString::number(s, 'f', 1) + QStringLiteral(" s") : QStringLiteral("%1 s").arg(qint64(s + 0.5));
+    return UploadJob::tr("%1 s").arg(s < 10 ? QString::number(s, 'f', 1) : QString::number(qint64(s + 0.5)));
 }
 
 } // namespace
@@ -50,19 +52,19 @@ Target UploadJob::Shared::targetFor(qint64 collectionId)
     if (!c) {
         t.error = c.error();
     } else if (!*c) {
-        t.error = QStringLiteral("the collection no longer exists");
+        t.error = UploadJob::tr("the collection no longer exists");
     } else {
         t.collectionName = (*c)->name;
         const QString remoteName = (*c)->remote;
         if (remoteName.isEmpty()) {
-            t.error = QStringLiteral("collection \"%1\" has no remote").arg(t.collectionName);
+            t.error = UploadJob::tr("collection \"%1\" has no remote").arg(t.collectionName);
         } else {
             const auto profile = RemoteProfiles(store).find(remoteName);
             if (!profile) {
                 t.error = profile.error();
             } else if (!*profile) {
-                t.error = QStringLiteral("collection \"%1\" uploads to remote \"%2\", which does not exist "
-                                         "(see 'quire remote list')")
+                t.error = UploadJob::tr("collection \"%1\" uploads to remote \"%2\", which does not exist "
+                                        "(see 'quire remote list')")
                               .arg(t.collectionName, remoteName);
             } else {
                 const SecretProvider &secrets = config.secrets;
@@ -90,7 +92,7 @@ Target UploadJob::Shared::targetFor(qint64 collectionId)
 void UploadJob::Shared::holdRemote(const Document &doc, const QString &name, const RemoteError &err)
 {
     qCInfo(lcUpload, "remote %s: %s; its documents wait", qUtf8Printable(name), qUtf8Printable(err.message));
-    const QString waiting = QStringLiteral("waiting for remote \"%1\": %2").arg(name, err.message);
+    const QString waiting = UploadJob::tr("waiting for remote \"%1\": %2").arg(name, err.message);
     const auto r = catalog.transitionStatus({doc.id}, {DocStatus::Uploading, DocStatus::Hashed}, DocStatus::Hashed, waiting);
     if (!r)
         noteCatalogError(doc, r.error());
@@ -268,7 +270,7 @@ void UploadJob::Shared::writeResults()
                 report.failures.append({e.id, collection, e.fileName, missing.error()});
             } else if (gone.contains(e.id)) {
                 report.failures.append({e.id, collection, e.fileName,
-                                        QStringLiteral("Could not mark document %1 as uploaded: there is no such document").arg(e.id)});
+                                        UploadJob::tr("Could not mark document %1 as uploaded: there is no such document").arg(e.id)});
             }
             publishEndLocked(std::move(f.event));
         }
@@ -293,7 +295,7 @@ std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &c
         u.size = h.size;
         u.mtimeMs = h.mtimeMs;
     } else {
-        u.error = QStringLiteral("could not hash the changed file again: %1").arg(h.error);
+        u.error = UploadJob::tr("could not hash the changed file again: %1").arg(h.error);
     }
     const auto applied = catalog.applyHashes({u});
     if (!applied) {
@@ -314,10 +316,10 @@ std::optional<Document> UploadJob::Shared::rehash(Document doc, UploadControl &c
         return doc;
     }
     if (a.status == DocStatus::Duplicate) {
-        endDocument(doc, DocStatus::Duplicate, QStringLiteral("changed since it was added, and now has the "
-                                                              "same content as another document"));
+        endDocument(doc, DocStatus::Duplicate, UploadJob::tr("changed since it was added, and now has the "
+                                                             "same content as another document"));
     } else {
-        endDocument(doc, DocStatus::Failed, u.error.isEmpty() ? QStringLiteral("could not be hashed again") : u.error);
+        endDocument(doc, DocStatus::Failed, u.error.isEmpty() ? UploadJob::tr("could not be hashed again") : u.error);
     }
     return std::nullopt;
 }
@@ -330,11 +332,11 @@ void UploadJob::Shared::handleStop(const Document &doc, const UploadItem &item, 
             remote->discardPartial(item, control);
         if (!item.resumeState.isEmpty())
             (void)catalog.setUploadState(doc.id, QByteArray());
-        markAndEnd(doc, {DocStatus::Hashed, DocStatus::Uploading}, DocStatus::Cancelled, QStringLiteral("cancelled"));
+        markAndEnd(doc, {DocStatus::Hashed, DocStatus::Uploading}, DocStatus::Cancelled, UploadJob::tr("cancelled"));
         return;
     }
     // Paused, or the job stopped: back in the queue; a partial upload stays for resuming.
-    markAndEnd(doc, {DocStatus::Uploading}, DocStatus::Hashed, QStringLiteral("paused"));
+    markAndEnd(doc, {DocStatus::Uploading}, DocStatus::Hashed, UploadJob::tr("paused"));
 }
 
 void UploadJob::Shared::process(Work work)
@@ -356,11 +358,11 @@ void UploadJob::Shared::process(Work work)
     // id and never used: nothing of it reaches the remote.
     if (!isThisMachines(doc)) {
         // Added on another machine: its source path names a file there. It waits for that one.
-        backToWaiting(QStringLiteral("added on another machine; it uploads it"));
+        backToWaiting(UploadJob::tr("added on another machine; it uploads it"));
         return;
     }
     if (const std::optional<QString> badRow = Catalog::documentRowError(doc)) {
-        markAndEnd(doc, {mine}, DocStatus::Failed, *badRow + QStringLiteral("; not uploaded"));
+        markAndEnd(doc, {mine}, DocStatus::Failed, UploadJob::tr("%1; not uploaded").arg(*badRow));
         return;
     }
     const Target target = targetFor(doc.collectionId);
@@ -382,7 +384,7 @@ void UploadJob::Shared::process(Work work)
     }
     if (blocked) {
         // Its remote has a problem (found by another upload meanwhile): it waits, unsent.
-        backToWaiting(QStringLiteral("waiting for its remote"));
+        backToWaiting(UploadJob::tr("waiting for its remote"));
         return;
     }
 
@@ -420,7 +422,7 @@ void UploadJob::Shared::process(Work work)
         const net::SourceState st = net::statSource(doc.sourcePath);
         if (!st.ok()) {
             markAndEnd(doc, {DocStatus::Hashed}, DocStatus::Failed,
-                       QStringLiteral("cannot read the source file: %1").arg(st.error));
+                       UploadJob::tr("cannot read the source file: %1").arg(st.error));
             return;
         }
         if (st.size != doc.size || st.mtimeMs != doc.mtimeMs) {
@@ -500,7 +502,8 @@ void UploadJob::Shared::process(Work work)
             {
                 std::lock_guard lock(mutex);
                 if (auto it = lanes.active.find(doc.id); it != lanes.active.end()) {
-                    it->message = QStringLiteral("retrying in %1: %2").arg(secondsText(delay), err.message);
+                    //: The window's status cell shows what comes before the first colon.
+                    it->message = UploadJob::tr("retrying in %1: %2").arg(secondsText(delay), err.message);
                     it->speed = 0;
                 }
                 report.addEvent(lanes.eventFor(doc.id));
@@ -512,7 +515,8 @@ void UploadJob::Shared::process(Work work)
             ++attempt;
             // Counts the attempt and keeps the last error visible while it runs.
             if (const Status s = catalog.setStatus({doc.id}, DocStatus::Uploading,
-                                                   QStringLiteral("attempt %1; last error: %2").arg(attempt).arg(err.message));
+                                                   UploadJob::tr("attempt %1; last error: %2")
+                                                       .arg(QString::number(attempt), err.message));
                 !s)
                 noteCatalogError(doc, s.error());
             std::lock_guard lock(mutex);
@@ -523,7 +527,7 @@ void UploadJob::Shared::process(Work work)
             continue;
         }
         const QString message = err.kind == RemoteError::Kind::SourceChanged
-                                    ? QStringLiteral("the file keeps changing; upload it once it is finished")
+                                    ? UploadJob::tr("the file keeps changing; upload it once it is finished")
                                     : policy.finalMessage(err, attempt);
         qCInfo(lcUpload, "document %lld failed: %s", doc.id, qUtf8Printable(message));
         markAndEnd(doc, {DocStatus::Uploading, DocStatus::Hashed}, DocStatus::Failed, message);
