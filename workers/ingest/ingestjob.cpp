@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 namespace quire {
 
@@ -58,50 +59,76 @@ struct HashDone
 
 } // namespace
 
-struct IngestJob::Shared
+// The parts of the state an IngestJob shares with its work items.
+//
+// Threads: the job's thread (start, pause, cancel, the report tick); the walker on
+// Pools::io(); the hashing chunks on Pools::cpu(); one result writer at a time on Pools::io().
+// One mutex (Shared::mutex) guards the report, the write queue and the run state; Control has
+// its own. The catalog is only called, and files are only read, with Shared::mutex released.
+namespace ingestjob {
+
+// Whether the work goes on: cancelled (by the user, when the job is deleted, or when the catalog
+// fails) and paused. Atomics that every work item polls without a lock; `mutex` only pairs with
+// `changed`, for hashing that waits while paused. The job's thread pauses and cancels, any work
+// item may cancel (Shared::fail()); the walker, the hashing chunks and the writer read them.
+struct Control
 {
-    Shared(Catalog &c, Pools &p, qint64 collection, QList<QByteArray> roots)
-        : catalog(c), pools(p), collectionId(collection), paths(std::move(roots))
-    {
-    }
-
-    Catalog &catalog;
-    Pools &pools;
-    const qint64 collectionId;
-    const QList<QByteArray> paths;
-
     std::atomic_bool cancelled{false};
     std::atomic_bool paused{false};
-    std::mutex pauseMutex;
-    std::condition_variable pauseChanged;
 
-    mutable std::mutex mutex;            // guards everything below
+    void cancel()
+    {
+        cancelled = true;
+        std::lock_guard lock(mutex);
+        changed.notify_all();
+    }
+
+    void setPaused(bool value)
+    {
+        std::lock_guard lock(mutex);
+        paused = value;
+        changed.notify_all();
+    }
+
+    // Returns once the job is not paused, or is cancelled.
+    void waitWhilePaused()
+    {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [this] { return !paused.load() || cancelled.load(); });
+    }
+
+private:
+    std::mutex mutex;
+    std::condition_variable changed;
+};
+
+// What the job reports: the counts, the document events gathered for the next report and every
+// issue found. Guarded by Shared::mutex: the walker, the hashing chunks and the writer count and
+// add; the job's thread takes what gathered on the report tick (doReport()); any thread may read
+// the counts (IngestJob::progress()).
+struct Reporting
+{
     IngestProgress progress;
-    QHash<qint64, DocumentEvent> pendingEvents;   // coalesced by document id
-    QList<qint64> pendingOrder;
-    QList<IngestIssue> issues;
-    qsizetype issuesEmitted = 0;
-    QList<HashDone> pendingUpdates;
-    QList<HashedDocument> pendingNew;    // hashed before being cataloged (HashItem::id == 0)
-    QList<qint64> pendingCancelled;
-    bool writerRunning = false;
-    int hashChunksInFlight = 0;
-    int largeHashesPending = 0;          // files >= kProgressReportBytes submitted, not hashed yet
-    std::condition_variable resultsArrived;   // with `mutex`: for the writer's batching
-    int outstanding = 0;                 // scheduled work items that have not ended
-    QString fatalError;
-    bool done = false;                   // every work item ended; result is set
-    IngestResult result;
+    QHash<qint64, DocumentEvent> events;   // coalesced by document id
+    QList<qint64> eventOrder;              // the ids in `events`, first seen first
+    QList<IngestIssue> issues;             // every one, in the order found (for the result)
+    qsizetype issuesEmitted = 0;           // the first this many were reported
 
-    QPromise<IngestResult> promise;
+    // What one report emits.
+    struct Batch
+    {
+        QList<DocumentEvent> events;
+        QList<IngestIssue> issues;
+        IngestProgress progress;
+    };
 
-    // --- called with `mutex` held ---
+    // --- called with Shared::mutex held ---
     void eventLocked(const DocumentEvent &e)
     {
-        auto it = pendingEvents.find(e.id);
-        if (it == pendingEvents.end()) {
-            pendingEvents.insert(e.id, e);
-            pendingOrder.append(e.id);
+        auto it = events.find(e.id);
+        if (it == events.end()) {
+            events.insert(e.id, e);
+            eventOrder.append(e.id);
         } else {
             *it = e;
         }
@@ -113,37 +140,115 @@ struct IngestJob::Shared
         issues.append(std::move(issue));
     }
 
+    // The events and issues gathered since the last call, and the counts now.
+    Batch takeLocked()
+    {
+        Batch batch;
+        batch.events.reserve(eventOrder.size());
+        for (qint64 id : std::as_const(eventOrder))
+            batch.events.append(events.value(id));
+        eventOrder.clear();
+        events.clear();
+        batch.issues = issues.mid(issuesEmitted);
+        issuesEmitted = issues.size();
+        batch.progress = progress;
+        return batch;
+    }
+};
+
+// Hash results for the catalog.
+struct Results
+{
+    QList<HashDone> updates;          // documents cataloged as queued, now hashed
+    QList<HashedDocument> fresh;      // hashed before being cataloged (HashItem::id == 0)
+    QList<qint64> cancelled;          // cataloged as queued and not hashed: to become `cancelled`
+
+    bool isEmpty() const { return updates.isEmpty() && fresh.isEmpty() && cancelled.isEmpty(); }
+};
+
+// The hash results on their way to the catalog. Guarded by Shared::mutex: the hashing chunks add
+// theirs and start a writer unless one runs (`writerRunning`); that writer (Pools::io()) takes
+// everything waiting, waiting on `arrived` (with Shared::mutex) for a fuller batch, records it,
+// and ends when nothing is left.
+struct WriteQueue
+{
+    Results waiting;
+    bool writerRunning = false;
+    std::condition_variable arrived;
+
+    void add(Results &&results)
+    {
+        waiting.updates.append(std::move(results.updates));
+        waiting.fresh.append(std::move(results.fresh));
+        waiting.cancelled.append(std::move(results.cancelled));
+    }
+};
+
+// The work items in flight and how the job ended. Guarded by Shared::mutex: every work item is
+// counted in `outstanding` before it is scheduled and uncounted when it ends (on its pool
+// thread); the one that brings the count to zero sets `result` (Shared::workEnded()), which the
+// job's thread reports on its next tick.
+struct RunState
+{
+    int outstanding = 0;                 // scheduled work items that have not ended
+    int hashChunksInFlight = 0;          // while some run, the writer waits for a fuller batch
+    int largeHashesPending = 0;          // files >= kProgressReportBytes submitted, not hashed yet
+    QString fatalError;                  // what stopped the whole job (the catalog)
+    bool done = false;                   // every work item ended; result is set
+    IngestResult result;
+};
+
+} // namespace ingestjob
+
+struct IngestJob::Shared
+{
+    Shared(Catalog &c, Pools &p, qint64 collection, QList<QByteArray> roots)
+        : catalog(c), pools(p), collectionId(collection), paths(std::move(roots))
+    {
+    }
+
+    Catalog &catalog;
+    Pools &pools;
+    const qint64 collectionId;
+    const QList<QByteArray> paths;
+    ingestjob::Control control;
+    // Started with the job; resolved once, by workEnded() (mutex held); its future is read from
+    // any thread.
+    QPromise<IngestResult> promise;
+
+    mutable std::mutex mutex;            // guards the parts below
+    ingestjob::Reporting report;
+    ingestjob::WriteQueue writes;
+    ingestjob::RunState run;
+
     // --- work items ---
+    // The catalog failed: the job ends with `error` (the first one), and the rest is cancelled.
     void fail(const QString &error)
     {
         {
             std::lock_guard lock(mutex);
-            if (fatalError.isEmpty())
-                fatalError = error;
+            if (run.fatalError.isEmpty())
+                run.fatalError = error;
         }
-        cancel();
+        control.cancel();
     }
 
-    void cancel()
+    // Files hashed before being cataloged could not be recorded (`error`): they count as done,
+    // with nothing of them written by this job.
+    void notCataloged(const QString &error, qsizetype files)
     {
-        cancelled = true;
-        std::lock_guard lock(pauseMutex);
-        pauseChanged.notify_all();
+        fail(error);
+        std::lock_guard lock(mutex);
+        report.progress.filesDone += files;
     }
 
-    void waitWhilePaused()
-    {
-        std::unique_lock lock(pauseMutex);
-        pauseChanged.wait(lock, [this] { return !paused.load() || cancelled.load(); });
-    }
-
-    // Every work item is counted in `outstanding` before it is scheduled and uncounted when it
-    // ends; the item that brings the count to zero after the walk completes the job.
+    // Every work item is counted in `run.outstanding` before it is scheduled and uncounted when
+    // it ends; the item that brings the count to zero after the walk completes the job.
     void schedule(QThreadPool *pool, std::function<void()> work, const std::shared_ptr<Shared> &self)
     {
         {
             std::lock_guard lock(mutex);
-            ++outstanding;
+            ++run.outstanding;
         }
         pools.start(pool, [self, work = std::move(work)] {
             work();
@@ -154,18 +259,19 @@ struct IngestJob::Shared
     void workEnded()
     {
         std::lock_guard lock(mutex);
-        if (--outstanding > 0 || done)
+        if (--run.outstanding > 0 || run.done)
             return;
-        done = true;
-        progress.walking = false;
-        result.totals = progress;
-        result.issues = issues;
-        if (!fatalError.isEmpty()) {
+        run.done = true;
+        report.progress.walking = false;
+        IngestResult &result = run.result;
+        result.totals = report.progress;
+        result.issues = report.issues;
+        if (!run.fatalError.isEmpty()) {
             result.outcome = IngestResult::Outcome::Error;
-            result.error = fatalError;
-        } else if (cancelled) {
+            result.error = run.fatalError;
+        } else if (control.cancelled) {
             result.outcome = IngestResult::Outcome::Cancelled;
-        } else if (progress.filesFailed > 0) {
+        } else if (report.progress.filesFailed > 0) {
             result.outcome = IngestResult::Outcome::SomeFailed;
         } else {
             result.outcome = IngestResult::Outcome::Succeeded;
@@ -177,9 +283,10 @@ struct IngestJob::Shared
     void walk(const std::shared_ptr<Shared> &self);
     void onFilesFound(const QList<WalkEntry> &entries, const std::shared_ptr<Shared> &self);
     void hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self);
-    void ensureWriter(const std::shared_ptr<Shared> &self);   // mutex held
+    // Starts the writer unless one runs or nothing waits (mutex held).
+    void ensureWriterLocked(const std::shared_ptr<Shared> &self);
     void writeResults();
-    void writeNew(const QList<HashedDocument> &fresh, QList<HashDone> *updates, QList<qint64> *cancelledIds);
+    void writeNew(ingestjob::Results &batch);
     void appliedLocked(qint64 id, DocStatus status, qint64 duplicateOf, const QByteArray &path,
                        const QByteArray &sha256, qint64 size, const QString &error);
 };
@@ -193,16 +300,16 @@ void IngestJob::Shared::walk(const std::shared_ptr<Shared> &self)
     FileWalker::walk(
         paths,
         [&](QList<WalkEntry> entries) {
-            if (!cancelled)
+            if (!control.cancelled)
                 onFilesFound(entries, self);
         },
         [&](const WalkSkip &skip) {
             std::lock_guard lock(mutex);
-            issueLocked({skip.path, skip.reason, isSkipNotFailure(skip.reason)});
+            report.issueLocked({skip.path, skip.reason, isSkipNotFailure(skip.reason)});
         },
-        &cancelled, kWalkBatch);
+        &control.cancelled, kWalkBatch);
     std::lock_guard lock(mutex);
-    progress.walking = false;
+    report.progress.walking = false;
 }
 
 void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
@@ -221,10 +328,10 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
                                   [](const WalkEntry &e) { return e.size >= kProgressReportBytes; });
     {
         std::lock_guard lock(mutex);
-        largeAhead = largeAhead || largeHashesPending > 0;
+        largeAhead = largeAhead || run.largeHashesPending > 0;
     }
     QList<bool> fresh(entries.size(), false);
-    if (!paused && !largeAhead) {
+    if (!control.paused && !largeAhead) {
         QList<QByteArray> paths;
         paths.reserve(entries.size());
         QHash<QByteArray, int> occurrences;
@@ -269,7 +376,7 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
             return;
         {
             std::lock_guard lock(mutex);
-            ++hashChunksInFlight;
+            ++run.hashChunksInFlight;
         }
         schedule(pools.cpu(), [self, c = std::move(chunk)] { self->hashChunk(c, self); }, self);
         chunk = {};
@@ -280,19 +387,19 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
         std::lock_guard lock(mutex);
         for (qsizetype i = 0; i < entries.size(); ++i) {
             const WalkEntry &e = entries.at(i);
-            progress.filesFound += 1;
-            progress.bytesFound += e.size;
+            report.progress.filesFound += 1;
+            report.progress.bytesFound += e.size;
             if (fresh[i])
                 continue;
             const QueuedDocument &q = queued.at(i);
             if (q.unchanged) {
-                progress.filesUnchanged += 1;
-                progress.filesDone += 1;
-                progress.bytesDone += e.size;
+                report.progress.filesUnchanged += 1;
+                report.progress.filesDone += 1;
+                report.progress.bytesDone += e.size;
                 continue;
             }
             if (e.size >= kProgressReportBytes)
-                ++largeHashesPending;   // until hashChunk() is done with it
+                ++run.largeHashesPending;   // until hashChunk() is done with it
             DocumentEvent ev;
             ev.id = q.id;
             ev.collectionId = collectionId;
@@ -300,7 +407,7 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
             ev.fileName = docs.at(i).fileName;
             ev.sourcePath = e.path;
             ev.size = e.size;
-            eventLocked(ev);
+            report.eventLocked(ev);
         }
     }
 
@@ -325,10 +432,8 @@ void IngestJob::Shared::onFilesFound(const QList<WalkEntry> &entries,
 
 void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::shared_ptr<Shared> &self)
 {
-    QList<HashDone> updates;
-    QList<HashedDocument> fresh;
-    QList<qint64> cancelledIds;
-    updates.reserve(chunk.size());
+    ingestjob::Results results;
+    results.updates.reserve(chunk.size());
 
     for (const HashItem &item : chunk) {
         // However this item ends, a large one no longer holds small files back afterwards.
@@ -340,17 +445,17 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
             {
                 if (large) {
                     std::lock_guard lock(shared->mutex);
-                    --shared->largeHashesPending;
+                    --shared->run.largeHashesPending;
                 }
             }
         } largeDone{this, item.size >= kProgressReportBytes};
-        if (!cancelled)
-            waitWhilePaused();
-        if (cancelled) {
+        if (!control.cancelled)
+            control.waitWhilePaused();
+        if (control.cancelled) {
             if (item.id == 0)
-                fresh.append({item.doc, {}, {}, true});
+                results.fresh.append({item.doc, {}, {}, true});
             else
-                cancelledIds.append(item.id);
+                results.cancelled.append(item.id);
             continue;
         }
         const bool reportProgress = item.size >= kProgressReportBytes;
@@ -363,33 +468,33 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
             ev.sourcePath = item.path;
             ev.size = item.size;
             std::lock_guard lock(mutex);
-            eventLocked(ev);
+            report.eventLocked(ev);
         }
         qint64 reported = 0;
         const FileHash h = Hasher::hashFile(
-            item.path, &cancelled, [&](qint64 done, qint64 total) {
+            item.path, &control.cancelled, [&](qint64 done, qint64 total) {
                 std::lock_guard lock(mutex);
-                progress.bytesDone += done - reported;
+                report.progress.bytesDone += done - reported;
                 reported = done;
                 if (reportProgress) {
                     ev.bytesDone = done;
                     ev.size = total;
-                    eventLocked(ev);
+                    report.eventLocked(ev);
                 }
             });
-        if (!h.ok() && cancelled) {
+        if (!h.ok() && control.cancelled) {
             std::lock_guard lock(mutex);
-            progress.bytesDone -= reported;   // it will be counted as cancelled, not done
+            report.progress.bytesDone -= reported;   // it will be counted as cancelled, not done
             if (item.id == 0)
-                fresh.append({item.doc, {}, {}, true});
+                results.fresh.append({item.doc, {}, {}, true});
             else
-                cancelledIds.append(item.id);
+                results.cancelled.append(item.id);
             continue;
         }
         {
             std::lock_guard lock(mutex);
             // The size may differ from what the walk saw (the file changed in between).
-            progress.bytesDone += (h.ok() ? h.size : item.size) - reported;
+            report.progress.bytesDone += (h.ok() ? h.size : item.size) - reported;
         }
         if (item.id == 0) {
             NewDocument doc = item.doc;
@@ -398,27 +503,25 @@ void IngestJob::Shared::hashChunk(const QList<HashItem> &chunk, const std::share
                 doc.size = h.size;
                 doc.mtimeMs = h.mtimeMs;
             }
-            fresh.append({doc, h.sha256, h.error, false});
+            results.fresh.append({doc, h.sha256, h.error, false});
         } else {
-            updates.append({{item.id, h.sha256, h.ok() ? h.size : item.size, h.mtimeMs, h.error}, item.path});
+            results.updates.append({{item.id, h.sha256, h.ok() ? h.size : item.size, h.mtimeMs, h.error}, item.path});
         }
     }
 
     std::lock_guard lock(mutex);
-    pendingUpdates.append(updates);
-    pendingNew.append(fresh);
-    pendingCancelled.append(cancelledIds);
-    --hashChunksInFlight;
-    ensureWriter(self);
-    resultsArrived.notify_one();
+    writes.add(std::move(results));
+    --run.hashChunksInFlight;
+    ensureWriterLocked(self);
+    writes.arrived.notify_one();
 }
 
-void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
+void IngestJob::Shared::ensureWriterLocked(const std::shared_ptr<Shared> &self)
 {
-    if (writerRunning || (pendingUpdates.isEmpty() && pendingNew.isEmpty() && pendingCancelled.isEmpty()))
+    if (writes.writerRunning || writes.waiting.isEmpty())
         return;
-    writerRunning = true;
-    ++outstanding;
+    writes.writerRunning = true;
+    ++run.outstanding;
     pools.start(pools.io(), [self] {
         self->writeResults();
         self->workEnded();
@@ -430,38 +533,35 @@ void IngestJob::Shared::ensureWriter(const std::shared_ptr<Shared> &self)
 void IngestJob::Shared::writeResults()
 {
     for (;;) {
-        QList<HashDone> done;
-        QList<HashedDocument> fresh;
-        QList<qint64> cancelledIds;
+        ingestjob::Results batch;
         {
             std::unique_lock lock(mutex);
-            resultsArrived.wait_for(lock, kWriteLatency, [this] {
-                return pendingUpdates.size() + pendingNew.size() >= kWriteBatch || hashChunksInFlight == 0
-                    || cancelled;
+            writes.arrived.wait_for(lock, kWriteLatency, [this] {
+                return writes.waiting.updates.size() + writes.waiting.fresh.size() >= kWriteBatch
+                    || run.hashChunksInFlight == 0 || control.cancelled;
             });
-            done.swap(pendingUpdates);
-            fresh.swap(pendingNew);
-            cancelledIds.swap(pendingCancelled);
-            if (done.isEmpty() && fresh.isEmpty() && cancelledIds.isEmpty()) {
-                writerRunning = false;
+            batch = std::exchange(writes.waiting, {});
+            if (batch.isEmpty()) {
+                writes.writerRunning = false;
                 return;
             }
         }
 
-        if (!fresh.isEmpty())
-            writeNew(fresh, &done, &cancelledIds);
+        if (!batch.fresh.isEmpty())
+            writeNew(batch);
 
-        if (!done.isEmpty()) {
+        if (!batch.updates.isEmpty()) {
+            const QList<HashDone> &done = batch.updates;
             QList<HashUpdate> updates;
             updates.reserve(done.size());
-            for (const HashDone &d : std::as_const(done))
+            for (const HashDone &d : done)
                 updates.append(d.update);
             auto applied = catalog.applyHashes(updates);
             if (!applied) {
                 fail(applied.error());
                 // Nothing of this batch was written: the documents stay queued in the catalog.
                 for (const HashUpdate &u : std::as_const(updates))
-                    cancelledIds.append(u.id);
+                    batch.cancelled.append(u.id);
             } else {
                 std::lock_guard lock(mutex);
                 for (qsizetype i = 0; i < applied->size(); ++i) {
@@ -472,19 +572,18 @@ void IngestJob::Shared::writeResults()
             }
         }
 
-        if (!cancelledIds.isEmpty()) {
+        if (!batch.cancelled.isEmpty()) {
             // Best effort: if the catalog is gone these rows simply stay queued, which the next
             // run picks up again; either way nothing is half-written.
-            (void)catalog.setStatus(cancelledIds, DocStatus::Cancelled);
+            (void)catalog.setStatus(batch.cancelled, DocStatus::Cancelled);
             std::lock_guard lock(mutex);
-            for (qint64 id : std::as_const(cancelledIds)) {
-                progress.filesDone += 1;
-                auto it = pendingEvents.find(id);
-                DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
+            for (qint64 id : std::as_const(batch.cancelled)) {
+                report.progress.filesDone += 1;
+                DocumentEvent ev = report.events.value(id);
                 ev.id = id;
                 ev.collectionId = collectionId;
                 ev.status = DocStatus::Cancelled;
-                eventLocked(ev);
+                report.eventLocked(ev);
             }
         }
     }
@@ -494,8 +593,7 @@ void IngestJob::Shared::writeResults()
 void IngestJob::Shared::appliedLocked(qint64 id, DocStatus status, qint64 duplicateOf, const QByteArray &path,
                                       const QByteArray &sha256, qint64 size, const QString &error)
 {
-    auto it = pendingEvents.find(id);
-    DocumentEvent ev = it != pendingEvents.end() ? *it : DocumentEvent{};
+    DocumentEvent ev = report.events.value(id);   // as reported so far, if at all
     ev.id = id;
     ev.collectionId = collectionId;
     ev.sourcePath = path;
@@ -506,7 +604,8 @@ void IngestJob::Shared::appliedLocked(qint64 id, DocStatus status, qint64 duplic
     ev.bytesDone = size;
     ev.error = error;
     ev.duplicateOf = duplicateOf;
-    eventLocked(ev);
+    report.eventLocked(ev);
+    IngestProgress &progress = report.progress;
     progress.filesDone += 1;
     switch (status) {
     case DocStatus::Hashed: progress.filesHashed += 1; break;
@@ -515,22 +614,21 @@ void IngestJob::Shared::appliedLocked(qint64 id, DocStatus status, qint64 duplic
     }
     if (status == DocStatus::Failed) {
         progress.filesFailed += 1;
-        issues.append({path, error, false});
+        report.issues.append({path, error, false});
     }
 }
 
-// Catalogs files that were hashed before they were cataloged. Those the collection got in the
-// meantime (another ingest of the same paths) go the usual way: queued, then their results are
-// applied with the rest of `updates` (or they join `cancelledIds`).
-void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashDone> *updates,
-                                 QList<qint64> *cancelledIds)
+// Catalogs the files of `batch` that were hashed before they were cataloged (`fresh`). Those the
+// collection got in the meantime (another ingest of the same paths) go the usual way: queued,
+// then their results are applied with the rest of `batch.updates` (or they join
+// `batch.cancelled`).
+void IngestJob::Shared::writeNew(ingestjob::Results &batch)
 {
+    const QList<HashedDocument> &fresh = batch.fresh;
     auto added = catalog.addHashed(collectionId, fresh);
     if (!added) {
         // Nothing of this batch was written: these files are simply not in the catalog.
-        fail(added.error());
-        std::lock_guard lock(mutex);
-        progress.filesDone += fresh.size();
+        notCataloged(added.error(), fresh.size());
         return;
     }
     QList<HashedDocument> conflicts;
@@ -542,10 +640,10 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
             if (a.conflict) {
                 conflicts.append(d);
             } else if (a.unchanged) {
-                progress.filesUnchanged += 1;
-                progress.filesDone += 1;
+                report.progress.filesUnchanged += 1;
+                report.progress.filesDone += 1;
             } else if (a.status == DocStatus::Cancelled) {
-                progress.filesDone += 1;
+                report.progress.filesDone += 1;
                 DocumentEvent ev;
                 ev.id = a.id;
                 ev.collectionId = collectionId;
@@ -553,7 +651,7 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
                 ev.sourcePath = d.doc.sourcePath;
                 ev.fileName = d.doc.fileName;
                 ev.size = d.doc.size;
-                eventLocked(ev);
+                report.eventLocked(ev);
             } else {
                 appliedLocked(a.id, a.status, a.duplicateOf, d.doc.sourcePath, d.sha256, d.doc.size, d.error);
             }
@@ -566,9 +664,7 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
         docs.append(d.doc);
     auto queued = catalog.addQueued(collectionId, docs);
     if (!queued) {
-        fail(queued.error());
-        std::lock_guard lock(mutex);
-        progress.filesDone += conflicts.size();
+        notCataloged(queued.error(), conflicts.size());
         return;
     }
     std::lock_guard lock(mutex);
@@ -576,12 +672,12 @@ void IngestJob::Shared::writeNew(const QList<HashedDocument> &fresh, QList<HashD
         const HashedDocument &d = conflicts.at(i);
         const QueuedDocument &q = queued->at(i);
         if (q.unchanged) {
-            progress.filesUnchanged += 1;
-            progress.filesDone += 1;
+            report.progress.filesUnchanged += 1;
+            report.progress.filesDone += 1;
         } else if (d.cancelled) {
-            cancelledIds->append(q.id);
+            batch.cancelled.append(q.id);
         } else {
-            updates->append({{q.id, d.sha256, d.doc.size, d.doc.mtimeMs, d.error}, d.doc.sourcePath});
+            batch.updates.append({{q.id, d.sha256, d.doc.size, d.doc.mtimeMs, d.error}, d.doc.sourcePath});
         }
     }
 }
@@ -600,7 +696,7 @@ IngestJob::IngestJob(Catalog &catalog, Pools &pools, qint64 collectionId, QList<
 
 IngestJob::~IngestJob()
 {
-    m_shared->cancel();
+    m_shared->control.cancel();
 }
 
 qint64 IngestJob::collectionId() const
@@ -616,19 +712,17 @@ void IngestJob::doStart()
 
 void IngestJob::doCancel()
 {
-    m_shared->cancel();
+    m_shared->control.cancel();
 }
 
 void IngestJob::doSetPaused(bool paused)
 {
-    std::lock_guard lock(m_shared->pauseMutex);
-    m_shared->paused = paused;
-    m_shared->pauseChanged.notify_all();
+    m_shared->control.setPaused(paused);
 }
 
 bool IngestJob::doIsPaused() const
 {
-    return m_shared->paused;
+    return m_shared->control.paused;
 }
 
 JobAmounts IngestJob::doAmounts() const
@@ -640,7 +734,7 @@ JobAmounts IngestJob::doAmounts() const
 IngestProgress IngestJob::progress() const
 {
     std::lock_guard lock(m_shared->mutex);
-    return m_shared->progress;
+    return m_shared->report.progress;
 }
 
 QFuture<IngestResult> IngestJob::result() const
@@ -650,33 +744,23 @@ QFuture<IngestResult> IngestJob::result() const
 
 void IngestJob::doReport()
 {
-    QList<DocumentEvent> events;
-    QList<IngestIssue> newIssues;
-    IngestProgress progress;
+    ingestjob::Reporting::Batch batch;
     bool finishNow = false;
     IngestResult result;
     {
         std::lock_guard lock(m_shared->mutex);
-        Shared &s = *m_shared;
-        events.reserve(s.pendingOrder.size());
-        for (qint64 id : std::as_const(s.pendingOrder))
-            events.append(s.pendingEvents.value(id));
-        s.pendingOrder.clear();
-        s.pendingEvents.clear();
-        newIssues = s.issues.mid(s.issuesEmitted);
-        s.issuesEmitted = s.issues.size();
-        progress = s.progress;
-        if (s.done) {
+        batch = m_shared->report.takeLocked();
+        if (m_shared->run.done) {
             finishNow = true;
-            result = s.result;
+            result = m_shared->run.result;
         }
     }
     // Emitted with no lock held: receivers may call back into the job.
-    if (!events.isEmpty())
-        Q_EMIT documentsChanged(events);
-    for (const IngestIssue &issue : std::as_const(newIssues))
+    if (!batch.events.isEmpty())
+        Q_EMIT documentsChanged(batch.events);
+    for (const IngestIssue &issue : std::as_const(batch.issues))
         Q_EMIT issueFound(issue);
-    Q_EMIT progressChanged(progress);
+    Q_EMIT progressChanged(batch.progress);
     if (finishNow) {
         finishing({result.outcome, result.error});
         Q_EMIT finished(result);
