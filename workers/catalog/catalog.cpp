@@ -10,6 +10,7 @@
 #include "platform/nativefs.h"
 #include "catalog/transaction.h"
 
+#include <QCoreApplication>
 #include <QSqlError>
 #include <QSqlQuery>
 
@@ -20,6 +21,12 @@ namespace quire {
 using namespace catalogsql;
 
 namespace {
+
+// The translation context of the messages below (Catalog is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Catalog)
+};
 
 constexpr qsizetype kMaxCollectionName = 200;
 
@@ -69,7 +76,7 @@ Status Catalog::openOnce()
         return Status::failure(db.error());
     const Status s = migrate(*db);
     if (!s)
-        return Status::failure(QStringLiteral("Catalog %1: %2").arg(m_config.displayLocation(), s.error()));
+        return Status::failure(Tr::tr("Catalog %1: %2").arg(m_config.displayLocation(), s.error()));
     // This machine's name, for the others to show next to its documents.
     QSqlQuery q = makeQuery(*db);
     const QString what = QStringLiteral("Could not record this machine in the catalog %1").arg(m_config.displayLocation());
@@ -94,7 +101,7 @@ Result<QHash<QString, QString>> Catalog::machineNamesOnce()
     if (!db)
         return R::failure(db.error());
     Result<QSqlQuery> q = select(*db, QStringLiteral("SELECT id, name FROM machines"), {},
-                                 QStringLiteral("Could not read the catalog's machines"));
+                                 Tr::tr("Could not read the catalog's machines"));
     if (!q)
         return R::failure(q.error());
     QHash<QString, QString> names;
@@ -124,21 +131,21 @@ int Catalog::latestSchemaVersion()
 std::optional<QString> Catalog::collectionNameError(const QString &name)
 {
     if (name.isEmpty())
-        return QStringLiteral("a collection name cannot be empty");
+        return Tr::tr("a collection name cannot be empty");
     if (name.size() > kMaxCollectionName)
-        return QStringLiteral("a collection name cannot be longer than %1 characters").arg(kMaxCollectionName);
+        return Tr::tr("a collection name cannot be longer than %1 characters").arg(kMaxCollectionName);
     if (name.contains(u'/'))
-        return QStringLiteral("a collection name cannot contain '/'");
+        return Tr::tr("a collection name cannot contain '/'");
     if (name.contains(u'\\'))
-        return QStringLiteral("a collection name cannot contain '\\'");
+        return Tr::tr("a collection name cannot contain '\\'");
     for (const QChar c : name) {
         if (c.category() == QChar::Other_Control)
-            return QStringLiteral("a collection name cannot contain control characters");
+            return Tr::tr("a collection name cannot contain control characters");
     }
     if (name.front().isSpace() || name.back().isSpace())
-        return QStringLiteral("a collection name cannot start or end with white space");
+        return Tr::tr("a collection name cannot start or end with white space");
     if (name == QLatin1StringView(".") || name == QLatin1StringView(".."))
-        return QStringLiteral("a collection name cannot be \".\" or \"..\"");
+        return Tr::tr("a collection name cannot be \".\" or \"..\"");
     return std::nullopt;
 }
 
@@ -150,22 +157,19 @@ std::optional<QString> Catalog::documentRowError(const Document &doc)
     for (const char c : sha)
         hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
     if (!hex)
-        return QStringLiteral("document #%1 in the catalog has a SHA-256 that is not 64 hexadecimal digits").arg(doc.id);
+        return Tr::tr("document #%1 in the catalog has a SHA-256 that is not 64 hexadecimal digits").arg(doc.id);
     const QString &name = doc.fileName;
-    const auto bad = [&](const QString &why) {
-        return QStringLiteral("document #%1 in the catalog has a file name that %2").arg(doc.id).arg(why);
-    };
     if (name.isEmpty())
-        return bad(QStringLiteral("is empty"));
+        return Tr::tr("document #%1 in the catalog has a file name that is empty").arg(doc.id);
     if (name == QLatin1StringView(".") || name == QLatin1StringView(".."))
-        return bad(QStringLiteral("is \".\" or \"..\""));
+        return Tr::tr("document #%1 in the catalog has a file name that is \".\" or \"..\"").arg(doc.id);
     if (name.contains(u'/'))
-        return bad(QStringLiteral("contains a path separator"));
+        return Tr::tr("document #%1 in the catalog has a file name that contains a path separator").arg(doc.id);
     // Ingest names a document after its source file; a name that is not that file's (a newline
     // added, another folder's name) was written by something else. A real file's odd name (a
     // newline or '\\' in it on Linux) matches, and the remote makes it safe (safeFileName()).
     if (name != displayName(doc.sourcePath))
-        return bad(QStringLiteral("is not the name of its source file"));
+        return Tr::tr("document #%1 in the catalog has a file name that is not the name of its source file").arg(doc.id);
     return std::nullopt;
 }
 
@@ -176,7 +180,7 @@ Result<qint64> Catalog::createCollection(const QString &name, const QString &rem
 
 Result<qint64> Catalog::createCollectionOnce(const QString &name, const QString &remote)
 {
-    const QString what = QStringLiteral("Could not create the collection \"%1\"").arg(name);
+    const QString what = Tr::tr("Could not create the collection \"%1\"").arg(name);
     if (const auto error = collectionNameError(name))
         return Result<qint64>::failure(what + QLatin1StringView(": ") + *error);
     Result<QSqlDatabase> db = m_connections->database();
@@ -192,7 +196,7 @@ Result<qint64> Catalog::createCollectionOnce(const QString &name, const QString 
     if (Status s = run(find, what, {name}); !s)
         return Result<qint64>::failure(s.error());
     if (find.next())
-        return Result<qint64>::failure(what + QLatin1StringView(": a collection with that name already exists"));
+        return Result<qint64>::failure(what + QLatin1StringView(": ") + Tr::tr("a collection with that name already exists"));
     find.finish();
 
     // MariaDB: RETURNING rows do not reach Qt's driver (see insertedDocuments()); the id is the
@@ -204,7 +208,7 @@ Result<qint64> Catalog::createCollectionOnce(const QString &name, const QString 
     if (Status s = run(insert, what, {name, text(remote), nowMs()}); !s)
         return Result<qint64>::failure(s.error());
     if (maria ? !insert.lastInsertId().isValid() : !insert.next())
-        return Result<qint64>::failure(sqlErrorText(what + QLatin1StringView(" (no id returned)"), insert.lastError()));
+        return Result<qint64>::failure(sqlErrorText(Tr::tr("%1 (no id returned)").arg(what), insert.lastError()));
     const qint64 id = maria ? insert.lastInsertId().toLongLong() : insert.value(0).toLongLong();
     insert.finish();
     if (Status s = tx.commit(); !s)
@@ -219,7 +223,7 @@ Status Catalog::renameCollection(qint64 id, const QString &newName)
 
 Status Catalog::renameCollectionOnce(qint64 id, const QString &newName)
 {
-    const QString what = QStringLiteral("Could not rename collection %1 to \"%2\"").arg(id).arg(newName);
+    const QString what = Tr::tr("Could not rename collection %1 to \"%2\"").arg(id).arg(newName);
     if (const auto error = collectionNameError(newName))
         return Status::failure(what + QLatin1StringView(": ") + *error);
     Result<QSqlDatabase> db = m_connections->database();
@@ -235,14 +239,14 @@ Status Catalog::renameCollectionOnce(qint64 id, const QString &newName)
     if (Status s = run(find, what, {newName, qlonglong(id)}); !s)
         return s;
     if (find.next())
-        return Status::failure(what + QLatin1StringView(": another collection has that name"));
+        return Status::failure(what + QLatin1StringView(": ") + Tr::tr("another collection has that name"));
     find.finish();
     if (Status s = prepare(update, QStringLiteral("UPDATE collections SET name = ? WHERE id = ?"), what); !s)
         return s;
     if (Status s = run(update, what, {newName, qlonglong(id)}); !s)
         return s;
     if (update.numRowsAffected() == 0)
-        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+        return Status::failure(what + QLatin1StringView(": ") + Tr::tr("there is no such collection"));
     return tx.commit();
 }
 
@@ -254,8 +258,8 @@ Status Catalog::setCollectionRemote(qint64 id, const QString &remote)
 Status Catalog::setCollectionRemoteOnce(qint64 id, const QString &remote)
 {
     return writeOne(*m_connections, QStringLiteral("UPDATE collections SET remote = ? WHERE id = ?"),
-                    {text(remote), qlonglong(id)}, QStringLiteral("Could not set the remote of collection %1").arg(id),
-                    QLatin1StringView("there is no such collection"));
+                    {text(remote), qlonglong(id)}, Tr::tr("Could not set the remote of collection %1").arg(id),
+                    Tr::tr("there is no such collection"));
 }
 
 Status Catalog::removeCollection(qint64 id)
@@ -267,8 +271,8 @@ Status Catalog::removeCollectionOnce(qint64 id)
 {
     // Documents go with it: ON DELETE CASCADE (SQLite: foreign_keys=ON on every connection).
     return writeOne(*m_connections, QStringLiteral("DELETE FROM collections WHERE id = ?"), {qlonglong(id)},
-                    QStringLiteral("Could not remove collection %1").arg(id),
-                    QLatin1StringView("there is no such collection"));
+                    Tr::tr("Could not remove collection %1").arg(id),
+                    Tr::tr("there is no such collection"));
 }
 
 Result<QList<Collection>> Catalog::collections()
@@ -279,7 +283,7 @@ Result<QList<Collection>> Catalog::collections()
 Result<QList<Collection>> Catalog::collectionsOnce()
 {
     using R = Result<QList<Collection>>;
-    const QString what = QStringLiteral("Could not list the collections");
+    const QString what = Tr::tr("Could not list the collections");
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());
@@ -297,7 +301,7 @@ Result<std::optional<Collection>> Catalog::collection(qint64 id)
 Result<std::optional<Collection>> Catalog::collectionOnce(qint64 id)
 {
     return collectionWhere(*m_connections, QStringLiteral("WHERE c.id = ?"), qlonglong(id),
-                           QStringLiteral("Could not read collection %1").arg(id));
+                           Tr::tr("Could not read collection %1").arg(id));
 }
 
 Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
@@ -308,7 +312,7 @@ Result<std::optional<Collection>> Catalog::collectionByName(const QString &name)
 Result<std::optional<Collection>> Catalog::collectionByNameOnce(const QString &name)
 {
     return collectionWhere(*m_connections, QStringLiteral("WHERE c.name = ?"), name,
-                           QStringLiteral("Could not read the collection \"%1\"").arg(name));
+                           Tr::tr("Could not read the collection \"%1\"").arg(name));
 }
 
 Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, const QList<QByteArray> &paths)
@@ -318,7 +322,7 @@ Result<QHash<QByteArray, PathState>> Catalog::pathStates(qint64 collectionId, co
 
 Result<QHash<QByteArray, PathState>> Catalog::pathStatesOnce(qint64 collectionId, const QList<QByteArray> &paths)
 {
-    const QString what = QStringLiteral("Could not look up %1 path(s) in collection %2").arg(paths.size()).arg(collectionId);
+    const QString what = Tr::tr("Could not look up %n path(s) in collection %1", nullptr, int(paths.size())).arg(collectionId);
     if (paths.isEmpty())
         return QHash<QByteArray, PathState>();
     return newestRows(*m_connections, collectionId, distinct(paths), what);
@@ -336,7 +340,7 @@ Result<QByteArray> Catalog::uploadStateOnce(qint64 id)
     if (!db)
         return R::failure(db.error());
     Result<QSqlQuery> q = select(*db, QStringLiteral("SELECT upload_state FROM documents WHERE id = ?"), {qlonglong(id)},
-                                 QStringLiteral("Could not read the upload state of document %1").arg(id));
+                                 Tr::tr("Could not read the upload state of document %1").arg(id));
     if (!q)
         return R::failure(q.error());
     return q->next() ? q->value(0).toString().toLatin1() : QByteArray();
@@ -349,7 +353,7 @@ Result<QList<Document>> Catalog::unfinishedHashing(qint64 collectionId)
 Result<QList<Document>> Catalog::unfinishedHashingOnce(qint64 collectionId)
 {
     using R = Result<QList<Document>>;
-    const QString what = QStringLiteral("Could not list the documents waiting to be hashed");
+    const QString what = Tr::tr("Could not list the documents waiting to be hashed");
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());
@@ -376,7 +380,7 @@ Result<QList<Document>> Catalog::documents(const DocumentQuery &query)
 Result<QList<Document>> Catalog::documentsOnce(const DocumentQuery &query)
 {
     using R = Result<QList<Document>>;
-    const QString what = QStringLiteral("Could not list documents");
+    const QString what = Tr::tr("Could not list documents");
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());
@@ -410,7 +414,7 @@ Result<qint64> Catalog::countDocuments(const DocumentQuery &query)
 Result<qint64> Catalog::countDocumentsOnce(const DocumentQuery &query)
 {
     using R = Result<qint64>;
-    const QString what = QStringLiteral("Could not count documents");
+    const QString what = Tr::tr("Could not count documents");
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());
@@ -435,7 +439,7 @@ Result<std::optional<Document>> Catalog::documentOnce(qint64 id)
     if (!db)
         return R::failure(db.error());
     Result<QSqlQuery> q = select(*db, QStringLiteral("SELECT %1 FROM documents WHERE id = ?").arg(kDocColumns),
-                                 {qlonglong(id)}, QStringLiteral("Could not read document %1").arg(id));
+                                 {qlonglong(id)}, Tr::tr("Could not read document %1").arg(id));
     if (!q)
         return R::failure(q.error());
     return readFirst(*q, readDocument);
@@ -449,7 +453,7 @@ Result<QHash<DocStatus, qint64>> Catalog::statusCounts(qint64 collectionId)
 Result<QHash<DocStatus, qint64>> Catalog::statusCountsOnce(qint64 collectionId)
 {
     using R = Result<QHash<DocStatus, qint64>>;
-    const QString what = QStringLiteral("Could not count documents by status");
+    const QString what = Tr::tr("Could not count documents by status");
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
         return R::failure(db.error());

@@ -3,6 +3,7 @@
 #include "catalog/mariadburl.h"
 #include "catalog/pgurl.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QStandardPaths>
 #include <QUrl>
@@ -10,6 +11,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (CatalogConfig is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::CatalogConfig)
+};
 
 // The scheme of a "scheme://..." location (RFC 3986: a letter, then letters, digits, '+', '-' or
 // '.'), lower-cased; empty for a file path. At least two characters, so that a Windows drive
@@ -29,9 +36,11 @@ QString urlScheme(const QString &location)
     return location.left(end).toLower();
 }
 
-const QString kSupported = QStringLiteral(
-        "a SQLite file (a path or a file:// URL), PostgreSQL (postgresql:// or postgres://) and "
-        "MariaDB/MySQL (mysql:// or mariadb://)");
+QString supportedCatalogs()
+{
+    return Tr::tr("a SQLite file (a path or a file:// URL), PostgreSQL (postgresql:// or postgres://) and "
+                  "MariaDB/MySQL (mysql:// or mariadb://)");
+}
 
 } // namespace
 
@@ -56,14 +65,14 @@ CatalogConfig CatalogConfig::defaultConfig()
 std::optional<QString> CatalogConfig::locationError() const
 {
     if (location.isEmpty())
-        return QStringLiteral("no catalog given; Quire's catalog is %1").arg(kSupported);
+        return Tr::tr("no catalog given; Quire's catalog is %1").arg(supportedCatalogs());
     const QString scheme = urlScheme(location);
     if (scheme.isEmpty() || isServer())
         return std::nullopt;
     if (scheme == QLatin1StringView("file"))
-        return QStringLiteral("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(displayLocation());
-    return QStringLiteral("Quire cannot keep its catalog at a %1:// URL (\"%2\"); it supports %3")
-            .arg(scheme, displayLocation(), kSupported);
+        return Tr::tr("\"%1\" is not a local file URL (file:///path/to/catalog.sqlite)").arg(displayLocation());
+    return Tr::tr("Quire cannot keep its catalog at a %1:// URL (\"%2\"); it supports %3")
+            .arg(scheme, displayLocation(), supportedCatalogs());
 }
 
 bool CatalogConfig::passwordInUrl() const

@@ -105,7 +105,9 @@ QFuture<CatalogService::CatalogTest> CatalogService::testCatalog(const QString &
                 QString headline;
                 if (manager.passwordRefused())
                     headline = tr("The server refused the password (or needs one).");
-                else if (e.contains(QLatin1StringView("not installed")))
+                else if (!QSqlDatabase::isDriverAvailable(config.isPostgres() ? QStringLiteral("QPSQL")
+                                                          : config.isMariaDb() ? QStringLiteral("QMYSQL")
+                                                                               : QStringLiteral("QSQLITE")))
                     headline = tr("The database driver is not installed.");
                 else if (e.contains(QLatin1StringView("does not exist")) || e.contains(QLatin1StringView("Unknown database")))
                     headline = tr("The server has no such database.");
@@ -292,7 +294,7 @@ QFuture<Result<VerifyResult>> CatalogService::verify(qint64 documentId)
                 return Result<VerifyResult>::failure(r.error());
             if (!r->has_value())
                 return Result<VerifyResult>::failure(
-                    QObject::tr("Document %1 is no longer in the catalog.").arg(documentId));
+                    tr("Document %1 is no longer in the catalog.").arg(documentId));
             const Document &doc = **r;
             VerifyResult v;
             v.id = doc.id;

@@ -3,6 +3,7 @@
 #include "catalog/dbconnections.h"
 #include "catalog/machine.h"
 
+#include <QCoreApplication>
 #include <QStringList>
 
 #include <algorithm>
@@ -11,6 +12,12 @@
 namespace quire::catalogsql {
 
 namespace {
+
+// The translation context of the messages below (the catalog's SQL helpers are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Catalog)
+};
 
 const QString &emptyText()
 {
@@ -190,7 +197,7 @@ Result<QSqlQuery> select(const QSqlDatabase &db, const QString &sql, const QVari
 }
 
 Status writeOne(ConnectionManager &connections, const QString &sql, std::initializer_list<QVariant> values,
-                const QString &what, QLatin1StringView noRow)
+                const QString &what, const QString &noRow)
 {
     Result<QSqlDatabase> db = connections.database();
     if (!db)
@@ -388,7 +395,7 @@ Result<QList<std::pair<qint64, QByteArray>>> insertedDocuments(ConnectionManager
     const qint64 first = insert.lastInsertId().toLongLong();
     insert.finish();
     if (first <= 0)
-        return R::failure(what + QLatin1StringView(": the database returned no id for the new documents"));
+        return R::failure(what + QLatin1StringView(": ") + Tr::tr("the database returned no id for the new documents"));
     QString error;
     const std::shared_ptr<QSqlQuery> read = connections.preparedStatement(
             QStringLiteral("SELECT id, source_path FROM documents WHERE id >= ? ORDER BY id LIMIT ?"), &error);
@@ -461,7 +468,7 @@ Status requireCollection(ConnectionManager &connections, qint64 collectionId, co
     const bool found = q->next();
     q->finish();
     if (!found)
-        return Status::failure(what + QLatin1StringView(": there is no such collection"));
+        return Status::failure(what + QLatin1StringView(": ") + Tr::tr("there is no such collection"));
     return {};
 }
 

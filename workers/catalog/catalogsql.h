@@ -66,7 +66,7 @@ Result<QSqlQuery> select(const QSqlDatabase &db, const QString &sql, const QVari
 // connection. With `noRow` given, a statement that changed no row fails with it ("what: noRow")
 // and nothing is committed.
 Status writeOne(ConnectionManager &connections, const QString &sql, std::initializer_list<QVariant> values,
-                const QString &what, QLatin1StringView noRow = {});
+                const QString &what, const QString &noRow = {});
 
 Document readDocument(const QSqlQuery &q);
 Collection readCollection(const QSqlQuery &q);

@@ -8,6 +8,7 @@
 #include "catalog/machine.h"
 #include "catalog/transaction.h"
 
+#include <QCoreApplication>
 #include <QMap>
 #include <QSet>
 #include <QSqlError>
@@ -17,6 +18,16 @@ namespace quire {
 
 using namespace catalogsql;
 
+namespace {
+
+// The translation context of the messages below (Catalog is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Catalog)
+};
+
+} // namespace
+
 Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QList<NewDocument> &docs)
 {
     return retryTransient([&] { return addQueuedOnce(collectionId, docs); }, m_where);
@@ -25,12 +36,12 @@ Result<QList<QueuedDocument>> Catalog::addQueued(qint64 collectionId, const QLis
 Result<QList<QueuedDocument>> Catalog::addQueuedOnce(qint64 collectionId, const QList<NewDocument> &docs)
 {
     using R = Result<QList<QueuedDocument>>;
-    const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
+    const QString what = Tr::tr("Could not add %n document(s) to collection %1", nullptr, int(docs.size())).arg(collectionId);
     if (docs.isEmpty())
         return QList<QueuedDocument>();
     for (const NewDocument &d : docs) {
         if (d.sourcePath.isEmpty())
-            return R::failure(what + QLatin1StringView(": a document has no source path"));
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("a document has no source path"));
     }
     Result<QSqlDatabase> db = m_connections->database();
     if (!db)
@@ -145,7 +156,7 @@ Result<QList<QueuedDocument>> Catalog::addQueuedOnce(qint64 collectionId, const 
             continue;
         const qint64 id = insertedIds[slotOf[i]];
         if (id <= 0)
-            return R::failure(what + QLatin1StringView(": the database returned no id for a new document"));
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("the database returned no id for a new document"));
         out[i] = {id, false};
     }
     if (Status s = tx.commit(); !s)
@@ -162,14 +173,14 @@ Result<QList<AddedDocument>> Catalog::addHashed(qint64 collectionId, const QList
 Result<QList<AddedDocument>> Catalog::addHashedOnce(qint64 collectionId, const QList<HashedDocument> &docs)
 {
     using R = Result<QList<AddedDocument>>;
-    const QString what = QStringLiteral("Could not add %1 document(s) to collection %2").arg(docs.size()).arg(collectionId);
+    const QString what = Tr::tr("Could not add %n document(s) to collection %1", nullptr, int(docs.size())).arg(collectionId);
     if (docs.isEmpty())
         return QList<AddedDocument>();
     for (const HashedDocument &d : docs) {
         if (d.doc.sourcePath.isEmpty())
-            return R::failure(what + QLatin1StringView(": a document has no source path"));
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("a document has no source path"));
         if (!d.cancelled && d.error.isEmpty() && !isSha256Hex(d.sha256.toLower()))
-            return R::failure(what + QStringLiteral(": %1 has no valid SHA-256 (\"%2\")")
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("%1 has no valid SHA-256 (\"%2\")")
                                              .arg(text(d.doc.fileName).toString(), QString::fromLatin1(d.sha256.left(80))));
     }
     Result<QSqlDatabase> db = m_connections->database();
@@ -298,7 +309,7 @@ Result<QList<AddedDocument>> Catalog::addHashedOnce(qint64 collectionId, const Q
         return R::failure(s.error());
     for (qsizetype i = 0; i < docs.size(); ++i) {
         if (!out[i].conflict && !out[i].unchanged && out[i].id <= 0)
-            return R::failure(what + QLatin1StringView(": the database returned no id for a new document"));
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("the database returned no id for a new document"));
     }
     if (Status s = tx.commit(); !s)
         return R::failure(s.error());
@@ -332,12 +343,12 @@ Result<QList<HashApplied>> Catalog::applyHashes(const QList<HashUpdate> &updates
 Result<QList<HashApplied>> Catalog::applyHashesOnce(const QList<HashUpdate> &updates)
 {
     using R = Result<QList<HashApplied>>;
-    const QString what = QStringLiteral("Could not record %1 hash result(s)").arg(updates.size());
+    const QString what = Tr::tr("Could not record %n hash result(s)", nullptr, int(updates.size()));
     if (updates.isEmpty())
         return QList<HashApplied>();
     for (const HashUpdate &u : updates) {
         if (u.error.isEmpty() && !isSha256Hex(u.sha256.toLower()))
-            return R::failure(what + QStringLiteral(": document %1 has no valid SHA-256 (\"%2\")")
+            return R::failure(what + QLatin1StringView(": ") + Tr::tr("document %1 has no valid SHA-256 (\"%2\")")
                                              .arg(u.id).arg(QString::fromLatin1(u.sha256.left(80))));
     }
     Result<QSqlDatabase> db = m_connections->database();
@@ -525,7 +536,7 @@ Status Catalog::setStatus(const QList<qint64> &ids, DocStatus status, const QStr
 
 Status Catalog::setStatusOnce(const QList<qint64> &ids, DocStatus status, const QString &error)
 {
-    const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(status));
+    const QString what = Tr::tr("Could not set %n document(s) to %1", nullptr, int(ids.size())).arg(statusName(status));
     if (ids.isEmpty())
         return {};
     Result<QSqlDatabase> db = m_connections->database();
@@ -553,7 +564,7 @@ Status Catalog::setUploaded(qint64 id, const QString &remoteLocation)
     if (!missing)
         return Status::failure(missing.error());
     if (!missing->isEmpty())
-        return Status::failure(QStringLiteral("Could not mark document %1 as uploaded: there is no such document").arg(id));
+        return Status::failure(Tr::tr("Could not mark document %1 as uploaded: there is no such document").arg(id));
     return {};
 }
 
@@ -565,8 +576,8 @@ Result<QList<qint64>> Catalog::setUploaded(const QList<UploadedDocument> &docs)
 Result<QList<qint64>> Catalog::setUploadedOnce(const QList<UploadedDocument> &docs)
 {
     using R = Result<QList<qint64>>;
-    const QString what = docs.size() == 1 ? QStringLiteral("Could not mark document %1 as uploaded").arg(docs.first().id)
-                                          : QStringLiteral("Could not mark %1 documents as uploaded").arg(docs.size());
+    const QString what = docs.size() == 1 ? Tr::tr("Could not mark document %1 as uploaded").arg(docs.first().id)
+                                          : Tr::tr("Could not mark %n documents as uploaded", nullptr, int(docs.size()));
     if (docs.isEmpty())
         return QList<qint64>();
     // One row per execution of a statement prepared once per connection: each row says whether
@@ -598,7 +609,7 @@ Status Catalog::setUploadStateOnce(qint64 id, const QByteArray &state)
 {
     return writeOne(*m_connections, QStringLiteral("UPDATE documents SET upload_state = ? WHERE id = ?"),
                     {text(QString::fromLatin1(state)), qlonglong(id)},
-                    QStringLiteral("Could not record the upload state of document %1").arg(id));
+                    Tr::tr("Could not record the upload state of document %1").arg(id));
 }
 
 Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const QList<DocStatus> &from,
@@ -610,7 +621,7 @@ Result<QList<qint64>> Catalog::transitionStatus(const QList<qint64> &ids, const 
 Result<QList<qint64>> Catalog::transitionStatusOnce(const QList<qint64> &ids, const QList<DocStatus> &from,
                                                 DocStatus to, const QString &error)
 {
-    const QString what = QStringLiteral("Could not set %1 document(s) to %2").arg(ids.size()).arg(statusName(to));
+    const QString what = Tr::tr("Could not set %n document(s) to %1", nullptr, int(ids.size())).arg(statusName(to));
     return transition(*m_connections, ids, from, to, error, to == DocStatus::Uploading ? 1 : 0, what);
 }
 
@@ -621,7 +632,7 @@ Result<QList<qint64>> Catalog::releaseClaims(const QList<qint64> &ids, DocStatus
 
 Result<QList<qint64>> Catalog::releaseClaimsOnce(const QList<qint64> &ids, DocStatus to)
 {
-    const QString what = QStringLiteral("Could not give back %1 claimed document(s) as %2").arg(ids.size()).arg(statusName(to));
+    const QString what = Tr::tr("Could not give back %n claimed document(s) as %1", nullptr, int(ids.size())).arg(statusName(to));
     return transition(*m_connections, ids, {DocStatus::Uploading}, to, QString(), -1, what);
 }
 
@@ -633,7 +644,7 @@ Result<QList<Document>> Catalog::removeDocuments(const QList<qint64> &ids)
 Result<QList<Document>> Catalog::removeDocumentsOnce(const QList<qint64> &ids)
 {
     using R = Result<QList<Document>>;
-    const QString what = QStringLiteral("Could not remove %1 document(s)").arg(ids.size());
+    const QString what = Tr::tr("Could not remove %n document(s)", nullptr, int(ids.size()));
     if (ids.isEmpty())
         return QList<Document>();
     Result<QSqlDatabase> db = m_connections->database();
@@ -670,7 +681,7 @@ Status Catalog::restoreDocuments(const QList<Document> &docs)
 
 Status Catalog::restoreDocumentsOnce(const QList<Document> &docs)
 {
-    const QString what = QStringLiteral("Could not restore %1 document(s)").arg(docs.size());
+    const QString what = Tr::tr("Could not restore %n document(s)", nullptr, int(docs.size()));
     if (docs.isEmpty())
         return {};
     Result<QSqlDatabase> db = m_connections->database();
@@ -723,7 +734,7 @@ Status Catalog::restoreDocumentsOnce(const QList<Document> &docs)
         if (!sequence.exec(QStringLiteral(
                     "SELECT setval('documents_id_seq', t.m) FROM (SELECT MAX(id) AS m FROM documents) t, "
                     "documents_id_seq s WHERE t.m > s.last_value OR NOT s.is_called")))
-            return Status::failure(sqlErrorText(what + QLatin1StringView(" (advancing the id sequence)"), sequence.lastError()));
+            return Status::failure(sqlErrorText(Tr::tr("%1 (advancing the id sequence)").arg(what), sequence.lastError()));
     }
     return tx.commit();
 }

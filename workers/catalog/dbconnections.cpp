@@ -25,6 +25,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The translation context of the messages below (ConnectionManager is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::ConnectionManager)
+};
+
 constexpr int kSqliteBusyTimeoutMs = 10'000;
 // PostgreSQL: bound every wait (connect, locks) so a stuck server cannot hang a worker forever.
 constexpr int kPgConnectTimeoutS = 10;
@@ -253,7 +259,7 @@ Status configureSqlite(QSqlDatabase &db)
             const int code = q.lastError().nativeErrorCode().toInt() & 0xff;   // primary result code
             const bool busy = code == 5 /* SQLITE_BUSY */ || code == 6 /* SQLITE_LOCKED */;
             if (!busy || Clock::now() + delay >= deadline)
-                return Status::failure(QStringLiteral("could not run \"%1\": %2")
+                return Status::failure(Tr::tr("could not run \"%1\": %2")
                                                .arg(QLatin1StringView(p.sql), q.lastError().text()));
             std::this_thread::sleep_for(delay);
             delay = std::min(delay * 2, std::chrono::milliseconds(50));
@@ -281,7 +287,7 @@ Status configurePostgres(QSqlDatabase &db)
     for (const QString &sql : statements) {
         QSqlQuery q(db);
         if (!q.exec(sql))
-            return Status::failure(QStringLiteral("could not run \"%1\": %2").arg(sql, q.lastError().text()));
+            return Status::failure(Tr::tr("could not run \"%1\": %2").arg(sql, q.lastError().text()));
     }
     return {};
 }
@@ -292,15 +298,15 @@ Status configureMariaDb(QSqlDatabase &db)
     // max_statement_time); MySQL differs in each.
     QSqlQuery version(db);
     if (!version.exec(QStringLiteral("SELECT VERSION()")) || !version.next())
-        return Status::failure(QStringLiteral("could not read the server's version: %1").arg(version.lastError().text()));
+        return Status::failure(Tr::tr("could not read the server's version: %1").arg(version.lastError().text()));
     const QString name = version.value(0).toString();
     const QList<QStringView> numbers = QStringView(name).split(u'.');
     const int major = numbers.value(0).toInt(), minor = numbers.size() > 1 ? numbers.at(1).toInt() : 0;
     if (!name.contains(QLatin1StringView("MariaDB"), Qt::CaseInsensitive))
-        return Status::failure(QStringLiteral("the server is MySQL %1; Quire's catalog runs on MariaDB 10.5 or later, "
-                                              "not on MySQL").arg(name));
+        return Status::failure(Tr::tr("the server is MySQL %1; Quire's catalog runs on MariaDB 10.5 or later, "
+                                      "not on MySQL").arg(name));
     if (major < 10 || (major == 10 && minor < 5))
-        return Status::failure(QStringLiteral("the server is MariaDB %1; Quire's catalog needs 10.5 or later").arg(name));
+        return Status::failure(Tr::tr("the server is MariaDB %1; Quire's catalog needs 10.5 or later").arg(name));
     const QString statements[] = {
         // What PostgreSQL does by default, and what the catalog's writers expect: each statement
         // sees what was committed before it (the writer lock orders the writers).
@@ -313,7 +319,7 @@ Status configureMariaDb(QSqlDatabase &db)
     for (const QString &sql : statements) {
         QSqlQuery q(db);
         if (!q.exec(sql))
-            return Status::failure(QStringLiteral("could not run \"%1\": %2").arg(sql, q.lastError().text()));
+            return Status::failure(Tr::tr("could not run \"%1\": %2").arg(sql, q.lastError().text()));
     }
     return {};
 }
@@ -347,8 +353,8 @@ Result<QSqlDatabase> ConnectionManager::database()
                        "catalog connections must not be used on the GUI thread (run the work on the I/O pool)");
         }
         return Result<QSqlDatabase>::failure(
-                QStringLiteral("Catalog %1: refused to use the database on the GUI thread; "
-                               "catalog work must run on a worker thread")
+                Tr::tr("Catalog %1: refused to use the database on the GUI thread; "
+                       "catalog work must run on a worker thread")
                         .arg(m_state->config.displayLocation()));
     }
 
@@ -384,7 +390,7 @@ Result<QSqlDatabase> ConnectionManager::database()
 
     const CatalogConfig &config = m_state->config;
     if (const std::optional<QString> unusable = config.locationError())
-        return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(*unusable));
+        return Result<QSqlDatabase>::failure(Tr::tr("Cannot open the catalog: %1").arg(*unusable));
     const QString name = QStringLiteral("quire-%1-%2").arg(m_state->id).arg(
             m_state->nextConnection.fetch_add(1, std::memory_order_relaxed));
     const QString driver = config.isPostgres() ? QStringLiteral("QPSQL")
@@ -398,18 +404,18 @@ Result<QSqlDatabase> ConnectionManager::database()
         QString error;
         pg = parsePostgresUrl(config.location, &error);
         if (!pg)
-            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
+            return Result<QSqlDatabase>::failure(Tr::tr("Cannot open the catalog: %1").arg(error));
     } else if (config.isMariaDb()) {
         QString error;
         maria = parseMariaDbUrl(config.location, &error);
         if (!maria)
-            return Result<QSqlDatabase>::failure(QStringLiteral("Cannot open the catalog: %1").arg(error));
+            return Result<QSqlDatabase>::failure(Tr::tr("Cannot open the catalog: %1").arg(error));
     } else {
         // SQLite creates the file but not its folder (first run: the data folder may not exist).
         const QString dir = QFileInfo(config.location).absolutePath();
         if (!QDir().mkpath(dir))
             return Result<QSqlDatabase>::failure(
-                    QStringLiteral("Cannot open the catalog %1: could not create the folder %2")
+                    Tr::tr("Cannot open the catalog %1: could not create the folder %2")
                             .arg(where, QDir::toNativeSeparators(dir)));
     }
 
@@ -418,16 +424,18 @@ Result<QSqlDatabase> ConnectionManager::database()
         std::lock_guard lock(g_registryMutex);
         if (!QSqlDatabase::isDriverAvailable(driver)) {
 #ifdef Q_OS_LINUX
-            const QString package = QStringLiteral(" (Debian: libqt6sql6-%1)")
+            const QString package = QStringLiteral("libqt6sql6-%1")
                                         .arg(config.isPostgres() ? QStringLiteral("psql")
                                              : config.isMariaDb() ? QStringLiteral("mysql")
                                                                   : QStringLiteral("sqlite"));
-#else
-            const QString package = QStringLiteral(" (Qt's sqldrivers plugin folder lacks it)");
-#endif
             return Result<QSqlDatabase>::failure(
-                    QStringLiteral("Cannot open the catalog %1: the Qt SQL driver %2 is not installed%3")
+                    Tr::tr("Cannot open the catalog %1: the Qt SQL driver %2 is not installed (Debian: %3)")
                             .arg(where, driver, package));
+#else
+            return Result<QSqlDatabase>::failure(
+                    Tr::tr("Cannot open the catalog %1: the Qt SQL driver %2 is not installed "
+                           "(Qt's sqldrivers plugin folder lacks it)").arg(where, driver));
+#endif
         }
         db = QSqlDatabase::addDatabase(driver, name);
     }
@@ -498,9 +506,10 @@ Result<QSqlDatabase> ConnectionManager::database()
     // checkMariaDbServerCertificate()); a certificate that fails is final, not retried. A server
     // that cannot be reached is left to the client library's connect (and its retries below).
     if (maria) {
-        if (const Status tls = checkMariaDbServerCertificate(*maria, kMariaDbConnectTimeoutS * 1000);
-            !tls && !tls.error().contains(QLatin1StringView("could not be reached")))
-            return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, tls.error()));
+        bool unreachable = false;
+        if (const Status tls = checkMariaDbServerCertificate(*maria, kMariaDbConnectTimeoutS * 1000, &unreachable);
+            !tls && !unreachable)
+            return discard(Tr::tr("Cannot open the catalog %1: %2").arg(where, tls.error()));
     }
 
     bool opened = db.open();
@@ -543,20 +552,20 @@ Result<QSqlDatabase> ConnectionManager::database()
     if (!opened) {
         QString why = db.lastError().text().trimmed();
         if (attempts > 1)
-            why += QStringLiteral(" (tried %1 times)").arg(attempts);
+            why = Tr::tr("%1 (tried %n times)", nullptr, attempts).arg(why);
         // libpq: "fe_sendauth: no password supplied", "password authentication failed for user";
         // MariaDB: "Access denied for user … (using password: NO)".
         if (refused)
-            why += QStringLiteral(" (the catalog's password comes from the keychain (the window asks for it), "
-                                  "$QUIRE_CATALOG_PASSWORD or %1)").arg(pg ? QStringLiteral("~/.pgpass") : QStringLiteral("~/.my.cnf"));
+            why = Tr::tr("%1 (the catalog's password comes from the keychain (the window asks for it), "
+                         "$QUIRE_CATALOG_PASSWORD or %2)").arg(why, pg ? QStringLiteral("~/.pgpass") : QStringLiteral("~/.my.cnf"));
         // The server could not be reached: the caller may try the whole operation again.
         if (config.isServer() && worthRetrying(db.lastError().text()))
             noteSqlFailure(SqlFailure::Lost);
-        return discard(QStringLiteral("Cannot open the catalog %1: %2").arg(where, why));
+        return discard(Tr::tr("Cannot open the catalog %1: %2").arg(where, why));
     }
     const Status configured = pg ? configurePostgres(db) : maria ? configureMariaDb(db) : configureSqlite(db);
     if (!configured)
-        return discard(QStringLiteral("Cannot set up the catalog connection to %1: %2").arg(where, configured.error()));
+        return discard(Tr::tr("Cannot set up the catalog connection to %1: %2").arg(where, configured.error()));
 
     m_state->open.fetch_add(1, std::memory_order_relaxed);
     m_state->opened.fetch_add(1, std::memory_order_relaxed);

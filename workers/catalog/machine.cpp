@@ -2,11 +2,18 @@
 
 #include "hashing/hasher.h"
 
+#include <QCoreApplication>
 #include <QSysInfo>
 
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (Machine is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Machine)
+};
 
 constexpr qsizetype kMaxId = 64;
 constexpr qsizetype kMaxName = 64;
@@ -67,7 +74,7 @@ QString displayMachineName(const QString &name)
         out.append(c);
     }
     out = out.trimmed().left(kMaxName);
-    return out.isEmpty() ? QStringLiteral("another machine") : out;
+    return out.isEmpty() ? Tr::tr("another machine") : out;
 }
 
 } // namespace quire

@@ -1,5 +1,6 @@
 #include "catalog/mariadburl.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QSslCertificate>
 #include <QSslConfiguration>
@@ -13,6 +14,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (MariaDbUrl is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::MariaDbUrl)
+};
 
 constexpr QLatin1StringView kSchemes[] = {QLatin1StringView("mysql://"), QLatin1StringView("mariadb://")};
 
@@ -69,11 +76,11 @@ std::optional<MariaDbUrl> parseMariaDbUrl(const QString &text, QString *error)
 {
     auto fail = [&](const QString &why) -> std::optional<MariaDbUrl> {
         if (error)
-            *error = QStringLiteral("invalid MariaDB/MySQL URL \"%1\": %2").arg(redactMariaDbUrl(text), why);
+            *error = Tr::tr("invalid MariaDB/MySQL URL \"%1\": %2").arg(redactMariaDbUrl(text), why);
         return std::nullopt;
     };
     if (!looksLikeMariaDbUrl(text))
-        return fail(QStringLiteral("it must start with mysql:// or mariadb://"));
+        return fail(Tr::tr("it must start with mysql:// or mariadb://"));
     const QUrl url(text, QUrl::StrictMode);
     if (!url.isValid()) {
         // QUrl's message goes on with '; source was "<the whole URL>"', password and all; and
@@ -82,11 +89,11 @@ std::optional<MariaDbUrl> parseMariaDbUrl(const QString &text, QString *error)
         if (const qsizetype end = why.indexOf(u';'); end >= 0)
             why.truncate(end);
         if (why.startsWith(QLatin1StringView("Invalid password")))
-            why = QStringLiteral("Invalid password (a character in it must be percent-encoded)");
+            why = Tr::tr("Invalid password (a character in it must be percent-encoded)");
         return fail(why);
     }
     if (!url.fragment().isEmpty())
-        return fail(QStringLiteral("it has a fragment (\"#…\")"));
+        return fail(Tr::tr("it has a fragment (\"#…\")"));
 
     MariaDbUrl out;
     out.user = url.userName(QUrl::FullyDecoded);
@@ -94,16 +101,16 @@ std::optional<MariaDbUrl> parseMariaDbUrl(const QString &text, QString *error)
     out.host = url.host(QUrl::FullyDecoded);
     out.port = url.port(3306);
     if (out.port < 1 || out.port > 65535)
-        return fail(QStringLiteral("the port %1 is not between 1 and 65535").arg(out.port));
+        return fail(Tr::tr("the port %1 is not between 1 and 65535").arg(out.port));
     QString path = url.path(QUrl::FullyDecoded);
     if (path.startsWith(u'/'))
         path.remove(0, 1);
     if (path.isEmpty())
-        return fail(QStringLiteral("it names no database (mysql://user@host/database)"));
+        return fail(Tr::tr("it names no database (mysql://user@host/database)"));
     // MariaDB's own limits on a database name: 64 characters, no '/', '\\' or '.' and no NUL.
     if (path.size() > 64 || path.contains(u'/') || path.contains(u'\\') || path.contains(u'.')
         || path.contains(QChar(0)))
-        return fail(QStringLiteral("\"%1\" is not a database name (at most 64 characters, no '/', '\\' or '.')")
+        return fail(Tr::tr("\"%1\" is not a database name (at most 64 characters, no '/', '\\' or '.')")
                             .arg(path));
     out.database = path;
 
@@ -117,19 +124,19 @@ std::optional<MariaDbUrl> parseMariaDbUrl(const QString &text, QString *error)
                       : key == QLatin1StringView("ssl-key")      ? &out.sslKey
                                                                   : nullptr;
         if (!slot)
-            return fail(QStringLiteral("unknown parameter \"%1\" (Quire takes socket, ssl-ca, ssl-capath, "
-                                       "ssl-cert and ssl-key)").arg(rawKey));
+            return fail(Tr::tr("unknown parameter \"%1\" (Quire takes socket, ssl-ca, ssl-capath, "
+                               "ssl-cert and ssl-key)").arg(rawKey));
         if (rawValue.isEmpty())
-            return fail(QStringLiteral("the parameter \"%1\" has no value").arg(rawKey));
+            return fail(Tr::tr("the parameter \"%1\" has no value").arg(rawKey));
         // Qt passes connect options as "KEY=value;KEY=value": a ';' would end the value early.
         if (rawValue.contains(u';'))
-            return fail(QStringLiteral("the value of \"%1\" contains ';', which Qt's MySQL driver cannot pass").arg(rawKey));
+            return fail(Tr::tr("the value of \"%1\" contains ';', which Qt's MySQL driver cannot pass").arg(rawKey));
         *slot = rawValue;
     }
     if (out.host.isEmpty() && out.socket.isEmpty())
-        return fail(QStringLiteral("it names no host (mysql://user@host/database, or ?socket=PATH)"));
+        return fail(Tr::tr("it names no host (mysql://user@host/database, or ?socket=PATH)"));
     if ((!out.sslCert.isEmpty() || !out.sslKey.isEmpty()) && out.sslCa.isEmpty() && out.sslCapath.isEmpty())
-        return fail(QStringLiteral("a client certificate needs the server's CA too (ssl-ca or ssl-capath)"));
+        return fail(Tr::tr("a client certificate needs the server's CA too (ssl-ca or ssl-capath)"));
     return out;
 }
 
@@ -168,12 +175,14 @@ QString optionFilePassword(const QString &path)
     return clientMariaDb.isEmpty() ? client : clientMariaDb;
 }
 
-Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
+Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs, bool *unreachable)
 {
+    if (unreachable)
+        *unreachable = false;
     if ((url.sslCa.isEmpty() && url.sslCapath.isEmpty()) || !url.socket.isEmpty())
         return {};
     auto fail = [&](const QString &why) {
-        return Status::failure(QStringLiteral("TLS to %1:%2: %3").arg(url.host).arg(url.port).arg(why));
+        return Status::failure(Tr::tr("TLS to %1:%2: %3").arg(url.host, QString::number(url.port), why));
     };
     QList<QSslCertificate> cas;
     if (!url.sslCa.isEmpty())
@@ -182,7 +191,7 @@ Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
         cas += QSslCertificate::fromPath(QDir(url.sslCapath).filePath(QStringLiteral("*")), QSsl::Pem,
                                          QSslCertificate::PatternSyntax::Wildcard);
     if (cas.isEmpty())
-        return fail(QStringLiteral("no CA certificate could be read from %1").arg(url.sslCa.isEmpty() ? url.sslCapath : url.sslCa));
+        return fail(Tr::tr("no CA certificate could be read from %1").arg(url.sslCa.isEmpty() ? url.sslCapath : url.sslCa));
 
     QSslSocket socket;
     QSslConfiguration config = QSslConfiguration::defaultConfiguration();
@@ -191,8 +200,11 @@ Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
     socket.setSslConfiguration(config);
     socket.setPeerVerifyName(url.host);
     socket.connectToHost(url.host, quint16(url.port));
-    if (!socket.waitForConnected(timeoutMs))
-        return fail(QStringLiteral("the server could not be reached: %1").arg(socket.errorString()));
+    if (!socket.waitForConnected(timeoutMs)) {
+        if (unreachable)
+            *unreachable = true;
+        return fail(Tr::tr("the server could not be reached: %1").arg(socket.errorString()));
+    }
 
     // The server's greeting: a 4-byte header (3-byte length, sequence number), then the payload.
     auto readPacket = [&](QByteArray *payload) {
@@ -211,17 +223,17 @@ Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
     };
     QByteArray greeting;
     if (!readPacket(&greeting) || greeting.isEmpty())
-        return fail(QStringLiteral("the server sent no greeting: %1").arg(socket.errorString()));
+        return fail(Tr::tr("the server sent no greeting: %1").arg(socket.errorString()));
     if (quint8(greeting[0]) == 0xff)   // an error packet: code (2 bytes), then "#" SQLSTATE and the message
-        return fail(QStringLiteral("the server refused: %1").arg(QString::fromUtf8(greeting.mid(3)).remove(QRegularExpression(QStringLiteral("^#.{5}")))));
+        return fail(Tr::tr("the server refused: %1").arg(QString::fromUtf8(greeting.mid(3)).remove(QRegularExpression(QStringLiteral("^#.{5}")))));
     // Protocol 10: version string, connection id (4), scramble (8), filler (1), capabilities (2).
     const qsizetype versionEnd = greeting.indexOf('\0', 1);
     constexpr quint32 kClientSsl = 0x0800;
     if (quint8(greeting[0]) != 10 || versionEnd < 0 || greeting.size() < versionEnd + 1 + 4 + 8 + 1 + 2)
-        return fail(QStringLiteral("not a MariaDB or MySQL server"));
+        return fail(Tr::tr("not a MariaDB or MySQL server"));
     const quint16 capabilities = qFromLittleEndian<quint16>(greeting.constData() + versionEnd + 1 + 4 + 8 + 1);
     if (!(capabilities & kClientSsl))
-        return fail(QStringLiteral("the server does not offer TLS"));
+        return fail(Tr::tr("the server does not offer TLS"));
 
     // SSL request: capabilities, maximum packet size, character set, 23 bytes of zeros.
     constexpr quint32 kFlags = 0x0001 /* LONG_PASSWORD */ | 0x0200 /* PROTOCOL_41 */ | kClientSsl
@@ -239,7 +251,7 @@ Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs)
         QStringList problems;
         for (const QSslError &e : socket.sslHandshakeErrors())
             problems.append(e.errorString());
-        return fail(QStringLiteral("the server's certificate is not trusted: %1")
+        return fail(Tr::tr("the server's certificate is not trusted: %1")
                             .arg(problems.isEmpty() ? socket.errorString() : problems.join(QStringLiteral("; "))));
     }
     socket.abort();

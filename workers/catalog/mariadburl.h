@@ -41,10 +41,10 @@ QString optionFilePassword(const QString &path);
 // library connects, chain *and host name* (Qt 6.4's MySQL driver cannot ask libmariadb to check
 // the name; libmariadb checks the chain again itself). The MariaDB protocol's own TLS upgrade:
 // the server's greeting, an SSL request, the TLS handshake, then the connection is dropped.
-// A failed Status says why (the certificate's problems, the server's refusal, a timeout; "could
-// not be reached" when the connection itself failed).
+// A failed Status says why (the certificate's problems, the server's refusal, a timeout); with
+// *unreachable set when the connection itself failed (the server could not be reached).
 // Blocking: call on a worker thread.
-Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs);
+Status checkMariaDbServerCertificate(const MariaDbUrl &url, int timeoutMs, bool *unreachable = nullptr);
 
 // The password for a connection: the URL's, else $QUIRE_CATALOG_PASSWORD, else the one in
 // ~/.my.cnf, else empty.

@@ -2,6 +2,7 @@
 
 #include "catalog/transaction.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -10,6 +11,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (the migrations are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Migrations)
+};
 
 // Written once for both databases; these words are replaced per dialect:
 //   {ID}    an auto-increment primary key that never reuses a value (undo re-inserts old ids)
@@ -176,7 +183,7 @@ Result<bool> hasVersionTable(QSqlDatabase &db)
                              "WHERE table_schema = DATABASE() AND table_name = 'schema_version'")
             : QStringLiteral("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
     if (!q.exec(sql) || !q.next())
-        return Result<bool>::failure(sqlErrorText(QStringLiteral("Could not read the catalog's schema version"), q.lastError()));
+        return Result<bool>::failure(sqlErrorText(Tr::tr("Could not read the catalog's schema version"), q.lastError()));
     return q.value(0).toBool();
 }
 
@@ -196,7 +203,7 @@ Result<int> currentSchemaVersion(QSqlDatabase &db)
         return 0;
     QSqlQuery q(db);
     if (!q.exec(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version")) || !q.next())
-        return Result<int>::failure(sqlErrorText(QStringLiteral("Could not read the catalog's schema version"), q.lastError()));
+        return Result<int>::failure(sqlErrorText(Tr::tr("Could not read the catalog's schema version"), q.lastError()));
     return q.value(0).toInt();
 }
 
@@ -204,8 +211,8 @@ Status migrate(QSqlDatabase &db)
 {
     const int latest = latestMigration();
     auto tooNew = [&](int version) {
-        return Status::failure(QStringLiteral("The catalog has schema version %1, newer than this version of Quire "
-                                              "understands (%2); use a newer Quire")
+        return Status::failure(Tr::tr("The catalog has schema version %1, newer than this version of Quire "
+                                      "understands (%2); use a newer Quire")
                                        .arg(version).arg(latest));
     };
 
@@ -221,7 +228,7 @@ Status migrate(QSqlDatabase &db)
     const bool pg = isPostgres(db);
     const bool maria = isMariaDb(db);
     QSqlQuery q(db);   // declared before the transaction so it is released after the rollback
-    Transaction tx(db, QStringLiteral("Could not update the catalog's schema"));
+    Transaction tx(db, Tr::tr("Could not update the catalog's schema"));
     if (!tx.ok())
         return tx.status();
 
@@ -230,7 +237,7 @@ Status migrate(QSqlDatabase &db)
                                "version INTEGER NOT NULL PRIMARY KEY, applied %1 NOT NULL)%2")
                         .arg(pg || maria ? QStringLiteral("BIGINT") : QStringLiteral("INTEGER"),
                              maria ? QStringLiteral(" ENGINE=InnoDB") : QString()))) {
-        return Status::failure(sqlErrorText(QStringLiteral("Could not create the schema_version table"), q.lastError()));
+        return Status::failure(sqlErrorText(Tr::tr("Could not create the schema_version table"), q.lastError()));
     }
     const Result<int> current = currentSchemaVersion(db);
     if (!current)
@@ -245,14 +252,14 @@ Status migrate(QSqlDatabase &db)
             const QString sql = maria ? QString::fromUtf8(*it) : dialect(*it, pg);
             if (!q.exec(sql)) {
                 return Status::failure(sqlErrorText(
-                        QStringLiteral("Could not apply catalog migration %1 (\"%2\")").arg(m.version).arg(sql.simplified().left(80)),
+                        Tr::tr("Could not apply catalog migration %1 (\"%2\")").arg(m.version).arg(sql.simplified().left(80)),
                         q.lastError()));
             }
         }
         q.prepare(QStringLiteral("INSERT INTO schema_version (version, applied) VALUES (?, ?)"));
         q.addBindValue(m.version);
         q.addBindValue(QDateTime::currentMSecsSinceEpoch());
-        if (const Status s = execQuery(q, QStringLiteral("Could not record catalog migration %1").arg(m.version)); !s)
+        if (const Status s = execQuery(q, Tr::tr("Could not record catalog migration %1").arg(m.version)); !s)
             return s;
     }
     q.finish();

@@ -1,12 +1,19 @@
 #include "catalog/pgurl.h"
 
 #include <QByteArray>
+#include <QCoreApplication>
 
 #include <libpq-fe.h>
 
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (PostgresUrl is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::PostgresUrl)
+};
 
 constexpr QLatin1StringView kSchemes[] = {QLatin1StringView("postgresql://"),
                                           QLatin1StringView("postgres://")};
@@ -112,15 +119,15 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
 {
     auto fail = [&](const QString &why) -> std::optional<PostgresUrl> {
         if (error)
-            *error = QStringLiteral("invalid PostgreSQL URL \"%1\": %2").arg(redactPostgresUrl(url), why);
+            *error = Tr::tr("invalid PostgreSQL URL \"%1\": %2").arg(redactPostgresUrl(url), why);
         return std::nullopt;
     };
 
     if (schemeLength(url) == 0)
-        return fail(QStringLiteral("it must start with postgresql:// or postgres://"));
+        return fail(Tr::tr("it must start with postgresql:// or postgres://"));
     // libpq would read up to the NUL and never see the rest.
     if (url.contains(QChar(0)))
-        return fail(QStringLiteral("it contains a NUL character"));
+        return fail(Tr::tr("it contains a NUL character"));
 
     // libpq's own parser: multi-host lists, IPv6 literals, percent-decoding and every parameter
     // libpq knows (an unknown one is an error), exactly as libpq will connect. The scheme is
@@ -132,7 +139,7 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
     PQconninfoOption *const options = PQconninfoParse(forLibpq.toUtf8().constData(), &message);
     if (!options) {
         const QString why = message ? libpqProblem(QString::fromUtf8(message), forLibpq, redactPostgresUrl(forLibpq))
-                                    : QStringLiteral("out of memory");
+                                    : Tr::tr("out of memory");
         PQfreemem(message);
         return fail(why);
     }
@@ -164,7 +171,7 @@ std::optional<PostgresUrl> parsePostgresUrl(const QString &url, QString *error)
         // libpq ends the user info at the first '@', the redacted URL at the last: what libpq
         // reads as the port may be part of what the redacted URL hides.
         if (!port.isEmpty() && (!ok || p < 1 || p > 65535))
-            return fail(QStringLiteral("the port \"%1\" is not a number between 1 and 65535")
+            return fail(Tr::tr("the port \"%1\" is not a number between 1 and 65535")
                             .arg(shownPart(port, redactPostgresUrl(url))));
     }
     return out;

@@ -1,5 +1,6 @@
 #include "catalog/transaction.h"
 
+#include <QCoreApplication>
 #include <QFileInfo>
 #include <QSqlDriver>
 #include <QSqlError>
@@ -16,6 +17,12 @@
 namespace quire {
 
 namespace {
+// The translation context of the messages below (Transaction is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Transaction)
+};
+
 // pg_advisory_xact_lock key shared by every Quire process on the same database ("quire" in ASCII).
 constexpr QLatin1StringView kPgWriterLock("SELECT pg_advisory_xact_lock(1903520101)");
 // MariaDB: one named lock per database (a lock name has at most 64 characters, a database name
@@ -152,7 +159,7 @@ QString sqlErrorText(const QString &what, const QSqlError &error)
     noteSqlError(error);
     QString text = error.text().trimmed();
     if (text.isEmpty())
-        text = QStringLiteral("unknown database error");
+        text = Tr::tr("unknown database error");
     return what + QLatin1StringView(": ") + text;
 }
 
@@ -193,14 +200,14 @@ Transaction::Transaction(QSqlDatabase db, QString what)
         // A system_clock deadline: GCC 12 waits on those with pthread_mutex_timedlock, which
         // ThreadSanitizer understands (see docs/ARCHITECTURE.md).
         if (!m_writing.try_lock_until(std::chrono::system_clock::now() + kWriterQueueTimeout)) {
-            m_error = m_what + QStringLiteral(" (starting the transaction): another writer held the catalog "
-                                              "for more than %1 s").arg(kWriterQueueTimeout.count());
+            m_error = Tr::tr("%1 (starting the transaction): another writer held the catalog for more than %2 s")
+                              .arg(m_what, QString::number(kWriterQueueTimeout.count()));
             return;
         }
     }
     QSqlQuery q(m_db);
     if (!q.exec(pg || maria ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"))) {
-        m_error = sqlErrorText(m_what + QLatin1StringView(" (starting the transaction)"), q.lastError());
+        m_error = sqlErrorText(Tr::tr("%1 (starting the transaction)").arg(m_what), q.lastError());
         if (m_writing.owns_lock())
             m_writing.unlock();
         return;
@@ -208,14 +215,14 @@ Transaction::Transaction(QSqlDatabase db, QString what)
     m_active = true;
     ++t_open;
     if (pg && !q.exec(kPgWriterLock)) {
-        m_error = sqlErrorText(m_what + QLatin1StringView(" (waiting for the catalog write lock)"), q.lastError());
+        m_error = sqlErrorText(Tr::tr("%1 (waiting for the catalog write lock)").arg(m_what), q.lastError());
         rollback();
     } else if (maria) {
         // 1: locked; 0: timed out; NULL: an error.
         if (!q.exec(kMariaDbWriterLock) || !q.next() || q.value(0).toInt() != 1) {
             m_error = q.lastError().isValid()
-                    ? sqlErrorText(m_what + QLatin1StringView(" (waiting for the catalog write lock)"), q.lastError())
-                    : m_what + QLatin1StringView(" (waiting for the catalog write lock): another writer held it for more than 30 s");
+                    ? sqlErrorText(Tr::tr("%1 (waiting for the catalog write lock)").arg(m_what), q.lastError())
+                    : Tr::tr("%1 (waiting for the catalog write lock): another writer held it for more than 30 s").arg(m_what);
             if (!q.lastError().isValid())
                 noteSqlFailure(SqlFailure::Conflict);
             rollback();
@@ -233,10 +240,10 @@ Transaction::~Transaction()
 Status Transaction::commit()
 {
     if (!m_active)
-        return Status::failure(m_error.isEmpty() ? m_what + QLatin1StringView(": no transaction to commit") : m_error);
+        return Status::failure(m_error.isEmpty() ? m_what + QLatin1StringView(": ") + Tr::tr("no transaction to commit") : m_error);
     QSqlQuery q(m_db);
     if (!q.exec(QStringLiteral("COMMIT"))) {
-        m_error = sqlErrorText(m_what + QLatin1StringView(" (committing)"), q.lastError());
+        m_error = sqlErrorText(Tr::tr("%1 (committing)").arg(m_what), q.lastError());
         rollback();
         // Whether a COMMIT that failed (the connection lost on the way) took effect is unknown:
         // never retried.

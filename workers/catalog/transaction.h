@@ -2,6 +2,7 @@
 
 #include "jobs/result.h"
 
+#include <QCoreApplication>
 #include <QSqlDatabase>
 #include <QString>
 #include <QStringList>
@@ -66,9 +67,9 @@ auto retryTransient(F &&attempt, const QString &where = {}) -> decltype(attempt(
                 return result;
             QStringList notes;
             if (failed > 1)
-                notes.append(QStringLiteral("tried %1 times").arg(failed));
+                notes.append(QCoreApplication::translate("quire::Transaction", "tried %n times", nullptr, failed));
             if (named)
-                notes.append(QStringLiteral("catalog %1").arg(where));
+                notes.append(QCoreApplication::translate("quire::Transaction", "catalog %1").arg(where));
             return decltype(result)::failure(result.error() + QStringLiteral(" (%1)").arg(notes.join(QStringLiteral("; "))));
         }
     }

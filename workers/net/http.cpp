@@ -26,6 +26,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// The translation context of the messages below (Client is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::HttpClient)
+};
+
 bool onGuiThread()
 {
     const auto *app = QCoreApplication::instance();
@@ -46,10 +52,10 @@ QString durationText(milliseconds d)
 {
     const qint64 s = (d.count() + 999) / 1000;
     if (s < 120)
-        return QStringLiteral("%1 s").arg(s);
+        return Tr::tr("%1 s").arg(s);
     if (s < 7200)
-        return QStringLiteral("%1 min").arg((s + 59) / 60);
-    return QStringLiteral("%1 h").arg(QString::number(double(s) / 3600.0, 'f', 1));
+        return Tr::tr("%1 min").arg((s + 59) / 60);
+    return Tr::tr("%1 h").arg(QString::number(double(s) / 3600.0, 'f', 1));
 }
 
 int defaultPort(const QUrl &url)
@@ -386,9 +392,9 @@ std::optional<RemoteError> Client::securityError(const QUrl &url) const
         return std::nullopt;
     return RemoteError::make(
         RemoteError::Kind::Refused,
-        QStringLiteral("refusing to send the password of remote \"%1\" unencrypted over http:// "
-                       "to %2: use an https:// URL, or allow it explicitly for this remote "
-                       "(quire remote add %1 ... --allow-insecure-auth)")
+        Tr::tr("refusing to send the password of remote \"%1\" unencrypted over http:// "
+               "to %2: use an https:// URL, or allow it explicitly for this remote "
+               "(quire remote add %1 ... --allow-insecure-auth)")
             .arg(m_profile.name, url.host()));
 }
 
@@ -454,7 +460,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
             out.checkError = check ? check() : std::nullopt;
             if (!out.checkError) {
                 out.checkError = RemoteError::make(RemoteError::Kind::SourceChanged,
-                                                   QStringLiteral("the file changed while it was being uploaded"));
+                                                   Tr::tr("the file changed while it was being uploaded"));
             }
             return;
         }
@@ -508,7 +514,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         if (!rq.url.isValid() || rq.url.host().isEmpty()
             || (scheme != QLatin1String("http") && scheme != QLatin1String("https"))) {
             out.failure = Response::Failure::BadRequest;
-            out.errorString = QStringLiteral("not an http:// or https:// address: %1").arg(rq.url.toDisplayString());
+            out.errorString = Tr::tr("not an http:// or https:// address: %1").arg(rq.url.toDisplayString());
             return false;
         }
         t.withCredentials = !m_authorization.isEmpty() && sameOrigin(rq.url);
@@ -519,7 +525,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
             if (!safeHeaderPart(h.first) || !safeHeaderPart(h.second) || h.first.isEmpty()
                 || h.first.contains(':') || h.first.contains(' ')) {
                 out.failure = Response::Failure::BadRequest;
-                out.errorString = QStringLiteral("refusing to send a header with a line break or a bad name (%1)")
+                out.errorString = Tr::tr("refusing to send a header with a line break or a bad name (%1)")
                                       .arg(QString::fromLatin1(h.first.left(40).toPercentEncoding()));
                 return false;
             }
@@ -535,7 +541,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         CURL *e = t.easy = curl_easy_init();
         if (!e) {
             out.failure = Response::Failure::Other;
-            out.errorString = QStringLiteral("libcurl could not start a request");
+            out.errorString = Tr::tr("libcurl could not start a request");
             return false;
         }
         const QByteArray url = rq.url.toEncoded(QUrl::RemoveFragment | QUrl::RemoveUserInfo);
@@ -592,7 +598,7 @@ void Client::sendParallel(int lanes, const std::function<std::optional<Request>(
         } else if (hasBody) {
             if (rq.body && !rq.body->seek(0)) {
                 out.failure = Response::Failure::Other;
-                out.errorString = QStringLiteral("cannot rewind the request body");
+                out.errorString = Tr::tr("cannot rewind the request body");
                 return false;
             }
             curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -718,7 +724,7 @@ ServerCertificate inspectCertificate(const RemoteProfile &profile, const RemoteL
     rq.freshConnection = true;
     if (rq.url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) != 0) {
         out.error = RemoteError::make(RemoteError::Kind::Config,
-                                      QStringLiteral("remote \"%1\" does not use https://, so it has no certificate to trust")
+                                      Tr::tr("remote \"%1\" does not use https://, so it has no certificate to trust")
                                           .arg(profile.name));
         return out;
     }
@@ -730,7 +736,7 @@ ServerCertificate inspectCertificate(const RemoteProfile &profile, const RemoteL
     }
     if (r.failure == Response::Failure::Tls && r.tls.peer.isValid())
         return out;
-    out.error = client.errorFor(r, QStringLiteral("connecting to %1").arg(rq.url.toDisplayString()));
+    out.error = client.errorFor(r, Tr::tr("connecting to %1").arg(rq.url.toDisplayString()));
     return out;
 }
 
@@ -741,8 +747,8 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
     switch (r.end) {
     case Response::End::TransferTimeout: {
         RemoteError e = RemoteError::make(K::Timeout,
-                                          prefix + QStringLiteral("%1 stopped responding (no data moved "
-                                                                  "for %2)")
+                                          prefix + Tr::tr("%1 stopped responding (no data moved "
+                                                          "for %2)")
                                                        .arg(hostPort(r.url), durationText(std::max(m_limits.transferTimeout, r.idleTimeout))));
         if (r.status == 0)
             e.problem = RemoteError::Problem::Unreachable;   // not even an answer
@@ -750,17 +756,17 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
     }
     case Response::End::TotalTimeout:
         return RemoteError::make(K::Timeout,
-                                 prefix + QStringLiteral("gave up after %1, the longest this "
-                                                         "request may take")
+                                 prefix + Tr::tr("gave up after %1, the longest this "
+                                                 "request may take")
                                               .arg(durationText(r.budget)));
     case Response::End::Stopped:
-        return RemoteError::make(K::Stopped, prefix + QStringLiteral("stopped"));
+        return RemoteError::make(K::Stopped, prefix + Tr::tr("stopped"));
     case Response::End::Abandoned:
-        return RemoteError::make(K::Network, prefix + QStringLiteral("abandoned because a parallel request failed"));
+        return RemoteError::make(K::Network, prefix + Tr::tr("abandoned because a parallel request failed"));
     case Response::End::CheckFailed:
         if (r.checkError)
             return *r.checkError;
-        return RemoteError::make(K::Protocol, prefix + QStringLiteral("aborted"));
+        return RemoteError::make(K::Protocol, prefix + Tr::tr("aborted"));
     case Response::End::Finished:
         break;
     }
@@ -769,27 +775,27 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
         RemoteError e = RemoteError::make(K::Tls, QString());
         e.certificate = r.tls.peer;
         const QString where = hostPort(r.url);
-        const QString trustHint = QStringLiteral("If this is your server's certificate, trust it: "
-                                                 "quire remote trust %1 (in the window: Settings › Remotes, "
-                                                 "Test Connection), or give the CA that signed it with "
-                                                 "--ca-file.")
+        const QString trustHint = Tr::tr("If this is your server's certificate, trust it: "
+                                         "quire remote trust %1 (in the window: Settings › Remotes, "
+                                         "Test Connection), or give the CA that signed it with "
+                                         "--ca-file.")
                                       .arg(m_profile.name);
         if (r.tls.pinMismatch) {
             e.problem = RemoteError::Problem::CertificateChanged;
             e.message = prefix
-                        + QStringLiteral("the certificate of %1 has changed: the trusted one has SHA-256 "
-                                         "%2, the server now shows %3. Nothing was sent. If the server's "
-                                         "certificate was replaced on purpose, trust the new one "
-                                         "(quire remote trust %4); if not, someone may be intercepting "
-                                         "the connection.")
+                        + Tr::tr("the certificate of %1 has changed: the trusted one has SHA-256 "
+                                 "%2, the server now shows %3. Nothing was sent. If the server's "
+                                 "certificate was replaced on purpose, trust the new one "
+                                 "(quire remote trust %4); if not, someone may be intercepting "
+                                 "the connection.")
                               .arg(where, QString::fromLatin1(r.tls.pinned),
                                    QString::fromLatin1(r.tls.peer.sha256), m_profile.name);
         } else if (r.errorString.contains(QLatin1String("subject name"), Qt::CaseInsensitive)
                    || r.errorString.contains(QLatin1String("does not match target host"), Qt::CaseInsensitive)) {
             e.problem = RemoteError::Problem::Untrusted;
             e.message = prefix
-                        + QStringLiteral("the certificate of %1 is for %2, not for %3. Nothing was sent. "
-                                         "Use the name the certificate is for in the remote's URL.")
+                        + Tr::tr("the certificate of %1 is for %2, not for %3. Nothing was sent. "
+                                 "Use the name the certificate is for in the remote's URL.")
                               .arg(where,
                                    r.tls.peer.altNames.isEmpty() ? r.tls.peer.subject
                                                                   : r.tls.peer.altNames.join(QStringLiteral(", ")),
@@ -797,14 +803,14 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
         } else if (r.tls.peer.isValid()) {
             e.problem = RemoteError::Problem::Untrusted;
             e.message = prefix
-                        + QStringLiteral("the certificate of %1 is not trusted (%2). Nothing was sent. "
-                                         "Subject: %3; issuer: %4; valid until %5; SHA-256 %6. %7")
+                        + Tr::tr("the certificate of %1 is not trusted (%2). Nothing was sent. "
+                                 "Subject: %3; issuer: %4; valid until %5; SHA-256 %6. %7")
                               .arg(where, r.tls.problem.isEmpty() ? r.errorString : r.tls.problem,
                                    r.tls.peer.subject, r.tls.peer.issuer,
                                    r.tls.peer.notAfter.toString(Qt::ISODate),
                                    QString::fromLatin1(r.tls.peer.sha256), trustHint);
         } else {
-            e.message = prefix + QStringLiteral("TLS problem with %1: %2. Nothing was sent.").arg(where, r.errorString);
+            e.message = prefix + Tr::tr("TLS problem with %1: %2. Nothing was sent.").arg(where, r.errorString);
         }
         return e;
     }
@@ -817,25 +823,24 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
         if (r.status >= 200 && r.status < 300 && r.answeredEarly()) {
             e.kind = K::Protocol;
             e.message = prefix
-                        + QStringLiteral("the server answered HTTP %1 after %2 of %3 bytes, before it "
-                                         "had the whole request; not counted as done")
+                        + Tr::tr("the server answered HTTP %1 after %2 of %3 bytes, before it "
+                                 "had the whole request; not counted as done")
                               .arg(r.status)
                               .arg(r.bytesSent)
                               .arg(r.bodySize);
         } else if (r.status >= 300 && r.status < 400) {
             const QByteArray where = r.header("Location");
-            e.message += where.isEmpty()
-                             ? QStringLiteral(". The server redirects; check the remote's URL.")
-                             : QStringLiteral(". The server redirects to %1; set the remote's URL "
-                                              "to that address.")
-                                   .arg(serverText(where.left(500), "text/plain", 200));
+            e.message = where.isEmpty()
+                            ? Tr::tr("%1. The server redirects; check the remote's URL.").arg(e.message)
+                            : Tr::tr("%1. The server redirects to %2; set the remote's URL to that address.")
+                                  .arg(e.message, serverText(where.left(500), "text/plain", 200));
         } else if (r.status == 401) {
             e.problem = RemoteError::Problem::Credentials;
-            e.message += m_authorization.isEmpty()
-                             ? QStringLiteral(". The server wants a user name and password "
-                                              "(quire remote edit %1 --user USER).").arg(m_profile.name)
-                             : QStringLiteral(". Check the user name and password "
-                                              "(quire remote test %1).").arg(m_profile.name);
+            e.message = m_authorization.isEmpty()
+                            ? Tr::tr("%1. The server wants a user name and password "
+                                     "(quire remote edit %2 --user USER).").arg(e.message, m_profile.name)
+                            : Tr::tr("%1. Check the user name and password "
+                                     "(quire remote test %2).").arg(e.message, m_profile.name);
         }
         e.retryAfter = parseRetryAfter(r.header("Retry-After"), QDateTime::currentDateTimeUtc());
         return e;
@@ -845,28 +850,28 @@ RemoteError Client::errorFor(const Response &r, const QString &action) const
     K kind = K::Network;
     switch (r.failure) {
     case Response::Failure::ConnectionRefused:
-        what = QStringLiteral("%1 refused the connection (is the server running?)").arg(hostPort(r.url));
+        what = Tr::tr("%1 refused the connection (is the server running?)").arg(hostPort(r.url));
         break;
     case Response::Failure::HostNotFound:
-        what = QStringLiteral("host %1 not found").arg(r.url.host());
+        what = Tr::tr("host %1 not found").arg(r.url.host());
         break;
     case Response::Failure::ConnectTimeout:
-        what = QStringLiteral("could not connect to %1 within %2").arg(hostPort(r.url), durationText(m_limits.transferTimeout));
+        what = Tr::tr("could not connect to %1 within %2").arg(hostPort(r.url), durationText(m_limits.transferTimeout));
         kind = K::Timeout;
         break;
     case Response::Failure::ConnectionBroken:
-        what = QStringLiteral("the connection to %1 broke off (%2)").arg(hostPort(r.url), r.errorString);
+        what = Tr::tr("the connection to %1 broke off (%2)").arg(hostPort(r.url), r.errorString);
         break;
     case Response::Failure::ProxyFailed:
-        what = QStringLiteral("the proxy failed for %1 (%2)").arg(hostPort(r.url), r.errorString);
+        what = Tr::tr("the proxy failed for %1 (%2)").arg(hostPort(r.url), r.errorString);
         break;
     case Response::Failure::InsecureCredentials:
         kind = K::Refused;
-        what = QStringLiteral("refusing to send the password of remote \"%1\" unencrypted over http:// to %2: "
-                              "the connection goes to %3, which is not this computer; use an https:// URL, "
-                              "or allow it explicitly (--allow-insecure-auth)")
+        what = Tr::tr("refusing to send the password of remote \"%1\" unencrypted over http:// to %2: "
+                      "the connection goes to %3, which is not this computer; use an https:// URL, "
+                      "or allow it explicitly (--allow-insecure-auth)")
                    .arg(m_profile.name, hostPort(r.url),
-                        r.peerAddress.isEmpty() ? QStringLiteral("an unknown address") : r.peerAddress);
+                        r.peerAddress.isEmpty() ? Tr::tr("an unknown address") : r.peerAddress);
         break;
     case Response::Failure::BadRequest:
         kind = K::Config;

@@ -2,6 +2,7 @@
 
 #include "remotes/remote.h"
 
+#include <QCoreApplication>
 #include <QHash>
 #include <QRegularExpression>
 
@@ -11,6 +12,13 @@
 namespace quire::net {
 
 namespace {
+
+// The translation context of the messages below (the rate helpers are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::RateLimiter)
+};
+
 // A bucket holds at most this long's worth of sending (and never less than one read block), so a
 // lane that was idle cannot burst far above the limit.
 constexpr double kBurstSeconds = 0.1;
@@ -125,8 +133,8 @@ std::optional<qint64> parseRate(const QString &text)
 QString formatRate(qint64 bytesPerSecond)
 {
     if (bytesPerSecond <= 0)
-        return QStringLiteral("unlimited");
-    return formatBytes(bytesPerSecond) + QStringLiteral("/s");
+        return Tr::tr("unlimited");
+    return Tr::tr("%1/s").arg(formatBytes(bytesPerSecond));
 }
 
 } // namespace quire::net

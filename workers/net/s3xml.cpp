@@ -1,5 +1,6 @@
 #include "net/s3xml.h"
 
+#include <QCoreApplication>
 #include <QRegularExpression>
 #include <QStringList>
 #include <QTimeZone>
@@ -11,6 +12,12 @@
 namespace quire::net::s3 {
 
 namespace {
+
+// The translation context of the messages below (the S3 answers' reader is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::S3Xml)
+};
 
 constexpr char kS3Namespace[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -27,15 +34,15 @@ struct Document
 QString readerProblem(const QXmlStreamReader &r)
 {
     if (r.error() == QXmlStreamReader::PrematureEndOfDocumentError)
-        return QStringLiteral("truncated XML");
-    return QStringLiteral("not XML: %1 (line %2)").arg(r.errorString()).arg(r.lineNumber());
+        return Tr::tr("truncated XML");
+    return Tr::tr("not XML: %1 (line %2)").arg(r.errorString()).arg(r.lineNumber());
 }
 
 Document open(QByteArrayView body)
 {
     Document d;
     if (body.size() > kMaxDocumentBytes) {
-        d.failure = QStringLiteral("the answer is larger than %1 MiB").arg(kMaxDocumentBytes / (1024 * 1024));
+        d.failure = Tr::tr("the answer is larger than %1 MiB").arg(kMaxDocumentBytes / (1024 * 1024));
         return d;
     }
     // S3 may send white space (keep-alive) before the document; an XML declaration must come first.
@@ -43,7 +50,7 @@ Document open(QByteArrayView body)
     while (start < body.size() && QByteArrayView(" \t\r\n").contains(body.at(start)))
         ++start;
     if (start == body.size()) {
-        d.failure = QStringLiteral("an empty answer");
+        d.failure = Tr::tr("an empty answer");
         return d;
     }
     d.reader = std::make_unique<QXmlStreamReader>(body.sliced(start).toByteArray());
@@ -51,7 +58,7 @@ Document open(QByteArrayView body)
     while (!r.atEnd()) {
         switch (r.readNext()) {
         case QXmlStreamReader::DTD:
-            d.failure = QStringLiteral("a DOCTYPE in the answer (S3 sends none)");
+            d.failure = Tr::tr("a DOCTYPE in the answer (S3 sends none)");
             return d;
         case QXmlStreamReader::StartElement:
             d.root = r.name().toString();
@@ -61,8 +68,8 @@ Document open(QByteArrayView body)
         }
     }
     // A body that never reaches an element ("OK", "Bad Gateway") is not XML rather than truncated XML.
-    d.failure = r.hasError() ? QStringLiteral("not XML: %1 (line %2)").arg(r.errorString()).arg(r.lineNumber())
-                             : QStringLiteral("no XML element in the answer");
+    d.failure = r.hasError() ? Tr::tr("not XML: %1 (line %2)").arg(r.errorString()).arg(r.lineNumber())
+                             : Tr::tr("no XML element in the answer");
     return d;
 }
 
@@ -160,7 +167,7 @@ Parsed<T> parse(QByteArrayView body, const QString &expectedRoot, Read read)
     const bool responseRoot = expectedRoot.endsWith(QLatin1String("Result"))
                               && d.root == expectedRoot.chopped(6) + QLatin1String("Response");
     if (d.root != expectedRoot && !responseRoot) {
-        out.failure = QStringLiteral("<%1> where <%2> was expected").arg(d.root.left(64), expectedRoot);
+        out.failure = Tr::tr("<%1> where <%2> was expected").arg(d.root.left(64), expectedRoot);
         return out;
     }
     T value;
@@ -191,14 +198,15 @@ void readTruncated(QXmlStreamReader &r, bool &isTruncated, QString &problem)
 {
     const auto b = toBool(text(r));
     if (!b)
-        problem = QStringLiteral("IsTruncated is neither true nor false");
+        problem = Tr::tr("IsTruncated is neither true nor false");
     else
         isTruncated = *b;
 }
 
-QString tooMany(const char *what)
+// `message`: marked with QT_TRANSLATE_N_NOOP where it is written, "more than %n ... in one answer".
+QString tooMany(const char *message)
 {
-    return QStringLiteral("more than %1 %2 in one answer").arg(kMaxListEntries).arg(QLatin1String(what));
+    return Tr::tr(message, nullptr, kMaxListEntries);
 }
 
 // --- dates and text for people ---------------------------------------------------------------
@@ -323,7 +331,7 @@ Result<Error> parseError(QByteArrayView body)
     if (!d.failure.isEmpty())
         return Result<Error>::failure(d.failure);
     if (d.root != QLatin1String("Error"))
-        return Result<Error>::failure(QStringLiteral("<%1> where <Error> was expected").arg(d.root.left(64)));
+        return Result<Error>::failure(Tr::tr("<%1> where <Error> was expected").arg(d.root.left(64)));
     Error e = readError(*d.reader);
     if (const QString problem = finish(*d.reader); !problem.isEmpty())
         return Result<Error>::failure(problem);
@@ -342,7 +350,7 @@ Part readPart(QXmlStreamReader &r, QString &problem)
         if (field == QLatin1String("PartNumber")) {
             const auto n = toInteger(text(r));
             if (!n || *n < 1 || *n > 10000)
-                problem = QStringLiteral("a Part whose PartNumber is not in 1..10000");
+                problem = Tr::tr("a Part whose PartNumber is not in 1..10000");
             else
                 p.partNumber = int(*n);
             sawNumber = true;
@@ -351,7 +359,7 @@ Part readPart(QXmlStreamReader &r, QString &problem)
         } else if (field == QLatin1String("Size")) {
             const auto n = toInteger(text(r));
             if (!n || *n < 0)
-                problem = QStringLiteral("a Part whose Size is not a number >= 0");
+                problem = Tr::tr("a Part whose Size is not a number >= 0");
             else
                 p.size = *n;
             sawSize = true;
@@ -363,7 +371,7 @@ Part readPart(QXmlStreamReader &r, QString &problem)
         return true;
     });
     if (problem.isEmpty() && !r.hasError() && (!sawNumber || !sawSize || p.etag.isEmpty()))
-        problem = QStringLiteral("a Part without PartNumber, ETag or Size");
+        problem = Tr::tr("a Part without PartNumber, ETag or Size");
     return p;
 }
 
@@ -383,17 +391,18 @@ MultipartUpload readUpload(QXmlStreamReader &r, QString &problem)
         return true;
     });
     if (!r.hasError() && (u.key.isEmpty() || u.uploadId.isEmpty()))
-        problem = QStringLiteral("an Upload without Key or UploadId");
+        problem = Tr::tr("an Upload without Key or UploadId");
     return u;
 }
 
-// One entry of a list answer (read(reader, problem)), unless the list is full.
+// One entry of a list answer (read(reader, problem)), unless the list is full (then `full`, see
+// tooMany()).
 template <typename Entry>
-void readEntry(QXmlStreamReader &r, QList<Entry> &list, const char *what, QString &problem,
+void readEntry(QXmlStreamReader &r, QList<Entry> &list, const char *full, QString &problem,
                Entry (*read)(QXmlStreamReader &, QString &))
 {
     if (list.size() >= kMaxListEntries)
-        problem = tooMany(what);
+        problem = tooMany(full);
     else
         list.append(read(r, problem));
 }
@@ -416,7 +425,7 @@ Parsed<InitiateMultipartUploadResult> parseInitiateMultipartUpload(QByteArrayVie
             return true;
         });
         if (!r.hasError() && v.uploadId.isEmpty())
-            problem = QStringLiteral("no UploadId in InitiateMultipartUploadResult");
+            problem = Tr::tr("no UploadId in InitiateMultipartUploadResult");
     });
 }
 
@@ -427,14 +436,14 @@ Parsed<ListPartsResult> parseListParts(QByteArrayView body)
         bool sawNextMarker = false;
         readChildren(r, problem, [&](QStringView name) {
             if (name == QLatin1String("Part")) {
-                readEntry(r, v.parts, "parts", problem, readPart);
+                readEntry(r, v.parts, QT_TRANSLATE_N_NOOP("quire::S3Xml", "more than %n parts in one answer"), problem, readPart);
             } else if (name == QLatin1String("IsTruncated")) {
                 readTruncated(r, v.isTruncated, problem);
             } else if (name == QLatin1String("NextPartNumberMarker")) {
                 const QString t = text(r).trimmed();
                 const auto n = toInteger(t);
                 if (!t.isEmpty() && (!n || *n < 0 || *n > 10000))
-                    problem = QStringLiteral("NextPartNumberMarker is not a part number");
+                    problem = Tr::tr("NextPartNumberMarker is not a part number");
                 else
                     v.nextPartNumberMarker = int(n.value_or(0));
                 sawNextMarker = true;
@@ -446,7 +455,7 @@ Parsed<ListPartsResult> parseListParts(QByteArrayView body)
             return true;
         });
         if (problem.isEmpty() && !r.hasError() && v.isTruncated && (!sawNextMarker || v.nextPartNumberMarker <= 0))
-            problem = QStringLiteral("a truncated ListPartsResult without NextPartNumberMarker");
+            problem = Tr::tr("a truncated ListPartsResult without NextPartNumberMarker");
     });
 }
 
@@ -456,7 +465,8 @@ Parsed<ListMultipartUploadsResult> parseListMultipartUploads(QByteArrayView body
     return parse<V>(body, QStringLiteral("ListMultipartUploadsResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
         readChildren(r, problem, [&](QStringView name) {
             if (name == QLatin1String("Upload")) {
-                readEntry(r, v.uploads, "uploads", problem, readUpload);
+                readEntry(r, v.uploads, QT_TRANSLATE_N_NOOP("quire::S3Xml", "more than %n uploads in one answer"), problem,
+                          readUpload);
             } else if (name == QLatin1String("IsTruncated")) {
                 readTruncated(r, v.isTruncated, problem);
             } else if (name == QLatin1String("NextKeyMarker")) {
@@ -469,7 +479,7 @@ Parsed<ListMultipartUploadsResult> parseListMultipartUploads(QByteArrayView body
             return true;
         });
         if (problem.isEmpty() && !r.hasError() && v.isTruncated && v.nextKeyMarker.isEmpty())
-            problem = QStringLiteral("a truncated ListMultipartUploadsResult without NextKeyMarker");
+            problem = Tr::tr("a truncated ListMultipartUploadsResult without NextKeyMarker");
     });
 }
 
@@ -497,9 +507,9 @@ Result<QByteArray> completeMultipartUploadBody(const QList<CompletedPart> &parts
 {
     using R = Result<QByteArray>;
     if (parts.isEmpty())
-        return R::failure(QStringLiteral("CompleteMultipartUpload without parts"));
+        return R::failure(Tr::tr("CompleteMultipartUpload without parts"));
     if (parts.size() > kMaxListEntries)
-        return R::failure(QStringLiteral("CompleteMultipartUpload with more than %1 parts").arg(kMaxListEntries));
+        return R::failure(Tr::tr("CompleteMultipartUpload with more than %n parts", nullptr, kMaxListEntries));
     QList<const CompletedPart *> sorted;
     sorted.reserve(parts.size());
     for (const CompletedPart &p : parts)
@@ -511,16 +521,16 @@ Result<QByteArray> completeMultipartUploadBody(const QList<CompletedPart> &parts
     int previous = 0;
     for (const CompletedPart *p : sorted) {
         if (p->partNumber < 1 || p->partNumber > 10000)
-            return R::failure(QStringLiteral("part number %1 is not in 1..10000").arg(p->partNumber));
+            return R::failure(Tr::tr("part number %1 is not in 1..10000").arg(p->partNumber));
         if (p->partNumber == previous)
-            return R::failure(QStringLiteral("part %1 is listed twice").arg(p->partNumber));
+            return R::failure(Tr::tr("part %1 is listed twice").arg(p->partNumber));
         previous = p->partNumber;
         const auto etag = xmlText(p->etag);
         const auto checksum = xmlText(p->checksumSha256);
         if (p->etag.isEmpty())
-            return R::failure(QStringLiteral("part %1 has no ETag").arg(p->partNumber));
+            return R::failure(Tr::tr("part %1 has no ETag").arg(p->partNumber));
         if (!etag || !checksum)
-            return R::failure(QStringLiteral("part %1: a control character in its ETag or checksum").arg(p->partNumber));
+            return R::failure(Tr::tr("part %1: a control character in its ETag or checksum").arg(p->partNumber));
         body.append("<Part><PartNumber>").append(QByteArray::number(p->partNumber)).append("</PartNumber>");
         body.append("<ETag>").append(*etag).append("</ETag>");
         if (!checksum->isEmpty())
@@ -544,19 +554,20 @@ QString describeError(const Error &error, int httpStatus)
 {
     const QString code = plain(error.code, 64);
     QString text = code.isEmpty()
-                       ? (httpStatus > 0 ? QStringLiteral("S3 error (HTTP %1)").arg(httpStatus) : QStringLiteral("S3 error"))
+                       ? (httpStatus > 0 ? Tr::tr("S3 error (HTTP %1)").arg(httpStatus) : Tr::tr("S3 error"))
                        : QStringLiteral("S3 ") + code;
 
     if (code == QLatin1String("RequestTimeTooSkewed")) {
-        text += QStringLiteral(": this computer's clock is off");
         QStringList notes;
         if (const auto skew = clockSkewSeconds(error)) {
-            text += QStringLiteral(" by %1 s").arg(qAbs(*skew));
+            text = Tr::tr("%1: this computer's clock is off by %2 s").arg(text, QString::number(qAbs(*skew)));
             if (*skew != 0)
-                notes << (*skew > 0 ? QStringLiteral("ahead of the server") : QStringLiteral("behind the server"));
+                notes << (*skew > 0 ? Tr::tr("ahead of the server") : Tr::tr("behind the server"));
+        } else {
+            text = Tr::tr("%1: this computer's clock is off").arg(text);
         }
         if (error.maxAllowedSkewMs >= 0)
-            notes << QStringLiteral("at most %1 s allowed").arg(error.maxAllowedSkewMs / 1000);
+            notes << Tr::tr("at most %1 s allowed").arg(error.maxAllowedSkewMs / 1000);
         if (!notes.isEmpty())
             text += QStringLiteral(" (") + notes.join(QStringLiteral("; ")) + QLatin1Char(')');
         return text;
@@ -566,12 +577,12 @@ QString describeError(const Error &error, int httpStatus)
         text += QStringLiteral(": ") + message;
     QStringList where;
     if (const QString bucket = plain(error.bucketName, 200); !bucket.isEmpty())
-        where << QStringLiteral("bucket ") + bucket;
+        where << Tr::tr("bucket %1").arg(bucket);
     if (const QString key = plain(error.key, 200); !key.isEmpty())
-        where << QStringLiteral("key ") + key;
+        where << Tr::tr("key %1").arg(key);
     if (where.isEmpty()) {
         if (const QString resource = plain(error.resource, 200); !resource.isEmpty())
-            where << QStringLiteral("resource ") + resource;
+            where << Tr::tr("resource %1").arg(resource);
     }
     if (!where.isEmpty())
         text += QStringLiteral(" (") + where.join(QStringLiteral(", ")) + QLatin1Char(')');

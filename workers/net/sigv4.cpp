@@ -2,6 +2,8 @@
 
 #include "hashing/hasher.h"
 
+#include <QCoreApplication>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -12,6 +14,12 @@
 namespace quire::net::aws {
 
 namespace {
+
+// The translation context of the messages below (the signer is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::SigV4)
+};
 
 constexpr char kAlgorithm[] = "AWS4-HMAC-SHA256";
 
@@ -163,17 +171,17 @@ Result<Canonical> buildCanonical(const SigningRequest &rq, const Credentials &cr
 {
     using R = Result<Canonical>;
     if (!isToken(rq.method))
-        return R::failure(QStringLiteral("SigV4: the method is empty or not an HTTP token"));
+        return R::failure(Tr::tr("SigV4: the method is empty or not an HTTP token"));
     if (!rq.path.startsWith('/'))
-        return R::failure(QStringLiteral("SigV4: the path does not start with '/'"));
+        return R::failure(Tr::tr("SigV4: the path does not start with '/'"));
     if (!isPayloadHash(rq.payloadHash))
-        return R::failure(QStringLiteral("SigV4: the payload hash is neither lower-case hex SHA-256 nor UNSIGNED-PAYLOAD"));
+        return R::failure(Tr::tr("SigV4: the payload hash is neither lower-case hex SHA-256 nor UNSIGNED-PAYLOAD"));
     if (!rq.time.isValid() || rq.time.toUTC().date().year() < 1 || rq.time.toUTC().date().year() > 9999)
-        return R::failure(QStringLiteral("SigV4: no valid signing time"));
+        return R::failure(Tr::tr("SigV4: no valid signing time"));
     if (!isScopePart(rq.region) || !isScopePart(rq.service))
-        return R::failure(QStringLiteral("SigV4: the region or service is empty or contains '/', ',', white space or control characters"));
+        return R::failure(Tr::tr("SigV4: the region or service is empty or contains '/', ',', white space or control characters"));
     if (hasControl(credentials.sessionToken, false))
-        return R::failure(QStringLiteral("SigV4: the session token contains control characters"));
+        return R::failure(Tr::tr("SigV4: the session token contains control characters"));
 
     const bool s3 = rq.pathStyle == PathStyle::S3;
     // Lower-case name -> values in the order given; std::map sorts by name, byte by byte.
@@ -181,22 +189,22 @@ Result<Canonical> buildCanonical(const SigningRequest &rq, const Credentials &cr
     int hosts = 0;
     for (const auto &[name, value] : rq.headers) {
         if (!isToken(name))
-            return R::failure(QStringLiteral("SigV4: header name \"%1\" is not an HTTP token")
+            return R::failure(Tr::tr("SigV4: header name \"%1\" is not an HTTP token")
                                   .arg(QString::fromLatin1(name.left(64).toPercentEncoding())));
         if (hasControl(value, true))
-            return R::failure(QStringLiteral("SigV4: the value of header %1 contains CR, LF or another control character")
+            return R::failure(Tr::tr("SigV4: the value of header %1 contains CR, LF or another control character")
                                   .arg(QString::fromLatin1(name)));
         const QByteArray lower = name.toLower();
         if (lower == "authorization" || lower == "x-amz-date" || lower == "x-amz-security-token"
             || (s3 && lower == "x-amz-content-sha256"))
-            return R::failure(QStringLiteral("SigV4: header %1 is set by the signer").arg(QString::fromLatin1(name)));
+            return R::failure(Tr::tr("SigV4: header %1 is set by the signer").arg(QString::fromLatin1(name)));
         if (lower == "host")
             ++hosts;
         headers[lower].append(canonicalValue(value));
     }
     if (hosts != 1)
-        return R::failure(hosts == 0 ? QStringLiteral("SigV4: no Host header")
-                                     : QStringLiteral("SigV4: more than one Host header"));
+        return R::failure(hosts == 0 ? Tr::tr("SigV4: no Host header")
+                                     : Tr::tr("SigV4: more than one Host header"));
     headers["x-amz-date"].append(amzDate(rq.time));
     if (s3)
         headers["x-amz-content-sha256"].append(rq.payloadHash);
@@ -314,9 +322,9 @@ Result<Signature> sign(const SigningRequest &request, const Credentials &credent
 {
     using R = Result<Signature>;
     if (!isScopePart(credentials.accessKeyId))
-        return R::failure(QStringLiteral("SigV4: the access key id is empty or contains '/', ',', white space or control characters"));
+        return R::failure(Tr::tr("SigV4: the access key id is empty or contains '/', ',', white space or control characters"));
     if (credentials.secretAccessKey.isEmpty())
-        return R::failure(QStringLiteral("SigV4: no secret access key"));
+        return R::failure(Tr::tr("SigV4: no secret access key"));
     const Result<Canonical> c = buildCanonical(request, credentials);
     if (!c)
         return R::failure(c.error());
@@ -329,7 +337,7 @@ Result<Signature> sign(const SigningRequest &request, const Credentials &credent
     s.signedHeaders = c->signedHeaders;
     s.signature = hmacSha256(key, sts).toHex();
     if (s.signature.size() != 64)
-        return R::failure(QStringLiteral("SigV4: HMAC-SHA256 failed"));
+        return R::failure(Tr::tr("SigV4: HMAC-SHA256 failed"));
 
     QByteArray authorization = kAlgorithm;
     authorization.append(" Credential=").append(credentials.accessKeyId).append('/');

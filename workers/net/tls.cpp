@@ -3,6 +3,7 @@
 #include "net/tlsopenssl.h"
 #include "remotes/remoteprofile.h"
 
+#include <QCoreApplication>
 #include <QRegularExpression>
 #include <QTimeZone>
 
@@ -15,6 +16,16 @@
 
 namespace quire::net {
 
+namespace {
+
+// The translation context of the messages below (the TLS helpers are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Tls)
+};
+
+} // namespace
+
 TlsTrust TlsTrust::fromProfile(const RemoteProfile &profile)
 {
     TlsTrust t;
@@ -26,15 +37,14 @@ TlsTrust TlsTrust::fromProfile(const RemoteProfile &profile)
 QString CertificateInfo::describe() const
 {
     QStringList lines;
-    lines << QStringLiteral("Subject:     %1").arg(subject);
-    lines << QStringLiteral("Issuer:      %1%2").arg(issuer, selfSigned() ? QStringLiteral(" (self-signed)") : QString());
+    lines << Tr::tr("Subject:     %1").arg(subject);
+    lines << (selfSigned() ? Tr::tr("Issuer:      %1 (self-signed)") : Tr::tr("Issuer:      %1")).arg(issuer);
     if (!altNames.isEmpty())
-        lines << QStringLiteral("Valid for:   %1").arg(altNames.join(QStringLiteral(", ")));
-    lines << QStringLiteral("Valid from:  %1").arg(notBefore.toString(Qt::ISODate));
-    lines << QStringLiteral("Valid until: %1%2")
-                 .arg(notAfter.toString(Qt::ISODate),
-                      notAfter.isValid() && notAfter < QDateTime::currentDateTimeUtc() ? QStringLiteral(" (expired)") : QString());
-    lines << QStringLiteral("SHA-256:     %1").arg(QString::fromLatin1(sha256));
+        lines << Tr::tr("Valid for:   %1").arg(altNames.join(QStringLiteral(", ")));
+    lines << Tr::tr("Valid from:  %1").arg(notBefore.toString(Qt::ISODate));
+    const bool expired = notAfter.isValid() && notAfter < QDateTime::currentDateTimeUtc();
+    lines << (expired ? Tr::tr("Valid until: %1 (expired)") : Tr::tr("Valid until: %1")).arg(notAfter.toString(Qt::ISODate));
+    lines << Tr::tr("SHA-256:     %1").arg(QString::fromLatin1(sha256));
     return lines.join(QLatin1Char('\n'));
 }
 
@@ -180,7 +190,7 @@ int verifyCallback(int preverifyOk, X509_STORE_CTX *store)
         }
         cap.report.pinMismatch = true;
         cap.report.pinned = cap.pin;
-        cap.report.problem = QStringLiteral("the certificate is not the one that was trusted");
+        cap.report.problem = Tr::tr("the certificate is not the one that was trusted");
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
         return 0;
     }

@@ -2,11 +2,22 @@
 
 #include "hashing/hasher.h"
 
+#include <QCoreApplication>
 #include <QRandomGenerator>
 
 #include <algorithm>
 
 namespace quire {
+
+namespace {
+
+// The translation context of the messages below (the remotes' helpers are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Remote)
+};
+
+} // namespace
 
 RemoteOutcome<bool> isSameContent(const StoredFile &stored, const UploadItem &item,
                                   const std::function<RemoteOutcome<bool>()> &readBack)
@@ -60,7 +71,7 @@ VerifyReport lookedUp(const std::optional<StoredFile> &stored, const UploadItem 
 {
     VerifyReport r;
     if (!stored) {
-        r.detail = QStringLiteral("missing on the server: %1").arg(url.toDisplayString());
+        r.detail = Tr::tr("missing on the server: %1").arg(url.toDisplayString());
         return r;
     }
     r.exists = true;

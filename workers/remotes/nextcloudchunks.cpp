@@ -346,7 +346,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
 {
     using nextcloud::ChunkRecord;
     fallBack = false;
-    const QString action = actionText(QStringLiteral("uploading"), item);
+    const QString action = actionText(item);
     const QString folderName = safeFileName(item.collection);
     const QUrl folder = uploadFolderUrl(ep, item);
     std::optional<ChunkRecord> record = ChunkRecord::decode(item.resumeState, item);
@@ -377,7 +377,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
     const int count = nextcloud::chunkCount(item.size, chunkSize);
     if (count > nextcloud::kMaxChunks) {
         return UploadOutcome::fail(RemoteError::make(
-            K::Config, QStringLiteral("%1 is too large for Nextcloud's chunked upload").arg(item.fileName)));
+            K::Config, tr("%1 is too large for Nextcloud's chunked upload").arg(item.fileName)));
     }
     auto lengthOf = [&](int i) { return std::min(chunkSize, item.size - qint64(i) * chunkSize); };
     std::vector<bool> have(size_t(count), false);
@@ -399,7 +399,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
             if (!usable)
                 deleteQuietly(folder, control);
         } else if (!(resp.end == Response::End::Finished && resp.status == 404)) {
-            return UploadOutcome::fail(m_client.errorFor(resp, QStringLiteral("looking at the chunks of %1 on the server")
+            return UploadOutcome::fail(m_client.errorFor(resp, tr("looking at the chunks of %1 on the server")
                                                                     .arg(item.fileName)));
         }
     } else if (record) {
@@ -473,7 +473,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
                 control.reportResumeState(record->encode());
                 return std::nullopt;
             }
-            RemoteError e = m_client.errorFor(resp, QStringLiteral("%1 (chunk %2 of %3)").arg(action).arg(p.number + 1).arg(count));
+            RemoteError e = m_client.errorFor(resp, tr("%1 (chunk %2 of %3)").arg(action, QString::number(p.number + 1), QString::number(count)));
             if (!sender.failed() && resp.end == Response::End::Finished && resp.status == 404) {
                 // The upload folder is gone (expired, or deleted by another program): retried,
                 // from the first chunk.
@@ -521,7 +521,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
             return move;
         },
         [&](const Response &resp) {
-            RemoteError e = m_client.errorFor(resp, QStringLiteral("assembling %1 from its chunks").arg(item.fileName));
+            RemoteError e = m_client.errorFor(resp, tr("assembling %1 from its chunks").arg(item.fileName));
             if (resp.end == Response::End::Finished && (resp.status == 400 || resp.status == 404)) {
                 // 400: what the server assembled is not the document (its length or SHA-256 differs);
                 // 404: the upload folder is gone (Nextcloud expires it after 24 h). Either way the
@@ -529,7 +529,7 @@ UploadOutcome WebDavRemote::uploadChunked(const UploadItem &item, UploadControl 
                 discard();
                 if (resp.status == 404) {
                     e.kind = K::Protocol;   // retried: from the first chunk
-                    e.message += QStringLiteral(" (the server no longer has the upload folder; the next attempt starts over)");
+                    e.message = tr("%1 (the server no longer has the upload folder; the next attempt starts over)").arg(e.message);
                 }
             }
             return e;

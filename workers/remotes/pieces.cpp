@@ -1,8 +1,20 @@
 #include "remotes/pieces.h"
 
+#include <QCoreApplication>
+
 #include <algorithm>
 
 namespace quire {
+
+namespace {
+
+// The translation context of the messages below (PieceSender is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Remote)
+};
+
+} // namespace
 
 PieceSender::PieceSender(const UploadItem &item, UploadControl &control, qint64 doneBytes)
     : m_item(item), m_control(control), m_doneBytes(doneBytes)
@@ -87,7 +99,7 @@ std::optional<RemoteError> PieceSender::send(const net::Client &client, int lane
     if (m_failure)
         return m_failure;
     if (m_control.isStopped())
-        return RemoteError::make(RemoteError::Kind::Stopped, QStringLiteral("stopped"));
+        return RemoteError::make(RemoteError::Kind::Stopped, Tr::tr("stopped"));
     return std::nullopt;
 }
 

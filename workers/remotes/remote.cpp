@@ -6,6 +6,7 @@
 #include "remotes/remotetransport.h"
 #include "remotes/remotewebdav.h"
 
+#include <QCoreApplication>
 #include <QLocale>
 #include <QRegularExpression>
 #include <QTimeZone>
@@ -13,6 +14,16 @@
 #include <algorithm>
 
 namespace quire {
+
+namespace {
+
+// The translation context of the messages below (Remote's helpers are no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::Remote)
+};
+
+} // namespace
 
 bool RemoteError::retryable() const
 {
@@ -152,41 +163,42 @@ QString windowsSafeFileName(const QString &name)
 
 QString httpStatusDescription(int status)
 {
-    struct Entry { int code; const char *text; };
+    // The reason phrase is HTTP's own; what it means for an upload is translated.
+    struct Entry { int code; const char *reason; const char *meaning; };
     static constexpr Entry kTable[] = {
-        {301, "Moved Permanently: the remote's address changed"},
-        {302, "Found: the server redirects elsewhere"},
-        {307, "Temporary Redirect: the server redirects elsewhere"},
-        {308, "Permanent Redirect: the remote's address changed"},
-        {400, "Bad Request: the server did not understand the request"},
-        {401, "Unauthorized: the server did not accept the credentials"},
-        {403, "Forbidden: this account may not write there"},
-        {404, "Not Found: the remote folder or address does not exist"},
-        {405, "Method Not Allowed: the server does not allow this kind of upload there"},
-        {408, "Request Timeout: the server gave up waiting for the upload"},
-        {409, "Conflict: the parent folder does not exist on the server"},
-        {411, "Length Required: the server wants the upload's size in advance"},
-        {412, "Precondition Failed: the file changed on the server or already exists"},
-        {413, "Content Too Large: the file is larger than the server accepts"},
-        {414, "URI Too Long: the file or folder name is too long for the server"},
-        {415, "Unsupported Media Type: the server does not accept this kind of file"},
-        {416, "Range Not Satisfiable: the server rejected a resumed upload"},
-        {423, "Locked: the file or folder is locked on the server"},
-        {424, "Failed Dependency: an earlier step failed on the server"},
-        {425, "Too Early: the server wants the request sent again later"},
-        {429, "Too Many Requests: the server asks to slow down"},
-        {500, "Internal Server Error: the server failed"},
-        {501, "Not Implemented: the server does not support this request"},
-        {502, "Bad Gateway: a server in between got no valid answer"},
-        {503, "Service Unavailable: the server is busy or down for maintenance"},
-        {504, "Gateway Timeout: a server in between gave up waiting"},
-        {505, "HTTP Version Not Supported: the server does not speak this HTTP version"},
-        {507, "Insufficient Storage: the server is out of space"},
-        {508, "Loop Detected: the server found a loop in its folders"},
+        {301, "Moved Permanently", QT_TRANSLATE_NOOP("quire::Remote", "the remote's address changed")},
+        {302, "Found", QT_TRANSLATE_NOOP("quire::Remote", "the server redirects elsewhere")},
+        {307, "Temporary Redirect", QT_TRANSLATE_NOOP("quire::Remote", "the server redirects elsewhere")},
+        {308, "Permanent Redirect", QT_TRANSLATE_NOOP("quire::Remote", "the remote's address changed")},
+        {400, "Bad Request", QT_TRANSLATE_NOOP("quire::Remote", "the server did not understand the request")},
+        {401, "Unauthorized", QT_TRANSLATE_NOOP("quire::Remote", "the server did not accept the credentials")},
+        {403, "Forbidden", QT_TRANSLATE_NOOP("quire::Remote", "this account may not write there")},
+        {404, "Not Found", QT_TRANSLATE_NOOP("quire::Remote", "the remote folder or address does not exist")},
+        {405, "Method Not Allowed", QT_TRANSLATE_NOOP("quire::Remote", "the server does not allow this kind of upload there")},
+        {408, "Request Timeout", QT_TRANSLATE_NOOP("quire::Remote", "the server gave up waiting for the upload")},
+        {409, "Conflict", QT_TRANSLATE_NOOP("quire::Remote", "the parent folder does not exist on the server")},
+        {411, "Length Required", QT_TRANSLATE_NOOP("quire::Remote", "the server wants the upload's size in advance")},
+        {412, "Precondition Failed", QT_TRANSLATE_NOOP("quire::Remote", "the file changed on the server or already exists")},
+        {413, "Content Too Large", QT_TRANSLATE_NOOP("quire::Remote", "the file is larger than the server accepts")},
+        {414, "URI Too Long", QT_TRANSLATE_NOOP("quire::Remote", "the file or folder name is too long for the server")},
+        {415, "Unsupported Media Type", QT_TRANSLATE_NOOP("quire::Remote", "the server does not accept this kind of file")},
+        {416, "Range Not Satisfiable", QT_TRANSLATE_NOOP("quire::Remote", "the server rejected a resumed upload")},
+        {423, "Locked", QT_TRANSLATE_NOOP("quire::Remote", "the file or folder is locked on the server")},
+        {424, "Failed Dependency", QT_TRANSLATE_NOOP("quire::Remote", "an earlier step failed on the server")},
+        {425, "Too Early", QT_TRANSLATE_NOOP("quire::Remote", "the server wants the request sent again later")},
+        {429, "Too Many Requests", QT_TRANSLATE_NOOP("quire::Remote", "the server asks to slow down")},
+        {500, "Internal Server Error", QT_TRANSLATE_NOOP("quire::Remote", "the server failed")},
+        {501, "Not Implemented", QT_TRANSLATE_NOOP("quire::Remote", "the server does not support this request")},
+        {502, "Bad Gateway", QT_TRANSLATE_NOOP("quire::Remote", "a server in between got no valid answer")},
+        {503, "Service Unavailable", QT_TRANSLATE_NOOP("quire::Remote", "the server is busy or down for maintenance")},
+        {504, "Gateway Timeout", QT_TRANSLATE_NOOP("quire::Remote", "a server in between gave up waiting")},
+        {505, "HTTP Version Not Supported", QT_TRANSLATE_NOOP("quire::Remote", "the server does not speak this HTTP version")},
+        {507, "Insufficient Storage", QT_TRANSLATE_NOOP("quire::Remote", "the server is out of space")},
+        {508, "Loop Detected", QT_TRANSLATE_NOOP("quire::Remote", "the server found a loop in its folders")},
     };
     for (const Entry &e : kTable) {
         if (e.code == status)
-            return QStringLiteral("%1 %2").arg(status).arg(QLatin1String(e.text));
+            return QStringLiteral("%1 %2: %3").arg(QString::number(status), QLatin1String(e.reason), Tr::tr(e.meaning));
     }
     return {};
 }
@@ -232,18 +244,12 @@ QString serverText(const QByteArray &body, const QByteArray &contentType, int ma
 QString httpErrorMessage(int status, const QByteArray &reasonPhrase, const QByteArray &body,
                          const QByteArray &contentType)
 {
-    QString msg = QStringLiteral("HTTP ");
-    const QString known = httpStatusDescription(status);
-    if (!known.isEmpty())
-        msg += known;
-    else if (!reasonPhrase.isEmpty())
-        msg += QStringLiteral("%1 %2").arg(status).arg(QString::fromUtf8(reasonPhrase));
-    else
-        msg += QString::number(status);
+    QString known = httpStatusDescription(status);
+    if (known.isEmpty())
+        known = reasonPhrase.isEmpty() ? QString::number(status)
+                                       : QStringLiteral("%1 %2").arg(QString::number(status), QString::fromUtf8(reasonPhrase));
     const QString said = serverText(body, contentType);
-    if (!said.isEmpty())
-        msg += QStringLiteral(" (server said: %1)").arg(said);
-    return msg;
+    return said.isEmpty() ? Tr::tr("HTTP %1").arg(known) : Tr::tr("HTTP %1 (server said: %2)").arg(known, said);
 }
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(const QByteArray &value,

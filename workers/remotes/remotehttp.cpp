@@ -2,6 +2,7 @@
 
 #include "hashing/hasher.h"
 
+#include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -12,6 +13,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (HttpRemote is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::HttpRemote)
+};
 
 using K = RemoteError::Kind;
 using net::Request;
@@ -157,7 +164,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
     const QUrl url = documentsUrl(item.collection);
     if (url.isEmpty()) {
         return UploadOutcome::fail(RemoteError::make(
-            K::Config, QStringLiteral("the collection name \"%1\" cannot be a segment of the API's URL").arg(item.collection)));
+            K::Config, Tr::tr("the collection name \"%1\" cannot be a segment of the API's URL").arg(item.collection)));
     }
     net::SourceDevice source(item, limits().hashWhileSending);
     if (auto e = source.openAt(0, &control))
@@ -182,7 +189,7 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
                   {"Accept", "application/json"},
                   {"Content-Type", "multipart/form-data; boundary=" + boundary}};
     const Response resp = m_client.send(rq, &control, [&] { return source.checkUnchanged(); });
-    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    const QString action = Tr::tr("uploading %1").arg(item.fileName);
     if (!resp.isHttpSuccess()) {
         Response shown = resp;
         shown.body = httpapi::errorText(resp.body);
@@ -192,8 +199,8 @@ UploadOutcome HttpRemote::upload(const UploadItem &item, UploadControl &control)
         // The server got a body that is not the document; the API has no standard way to take it
         // back, so say so plainly.
         RemoteError err = e ? *e : RemoteError::make(K::SourceChanged, QString());
-        err.message = QStringLiteral("the file changed while it was being uploaded; the server may "
-                                     "have kept that version (%1)")
+        err.message = Tr::tr("the file changed while it was being uploaded; the server may "
+                             "have kept that version (%1)")
                           .arg(rq.url.toDisplayString());
         return UploadOutcome::fail(err);
     }
@@ -212,7 +219,7 @@ VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location
     VerifyReport r;
     const QUrl url(location);
     if (!url.isValid() || url.isRelative()) {
-        r.detail = QStringLiteral("the API gave an id (%1), not an address to check").arg(location);
+        r.detail = Tr::tr("the API gave an id (%1), not an address to check").arg(location);
         r.exists = true;
         r.sizeMatches = true;
         return VerifyOutcome::success(r);
@@ -232,11 +239,11 @@ VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location
     }
     const Response resp = m_client.send(rq, &control);
     if (resp.end == Response::End::Finished && (resp.status == 404 || resp.status == 410)) {
-        r.detail = QStringLiteral("missing on the server: %1").arg(url.toDisplayString());
+        r.detail = Tr::tr("missing on the server: %1").arg(url.toDisplayString());
         return VerifyOutcome::success(r);
     }
     if (!resp.isHttpSuccess())
-        return VerifyOutcome::fail(m_client.errorFor(resp, QStringLiteral("checking %1").arg(item.fileName)));
+        return VerifyOutcome::fail(m_client.errorFor(resp, Tr::tr("checking %1").arg(item.fileName)));
     r.exists = true;
     bool ok = false;
     const qint64 length = resp.header("Content-Length").toLongLong(&ok);
@@ -247,10 +254,9 @@ VerifyOutcome HttpRemote::verify(const UploadItem &item, const QString &location
         r.remoteSha256 = sha.hexResult();
         r.checksumMatches = r.remoteSha256 == item.sha256;
     }
-    r.detail = !r.sizeMatches ? QStringLiteral("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size)
-               : r.checksumChecked ? (r.checksumMatches ? QStringLiteral("size and SHA-256 match")
-                                                        : QStringLiteral("SHA-256 differs"))
-                                   : QStringLiteral("present");
+    r.detail = !r.sizeMatches ? Tr::tr("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size)
+               : r.checksumChecked ? (r.checksumMatches ? Tr::tr("size and SHA-256 match") : Tr::tr("SHA-256 differs"))
+                                   : Tr::tr("present");
     return VerifyOutcome::success(r);
 }
 
@@ -265,11 +271,10 @@ Result<QString> HttpRemote::test(UploadControl &control)
     const Response resp = m_client.send(rq, &control);
     if (resp.end != Response::End::Finished || resp.status == 0 || resp.status == 401
         || resp.status == 403 || resp.status >= 500) {
-        return Result<QString>::failure(m_client.errorFor(resp, QStringLiteral("contacting %1").arg(rq.url.toDisplayString())).message);
+        return Result<QString>::failure(m_client.errorFor(resp, Tr::tr("contacting %1").arg(rq.url.toDisplayString())).message);
     }
-    return QStringLiteral("API %1: reachable (HTTP %2), credentials accepted")
-        .arg(rq.url.toDisplayString())
-        .arg(resp.status);
+    return Tr::tr("API %1: reachable (HTTP %2), credentials accepted")
+        .arg(rq.url.toDisplayString(), QString::number(resp.status));
 }
 
 } // namespace quire

@@ -26,6 +26,12 @@ namespace quire {
 
 namespace {
 
+// The translation context of the messages below (LocalRemote is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::LocalRemote)
+};
+
 using K = RemoteError::Kind;
 
 // The stored copy's SHA-256 (Hasher: per-thread buffer, stops with the upload); nullopt on a
@@ -156,7 +162,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     const QString dirPath = collectionFolder(item.collection);
     if (!QDir().mkpath(dirPath)) {
         return UploadOutcome::fail(RemoteError::make(
-            K::LocalIo, QStringLiteral("cannot create the folder %1").arg(dirPath)));
+            K::LocalIo, Tr::tr("cannot create the folder %1").arg(dirPath)));
     }
     const QByteArray dir = nativePath(dirPath);
     const QString name = localName(item.fileName);
@@ -178,7 +184,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         const QString candidate = collisionName(name, n);
         const auto same = sameContent(joinPath(dir, nativePath(candidate)));
         if (control.isStopped())
-            return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+            return UploadOutcome::fail(RemoteError::make(K::Stopped, Tr::tr("stopped")));
         if (!same) {
             firstFree = n;
             break;
@@ -191,7 +197,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         }
     }
     if (firstFree == 0)
-        return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
+        return UploadOutcome::fail(RemoteError::make(K::LocalIo, Tr::tr("too many files named %1").arg(name)));
 
     net::SourceDevice source(item, /*hashContent=*/true);   // it reads every byte anyway
     if (auto e = source.openAt(0, &control))
@@ -214,7 +220,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered,
                   storedPermissions(sourceStat ? sourceStat->permissions : 0))) {
         return UploadOutcome::fail(RemoteError::make(
-            K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, out.errorString())));
+            K::LocalIo, Tr::tr("cannot write in %1: %2").arg(dirPath, out.errorString())));
     }
     auto fail = [&](RemoteError e) {
         out.close();
@@ -222,17 +228,17 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         return UploadOutcome::fail(std::move(e));
     };
     auto writeError = [&](const QString &why) {
-        return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot write in %1: %2").arg(dirPath, why)));
+        return fail(RemoteError::make(K::LocalIo, Tr::tr("cannot write in %1: %2").arg(dirPath, why)));
     };
 
     QByteArray buf(1 << 20, Qt::Uninitialized);
     qint64 done = 0;
     while (done < item.size) {
         if (control.isStopped())
-            return fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+            return fail(RemoteError::make(K::Stopped, Tr::tr("stopped")));
         const qint64 n = source.read(buf.data(), buf.size());
         if (n < 0) {
-            return fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
+            return fail(RemoteError::make(K::LocalIo, Tr::tr("cannot read %1: %2")
                                                           .arg(displayPath(item.sourcePath),
                                                                source.errorString())));
         }
@@ -243,8 +249,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
             const qint64 w = out.write(buf.constData() + written, n - written);
             if (w <= 0) {
                 // Qt reports ENOSPC (ERROR_DISK_FULL) as a ResourceError.
-                return writeError(out.error() == QFileDevice::ResourceError ? QStringLiteral("the disk is full")
-                                                                             : out.errorString());
+                return writeError(out.error() == QFileDevice::ResourceError ? Tr::tr("the disk is full") : out.errorString());
             }
             written += w;
         }
@@ -253,7 +258,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
     }
     if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
         return fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                               QStringLiteral("the file changed while it was being copied")));
+                                               Tr::tr("the file changed while it was being copied")));
     }
     if (const int err = syncFile(out); err != 0)
         return writeError(errnoMessage(err));
@@ -273,7 +278,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         if (rc != EEXIST) {
             out.remove();
             return UploadOutcome::fail(RemoteError::make(
-                K::LocalIo, QStringLiteral("cannot store %1 in %2: %3").arg(candidate, dirPath, errnoMessage(rc))));
+                K::LocalIo, Tr::tr("cannot store %1 in %2: %3").arg(candidate, dirPath, errnoMessage(rc))));
         }
         // Taken meanwhile: by the same content?
         if (const auto same = sameContent(target); same && *same) {
@@ -285,7 +290,7 @@ UploadOutcome LocalRemote::upload(const UploadItem &item, UploadControl &control
         }
     }
     out.remove();
-    return UploadOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("too many files named %1").arg(name)));
+    return UploadOutcome::fail(RemoteError::make(K::LocalIo, Tr::tr("too many files named %1").arg(name)));
 }
 
 VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &location, bool deep,
@@ -296,26 +301,26 @@ VerifyOutcome LocalRemote::verify(const UploadItem &item, const QString &locatio
     const QByteArray path = nativePath(location);
     const Result<FileStat> st = statPath(path);
     if (!st) {
-        r.detail = QStringLiteral("missing: %1").arg(location);
+        r.detail = Tr::tr("missing: %1").arg(location);
         return VerifyOutcome::success(r);
     }
     r.exists = true;
     r.remoteSize = st->size;
     r.sizeMatches = r.remoteSize == item.size;
     if (!r.sizeMatches) {
-        r.detail = QStringLiteral("size differs: %1 bytes there, %2 expected").arg(r.remoteSize).arg(item.size);
+        r.detail = Tr::tr("size differs: %1 bytes there, %2 expected").arg(r.remoteSize).arg(item.size);
         return VerifyOutcome::success(r);
     }
     const auto sha = hashFile(path, item.size, control);
     if (control.isStopped())
-        return VerifyOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+        return VerifyOutcome::fail(RemoteError::make(K::Stopped, Tr::tr("stopped")));
     if (!sha)
-        return VerifyOutcome::fail(RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1").arg(location)));
+        return VerifyOutcome::fail(RemoteError::make(K::LocalIo, Tr::tr("cannot read %1").arg(location)));
     r.remoteSha256 = *sha;
     r.checksumChecked = true;
     r.checksumMatches = *sha == item.sha256;
-    r.detail = r.checksumMatches ? QStringLiteral("size and SHA-256 match")
-                                 : QStringLiteral("SHA-256 differs: the stored file is not the document");
+    r.detail = r.checksumMatches ? Tr::tr("size and SHA-256 match")
+                                 : Tr::tr("SHA-256 differs: the stored file is not the document");
     return VerifyOutcome::success(r);
 }
 
@@ -323,7 +328,7 @@ Result<QString> LocalRemote::test(UploadControl &control)
 {
     Q_UNUSED(control);
     if (!QDir().mkpath(m_folder))
-        return Result<QString>::failure(QStringLiteral("cannot create the folder %1").arg(m_folder));
+        return Result<QString>::failure(Tr::tr("cannot create the folder %1").arg(m_folder));
     // A new file of its own (O_CREAT | O_EXCL): whatever is already at a probe name, a symlink
     // to another file of the user's included, is neither followed, written nor removed.
     QString error;
@@ -342,9 +347,9 @@ Result<QString> LocalRemote::test(UploadControl &control)
         probe.remove();
         if (!written)
             break;
-        return QStringLiteral("the folder %1 exists and is writable").arg(m_folder);
+        return Tr::tr("the folder %1 exists and is writable").arg(m_folder);
     }
-    return Result<QString>::failure(QStringLiteral("cannot write in %1: %2").arg(m_folder, error));
+    return Result<QString>::failure(Tr::tr("cannot write in %1: %2").arg(m_folder, error));
 }
 
 void LocalRemote::discardPartial(const UploadItem &item, UploadControl &)

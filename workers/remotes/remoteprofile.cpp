@@ -4,6 +4,7 @@
 #include "net/tls.h"
 #include "settings/sessionstore.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QRegularExpression>
 #include <QStandardPaths>
@@ -14,6 +15,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (RemoteProfile is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::RemoteProfile)
+};
 
 const QString kPrefix = QStringLiteral("settings/remotes/");
 
@@ -141,7 +148,7 @@ Result<RemoteProfile> RemoteProfile::fromVariantMap(const QString &name, const Q
     const auto kind = remoteKindFromName(kindText);
     if (!kind) {
         return Result<RemoteProfile>::failure(
-            QStringLiteral("remote \"%1\": unknown kind \"%2\" (expected local, webdav, http or s3)")
+            Tr::tr("remote \"%1\": unknown kind \"%2\" (expected local, webdav, http or s3)")
                 .arg(name, kindText));
     }
     p.kind = *kind;
@@ -154,17 +161,17 @@ Result<RemoteProfile> RemoteProfile::fromVariantMap(const QString &name, const Q
 std::optional<QString> RemoteProfile::nameError(const QString &name)
 {
     if (name.isEmpty())
-        return QStringLiteral("a remote needs a name");
+        return Tr::tr("a remote needs a name");
     if (name.size() > 64)
-        return QStringLiteral("a remote name has at most 64 characters");
+        return Tr::tr("a remote name has at most 64 characters");
     if (name.startsWith(QLatin1Char('.')))
-        return QStringLiteral("a remote name cannot start with '.'");
+        return Tr::tr("a remote name cannot start with '.'");
     const bool ok = std::all_of(name.begin(), name.end(), [](QChar c) {
         return (c.unicode() < 128 && c.isLetterOrNumber()) || c == QLatin1Char('.')
                || c == QLatin1Char('_') || c == QLatin1Char('-');
     });
     if (!ok) {
-        return QStringLiteral("remote name \"%1\": use only letters, digits, '.', '_' and '-'")
+        return Tr::tr("remote name \"%1\": use only letters, digits, '.', '_' and '-'")
             .arg(name);
     }
     return std::nullopt;
@@ -179,19 +186,19 @@ std::optional<QString> RemoteProfile::validationError() const
         const QString k = it.key().toLower();
         if (k.contains(QLatin1String("password")) || k.contains(QLatin1String("secret"))
             || k.contains(QLatin1String("token")) || k == QLatin1String("pass")) {
-            return QStringLiteral("remote \"%1\": option \"%2\" looks like a secret; secrets are "
-                                  "kept in the keychain, never in a remote profile")
+            return Tr::tr("remote \"%1\": option \"%2\" looks like a secret; secrets are "
+                          "kept in the keychain, never in a remote profile")
                 .arg(name, it.key());
         }
     }
     if (url.trimmed().isEmpty())
-        return QStringLiteral("remote \"%1\" needs a URL (--url)").arg(name);
+        return Tr::tr("remote \"%1\" needs a URL (--url)").arg(name);
 
     if (kind == RemoteKind::Local) {
         const QUrl u(url);
         const QString path = u.isLocalFile() ? u.toLocalFile() : url;
         if (!QDir::isAbsolutePath(path))
-            return QStringLiteral("remote \"%1\": a local remote needs an absolute folder path")
+            return Tr::tr("remote \"%1\": a local remote needs an absolute folder path")
                 .arg(name);
         return std::nullopt;
     }
@@ -204,14 +211,14 @@ std::optional<QString> RemoteProfile::validationError() const
     const QUrl u(probe, QUrl::StrictMode);
     if (!u.isValid() || u.host().isEmpty()
         || (u.scheme() != QLatin1String("http") && u.scheme() != QLatin1String("https"))) {
-        return QStringLiteral("remote \"%1\": the URL must start with http:// or https:// and name "
-                              "a host (got \"%2\")")
+        return Tr::tr("remote \"%1\": the URL must start with http:// or https:// and name "
+                      "a host (got \"%2\")")
             .arg(name, displayUrl());
     }
     if (kind == RemoteKind::Http && (u.authority().contains(kSlot) || u.fragment().contains(kSlot))) {
         // The API's URL is made per collection by putting the encoded name in its path or query;
         // in the host or port there is no encoded form for it, and a fragment is never sent.
-        return QStringLiteral("remote \"%1\": {collection} can only stand in the URL's path or query (got \"%2\")")
+        return Tr::tr("remote \"%1\": {collection} can only stand in the URL's path or query (got \"%2\")")
             .arg(name, displayUrl());
     }
     if (kind != RemoteKind::Http) {
@@ -219,14 +226,14 @@ std::optional<QString> RemoteProfile::validationError() const
         // (tolerantly), "{collection}" in the host included.
         const QUrl asRead(url, QUrl::TolerantMode);
         if (!asRead.isValid() || asRead.host().isEmpty()) {
-            return QStringLiteral("remote \"%1\": the URL must start with http:// or https:// and name "
-                                  "a host (got \"%2\")")
+            return Tr::tr("remote \"%1\": the URL must start with http:// or https:// and name "
+                          "a host (got \"%2\")")
                 .arg(name, displayUrl());
         }
     }
     if (!u.password().isEmpty()) {
-        return QStringLiteral("remote \"%1\": the URL contains a password; give the user with "
-                              "--user and the password when asked (it goes to the keychain)")
+        return Tr::tr("remote \"%1\": the URL contains a password; give the user with "
+                      "--user and the password when asked (it goes to the keychain)")
             .arg(name);
     }
     if (kind == RemoteKind::S3) {
@@ -234,15 +241,15 @@ std::optional<QString> RemoteProfile::validationError() const
             return e;
     }
     if (const QString ca = caFile(); !ca.isEmpty() && !QDir::isAbsolutePath(ca))
-        return QStringLiteral("remote \"%1\": the CA file must be an absolute path (got \"%2\")").arg(name, ca);
+        return Tr::tr("remote \"%1\": the CA file must be an absolute path (got \"%2\")").arg(name, ca);
     if (const QVariant pin = options.value(QStringLiteral("trustedCertificate"));
         pin.isValid() && !pin.toString().isEmpty() && !net::normalizeFingerprint(pin.toString())) {
-        return QStringLiteral("remote \"%1\": the trusted certificate must be a SHA-256 fingerprint "
-                              "(64 hexadecimal digits, colons optional)").arg(name);
+        return Tr::tr("remote \"%1\": the trusted certificate must be a SHA-256 fingerprint "
+                      "(64 hexadecimal digits, colons optional)").arg(name);
     }
     if (const QVariant rate = options.value(QStringLiteral("limitRate"));
         rate.isValid() && !rate.toString().isEmpty() && !net::parseRate(rate.toString())) {
-        return QStringLiteral("remote \"%1\": the upload limit must be a rate such as 10M or 512k (got \"%2\")")
+        return Tr::tr("remote \"%1\": the upload limit must be a rate such as 10M or 512k (got \"%2\")")
             .arg(name, rate.toString());
     }
     return std::nullopt;
@@ -255,30 +262,30 @@ std::optional<QString> RemoteProfile::s3Error() const
     static const QRegularExpression bucketRe(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"));
     const QString b = bucket();
     if (b.isEmpty())
-        return QStringLiteral("remote \"%1\": an S3 remote needs a bucket (--bucket)").arg(name);
+        return Tr::tr("remote \"%1\": an S3 remote needs a bucket (--bucket)").arg(name);
     if (!bucketRe.match(b).hasMatch() || b.contains(QLatin1String("..")))
-        return QStringLiteral("remote \"%1\": \"%2\" is not a bucket name (3-63 letters, digits, '.', '_' "
-                              "and '-', starting and ending with a letter or digit)").arg(name, b);
+        return Tr::tr("remote \"%1\": \"%2\" is not a bucket name (3-63 letters, digits, '.', '_' "
+                      "and '-', starting and ending with a letter or digit)").arg(name, b);
     static const QRegularExpression regionRe(QStringLiteral("^[a-z0-9][a-z0-9-]{0,62}$"));
     if (!regionRe.match(region()).hasMatch())
-        return QStringLiteral("remote \"%1\": \"%2\" is not a region name (such as eu-west-1)").arg(name, region());
+        return Tr::tr("remote \"%1\": \"%2\" is not a region name (such as eu-west-1)").arg(name, region());
     const QString prefix = keyPrefix();
     if (prefix.toUtf8().size() > 512)
-        return QStringLiteral("remote \"%1\": the key prefix is longer than 512 bytes").arg(name);
+        return Tr::tr("remote \"%1\": the key prefix is longer than 512 bytes").arg(name);
     for (const QString &part : prefix.split(QLatin1Char('/'), Qt::SkipEmptyParts)) {
         if (part == QLatin1String(".") || part == QLatin1String(".."))
-            return QStringLiteral("remote \"%1\": the key prefix cannot contain \".\" or \"..\"").arg(name);
+            return Tr::tr("remote \"%1\": the key prefix cannot contain \".\" or \"..\"").arg(name);
     }
     for (QChar c : prefix) {
         if (c.unicode() < 0x20 || c.unicode() == 0x7f || c == QLatin1Char('\\'))
-            return QStringLiteral("remote \"%1\": the key prefix cannot contain control characters or '\\'").arg(name);
+            return Tr::tr("remote \"%1\": the key prefix cannot contain control characters or '\\'").arg(name);
     }
     if (user.isEmpty())
-        return QStringLiteral("remote \"%1\": an S3 remote needs an access key id (--user)").arg(name);
+        return Tr::tr("remote \"%1\": an S3 remote needs an access key id (--user)").arg(name);
     const QUrl u(url);
     if (!u.path().isEmpty() && u.path() != QLatin1String("/"))
-        return QStringLiteral("remote \"%1\": give the S3 endpoint without a path (%2); the bucket "
-                              "goes in --bucket, a folder in --prefix").arg(name, displayUrl());
+        return Tr::tr("remote \"%1\": give the S3 endpoint without a path (%2); the bucket "
+                      "goes in --bucket, a folder in --prefix").arg(name, displayUrl());
     return std::nullopt;
 }
 
@@ -375,9 +382,9 @@ Status RemoteProfiles::remove(const QString &name)
         return Status::failure(has.error());
     if (!*has) {
         if (name == RemoteProfile::defaultLocalName())
-            return Status::failure(QStringLiteral("remote \"local\" is the built-in default and "
-                                                  "cannot be removed"));
-        return Status::failure(QStringLiteral("no remote named \"%1\"").arg(name));
+            return Status::failure(Tr::tr("remote \"local\" is the built-in default and "
+                                          "cannot be removed"));
+        return Status::failure(Tr::tr("no remote named \"%1\"").arg(name));
     }
     return m_store.remove(settingsKey(name));
 }

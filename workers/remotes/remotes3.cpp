@@ -2,6 +2,7 @@
 #include "hashing/hasher.h"
 #include "remotes/pieces.h"
 
+#include <QCoreApplication>
 #include <QHostAddress>
 
 #include <algorithm>
@@ -10,6 +11,12 @@
 namespace quire {
 
 namespace {
+
+// The translation context of the messages below (S3Remote is no QObject).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::S3Remote)
+};
 
 using K = RemoteError::Kind;
 using net::Request;
@@ -48,8 +55,9 @@ QString unquotedEtag(QString etag)
 // NoSuchUpload: the multipart upload was aborted, or expired (a lifecycle rule), meanwhile.
 RemoteError uploadGone(const QString &action)
 {
-    return RemoteError::make(K::Network, action + QStringLiteral(": the server no longer has the multipart upload "
-                                                                 "(expired or aborted); starting again"));
+    return RemoteError::make(K::Network, action + QLatin1String(": ")
+                                             + Tr::tr("the server no longer has the multipart upload "
+                                                      "(expired or aborted); starting again"));
 }
 
 bool isIpOrLocal(const QString &host)
@@ -212,7 +220,7 @@ std::optional<RemoteError> S3Remote::prepare(Request &rq, const QByteArray &key,
     s.service = "s3";
     const auto signature = aws::sign(s, m_credentials);
     if (!signature) {
-        return RemoteError::make(K::Config, QStringLiteral("remote \"%1\": cannot sign the request for %2: %3")
+        return RemoteError::make(K::Config, Tr::tr("remote \"%1\": cannot sign the request for %2: %3")
                                                 .arg(profile().name, QString::fromUtf8(key), signature.error()));
     }
     rq.headers = s.headers + signature->headers;
@@ -245,19 +253,19 @@ RemoteError S3Remote::errorFromS3(const s3::Error &e, int status, const QString 
         || code == QLatin1String("InvalidToken") || code == QLatin1String("ExpiredToken")
         || code == QLatin1String("InvalidSecurity")) {
         err.problem = RemoteError::Problem::Credentials;
-        text += QStringLiteral(". Check the access key id and secret of remote \"%1\"").arg(profile().name);
+        text = Tr::tr("%1. Check the access key id and secret of remote \"%2\"").arg(text, profile().name);
     } else if (code == QLatin1String("NoSuchBucket")) {
         err.problem = RemoteError::Problem::Unreachable;
-        text += QStringLiteral(". Create the bucket %1 or fix the remote's --bucket").arg(QString::fromUtf8(m_bucket));
+        text = Tr::tr("%1. Create the bucket %2 or fix the remote's --bucket").arg(text, QString::fromUtf8(m_bucket));
     } else if (code == QLatin1String("RequestTimeTooSkewed")) {
         err.problem = RemoteError::Problem::Unreachable;
-        text += QStringLiteral(". Set this computer's clock right (automatic time)");
+        text = Tr::tr("%1. Set this computer's clock right (automatic time)").arg(text);
     } else if (code == QLatin1String("AuthorizationHeaderMalformed") || code == QLatin1String("PermanentRedirect")
                || code == QLatin1String("IllegalLocationConstraintException")) {
         err.problem = RemoteError::Problem::Unreachable;
         const QString region = e.fields.value(QStringLiteral("Region"));
         if (!region.isEmpty() && region.size() < 40)
-            text += QStringLiteral(". The bucket is in region %1: set it with --region").arg(region);
+            text = Tr::tr("%1. The bucket is in region %2: set it with --region").arg(text, region);
     } else if (code == QLatin1String("SlowDown") || code == QLatin1String("InternalError")
                || code == QLatin1String("ServiceUnavailable") || code == QLatin1String("RequestTimeout")
                || code == QLatin1String("IncompleteBody") || code == QLatin1String("OperationAborted")
@@ -272,11 +280,11 @@ RemoteError S3Remote::errorFromS3(const s3::Error &e, int status, const QString 
 }
 
 RemoteError S3Remote::unreadable(const std::optional<s3::Error> &error, const QString &failure, int status,
-                                 const QString &action, const QString &what) const
+                                 const QString &action, const QString &notReadable) const
 {
     if (error)
         return errorFromS3(*error, status, action);
-    return RemoteError::make(K::Protocol, QStringLiteral("%1: the server's %2 is not readable (%3)").arg(action, what, failure));
+    return RemoteError::make(K::Protocol, notReadable.arg(action, failure));
 }
 
 RemoteError S3Remote::errorFor(const Response &resp, const QString &action) const
@@ -306,7 +314,7 @@ RemoteOutcome<S3Remote::Head> S3Remote::head(const QByteArray &key, UploadContro
         return O::success(h);
     }
     if (!resp.isHttpSuccess()) {
-        const QString action = QStringLiteral("looking up %1").arg(QString::fromUtf8(key));
+        const QString action = Tr::tr("looking up %1").arg(QString::fromUtf8(key));
         if (resp.end == Response::End::Finished && resp.status >= 300 && resp.status < 500 && resp.status != 404) {
             // A HEAD answer has no body to say why (a wrong key? no such bucket?): the same as a
             // GET of its first byte brings the error document.
@@ -352,11 +360,11 @@ RemoteOutcome<bool> S3Remote::readsAs(const QByteArray &key, const StoredFile &s
     if (back.longer())
         return O::success(false);   // longer than the document: not the same
     if (!back.response.isHttpSuccess())
-        return O::fail(errorFor(back.response, QStringLiteral("reading back %1").arg(QString::fromUtf8(key))));
+        return O::fail(errorFor(back.response, Tr::tr("reading back %1").arg(QString::fromUtf8(key))));
     if (back.response.failure != Response::Failure::None || (stored.size >= 0 && back.bytes != stored.size)) {
         // Cut short: nothing can be said about the content (and a duplicate must not follow).
-        return O::fail(RemoteError::make(K::Network, QStringLiteral("reading back %1: the connection broke off after "
-                                                                    "%2 bytes").arg(QString::fromUtf8(key)).arg(back.bytes)));
+        return O::fail(RemoteError::make(K::Network, Tr::tr("reading back %1: the connection broke off after %2 bytes")
+                                                         .arg(QString::fromUtf8(key), QString::number(back.bytes))));
     }
     return O::success(back.matches(item));
 }
@@ -373,7 +381,7 @@ RemoteOutcome<S3Remote::SlotResult> S3Remote::findSlot(const UploadItem &item, i
     const QString name = safeFileName(item.fileName);
     auto keyOf = [&](int n) { return objectKey(item.collection, collisionName(name, n)); };
     const auto found = findFreeName(
-        item, from, QStringLiteral("too many objects named %1").arg(name),
+        item, from, Tr::tr("too many objects named %1").arg(name),
         [&](int n) { return lookUp(keyOf(n), control); },
         [&](int n, const StoredFile &stored) { return readsAs(keyOf(n), stored, item, control); });
     if (!found.ok())
@@ -426,9 +434,9 @@ UploadOutcome S3Remote::upload(const UploadItem &item, UploadControl &control)
     if (m_ifNoneMatch.load() == int(Precondition::Unknown))
         probeIfNoneMatch(control);
     if (control.isStopped())
-        return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+        return UploadOutcome::fail(RemoteError::make(K::Stopped, Tr::tr("stopped")));
     if (item.size > kMaxObjectSize) {
-        return UploadOutcome::fail(RemoteError::make(K::Config, QStringLiteral("%1 is larger than an S3 object can be (5 TiB)")
+        return UploadOutcome::fail(RemoteError::make(K::Config, Tr::tr("%1 is larger than an S3 object can be (5 TiB)")
                                                                     .arg(item.fileName)));
     }
     // S3 takes at most 5 GiB in one PUT, whatever the threshold says.
@@ -439,7 +447,7 @@ UploadOutcome S3Remote::upload(const UploadItem &item, UploadControl &control)
 
 UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &control)
 {
-    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    const QString action = Tr::tr("uploading %1").arg(item.fileName);
     NameConflicts conflicts;
     const bool conditional = m_ifNoneMatch.load() == int(Precondition::Honoured);
     const SlotResult first{{false, 1}, objectKey(item.collection, collisionName(safeFileName(item.fileName), 1))};
@@ -481,7 +489,7 @@ UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &cont
             if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
                 deleteQuietly(slot.key);
                 return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                                                      QStringLiteral("the file changed while it was being uploaded")));
+                                                                      Tr::tr("the file changed while it was being uploaded")));
             }
             if (limits().confirmUploads) {
                 const auto h = head(slot.key, control);
@@ -489,7 +497,7 @@ UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &cont
                     return UploadOutcome::fail(*h.error);
                 if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
                     return UploadOutcome::fail(RemoteError::make(
-                        K::Protocol, QStringLiteral("the server accepted %1 but does not have all of it afterwards")
+                        K::Protocol, Tr::tr("the server accepted %1 but does not have all of it afterwards")
                                          .arg(item.fileName)));
                 }
             }
@@ -508,7 +516,7 @@ void S3Remote::abort(const QByteArray &key, const QByteArray &uploadId) const
 
 std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadItem &item, UploadControl &control)
 {
-    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    const QString action = Tr::tr("uploading %1").arg(item.fileName);
     const Multipart::Record record = mp.decode(item.resumeState, item);
     if (record == Multipart::Record::Stale) {
         // An upload of what the file was before (or with other part sizes): of no use, but its
@@ -538,7 +546,8 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
                 return errorFor(resp, action);
             const auto parsed = s3::parseListParts(resp.body);
             if (!parsed.ok())
-                return unreadable(parsed.error, parsed.failure, resp.status, action, QStringLiteral("list of parts"));
+                return unreadable(parsed.error, parsed.failure, resp.status, action,
+                                  Tr::tr("%1: the server's list of parts is not readable (%2)"));
             for (const s3::Part &p : parsed.value->parts)
                 listed[p.partNumber] = p;
             if (!parsed.value->isTruncated)
@@ -579,7 +588,7 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
     const auto parsed = s3::parseInitiateMultipartUpload(resp.body);
     if (!parsed.ok()) {
         return unreadable(parsed.error, parsed.failure, resp.status, action,
-                          QStringLiteral("answer to starting a multipart upload"));
+                          Tr::tr("%1: the server's answer to starting a multipart upload is not readable (%2)"));
     }
     mp.uploadId = parsed.value->uploadId.toUtf8();
     // Recorded before any part is sent, so that a crash leaves nothing the next attempt cannot
@@ -590,7 +599,7 @@ std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadIt
 
 std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &item, UploadControl &control)
 {
-    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    const QString action = Tr::tr("uploading %1").arg(item.fileName);
     QList<PieceSender::Piece> pending;
     for (int i = 1; i <= mp.parts(item.size); ++i) {
         if (!mp.etags.count(i))
@@ -622,8 +631,8 @@ std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &
                 return uploadGone(action);
             }
             return resp.isHttpSuccess()
-                       ? RemoteError::make(K::Protocol, QStringLiteral("%1: the server accepted part %2 without "
-                                                                       "an ETag").arg(action).arg(number))
+                       ? RemoteError::make(K::Protocol, Tr::tr("%1: the server accepted part %2 without an ETag")
+                                                            .arg(action, QString::number(number)))
                        : errorFor(resp, action);
         });
     mp.sent += sender.sent();
@@ -632,7 +641,7 @@ std::optional<RemoteError> S3Remote::sendParts(Multipart &mp, const UploadItem &
 
 UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadControl &control)
 {
-    const QString action = QStringLiteral("uploading %1").arg(item.fileName);
+    const QString action = Tr::tr("uploading %1").arg(item.fileName);
     QList<s3::CompletedPart> parts;
     for (const auto &[number, etag] : mp.etags)
         parts.append({number, etag, QString()});
@@ -640,9 +649,9 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     if (!body)
         return UploadOutcome::fail(RemoteError::make(K::Protocol, action + QStringLiteral(": ") + body.error()));
     auto taken = [&] {
-        return RemoteError::make(K::Network, action + QStringLiteral(": the name %1 was taken by another upload "
-                                                                     "meanwhile; starting again")
-                                                          .arg(collisionName(safeFileName(item.fileName), mp.n)));
+        return RemoteError::make(K::Network, action + QLatin1String(": ")
+                                                 + Tr::tr("the name %1 was taken by another upload meanwhile; starting again")
+                                                       .arg(collisionName(safeFileName(item.fileName), mp.n)));
     };
     if (m_ifNoneMatch.load() != int(Precondition::Honoured)) {
         // Nothing stops Complete from replacing an object that took the name while the parts
@@ -705,14 +714,14 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     const auto parsed = s3::parseCompleteMultipartUpload(resp.body);
     if (!parsed.ok())
         return UploadOutcome::fail(unreadable(parsed.error, parsed.failure, resp.status, action,
-                                              QStringLiteral("answer to completing the upload")));
+                                              Tr::tr("%1: the server's answer to completing the upload is not readable (%2)")));
     const auto h = head(mp.key, control);
     if (!h.ok())
         return UploadOutcome::fail(*h.error);
     if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
         return UploadOutcome::fail(RemoteError::make(
-            K::Protocol, QStringLiteral("%1: the server has %2 bytes after the upload, expected %3")
-                             .arg(action).arg(h.value.size).arg(item.size)));
+            K::Protocol, Tr::tr("%1: the server has %2 bytes after the upload, expected %3")
+                             .arg(action, QString::number(h.value.size), QString::number(item.size))));
     }
     return finished(false);
 }
@@ -780,7 +789,7 @@ VerifyOutcome S3Remote::verify(const UploadItem &item, const QString &location, 
     if (!url.isValid() || url.scheme() != base.scheme() || url.host() != base.host() || url.port() != base.port()
         || !path.startsWith(bucketPath) || path.size() == bucketPath.size() || url.hasQuery()) {
         return VerifyOutcome::fail(RemoteError::make(
-            K::Config, QStringLiteral("%1 is not an object of remote \"%2\" (bucket %3)")
+            K::Config, Tr::tr("%1 is not an object of remote \"%2\" (bucket %3)")
                            .arg(url.toDisplayString(), profile().name, QString::fromUtf8(m_bucket))));
     }
     const QByteArray key = path.mid(bucketPath.size());
@@ -804,40 +813,40 @@ VerifyOutcome S3Remote::verify(const UploadItem &item, const QString &location, 
         r.checksumMatches = r.remoteSha256 == item.sha256;
     }
     if (!r.sizeMatches)
-        r.detail = QStringLiteral("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size);
+        r.detail = Tr::tr("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size);
     else if (r.checksumChecked && !r.checksumMatches)
-        r.detail = deep ? QStringLiteral("SHA-256 differs: the object's content is not the document")
-                        : QStringLiteral("SHA-256 differs: the object's recorded SHA-256 is not the document's");
+        r.detail = deep ? Tr::tr("SHA-256 differs: the object's content is not the document")
+                        : Tr::tr("SHA-256 differs: the object's recorded SHA-256 is not the document's");
     else if (r.checksumChecked)
-        r.detail = deep ? QStringLiteral("size and SHA-256 match (read back)")
-                        : QStringLiteral("size and recorded SHA-256 match");
+        r.detail = deep ? Tr::tr("size and SHA-256 match (read back)") : Tr::tr("size and recorded SHA-256 match");
     else
-        r.detail = QStringLiteral("size matches (the object has no recorded SHA-256)");
+        r.detail = Tr::tr("size matches (the object has no recorded SHA-256)");
     return VerifyOutcome::success(r);
 }
 
 Result<QString> S3Remote::test(UploadControl &control)
 {
     using R = Result<QString>;
-    const QString where = QStringLiteral("bucket %1 at %2").arg(QString::fromUtf8(m_bucket), m_endpoint.toDisplayString());
+    const QString bucketName = QString::fromUtf8(m_bucket), endpoint = m_endpoint.toDisplayString();
     Request bucket;
     bucket.verb = "HEAD";
     const Response b = call(bucket, QByteArray(), {}, aws::kEmptyPayloadHash, &control);
     if (b.end == Response::End::Finished && b.status == 404)
-        return R::failure(QStringLiteral("S3 NoSuchBucket: the %1 does not exist").arg(where));
+        return R::failure(Tr::tr("S3 NoSuchBucket: the bucket %1 at %2 does not exist").arg(bucketName, endpoint));
     if (!b.isHttpSuccess() && !(b.end == Response::End::Finished && b.status == 403))
-        return R::failure(errorFor(b, QStringLiteral("contacting the %1").arg(where)).message);
+        return R::failure(errorFor(b, Tr::tr("contacting the bucket %1 at %2").arg(bucketName, endpoint)).message);
     // 403 on the bucket may only mean the key may not list it: writing tells.
     const QByteArray key = (profile().keyPrefix() + scratchName(QStringLiteral("connection-test"))).toUtf8();
     const Response p = putText(key, "Quire connection test\n", false, control);
     if (!p.isHttpSuccess())
-        return R::failure(errorFor(p, QStringLiteral("writing a test object to the %1").arg(where)).message);
+        return R::failure(errorFor(p, Tr::tr("writing a test object to the bucket %1 at %2").arg(bucketName, endpoint)).message);
     Request del;
     del.verb = "DELETE";
     const Response d = call(del, key, {}, aws::kEmptyPayloadHash, &control);
     if (!d.isHttpSuccess())
-        return R::failure(errorFor(d, QStringLiteral("deleting the test object %1").arg(QString::fromUtf8(key))).message);
-    return QStringLiteral("S3 %1: reachable, credentials accepted, a test object written and deleted").arg(where);
+        return R::failure(errorFor(d, Tr::tr("deleting the test object %1").arg(QString::fromUtf8(key))).message);
+    return Tr::tr("S3 bucket %1 at %2: reachable, credentials accepted, a test object written and deleted")
+        .arg(bucketName, endpoint);
 }
 
 void S3Remote::discardPartial(const UploadItem &item, UploadControl &)

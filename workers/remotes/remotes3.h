@@ -87,10 +87,11 @@ private:
     // The error for an answer that is not a success, from its S3 error document where it has one.
     RemoteError errorFor(const net::Response &resp, const QString &action) const;
     RemoteError errorFromS3(const net::s3::Error &e, int status, const QString &action) const;
-    // The error for an answer that is not the document expected (what: "list of parts"): its
-    // <Error> document's, or a Protocol error that says why it could not be read.
+    // The error for an answer that is not the document expected: its <Error> document's, or a
+    // Protocol error that says why it could not be read (notReadable: "%1: the server's list of
+    // parts is not readable (%2)", %1 the action, %2 why).
     RemoteError unreadable(const std::optional<net::s3::Error> &error, const QString &failure, int status,
-                           const QString &action, const QString &what) const;
+                           const QString &action, const QString &notReadable) const;
 
     RemoteOutcome<Head> head(const QByteArray &key, UploadControl &control) const;
     // What key holds (HEAD), nullopt when nothing.

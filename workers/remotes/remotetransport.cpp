@@ -2,11 +2,23 @@
 
 #include "hashing/hasher.h"
 
+#include <QCoreApplication>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace quire::net {
+
+namespace {
+
+// The translation context of the messages below (SourceDevice has no Q_OBJECT).
+struct Tr
+{
+    Q_DECLARE_TR_FUNCTIONS(quire::SourceDevice)
+};
+
+} // namespace
 
 // --- source files ------------------------------------------------------------------------------
 
@@ -16,7 +28,7 @@ SourceState statSource(const QByteArray &nativePath)
     int error = 0;
     const Result<FileStat> st = statPath(nativePath, true, &error);
     if (!st) {
-        s.error = error == ENOENT ? QStringLiteral("the source file is gone") : st.error();
+        s.error = error == ENOENT ? Tr::tr("the source file is gone") : st.error();
         return s;
     }
     s.size = st->size;
@@ -43,19 +55,17 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     using K = RemoteError::Kind;
     const SourceState st = statSource(m_item.sourcePath);
     if (!st.ok())
-        return RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
-                                                 .arg(qtPath(m_item.sourcePath), st.error));
+        return RemoteError::make(K::LocalIo, Tr::tr("cannot read %1: %2").arg(qtPath(m_item.sourcePath), st.error));
     if (st.size != m_item.size || st.mtimeMs != m_item.mtimeMs)
-        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+        return RemoteError::make(K::SourceChanged, Tr::tr("the file changed since it was hashed"));
     Result<NativeFile> file = NativeFile::open(m_item.sourcePath);
     if (!file)
-        return RemoteError::make(K::LocalIo, QStringLiteral("cannot open %1: %2")
-                                                 .arg(displayPath(m_item.sourcePath), file.error()));
+        return RemoteError::make(K::LocalIo, Tr::tr("cannot open %1: %2").arg(displayPath(m_item.sourcePath), file.error()));
     m_file = std::move(*file);
     m_file.adviseSequential();
     const Result<FileStat> opened = m_file.stat();
     if (!opened || opened->size != m_item.size)
-        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+        return RemoteError::make(K::SourceChanged, Tr::tr("the file changed since it was hashed"));
     m_opened = *opened;
     m_offset = offset;
     m_end = length >= 0 ? std::min(m_item.size, offset + length) : m_item.size;
@@ -68,14 +78,14 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
     qint64 done = 0;
     while (done < offset) {
         if (control && control->isStopped())
-            return RemoteError::make(K::Stopped, QStringLiteral("stopped"));
+            return RemoteError::make(K::Stopped, Tr::tr("stopped"));
         const qint64 want = std::min<qint64>(buf.size(), offset - done);
         const qint64 n = m_file.readAt(done, buf.data(), want);
         if (n < 0)
-            return RemoteError::make(K::LocalIo, QStringLiteral("cannot read %1: %2")
+            return RemoteError::make(K::LocalIo, Tr::tr("cannot read %1: %2")
                                                      .arg(displayPath(m_item.sourcePath), m_file.errorString()));
         if (n == 0)
-            return RemoteError::make(K::SourceChanged, QStringLiteral("the file became shorter"));
+            return RemoteError::make(K::SourceChanged, Tr::tr("the file became shorter"));
         m_hash->running.addData(QByteArrayView(buf.constData(), n));
         done += n;
     }
@@ -85,7 +95,7 @@ std::optional<RemoteError> SourceDevice::openAt(qint64 offset, UploadControl *co
         // Nothing left to send (an empty file, or a resumed upload that had everything):
         // compare now, as readData() never will.
         if (m_hash->running.hexSoFar() != m_item.sha256)
-            return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed since it was hashed"));
+            return RemoteError::make(K::SourceChanged, Tr::tr("the file changed since it was hashed"));
         m_verified = true;
     }
     QIODevice::open(QIODevice::ReadOnly | QIODevice::Unbuffered);
@@ -177,7 +187,7 @@ std::optional<RemoteError> SourceDevice::checkUnchanged() const
 {
     using K = RemoteError::Kind;
     const auto changed = [] {
-        return RemoteError::make(K::SourceChanged, QStringLiteral("the file changed while it was being uploaded"));
+        return RemoteError::make(K::SourceChanged, Tr::tr("the file changed while it was being uploaded"));
     };
     if (m_changed)
         return changed();

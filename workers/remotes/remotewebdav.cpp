@@ -48,9 +48,9 @@ QUrl WebDavRemote::partialUrl(const UploadItem &item) const
                                   QStringLiteral(".quire-%1.upload").arg(QString::fromLatin1(item.sha256))});
 }
 
-QString WebDavRemote::actionText(const QString &verb, const UploadItem &item) const
+QString WebDavRemote::actionText(const UploadItem &item) const
 {
-    return QStringLiteral("%1 %2").arg(verb, item.fileName);
+    return tr("uploading %1").arg(item.fileName);
 }
 
 QList<std::pair<QByteArray, QByteArray>> WebDavRemote::checksumHeaders(const UploadItem &item) const
@@ -147,19 +147,18 @@ RemoteOutcome<WebDavRemote::Props> WebDavRemote::propfind(const QUrl &url, Uploa
         return O::success(p);
     }
     if (!resp.isHttpSuccess())
-        return O::fail(m_client.errorFor(resp, QStringLiteral("looking up %1").arg(url.toDisplayString())));
+        return O::fail(m_client.errorFor(resp, tr("looking up %1").arg(url.toDisplayString())));
     if (resp.status != 207) {
         // 200 with no multistatus: not a WebDAV server (or a proxy's login page).
         return O::fail(RemoteError::make(
-            K::Protocol, QStringLiteral("%1 did not answer as a WebDAV server does (HTTP %2 instead of "
-                                        "207 Multi-Status); check the remote's URL")
-                             .arg(url.toDisplayString())
-                             .arg(resp.status)));
+            K::Protocol, tr("%1 did not answer as a WebDAV server does (HTTP %2 instead of "
+                            "207 Multi-Status); check the remote's URL")
+                             .arg(url.toDisplayString(), QString::number(resp.status))));
     }
     auto props = parseMultistatus(resp.body);
     if (!props) {
         return O::fail(RemoteError::make(
-            K::Protocol, QStringLiteral("the server's PROPFIND answer for %1 is not valid WebDAV XML")
+            K::Protocol, tr("the server's PROPFIND answer for %1 is not valid WebDAV XML")
                              .arg(url.toDisplayString())));
     }
     return O::success(*props);
@@ -201,12 +200,12 @@ std::optional<RemoteError> WebDavRemote::ensureCollection(const QString &collect
     }
     if (resp.end == Response::End::Finished && resp.status == 409) {
         RemoteError e = m_client.errorFor(resp, QString());
-        e.message = QStringLiteral("the remote folder %1 does not exist on the server: create it or "
-                                   "fix the URL of remote \"%2\" (%3)")
+        e.message = tr("the remote folder %1 does not exist on the server: create it or "
+                       "fix the URL of remote \"%2\" (%3)")
                         .arg(m_base.toDisplayString(), profile().name, e.message);
         return e;
     }
-    return m_client.errorFor(resp, QStringLiteral("creating the folder %1").arg(folder));
+    return m_client.errorFor(resp, tr("creating the folder %1").arg(folder));
 }
 
 void WebDavRemote::probeIfNoneMatch(const QString &folder, UploadControl &control)
@@ -258,7 +257,7 @@ RemoteOutcome<bool> WebDavRemote::readsAs(const QUrl &url, const UploadItem &ite
     if (back.longer())   // longer than expected: not the same
         return O::success(false);
     if (!back.response.isHttpSuccess())
-        return O::fail(m_client.errorFor(back.response, QStringLiteral("reading back %1").arg(url.toDisplayString())));
+        return O::fail(m_client.errorFor(back.response, tr("reading back %1").arg(url.toDisplayString())));
     return O::success(back.matches(item));
 }
 
@@ -268,7 +267,7 @@ RemoteOutcome<WebDavRemote::SlotResult> WebDavRemote::findSlot(const UploadItem 
     const QString name = fileNameOf(item);
     auto urlOf = [&](int n) { return fileUrl(item.collection, collisionName(name, n)); };
     const auto found = findFreeName(
-        item, from, QStringLiteral("too many files named %1").arg(name),
+        item, from, tr("too many files named %1").arg(name),
         [&](int n) { return lookUp(urlOf(n), control); },
         [&](int n, const StoredFile &) { return readsAs(urlOf(n), item, control); });
     if (!found.ok())
@@ -284,20 +283,19 @@ std::optional<RemoteError> WebDavRemote::confirmStored(const QUrl &url, const Up
         return props.error;
     const Props &p = props.value;
     if (p.status == 404) {
-        return RemoteError::make(K::Protocol, QStringLiteral("the server accepted %1 but does not "
-                                                             "have it afterwards")
+        return RemoteError::make(K::Protocol, tr("the server accepted %1 but does not "
+                                                 "have it afterwards")
                                                   .arg(item.fileName));
     }
     if (p.size >= 0 && p.size != item.size) {
-        return RemoteError::make(K::Protocol, QStringLiteral("the server stored %1 bytes of %2 "
-                                                             "instead of %3")
-                                                  .arg(p.size)
-                                                  .arg(item.fileName)
-                                                  .arg(item.size));
+        return RemoteError::make(K::Protocol, tr("the server stored %1 bytes of %2 "
+                                                 "instead of %3")
+                                                  .arg(QString::number(p.size), item.fileName,
+                                                       QString::number(item.size)));
     }
     if (!p.sha256.isEmpty() && p.sha256 != item.sha256) {
-        return RemoteError::make(K::Protocol, QStringLiteral("the server's SHA-256 of %1 differs "
-                                                             "from the document's")
+        return RemoteError::make(K::Protocol, tr("the server's SHA-256 of %1 differs "
+                                                 "from the document's")
                                                   .arg(item.fileName));
     }
     return std::nullopt;
@@ -340,17 +338,17 @@ UploadOutcome WebDavRemote::uploadDirect(const UploadItem &item, UploadControl &
             if (resp.end == Response::End::Finished && resp.status == 412) {
                 // Taken (since the lookup, or we did not look): look at that name and go on.
                 if (conflicts.tooMany(slot.n))
-                    return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+                    return UploadOutcome::fail(m_client.errorFor(resp, actionText(item)));
                 return std::nullopt;
             }
             if (!resp.isHttpSuccess())
-                return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+                return UploadOutcome::fail(m_client.errorFor(resp, actionText(item)));
             if (auto e = source.checkUnchanged(); e || !source.contentVerified()) {
                 // The server has a body that is not the document: take it away again (it is ours,
                 // If-None-Match made sure the name was free).
                 deleteQuietly(slot.url, control);
                 return UploadOutcome::fail(e ? *e : RemoteError::make(K::SourceChanged,
-                                                                      QStringLiteral("the file changed while it was being uploaded")));
+                                                                      tr("the file changed while it was being uploaded")));
             }
             // A server that honours "If-None-Match: *" created the file with the whole body when
             // it answered that conditional PUT with a 2xx (see RemoteLimits::confirmUploads);
@@ -407,7 +405,7 @@ bool refusesContentRange(const Response &r)
 UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadControl &control, bool &fallBack)
 {
     fallBack = false;
-    const QString action = actionText(QStringLiteral("uploading"), item);
+    const QString action = actionText(item);
     auto slot = findSlot(item, 1, control);
     if (!slot.ok())
         return UploadOutcome::fail(*slot.error);
@@ -531,10 +529,8 @@ UploadOutcome WebDavRemote::uploadResumable(const UploadItem &item, UploadContro
             return {};
         }
         return UploadOutcome::fail(RemoteError::make(
-            K::Protocol, QStringLiteral("the server has %1 bytes of %2 after the upload, expected %3")
-                             .arg(after.value.size)
-                             .arg(item.fileName)
-                             .arg(item.size)));
+            K::Protocol, tr("the server has %1 bytes of %2 after the upload, expected %3")
+                             .arg(QString::number(after.value.size), item.fileName, QString::number(item.size))));
     }
 
     return moveIntoPlace(
@@ -561,7 +557,7 @@ UploadOutcome WebDavRemote::moveIntoPlace(const UploadItem &item, int n, const Q
         if (resp.end == Response::End::Finished && resp.status == 412) {
             // The name was taken meanwhile: the next free one (or the same content found there).
             if (conflicts.tooMany(n))
-                return UploadOutcome::fail(m_client.errorFor(resp, actionText(QStringLiteral("uploading"), item)));
+                return UploadOutcome::fail(m_client.errorFor(resp, actionText(item)));
             const auto again = findSlot(item, n, control);
             if (!again.ok())
                 return UploadOutcome::fail(*again.error);
@@ -605,7 +601,7 @@ UploadOutcome WebDavRemote::upload(const UploadItem &item, UploadControl &contro
             if (!fallBack)
                 return o;
         } else if (control.isStopped()) {
-            return UploadOutcome::fail(RemoteError::make(K::Stopped, QStringLiteral("stopped")));
+            return UploadOutcome::fail(RemoteError::make(K::Stopped, tr("stopped")));
         }
     }
     if (profile().resumeEnabled() && item.size >= limits().resumeThreshold && !m_rangeUnsupported) {
@@ -640,13 +636,13 @@ VerifyOutcome WebDavRemote::verify(const UploadItem &item, const QString &locati
             r.remoteSha256 = item.sha256;
     }
     if (!r.sizeMatches)
-        r.detail = QStringLiteral("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size);
+        r.detail = tr("size differs: %1 bytes on the server, %2 expected").arg(r.remoteSize).arg(item.size);
     else if (r.checksumChecked && !r.checksumMatches)
-        r.detail = QStringLiteral("SHA-256 differs: the server's file is not the document");
+        r.detail = tr("SHA-256 differs: the server's file is not the document");
     else if (r.checksumChecked)
-        r.detail = QStringLiteral("size and SHA-256 match");
+        r.detail = tr("size and SHA-256 match");
     else
-        r.detail = QStringLiteral("size matches (the server reports no checksum)");
+        r.detail = tr("size matches (the server reports no checksum)");
     return VerifyOutcome::success(r);
 }
 
@@ -657,15 +653,15 @@ Result<QString> WebDavRemote::test(UploadControl &control)
     if (!props.ok())
         return R::failure(props.error->message);
     if (props.value.status == 404)
-        return R::failure(QStringLiteral("the folder %1 does not exist on the server").arg(m_base.toDisplayString()));
+        return R::failure(tr("the folder %1 does not exist on the server").arg(m_base.toDisplayString()));
     if (!props.value.isCollection)
-        return R::failure(QStringLiteral("%1 is a file, not a folder").arg(m_base.toDisplayString()));
+        return R::failure(tr("%1 is a file, not a folder").arg(m_base.toDisplayString()));
     const QUrl probe = net::childUrl(m_base, {scratchName(QStringLiteral("connection-test"))});
     const Response resp = putNewText(probe, "Quire connection test\n", control);
     if (!resp.isHttpSuccess())
-        return R::failure(m_client.errorFor(resp, QStringLiteral("writing a test file")).message);
+        return R::failure(m_client.errorFor(resp, tr("writing a test file")).message);
     deleteQuietly(probe, control);
-    return QStringLiteral("WebDAV folder %1: reachable, credentials accepted, writable")
+    return tr("WebDAV folder %1: reachable, credentials accepted, writable")
         .arg(m_base.toDisplayString());
 }
 

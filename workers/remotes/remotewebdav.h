@@ -5,6 +5,7 @@
 #include "remotes/remote.h"
 #include "remotes/remotetransport.h"
 
+#include <QCoreApplication>
 #include <QSet>
 #include <QUrl>
 
@@ -117,6 +118,9 @@ public:
     static std::optional<Props> parseMultistatus(const QByteArray &xml);
 
 private:
+    // Its messages' translation context (remotewebdav.cpp and nextcloudchunks.cpp): tr().
+    Q_DECLARE_TR_FUNCTIONS(quire::WebDavRemote)
+
     struct SlotResult : FreeName
     {
         QUrl url;
@@ -161,7 +165,7 @@ private:
                                              UploadControl &control);
     void deleteQuietly(const QUrl &url, UploadControl &control);
     QList<std::pair<QByteArray, QByteArray>> checksumHeaders(const UploadItem &item) const;
-    QString actionText(const QString &verb, const UploadItem &item) const;
+    QString actionText(const UploadItem &item) const;   // "uploading NAME", what upload errors start with
 
     net::Client m_client;
     QUrl m_base;
