@@ -46,24 +46,18 @@ int runAddCommand(Context &ctx)
     if (auto why = Catalog::collectionNameError(name))
         return usageError(Tr::tr("invalid collection name '%1': %2").arg(name, *why));
 
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     auto existing = ctx.catalog.collectionByName(name);
-    if (!existing) {
-        printError(existing.error());
+    if (printIfFailed(existing))
         return kExitFailure;
-    }
     qint64 collectionId = 0;
     if (existing->has_value()) {
         collectionId = existing->value().id;
     } else {
         auto created = ctx.catalog.createCollection(name, ctx.parser.value(QStringLiteral("remote")));
-        if (!created) {
-            printError(created.error());
+        if (printIfFailed(created))
             return kExitFailure;
-        }
         collectionId = *created;
     }
 

@@ -62,6 +62,16 @@ inline constexpr int kExitCancelled = 130; // interrupted by Ctrl+C
 int usageError(const QString &message);
 // Prints "quire: <message>" to stderr.
 void printError(const QString &message);
+// True when r (a Status or a Result) failed, its error then printed as printError() does:
+// `if (printIfFailed(ctx.catalog.open())) return kExitFailure;`.
+template <typename R>
+bool printIfFailed(const R &r)
+{
+    if (r)
+        return false;
+    printError(r.error());
+    return true;
+}
 // Writes to stdout (UTF-8 for text).
 void printOut(const QString &text);
 void printOutBytes(const QByteArray &bytes);

@@ -36,10 +36,8 @@ std::optional<Collection> findCollection(Catalog &catalog, const QString &name, 
 int listCollections(Context &ctx)
 {
     auto list = ctx.catalog.collections();
-    if (!list) {
-        printError(list.error());
+    if (printIfFailed(list))
         return kExitFailure;
-    }
     if (ctx.parser.isSet(QStringLiteral("json"))) {
         QJsonArray arr;
         for (const Collection &c : std::as_const(*list)) {
@@ -101,10 +99,8 @@ int checkRemote(Context &ctx, const QString &remote)
     if (remote.isEmpty())
         return kExitOk;
     const auto found = RemoteProfiles(ctx.store).find(remote);
-    if (!found) {
-        printError(found.error());
+    if (printIfFailed(found))
         return kExitFailure;
-    }
     if (!found->has_value()) {
         printError(Tr::tr("there is no remote '%1' (see 'quire remote list'; add one with 'quire remote add')")
                            .arg(remote));
@@ -120,10 +116,8 @@ QString defaultCollectionName()
 
 int runCollectionsCommand(Context &ctx)
 {
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     if (ctx.args.isEmpty() || ctx.args.first() == QLatin1String("list")) {
         if (ctx.args.size() > 1)
             return usageError(Tr::tr("'collections list' takes no arguments"));
@@ -143,10 +137,8 @@ int runCollectionsCommand(Context &ctx)
         if (int s = checkRemote(ctx, remote); s != kExitOk)
             return s;
         auto id = ctx.catalog.createCollection(rest.first(), remote);
-        if (!id) {
-            printError(id.error());
+        if (printIfFailed(id))
             return kExitFailure;
-        }
         printOut(remote.isEmpty() ? Tr::tr("Created collection '%1'.\n").arg(rest.first())
                                   : Tr::tr("Created collection '%1' (remote '%2').\n").arg(rest.first(), remote));
         return kExitOk;
@@ -159,10 +151,8 @@ int runCollectionsCommand(Context &ctx)
         auto c = findCollection(ctx.catalog, rest.first(), &status);
         if (!c)
             return status;
-        if (auto r = ctx.catalog.renameCollection(c->id, rest.at(1)); !r) {
-            printError(r.error());
+        if (printIfFailed(ctx.catalog.renameCollection(c->id, rest.at(1))))
             return kExitFailure;
-        }
         printOut(Tr::tr("Renamed collection '%1' to '%2'.\n").arg(rest.first(), rest.at(1)));
         return kExitOk;
     }
@@ -172,10 +162,8 @@ int runCollectionsCommand(Context &ctx)
         auto c = findCollection(ctx.catalog, rest.first(), &status);
         if (!c)
             return status;
-        if (auto r = ctx.catalog.removeCollection(c->id); !r) {
-            printError(r.error());
+        if (printIfFailed(ctx.catalog.removeCollection(c->id)))
             return kExitFailure;
-        }
         printOut(Tr::tr("Removed collection '%1' and its %n catalog record(s); "
                         "source files and remote copies were not touched.\n",
                         nullptr, pluralCount(c->documentCount))
@@ -193,10 +181,8 @@ int runCollectionsCommand(Context &ctx)
         auto c = findCollection(ctx.catalog, rest.first(), &status);
         if (!c)
             return status;
-        if (auto r = ctx.catalog.setCollectionRemote(c->id, remote); !r) {
-            printError(r.error());
+        if (printIfFailed(ctx.catalog.setCollectionRemote(c->id, remote)))
             return kExitFailure;
-        }
         printOut(remote.isEmpty()
                          ? Tr::tr("Collection '%1' has no remote now; its documents are not uploaded.\n").arg(c->name)
                          : Tr::tr("Collection '%1' uploads to remote '%2' now ('quire push %1' uploads what is "
@@ -211,10 +197,8 @@ int runLsCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
         return usageError(Tr::tr("usage: quire ls [COLLECTION] [--json]"));
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     DocumentQuery query;
     query.sortColumn = DocColumn::Added;
     int status = kExitOk;
@@ -227,20 +211,16 @@ int runLsCommand(Context &ctx)
         names.insert(c->id, c->name);
     } else {
         auto all = ctx.catalog.collections();
-        if (!all) {
-            printError(all.error());
+        if (printIfFailed(all))
             return kExitFailure;
-        }
         for (const Collection &c : std::as_const(*all))
             names.insert(c.id, c.name);
     }
 
     // Who added what: a shared catalog holds other machines' documents, which they upload.
     const auto machines = ctx.catalog.machineNames();
-    if (!machines) {
-        printError(machines.error());
+    if (printIfFailed(machines))
         return kExitFailure;
-    }
     auto machineOf = [&](const Document &d) {
         return machines->value(d.machineId, displayMachineName(QString()));
     };
@@ -253,10 +233,8 @@ int runLsCommand(Context &ctx)
         if (ctx.cancelled)
             return kExitCancelled;
         auto docs = ctx.catalog.documents(query);
-        if (!docs) {
-            printError(docs.error());
+        if (printIfFailed(docs))
             return kExitFailure;
-        }
         QByteArray out;
         for (const Document &d : std::as_const(*docs)) {
             if (json) {

@@ -53,78 +53,68 @@ extern "C" void onInterrupt(int sig)
 // Every option once: its names, its value, the lines --help gives it.
 struct OptionInfo
 {
-    QStringList names;        // a one-letter name first, if it has one
+    const char *names;        // comma-separated, a one-letter name first if it has one: "c,collection"
     const char *valueName;    // nullptr: a switch
     const char *help;         // lines after the first are indented under it; %1: the default collection
                               // (marked for translation, translated where --help is built)
+
+    QStringList nameList() const { return QString::fromLatin1(names).split(QLatin1Char(',')); }
 };
 
 const QList<OptionInfo> &optionTable()
 {
     static const QList<OptionInfo> table = {
-        {{QStringLiteral("h"), QStringLiteral("help")}, nullptr,
-         QT_TRANSLATE_NOOP("quire::cli", "show this help and exit")},
-        {{QStringLiteral("v"), QStringLiteral("version")}, nullptr,
-         QT_TRANSLATE_NOOP("quire::cli", "show the version and exit")},
-        {{QStringLiteral("catalog")}, "PATH|URL",
+        {"h,help", nullptr, QT_TRANSLATE_NOOP("quire::cli", "show this help and exit")},
+        {"v,version", nullptr, QT_TRANSLATE_NOOP("quire::cli", "show the version and exit")},
+        {"catalog", "PATH|URL",
          QT_TRANSLATE_NOOP("quire::cli",
                            "the catalog: a SQLite file (path or file:// URL),\n"
                            "postgresql://user@host/db or mysql://user@host/db (MariaDB)\n"
                            "(default: $QUIRE_CATALOG, else catalog.sqlite in the data folder)\n"
                            "its password: $QUIRE_CATALOG_PASSWORD, else ~/.pgpass or ~/.my.cnf")},
-        {{QStringLiteral("config")}, "PATH",
+        {"config", "PATH",
          QT_TRANSLATE_NOOP("quire::cli",
                            "the settings file (default: $QUIRE_CONFIG, else settings.json\n"
                            "in the configuration folder)")},
-        {{QStringLiteral("jobs")}, "N",
-         QT_TRANSLATE_NOOP("quire::cli", "hash N files at a time (default: the number of cores)")},
-        {{QStringLiteral("c"), QStringLiteral("collection")}, "NAME",
-         QT_TRANSLATE_NOOP("quire::cli", "the collection to add to (default: %1)")},
-        {{QStringLiteral("remote")}, "NAME",
-         QT_TRANSLATE_NOOP("quire::cli", "the remote a new collection uploads to")},
-        {{QStringLiteral("no-upload")}, nullptr,
-         QT_TRANSLATE_NOOP("quire::cli", "(add) only catalog; upload later with 'quire push'")},
-        {{QStringLiteral("json")}, nullptr, QT_TRANSLATE_NOOP("quire::cli", "print JSON instead of a table")},
-        {{QStringLiteral("kind")}, "KIND",
-         QT_TRANSLATE_NOOP("quire::cli", "(remote add) local, webdav, http or s3")},
-        {{QStringLiteral("url")}, "URL",
-         QT_TRANSLATE_NOOP("quire::cli", "(remote add) the folder or server URL (s3: the endpoint)")},
-        {{QStringLiteral("user")}, "USER",
+        {"jobs", "N", QT_TRANSLATE_NOOP("quire::cli", "hash N files at a time (default: the number of cores)")},
+        {"c,collection", "NAME", QT_TRANSLATE_NOOP("quire::cli", "the collection to add to (default: %1)")},
+        {"remote", "NAME", QT_TRANSLATE_NOOP("quire::cli", "the remote a new collection uploads to")},
+        {"no-upload", nullptr, QT_TRANSLATE_NOOP("quire::cli", "(add) only catalog; upload later with 'quire push'")},
+        {"json", nullptr, QT_TRANSLATE_NOOP("quire::cli", "print JSON instead of a table")},
+        {"kind", "KIND", QT_TRANSLATE_NOOP("quire::cli", "(remote add) local, webdav, http or s3")},
+        {"url", "URL", QT_TRANSLATE_NOOP("quire::cli", "(remote add) the folder or server URL (s3: the endpoint)")},
+        {"user", "USER",
          QT_TRANSLATE_NOOP("quire::cli",
                            "(remote add) the user name (s3: the access key id); the\n"
                            "password (s3: the secret access key) is asked for (or\n"
                            "$QUIRE_PASSWORD_<NAME>) and kept in the system keychain")},
-        {{QStringLiteral("bucket")}, "BUCKET",
-         QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) the bucket")},
-        {{QStringLiteral("prefix")}, "P",
+        {"bucket", "BUCKET", QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) the bucket")},
+        {"prefix", "P",
          QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) a key prefix: objects go to P<collection>/")},
-        {{QStringLiteral("region")}, "R",
+        {"region", "R",
          QT_TRANSLATE_NOOP("quire::cli",
                            "(remote add/edit, s3) the signing region (default: from an AWS\n"
                            "endpoint's name, else us-east-1)")},
-        {{QStringLiteral("path-style")}, nullptr,
+        {"path-style", nullptr,
          QT_TRANSLATE_NOOP("quire::cli", "(remote add/edit, s3) address the bucket as ENDPOINT/BUCKET/")},
-        {{QStringLiteral("allow-insecure-auth")}, nullptr,
+        {"allow-insecure-auth", nullptr,
          QT_TRANSLATE_NOOP("quire::cli", "(remote add) allow a password over plain http://")},
-        {{QStringLiteral("ca-file")}, "PATH",
+        {"ca-file", "PATH",
          QT_TRANSLATE_NOOP("quire::cli",
                            "(remote add/edit) https: trust the CA certificates in this PEM\n"
                            "file instead of the system's (\"\" to go back to the system's)")},
-        {{QStringLiteral("fingerprint")}, "SHA256",
+        {"fingerprint", "SHA256",
          QT_TRANSLATE_NOOP("quire::cli",
                            "(remote trust) trust the server's certificate only if its SHA-256\n"
                            "fingerprint is SHA256 (as 'openssl x509 -fingerprint -sha256' prints it)")},
-        {{QStringLiteral("limit-rate")}, "RATE",
+        {"limit-rate", "RATE",
          QT_TRANSLATE_NOOP("quire::cli",
                            "upload speed limit, bytes per second with k/M/G (1024-based):\n"
                            "(add, push) for this run; (remote add/edit) for that remote")},
-        {{QStringLiteral("deep")}, nullptr,
-         QT_TRANSLATE_NOOP("quire::cli", "(verify) read every document back and compare its SHA-256")},
-        {{QStringLiteral("quit-when-idle")}, nullptr,
-         QT_TRANSLATE_NOOP("quire::cli", "(gui) quit once all work is done")},
-        {{QStringLiteral("stats-json")}, "FILE",
-         QT_TRANSLATE_NOOP("quire::cli", "(gui) write responsiveness figures to FILE on exit")},
-        {{QStringLiteral("screenshot")}, "FILE", nullptr},   // (gui) for the documentation; not in --help
+        {"deep", nullptr, QT_TRANSLATE_NOOP("quire::cli", "(verify) read every document back and compare its SHA-256")},
+        {"quit-when-idle", nullptr, QT_TRANSLATE_NOOP("quire::cli", "(gui) quit once all work is done")},
+        {"stats-json", "FILE", QT_TRANSLATE_NOOP("quire::cli", "(gui) write responsiveness figures to FILE on exit")},
+        {"screenshot", "FILE", nullptr},   // (gui) for the documentation; not in --help
     };
     return table;
 }
@@ -133,7 +123,7 @@ QList<QCommandLineOption> parserOptions()
 {
     QList<QCommandLineOption> out;
     for (const OptionInfo &o : optionTable())
-        out.append(QCommandLineOption(o.names, QString(), o.valueName ? QString::fromLatin1(o.valueName) : QString()));
+        out.append(QCommandLineOption(o.nameList(), QString(), o.valueName ? QString::fromLatin1(o.valueName) : QString()));
     return out;
 }
 
@@ -214,8 +204,9 @@ QString helpText()
     for (const OptionInfo &o : optionTable()) {
         if (!o.help)
             continue;
-        QString left = o.names.first().size() == 1 ? QStringLiteral("-%1, ").arg(o.names.first()) : QStringLiteral("    ");
-        left += QStringLiteral("--") + o.names.last();
+        const QStringList names = o.nameList();
+        QString left = names.first().size() == 1 ? QStringLiteral("-%1, ").arg(names.first()) : QStringLiteral("    ");
+        left += QStringLiteral("--") + names.last();
         if (o.valueName)
             left += QLatin1Char(' ') + QLatin1String(o.valueName);
         left = left.size() < kColumn ? left.leftJustified(kColumn) : left + QStringLiteral("  ");

@@ -257,14 +257,10 @@ int saveProfile(Context &ctx, const RemoteProfile &p, bool askSecret)
             }
         }
     }
-    if (const Status s = RemoteProfiles(ctx.store).save(p); !s) {
-        printError(s.error());
+    if (printIfFailed(RemoteProfiles(ctx.store).save(p)))
         return kExitFailure;
-    }
-    if (const Status s = ctx.store.flush(); !s) {
-        printError(s.error());
+    if (printIfFailed(ctx.store.flush()))
         return kExitFailure;
-    }
     QString line = Tr::tr("Remote '%1' (%2) saved: %3").arg(p.name, remoteKindName(p.kind), p.displayUrl());
     if (p.kind == RemoteKind::S3) {
         line += Tr::tr(", bucket %1").arg(p.bucket());
@@ -303,10 +299,8 @@ int remoteEdit(Context &ctx)
                                  "[--limit-rate RATE] [--allow-insecure-auth] [--bucket BUCKET] [--prefix P] "
                                  "[--region R] [--path-style]"));
     auto found = findProfile(ctx, ctx.args.at(1));
-    if (!found) {
-        printError(found.error());
+    if (printIfFailed(found))
         return kExitFailure;
-    }
     RemoteProfile p = *found;
     const bool userChanged = flag(ctx, "user") && option(ctx, "user") != p.user;
     if (flag(ctx, "url"))
@@ -332,10 +326,8 @@ int remoteTrust(Context &ctx)
     if (ctx.args.size() != 2)
         return usageError(Tr::tr("usage: quire remote trust NAME [--fingerprint SHA256]"));
     auto found = findProfile(ctx, ctx.args.at(1));
-    if (!found) {
-        printError(found.error());
+    if (printIfFailed(found))
         return kExitFailure;
-    }
     RemoteProfile p = *found;
     std::optional<QByteArray> expected;
     if (flag(ctx, "fingerprint")) {
@@ -395,10 +387,8 @@ int remoteTrust(Context &ctx)
 int remoteList(Context &ctx)
 {
     const auto list = RemoteProfiles(ctx.store).list();
-    if (!list) {
-        printError(list.error());
+    if (printIfFailed(list))
         return kExitFailure;
-    }
     // An S3 remote's URL is its endpoint; the bucket and prefix are shown with it.
     auto where = [](const RemoteProfile &p) {
         return p.kind == RemoteKind::S3 ? QStringLiteral("%1 [%2/%3]").arg(p.displayUrl(), p.bucket(), p.keyPrefix())
@@ -429,15 +419,11 @@ int remoteRemove(Context &ctx)
     if (ctx.args.size() != 2)
         return usageError(Tr::tr("usage: quire remote remove NAME"));
     const QString name = ctx.args.at(1);
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     const auto collections = ctx.catalog.collections();
-    if (!collections) {
-        printError(collections.error());
+    if (printIfFailed(collections))
         return kExitFailure;
-    }
     QStringList users;
     for (const Collection &c : *collections) {
         if (c.remote == name)
@@ -449,17 +435,12 @@ int remoteRemove(Context &ctx)
                        .arg(name, users.join(QStringLiteral(", "))));
         return kExitFailure;
     }
-    if (const Status s = RemoteProfiles(ctx.store).remove(name); !s) {
-        printError(s.error());
+    if (printIfFailed(RemoteProfiles(ctx.store).remove(name)))
         return kExitFailure;
-    }
-    if (const Status s = ctx.store.flush(); !s) {
-        printError(s.error());
+    if (printIfFailed(ctx.store.flush()))
         return kExitFailure;
-    }
     // The keychain entry goes too; no keychain at all is not a failure of the removal.
-    if (const Status s = Credentials::remove(name); !s)
-        printError(s.error());
+    printIfFailed(Credentials::remove(name));
     printOut(Tr::tr("Remote '%1' removed\n").arg(name));
     return kExitOk;
 }
@@ -485,10 +466,8 @@ int remoteTest(Context &ctx)
     if (ctx.args.size() != 2)
         return usageError(Tr::tr("usage: quire remote test NAME"));
     const auto remote = openRemote(ctx, ctx.args.at(1), UploadSettings::fromStore(ctx.store));
-    if (!remote) {
-        printError(remote.error());
+    if (printIfFailed(remote))
         return kExitFailure;
-    }
     UploadControl control;
     const auto r = (*remote)->test(control);
     if (!r) {
@@ -628,10 +607,8 @@ int runRemoteCommand(Context &ctx)
 int pushCollection(Context &ctx, qint64 collectionId)
 {
     const auto c = ctx.catalog.collection(collectionId);
-    if (!c) {
-        printError(c.error());
+    if (printIfFailed(c))
         return kExitFailure;
-    }
     if (!*c || (*c)->remote.isEmpty())
         return kExitOk;
     return pushScope(ctx, collectionId, Tr::tr("'%1' to '%2'").arg((*c)->name, (*c)->remote));
@@ -641,16 +618,12 @@ int runPushCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
         return usageError(Tr::tr("usage: quire push [COLLECTION]"));
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     if (ctx.args.size() == 1) {
         const auto c = ctx.catalog.collectionByName(ctx.args.first());
-        if (!c) {
-            printError(c.error());
+        if (printIfFailed(c))
             return kExitFailure;
-        }
         if (!*c) {
             printError(Tr::tr("no collection named '%1'").arg(ctx.args.first()));
             return kExitFailure;
@@ -662,10 +635,8 @@ int runPushCommand(Context &ctx)
         return pushCollection(ctx, (*c)->id);
     }
     const auto all = ctx.catalog.collections();
-    if (!all) {
-        printError(all.error());
+    if (printIfFailed(all))
         return kExitFailure;
-    }
     const bool anyRemote = std::any_of(all->begin(), all->end(), [](const Collection &c) { return !c.remote.isEmpty(); });
     if (!anyRemote) {
         printOut(Tr::tr("No collection has a remote: nothing to push.\n"));
@@ -680,15 +651,11 @@ int runVerifyCommand(Context &ctx)
 {
     if (ctx.args.size() > 1)
         return usageError(Tr::tr("usage: quire verify [COLLECTION] [--deep]"));
-    if (auto opened = ctx.catalog.open(); !opened) {
-        printError(opened.error());
+    if (printIfFailed(ctx.catalog.open()))
         return kExitFailure;
-    }
     const auto all = ctx.catalog.collections();
-    if (!all) {
-        printError(all.error());
+    if (printIfFailed(all))
         return kExitFailure;
-    }
     QList<Collection> scope;
     for (const Collection &c : *all) {
         if (!c.remote.isEmpty() && (ctx.args.isEmpty() || c.name == ctx.args.first()))
@@ -716,21 +683,14 @@ int runVerifyCommand(Context &ctx)
         q.limit = 1000;
         for (q.offset = 0;; q.offset += q.limit) {
             const auto docs = ctx.catalog.documents(q);
-            if (!docs) {
-                printError(docs.error());
+            if (printIfFailed(docs))
                 return kExitFailure;
-            }
             for (const Document &d : *docs) {
                 if (ctx.cancelled)
                     return kExitCancelled;
-                UploadItem item;
-                item.documentId = d.id;
-                item.collection = c.name;
-                item.fileName = d.fileName;
-                item.sourcePath = d.sourcePath;
-                item.size = d.size;
-                item.mtimeMs = d.mtimeMs;
-                item.sha256 = d.sha256;
+                const UploadItem item{.documentId = d.id, .collection = c.name, .fileName = d.fileName,
+                                      .sourcePath = d.sourcePath, .size = d.size, .mtimeMs = d.mtimeMs,
+                                      .sha256 = d.sha256};
                 const VerifyOutcome v = (*remote)->verify(item, d.remoteLocation, deep, control);
                 const QString label = c.name + QLatin1Char('/') + d.fileName;
                 if (!v.ok()) {

@@ -9,9 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 data="$BENCH_TMP/catalog"
-mkdir -p "$data/src"
-head -c $((10000 * 4096)) /dev/urandom | (cd "$data/src" && split -b 4096 -a 5 -d - s)
-bench_warm "$data/src"
+bench_small_files "$data/src"
 settings="$data/settings.json"
 sqlite="$data/cat.sqlite"
 fresh_sqlite="rm -f '$sqlite' '$sqlite-wal' '$sqlite-shm' '$settings'"
@@ -19,6 +17,22 @@ add_sqlite=("$QUIRE" --catalog "$sqlite" --config "$settings" add --collection b
 row() { bench_row "add 10,000 x 4 KiB (PG)" "quire add, SQLite catalog" "$@"; }
 maria_row() { bench_row "add 10,000 x 4K (MariaDB)" "quire add, SQLite catalog" "$@"; }
 status=0
+
+# time_server SERVER ROW URL FRESH: quire add into the server catalog at URL vs into SQLite, printed
+# with the function ROW. FRESH (shell code) empties the server's database before every run; a
+# first, untimed add is checked (all 10,000 files hashed).
+time_server() {
+    local server=$1 row_fn=$2 url=$3 fresh=$4 rt qt
+    local add_server=("$QUIRE" --catalog "$url" --config "$settings" add --collection bench "$data/src")
+    eval "$fresh"
+    if ! "${add_server[@]}" >/dev/null 2>"$data/add.err" \
+       || [[ $("$QUIRE" --catalog "$url" --config "$settings" ls bench | grep -c '^hashed') -ne 10000 ]]; then
+        echo "catalog.sh: quire add into $server failed: $(head -c 300 "$data/add.err" | tr '\n' ' ')" >&2
+        add_server=(false)
+    fi
+    read -r rt qt < <(bench_pair add_sqlite add_server "$fresh" "$fresh_sqlite")
+    "$row_fn" "$rt" "$qt" $((10000 * 4096))
+}
 
 stop_pg() { :; }
 stop_maria() { :; }
@@ -61,24 +75,14 @@ run_pg() {
     fi
     psql_do() { PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -c "$1" >/dev/null; }
 
-    url="postgresql://postgres@127.0.0.1:$port/bench"
-    fresh_pg="rm -f '$settings'; psql_do 'DROP DATABASE IF EXISTS bench' && psql_do 'CREATE DATABASE bench'"
-    add_pg=("$QUIRE" --catalog "$url" --config "$settings" add --collection bench "$data/src")
-
-    eval "$fresh_pg"
-    if ! "${add_pg[@]}" >/dev/null 2>"$data/add.err" \
-       || [[ $("$QUIRE" --catalog "$url" --config "$settings" ls bench | grep -c '^hashed') -ne 10000 ]]; then
-        echo "catalog.sh: quire add into PostgreSQL failed: $(head -c 300 "$data/add.err" | tr '\n' ' ')" >&2
-        add_pg=(false)
-    fi
-    read -r rt qt < <(bench_pair add_sqlite add_pg "$fresh_pg" "$fresh_sqlite")
-    row "$rt" "$qt" $((10000 * 4096))
+    time_server PostgreSQL row "postgresql://postgres@127.0.0.1:$port/bench" \
+        "rm -f '$settings'; psql_do 'DROP DATABASE IF EXISTS bench' && psql_do 'CREATE DATABASE bench'"
 }
 
 # MariaDB: mariadb-install-db into a folder here, mariadbd on a loopback port (as root with
 # --user=root, which mariadbd allows), a user "quire" from 127.0.0.1 without a password.
 run_maria() {
-    local mdb="$data/mariadb" mport murl fresh_maria add_maria
+    local mdb="$data/mariadb" mport
     if ! command -v mariadbd >/dev/null && [[ ! -x /usr/sbin/mariadbd ]]; then
         echo "catalog.sh: MariaDB is needed (scripts/install-deps --test)" >&2
         maria_row "n/a" "n/a"
@@ -113,18 +117,8 @@ run_maria() {
         status=1
         return
     fi
-    murl="mysql://quire@127.0.0.1:$mport/bench"
-    fresh_maria="rm -f '$settings'; maria_sql 'DROP DATABASE IF EXISTS bench' && maria_sql 'CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'"
-    add_maria=("$QUIRE" --catalog "$murl" --config "$settings" add --collection bench "$data/src")
-    eval "$fresh_maria"
-    if ! "${add_maria[@]}" >/dev/null 2>"$data/add.err" \
-       || [[ $("$QUIRE" --catalog "$murl" --config "$settings" ls bench | grep -c '^hashed') -ne 10000 ]]; then
-        echo "catalog.sh: quire add into MariaDB failed: $(head -c 300 "$data/add.err" | tr '\n' ' ')" >&2
-        add_maria=(false)
-    fi
-    local rt qt
-    read -r rt qt < <(bench_pair add_sqlite add_maria "$fresh_maria" "$fresh_sqlite")
-    maria_row "$rt" "$qt" $((10000 * 4096))
+    time_server MariaDB maria_row "mysql://quire@127.0.0.1:$mport/bench" \
+        "rm -f '$settings'; maria_sql 'DROP DATABASE IF EXISTS bench' && maria_sql 'CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'"
 }
 
 run_pg

@@ -47,9 +47,7 @@ bench_row "hash 64 x 16 MiB" "sha256sum" "$rt" "$qt" $((64 * 16 * 1024 * 1024))
 rm -rf "$data/medium"
 
 # 3. Many small files through the whole ingest pipeline (walk, hash, catalog writes).
-mkdir -p "$data/small"
-head -c $((10000 * 4096)) /dev/urandom | (cd "$data/small" && split -b 4096 -a 5 -d - s)
-bench_warm "$data/small"
+bench_small_files "$data/small"
 catalog="$data/cat.sqlite"
 settings="$data/settings.json"
 fresh="rm -f '$catalog' '$catalog-wal' '$catalog-shm' '$settings'"

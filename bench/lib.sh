@@ -68,26 +68,31 @@ bench_pair() {
     local prepare=${3:-:}
     local ref_prepare=${4:-:}
 
-    local rbest="" qbest="" rfail=0 qfail=0 i start end
+    local rbest="" qbest="" rfail=0 qfail=0 i
     for ((i = 0; i <= BENCH_RUNS; i++)); do   # run 0 warms up
-        if ((!rfail)); then
-            eval "$ref_prepare"
-            start=$(bench_now)
-            bench_run_quiet "${_bench_ref[@]}" || rfail=1
-            end=$(bench_now)
-            ((i > 0)) && rbest=$(bench_min "$rbest" "$start" "$end")
-        fi
-        if ((!qfail)); then
-            eval "$prepare"
-            start=$(bench_now)
-            bench_run_quiet "${_bench_quire[@]}" || qfail=1
-            end=$(bench_now)
-            ((i > 0)) && qbest=$(bench_min "$qbest" "$start" "$end")
-        fi
+        bench_pair_run "$i" "$ref_prepare" rbest rfail "${_bench_ref[@]}"
+        bench_pair_run "$i" "$prepare" qbest qfail "${_bench_quire[@]}"
     done
     ((rfail)) && rbest="n/a"
     ((qfail)) && qbest="n/a"
     echo "$rbest $qbest"
+}
+
+# bench_pair_run RUN PREPARE BEST_VAR FAILED_VAR COMMAND...
+# One of bench_pair's runs of one side, skipped once that side failed: PREPARE untimed, then the
+# command timed. The time counts towards BEST_VAR from run 1 on; a failure sets FAILED_VAR to 1.
+bench_pair_run() {
+    local run=$1 prepare=$2
+    local -n _bench_best=$3 _bench_failed=$4
+    shift 4
+    ((_bench_failed)) && return 0
+    local start end
+    eval "$prepare"
+    start=$(bench_now)
+    bench_run_quiet "$@" || _bench_failed=1
+    end=$(bench_now)
+    ((run > 0)) && _bench_best=$(bench_min "$_bench_best" "$start" "$end")
+    return 0
 }
 
 # Runs a command with its output discarded; if it fails, says so on stderr with the first lines
@@ -128,6 +133,32 @@ bench_row() {
 bench_header() {
     printf "%-26s %-28s %9s %9s %7s %11s\n" "case" "reference" "ref s" "quire s" "ratio" "quire MB/s"
     printf "%-26s %-28s %9s %9s %7s %11s\n" "----" "---------" "-----" "-------" "-----" "----------"
+}
+
+# bench_small_files DIR: makes DIR with 10,000 files of 4 KiB of random bytes, read once (warm).
+bench_small_files() {
+    mkdir -p "$1"
+    head -c $((10000 * 4096)) /dev/urandom | (cd "$1" && split -b 4096 -a 5 -d - s)
+    bench_warm "$1"
+}
+
+# bench_standalone NAME: lets the case file NAME run on its own as well as through bench/run.
+# Through bench/run (BENCH_TMP set) it sets standalone=0. On its own it sets standalone=1, builds
+# the release preset unless QUIRE names a binary, and makes the scratch folder BENCH_TMP (the
+# case file removes it at exit).
+bench_standalone() {
+    standalone=0
+    [[ -n "${BENCH_TMP:-}" ]] && return 0
+    standalone=1
+    if [[ -z "${QUIRE:-}" ]]; then
+        local top
+        top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+        (cd "$top" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null; } \
+            && cmake --build --preset release --target quire >/dev/null) || { echo "$1: release build failed" >&2; exit 1; }
+        QUIRE=$top/build/release/bin/quire
+    fi
+    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/quire-bench.XXXXXX")
+    export BENCH_TMP QUIRE
 }
 
 # Makes a file of random bytes: bench_random_file PATH SIZE_MIB

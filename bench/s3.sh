@@ -10,22 +10,10 @@
 # Needs moto_server, curl (7.75+ for --aws-sigv4), sqlite3 and GNU time (/usr/bin/time).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 PATH=$PATH:$HOME/.local/bin   # where pip install --user puts moto_server
 
-standalone=0
-if [[ -z "${BENCH_TMP:-}" ]]; then
-    standalone=1
-    if [[ -z "${QUIRE:-}" ]]; then
-        (cd "$root" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null; } \
-            && cmake --build --preset release --target quire >/dev/null) || { echo "s3.sh: release build failed" >&2; exit 1; }
-        QUIRE=$root/build/release/bin/quire
-    fi
-    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/quire-bench.XXXXXX")
-    export BENCH_TMP QUIRE
-fi
-: "${BENCH_RUNS:=5}"
+bench_standalone s3.sh
 
 na_rows() {
     bench_row "S3 upload 1 GiB" "curl --aws-sigv4 -T" "n/a" "n/a"

@@ -25,18 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
-standalone=0
-if [[ -z "${BENCH_TMP:-}" ]]; then
-    standalone=1
-    if [[ -z "${QUIRE:-}" ]]; then
-        (cd "$root" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null; } \
-            && cmake --build --preset release --target quire >/dev/null) || { echo "upload.sh: release build failed" >&2; exit 1; }
-        QUIRE=$root/build/release/bin/quire
-    fi
-    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/quire-bench.XXXXXX")
-    export BENCH_TMP QUIRE
-fi
-: "${BENCH_RUNS:=5}"
+bench_standalone upload.sh
 
 for tool in /usr/sbin/apache2 curl /usr/bin/time sqlite3; do
     if [[ ! -x "$tool" ]] && ! command -v "$tool" >/dev/null; then

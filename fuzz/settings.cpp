@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace {
 
@@ -52,14 +53,10 @@ void readProfiles(SessionStore &store)
     const auto profiles = RemoteProfiles(store).list();
     if (!profiles)
         return;
-    for (const RemoteProfile &p : *profiles) {
-        (void)p.validationError();
-        (void)p.displayUrl();
-        (void)p.limitRate();
-        (void)p.trustedCertificate();
-        (void)p.region();
-        (void)p.keyPrefix();
-    }
+    // Whatever the file holds, reading a profile's derived values must not crash.
+    for (const RemoteProfile &p : *profiles)
+        (void)std::tuple{p.validationError(), p.displayUrl(), p.limitRate(), p.trustedCertificate(), p.region(),
+                         p.keyPrefix()};
 }
 
 } // namespace

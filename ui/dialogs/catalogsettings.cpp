@@ -47,24 +47,26 @@ CatalogSettings::CatalogSettings(SessionStore &store, CatalogService &service, Q
     form->addRow(tr("&File:"), pathRow);
     m_fileFields = {pathRow, form->labelForField(pathRow)};
 
-    m_host = new QLineEdit(this);
-    m_host->setPlaceholderText(QStringLiteral("db.example.org"));
-    m_port = new QSpinBox(this);
-    m_port->setRange(1, 65535);
-    m_database = new QLineEdit(this);
-    m_user = new QLineEdit(this);
-    m_password = new QLineEdit(this);
-    m_password->setEchoMode(QLineEdit::Password);
-    m_password->setPlaceholderText(tr("kept in the system keychain"));
-    form->addRow(tr("&Host:"), m_host);
-    form->addRow(tr("P&ort:"), m_port);
-    form->addRow(tr("&Database:"), m_database);
-    form->addRow(tr("U&ser:"), m_user);
-    form->addRow(tr("Pass&word:"), m_password);
-    for (QWidget *w : {static_cast<QWidget *>(m_host), static_cast<QWidget *>(m_port),
-                       static_cast<QWidget *>(m_database), static_cast<QWidget *>(m_user),
-                       static_cast<QWidget *>(m_password)})
-        m_serverFields << w << form->labelForField(w);
+    m_server.host = new QLineEdit(this);
+    m_server.host->setPlaceholderText(QStringLiteral("db.example.org"));
+    m_server.port = new QSpinBox(this);
+    m_server.port->setRange(1, 65535);
+    m_server.database = new QLineEdit(this);
+    m_server.user = new QLineEdit(this);
+    m_server.password = new QLineEdit(this);
+    m_server.password->setEchoMode(QLineEdit::Password);
+    m_server.password->setPlaceholderText(tr("kept in the system keychain"));
+    const std::pair<QString, QWidget *> serverRows[] = {
+        {tr("&Host:"), m_server.host},
+        {tr("P&ort:"), m_server.port},
+        {tr("&Database:"), m_server.database},
+        {tr("U&ser:"), m_server.user},
+        {tr("Pass&word:"), m_server.password},
+    };
+    for (const auto &[label, field] : serverRows) {
+        form->addRow(label, field);
+        m_serverFields << field << form->labelForField(field);
+    }
 
     m_test = new QPushButton(tr("Test Co&nnection"), this);
     m_test->setObjectName(QStringLiteral("testCatalog"));
@@ -78,10 +80,10 @@ CatalogSettings::CatalogSettings(SessionStore &store, CatalogService &service, Q
     form->addRow(testRow);
 
     connect(m_kind, &QComboBox::currentIndexChanged, this, [this](int kind) {
-        if (kind == PostgresKind && m_port->value() == 3306)
-            m_port->setValue(5432);
-        else if (kind == MariaDbKind && m_port->value() == 5432)
-            m_port->setValue(3306);
+        if (kind == PostgresKind && m_server.port->value() == 3306)
+            m_server.port->setValue(5432);
+        else if (kind == MariaDbKind && m_server.port->value() == 5432)
+            m_server.port->setValue(3306);
         updateFields();
     });
     connect(m_browse, &QPushButton::clicked, this, [this] {
@@ -104,14 +106,14 @@ CatalogSettings::~CatalogSettings() = default;
 void CatalogSettings::load(const QString &saved)
 {
     const CatalogConfig config{saved.isEmpty() ? CatalogConfig::defaultConfig().location : saved};
-    m_port->setValue(config.isMariaDb() ? 3306 : 5432);
+    m_server.port->setValue(config.isMariaDb() ? 3306 : 5432);
     if (config.isServer() && !config.locationError()) {
         const QUrl url(config.location);
         m_kind->setCurrentIndex(config.isMariaDb() ? MariaDbKind : PostgresKind);
-        m_host->setText(url.host());
-        m_port->setValue(url.port(config.isMariaDb() ? 3306 : 5432));
-        m_database->setText(url.path().mid(1));
-        m_user->setText(url.userName());
+        m_server.host->setText(url.host());
+        m_server.port->setValue(url.port(config.isMariaDb() ? 3306 : 5432));
+        m_server.database->setText(url.path().mid(1));
+        m_server.user->setText(url.userName());
         // Parameters the form has no field for (TLS files, a socket) are kept as they were.
         m_loadedKind = m_kind->currentIndex();
         m_loadedQuery = url.query(QUrl::FullyEncoded);
@@ -145,8 +147,8 @@ QString CatalogSettings::location(QString *problem) const
             return fail(tr("Give the catalog file's full path."));
         return path;
     }
-    const QString host = m_host->text().trimmed();
-    const QString database = m_database->text().trimmed();
+    const QString host = m_server.host->text().trimmed();
+    const QString database = m_server.database->text().trimmed();
     if (host.isEmpty())
         return fail(tr("Give the server's host name."));
     if (database.isEmpty())
@@ -156,9 +158,9 @@ QString CatalogSettings::location(QString *problem) const
     url.setHost(host);
     if (!url.isValid())
         return fail(tr("“%1” is not a host name.").arg(host));
-    url.setPort(m_port->value());
+    url.setPort(m_server.port->value());
     url.setPath(u'/' + database);
-    url.setUserName(m_user->text().trimmed());
+    url.setUserName(m_server.user->text().trimmed());
     if (m_kind->currentIndex() == m_loadedKind && !m_loadedQuery.isEmpty())
         url.setQuery(m_loadedQuery, QUrl::StrictMode);
     const QString text = url.toString(QUrl::FullyEncoded);
@@ -190,7 +192,7 @@ void CatalogSettings::apply()
     const QString defaultLocation = CatalogConfig::defaultConfig().location;
     if (auto r = m_store.setValue(kCatalogKey, where == defaultLocation ? QString() : where); !r)
         setMessage(true, r.error());
-    const QString password = m_password->text();
+    const QString password = m_server.password->text();
     if (CatalogConfig{where}.isServer() && !password.isEmpty()) {
         const QString display = CatalogConfig{where}.displayLocation();
         // The keychain may wait for an unlock prompt: never on the GUI thread.
@@ -215,7 +217,7 @@ void CatalogSettings::testConnection()
     m_testing = true;
     m_test->setEnabled(false);
     setMessage(false, tr("Connecting to %1…").arg(CatalogConfig{where}.displayLocation()));
-    onFinished(m_service.testCatalog(where, m_password->text()), this, [this](const CatalogService::CatalogTest &outcome) {
+    onFinished(m_service.testCatalog(where, m_server.password->text()), this, [this](const CatalogService::CatalogTest &outcome) {
         m_testing = false;
         m_test->setEnabled(true);
         setMessage(!outcome.ok, outcome.message);

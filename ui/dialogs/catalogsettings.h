@@ -42,11 +42,11 @@ public:
 
     QComboBox *kindBox() const { return m_kind; }
     QLineEdit *pathEdit() const { return m_path; }
-    QLineEdit *hostEdit() const { return m_host; }
-    QSpinBox *portBox() const { return m_port; }
-    QLineEdit *databaseEdit() const { return m_database; }
-    QLineEdit *userEdit() const { return m_user; }
-    QLineEdit *passwordEdit() const { return m_password; }
+    QLineEdit *hostEdit() const { return m_server.host; }
+    QSpinBox *portBox() const { return m_server.port; }
+    QLineEdit *databaseEdit() const { return m_server.database; }
+    QLineEdit *userEdit() const { return m_server.user; }
+    QLineEdit *passwordEdit() const { return m_server.password; }
     QPushButton *testButton() const { return m_test; }
     QString message() const;
     bool isTesting() const { return m_testing; }
@@ -55,6 +55,16 @@ Q_SIGNALS:
     void testFinished(bool ok);
 
 private:
+    // A server catalog's connection: its URL's parts, and the password for the keychain.
+    struct ServerFields
+    {
+        QLineEdit *host = nullptr;
+        QSpinBox *port = nullptr;
+        QLineEdit *database = nullptr;
+        QLineEdit *user = nullptr;
+        QLineEdit *password = nullptr;
+    };
+
     void load(const QString &saved);
     void updateFields();
     void setMessage(bool error, const QString &text);
@@ -64,13 +74,9 @@ private:
     QComboBox *m_kind = nullptr;
     QLineEdit *m_path = nullptr;
     QPushButton *m_browse = nullptr;
-    QLineEdit *m_host = nullptr;
-    QSpinBox *m_port = nullptr;
-    QLineEdit *m_database = nullptr;
-    QLineEdit *m_user = nullptr;
-    QLineEdit *m_password = nullptr;
     QPushButton *m_test = nullptr;
     QLabel *m_message = nullptr;
+    ServerFields m_server;
     QList<QWidget *> m_serverFields;
     QList<QWidget *> m_fileFields;
     bool m_testing = false;

@@ -39,22 +39,21 @@ CollectionNameDialog::CollectionNameDialog(const QString &title, const QString &
     // The remote choice, hidden until setRemoteChoice().
     auto *form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
-    m_remote = new QComboBox(this);
-    m_remote->setObjectName(QStringLiteral("collectionRemote"));
-    m_remote->setToolTip(tr("Where the collection’s documents are uploaded once hashed. "
+    m_remote.box = new QComboBox(this);
+    m_remote.box->setObjectName(QStringLiteral("collectionRemote"));
+    m_remote.box->setToolTip(tr("Where the collection’s documents are uploaded once hashed. "
                             "Change it later with Collection › Upload To."));
-    m_remoteLabel = new QLabel(tr("&Upload to:"), this);
-    m_remoteLabel->setBuddy(m_remote);
-    form->addRow(m_remoteLabel, m_remote);
+    m_remote.label = new QLabel(tr("&Upload to:"), this);
+    m_remote.label->setBuddy(m_remote.box);
+    form->addRow(m_remote.label, m_remote.box);
     layout->addLayout(form);
-    m_remoteNote = new QLabel(this);
-    m_remoteNote->setObjectName(QStringLiteral("collectionRemoteNote"));
-    m_remoteNote->setTextFormat(Qt::PlainText);   // names the collection and the remote
-    m_remoteNote->setWordWrap(true);
-    m_remoteNote->setForegroundRole(QPalette::PlaceholderText);
-    layout->addWidget(m_remoteNote);
-    for (QWidget *w : std::initializer_list<QWidget *>{m_remoteLabel, m_remote, m_remoteNote})
-        w->hide();
+    m_remote.note = new QLabel(this);
+    m_remote.note->setObjectName(QStringLiteral("collectionRemoteNote"));
+    m_remote.note->setTextFormat(Qt::PlainText);   // names the collection and the remote
+    m_remote.note->setWordWrap(true);
+    m_remote.note->setForegroundRole(QPalette::PlaceholderText);
+    layout->addWidget(m_remote.note);
+    m_remote.setVisible(false);
 
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     layout->addWidget(m_buttons);
@@ -64,12 +63,18 @@ CollectionNameDialog::CollectionNameDialog(const QString &title, const QString &
     });
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_edit, &QLineEdit::textChanged, this, &CollectionNameDialog::validate);
-    connect(m_remote, &QComboBox::currentIndexChanged, this, &CollectionNameDialog::validate);
+    connect(m_remote.box, &QComboBox::currentIndexChanged, this, &CollectionNameDialog::validate);
     setMinimumWidth(360);
     validate();
 }
 
 CollectionNameDialog::~CollectionNameDialog() = default;
+
+void CollectionNameDialog::RemoteChoice::setVisible(bool visible) const
+{
+    for (QWidget *w : std::initializer_list<QWidget *>{label, box, note})
+        w->setVisible(visible);
+}
 
 QString CollectionNameDialog::name() const
 {
@@ -96,27 +101,26 @@ QString CollectionNameDialog::problem() const
 
 void CollectionNameDialog::setRemoteChoice(const QStringList &remotes, const QString &selected)
 {
-    m_remote->clear();
-    m_remote->addItem(tr("None (don’t upload)"), QString());
+    m_remote.box->clear();
+    m_remote.box->addItem(tr("None (don’t upload)"), QString());
     for (const QString &r : remotes)
-        m_remote->addItem(r, r);
+        m_remote.box->addItem(r, r);
     setRemote(selected);
-    for (QWidget *w : std::initializer_list<QWidget *>{m_remoteLabel, m_remote, m_remoteNote})
-        w->show();
+    m_remote.setVisible(true);
     validate();
 }
 
 QString CollectionNameDialog::remote() const
 {
-    if (m_remote->count() == 0 || isExisting())
+    if (m_remote.box->count() == 0 || isExisting())
         return {};
-    return m_remote->currentData().toString();
+    return m_remote.box->currentData().toString();
 }
 
 void CollectionNameDialog::setRemote(const QString &remote)
 {
-    const int i = m_remote->findData(remote);
-    m_remote->setCurrentIndex(i >= 0 ? i : 0);
+    const int i = m_remote.box->findData(remote);
+    m_remote.box->setCurrentIndex(i >= 0 ? i : 0);
 }
 
 void CollectionNameDialog::setExistingNames(const QStringList &names)
@@ -137,20 +141,20 @@ void CollectionNameDialog::validate()
     m_problem->setVisible(!why.isEmpty());
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(why.isEmpty());
 
-    if (m_remote->count() == 0)
+    if (m_remote.box->count() == 0)
         return;
     const bool existing = isExisting();
-    m_remote->setEnabled(!existing);
-    m_remoteLabel->setEnabled(!existing);
-    const QString chosen = m_remote->currentData().toString();
+    m_remote.box->setEnabled(!existing);
+    m_remote.label->setEnabled(!existing);
+    const QString chosen = m_remote.box->currentData().toString();
     if (existing) {
-        m_remoteNote->setText(tr("“%1” already exists: the documents are added to it, and it keeps "
+        m_remote.note->setText(tr("“%1” already exists: the documents are added to it, and it keeps "
                                  "the remote it has.").arg(m_edit->text()));
     } else if (chosen.isEmpty()) {
-        m_remoteNote->setText(tr("The documents are only cataloged. You can choose a remote later with "
+        m_remote.note->setText(tr("The documents are only cataloged. You can choose a remote later with "
                                  "Collection › Upload To."));
     } else {
-        m_remoteNote->setText(tr("The documents are uploaded to “%1” once they are hashed.").arg(chosen));
+        m_remote.note->setText(tr("The documents are uploaded to “%1” once they are hashed.").arg(chosen));
     }
 }
 

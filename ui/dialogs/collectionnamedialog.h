@@ -42,19 +42,26 @@ public:
     void setExistingNames(const QStringList &names);
     // True when name() is one of the existing names (the remote choice does not apply).
     bool isExisting() const;
-    QComboBox *remoteBox() const { return m_remote; }
+    QComboBox *remoteBox() const { return m_remote.box; }
 
 private:
     void validate();
 
-    QLineEdit *m_edit = nullptr;
-    QLabel *m_remoteLabel = nullptr;
-    QComboBox *m_remote = nullptr;
-    QLabel *m_remoteNote = nullptr;
-    QLabel *m_problem = nullptr;
-    QDialogButtonBox *m_buttons = nullptr;
+    // The "Upload to" choice and the note under it, shown and hidden together.
+    struct RemoteChoice
+    {
+        QLabel *label = nullptr;
+        QComboBox *box = nullptr;
+        QLabel *note = nullptr;
+        void setVisible(bool visible) const;
+    };
+
     QStringList m_taken;
     QStringList m_existing;
+    QLineEdit *m_edit = nullptr;
+    QLabel *m_problem = nullptr;
+    QDialogButtonBox *m_buttons = nullptr;
+    RemoteChoice m_remote;
 };
 
 } // namespace quire

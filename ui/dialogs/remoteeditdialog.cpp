@@ -26,15 +26,6 @@ namespace {
 
 const QString kInsecureOption = QStringLiteral("allowInsecureAuth");
 
-// Readable on light and dark backgrounds alike (as in the Settings dialog's remote messages).
-QColor toneColor(const QPalette &palette, bool error)
-{
-    const bool dark = palette.color(QPalette::Base).lightness() < 128;
-    if (error)
-        return dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
-    return dark ? QColor(0x81, 0xc7, 0x84) : QColor(0x2e, 0x7d, 0x32);
-}
-
 } // namespace
 
 RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing, const QStringList &taken,
@@ -63,61 +54,26 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
     m_kind->addItem(tr("S3-compatible object storage"), remoteKindName(RemoteKind::S3));
     form->addRow(tr("&Kind:"), m_kind);
 
-    m_url = new QLineEdit(this);
-    m_url->setObjectName(QStringLiteral("remoteUrl"));
-    m_url->setClearButtonEnabled(true);
-    m_browse = new QPushButton(tr("&Browse…"), this);
-    m_browse->setAutoDefault(false);
-    auto *urlRow = new QHBoxLayout;
-    urlRow->addWidget(m_url, 1);
-    urlRow->addWidget(m_browse);
-    m_urlLabel = new QLabel(this);
-    m_urlLabel->setBuddy(m_url);
-    form->addRow(m_urlLabel, urlRow);
+    m_url = addLine(form, QString(), "remoteUrl", QString(), QString(), tr("&Browse…"));
+    m_url.edit->setClearButtonEnabled(true);
 
     // S3: the bucket, a key prefix, the region and the addressing style.
-    m_bucket = new QLineEdit(this);
-    m_bucket->setObjectName(QStringLiteral("remoteBucket"));
-    m_bucket->setPlaceholderText(tr("e.g. family-documents"));
-    m_bucketLabel = new QLabel(tr("&Bucket:"), this);
-    m_bucketLabel->setBuddy(m_bucket);
-    form->addRow(m_bucketLabel, m_bucket);
-    m_prefix = new QLineEdit(this);
-    m_prefix->setObjectName(QStringLiteral("remotePrefix"));
-    m_prefix->setPlaceholderText(tr("none: collections at the top of the bucket"));
-    m_prefix->setToolTip(tr("Objects are stored as <prefix><collection>/<name>."));
-    m_prefixLabel = new QLabel(tr("Key pre&fix:"), this);
-    m_prefixLabel->setBuddy(m_prefix);
-    form->addRow(m_prefixLabel, m_prefix);
-    m_region = new QLineEdit(this);
-    m_region->setObjectName(QStringLiteral("remoteRegion"));
-    m_region->setPlaceholderText(tr("from the endpoint, else us-east-1"));
-    m_regionLabel = new QLabel(tr("Re&gion:"), this);
-    m_regionLabel->setBuddy(m_region);
-    form->addRow(m_regionLabel, m_region);
+    m_bucket = addLine(form, tr("&Bucket:"), "remoteBucket", tr("e.g. family-documents"));
+    m_prefix = addLine(form, tr("Key pre&fix:"), "remotePrefix", tr("none: collections at the top of the bucket"),
+                       tr("Objects are stored as <prefix><collection>/<name>."));
+    m_region = addLine(form, tr("Re&gion:"), "remoteRegion", tr("from the endpoint, else us-east-1"));
     m_pathStyle = new QCheckBox(tr("Path-style &addressing (endpoint/bucket/)"), this);
     m_pathStyle->setObjectName(QStringLiteral("remotePathStyle"));
     m_pathStyle->setToolTip(tr("For servers that do not serve buckets as <bucket>.<endpoint> (MinIO, Ceph and "
                                "most servers on a home network)."));
     form->addRow(QString(), m_pathStyle);
 
-    m_user = new QLineEdit(this);
-    m_user->setObjectName(QStringLiteral("remoteUser"));
-    m_user->setPlaceholderText(tr("none"));
-    m_userLabel = new QLabel(tr("Us&er:"), this);
-    m_userLabel->setBuddy(m_user);
-    form->addRow(m_userLabel, m_user);
-
-    m_password = new QLineEdit(this);
-    m_password->setObjectName(QStringLiteral("remotePassword"));
-    m_password->setEchoMode(QLineEdit::Password);
-    m_password->setPlaceholderText(existing && existing->needsSecret()
-                                       ? tr("unchanged (kept in the system keychain)")
-                                       : tr("kept in the system keychain"));
-    m_password->setToolTip(tr("Stored in the system keychain, never in the settings file."));
-    m_passwordLabel = new QLabel(tr("&Password:"), this);
-    m_passwordLabel->setBuddy(m_password);
-    form->addRow(m_passwordLabel, m_password);
+    m_user = addLine(form, tr("Us&er:"), "remoteUser", tr("none"));
+    m_password = addLine(form, tr("&Password:"), "remotePassword",
+                         existing && existing->needsSecret() ? tr("unchanged (kept in the system keychain)")
+                                                             : tr("kept in the system keychain"),
+                         tr("Stored in the system keychain, never in the settings file."));
+    m_password.edit->setEchoMode(QLineEdit::Password);
 
     m_insecure = new QCheckBox(tr("Allow the password over plain &http:// (not encrypted)"), this);
     m_insecure->setObjectName(QStringLiteral("remoteAllowInsecure"));
@@ -125,29 +81,15 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
                               "server but this computer."));
     form->addRow(QString(), m_insecure);
 
-    m_caFile = new QLineEdit(this);
-    m_caFile->setObjectName(QStringLiteral("remoteCaFile"));
-    m_caFile->setPlaceholderText(tr("the system's CA certificates"));
-    m_caFile->setToolTip(tr("https: a PEM file with the CA certificates to trust for this server instead of "
-                            "the system's (a NAS or company CA)."));
-    m_caFile->setClearButtonEnabled(true);
-    m_browseCa = new QPushButton(tr("Bro&wse…"), this);
-    m_browseCa->setAutoDefault(false);
-    auto *caRow = new QHBoxLayout;
-    caRow->addWidget(m_caFile, 1);
-    caRow->addWidget(m_browseCa);
-    m_caFileLabel = new QLabel(tr("&CA file:"), this);
-    m_caFileLabel->setBuddy(m_caFile);
-    form->addRow(m_caFileLabel, caRow);
+    m_caFile = addLine(form, tr("&CA file:"), "remoteCaFile", tr("the system's CA certificates"),
+                       tr("https: a PEM file with the CA certificates to trust for this server instead of "
+                          "the system's (a NAS or company CA)."),
+                       tr("Bro&wse…"));
+    m_caFile.edit->setClearButtonEnabled(true);
 
-    m_limitRate = new QLineEdit(this);
-    m_limitRate->setObjectName(QStringLiteral("remoteLimitRate"));
-    m_limitRate->setPlaceholderText(tr("unlimited"));
-    m_limitRate->setToolTip(tr("Upload speed limit for this remote, all its uploads together, in bytes per second "
-                               "with k, M or G (e.g. 2M)."));
-    m_limitLabel = new QLabel(tr("Upload &limit:"), this);
-    m_limitLabel->setBuddy(m_limitRate);
-    form->addRow(m_limitLabel, m_limitRate);
+    m_limitRate = addLine(form, tr("Upload &limit:"), "remoteLimitRate", tr("unlimited"),
+                          tr("Upload speed limit for this remote, all its uploads together, in bytes per second "
+                             "with k, M or G (e.g. 2M)."));
     layout->addLayout(form);
 
     m_problem = new QLabel(this);
@@ -159,38 +101,23 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
 
     // Test Connection's progress and outcome; shown once testing is enabled and a test ran.
     auto *testRow = new QHBoxLayout;
-    m_test = new QPushButton(tr("&Test Connection"), this);
-    m_test->setObjectName(QStringLiteral("remoteTest"));
-    m_test->setToolTip(tr("Check the values as typed: the folder can be written, or the server answers and "
-                          "accepts the user and password. Nothing is saved."));
-    m_test->setAutoDefault(false);
+    m_test = newFormButton(tr("&Test Connection"), "remoteTest",
+                           tr("Check the values as typed: the folder can be written, or the server answers and "
+                              "accepts the user and password. Nothing is saved."),
+                           this);
     m_test->hide();
     testRow->addWidget(m_test, 0, Qt::AlignTop);
-    m_testBusy = new QProgressBar(this);
-    m_testBusy->setObjectName(QStringLiteral("remoteTestBusy"));
-    m_testBusy->setRange(0, 0);
-    m_testBusy->setTextVisible(false);
-    m_testBusy->setFixedWidth(60);
-    m_testBusy->setMaximumHeight(fontMetrics().height());
-    m_testBusy->hide();
+    m_testBusy = newBusyBar(this, "remoteTestBusy", fontMetrics().height());
     testRow->addWidget(m_testBusy, 0, Qt::AlignVCenter);
-    m_testMessage = new QLabel(this);
-    m_testMessage->setObjectName(QStringLiteral("remoteTestMessage"));
-    m_testMessage->setWordWrap(true);
-    m_testMessage->setTextFormat(Qt::PlainText);
-    m_testMessage->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_testMessage = newMessageLabel(this, "remoteTestMessage");
     m_testMessage->hide();
     testRow->addWidget(m_testMessage, 1);
-    m_stopTest = new QPushButton(tr("St&op"), this);
-    m_stopTest->setObjectName(QStringLiteral("remoteStopTest"));
-    m_stopTest->setToolTip(tr("Stop the connection test"));
-    m_stopTest->setAutoDefault(false);
+    m_stopTest = newFormButton(tr("St&op"), "remoteStopTest", tr("Stop the connection test"), this);
     m_stopTest->hide();
     testRow->addWidget(m_stopTest, 0, Qt::AlignTop);
-    m_trust = new QPushButton(tr("T&rust This Certificate…"), this);
-    m_trust->setObjectName(QStringLiteral("remoteTrust"));
-    m_trust->setToolTip(tr("Trust exactly this certificate for this remote (checked by its SHA-256 fingerprint)"));
-    m_trust->setAutoDefault(false);
+    m_trust = newFormButton(tr("T&rust This Certificate…"), "remoteTrust",
+                            tr("Trust exactly this certificate for this remote (checked by its SHA-256 fingerprint)"),
+                            this);
     m_trust->hide();
     testRow->addWidget(m_trust, 0, Qt::AlignTop);
     layout->addLayout(testRow);
@@ -216,16 +143,16 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         m_name->setPalette(palette);
         m_name->setToolTip(tr("A remote keeps its name; add a new one to use another name."));
         setKind(existing->kind);
-        m_url->setText(existing->url);
-        m_user->setText(existing->user);
+        m_url.edit->setText(existing->url);
+        m_user.edit->setText(existing->user);
         m_insecure->setChecked(existing->allowInsecureAuth());
-        m_caFile->setText(existing->caFile());
+        m_caFile.edit->setText(existing->caFile());
         if (existing->limitRate() > 0)
-            m_limitRate->setText(existing->options.value(QStringLiteral("limitRate")).toString());
+            m_limitRate.edit->setText(existing->options.value(QStringLiteral("limitRate")).toString());
         m_trustedCertificate = existing->trustedCertificate();
-        m_bucket->setText(existing->bucket());
-        m_prefix->setText(existing->options.value(QStringLiteral("prefix")).toString());
-        m_region->setText(existing->options.value(QStringLiteral("region")).toString());
+        m_bucket.edit->setText(existing->bucket());
+        m_prefix.edit->setText(existing->options.value(QStringLiteral("prefix")).toString());
+        m_region.edit->setText(existing->options.value(QStringLiteral("region")).toString());
         m_pathStyle->setChecked(existing->pathStyle());
     }
     kindChanged();
@@ -234,21 +161,45 @@ RemoteEditDialog::RemoteEditDialog(const std::optional<RemoteProfile> &existing,
         kindChanged();
         valuesChanged();
     });
-    for (QLineEdit *edit : {m_name, m_url, m_user, m_password, m_caFile, m_limitRate, m_bucket, m_prefix, m_region})
+    for (QLineEdit *edit : {m_name, m_url.edit, m_user.edit, m_password.edit, m_caFile.edit, m_limitRate.edit,
+                            m_bucket.edit, m_prefix.edit, m_region.edit})
         connect(edit, &QLineEdit::textChanged, this, &RemoteEditDialog::valuesChanged);
     connect(m_pathStyle, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
-    connect(m_browseCa, &QPushButton::clicked, this, &RemoteEditDialog::browseCaFile);
+    connect(m_caFile.browse, &QPushButton::clicked, this, &RemoteEditDialog::browseCaFile);
     connect(m_trust, &QPushButton::clicked, this, &RemoteEditDialog::askTrust);
     connect(m_insecure, &QCheckBox::toggled, this, &RemoteEditDialog::valuesChanged);
-    connect(m_browse, &QPushButton::clicked, this, &RemoteEditDialog::browse);
+    connect(m_url.browse, &QPushButton::clicked, this, &RemoteEditDialog::browse);
     connect(m_test, &QPushButton::clicked, this, &RemoteEditDialog::startTest);
     connect(m_stopTest, &QPushButton::clicked, this, &RemoteEditDialog::stopTest);
-    (existing ? static_cast<QWidget *>(m_url) : m_name)->setFocus();
+    (existing ? m_url.edit : m_name)->setFocus();
     setMinimumWidth(480);
     validate();
 }
 
 RemoteEditDialog::~RemoteEditDialog() = default;
+
+RemoteEditDialog::FormLine RemoteEditDialog::addLine(QFormLayout *form, const QString &label, const char *objectName,
+                                                     const QString &placeholder, const QString &toolTip,
+                                                     const QString &browseText)
+{
+    FormLine line;
+    line.edit = new QLineEdit(this);
+    line.edit->setObjectName(QLatin1String(objectName));
+    line.edit->setPlaceholderText(placeholder);
+    line.edit->setToolTip(toolTip);
+    line.label = new QLabel(label, this);
+    line.label->setBuddy(line.edit);
+    if (browseText.isEmpty()) {
+        form->addRow(line.label, line.edit);
+        return line;
+    }
+    line.browse = newFormButton(browseText, nullptr, QString(), this);
+    auto *row = new QHBoxLayout;
+    row->addWidget(line.edit, 1);
+    row->addWidget(line.browse);
+    form->addRow(line.label, row);
+    return line;
+}
 
 QPushButton *RemoteEditDialog::okButton() const
 {
@@ -269,7 +220,7 @@ RemoteKind RemoteEditDialog::kind() const
 
 QString RemoteEditDialog::normalizedUrl() const
 {
-    QString url = m_url->text().trimmed();
+    QString url = m_url.edit->text().trimmed();
     if (kind() != RemoteKind::Local || url.isEmpty())
         return url;
     if (url == QLatin1String("~") || url.startsWith(QLatin1String("~/")))
@@ -289,12 +240,12 @@ RemoteProfile RemoteEditDialog::profile() const
         p.user.clear();
         p.options.remove(kInsecureOption);
     } else {
-        p.user = m_user->text().trimmed();
+        p.user = m_user.edit->text().trimmed();
         if (m_insecure->isChecked())
             p.options.insert(kInsecureOption, true);
         else
             p.options.remove(kInsecureOption);
-        const QString ca = m_caFile->text().trimmed();
+        const QString ca = m_caFile.edit->text().trimmed();
         if (ca.isEmpty())
             p.options.remove(QStringLiteral("caFile"));
         else
@@ -303,14 +254,15 @@ RemoteProfile RemoteEditDialog::profile() const
             p.options.remove(QStringLiteral("trustedCertificate"));
         else
             p.options.insert(QStringLiteral("trustedCertificate"), m_trustedCertificate);
-        const QString rate = m_limitRate->text().trimmed();
+        const QString rate = m_limitRate.edit->text().trimmed();
         if (rate.isEmpty() || rate == QLatin1String("0"))
             p.options.remove(QStringLiteral("limitRate"));
         else
             p.options.insert(QStringLiteral("limitRate"), rate);
     }
     const std::pair<QLineEdit *, QString> s3Fields[] = {
-        {m_bucket, QStringLiteral("bucket")}, {m_prefix, QStringLiteral("prefix")}, {m_region, QStringLiteral("region")}};
+        {m_bucket.edit, QStringLiteral("bucket")}, {m_prefix.edit, QStringLiteral("prefix")},
+        {m_region.edit, QStringLiteral("region")}};
     for (const auto &[edit, key] : s3Fields) {
         const QString value = edit->text().trimmed();
         if (p.kind != RemoteKind::S3 || value.isEmpty())
@@ -327,7 +279,7 @@ RemoteProfile RemoteEditDialog::profile() const
 
 QString RemoteEditDialog::password() const
 {
-    return kind() == RemoteKind::Local ? QString() : m_password->text();
+    return kind() == RemoteKind::Local ? QString() : m_password.edit->text();
 }
 
 QString RemoteEditDialog::problem() const
@@ -388,36 +340,39 @@ QString RemoteEditDialog::problem() const
 void RemoteEditDialog::kindChanged()
 {
     const bool local = kind() == RemoteKind::Local;
-    m_urlLabel->setText(local ? tr("&Folder:") : tr("&URL:"));
+    m_url.label->setText(local ? tr("&Folder:") : tr("&URL:"));
     switch (kind()) {
     case RemoteKind::Local:
-        m_url->setPlaceholderText(QDir::homePath() + QStringLiteral("/Quire"));
-        m_url->setToolTip(tr("Documents are copied to <folder>/<collection>/<name>."));
+        m_url.edit->setPlaceholderText(QDir::homePath() + QStringLiteral("/Quire"));
+        m_url.edit->setToolTip(tr("Documents are copied to <folder>/<collection>/<name>."));
         break;
     case RemoteKind::WebDav:
-        m_url->setPlaceholderText(QStringLiteral("https://cloud.example.com/remote.php/dav/files/me/Quire"));
-        m_url->setToolTip(tr("The WebDAV folder collections are created in."));
+        m_url.edit->setPlaceholderText(QStringLiteral("https://cloud.example.com/remote.php/dav/files/me/Quire"));
+        m_url.edit->setToolTip(tr("The WebDAV folder collections are created in."));
         break;
     case RemoteKind::Http:
-        m_url->setPlaceholderText(QStringLiteral("https://api.example.com/v1"));
-        m_url->setToolTip(tr("The API’s base URL: documents are sent to {base}/collections/{collection}/documents, "
+        m_url.edit->setPlaceholderText(QStringLiteral("https://api.example.com/v1"));
+        m_url.edit->setToolTip(tr("The API’s base URL: documents are sent to {base}/collections/{collection}/documents, "
                              "or to the URL itself when it contains {collection}."));
         break;
     case RemoteKind::S3:
-        m_url->setPlaceholderText(QStringLiteral("https://s3.eu-west-1.amazonaws.com"));
-        m_url->setToolTip(tr("The S3 endpoint, without the bucket."));
+        m_url.edit->setPlaceholderText(QStringLiteral("https://s3.eu-west-1.amazonaws.com"));
+        m_url.edit->setToolTip(tr("The S3 endpoint, without the bucket."));
         break;
     }
     const bool s3 = kind() == RemoteKind::S3;
-    for (QWidget *w : std::initializer_list<QWidget *>{m_bucketLabel, m_bucket, m_prefixLabel, m_prefix, m_regionLabel,
-                                                       m_region, m_pathStyle})
-        w->setVisible(s3);
-    m_userLabel->setText(s3 ? tr("Access key &id:") : tr("Us&er:"));
-    m_passwordLabel->setText(s3 ? tr("&Secret key:") : tr("&Password:"));
+    for (const FormLine &line : {m_bucket, m_prefix, m_region}) {
+        line.label->setVisible(s3);
+        line.edit->setVisible(s3);
+    }
+    m_pathStyle->setVisible(s3);
+    m_user.label->setText(s3 ? tr("Access key &id:") : tr("Us&er:"));
+    m_password.label->setText(s3 ? tr("&Secret key:") : tr("&Password:"));
     m_insecure->setVisible(!s3);   // SigV4 never sends the secret itself
-    m_browse->setVisible(local);
-    for (QWidget *w : std::initializer_list<QWidget *>{m_userLabel, m_user, m_passwordLabel, m_password, m_insecure,
-                                                       m_caFileLabel, m_caFile, m_browseCa, m_limitLabel, m_limitRate})
+    m_url.browse->setVisible(local);
+    for (QWidget *w : std::initializer_list<QWidget *>{m_user.label, m_user.edit, m_password.label, m_password.edit,
+                                                       m_insecure, m_caFile.label, m_caFile.edit, m_caFile.browse,
+                                                       m_limitRate.label, m_limitRate.edit})
         w->setEnabled(!local);
     validate();
 }
@@ -554,7 +509,7 @@ void RemoteEditDialog::browseCaFile()
     dialog->setNameFilters({tr("PEM certificates (*.pem *.crt *.cer)"), tr("All files (*)")});
     connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &file) {
         if (!file.isEmpty())
-            m_caFile->setText(QDir::toNativeSeparators(file));
+            m_caFile.edit->setText(QDir::toNativeSeparators(file));
     });
     dialog->open();
 }
@@ -578,12 +533,7 @@ void RemoteEditDialog::valuesChanged()
 
 void RemoteEditDialog::setTestMessage(Tone tone, const QString &text)
 {
-    QPalette palette = m_testMessage->palette();
-    palette.setColor(QPalette::WindowText,
-                     tone == Tone::Hint ? this->palette().color(QPalette::PlaceholderText)
-                                        : toneColor(this->palette(), tone == Tone::Error));
-    m_testMessage->setPalette(palette);
-    m_testMessage->setText(text);
+    setToneText(m_testMessage, palette(), tone, text);
     m_testMessage->setVisible(!text.isEmpty());
 }
 
@@ -607,7 +557,7 @@ void RemoteEditDialog::browse()
         dialog->setDirectory(normalizedUrl());
     connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &folder) {
         if (!folder.isEmpty())
-            m_url->setText(QDir::toNativeSeparators(folder));
+            m_url.edit->setText(QDir::toNativeSeparators(folder));
     });
     dialog->open();
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/formwidgets.h"
 #include "remotes/remoteprofile.h"
 #include "upload/uploadpolicy.h"
 
@@ -11,6 +12,7 @@
 class QCheckBox;
 class QComboBox;
 class QDialogButtonBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -63,13 +65,13 @@ public:
 
     QLineEdit *nameEdit() const { return m_name; }
     QComboBox *kindBox() const { return m_kind; }
-    QLineEdit *urlEdit() const { return m_url; }
-    QLineEdit *userEdit() const { return m_user; }
-    QLineEdit *passwordEdit() const { return m_password; }
+    QLineEdit *urlEdit() const { return m_url.edit; }
+    QLineEdit *userEdit() const { return m_user.edit; }
+    QLineEdit *passwordEdit() const { return m_password.edit; }
     QCheckBox *insecureBox() const { return m_insecure; }
-    QLineEdit *caFileEdit() const { return m_caFile; }
-    QLineEdit *limitRateEdit() const { return m_limitRate; }
-    QLineEdit *bucketEdit() const { return m_bucket; }
+    QLineEdit *caFileEdit() const { return m_caFile.edit; }
+    QLineEdit *limitRateEdit() const { return m_limitRate.edit; }
+    QLineEdit *bucketEdit() const { return m_bucket.edit; }
     // Shown after a test met a certificate that is not trusted; asks before trusting it.
     QPushButton *trustButton() const { return m_trust; }
     // The fingerprint of the certificate trusted in this form ("" = none): saved with the profile.
@@ -108,46 +110,48 @@ private:
     void testEnded(bool ok, const QString &message);
     void askTrust();
     void browseCaFile();
-    enum class Tone { Hint, Success, Error };
     void setTestMessage(Tone tone, const QString &text);
+
+    // A labelled line of the form; the label names the edit (its buddy) and is renamed, hidden
+    // and disabled with it. browse: a Browse… button beside the edit, where there is one.
+    struct FormLine
+    {
+        QLabel *label = nullptr;
+        QLineEdit *edit = nullptr;
+        QPushButton *browse = nullptr;
+    };
+    FormLine addLine(QFormLayout *form, const QString &label, const char *objectName, const QString &placeholder,
+                     const QString &toolTip = {}, const QString &browseText = {});
 
     std::optional<RemoteProfile> m_existing;
     QStringList m_taken;
     QLineEdit *m_name = nullptr;
     QComboBox *m_kind = nullptr;
-    QLabel *m_urlLabel = nullptr;
-    QLineEdit *m_url = nullptr;
-    QPushButton *m_browse = nullptr;
-    QLabel *m_userLabel = nullptr;
-    QLineEdit *m_user = nullptr;
-    QLabel *m_passwordLabel = nullptr;
-    QLineEdit *m_password = nullptr;
-    QCheckBox *m_insecure = nullptr;
-    QLabel *m_caFileLabel = nullptr;
-    QLineEdit *m_caFile = nullptr;
-    QPushButton *m_browseCa = nullptr;
-    QLabel *m_limitLabel = nullptr;
-    QLineEdit *m_limitRate = nullptr;
-    QLineEdit *m_bucket = nullptr;
-    QLineEdit *m_prefix = nullptr;
-    QLineEdit *m_region = nullptr;
+    FormLine m_url;
+    FormLine m_bucket;   // S3: the bucket, a key prefix, the region and the addressing style
+    FormLine m_prefix;
+    FormLine m_region;
     QCheckBox *m_pathStyle = nullptr;
-    QLabel *m_bucketLabel = nullptr;
-    QLabel *m_prefixLabel = nullptr;
-    QLabel *m_regionLabel = nullptr;
-    QPushButton *m_trust = nullptr;
-    QString m_trustedCertificate;
+    FormLine m_user;
+    FormLine m_password;
+    QCheckBox *m_insecure = nullptr;
+    FormLine m_caFile;
+    FormLine m_limitRate;
     QLabel *m_problem = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
+
+    // Test Connection
+    RemoteTester *m_tester = nullptr;
     QPushButton *m_test = nullptr;
     QPushButton *m_stopTest = nullptr;
     QProgressBar *m_testBusy = nullptr;
     QLabel *m_testMessage = nullptr;
-    RemoteTester *m_tester = nullptr;
-    UploadSettings m_testSettings;
+    QPushButton *m_trust = nullptr;
     enum class TestStop { None, Asked, ValuesChanged, Closed };
     TestStop m_testStop = TestStop::None;
     bool m_testResultStale = false;   // the values changed since the outcome shown
+    UploadSettings m_testSettings;
+    QString m_trustedCertificate;
 };
 
 } // namespace quire

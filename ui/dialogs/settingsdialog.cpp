@@ -2,6 +2,7 @@
 
 #include "catalog/catalogservice.h"
 #include "dialogs/catalogsettings.h"
+#include "common/formwidgets.h"
 #include "settings/credentials.h"
 #include "common/plaintext.h"
 #include "jobs/pools.h"
@@ -48,15 +49,6 @@ QString kindText(RemoteKind kind)
     case RemoteKind::S3: return SettingsDialog::tr("S3");
     }
     return {};
-}
-
-// Readable on light and dark backgrounds alike (the status column uses the same red).
-QColor toneColor(const QPalette &palette, bool error)
-{
-    const bool dark = palette.color(QPalette::Base).lightness() < 128;
-    if (error)
-        return dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
-    return dark ? QColor(0x81, 0xc7, 0x84) : QColor(0x2e, 0x7d, 0x32);
 }
 
 enum RemoteColumn { NameColumn, KindColumn, LocationColumn, UserColumn };
@@ -133,41 +125,25 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
 
     auto *actions = new QVBoxLayout;
     auto makeButton = [&](const QString &text, const char *name, const QString &tip) {
-        auto *b = new QPushButton(text, remotes);
-        b->setObjectName(QLatin1String(name));
-        b->setToolTip(tip);
-        b->setAutoDefault(false);
+        auto *b = newFormButton(text, name, tip, remotes);
         actions->addWidget(b);
         return b;
     };
-    m_addRemote = makeButton(tr("A&dd…"), "addRemoteButton", tr("Add a remote documents can be uploaded to"));
-    m_editRemote = makeButton(tr("&Edit…"), "editRemoteButton", tr("Change the selected remote"));
-    m_removeRemote = makeButton(tr("&Remove"), "removeRemoteButton", tr("Remove the selected remote"));
-    m_testRemote = makeButton(tr("&Test Connection"), "testRemoteButton",
+    m_remoteButtons.add = makeButton(tr("A&dd…"), "addRemoteButton", tr("Add a remote documents can be uploaded to"));
+    m_remoteButtons.edit = makeButton(tr("&Edit…"), "editRemoteButton", tr("Change the selected remote"));
+    m_remoteButtons.remove = makeButton(tr("&Remove"), "removeRemoteButton", tr("Remove the selected remote"));
+    m_remoteButtons.test = makeButton(tr("&Test Connection"), "testRemoteButton",
                               tr("Check that the selected remote can be reached and written to"));
     actions->addStretch(1);
     listRow->addLayout(actions);
     rl->addLayout(listRow);
 
     auto *messageRow = new QHBoxLayout;
-    m_busyBar = new QProgressBar(remotes);
-    m_busyBar->setObjectName(QStringLiteral("remoteBusy"));
-    m_busyBar->setRange(0, 0);
-    m_busyBar->setTextVisible(false);
-    m_busyBar->setFixedWidth(60);
-    m_busyBar->setMaximumHeight(fontMetrics().height());
-    m_busyBar->setVisible(false);
+    m_busyBar = newBusyBar(remotes, "remoteBusy", fontMetrics().height());
     messageRow->addWidget(m_busyBar, 0, Qt::AlignTop);
-    m_message = new QLabel(remotes);
-    m_message->setObjectName(QStringLiteral("remoteMessage"));
-    m_message->setWordWrap(true);
-    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_message->setTextFormat(Qt::PlainText);
+    m_message = newMessageLabel(remotes, "remoteMessage");
     messageRow->addWidget(m_message, 1);
-    m_stopTest = new QPushButton(tr("St&op"), remotes);
-    m_stopTest->setObjectName(QStringLiteral("stopTestButton"));
-    m_stopTest->setToolTip(tr("Stop the connection test"));
-    m_stopTest->setAutoDefault(false);
+    m_stopTest = newFormButton(tr("St&op"), "stopTestButton", tr("Stop the connection test"), remotes);
     m_stopTest->setVisible(false);
     messageRow->addWidget(m_stopTest, 0, Qt::AlignTop);
     rl->addLayout(messageRow);
@@ -194,21 +170,21 @@ SettingsDialog::SettingsDialog(SessionStore &store, CatalogService &service, QWi
                ok ? tr("Remote “%1” works: %2.").arg(name, message)
                   : tr("Remote “%1” failed the test: %2.").arg(name, message));
     });
-    connect(m_addRemote, &QPushButton::clicked, this, &SettingsDialog::addRemote);
-    connect(m_editRemote, &QPushButton::clicked, this, &SettingsDialog::editRemote);
-    connect(m_removeRemote, &QPushButton::clicked, this, &SettingsDialog::removeRemote);
-    connect(m_testRemote, &QPushButton::clicked, this, &SettingsDialog::testRemote);
+    connect(m_remoteButtons.add, &QPushButton::clicked, this, &SettingsDialog::addRemote);
+    connect(m_remoteButtons.edit, &QPushButton::clicked, this, &SettingsDialog::editRemote);
+    connect(m_remoteButtons.remove, &QPushButton::clicked, this, &SettingsDialog::removeRemote);
+    connect(m_remoteButtons.test, &QPushButton::clicked, this, &SettingsDialog::testRemote);
     connect(m_stopTest, &QPushButton::clicked, this, &SettingsDialog::stopTest);
     connect(m_remotes, &QTreeWidget::itemSelectionChanged, this, &SettingsDialog::updateRemoteButtons);
     connect(m_remotes, &QTreeWidget::itemDoubleClicked, this, [this] {
-        if (m_editRemote->isEnabled())
+        if (m_remoteButtons.edit->isEnabled())
             editRemote();
     });
     // Return in the list edits the remote instead of reaching the default button (OK).
     m_remotes->installEventFilter(this);
     auto *del = new QShortcut(QKeySequence::Delete, m_remotes, nullptr, nullptr, Qt::WidgetShortcut);
     connect(del, &QShortcut::activated, this, [this] {
-        if (m_removeRemote->isEnabled())
+        if (m_remoteButtons.remove->isEnabled())
             removeRemote();
     });
 
@@ -224,7 +200,7 @@ bool SettingsDialog::eventFilter(QObject *watched, QEvent *event)
     if (watched == m_remotes && event->type() == QEvent::KeyPress) {
         const int key = static_cast<QKeyEvent *>(event)->key();
         if (key == Qt::Key_Return || key == Qt::Key_Enter) {
-            if (m_editRemote->isEnabled())
+            if (m_remoteButtons.edit->isEnabled())
                 editRemote();
             return true;
         }
@@ -322,21 +298,16 @@ void SettingsDialog::updateRemoteButtons()
     const QTreeWidgetItem *item = m_remotes->currentItem();
     const bool selected = item && item->isSelected();
     const bool builtIn = selected && item->data(NameColumn, kBuiltInRole).toBool();
-    m_addRemote->setEnabled(!m_busy);
-    m_editRemote->setEnabled(!m_busy && selected);
-    m_removeRemote->setEnabled(!m_busy && selected && !builtIn);
-    m_removeRemote->setToolTip(builtIn ? tr("The built-in remote cannot be removed") : tr("Remove the selected remote"));
-    m_testRemote->setEnabled(!m_busy && selected);
+    m_remoteButtons.add->setEnabled(!m_busy);
+    m_remoteButtons.edit->setEnabled(!m_busy && selected);
+    m_remoteButtons.remove->setEnabled(!m_busy && selected && !builtIn);
+    m_remoteButtons.remove->setToolTip(builtIn ? tr("The built-in remote cannot be removed") : tr("Remove the selected remote"));
+    m_remoteButtons.test->setEnabled(!m_busy && selected);
 }
 
 void SettingsDialog::setMessage(Tone tone, const QString &text)
 {
-    QPalette palette = m_message->palette();
-    palette.setColor(QPalette::WindowText,
-                     tone == Tone::Hint ? this->palette().color(QPalette::PlaceholderText)
-                                        : toneColor(this->palette(), tone == Tone::Error));
-    m_message->setPalette(palette);
-    m_message->setText(text);
+    setToneText(m_message, palette(), tone, text);
 }
 
 void SettingsDialog::setBusy(const QString &text, bool stoppable)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/formwidgets.h"
 #include "remotes/remoteprofile.h"
 
 #include <QDialog>
@@ -57,11 +58,11 @@ public:
     QSpinBox *ioWorkers() const { return m_io; }
     QSpinBox *cpuWorkers() const { return m_cpu; }
     QTreeWidget *remotesList() const { return m_remotes; }
-    QPushButton *addRemoteButton() const { return m_addRemote; }
-    QPushButton *editRemoteButton() const { return m_editRemote; }
+    QPushButton *addRemoteButton() const { return m_remoteButtons.add; }
+    QPushButton *editRemoteButton() const { return m_remoteButtons.edit; }
     QLineEdit *uploadLimitEdit() const { return m_limitRate; }
-    QPushButton *removeRemoteButton() const { return m_removeRemote; }
-    QPushButton *testRemoteButton() const { return m_testRemote; }
+    QPushButton *removeRemoteButton() const { return m_remoteButtons.remove; }
+    QPushButton *testRemoteButton() const { return m_remoteButtons.test; }
     QPushButton *stopTestButton() const { return m_stopTest; }
     CatalogSettings *catalogSettings() const { return m_catalog; }
 
@@ -84,8 +85,6 @@ protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
-    enum class Tone { Hint, Success, Error };
-
     void load();
     void loadRemotes(const QString &select = {});
     void updateRemoteButtons();
@@ -105,25 +104,31 @@ private:
     void setMessage(Tone tone, const QString &text);
     std::optional<RemoteProfile> selectedProfile();
 
+    // The buttons beside the list of remotes.
+    struct RemoteButtons
+    {
+        QPushButton *add = nullptr;
+        QPushButton *edit = nullptr;
+        QPushButton *remove = nullptr;
+        QPushButton *test = nullptr;
+    };
+
     SessionStore &m_store;
     CatalogService &m_service;
     Pools &m_pools;
+    RemoteButtons m_remoteButtons;
+    bool m_busy = false;          // a remote operation runs
+    bool m_testStopped = false;   // Stop was pressed during the running test
     QSpinBox *m_io = nullptr;
     QSpinBox *m_cpu = nullptr;
     QLineEdit *m_limitRate = nullptr;
     CatalogSettings *m_catalog = nullptr;
     QLineEdit *m_settingsFile = nullptr;
     QTreeWidget *m_remotes = nullptr;
-    QPushButton *m_addRemote = nullptr;
-    QPushButton *m_editRemote = nullptr;
-    QPushButton *m_removeRemote = nullptr;
-    QPushButton *m_testRemote = nullptr;
     QPushButton *m_stopTest = nullptr;
     QProgressBar *m_busyBar = nullptr;
     QLabel *m_message = nullptr;
     RemoteTester *m_tester = nullptr;
-    bool m_busy = false;
-    bool m_testStopped = false;
 };
 
 } // namespace quire

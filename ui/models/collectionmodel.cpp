@@ -2,7 +2,6 @@
 
 #include "catalog/catalogservice.h"
 #include "common/format.h"
-#include "common/icons.h"
 #include "common/plaintext.h"
 #include "common/responsivenessmonitor.h"
 
@@ -23,9 +22,6 @@ bool sameForDisplay(const Collection &a, const Collection &b)
 CollectionModel::CollectionModel(CatalogService &service, QObject *parent)
     : QAbstractTableModel(parent)
     , m_service(service)
-    , m_icon(Icons::glyph(QStringLiteral("collection")))
-    , m_busyIcon(Icons::colored(QStringLiteral("badge-busy")))
-    , m_failedIcon(Icons::colored(QStringLiteral("badge-failed")))
 {
     m_throttle.setSingleShot(true);
     m_throttle.setInterval(kThrottleMs);
@@ -143,16 +139,6 @@ int CollectionModel::rowOfName(const QString &name) const
             return i;
     }
     return -1;
-}
-
-int CollectionModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int CollectionModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
 }
 
 QVariant CollectionModel::data(const QModelIndex &index, int role) const

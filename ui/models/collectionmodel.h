@@ -1,9 +1,9 @@
 #pragma once
 
 #include "catalog/catalog.h"
+#include "common/icons.h"
 
 #include <QAbstractTableModel>
-#include <QIcon>
 #include <QList>
 #include <QSet>
 #include <QTimer>
@@ -45,8 +45,8 @@ public:
     const Collection &collectionAt(int row) const { return m_rows.at(row); }
     const QList<Collection> &collections() const { return m_rows; }
 
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
+    int rowCount(const QModelIndex &parent = {}) const override { return parent.isValid() ? 0 : int(m_rows.size()); }
+    int columnCount(const QModelIndex &parent = {}) const override { return parent.isValid() ? 0 : ColumnCount; }
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
@@ -67,9 +67,9 @@ private:
     bool m_inFlight = false;
     bool m_again = false;
     bool m_loaded = false;
-    QIcon m_icon;
-    QIcon m_busyIcon;
-    QIcon m_failedIcon;
+    const QIcon m_icon = Icons::glyph(QStringLiteral("collection"));
+    const QIcon m_busyIcon = Icons::colored(QStringLiteral("badge-busy"));
+    const QIcon m_failedIcon = Icons::colored(QStringLiteral("badge-failed"));
 };
 
 } // namespace quire

@@ -236,16 +236,11 @@ void DocumentModel::fetchMore(const QModelIndex &parent)
         m_tailWanted = true;
         return;
     }
-    m_fetching = true;
-    const quint64 generation = m_generation;
     DocumentQuery q = m_query;
     q.offset = m_rows.size();
     q.limit = m_batchSize;
     const int limit = m_batchSize;
-    onFinished(m_service.documents(q), this, [this, generation, limit](Result<QList<Document>> r) {
-        if (generation != m_generation)
-            return;
-        m_fetching = false;
+    fetchRows(q, [this, limit](Result<QList<Document>> r) {
         if (!r) {
             m_atEnd = true;
             Q_EMIT errorOccurred(r.error());
@@ -273,6 +268,18 @@ void DocumentModel::fetchMore(const QModelIndex &parent)
     });
 }
 
+void DocumentModel::fetchRows(const DocumentQuery &q, std::function<void(Result<QList<Document>>)> apply)
+{
+    m_fetching = true;
+    const quint64 generation = m_generation;
+    onFinished(m_service.documents(q), this, [this, generation, apply = std::move(apply)](Result<QList<Document>> r) {
+        if (generation != m_generation)
+            return;
+        m_fetching = false;
+        apply(std::move(r));
+    });
+}
+
 void DocumentModel::refresh()
 {
     if (m_loading)
@@ -281,16 +288,11 @@ void DocumentModel::refresh()
         m_refreshWanted = true;
         return;
     }
-    m_fetching = true;
-    const quint64 generation = m_generation;
     DocumentQuery q = m_query;
     q.offset = 0;
     q.limit = std::max<qint64>(m_rows.size(), m_batchSize);
     const qint64 limit = q.limit;
-    onFinished(m_service.documents(q), this, [this, generation, limit](Result<QList<Document>> r) {
-        if (generation != m_generation)
-            return;
-        m_fetching = false;
+    fetchRows(q, [this, limit](Result<QList<Document>> r) {
         if (!r) {
             Q_EMIT errorOccurred(r.error());
             return;
@@ -403,9 +405,7 @@ void DocumentModel::applyEvents(const QList<DocumentEvent> &events)
 {
     bool any = false;
     for (const DocumentEvent &e : events) {
-        if (m_query.collectionId < 0)
-            break;
-        if (m_query.collectionId != 0 && e.collectionId != m_query.collectionId)
+        if (!showsCollection(e.collectionId))
             continue;
         auto it = m_pendingEvents.find(e.id);
         if (it == m_pendingEvents.end()) {
@@ -427,15 +427,19 @@ void DocumentModel::applyUploadEvents(const QList<UploadDocumentEvent> &events)
 {
     bool any = false;
     for (const UploadDocumentEvent &e : events) {
-        if (m_query.collectionId < 0)
-            break;
-        if (m_query.collectionId != 0 && e.collectionId != m_query.collectionId)
+        if (!showsCollection(e.collectionId))
             continue;
         m_pendingUploads.insert(e.id, e);   // the latest state of a document wins
         any = true;
     }
     if (any && !m_eventTimer.isActive())
         m_eventTimer.start();
+}
+
+bool DocumentModel::showsCollection(qint64 collectionId) const
+{
+    // -1: nothing selected; 0: the documents of all collections.
+    return m_query.collectionId == 0 || (m_query.collectionId > 0 && collectionId == m_query.collectionId);
 }
 
 QString DocumentModel::uploadText(const QModelIndex &index)
@@ -559,16 +563,6 @@ QList<qint64> DocumentModel::idsOf(const QModelIndexList &indexes) const
         }
     }
     return ids;
-}
-
-int DocumentModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int DocumentModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
 }
 
 QVariant DocumentModel::data(const QModelIndex &index, int role) const

@@ -10,6 +10,8 @@
 #include <QList>
 #include <QTimer>
 
+#include <functional>
+
 namespace quire {
 
 class CatalogService;
@@ -92,8 +94,8 @@ public:
     static int columnOf(DocColumn column);
 
     // QAbstractItemModel
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
+    int rowCount(const QModelIndex &parent = {}) const override { return parent.isValid() ? 0 : int(m_rows.size()); }
+    int columnCount(const QModelIndex &parent = {}) const override { return parent.isValid() ? 0 : ColumnCount; }
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
@@ -129,6 +131,10 @@ private:
     void requestCount();
     void onHint(qint64 collectionId);
     void onHintTimer();
+    // Events about documents of this collection concern the rows shown.
+    bool showsCollection(qint64 collectionId) const;
+    // Runs q (fetchMore(), refresh()); apply gets the rows unless the query changed meanwhile.
+    void fetchRows(const DocumentQuery &q, std::function<void(Result<QList<Document>>)> apply);
     void flushEvents();
     bool flushUploadEvent(const UploadDocumentEvent &e, int *first, int *last);
     void runPending();

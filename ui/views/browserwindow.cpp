@@ -269,35 +269,35 @@ void BrowserWindow::createCentral()
     filterRow->addWidget(m_loadingLabel);
     ml->addLayout(filterRow);
 
-    m_undoBar = new QFrame(middle);
-    m_undoBar->setObjectName(QStringLiteral("undoBar"));
-    m_undoBar->setFrameShape(QFrame::StyledPanel);
-    m_undoBar->setAutoFillBackground(true);
-    m_undoBar->setBackgroundRole(QPalette::ToolTipBase);
-    m_undoBar->setForegroundRole(QPalette::ToolTipText);
-    auto *ul = new QHBoxLayout(m_undoBar);
+    m_undoBar.frame = new QFrame(middle);
+    m_undoBar.frame->setObjectName(QStringLiteral("undoBar"));
+    m_undoBar.frame->setFrameShape(QFrame::StyledPanel);
+    m_undoBar.frame->setAutoFillBackground(true);
+    m_undoBar.frame->setBackgroundRole(QPalette::ToolTipBase);
+    m_undoBar.frame->setForegroundRole(QPalette::ToolTipText);
+    auto *ul = new QHBoxLayout(m_undoBar.frame);
     ul->setContentsMargins(8, 4, 4, 4);
-    m_undoLabel = new QLabel(m_undoBar);
-    m_undoLabel->setTextFormat(Qt::PlainText);   // names a collection
-    ul->addWidget(m_undoLabel, 1);
-    auto *undoButton = new QPushButton(tr("Undo"), m_undoBar);
+    m_undoBar.label = new QLabel(m_undoBar.frame);
+    m_undoBar.label->setTextFormat(Qt::PlainText);   // names a collection
+    ul->addWidget(m_undoBar.label, 1);
+    auto *undoButton = new QPushButton(tr("Undo"), m_undoBar.frame);
     undoButton->setObjectName(QStringLiteral("undoBarButton"));
     connect(undoButton, &QPushButton::clicked, this, [this] {
         m_undo->undo();
-        m_undoBar->hide();
+        m_undoBar.frame->hide();
     });
     ul->addWidget(undoButton);
-    auto *closeButton = new QToolButton(m_undoBar);
+    auto *closeButton = new QToolButton(m_undoBar.frame);
     closeButton->setIcon(Icons::glyph(QStringLiteral("close")));
     closeButton->setAutoRaise(true);
     closeButton->setToolTip(tr("Dismiss"));
-    connect(closeButton, &QToolButton::clicked, m_undoBar, &QWidget::hide);
+    connect(closeButton, &QToolButton::clicked, m_undoBar.frame, &QWidget::hide);
     ul->addWidget(closeButton);
-    m_undoBar->hide();
-    ml->addWidget(m_undoBar);
-    m_undoBarTimer.setSingleShot(true);
-    m_undoBarTimer.setInterval(20000);
-    connect(&m_undoBarTimer, &QTimer::timeout, m_undoBar, &QWidget::hide);
+    m_undoBar.frame->hide();
+    ml->addWidget(m_undoBar.frame);
+    m_undoBar.timer.setSingleShot(true);
+    m_undoBar.timer.setInterval(20000);
+    connect(&m_undoBar.timer, &QTimer::timeout, m_undoBar.frame, &QWidget::hide);
 
     m_remoteProblem = new RemoteProblemBar(middle);
     connect(m_remoteProblem, &RemoteProblemBar::fixRequested, this, &BrowserWindow::fixRemote);

@@ -170,10 +170,19 @@ private:
     QString problemWithRemote(const QString &remote);
     void collectionRemoteChanged(qint64 id, const QString &remote);
 
+    // The bar that offers Undo after a removal; the timer hides it again.
+    struct UndoBar
+    {
+        QFrame *frame = nullptr;
+        QLabel *label = nullptr;
+        QTimer timer;
+    };
+
     CatalogService &m_service;
     SessionStore &m_store;
     UploadController &m_uploads;
     ResponsivenessMonitor *m_monitor;
+    QPointer<DiagnosticsDialog> m_diagnostics;
 
     CollectionModel *m_collections = nullptr;
     DocumentModel *m_documents = nullptr;
@@ -182,18 +191,12 @@ private:
     DetailsPane *m_details = nullptr;
     WorkStatusWidget *m_work = nullptr;
     RemoteProblemBar *m_remoteProblem = nullptr;
-    bool m_actionsSeeUploads = false;   // updateActions() last saw the uploads busy
     QUndoStack *m_undo = nullptr;
     QSplitter *m_splitter = nullptr;
     QLineEdit *m_filter = nullptr;
     QComboBox *m_statusFilter = nullptr;
     QLabel *m_countLabel = nullptr;
     QLabel *m_loadingLabel = nullptr;
-    QFrame *m_undoBar = nullptr;
-    QLabel *m_undoLabel = nullptr;
-    QTimer m_filterDebounce;
-    QTimer m_undoBarTimer;
-    QPointer<DiagnosticsDialog> m_diagnostics;
     QMenu *m_documentMenu = nullptr;
     QMenu *m_collectionMenu = nullptr;
     QMenu *m_emptyAreaMenu = nullptr;
@@ -225,6 +228,9 @@ private:
     QAction *m_diagnosticsAction = nullptr;
     QAction *m_about = nullptr;
     QAction *m_manageRemotes = nullptr;
+    bool m_actionsSeeUploads = false;   // updateActions() last saw the uploads busy
+    UndoBar m_undoBar;
+    QTimer m_filterDebounce;
 
     // Start-up
     bool m_catalogOpen = false;

@@ -133,10 +133,10 @@ void BrowserWindow::renameCollection()
     connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
         const QString name = dialog->name();
         onFinished(m_service.renameCollection(id, name), this, [this, name](Status s) {
-            if (!s)
-                showError(tr("Could not rename the collection to “%1”.").arg(name), s.error());
-            else
+            if (s)
                 m_collections->refresh();
+            else
+                showError(tr("Could not rename the collection to “%1”.").arg(name), s.error());
         });
     });
     dialog->open();

@@ -63,9 +63,9 @@ void BrowserWindow::removeDocuments()
 
 void BrowserWindow::showUndoBar(const QString &text)
 {
-    m_undoLabel->setText(text);
-    m_undoBar->show();
-    m_undoBarTimer.start();
+    m_undoBar.label->setText(text);
+    m_undoBar.frame->show();
+    m_undoBar.timer.start();
 }
 
 void BrowserWindow::retryFailed()

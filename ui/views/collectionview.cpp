@@ -67,11 +67,11 @@ void CollectionView::currentChanged(const QModelIndex &current, const QModelInde
 void CollectionView::setDropTarget(const QModelIndex &index, bool active)
 {
     const QPersistentModelIndex target(index.isValid() ? index.siblingAtColumn(0) : QModelIndex());
-    if (target == m_dropTarget && active == m_dragActive)
-        return;
-    m_dropTarget = target;
-    m_dragActive = active;
-    viewport()->update();
+    if (target != m_dropTarget || active != m_dragActive) {
+        m_dropTarget = target;
+        m_dragActive = active;
+        viewport()->update();
+    }
 }
 
 void CollectionView::dragEnterEvent(QDragEnterEvent *event)

@@ -1,5 +1,6 @@
 #include "views/statusdelegate.h"
 
+#include "common/formwidgets.h"
 #include "models/documentmodel.h"
 #include "catalog/documentstatus.h"
 
@@ -8,17 +9,6 @@
 #include <QStyleOptionProgressBar>
 
 namespace quire {
-
-namespace {
-
-// Red that reads on light and dark backgrounds alike.
-QColor errorColor(const QPalette &palette)
-{
-    const bool dark = palette.color(QPalette::Base).lightness() < 128;
-    return dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
-}
-
-} // namespace
 
 StatusDelegate::StatusDelegate(QObject *parent)
     : QStyledItemDelegate(parent)
@@ -61,7 +51,7 @@ void StatusDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
     QStyleOptionViewItem opt = option;
     opt.textElideMode = Qt::ElideRight;   // "Failed: <why>" reads from the left
     if (status == DocStatus::Failed && !(option.state & QStyle::State_Selected)) {
-        opt.palette.setColor(QPalette::Text, errorColor(option.palette));
+        opt.palette.setColor(QPalette::Text, toneColor(option.palette, true));   // the red of error messages
     } else if ((status == DocStatus::Duplicate || status == DocStatus::Cancelled)
                && !(option.state & QStyle::State_Selected)) {
         opt.palette.setColor(QPalette::Text, option.palette.color(QPalette::PlaceholderText));

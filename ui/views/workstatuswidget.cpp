@@ -20,8 +20,6 @@ constexpr qint64 kSpeedWindowMs = 5000;
 WorkStatusWidget::WorkStatusWidget(CatalogService &service, QWidget *parent)
     : QWidget(parent)
     , m_service(service)
-    , m_pauseIcon(Icons::glyph(QStringLiteral("pause")))
-    , m_resumeIcon(Icons::glyph(QStringLiteral("resume")))
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);

@@ -1,10 +1,10 @@
 #pragma once
 
 #include "catalog/catalogservice.h"
+#include "common/icons.h"
 #include "upload/uploadjob.h"
 
 #include <QElapsedTimer>
-#include <QIcon>
 #include <QTimer>
 #include <QWidget>
 
@@ -67,8 +67,8 @@ private:
     QToolButton *m_pause = nullptr;
     QToolButton *m_cancel = nullptr;
     QTimer m_timer;
-    QIcon m_pauseIcon;
-    QIcon m_resumeIcon;
+    const QIcon m_pauseIcon = Icons::glyph(QStringLiteral("pause"));
+    const QIcon m_resumeIcon = Icons::glyph(QStringLiteral("resume"));
     struct Sample
     {
         qint64 ms;
