@@ -125,7 +125,15 @@ bool MariaDbServer::start()
         m_dataDir = m_dir->filePath(QStringLiteral("data"));
         m_socket = m_dir->filePath(QStringLiteral("mariadb.sock"));
         m_logFile = m_dir->filePath(QStringLiteral("server.log"));
+        // Each server its own temporary folder: mariadbd names its temporary tables in tmpdir
+        // (default /tmp) in a way that two servers bootstrapping at once can collide on
+        // ("Could not remove temporary table '/tmp/#sql-temptable-…'", then install-db fails).
+        if (!QDir().mkpath(tmpDir())) {
+            m_error = QStringLiteral("could not create %1").arg(tmpDir());
+            return false;
+        }
         QStringList args{QStringLiteral("--no-defaults"), QStringLiteral("--datadir=") + m_dataDir,
+                         QStringLiteral("--tmpdir=") + tmpDir(),
                          QStringLiteral("--auth-root-authentication-method=normal"), QStringLiteral("--skip-test-db")};
         if (::geteuid() == 0)
             args << QStringLiteral("--user=root");
@@ -173,7 +181,8 @@ void MariaDbServer::setTls(const QString &certPath, const QString &keyPath, cons
 bool MariaDbServer::launch()
 {
     QStringList args{findProgram(QStringLiteral("mariadbd")), QStringLiteral("--no-defaults"),
-                     QStringLiteral("--datadir=") + m_dataDir, QStringLiteral("--socket=") + m_socket,
+                     QStringLiteral("--datadir=") + m_dataDir, QStringLiteral("--tmpdir=") + tmpDir(),
+                     QStringLiteral("--socket=") + m_socket,
                      QStringLiteral("--port=%1").arg(m_port), QStringLiteral("--bind-address=127.0.0.1"),
                      QStringLiteral("--pid-file=") + m_dir->filePath(QStringLiteral("mariadb.pid")),
                      QStringLiteral("--skip-name-resolve"), QStringLiteral("--innodb-buffer-pool-size=64M"),

@@ -58,6 +58,7 @@ private:
     bool launch();
     bool waitUntilReady(int timeoutMs);
     void startCrashWatcher();
+    QString tmpDir() const { return m_dir->filePath(QStringLiteral("tmp")); }
 
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_dataDir, m_socket, m_logFile;
