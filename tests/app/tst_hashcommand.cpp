@@ -117,6 +117,12 @@ QByteArray show(const QByteArray &bytes)
     return bytes.left(2000).toPercentEncoding(" /.:-");
 }
 
+// A row of sameAsSha256sum_data(): one file, hashed by its name.
+void oneFileByName(const char *tag, const QByteArray &name)
+{
+    QTest::newRow(tag) << QByteArrayList{name} << QByteArrayList{name} << QByteArray() << 0;
+}
+
 } // namespace
 
 class TestHashCommand final : public QObject
@@ -150,25 +156,17 @@ void TestHashCommand::sameAsSha256sum_data()
     QTest::addColumn<QByteArray>("input");         // standard input
     QTest::addColumn<int>("expectedStatus");
 
-    QTest::newRow("one file") << QByteArrayList{"a.txt"} << QByteArrayList{"a.txt"} << QByteArray() << 0;
-    QTest::newRow("empty file") << QByteArrayList{"empty"} << QByteArrayList{"empty"} << QByteArray() << 0;
-    QTest::newRow("multi-block file") << QByteArrayList{"big.bin"} << QByteArrayList{"big.bin"} << QByteArray()
-                                      << 0;
-    QTest::newRow("space") << QByteArrayList{"with space.txt"} << QByteArrayList{"with space.txt"} << QByteArray()
-                           << 0;
-    QTest::newRow("two spaces and tab") << QByteArrayList{"  two\tx "} << QByteArrayList{"  two\tx "}
-                                        << QByteArray() << 0;
-    QTest::newRow("newline") << QByteArrayList{"new\nline"} << QByteArrayList{"new\nline"} << QByteArray() << 0;
-    QTest::newRow("backslash") << QByteArrayList{"back\\slash"} << QByteArrayList{"back\\slash"} << QByteArray()
-                               << 0;
-    QTest::newRow("carriage return") << QByteArrayList{"cr\rname"} << QByteArrayList{"cr\rname"} << QByteArray()
-                                     << 0;
-    QTest::newRow("all escapes at once") << QByteArrayList{"\\a\nb\rc\\\\\n"} << QByteArrayList{"\\a\nb\rc\\\\\n"}
-                                         << QByteArray() << 0;
-    QTest::newRow("invalid UTF-8") << QByteArrayList{"bad\xff\xfe.txt"} << QByteArrayList{"bad\xff\xfe.txt"}
-                                   << QByteArray() << 0;
-    QTest::newRow("invalid UTF-8 and backslash")
-        << QByteArrayList{"\xc3\\(x"} << QByteArrayList{"\xc3\\(x"} << QByteArray() << 0;
+    oneFileByName("one file", "a.txt");
+    oneFileByName("empty file", "empty");
+    oneFileByName("multi-block file", "big.bin");
+    oneFileByName("space", "with space.txt");
+    oneFileByName("two spaces and tab", "  two\tx ");
+    oneFileByName("newline", "new\nline");
+    oneFileByName("backslash", "back\\slash");
+    oneFileByName("carriage return", "cr\rname");
+    oneFileByName("all escapes at once", "\\a\nb\rc\\\\\n");
+    oneFileByName("invalid UTF-8", "bad\xff\xfe.txt");
+    oneFileByName("invalid UTF-8 and backslash", "\xc3\\(x");
     QTest::newRow("leading dash after --") << QByteArrayList{"-dash"} << QByteArrayList{"--", "-dash"}
                                            << QByteArray() << 0;
     QTest::newRow("a file named -- after --") << QByteArrayList{"--"} << QByteArrayList{"--", "--"}

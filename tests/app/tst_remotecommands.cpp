@@ -70,19 +70,12 @@ private:
 
     static void writeSettings(const QString &dir, const QVariantMap &settings)
     {
-        QFile f(dir + QStringLiteral("/settings.json"));
-        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-        f.write(QJsonDocument(QJsonObject::fromVariantMap(settings)).toJson());
+        QVERIFY(createFile(dir + QStringLiteral("/settings.json"), QJsonDocument(QJsonObject::fromVariantMap(settings)).toJson()));
     }
 
     static QString writeFile(const QString &path, const QByteArray &content)
     {
-        QDir().mkpath(QFileInfo(path).path());
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-            return {};
-        f.write(content);
-        return path;
+        return createFile(path, content) ? path : QString();
     }
 
     static QByteArray bytes(const QString &path)

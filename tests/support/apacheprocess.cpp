@@ -4,7 +4,6 @@
 
 #include <QDeadlineTimer>
 #include <QFile>
-#include <QTcpServer>
 #include <QTcpSocket>
 
 #ifndef Q_OS_WIN
@@ -15,14 +14,6 @@
 #endif
 
 namespace quire::test::apache {
-
-quint16 freeLoopbackPort(bool ipv6)
-{
-    QTcpServer probe;
-    if (!probe.listen(ipv6 ? QHostAddress::LocalHostIPv6 : QHostAddress::LocalHost, 0))
-        return 0;
-    return probe.serverPort();
-}
 
 bool writeFile(const QString &path, const QByteArray &bytes)
 {
@@ -103,6 +94,44 @@ bool launch(QProcess &process, const QString &confPath, const QString &serverRoo
     *error = QStringLiteral("Apache did not accept connections within 30 s: %1").arg(errorLog());
     stop(process);
     return false;
+}
+
+bool startOnAFreePort(const std::function<bool(quint16)> &startOnce, const std::function<void()> &stop,
+                      const QString &error, bool ipv6)
+{
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const quint16 port = freeLoopbackPort(ipv6);
+        if (port != 0 && startOnce(port))
+            return true;
+        stop();
+        if (!error.contains(QLatin1String("Address already in use")))
+            return false;
+    }
+    return false;
+}
+
+QString readLog(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+}
+
+QList<QList<QByteArray>> readTabLog(const QString &path, int fields)
+{
+    QList<QList<QByteArray>> out;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return out;
+    while (!f.atEnd()) {
+        QByteArray line = f.readLine();
+        if (!line.endsWith('\n'))
+            break;   // still being written
+        line.chop(1);
+        QList<QByteArray> split = line.split('\t');
+        if (split.size() == fields)
+            out.append(std::move(split));
+    }
+    return out;
 }
 
 void stop(QProcess &process)

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "serverprocess.h"   // freeLoopbackPort()
+
 #include <QByteArray>
+#include <QList>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
@@ -11,8 +14,6 @@
 // foreground from a config of tests/apache/ filled in for a temporary folder.
 namespace quire::test::apache {
 
-// A free port on 127.0.0.1 (on ::1 with ipv6).
-quint16 freeLoopbackPort(bool ipv6 = false);
 bool writeFile(const QString &path, const QByteArray &bytes);
 // Makes a folder reachable by Apache's children (QTemporaryDir makes them 0700).
 void makeTraversable(const QString &path);
@@ -32,5 +33,16 @@ bool launch(QProcess &process, const QString &confPath, const QString &serverRoo
             quint16 port, const std::function<QString()> &errorLog, QString *error, bool ipv6 = false);
 // SIGTERM, then SIGKILL after 15 s.
 void stop(QProcess &process);
+// Runs startOnce(port) on a free port, and on another (after stop()) while the port was taken
+// between probing and Apache binding it, as the error startOnce() left in `error` says; a few
+// times at most.
+bool startOnAFreePort(const std::function<bool(quint16)> &startOnce, const std::function<void()> &stop,
+                      const QString &error, bool ipv6 = false);
+
+// The whole text of one of Apache's logs; "" when it cannot be read (e.g. not there yet).
+QString readLog(const QString &path);
+// The lines of a tab-separated access log, split into their fields; a line still being written
+// and lines without `fields` fields are left out.
+QList<QList<QByteArray>> readTabLog(const QString &path, int fields);
 
 } // namespace quire::test::apache

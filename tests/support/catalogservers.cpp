@@ -15,50 +15,49 @@ void CatalogServers::addBackendRows()
     QTest::newRow("mariadb") << QStringLiteral("mariadb");
 }
 
+namespace {
+
+// The server, started on first use; null with *skip set when it is not installed or *fail set
+// when it could not be started.
+template <typename Server>
+Server *started(std::unique_ptr<Server> &server, const char *kind, QString *skip, QString *fail)
+{
+    if (!Server::available()) {
+        *skip = Server::missingMessage();
+        return nullptr;
+    }
+    if (!server) {
+        server = std::make_unique<Server>();
+        if (!server->start()) {
+            *fail = QStringLiteral("could not start the %1 test server: %2").arg(QLatin1StringView(kind), server->error());
+            server.reset();
+            return nullptr;
+        }
+        qInfo("%s test server started in %lld ms on port %d", kind, server->startupMs(), server->port());
+    }
+    return server.get();
+}
+
+} // namespace
+
 QString CatalogServers::newLocation(const QString &backend, const QString &sqliteFolder, QString *skip, QString *fail)
 {
     const int n = ++m_counter;
     if (backend == QLatin1StringView("sqlite"))
         return QDir(sqliteFolder).filePath(QStringLiteral("catalog-%1.sqlite").arg(n));
     const QString database = QStringLiteral("quire_%1").arg(n);
-    if (backend == QLatin1StringView("postgres")) {
-        if (PgServer::binDir().isEmpty()) {
-            *skip = PgServer::missingMessage();
-            return {};
-        }
-        if (!m_pg) {
-            m_pg = std::make_unique<PgServer>();
-            if (!m_pg->start()) {
-                *fail = QStringLiteral("could not start the PostgreSQL test server: ") + m_pg->error();
-                m_pg.reset();
-                return {};
-            }
-            qInfo("PostgreSQL test server started in %lld ms on port %d", m_pg->startupMs(), m_pg->port());
-        }
-        const QString url = m_pg->createDatabase(database);
+    auto create = [&](auto *server) {
+        if (!server)
+            return QString();
+        const QString url = server->createDatabase(database);
         if (url.isEmpty())
-            *fail = m_pg->error();
+            *fail = server->error();
         return url;
-    }
-    if (backend == QLatin1StringView("mariadb")) {
-        if (!MariaDbServer::available()) {
-            *skip = MariaDbServer::missingMessage();
-            return {};
-        }
-        if (!m_maria) {
-            m_maria = std::make_unique<MariaDbServer>();
-            if (!m_maria->start()) {
-                *fail = QStringLiteral("could not start the MariaDB test server: ") + m_maria->error();
-                m_maria.reset();
-                return {};
-            }
-            qInfo("MariaDB test server started in %lld ms on port %d", m_maria->startupMs(), m_maria->port());
-        }
-        const QString url = m_maria->createDatabase(database);
-        if (url.isEmpty())
-            *fail = m_maria->error();
-        return url;
-    }
+    };
+    if (backend == QLatin1StringView("postgres"))
+        return create(started(m_pg, "PostgreSQL", skip, fail));
+    if (backend == QLatin1StringView("mariadb"))
+        return create(started(m_maria, "MariaDB", skip, fail));
     *fail = QStringLiteral("unknown catalog backend \"%1\"").arg(backend);
     return {};
 }

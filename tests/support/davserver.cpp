@@ -68,10 +68,7 @@ QString DavServer::documentRoot() const
 
 QString DavServer::errorLog() const
 {
-    if (!m_dir)
-        return {};
-    QFile f(m_dir->path() + QStringLiteral("/server/error.log"));
-    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    return m_dir ? apache::readLog(m_dir->path() + QStringLiteral("/server/error.log")) : QString();
 }
 
 QList<DavServer::Logged> DavServer::accessLog() const
@@ -79,17 +76,7 @@ QList<DavServer::Logged> DavServer::accessLog() const
     QList<Logged> out;
     if (!m_dir)
         return out;
-    QFile f(m_dir->path() + QStringLiteral("/server/access.log"));
-    if (!f.open(QIODevice::ReadOnly))
-        return out;
-    while (!f.atEnd()) {
-        QByteArray line = f.readLine();
-        if (!line.endsWith('\n'))
-            break;   // still being written
-        line.chop(1);
-        const QList<QByteArray> fields = line.split('\t');
-        if (fields.size() != 8)
-            continue;
+    for (const QList<QByteArray> &fields : apache::readTabLog(m_dir->path() + QStringLiteral("/server/access.log"), 8)) {
         Logged l;
         l.beganMs = fields.at(0).toLongLong();
         l.method = fields.at(1);
@@ -122,16 +109,8 @@ bool DavServer::start()
             return false;
         }
     }
-    // The free port may be taken between probing and Apache binding it: try a few.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-        const quint16 port = apache::freeLoopbackPort(m_options.ipv6);
-        if (port != 0 && startOnce(port))
-            return true;
-        stop();
-        if (!m_error.contains(QLatin1String("Address already in use")))
-            return false;
-    }
-    return false;
+    return apache::startOnAFreePort([this](quint16 port) { return startOnce(port); }, [this] { stop(); }, m_error,
+                                    m_options.ipv6);
 }
 
 bool DavServer::startOnce(quint16 port)

@@ -1,24 +1,11 @@
-#include "faultserver.h"
-
-#include "catalog/dbconnections.h"
-#include "hashing/hasher.h"
+#include "faultserverstate.h"
 
 #include <QCryptographicHash>
-#include <QSqlQuery>
-#include <cstring>
-#include <future>
-#include <optional>
-#include <QDir>
-#include <QFile>
-#include <QFileInfo>
-#include <QSignalSpy>
-#include <QTest>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QPointer>
-#include <QSet>
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QSslKey>
@@ -29,64 +16,41 @@
 #include <QThread>
 #include <QTimer>
 
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <optional>
+
 #ifndef Q_OS_WIN
 #  include <sys/socket.h>
 #endif
 
 namespace quire::test {
 
-struct FaultServer::State
+namespace faultserver {
+
+QString parentOf(const QString &path)
 {
-    mutable std::mutex mutex;
-    QList<Behaviour> script;
-    QList<Seen> seen;
-    QMap<QString, QByteArray> files;
-    QSet<QString> dirs;
-    quint16 port = 0;
-    qintptr listenFd = -1;
-    int receiveBuffer = 0;
-    FaultServer::RangedPut rangedPut = FaultServer::RangedPut::WrittenInPlace;
-    int rangedPutRefusal = 501;
-    qint64 nextId = 1;
-    QElapsedTimer clock;
-    bool tls = false;
-    QString error;
+    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+    return slash <= 0 ? QStringLiteral("/") : path.left(slash);
+}
 
-    // Nextcloud mode (setNextcloud).
-    bool nextcloud = false;
-    QString ncUser;
-    QByteArray ncVersion;
-    struct Chunk
-    {
-        QString name;          // as it was PUT ("00001")
-        QByteArray content;
-    };
-    struct Upload
-    {
-        QByteArray destination;        // the MKCOL's Destination header
-        qint64 totalLength = -1;       // OC-Total-Length of the first chunk
-        QMap<int, Chunk> chunks;       // by number: the order of assembly
-    };
-    QMap<QString, Upload> uploads;     // by upload folder name
-    int chunkPutsInFlight = 0;
-    int maxChunkPutsInFlight = 0;
-    int corruptChunks = 0;
+QString requestPath(const QByteArray &target)
+{
+    QString p = QUrl::fromPercentEncoding(QUrl(QString::fromLatin1(target)).path(QUrl::FullyEncoded).toLatin1());
+    while (p.size() > 1 && p.endsWith(QLatin1Char('/')))
+        p.chop(1);
+    return p;
+}
 
-    QString filesRoot() const { return QStringLiteral("/remote.php/dav/files/") + ncUser; }
-    QString uploadsRoot() const { return QStringLiteral("/remote.php/dav/uploads/") + ncUser; }
-    // /remote.php/webdav/... is the user's files folder, as on Nextcloud.
-    QString mapPath(const QString &path) const
-    {
-        static const QString webdav = QStringLiteral("/remote.php/webdav");
-        if (nextcloud && (path == webdav || path.startsWith(webdav + QLatin1Char('/'))))
-            return filesRoot() + path.mid(webdav.size());
-        return path;
-    }
-};
+} // namespace faultserver
+
 
 namespace {
 
 using Behaviour = FaultServer::Behaviour;
+using faultserver::parentOf;
+using faultserver::requestPath;
 
 QByteArray reasonFor(int status)
 {
@@ -112,20 +76,6 @@ QByteArray reasonFor(int status)
     }
 }
 
-QString normalizePath(const QByteArray &encodedPath)
-{
-    QString p = QUrl::fromPercentEncoding(encodedPath);
-    while (p.size() > 1 && p.endsWith(QLatin1Char('/')))
-        p.chop(1);
-    return p;
-}
-
-QString parentOf(const QString &path)
-{
-    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
-    return slash <= 0 ? QStringLiteral("/") : path.left(slash);
-}
-
 // One client connection; lives in the server thread.
 class Connection final : public QObject
 {
@@ -149,12 +99,12 @@ public:
     ~Connection() override { endChunkPut(); }
 
 private:
-    enum class Phase { Headers, Body, Ignoring, Trickling };
+    enum class Phase { Headers, Body, Ignoring, Trickling, Stalled };
 
     void onReadyRead()
     {
-        if (m_phase == Phase::Body && m_behaviour.kind == Behaviour::Kind::SlowRead)
-            return;   // the timer reads
+        if ((m_phase == Phase::Body && m_behaviour.kind == Behaviour::Kind::SlowRead) || m_phase == Phase::Stalled)
+            return;   // the timer reads, or nothing does
         if (m_phase == Phase::Ignoring || m_phase == Phase::Trickling) {
             m_socket->readAll();
             return;
@@ -177,6 +127,13 @@ private:
                     auto headers = m_behaviour.headers;
                     headers.append(std::pair<QByteArray, QByteArray>("Connection", "close"));
                     send(m_behaviour.status, m_behaviour.body, headers);
+                    // Read no more of the body: a client that does not stop sending stalls, so
+                    // it can never have sent the whole request before the answer reached it.
+                    m_socket->setReadBufferSize(1);
+                    m_buffer.clear();
+                    endChunkPut();
+                    m_phase = Phase::Stalled;
+                    return;
                 }
                 if (m_behaviour.kind == Behaviour::Kind::SlowRead) {
                     m_socket->setReadBufferSize(qMax(1, m_behaviour.trickleBytes));
@@ -234,9 +191,9 @@ private:
         }
         m_seenIndex = m_state->seen.size();
         m_state->seen.append(m_seen);
+        m_state->requestArrived.notify_all();
         if (m_state->nextcloud && m_seen.method == "PUT"
-            && normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1())
-                   .startsWith(m_state->uploadsRoot() + QLatin1Char('/'))) {
+            && requestPath(m_seen.path).startsWith(m_state->uploadsRoot() + QLatin1Char('/'))) {
             m_chunkPut = true;
             m_state->maxChunkPutsInFlight = std::max(m_state->maxChunkPutsInFlight, ++m_state->chunkPutsInFlight);
         }
@@ -385,9 +342,8 @@ private:
             case Behaviour::Kind::ResetMidBody:   // the body was shorter than resetAfter
                 resetConnection();
                 return;
-            case Behaviour::Kind::RespondEarly:   // answered already
-                m_phase = Phase::Ignoring;
-                m_socket->disconnectFromHost();
+            case Behaviour::Kind::RespondEarly:   // answered already (a request without a body)
+                m_phase = Phase::Stalled;
                 return;
             case Behaviour::Kind::SlowRead:
                 break;
@@ -450,19 +406,19 @@ private:
     {
         const QByteArray &m = m_seen.method;
         std::unique_lock lock(m_state->mutex);
-        const QString path = m_state->mapPath(
-                normalizePath(QUrl(QString::fromLatin1(m_seen.path)).path(QUrl::FullyEncoded).toLatin1()));
+        const QString path = m_state->mapPath(requestPath(m_seen.path));
         if (m_state->nextcloud) {
             if (path == QLatin1String("/status.php") && (m == "GET" || m == "HEAD")) {
-                const QByteArray json = "{\"installed\":true,\"maintenance\":false,\"needsDbUpgrade\":false,"
-                                        "\"version\":\"" + m_state->ncVersion + "\",\"versionstring\":\""
-                                        + m_state->ncVersion.left(m_state->ncVersion.lastIndexOf('.')) + "\","
-                                        "\"edition\":\"\",\"productname\":\"Nextcloud\",\"extendedSupport\":false}";
+                const QByteArray json = faultserver::nextcloudStatus(*m_state);
                 lock.unlock();
                 return send(200, json, {{"Content-Type", "application/json; charset=utf-8"}}, m == "HEAD");
             }
-            if (path.startsWith(m_state->uploadsRoot() + QLatin1Char('/')))
-                return handleUpload(path.mid(m_state->uploadsRoot().size() + 1), lock);
+            if (path.startsWith(m_state->uploadsRoot() + QLatin1Char('/'))) {
+                const faultserver::Answer a = faultserver::nextcloudUpload(
+                        *m_state, m_seen, m_body, m_received, path.mid(m_state->uploadsRoot().size() + 1));
+                lock.unlock();
+                return send(a.status, a.body, a.headers);
+            }
         }
         auto &files = m_state->files;
         auto &dirs = m_state->dirs;
@@ -549,8 +505,7 @@ private:
             return send(existed ? 204 : 404, {}, {});
         }
         if (m == "MOVE") {
-            const QUrl dest(QString::fromLatin1(m_seen.header("Destination")));
-            const QString to = m_state->mapPath(normalizePath(dest.path(QUrl::FullyEncoded).toLatin1()));
+            const QString to = m_state->mapPath(requestPath(m_seen.header("Destination")));
             if (!isFile) {
                 lock.unlock();
                 return send(404, {}, {});
@@ -566,134 +521,6 @@ private:
         }
         lock.unlock();
         send(405, {}, {});
-    }
-
-    // Nextcloud's chunked upload v2 under /remote.php/dav/uploads/<user>/ (rel: "<id>" or
-    // "<id>/<name>"), as the developer manual describes it and Nextcloud's sabre/dav answers.
-    void handleUpload(const QString &rel, std::unique_lock<std::mutex> &lock)
-    {
-        const QByteArray &m = m_seen.method;
-        auto answer = [&](int status, const QByteArray &body = {}) {
-            lock.unlock();
-            send(status, body, {});
-        };
-        const QStringList parts = rel.split(QLatin1Char('/'));
-        const QString id = parts.value(0);
-        const QString name = parts.value(1);
-        if (id.isEmpty() || parts.size() > 2)
-            return answer(404, "no such upload");
-        auto &uploads = m_state->uploads;
-        const bool exists = uploads.contains(id);
-        if (m == "MKCOL" && name.isEmpty()) {
-            if (exists)
-                return answer(405, "the upload folder exists");
-            if (m_seen.header("Destination").isEmpty())
-                return answer(400, "chunked upload v2 needs a Destination header");
-            FaultServer::State::Upload u;
-            u.destination = m_seen.header("Destination");
-            uploads.insert(id, u);
-            return answer(201);
-        }
-        if (!exists)
-            return answer(404, "no such upload folder");
-        FaultServer::State::Upload &upload = uploads[id];
-        bool isNumber = !name.isEmpty() && name.size() <= 10;
-        for (QChar c : name)
-            isNumber = isNumber && c.isDigit() && c.unicode() < 128;
-        const int number = isNumber ? name.toInt() : 0;
-        if (m == "PUT") {
-            if (number < 1 || number > 10'000)
-                return answer(400, "Invalid chunk name, must be numeric between 1 and 10000");
-            if (m_seen.header("Destination") != upload.destination)
-                return answer(400, "the Destination header is missing or not the upload's");
-            bool ok = false;
-            const qint64 total = m_seen.header("OC-Total-Length").toLongLong(&ok);
-            if (!ok || total < 0 || (upload.totalLength >= 0 && total != upload.totalLength))
-                return answer(400, "OC-Total-Length is missing or differs from the upload's");
-            if (m_received != m_body.size())
-                return answer(413, "chunk too large for the test server");
-            upload.totalLength = total;
-            QByteArray content = m_body;
-            if (m_state->corruptChunks > 0 && !content.isEmpty()) {
-                --m_state->corruptChunks;
-                content[0] = char(~quint8(content.at(0)));
-            }
-            const bool replaced = upload.chunks.contains(number);
-            upload.chunks.insert(number, {name, content});
-            return answer(replaced ? 204 : 201);
-        }
-        if (m == "PROPFIND") {
-            const QByteArray folderHref = "/remote.php/dav/uploads/" + QUrl::toPercentEncoding(m_state->ncUser) + '/'
-                                          + QUrl::toPercentEncoding(id) + '/';
-            auto entry = [](const QByteArray &href, const QByteArray &props) {
-                return "<d:response><d:href>" + href + "</d:href><d:propstat><d:prop>" + props
-                       + "</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>";
-            };
-            QByteArray xml = "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:s=\"http://sabredav.org/ns\" "
-                             "xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\">";
-            const bool children = m_seen.header("Depth") != "0";
-            if (name.isEmpty()) {
-                xml += entry(folderHref, "<d:resourcetype><d:collection/></d:resourcetype>");
-            } else if (!upload.chunks.contains(number) || upload.chunks.value(number).name != name) {
-                return answer(404, "no such chunk");
-            }
-            for (auto it = upload.chunks.cbegin(); it != upload.chunks.cend(); ++it) {
-                if ((name.isEmpty() && children) || it.key() == number) {
-                    xml += entry(folderHref + QUrl::toPercentEncoding(it->name),
-                                 "<d:resourcetype/><d:getcontentlength>" + QByteArray::number(it->content.size())
-                                     + "</d:getcontentlength>");
-                }
-            }
-            xml += "</d:multistatus>\n";
-            lock.unlock();
-            return send(207, xml, {{"Content-Type", "application/xml; charset=utf-8"}});
-        }
-        if (m == "GET" || m == "HEAD")
-            return answer(405, "Reading intermediate uploads is not allowed");
-        if (m == "DELETE") {
-            if (name.isEmpty()) {
-                uploads.remove(id);
-                return answer(204);
-            }
-            return answer(upload.chunks.remove(number) > 0 ? 204 : 404);
-        }
-        if (m == "MOVE" && name == QLatin1String(".file")) {
-            const QByteArray destination = m_seen.header("Destination");
-            if (destination.isEmpty())
-                return answer(400, "MOVE needs a Destination header");
-            bool ok = false;
-            const qint64 total = m_seen.header("OC-Total-Length").toLongLong(&ok);
-            if (!ok)
-                return answer(400, "MOVE of a chunked upload needs OC-Total-Length");
-            const QString to = m_state->mapPath(
-                    normalizePath(QUrl(QString::fromLatin1(destination)).path(QUrl::FullyEncoded).toLatin1()));
-            if (!to.startsWith(m_state->filesRoot() + QLatin1Char('/')))
-                return answer(400, "the Destination is not in the user's files");
-            if (!m_state->dirs.contains(parentOf(to)))
-                return answer(409, "the Destination's folder does not exist");
-            const bool destinationExists = m_state->files.contains(to);
-            if (destinationExists && m_seen.header("Overwrite") == "F")
-                return answer(412, "the Destination exists");
-            QByteArray assembled;
-            for (auto it = upload.chunks.cbegin(); it != upload.chunks.cend(); ++it) {
-                if (std::next(it) != upload.chunks.cend() && it->content.size() < 5 * 1024 * 1024)
-                    return answer(400, "chunk " + it->name.toLatin1() + " is smaller than 5 MiB and not the last");
-                assembled += it->content;
-            }
-            if (assembled.size() != total) {
-                return answer(400, "Chunks on server do not sum up to " + QByteArray::number(total) + " but to "
-                                       + QByteArray::number(assembled.size()) + " bytes");
-            }
-            const QByteArray checksum = m_seen.header("OC-Checksum");
-            if (checksum.startsWith("SHA256:")
-                && checksum.mid(7).toLower() != QCryptographicHash::hash(assembled, QCryptographicHash::Sha256).toHex()) {
-                return answer(400, "The computed checksum does not match the one received from the client.");
-            }
-            m_state->files.insert(to, assembled);
-            uploads.remove(id);
-            return answer(destinationExists ? 204 : 201);
-        }
-        answer(405, "not allowed in an upload folder");
     }
 
     QTcpSocket *m_socket;
@@ -725,6 +552,39 @@ FaultServer::Behaviour FaultServer::Behaviour::respond(QByteArray method, int st
     b.status = status;
     b.body = std::move(body);
     b.headers = std::move(headers);
+    return b;
+}
+
+FaultServer::Behaviour FaultServer::Behaviour::neverAnswer(QByteArray method, QByteArray pathContains)
+{
+    Behaviour b;
+    b.method = std::move(method);
+    b.pathContains = std::move(pathContains);
+    b.kind = Kind::NeverAnswer;
+    return b;
+}
+
+FaultServer::Behaviour FaultServer::Behaviour::slowRead(QByteArray method, QByteArray pathContains, int bytes,
+                                                        int intervalMs)
+{
+    Behaviour b;
+    b.method = std::move(method);
+    b.pathContains = std::move(pathContains);
+    b.kind = Kind::SlowRead;
+    b.trickleBytes = bytes;
+    b.trickleIntervalMs = intervalMs;
+    return b;
+}
+
+FaultServer::Behaviour FaultServer::Behaviour::trickle(QByteArray method, int status, int chunks, int intervalMs)
+{
+    Behaviour b;
+    b.method = std::move(method);
+    b.kind = Kind::Trickle;
+    b.status = status;
+    b.trickleBytes = 1;
+    b.trickleChunks = chunks;
+    b.trickleIntervalMs = intervalMs;
     return b;
 }
 
@@ -898,6 +758,13 @@ int FaultServer::requestCount(const QByteArray &method) const
     return n;
 }
 
+bool FaultServer::waitForRequests(int count, int timeoutMs) const
+{
+    std::unique_lock lock(m_state->mutex);
+    return m_state->requestArrived.wait_for(lock, std::chrono::milliseconds(timeoutMs),
+                                            [&] { return m_state->seen.size() >= count; });
+}
+
 QMap<QString, QByteArray> FaultServer::files() const
 {
     std::lock_guard lock(m_state->mutex);
@@ -911,11 +778,7 @@ void FaultServer::putFile(const QString &path, const QByteArray &content)
 {
     std::lock_guard lock(m_state->mutex);
     m_state->files.insert(QString(path.constData(), path.size()), QByteArray(content.constData(), content.size()));
-    QString dir = parentOf(path);
-    while (!m_state->dirs.contains(dir)) {
-        m_state->dirs.insert(dir);
-        dir = parentOf(dir);
-    }
+    m_state->makeDirectories(faultserver::parentOf(path));
 }
 
 void FaultServer::setRangedPut(RangedPut mode, int refusalStatus)
@@ -941,56 +804,10 @@ void FaultServer::setReceiveBuffer(int bytes)
 #endif
 }
 
-void FaultServer::setNextcloud(const QString &user, const QByteArray &version)
-{
-    std::lock_guard lock(m_state->mutex);
-    m_state->nextcloud = true;
-    m_state->ncUser = QString(user.constData(), user.size());
-    m_state->ncVersion = QByteArray(version.constData(), version.size());
-    m_state->rangedPut = RangedPut::Refused;   // sabre/dav answers 400 to Content-Range on PUT
-    m_state->rangedPutRefusal = 400;
-    for (const QString &dir : {QStringLiteral("/"), QStringLiteral("/remote.php"), QStringLiteral("/remote.php/dav"),
-                               QStringLiteral("/remote.php/dav/files"), m_state->filesRoot(),
-                               QStringLiteral("/remote.php/dav/uploads"), m_state->uploadsRoot()})
-        m_state->dirs.insert(dir);
-}
-
-QList<FaultServer::ChunkedUpload> FaultServer::chunkedUploads() const
-{
-    std::lock_guard lock(m_state->mutex);
-    QList<ChunkedUpload> out;
-    for (auto it = m_state->uploads.cbegin(); it != m_state->uploads.cend(); ++it) {
-        ChunkedUpload u;
-        u.id = QString(it.key().constData(), it.key().size());
-        u.destination = QByteArray(it->destination.constData(), it->destination.size());
-        u.totalLength = it->totalLength;
-        for (auto c = it->chunks.cbegin(); c != it->chunks.cend(); ++c)
-            u.chunks.insert(c.key(), c->content.size());
-        out.append(u);
-    }
-    return out;
-}
-
-int FaultServer::maxChunkPutsInFlight() const
-{
-    std::lock_guard lock(m_state->mutex);
-    return m_state->maxChunkPutsInFlight;
-}
-
-void FaultServer::corruptNextChunks(int count)
-{
-    std::lock_guard lock(m_state->mutex);
-    m_state->corruptChunks = count;
-}
-
 void FaultServer::makeDirectory(const QString &path)
 {
     std::lock_guard lock(m_state->mutex);
-    QString dir = QString(path.constData(), path.size());
-    while (!m_state->dirs.contains(dir)) {
-        m_state->dirs.insert(dir);
-        dir = parentOf(dir);
-    }
+    m_state->makeDirectories(QString(path.constData(), path.size()));
 }
 
 qint64 FaultServer::bodyBytes(const QByteArray &method, const QByteArray &pathContains, qsizetype fromRequest) const
@@ -1003,172 +820,6 @@ qint64 FaultServer::bodyBytes(const QByteArray &method, const QByteArray &pathCo
             n += s.bodyBytes;
     }
     return n;
-}
-
-UploadFixture::UploadFixture(const QString &catalogLocation)
-{
-    if (!m_dir.isValid())
-        return;
-    m_store = std::make_unique<SessionStore>();
-    m_pools = std::make_unique<Pools>(2, 4);
-    m_catalog = std::make_unique<Catalog>(CatalogConfig{
-            catalogLocation.isEmpty() ? m_dir.filePath(QStringLiteral("catalog.sqlite")) : catalogLocation});
-    m_ok = io([this] { return m_catalog->open(); }).ok();
-}
-
-UploadFixture::~UploadFixture()
-{
-    // Workers still finishing (e.g. after a failed QTRY) must end before the catalog goes.
-    m_pools->io()->waitForDone();
-    m_pools->cpu()->waitForDone();
-}
-
-bool UploadFixture::saveRemote(const RemoteProfile &profile)
-{
-    return RemoteProfiles(*m_store).save(profile).ok();
-}
-
-qint64 UploadFixture::createCollection(const QString &name, const QString &remote)
-{
-    const auto r = io([&] { return m_catalog->createCollection(name, remote); });
-    return r ? *r : 0;
-}
-
-qint64 UploadFixture::addPath(qint64 collectionId, const QByteArray &path, const QString &fileName)
-{
-    return io([&]() -> qint64 {
-        const FileHash h = Hasher::hashFile(path);
-        if (!h.ok())
-            return 0;
-        NewDocument nd;
-        nd.sourcePath = path;
-        nd.fileName = fileName;
-        nd.size = h.size;
-        nd.mtimeMs = h.mtimeMs;
-        const auto queued = m_catalog->addQueued(collectionId, {nd});
-        if (!queued || queued->isEmpty())
-            return 0;
-        const qint64 id = queued->first().id;
-        HashUpdate u;
-        u.id = id;
-        u.sha256 = h.sha256;
-        u.size = h.size;
-        u.mtimeMs = h.mtimeMs;
-        const auto applied = m_catalog->applyHashes({u});
-        return applied && !applied->isEmpty() && applied->first().status == DocStatus::Hashed ? id : 0;
-    });
-}
-
-qint64 UploadFixture::addFile(qint64 collectionId, const QString &fileName, const QByteArray &content,
-                              const QString &subdir)
-{
-    const QString folder = m_dir.filePath(QStringLiteral("src/") + subdir);
-    QDir().mkpath(folder);
-    const QString path = folder + QLatin1Char('/') + fileName;
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(content) != content.size())
-        return 0;
-    f.close();
-    return addPath(collectionId, QFile::encodeName(path), fileName);
-}
-
-qint64 UploadFixture::addSparseFile(qint64 collectionId, const QString &fileName, qint64 sparseSize)
-{
-    const QString folder = m_dir.filePath(QStringLiteral("src"));
-    QDir().mkpath(folder);
-    const QString path = folder + QLatin1Char('/') + fileName;
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || !f.resize(sparseSize))
-        return 0;
-    f.close();
-    return addPath(collectionId, QFile::encodeName(path), fileName);
-}
-
-QString UploadFixture::sourcePath(qint64 documentId)
-{
-    return QFile::decodeName(document(documentId).sourcePath);
-}
-
-Document UploadFixture::document(qint64 id)
-{
-    const auto d = io([&] { return m_catalog->document(id); });
-    return d && d->has_value() ? **d : Document();
-}
-
-bool UploadFixture::exec(const QString &sql, const QVariantList &values)
-{
-    return io([&] {
-        Result<QSqlDatabase> db = m_catalog->connections().database();
-        if (!db)
-            return false;
-        QSqlQuery q(*db);
-        if (!q.prepare(sql))
-            return false;
-        for (const QVariant &v : values)
-            q.addBindValue(v);
-        return q.exec() && q.numRowsAffected() > 0;
-    });
-}
-
-QList<Document> UploadFixture::documents(qint64 collectionId)
-{
-    DocumentQuery q;
-    q.collectionId = collectionId;
-    q.sortColumn = DocColumn::Added;
-    const auto r = io([&] { return m_catalog->documents(q); });
-    return r ? *r : QList<Document>();
-}
-
-UploadSettings UploadFixture::fastSettings()
-{
-    using namespace std::chrono_literals;
-    UploadSettings s;
-    s.parallel = 3;
-    s.retry.maxAttempts = 3;
-    s.retry.initialDelay = 100ms;
-    s.retry.maxDelay = 400ms;
-    s.retry.maxRetryAfter = 10'000ms;
-    s.limits.transferTimeout = 2000ms;
-    s.limits.minTotal = 60'000ms;
-    return s;
-}
-
-UploadResult UploadFixture::runJob(const UploadScope &scope, const UploadSettings &settings,
-                                   SecretProvider secrets, int timeoutMs,
-                                   QList<UploadDocumentEvent> *events, int *progressSignals)
-{
-    UploadJob job(*m_catalog, *m_store, *m_pools, scope);
-    job.setSettings(settings);
-    if (secrets)
-        job.setSecretProvider(std::move(secrets));
-    if (events)
-        QObject::connect(&job, &UploadJob::documentsChanged, &job,
-                         [events](const QList<UploadDocumentEvent> &e) { *events += e; });
-    if (progressSignals)
-        QObject::connect(&job, &UploadJob::progressChanged, &job, [progressSignals] { ++*progressSignals; });
-    QSignalSpy finished(&job, &UploadJob::finished);
-    job.start();
-    if (!finished.wait(timeoutMs)) {
-        job.cancel();
-        finished.wait(30'000);
-        UploadResult r;
-        r.outcome = UploadResult::Outcome::Error;
-        r.error = QStringLiteral("the job did not finish in time");
-        return r;
-    }
-    return finished.first().first().value<UploadResult>();
-}
-
-void onWorker(const std::function<void()> &fn)
-{
-    QThread *thread = QThread::create(fn);
-    QEventLoop loop;
-    QObject::connect(thread, &QThread::finished, &loop, &QEventLoop::quit);
-    thread->start();
-    if (!thread->isFinished())
-        loop.exec();
-    thread->wait();
-    delete thread;
 }
 
 } // namespace quire::test

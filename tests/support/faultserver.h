@@ -6,18 +6,9 @@
 #include <QString>
 #include <QUrl>
 
-#include "catalog/catalog.h"
-#include "jobs/pools.h"
-#include "jobs/pooltask.h"
-#include "remotes/remoteprofile.h"
-#include "settings/sessionstore.h"
 #include "testca.h"
-#include "upload/uploadjob.h"
+#include "uploadfixture.h"   // the upload tests use the two together
 
-#include <QTemporaryDir>
-
-#include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -55,8 +46,9 @@ public:
                             // chunk every trickleIntervalMs (slow, but bytes keep flowing)
             SlowRead,       // read the request body slowly (trickleBytes every
                             // trickleIntervalMs), then behave by default
-            RespondEarly,   // answer status/headers/body as soon as the headers are in, then
-                            // read (and drop) the body and close the connection
+            RespondEarly,   // answer status/headers/body (with "Connection: close") as soon as
+                            // the headers are in, then read nothing more: a client that keeps
+                            // sending stalls, one that stops closes the connection
         };
         QByteArray method;                  // "" = any
         QByteArray pathContains;            // "" = any path; else the request path must contain it
@@ -73,6 +65,12 @@ public:
 
         static Behaviour respond(QByteArray method, int status, QByteArray body = {},
                                  QList<std::pair<QByteArray, QByteArray>> headers = {});
+        // NeverAnswer to `method` ("" any) on paths containing pathContains ("" any).
+        static Behaviour neverAnswer(QByteArray method = {}, QByteArray pathContains = {});
+        // SlowRead of the body: `bytes` every intervalMs.
+        static Behaviour slowRead(QByteArray method, QByteArray pathContains, int bytes, int intervalMs);
+        // Trickle: `status` with a body of `chunks` single bytes, one every intervalMs.
+        static Behaviour trickle(QByteArray method, int status, int chunks, int intervalMs);
     };
 
     struct Seen
@@ -108,6 +106,9 @@ public:
     void script(QList<Behaviour> behaviours);
     QList<Seen> requests() const;
     int requestCount(const QByteArray &method = {}) const;
+    // Blocks until `count` requests in all have arrived (their headers were read); false when
+    // timeoutMs passed first.
+    bool waitForRequests(int count, int timeoutMs) const;
     // The in-memory DAV store: path (decoded) -> content.
     QMap<QString, QByteArray> files() const;
     void putFile(const QString &path, const QByteArray &content);
@@ -168,80 +169,5 @@ private:
     std::shared_ptr<State> m_state;
     QThread *m_thread = nullptr;    // runs the server (created and destroyed in it)
 };
-
-// What the upload tests share: a temporary folder with a SQLite catalog (or the catalog at
-// `catalogLocation`, such as a database of CatalogServers), an in-memory session store, pools, and
-// helpers to catalog source files as `hashed` and to run an UploadJob to its end. Use from the
-// test's main thread; catalog calls are run on the I/O pool.
-class UploadFixture final
-{
-public:
-    explicit UploadFixture(const QString &catalogLocation = {});
-    ~UploadFixture();
-    UploadFixture(const UploadFixture &) = delete;
-    UploadFixture &operator=(const UploadFixture &) = delete;
-
-    bool isValid() const { return m_ok; }
-    QString dir() const { return m_dir.path(); }
-    Catalog &catalog() { return *m_catalog; }
-    SessionStore &store() { return *m_store; }
-    Pools &pools() { return *m_pools; }
-
-    // Runs fn on the I/O pool and returns its result (the catalog refuses the main thread).
-    template <typename F>
-    auto io(F &&fn) -> decltype(fn());
-
-    bool saveRemote(const RemoteProfile &profile);
-    qint64 createCollection(const QString &name, const QString &remote);
-    // Writes <dir>/src/<subdir>/<fileName> (content, or a sparse file of sparseSize bytes) and
-    // catalogs it as `hashed`. Returns the document id (0 on failure).
-    qint64 addFile(qint64 collectionId, const QString &fileName, const QByteArray &content,
-                   const QString &subdir = {});
-    qint64 addSparseFile(qint64 collectionId, const QString &fileName, qint64 sparseSize);
-    // Catalogs an existing file as `hashed`.
-    qint64 addPath(qint64 collectionId, const QByteArray &path, const QString &fileName);
-    QString sourcePath(qint64 documentId);
-    Document document(qint64 id);
-    QList<Document> documents(qint64 collectionId);
-    // Runs one SQL statement on the catalog, as another program sharing it could (bound
-    // values in order); false when it fails or changes no row.
-    bool exec(const QString &sql, const QVariantList &values = {});
-
-    // Settings for fast tests: 2 s transfer timeout, short backoff, 3 attempts.
-    static UploadSettings fastSettings();
-    // Starts a job and waits for finished() (at most timeoutMs); events/progress are collected.
-    UploadResult runJob(const UploadScope &scope, const UploadSettings &settings,
-                        SecretProvider secrets = {}, int timeoutMs = 120'000,
-                        QList<UploadDocumentEvent> *events = nullptr, int *progressSignals = nullptr);
-
-private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<SessionStore> m_store;
-    std::unique_ptr<Pools> m_pools;
-    std::unique_ptr<Catalog> m_catalog;
-    bool m_ok = false;
-};
-
-template <typename F>
-auto UploadFixture::io(F &&fn) -> decltype(fn())
-{
-    using T = decltype(fn());
-    std::promise<T> done;
-    auto future = done.get_future();
-    startTask(m_pools->io(), [&] {
-        if constexpr (std::is_void_v<T>) {
-            fn();
-            done.set_value();
-        } else {
-            done.set_value(fn());
-        }
-    });
-    return future.get();
-}
-
-// Runs fn on a fresh worker thread and waits for it, processing the calling thread's events
-// meanwhile (the remotes must not run on the GUI/main thread; the test's main thread stands in
-// for it).
-void onWorker(const std::function<void()> &fn);
 
 } // namespace quire::test

@@ -1,26 +1,17 @@
 #include "mariadbserver.h"
 
-#include "apacheprocess.h"
-#include "pgserver.h"
-
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QRegularExpression>
 #include <QStandardPaths>
-#include <QThread>
 
 #include <cerrno>
+#include <cstring>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <vector>
-
-extern char **environ;
 
 namespace quire::test {
 
@@ -36,49 +27,6 @@ QString findProgram(const QString &name)
     return inPath.isEmpty() ? QStandardPaths::findExecutable(name, kSbin) : inPath;
 }
 
-QString shellQuote(const QString &s)
-{
-    QString q = s;
-    q.replace(u'\'', QLatin1StringView("'\\''"));
-    return u'\'' + q + u'\'';
-}
-
-pid_t spawn(const QStringList &args, const QString &logFile, bool ownGroup)
-{
-    QByteArrayList data;
-    for (const QString &a : args)
-        data.append(a.toLocal8Bit());
-    std::vector<char *> argv;
-    for (QByteArray &a : data)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const QByteArray log = QFile::encodeName(logFile.isEmpty() ? QStringLiteral("/dev/null") : logFile);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.constData(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    if (ownGroup) {
-        // Its own process group: a Ctrl+C or ctest's kill of the test's group must not take it along.
-        posix_spawnattr_setpgroup(&attr, 0);
-        flags |= POSIX_SPAWN_SETPGROUP;
-    }
-    posix_spawnattr_setflags(&attr, flags);
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, data.first().constData(), &actions, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return rc == 0 ? pid : 0;
-}
-
 } // namespace
 
 MariaDbServer::MariaDbServer() = default;
@@ -87,10 +35,6 @@ MariaDbServer::~MariaDbServer()
 {
     if (m_pid > 0)
         stop();
-    if (m_watcher > 0) {
-        ::kill(m_watcher, SIGTERM);
-        ::waitpid(m_watcher, nullptr, 0);
-    }
 }
 
 bool MariaDbServer::available()
@@ -147,7 +91,7 @@ bool MariaDbServer::start()
     // a restart keeps its port, as a real server does).
     for (int attempt = 0; attempt < (first ? 3 : 1); ++attempt) {
         if (first)
-            m_port = apache::freeLoopbackPort();
+            m_port = freeLoopbackPort();
         if (!launch())
             return false;
         if (waitUntilReady(90'000)) {
@@ -191,7 +135,7 @@ bool MariaDbServer::launch()
     if (::geteuid() == 0)
         args << QStringLiteral("--user=root");
     args << m_tlsOptions;
-    m_pid = spawn(args, m_logFile, true);
+    m_pid = spawnDetached(args, m_logFile);
     if (m_pid <= 0) {
         m_error = QStringLiteral("could not start mariadbd: %1").arg(QString::fromLocal8Bit(strerror(errno)));
         m_pid = 0;
@@ -202,23 +146,22 @@ bool MariaDbServer::launch()
 
 bool MariaDbServer::waitUntilReady(int timeoutMs)
 {
-    QElapsedTimer timer;
-    timer.start();
+    const QDeadlineTimer deadline(timeoutMs);
     const QString admin = findProgram(QStringLiteral("mariadb-admin"));
-    while (timer.elapsed() < timeoutMs) {
-        int status = 0;
-        if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-            m_pid = 0;
-            m_error = QStringLiteral("mariadbd exited during start-up");
-            return false;
-        }
+    while (!deadline.hasExpired()) {
+        // Polls the server with a ping through its socket.
         const ProgramResult r = runProgram(admin, {QStringLiteral("--no-defaults"), QStringLiteral("--socket=") + m_socket,
                                                    QStringLiteral("--user=root"), QStringLiteral("--connect-timeout=2"),
                                                    QStringLiteral("ping")},
                                            {}, 10'000);
         if (r.ok())
             return true;
-        QThread::msleep(100);
+        // 100 ms before the next ping, cut short if mariadbd ends.
+        if (waitForExit(m_pid, 100)) {
+            m_pid = 0;
+            m_error = QStringLiteral("mariadbd exited during start-up");
+            return false;
+        }
     }
     m_error = QStringLiteral("not ready within %1 s").arg(timeoutMs / 1000);
     return false;
@@ -229,15 +172,9 @@ bool MariaDbServer::stop()
     if (m_pid <= 0)
         return true;
     ::kill(m_pid, SIGTERM);   // mariadbd shuts down cleanly on SIGTERM
-    QElapsedTimer timer;
-    timer.start();
-    int status = 0;
-    while (::waitpid(m_pid, &status, WNOHANG) == 0) {
-        if (timer.elapsed() > 60'000) {
-            qWarning("MariaDbServer: mariadbd did not stop within 60 s; killing it");
-            return kill();
-        }
-        QThread::msleep(20);
+    if (!waitForExit(m_pid, 60'000)) {
+        qWarning("MariaDbServer: mariadbd did not stop within 60 s; killing it");
+        return kill();
     }
     m_pid = 0;
     return true;
@@ -259,13 +196,9 @@ void MariaDbServer::startCrashWatcher()
     // If this test process dies without running the destructor, stop the server (its pid is
     // re-read from the pid file: a restart changes it) and remove its folder.
     const QString pidFile = m_dir->filePath(QStringLiteral("mariadb.pid"));
-    const QString script = QStringLiteral("trap 'exit 0' TERM; while [ -d /proc/%1 ]; do sleep 1; done; "
-                                          "p=$(cat %2 2>/dev/null); [ -n \"$p\" ] && kill -9 \"$p\"; sleep 1; rm -rf %3")
-                                   .arg(::getpid())
-                                   .arg(shellQuote(pidFile), shellQuote(m_dir->path()));
-    m_watcher = spawn({QStringLiteral("/bin/sh"), QStringLiteral("-c"), script}, {}, true);
-    if (m_watcher <= 0)
-        qWarning("MariaDbServer: could not start the crash watcher; a crashed test would leave the server running");
+    ServerProcess::startCrashWatcher(QStringLiteral("p=$(cat %1 2>/dev/null); [ -n \"$p\" ] && kill -9 \"$p\"; sleep 1; rm -rf %2")
+                                             .arg(shellQuote(pidFile), shellQuote(m_dir->path())),
+                                     "MariaDbServer");
 }
 
 QString MariaDbServer::url(const QString &database) const
@@ -275,11 +208,8 @@ QString MariaDbServer::url(const QString &database) const
 
 QString MariaDbServer::createDatabase(const QString &name)
 {
-    static const QRegularExpression valid(QStringLiteral("^[a-z_][a-z0-9_]{0,62}$"));
-    if (!valid.match(name).hasMatch()) {
-        m_error = QStringLiteral("invalid database name \"%1\"").arg(name);
+    if (!checkDatabaseName(name, &m_error))
         return {};
-    }
     if (!sql(QStringLiteral("mysql"), QStringLiteral("CREATE DATABASE %1 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").arg(name)))
         return {};
     return url(name);

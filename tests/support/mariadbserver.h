@@ -1,10 +1,10 @@
 #pragma once
 
+#include "serverprocess.h"
+
 #include <QString>
 #include <QStringList>
-#include <QTemporaryDir>
 
-#include <memory>
 #include <optional>
 
 #include <sys/types.h>
@@ -19,13 +19,11 @@ namespace quire::test {
 // If the test process dies, a small shell stops the server and removes its folder.
 //
 // Use from the test's main thread. Not thread-safe.
-class MariaDbServer final
+class MariaDbServer final : public ServerProcess
 {
 public:
     MariaDbServer();
     ~MariaDbServer();
-    MariaDbServer(const MariaDbServer &) = delete;
-    MariaDbServer &operator=(const MariaDbServer &) = delete;
 
     // True when mariadbd and mariadb-install-db are installed (Debian: mariadb-server).
     static bool available();
@@ -39,9 +37,6 @@ public:
     bool stop();    // a clean shutdown
     bool kill();    // SIGKILL, then waits for the process to end
     bool isRunning() const { return m_pid > 0; }
-    const QString &error() const { return m_error; }
-    int port() const { return m_port; }
-    qint64 startupMs() const { return m_startupMs; }
 
     // "mysql://quire@127.0.0.1:<port>/<database>"
     QString url(const QString &database) const;
@@ -60,14 +55,9 @@ private:
     void startCrashWatcher();
     QString tmpDir() const { return m_dir->filePath(QStringLiteral("tmp")); }
 
-    std::unique_ptr<QTemporaryDir> m_dir;
     QString m_dataDir, m_socket, m_logFile;
     QStringList m_tlsOptions;
-    QString m_error;
-    int m_port = 0;
     pid_t m_pid = 0;
-    pid_t m_watcher = 0;
-    qint64 m_startupMs = 0;
 };
 
 } // namespace quire::test

@@ -5,19 +5,15 @@
 #include "net/sigv4.h"
 
 #include <QDateTime>
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
-#include <QTcpServer>
 #include <QTcpSocket>
-#include <QThread>
 #include <QUrlQuery>
-
-#include <csignal>
-#include <unistd.h>
 
 namespace quire::test {
 
@@ -32,14 +28,6 @@ QString motoProgram()
     if (!onPath.isEmpty())
         return onPath;
     return QStandardPaths::findExecutable(QStringLiteral("moto_server"), {QDir::homePath() + QStringLiteral("/.local/bin")});
-}
-
-int freePort()
-{
-    QTcpServer s;
-    if (!s.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return s.serverPort();
 }
 
 QByteArray formEncode(const QList<std::pair<QByteArray, QByteArray>> &fields)
@@ -81,8 +69,6 @@ MotoServer::~MotoServer()
             m_process->waitForFinished(5000);
         }
     }
-    if (m_watcher > 0)
-        ::kill(pid_t(m_watcher), SIGTERM);
 }
 
 bool MotoServer::available()
@@ -160,7 +146,7 @@ bool MotoServer::start(Auth auth)
     m_dir = std::make_unique<QTemporaryDir>();
     m_log = m_dir->filePath(QStringLiteral("moto.log"));
     for (int attempt = 0; attempt < 3; ++attempt) {
-        m_port = freePort();
+        m_port = freeLoopbackPort();
         m_process = std::make_unique<QProcess>();
         m_process->setProcessChannelMode(QProcess::MergedChannels);
         m_process->setStandardOutputFile(m_log, QIODevice::Append);
@@ -170,16 +156,16 @@ bool MotoServer::start(Auth auth)
             m_error = QStringLiteral("moto_server did not start: %1").arg(m_process->errorString());
             return false;
         }
-        QElapsedTimer timer;
-        timer.start();
+        // Polls moto's own API until it answers, for at most 60 s.
+        const QDeadlineTimer deadline(60'000);
         bool up = false;
-        while (timer.elapsed() < 60'000 && m_process->state() == QProcess::Running) {
+        while (!deadline.hasExpired() && m_process->state() == QProcess::Running) {
             const Reply r = raw("GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
             if (r.status > 0) {
                 up = true;
                 break;
             }
-            QThread::msleep(100);
+            m_process->waitForFinished(100);   // 100 ms before the next try, cut short if moto ends
         }
         if (up)
             break;
@@ -192,11 +178,7 @@ bool MotoServer::start(Auth auth)
             return false;
         }
     }
-    // If this test process dies without the destructor, the server goes too.
-    const QString script = QStringLiteral("trap 'exit 0' TERM; while [ -d /proc/%1 ]; do sleep 1; done; kill -9 %2")
-                               .arg(::getpid())
-                               .arg(m_process->processId());
-    QProcess::startDetached(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), script}, QString(), &m_watcher);
+    startCrashWatcher(QStringLiteral("kill -9 %1").arg(m_process->processId()), "MotoServer");
 
     if (auth == Auth::Off) {
         m_accessKey = "AKIAQUIREOPEN";

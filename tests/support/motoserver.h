@@ -1,9 +1,10 @@
 #pragma once
 
+#include "serverprocess.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QString>
-#include <QTemporaryDir>
 
 #include <memory>
 #include <utility>
@@ -19,13 +20,11 @@ namespace quire::test {
 // moto logs every request it served ("PUT /bucket/key?partNumber=2&uploadId=... HTTP/1.1" 200);
 // requestLog() reads that log, so tests can count what was sent.
 // If the test process dies, a small shell stops the server. Use from the test's main thread.
-class MotoServer final
+class MotoServer final : public ServerProcess
 {
 public:
     MotoServer();
     ~MotoServer();
-    MotoServer(const MotoServer &) = delete;
-    MotoServer &operator=(const MotoServer &) = delete;
 
     // True when moto_server is on the PATH; missingMessage() says how to get it otherwise.
     static bool available();
@@ -35,9 +34,7 @@ public:
     // signature moto misjudges (see tst_s3sign).
     enum class Auth { On, Off };
     bool start(Auth auth = Auth::On);   // false: see error()
-    const QString &error() const { return m_error; }
     QString endpoint() const;   // "http://127.0.0.1:<port>"
-    int port() const { return m_port; }
     const QByteArray &accessKeyId() const { return m_accessKey; }
     const QByteArray &secretAccessKey() const { return m_secretKey; }
 
@@ -61,12 +58,8 @@ public:
 private:
     Reply raw(const QByteArray &request);
 
-    std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<QProcess> m_process;
-    qint64 m_watcher = 0;
     QString m_log;
-    QString m_error;
-    int m_port = 0;
     QByteArray m_accessKey;
     QByteArray m_secretKey;
 };

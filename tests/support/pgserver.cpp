@@ -4,28 +4,14 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
-#include <QHostAddress>
-#include <QRegularExpression>
 #include <QStandardPaths>
-#include <QTcpServer>
 #include <QVersionNumber>
 
 #include <cerrno>
 #include <cstring>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <vector>
-
-extern char **environ;
 
 namespace quire::test {
 
@@ -33,147 +19,7 @@ namespace {
 
 constexpr int kCommandTimeoutMs = 120'000;
 
-int freeLoopbackPort()
-{
-    // Bind to port 0 and let the kernel pick; the port is free again once the server closes.
-    // Another process could take it in between, so start() retries with a new port.
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return probe.serverPort();
-}
-
-QString shellQuote(const QString &s)
-{
-    QString q = s;
-    q.replace(u'\'', QLatin1StringView("'\\''"));
-    return u'\'' + q + u'\'';
-}
-
 } // namespace
-
-ProgramResult runProgram(const QString &program, const QStringList &args, const QString &workingDirectory,
-                         int timeoutMs, const QList<std::pair<QByteArray, QByteArray>> &setEnv,
-                         const QList<QByteArray> &unsetEnv)
-{
-    ProgramResult r;
-    const QString path = program.contains(u'/') ? program : QStandardPaths::findExecutable(program);
-    if (path.isEmpty()) {
-        r.error = QStringLiteral("%1: not found in PATH").arg(program);
-        return r;
-    }
-
-    QByteArrayList argvData{QFile::encodeName(path)};
-    for (const QString &a : args)
-        argvData.append(a.toLocal8Bit());
-    std::vector<char *> argv;
-    for (QByteArray &a : argvData)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    QByteArrayList envData;
-    for (char **e = environ; *e; ++e) {
-        const QByteArray entry(*e);
-        const QByteArray name = entry.left(entry.indexOf('='));
-        bool drop = unsetEnv.contains(name);
-        for (const auto &kv : setEnv)
-            drop = drop || kv.first == name;
-        if (!drop)
-            envData.append(entry);
-    }
-    for (const auto &kv : setEnv)
-        envData.append(kv.first + '=' + kv.second);
-    std::vector<char *> envp;
-    for (QByteArray &e : envData)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    int outPipe[2], errPipe[2];
-    if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
-        r.error = QStringLiteral("pipe: %1").arg(QString::fromLocal8Bit(strerror(errno)));
-        return r;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
-    const QByteArray dir = QFile::encodeName(workingDirectory);
-    if (!workingDirectory.isEmpty())
-        posix_spawn_file_actions_addchdir_np(&actions, dir.constData());
-    // Default signal handling and an empty mask in the child, whatever the test harness set.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, argvData.first().constData(), &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(outPipe[1]);
-    ::close(errPipe[1]);
-    if (rc != 0) {
-        ::close(outPipe[0]);
-        ::close(errPipe[0]);
-        r.error = QStringLiteral("could not start %1: %2").arg(path, QString::fromLocal8Bit(strerror(rc)));
-        return r;
-    }
-    r.started = true;
-
-    QElapsedTimer timer;
-    timer.start();
-    pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
-    QByteArray *sinks[2] = {&r.out, &r.err};
-    int open = 2;
-    bool killed = false;
-    while (open > 0) {
-        const qint64 left = timeoutMs - timer.elapsed();
-        if (left <= 0 && !killed) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-        }
-        const int n = ::poll(fds, 2, killed ? 1000 : int(std::min<qint64>(left, 1000)));
-        if (n < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char buffer[8192];
-            const ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
-            if (got > 0) {
-                sinks[i]->append(buffer, got);
-            } else if (got == 0 || errno != EINTR) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open;
-            }
-        }
-        if (killed && timer.elapsed() > timeoutMs + 5'000)
-            break;   // a grandchild holds the pipe open; stop reading
-    }
-    for (const pollfd &f : fds) {
-        if (f.fd >= 0)
-            ::close(f.fd);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.finished = !killed;
-    if (WIFEXITED(status))
-        r.exitCode = WEXITSTATUS(status);
-    if (killed)
-        r.error = QStringLiteral("%1 did not finish within %2 s and was killed").arg(program).arg(timeoutMs / 1000);
-    else if (WIFSIGNALED(status))
-        r.error = QStringLiteral("%1 was killed by signal %2").arg(program).arg(WTERMSIG(status));
-    else if (r.exitCode != 0)
-        r.error = QStringLiteral("%1 exited with code %2").arg(program).arg(r.exitCode);
-    return r;
-}
 
 PgServer::PgServer() = default;
 
@@ -181,12 +27,6 @@ PgServer::~PgServer()
 {
     if (m_running)
         stop();
-    if (m_watcher > 0) {
-        // It would notice our exit on its own; ending it now also reaps it.
-        ::kill(m_watcher, SIGKILL);
-        while (::waitpid(m_watcher, nullptr, 0) < 0 && errno == EINTR) {
-        }
-    }
 }
 
 QString PgServer::binDir()
@@ -373,38 +213,14 @@ bool PgServer::start()
 
 void PgServer::startCrashWatcher()
 {
-    // pg_ctl leaves the server running on its own. If this test process dies without running the
-    // destructor (a crash, a sanitizer abort, ctest's timeout), a small shell notices within a
-    // second and stops the server and removes its folder, so aborted runs leave nothing behind.
-    // After a normal exit it finds both gone already and just ends.
+    // pg_ctl leaves the server running on its own: the watcher stops it at once if need be.
     QStringList stop;
     for (const QString &part : m_serverPrefix)
         stop.append(shellQuote(part));
     stop << shellQuote(QDir(m_bin).filePath(QStringLiteral("pg_ctl"))) << QStringLiteral("-D") << shellQuote(m_dataDir)
          << QStringLiteral("-m immediate -w -t 30 stop");
-    const QString script = QStringLiteral("while [ -d /proc/%1 ]; do sleep 1; done; %2; rm -rf %3")
-                                   .arg(::getpid())
-                                   .arg(stop.join(u' '), shellQuote(m_dir->path()));
-    const QByteArray sh = "/bin/sh";
-    const QByteArray c = "-c";
-    QByteArray scriptBytes = script.toLocal8Bit();
-    char *argv[] = {const_cast<char *>(sh.constData()), const_cast<char *>(c.constData()), scriptBytes.data(), nullptr};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group: a Ctrl+C or ctest's kill of the test's group must not take it along.
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    pid_t pid = 0;
-    if (::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, environ) != 0)
-        qWarning("PgServer: could not start the crash watcher; a crashed test would leave the server running");
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    m_watcher = pid;
+    ServerProcess::startCrashWatcher(QStringLiteral("%1; rm -rf %2").arg(stop.join(u' '), shellQuote(m_dir->path())),
+                                     "PgServer");
 }
 
 bool PgServer::pgCtlStart()
@@ -452,11 +268,8 @@ QString PgServer::url(const QString &database) const
 
 QString PgServer::createDatabase(const QString &name)
 {
-    static const QRegularExpression valid(QStringLiteral("^[a-z_][a-z0-9_]{0,62}$"));
-    if (!valid.match(name).hasMatch()) {
-        m_error = QStringLiteral("invalid database name \"%1\"").arg(name);
+    if (!checkDatabaseName(name, &m_error))
         return {};
-    }
     if (!psql(QStringLiteral("postgres"), QStringLiteral("CREATE DATABASE %1").arg(name)))
         return {};
     return url(name);

@@ -1,37 +1,13 @@
 #pragma once
 
-#include <QByteArray>
-#include <QList>
+#include "serverprocess.h"
+
 #include <QString>
 #include <QStringList>
-#include <QTemporaryDir>
 
-#include <memory>
 #include <optional>
-#include <utility>
 
 namespace quire::test {
-
-// The outcome of runProgram().
-struct ProgramResult
-{
-    bool started = false;
-    bool finished = false;   // false: timed out and killed
-    int exitCode = -1;       // -1 unless it exited normally
-    QByteArray out;
-    QByteArray err;
-    QString error;           // why it could not start, or how it ended badly
-
-    bool ok() const { return started && finished && exitCode == 0; }
-};
-
-// Runs a program to completion (stdin from /dev/null, output captured) with posix_spawn.
-// Tests use this instead of QProcess: Qt 6.4's QProcess starts children with vfork semantics,
-// and ThreadSanitizer, seeing a "fork" from a multi-threaded process in memory the parent shares,
-// aborts the test at its next pthread_create(). `program` without '/' is looked up in PATH.
-ProgramResult runProgram(const QString &program, const QStringList &args, const QString &workingDirectory = {},
-                         int timeoutMs = 120'000, const QList<std::pair<QByteArray, QByteArray>> &setEnv = {},
-                         const QList<QByteArray> &unsetEnv = {});
 
 // A throw-away PostgreSQL server for one test process: initdb into a temporary folder, a free
 // loopback port, its unix socket inside the folder, started with "pg_ctl -w" and stopped
@@ -43,25 +19,21 @@ ProgramResult runProgram(const QString &program, const QStringList &args, const 
 // postgres uid ("unshare --user"): PostgreSQL then sees a non-root user that owns its files.
 //
 // Use from the test's main thread. Not thread-safe.
-class PgServer final
+class PgServer final : public ServerProcess
 {
 public:
     PgServer();
     ~PgServer();
-    PgServer(const PgServer &) = delete;
-    PgServer &operator=(const PgServer &) = delete;
 
     // The newest /usr/lib/postgresql/<version>/bin holding initdb, pg_ctl and psql (or
     // $QUIRE_PG_BINDIR when set); empty when PostgreSQL is not installed.
     static QString binDir();
+    static bool available() { return !binDir().isEmpty(); }
     // Why the tests skip when binDir() is empty.
     static QString missingMessage();
 
     bool start();                      // false: see error()
     bool isRunning() const { return m_running; }
-    const QString &error() const { return m_error; }
-    int port() const { return m_port; }
-    qint64 startupMs() const { return m_startupMs; }
 
     // "postgresql://postgres@127.0.0.1:<port>/<database>"
     QString url(const QString &database) const;
@@ -87,16 +59,11 @@ private:
 
     enum class RunAs { CurrentUser, RunUser, UserNamespace };
 
-    std::unique_ptr<QTemporaryDir> m_dir;
     QStringList m_serverPrefix;   // how to run initdb/pg_ctl (e.g. runuser -u postgres --)
     QString m_bin;
     QString m_dataDir;
     QString m_socketDir;
     QString m_logFile;
-    QString m_error;
-    int m_port = 0;
-    int m_watcher = 0;   // pid of the shell that cleans up if this process dies
-    qint64 m_startupMs = 0;
     bool m_running = false;
     RunAs m_runAs = RunAs::CurrentUser;
 };

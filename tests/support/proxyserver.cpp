@@ -39,10 +39,7 @@ QUrl ProxyServer::url() const
 
 QString ProxyServer::errorLog() const
 {
-    if (!m_dir)
-        return {};
-    QFile f(m_dir->path() + QStringLiteral("/error.log"));
-    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    return m_dir ? apache::readLog(m_dir->path() + QStringLiteral("/error.log")) : QString();
 }
 
 QList<ProxyServer::Logged> ProxyServer::requests() const
@@ -50,17 +47,7 @@ QList<ProxyServer::Logged> ProxyServer::requests() const
     QList<Logged> out;
     if (!m_dir)
         return out;
-    QFile f(m_dir->path() + QStringLiteral("/access.log"));
-    if (!f.open(QIODevice::ReadOnly))
-        return out;
-    while (!f.atEnd()) {
-        QByteArray line = f.readLine();
-        if (!line.endsWith('\n'))
-            break;   // still being written
-        line.chop(1);
-        const QList<QByteArray> fields = line.split('\t');
-        if (fields.size() != 5)
-            continue;
+    for (const QList<QByteArray> &fields : apache::readTabLog(m_dir->path() + QStringLiteral("/access.log"), 5)) {
         Logged l;
         l.beganMs = fields.at(0).toLongLong();
         l.method = fields.at(1);
@@ -93,16 +80,8 @@ bool ProxyServer::start(const QList<quint16> &connectPorts)
         m_error = unavailableReason();
         return false;
     }
-    // The free port may be taken between probing and Apache binding it: try a few.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-        const quint16 port = apache::freeLoopbackPort();
-        if (port != 0 && startOnce(port, connectPorts))
-            return true;
-        stop();
-        if (!m_error.contains(QLatin1String("Address already in use")))
-            return false;
-    }
-    return false;
+    return apache::startOnAFreePort([&](quint16 port) { return startOnce(port, connectPorts); }, [this] { stop(); },
+                                    m_error);
 }
 
 bool ProxyServer::startOnce(quint16 port, const QList<quint16> &connectPorts)

@@ -1,6 +1,9 @@
 #include "testsupport.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 
 #include <algorithm>
 
@@ -9,6 +12,13 @@ namespace quire::test {
 QString quireBinary()
 {
     return QStringLiteral(QUIRE_BINARY);
+}
+
+bool createFile(const QString &path, const QByteArray &content)
+{
+    QDir().mkpath(QFileInfo(path).path());
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(content) == content.size();
 }
 
 void ScopedEnv::set(const char *name, const QByteArray &value)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "jobs/pooltask.h"
+#include "runon.h"
 
 #include <QByteArray>
 #include <QList>
@@ -17,27 +17,17 @@ namespace quire::test {
 // Path of the quire executable built alongside the tests.
 QString quireBinary();
 
+// Writes path with content, making its folder first; false unless all of it was written.
+bool createFile(const QString &path, const QByteArray &content);
+
 // A pool for tests to run catalog calls on (the catalog refuses the GUI thread).
 QThreadPool &workerPool();
 
-// Runs fn on a worker thread and waits for its result.
-// Not QtConcurrent::run(...).result(): QFuture's wait functions *steal* a task that has not
-// started yet and run it on the waiting thread, which would be the GUI thread here.
+// Runs fn on a worker thread (workerPool()) and waits for its result.
 template <typename F>
 auto onWorker(F fn) -> std::invoke_result_t<F>
 {
-    using R = std::invoke_result_t<F>;
-    std::promise<R> promise;
-    std::future<R> future = promise.get_future();
-    startTask(&workerPool(), [&] {
-        if constexpr (std::is_void_v<R>) {
-            fn();
-            promise.set_value();
-        } else {
-            promise.set_value(fn());
-        }
-    });
-    return future.get();
+    return runOn(&workerPool(), std::move(fn));
 }
 
 // Sets environment variables (a null value unsets one) for as long as it lives, and puts back

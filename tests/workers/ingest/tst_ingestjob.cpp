@@ -1,6 +1,7 @@
 // ctest-labels: concurrency ingest
 // ctest-timeout: 600
 #include "catalog/catalog.h"
+#include "catalog/dbconnections.h"
 #include "catalogservers.h"
 #include "hashing/hasher.h"
 #include "ingest/ingestjob.h"
@@ -525,21 +526,31 @@ void tst_IngestJob::serverRestartMidIngest()
     connect(&job, &IngestJob::documentsChanged, this, [&](const QList<DocumentEvent> &e) { recorded += int(e.size()); });
     job.start();
     QVERIFY(QTest::qWaitFor([&] { return recorded >= 200 || finished.count() == 1; }, 120'000));
-    // Down for about a second, as a quick restart is.
+    // Down until the job has run into it, as in a quick restart: a job's thread found its
+    // connection gone and dropped it (often while the server is still shutting down; once it is
+    // down no new connection opens, so the count of open connections only falls).
+    const ConnectionManager &connections = m_catalog->connections();
+    const int openBefore = connections.openConnections();
+    auto jobMetTheOutage = [&] {
+        return QTest::qWaitFor([&] { return connections.openConnections() < openBefore || finished.count() == 1; },
+                               60'000);
+    };
     bool restarted = false;
+    bool met = false;
     if (backend() == QLatin1StringView("postgres")) {
         test::PgServer *pg = m_servers.postgres();
         restarted = pg->stopServer();
-        QThread::msleep(800);
+        met = jobMetTheOutage();
         restarted = pg->startAgain() && restarted;
         QVERIFY2(restarted, qPrintable(pg->error()));
     } else {
         test::MariaDbServer *maria = m_servers.mariaDb();
         restarted = maria->stop();
-        QThread::msleep(800);
+        met = jobMetTheOutage();
         restarted = maria->start() && restarted;
         QVERIFY2(restarted, qPrintable(maria->error()));
     }
+    QVERIFY2(met, "the job did not come back to the stopped server within 60 s");
     QVERIFY(QTest::qWaitFor([&] { return finished.count() == 1; }, 300'000));
     const auto first = finished.first().first().value<IngestResult>();
     if (first.outcome == IngestResult::Outcome::Error) {

@@ -15,6 +15,8 @@
 #include <sys/resource.h>
 #endif
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -31,6 +33,20 @@ struct Opener
     Gate &gate;
     ~Opener() { gate.open(); }
 };
+
+// Starts a task that holds a thread of `pool` until the gate opens, then runs `then`; true once
+// it runs (the pool's only thread is taken).
+bool holdAThread(Pools &pools, QThreadPool *pool, Gate &gate, std::function<void()> then = {})
+{
+    auto running = std::make_shared<std::atomic_bool>(false);
+    pools.start(pool, [running, &gate, then] {
+        *running = true;
+        gate.wait();
+        if (then)
+            then();
+    });
+    return QTest::qWaitFor([&] { return running->load(); }, 30'000);
+}
 
 } // namespace
 
@@ -60,18 +76,12 @@ void tst_Pools::queuedCountsWaitingTasks()
     QFETCH(bool, io);
     Gate gate;
     std::atomic_int ran{0};
-    std::atomic_int running{0};
     Pools pools(1, 1);
     Opener opener{gate};
     QThreadPool *pool = io ? pools.io() : pools.cpu();
     QThreadPool *other = io ? pools.cpu() : pools.io();
 
-    pools.start(pool, [&] {
-        ++running;
-        gate.wait();
-        ++ran;
-    });
-    QTRY_COMPARE_WITH_TIMEOUT(running.load(), 1, 30'000);
+    QVERIFY(holdAThread(pools, pool, gate, [&] { ++ran; }));
     QCOMPARE(pools.queued(pool), 0);   // running, not waiting
     for (int i = 0; i < 3; ++i)
         pools.start(pool, [&] { ++ran; });
@@ -93,15 +103,10 @@ void tst_Pools::queuedCountsWaitingTasks()
 void tst_Pools::droppedTasksAreUncounted()
 {
     Gate gate;
-    std::atomic_int running{0};
     std::atomic_int ran{0};
     Pools pools(1, 1);
     Opener opener{gate};
-    pools.start(pools.io(), [&] {
-        ++running;
-        gate.wait();
-    });
-    QTRY_COMPARE_WITH_TIMEOUT(running.load(), 1, 30'000);
+    QVERIFY(holdAThread(pools, pools.io(), gate));
     pools.start(pools.io(), [&] { ++ran; });
     QFuture<int> never = pools.run(pools.io(), [&] { return ++ran; });
     QCOMPARE(pools.queued(pools.io()), 2);
@@ -176,15 +181,10 @@ void tst_Pools::runResolvesWithTheResult()
 void tst_Pools::runSkipsCancelledWork()
 {
     Gate gate;
-    std::atomic_int running{0};
     std::atomic_bool called{false};
     Pools pools(1, 1);
     Opener opener{gate};
-    pools.start(pools.io(), [&] {
-        ++running;
-        gate.wait();
-    });
-    QTRY_COMPARE_WITH_TIMEOUT(running.load(), 1, 30'000);
+    QVERIFY(holdAThread(pools, pools.io(), gate));
     QFuture<int> f = pools.run(pools.io(), [&called] {
         called = true;
         return 1;

@@ -227,9 +227,7 @@ private slots:
     {
         auto c = makeCase(RemoteKind::Http);
         QVERIFY(c);
-        Behaviour silent;
-        silent.method = "POST";
-        silent.kind = Behaviour::Kind::NeverAnswer;
+        const Behaviour silent = Behaviour::neverAnswer("POST");
         c->server->script({silent, silent});
         UploadSettings s = UploadFixture::fastSettings();
         s.retry.maxAttempts = 2;
@@ -256,9 +254,7 @@ private slots:
         QVERIFY(c);
         for (int i = 2; i <= 5; ++i)
             QVERIFY(c->fx->addFile(c->collection, QStringLiteral("report-%1.pdf").arg(i), QByteArray(1000 + i, 'q')));
-        Behaviour silent;
-        silent.kind = Behaviour::Kind::NeverAnswer;
-        c->server->script(QList<Behaviour>(50, silent));
+        c->server->script(QList<Behaviour>(50, Behaviour::neverAnswer()));
         UploadSettings s = UploadFixture::fastSettings();
         s.retry.maxAttempts = 5;
         const UploadResult r = run(*c, s);
@@ -275,11 +271,7 @@ private slots:
     {
         auto c = makeCase(RemoteKind::WebDav);
         QVERIFY(c);
-        Behaviour silent;
-        silent.method = "PUT";
-        silent.pathContains = "report.pdf";
-        silent.kind = Behaviour::Kind::NeverAnswer;
-        c->server->script({silent});
+        c->server->script({Behaviour::neverAnswer("PUT", "report.pdf")});
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         QCOMPARE(c->server->files().value(QStringLiteral("/Reports 2024/report.pdf")), c->content);
@@ -289,14 +281,8 @@ private slots:
     {
         auto c = makeCase(RemoteKind::Http);
         QVERIFY(c);
-        Behaviour slow;
-        slow.method = "POST";
-        slow.kind = Behaviour::Kind::Trickle;
-        slow.status = 201;
-        slow.trickleBytes = 1;
-        slow.trickleChunks = 12;
-        slow.trickleIntervalMs = 500;   // 6 s in all, never 2 s without a byte
-        c->server->script({slow});
+        // 6 s in all, never 2 s without a byte.
+        c->server->script({Behaviour::trickle("POST", 201, 12, 500)});
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         QCOMPARE(c->server->requestCount("POST"), 1);
@@ -314,13 +300,9 @@ private slots:
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
         c->server->setReceiveBuffer(32 * 1024);
-        Behaviour slow;
-        slow.method = "PUT";
-        slow.pathContains = ".upload";   // the body, not the empty partial file or the probe
+        // The body, not the empty partial file or the probe.
+        Behaviour slow = Behaviour::slowRead("PUT", ".upload", 256 * 1024, 100);
         slow.minContentLength = 1;
-        slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 256 * 1024;
-        slow.trickleIntervalMs = 100;
         c->server->script({slow});
         UploadSettings s = UploadFixture::fastSettings();
         s.limits.transferTimeout = std::chrono::milliseconds(6000);
@@ -368,13 +350,8 @@ private slots:
         auto c = makeCase(RemoteKind::WebDav, 4 * 1024 * 1024);
         QVERIFY(c);
         c->server->setReceiveBuffer(16 * 1024);
-        Behaviour slow;
-        slow.method = "PUT";
-        slow.pathContains = "report.pdf";
-        slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 16 * 1024;
-        slow.trickleIntervalMs = 100;   // ~25 s for the body: plenty of time to change the file
-        c->server->script({slow});
+        // ~25 s for the body: plenty of time to change the file.
+        c->server->script({Behaviour::slowRead("PUT", "report.pdf", 16 * 1024, 100)});
         UploadSettings s = UploadFixture::fastSettings();
         s.limits.transferTimeout = std::chrono::milliseconds(30'000);
         UploadJob job(c->fx->catalog(), c->fx->store(), c->fx->pools(), UploadScope{c->collection, {}});
@@ -495,8 +472,8 @@ private slots:
 
     void segmentAnsweredBeforeItsBody()
     {
-        // The server refuses one segment as soon as it has the headers (and drops the body it
-        // still receives): that answer counts, the other segments are kept, the retry sends one.
+        // The server refuses one segment as soon as it has the headers (and reads no more of its
+        // body): that answer counts, the other segments are kept, the retry sends one.
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
         Behaviour early = Behaviour::respond("PUT", 503, "busy, try later");
@@ -535,11 +512,8 @@ private slots:
         // the retry sends that segment again (and any segment the timeout abandoned unfinished).
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
-        Behaviour silent;
-        silent.method = "PUT";
-        silent.pathContains = ".upload";
+        Behaviour silent = Behaviour::neverAnswer("PUT", ".upload");
         silent.minContentLength = 1;
-        silent.kind = Behaviour::Kind::NeverAnswer;
         c->server->script({silent});
         const UploadResult r = run(*c, segmentSettings());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
@@ -675,14 +649,7 @@ private slots:
         // (2 s without a byte); the request's total budget (here 3 s + size / 64 KiB/s) ends it.
         auto c = makeCase(RemoteKind::Http);
         QVERIFY(c);
-        Behaviour endless;
-        endless.method = "POST";
-        endless.kind = Behaviour::Kind::Trickle;
-        endless.status = 201;
-        endless.trickleBytes = 1;
-        endless.trickleChunks = 1'000'000;
-        endless.trickleIntervalMs = 200;
-        c->server->script({endless});
+        c->server->script({Behaviour::trickle("POST", 201, 1'000'000, 200)});
         UploadSettings s = UploadFixture::fastSettings();
         s.retry.maxAttempts = 1;
         s.limits.minTotal = std::chrono::milliseconds(3000);

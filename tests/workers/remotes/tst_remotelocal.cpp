@@ -5,6 +5,7 @@
 #include "faultserver.h"
 #include "hashing/hasher.h"
 #include "remotes/remotelocal.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -28,12 +29,7 @@ private:
     QString write(const QString &name, const QByteArray &content)
     {
         const QString path = m_dir.filePath(QStringLiteral("src/") + name);
-        QDir().mkpath(QFileInfo(path).path());
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-            return {};
-        f.write(content);
-        return path;
+        return createFile(path, content) ? path : QString();
     }
 
     static UploadItem itemFor(const QString &path, const QString &collection, const QString &name)

@@ -149,6 +149,8 @@ private:
         QByteArray state;            // the last resume state reported ("" = cleared)
         int stateReports = 0;
         qint64 lastDone = -1;        // the last progress reported
+
+        QString error() const { return out.ok() ? QString() : out.error->message; }
     };
 
     // One Remote::upload on a worker thread, as the upload job makes it.
@@ -377,13 +379,7 @@ private slots:
         auto c = makeCase(size, QStringLiteral("remote.php/dav/files/alice/Quire/"));
         QVERIFY(c);
         c->server->makeDirectory(kFiles + QStringLiteral("/Quire"));
-        Behaviour slow;
-        slow.method = "PUT";
-        slow.pathContains = "/00001";
-        slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 512 * 1024;
-        slow.trickleIntervalMs = 50;
-        c->server->script({slow});
+        c->server->script({Behaviour::slowRead("PUT", "/00001", 512 * 1024, 50)});
         QList<UploadDocumentEvent> events;
         const UploadResult r = run(*c, chunkSettings(), &events);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
@@ -621,7 +617,7 @@ private slots:
         QVERIFY(trusted >= 5 * MiB);
         const qsizetype before = c->server->requests().size();
         const Attempt second = uploadOnce(*remote, item);
-        QVERIFY2(second.out.ok(), qPrintable(second.out.ok() ? QString() : second.out.error->message));
+        QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(second.out.value.resumedFrom, trusted);
         QCOMPARE(second.out.value.bytesSent, size - trusted);
         QCOMPARE(chunkBytes(*c->server, before), size - trusted);
@@ -659,7 +655,7 @@ private slots:
         item.resumeState = first.state;
         const qsizetype before = c->server->requests().size();
         const Attempt second = uploadOnce(*remote, item);
-        QVERIFY2(second.out.ok(), qPrintable(second.out.ok() ? QString() : second.out.error->message));
+        QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(second.out.value.resumedFrom, qint64(0));
         QCOMPARE(chunkBytes(*c->server, before), size);
         QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
@@ -671,13 +667,8 @@ private slots:
         auto c = makeCase(24 * MiB);
         QVERIFY(c);
         c->server->setReceiveBuffer(64 * 1024);
-        Behaviour slow;
-        slow.method = "PUT";
-        slow.pathContains = "/00003";
-        slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 64 * 1024;
-        slow.trickleIntervalMs = 100;   // ~8 s for the chunk: time to cancel
-        c->server->script({slow});
+        // ~8 s for the chunk: time to cancel.
+        c->server->script({Behaviour::slowRead("PUT", "/00003", 64 * 1024, 100)});
         UploadSettings s = chunkSettings();
         s.limits.transferTimeout = std::chrono::milliseconds(20'000);
         UploadJob job(c->fx->catalog(), c->fx->store(), c->fx->pools(), UploadScope{c->collection, {}});
@@ -727,7 +718,7 @@ private slots:
 
         const qsizetype before = c->server->requests().size();
         const Attempt second = uploadOnce(*remote, item);
-        QVERIFY2(second.out.ok(), qPrintable(second.out.ok() ? QString() : second.out.error->message));
+        QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(chunkBytes(*c->server, before), size);
         QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
     }
@@ -741,13 +732,8 @@ private slots:
         auto remote = remoteFor(*c);
         QVERIFY(remote);
         const QString name = kFiles + QStringLiteral("/Reports 2024/big scan.pdf");
-        Behaviour slow;
-        slow.method = "PUT";
-        slow.pathContains = "/00004";
-        slow.kind = Behaviour::Kind::SlowRead;
-        slow.trickleBytes = 64 * 1024;
-        slow.trickleIntervalMs = 50;   // ~0.8 s for the last chunk's 1 MiB
-        c->server->script({slow});
+        // ~0.8 s for the last chunk's 1 MiB.
+        c->server->script({Behaviour::slowRead("PUT", "/00004", 64 * 1024, 50)});
         c->server->setReceiveBuffer(64 * 1024);
         const UploadItem item = itemOf(*c);
         UploadOutcome out;
@@ -779,14 +765,11 @@ private slots:
         server.setNextcloud(kUser);
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        {
-            QFile f(dir.filePath(QStringLiteral("settings.json")));
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/chunkMiB"), 5},
-                                              {QStringLiteral("settings/uploads/lanesPerFile"), 2},
-                                              {QStringLiteral("settings/uploads/transferTimeoutSecs"), 30}})
-                        .toJson());
-        }
+        QVERIFY(createFile(dir.filePath(QStringLiteral("settings.json")),
+                           QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/chunkMiB"), 5},
+                                                     {QStringLiteral("settings/uploads/lanesPerFile"), 2},
+                                                     {QStringLiteral("settings/uploads/transferTimeoutSecs"), 30}})
+                                   .toJson()));
         const QString url = server.url().toString() + QStringLiteral("remote.php/dav/files/alice/");
         Run r = quire(dir.path(), {QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("nc"), QStringLiteral("--kind"),
                                    QStringLiteral("webdav"), QStringLiteral("--url"), url, QStringLiteral("--user"), kUser});
@@ -797,12 +780,7 @@ private slots:
         const qint64 size = 60 * MiB;
         const QByteArray content = pattern(size, 3);
         const QString src = dir.filePath(QStringLiteral("src/scan #7.tiff"));
-        QDir().mkpath(QFileInfo(src).path());
-        {
-            QFile f(src);
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            QCOMPARE(f.write(content), size);
-        }
+        QVERIFY(createFile(src, content));
         r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Scans"), src});
         QVERIFY2(r.exitCode == 0, r.err.constData());
 

@@ -112,6 +112,16 @@ private:
         return item;
     }
 
+    // Keeps the upload's resume record in *record, and requests `how` once it confirms `parts` parts.
+    static void stopAfterParts(UploadControl &control, QByteArray *record, int parts, UploadControl::Stop how)
+    {
+        control.saveResumeState = [&control, record, parts, how](const QByteArray &state) {
+            *record = state;
+            if (state.count(':') >= parts)
+                control.requestStop(how);
+        };
+    }
+
     static UploadOutcome uploadOnWorker(Remote &r, const UploadItem &item, UploadControl &control)
     {
         return onWorker([&] { return r.upload(item, control); });
@@ -500,11 +510,7 @@ private slots:
         UploadItem item = writeItem(QStringLiteral("resume me.bin"), content);
         UploadControl c;
         QByteArray record;
-        c.saveResumeState = [&](const QByteArray &state) {
-            record = state;
-            if (state.count(':') >= 2)   // two parts confirmed
-                c.requestStop(UploadControl::Stop::Pause);
-        };
+        stopAfterParts(c, &record, 2, UploadControl::Stop::Pause);
         UploadOutcome o = uploadOnWorker(*r, item, c);
         QVERIFY(!o.ok());
         QCOMPARE(o.error->kind, RemoteError::Kind::Stopped);
@@ -537,11 +543,7 @@ private slots:
         UploadItem item = writeItem(QStringLiteral("m.bin"), content);
         UploadControl c;
         QByteArray record;
-        c.saveResumeState = [&](const QByteArray &state) {
-            record = state;
-            if (state.count(':') >= 1)
-                c.requestStop(UploadControl::Stop::Pause);
-        };
+        stopAfterParts(c, &record, 1, UploadControl::Stop::Pause);
         QVERIFY(!uploadOnWorker(*r, item, c).ok());
         QVERIFY(record.contains(':'));
         // The record says part 1 has another ETag than the server lists: not trusted.
@@ -567,11 +569,7 @@ private slots:
         auto pauseAfterOnePart = [&](const UploadItem &item) {
             UploadControl c;
             QByteArray record;
-            c.saveResumeState = [&](const QByteArray &state) {
-                record = state;
-                if (state.count(':') >= 1)
-                    c.requestStop(UploadControl::Stop::Pause);
-            };
+            stopAfterParts(c, &record, 1, UploadControl::Stop::Pause);
             const UploadOutcome o = uploadOnWorker(*r, item, c);
             return o.ok() ? QByteArray() : record;
         };
@@ -612,11 +610,7 @@ private slots:
         UploadItem item = writeItem(QStringLiteral("c.bin"), pattern(32 << 20, 9));
         UploadControl c;
         QByteArray record;
-        c.saveResumeState = [&](const QByteArray &state) {
-            record = state;
-            if (state.count(':') >= 1)
-                c.requestStop(UploadControl::Stop::Cancel);
-        };
+        stopAfterParts(c, &record, 1, UploadControl::Stop::Cancel);
         const UploadOutcome o = uploadOnWorker(*r, item, c);
         QVERIFY(!o.ok());
         QCOMPARE(o.error->kind, RemoteError::Kind::Stopped);
@@ -631,14 +625,11 @@ private slots:
         const QByteArray bucket = newBucket();
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        {
-            QFile f(dir.filePath(QStringLiteral("settings.json")));
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/resumeThresholdMiB"), 16},
-                                              {QStringLiteral("settings/uploads/segmentMiB"), 8},
-                                              {QStringLiteral("settings/uploads/lanesPerFile"), 1}})
-                        .toJson());
-        }
+        QVERIFY(createFile(dir.filePath(QStringLiteral("settings.json")),
+                           QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/resumeThresholdMiB"), 16},
+                                                     {QStringLiteral("settings/uploads/segmentMiB"), 8},
+                                                     {QStringLiteral("settings/uploads/lanesPerFile"), 1}})
+                                   .toJson()));
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("QUIRE_CONFIG"), dir.filePath(QStringLiteral("settings.json")));
         env.insert(QStringLiteral("QUIRE_CATALOG"), dir.filePath(QStringLiteral("catalog.sqlite")));
@@ -661,12 +652,7 @@ private slots:
         QVERIFY2(r.second.contains(QLatin1String("bucket ") + QString::fromLatin1(bucket)), qPrintable(r.second));
         const QByteArray content = pattern(96 << 20, 10);   // 12 parts of 8 MiB
         const QString src = dir.filePath(QStringLiteral("src/disk image.img"));
-        QDir().mkpath(QFileInfo(src).path());
-        {
-            QFile f(src);
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            QCOMPARE(f.write(content), qint64(content.size()));
-        }
+        QVERIFY(createFile(src, content));
         r = run({QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Images"), src});
         QVERIFY2(r.first == 0, qPrintable(r.second));
         r = run({QStringLiteral("collections"), QStringLiteral("set-remote"), QStringLiteral("Images"), QStringLiteral("s3")});

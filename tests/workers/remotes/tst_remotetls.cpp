@@ -386,8 +386,7 @@ private slots:
             b.kind = Behaviour::Kind::RespondEarly;
             break;
         default:
-            b.method = "PUT";
-            b.kind = Behaviour::Kind::NeverAnswer;
+            b = Behaviour::neverAnswer("PUT");
             break;
         }
         b.pathContains = "big.bin";
