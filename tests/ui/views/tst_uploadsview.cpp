@@ -37,8 +37,9 @@ using namespace quire::test;
 namespace {
 
 // Makes `server` a WebDAV server that reads PUT bodies of 1 MiB or more slowly (trickleBytes
-// every 100 ms, for `puts` such requests), and saves it as the remote "dav".
-bool slowDavRemote(UploadFixture &fx, FaultServer &server, int trickleBytes, int puts)
+// every 100 ms, for `puts` such requests), saves it as the remote "dav" and returns the
+// collection "Scans" on it (0 when the fixture, the remote or the collection could not be made).
+qint64 slowDavScans(UploadFixture &fx, FaultServer &server, int trickleBytes, int puts)
 {
     server.setReceiveBuffer(64 * 1024);
     FaultServer::Behaviour slow;
@@ -52,7 +53,7 @@ bool slowDavRemote(UploadFixture &fx, FaultServer &server, int trickleBytes, int
     dav.name = QStringLiteral("dav");
     dav.kind = RemoteKind::WebDav;
     dav.url = server.url().toString();
-    return fx.saveRemote(dav);
+    return fx.isValid() && fx.saveRemote(dav) ? fx.createCollection(QStringLiteral("Scans"), dav.name) : 0;
 }
 
 // Saves the remote "shelf", a local folder; returns the folder ("" when it could not be saved).
@@ -321,12 +322,11 @@ void tst_UiUploads::newRemoteTakesOverWhileUploading()
     // The collection's remote changes while its documents are being uploaded to a WebDAV server
     // that reads slowly: what was not uploaded yet goes to the new remote, a local folder.
     UploadFixture fx;
-    QVERIFY(fx.isValid());
     FaultServer server;
-    QVERIFY(slowDavRemote(fx, server, 64 * 1024, 4));
+    const qint64 c = slowDavScans(fx, server, 64 * 1024, 4);
+    QVERIFY(c);
     const QString shelf = shelfRemote(fx);
     QVERIFY(!shelf.isEmpty());
-    const qint64 c = fx.createCollection(QStringLiteral("Scans"), QStringLiteral("dav"));
     constexpr qint64 kSize = 6 * 1024 * 1024;
     const qint64 one = fx.addFile(c, QStringLiteral("one.tiff"), QByteArray(kSize, '1'));
     const qint64 two = fx.addFile(c, QStringLiteral("two.tiff"), QByteArray(kSize, '2'));
@@ -358,10 +358,9 @@ void tst_UiUploads::windowShowsSpeedWhileUploading()
     // A WebDAV server that reads a large body slowly (about 1.3 MB/s): the upload lasts seconds,
     // long enough for its speed to be measured and shown.
     UploadFixture fx;
-    QVERIFY(fx.isValid());
     FaultServer server;
-    QVERIFY(slowDavRemote(fx, server, 128 * 1024, 1));
-    const qint64 c = fx.createCollection(QStringLiteral("Scans"), QStringLiteral("dav"));
+    const qint64 c = slowDavScans(fx, server, 128 * 1024, 1);
+    QVERIFY(c);
     // Under the resumable-upload threshold (16 MiB): one PUT.
     const qint64 id = fx.addSparseFile(c, QStringLiteral("scan.tiff"), 15 * 1024 * 1024);
     QVERIFY(id > 0);

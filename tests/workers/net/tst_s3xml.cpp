@@ -217,19 +217,19 @@ private slots:
     {
         QTest::addColumn<QByteArray>("xml");
         QTest::addColumn<QString>("failure");
-        const QByteArray head = "<ListPartsResult><IsTruncated>false</IsTruncated>";
-        QTest::newRow("part number 0") << head + "<Part><PartNumber>0</PartNumber><ETag>e</ETag><Size>1</Size></Part></ListPartsResult>"
-                                       << QStringLiteral("a Part whose PartNumber is not in 1..10000");
-        QTest::newRow("part number 10001") << head + "<Part><PartNumber>10001</PartNumber><ETag>e</ETag><Size>1</Size></Part></ListPartsResult>"
-                                           << QStringLiteral("a Part whose PartNumber is not in 1..10000");
-        QTest::newRow("part number text") << head + "<Part><PartNumber>one</PartNumber><ETag>e</ETag><Size>1</Size></Part></ListPartsResult>"
-                                          << QStringLiteral("a Part whose PartNumber is not in 1..10000");
-        QTest::newRow("negative size") << head + "<Part><PartNumber>1</PartNumber><ETag>e</ETag><Size>-1</Size></Part></ListPartsResult>"
+        // A complete ListPartsResult with one Part of these elements.
+        const auto onePart = [](const char *elements) {
+            return "<ListPartsResult><IsTruncated>false</IsTruncated><Part>" + QByteArray(elements) + "</Part></ListPartsResult>";
+        };
+        const QString badNumber = QStringLiteral("a Part whose PartNumber is not in 1..10000");
+        const QString incomplete = QStringLiteral("a Part without PartNumber, ETag or Size");
+        QTest::newRow("part number 0") << onePart("<PartNumber>0</PartNumber><ETag>e</ETag><Size>1</Size>") << badNumber;
+        QTest::newRow("part number 10001") << onePart("<PartNumber>10001</PartNumber><ETag>e</ETag><Size>1</Size>") << badNumber;
+        QTest::newRow("part number text") << onePart("<PartNumber>one</PartNumber><ETag>e</ETag><Size>1</Size>") << badNumber;
+        QTest::newRow("negative size") << onePart("<PartNumber>1</PartNumber><ETag>e</ETag><Size>-1</Size>")
                                        << QStringLiteral("a Part whose Size is not a number >= 0");
-        QTest::newRow("no etag") << head + "<Part><PartNumber>1</PartNumber><Size>1</Size></Part></ListPartsResult>"
-                                 << QStringLiteral("a Part without PartNumber, ETag or Size");
-        QTest::newRow("no size") << head + "<Part><PartNumber>1</PartNumber><ETag>e</ETag></Part></ListPartsResult>"
-                                 << QStringLiteral("a Part without PartNumber, ETag or Size");
+        QTest::newRow("no etag") << onePart("<PartNumber>1</PartNumber><Size>1</Size>") << incomplete;
+        QTest::newRow("no size") << onePart("<PartNumber>1</PartNumber><ETag>e</ETag>") << incomplete;
         QTest::newRow("truncated without marker") << QByteArray("<ListPartsResult><IsTruncated>true</IsTruncated></ListPartsResult>")
                                                   << QStringLiteral("a truncated ListPartsResult without NextPartNumberMarker");
         QTest::newRow("truncated marker 0")

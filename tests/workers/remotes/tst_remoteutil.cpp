@@ -248,11 +248,8 @@ private slots:
         QCOMPARE(list->first().name, QStringLiteral("local"));
         QCOMPARE(list->first().url, RemoteProfile::defaultLocalFolder());
 
-        RemoteProfile dav;
-        dav.name = QStringLiteral("nas");
-        dav.kind = RemoteKind::WebDav;
-        dav.url = QStringLiteral("https://nas.example/dav/");
-        dav.user = QStringLiteral("ann");
+        const RemoteProfile dav{.name = QStringLiteral("nas"), .kind = RemoteKind::WebDav,
+                                .url = QStringLiteral("https://nas.example/dav/"), .user = QStringLiteral("ann"), .options = {}};
         QVERIFY(profiles.save(dav).ok());
         QCOMPARE(store.value(QStringLiteral("settings/remotes/nas"))->toMap().value(QStringLiteral("kind")).toString(),
                  QStringLiteral("webdav"));
@@ -282,11 +279,8 @@ private slots:
 
     void insecureAuthRefused()
     {
-        RemoteProfile p;
-        p.name = QStringLiteral("far");
-        p.kind = RemoteKind::WebDav;
-        p.url = QStringLiteral("http://files.example.org/dav/");
-        p.user = QStringLiteral("ann");
+        RemoteProfile p{.name = QStringLiteral("far"), .kind = RemoteKind::WebDav,
+                        .url = QStringLiteral("http://files.example.org/dav/"), .user = QStringLiteral("ann"), .options = {}};
         auto r = Remote::create(p, QStringLiteral("secret"));
         QVERIFY(!r.ok());
         QVERIFY2(r.error().contains(QLatin1String("--allow-insecure-auth")), qPrintable(r.error()));

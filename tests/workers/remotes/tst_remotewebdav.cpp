@@ -37,6 +37,21 @@ private:
         return p;
     }
 
+    // The collection `name` on the remote "dav" (0 when the fixture, the remote or the collection
+    // could not be made).
+    qint64 davCollection(UploadFixture &fx, const QString &name) const
+    {
+        return fx.isValid() && fx.saveRemote(profile()) ? fx.createCollection(name, QStringLiteral("dav")) : 0;
+    }
+
+    // Settings for a document of hundreds of MiB: a minute per transfer (a loaded CI machine).
+    static UploadSettings bigFileSettings()
+    {
+        UploadSettings s = UploadFixture::fastSettings();
+        s.limits.transferTimeout = std::chrono::milliseconds(60'000);
+        return s;
+    }
+
     SecretProvider secrets() const
     {
         const QString pw = m_server.password();
@@ -118,9 +133,8 @@ private slots:
     void uploadAndVerify()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("basic"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("basic"));
+        QVERIFY(c);
         const QByteArray content = pattern(300'000, 1);
         const qint64 id = fx.addFile(c, QStringLiteral("report.pdf"), content);
         QVERIFY(id);
@@ -210,9 +224,8 @@ private slots:
     void collisionNamingAndNoDoubleUpload()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("clash"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("clash"));
+        QVERIFY(c);
         // Two different files with the same name (from different folders).
         const qint64 a = fx.addFile(c, QStringLiteral("report.pdf"), pattern(5000, 2), QStringLiteral("a"));
         const qint64 b = fx.addFile(c, QStringLiteral("report.pdf"), pattern(5000, 3), QStringLiteral("b"));
@@ -244,10 +257,8 @@ private slots:
     void specialNames()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
         const QString collection = QStringLiteral("R\u00e9sum\u00e9s #1 50% what? \U0001F600");
-        const qint64 c = fx.createCollection(collection, QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, collection);
         QVERIFY(c);
         const QStringList names = {
             QStringLiteral("a b#c%d?e.txt"), QStringLiteral("100% sure.txt"), QStringLiteral("%41%42.txt"),
@@ -271,9 +282,8 @@ private slots:
     void twoHundredFilesFourInParallel()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("many"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("many"));
+        QVERIFY(c);
         for (int i = 0; i < 200; ++i)
             QVERIFY(fx.addFile(c, QStringLiteral("file-%1.bin").arg(i, 3, 10, QLatin1Char('0')), pattern(2000 + i * 37, i)));
         UploadSettings s = UploadFixture::fastSettings();
@@ -316,15 +326,12 @@ private slots:
     void oneGibSparseFile()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("big"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("big"));
+        QVERIFY(c);
         const qint64 size = 1024LL * 1024 * 1024;
         const qint64 id = fx.addSparseFile(c, QStringLiteral("disk image.img"), size);
         QVERIFY(id);
-        UploadSettings s = UploadFixture::fastSettings();
-        s.limits.transferTimeout = std::chrono::milliseconds(60'000);   // a loaded CI machine
-        const UploadResult r = fx.runJob(UploadScope{c, {}}, s, secrets(), 800'000);
+        const UploadResult r = fx.runJob(UploadScope{c, {}}, bigFileSettings(), secrets(), 800'000);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         const QString path = stored(QStringLiteral("big"), QStringLiteral("disk image.img"));
         QCOMPARE(QFileInfo(path).size(), size);
@@ -337,9 +344,8 @@ private slots:
     void resumeAfterInterruption()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("resume"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("resume"));
+        QVERIFY(c);
         const qint64 size = 512LL * 1024 * 1024;
         const qint64 id = fx.addSparseFile(c, QStringLiteral("big.bin"), size);
         QVERIFY(id);
@@ -352,8 +358,7 @@ private slots:
             f.write(pattern(1000, 10));
         }
         // The file changed since it was cataloged: the job hashes it again first.
-        UploadSettings s = UploadFixture::fastSettings();
-        s.limits.transferTimeout = std::chrono::milliseconds(60'000);
+        const UploadSettings s = bigFileSettings();
 
         UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
         job.setSettings(s);
@@ -411,9 +416,8 @@ private slots:
     void wrongPasswordIsNotRetried()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("denied"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("denied"));
+        QVERIFY(c);
         const qint64 id = fx.addFile(c, QStringLiteral("x.txt"), "hello");
         const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(),
                                          [](const RemoteProfile &) { return Result<QString>(QStringLiteral("nope-Z9q")); });
@@ -434,9 +438,8 @@ private slots:
     {
         // No password to be had (no keychain): said once for the remote, the documents wait.
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(profile()));
-        const qint64 c = fx.createCollection(QStringLiteral("nokey"), QStringLiteral("dav"));
+        const qint64 c = davCollection(fx, QStringLiteral("nokey"));
+        QVERIFY(c);
         const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "alpha");
         const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "beta");
         const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(), [](const RemoteProfile &) {

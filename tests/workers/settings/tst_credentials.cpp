@@ -158,11 +158,8 @@ private slots:
 
     void secretForPrefersEnvironment()
     {
-        RemoteProfile p;
-        p.name = QStringLiteral("envtest");
-        p.kind = RemoteKind::WebDav;
-        p.url = QStringLiteral("https://dav.example/");
-        p.user = QStringLiteral("ann");
+        const RemoteProfile p{.name = QStringLiteral("envtest"), .kind = RemoteKind::WebDav,
+                              .url = QStringLiteral("https://dav.example/"), .user = QStringLiteral("ann"), .options = {}};
         Result<QString> missing = Result<QString>::failure({}), fromEnv = Result<QString>::failure({}),
                         genericForOthers = Result<QString>::failure({}), genericForSole = Result<QString>::failure({}),
                         fromKeychain = Result<QString>::failure({});
@@ -197,11 +194,8 @@ private slots:
             QSKIP("Apache is not available");
         UploadFixture fx;
         QVERIFY(fx.isValid());
-        RemoteProfile p;
-        p.name = QStringLiteral("keyed");
-        p.kind = RemoteKind::WebDav;
-        p.url = m_dav.baseUrl().toString();
-        p.user = m_dav.user();
+        const RemoteProfile p{.name = QStringLiteral("keyed"), .kind = RemoteKind::WebDav,
+                              .url = m_dav.baseUrl().toString(), .user = m_dav.user(), .options = {}};
         QVERIFY(fx.saveRemote(p));
         Status stored = Status::failure({});
         onWorker([&] { stored = Credentials::store(p.name, m_dav.password()); });

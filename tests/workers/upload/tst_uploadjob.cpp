@@ -17,6 +17,9 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <array>
+#include <functional>
+
 using namespace quire;
 using namespace quire::test;
 using namespace std::chrono_literals;
@@ -35,6 +38,44 @@ using Behaviour = FaultServer::Behaviour;
     UploadFixture fx(location_);                                                             \
     QVERIFY(fx.isValid())
 
+namespace {
+
+// Keeps the last event `sender` reported of each document.
+template <typename Sender>
+void keepLastEvents(Sender *sender, QHash<qint64, UploadDocumentEvent> &last)
+{
+    QObject::connect(sender, &Sender::documentsChanged, sender, [&last](const QList<UploadDocumentEvent> &events) {
+        for (const auto &e : events)
+            last.insert(e.id, e);
+    });
+}
+
+// The result of the first finished() signal a spy recorded.
+UploadResult firstResult(const QSignalSpy &finished)
+{
+    return finished.first().first().value<UploadResult>();
+}
+
+// An UploadJob on a collection, with the pauses of single documents it obeys, the last event it
+// reported of each document and its finished() signals.
+struct WatchedJob
+{
+    UploadJob job;
+    std::shared_ptr<UploadPauses> pauses = std::make_shared<UploadPauses>();
+    QHash<qint64, UploadDocumentEvent> last;
+    QSignalSpy finished{&job, &UploadJob::finished};
+
+    WatchedJob(UploadFixture &fx, qint64 collectionId, const UploadSettings &settings)
+        : job(fx.catalog(), fx.store(), fx.pools(), UploadScope{collectionId, {}})
+    {
+        job.setSettings(settings);
+        job.setPauses(pauses);
+        keepLastEvents(&job, last);
+    }
+};
+
+} // namespace
+
 class TestUploadJob final : public QObject
 {
     Q_OBJECT
@@ -49,6 +90,26 @@ private:
         p.kind = RemoteKind::Local;
         p.url = fx.dir() + QStringLiteral("/remote-") + name;
         return p;
+    }
+
+    // The collection `name` on the remote "folder" (0 when the fixture, the remote or the
+    // collection could not be made).
+    static qint64 folderCollection(UploadFixture &fx, const QString &name)
+    {
+        return fx.isValid() && fx.saveRemote(folderProfile(fx)) ? fx.createCollection(name, QStringLiteral("folder")) : 0;
+    }
+
+    // folderCollection() with `count` documents: fileName with %1 replaced by 0..count-1, of
+    // content(i) (0 when any could not be made).
+    static qint64 numberedCollection(UploadFixture &fx, const QString &name, int count, const QString &fileName,
+                                     const std::function<QByteArray(int)> &content)
+    {
+        const qint64 c = folderCollection(fx, name);
+        for (int i = 0; c && i < count; ++i) {
+            if (!fx.addFile(c, fileName.arg(i), content(i)))
+                return 0;
+        }
+        return c;
     }
 
     static QString stored(UploadFixture &fx, const QString &collection, const QString &name,
@@ -92,6 +153,22 @@ private:
         return p;
     }
 
+    // The collection "slow" on the remote "slow" that `server` serves (0 when not made).
+    static qint64 slowCollection(UploadFixture &fx, FaultServer &server)
+    {
+        return fx.isValid() && fx.saveRemote(slowProfile(server))
+                   ? fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"))
+                   : 0;
+    }
+
+    // Documents "<letter>.bin" of `size` bytes, each filled with its letter: their ids in order
+    // (0 for one that could not be added).
+    template <typename... Letters>
+    static std::array<qint64, sizeof...(Letters)> addFilled(UploadFixture &fx, qint64 collectionId, int size, Letters... letters)
+    {
+        return {fx.addFile(collectionId, QStringLiteral("%1.bin").arg(QLatin1Char(letters)), QByteArray(size, letters))...};
+    }
+
     static UploadSettings slowSettings()
     {
         UploadSettings s = UploadFixture::fastSettings();
@@ -112,11 +189,9 @@ private slots:
     void parallelUploadsWithCoalescedSignals()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("many"), QStringLiteral("folder"));
-        for (int i = 0; i < 60; ++i)
-            QVERIFY(fx.addFile(c, QStringLiteral("f%1.txt").arg(i), QByteArray(1000 + i, char('a' + i % 26))));
+        const qint64 c = numberedCollection(fx, QStringLiteral("many"), 60, QStringLiteral("f%1.txt"),
+                                            [](int i) { return QByteArray(1000 + i, char('a' + i % 26)); });
+        QVERIFY(c);
         UploadSettings s = UploadFixture::fastSettings();
         s.parallel = 4;
         QList<UploadDocumentEvent> events;
@@ -142,9 +217,8 @@ private slots:
     void recoversUploadsLeftByACrash()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("crash"), QStringLiteral("folder"));
+        const qint64 c = folderCollection(fx, QStringLiteral("crash"));
+        QVERIFY(c);
         QList<qint64> ids;
         for (int i = 0; i < 24; ++i)
             ids.append(fx.addFile(c, QStringLiteral("f%1.txt").arg(i), "content " + QByteArray::number(i)));
@@ -174,12 +248,10 @@ private slots:
     void batchesCatalogWrites()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("batch"), QStringLiteral("folder"));
         constexpr int kDocs = 200;
-        for (int i = 0; i < kDocs; ++i)
-            QVERIFY(fx.addFile(c, QStringLiteral("b%1.txt").arg(i), "batch " + QByteArray::number(i)));
+        const qint64 c = numberedCollection(fx, QStringLiteral("batch"), kDocs, QStringLiteral("b%1.txt"),
+                                            [](int i) { return "batch " + QByteArray::number(i); });
+        QVERIFY(c);
         UploadSettings s = UploadFixture::fastSettings();
         s.parallel = 4;
         QList<UploadDocumentEvent> events;
@@ -220,12 +292,10 @@ private slots:
     void pauseAndCancelRecordFinishedUploads()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("stop"), QStringLiteral("folder"));
         constexpr int kDocs = 300;
-        for (int i = 0; i < kDocs; ++i)
-            QVERIFY(fx.addFile(c, QStringLiteral("s%1.txt").arg(i), "stop " + QByteArray::number(i)));
+        const qint64 c = numberedCollection(fx, QStringLiteral("stop"), kDocs, QStringLiteral("s%1.txt"),
+                                            [](int i) { return "stop " + QByteArray::number(i); });
+        QVERIFY(c);
         UploadSettings s = UploadFixture::fastSettings();
         s.parallel = 3;
         UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
@@ -267,7 +337,7 @@ private slots:
         cancelOnNext = true;
         job.setPaused(false);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60'000);
-        const auto r = finished.first().first().value<UploadResult>();
+        const auto r = firstResult(finished);
         QVERIFY2(r.outcome == UploadResult::Outcome::Cancelled || r.outcome == UploadResult::Outcome::Succeeded,
                  qPrintable(describe(r)));
         const auto counts = statusCounts(fx, c);
@@ -292,49 +362,36 @@ private slots:
     {
         FaultServer server;
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(slowProfile(server)));
-        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
-        const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
-        const qint64 b = fx.addFile(c, QStringLiteral("b.bin"), QByteArray(1 << 20, 'b'));
-        const qint64 d = fx.addFile(c, QStringLiteral("d.bin"), QByteArray(1 << 20, 'd'));
-        const qint64 e = fx.addFile(c, QStringLiteral("e.bin"), QByteArray(1 << 20, 'e'));
+        const qint64 c = slowCollection(fx, server);
+        QVERIFY(c);
+        const auto [a, b, d, e] = addFilled(fx, c, 1 << 20, 'a', 'b', 'd', 'e');
         UploadSettings s = slowSettings();
         s.parallel = 1;
-        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
-        job.setSettings(s);
-        auto pauses = std::make_shared<UploadPauses>();
-        job.setPauses(pauses);
-        QHash<qint64, UploadDocumentEvent> last;
-        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
-            for (const auto &ev : events)
-                last.insert(ev.id, ev);
-        });
-        QSignalSpy finished(&job, &UploadJob::finished);
-        job.start();
+        WatchedJob w(fx, c, s);
+        w.job.start();
         // One lane: a is being sent, b, d and e were claimed with it and wait.
-        QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0, 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.last.value(a).bytesDone > 0, 60'000);
         for (const qint64 id : {a, b, d, e}) {
             QCOMPARE(fx.document(id).status, DocStatus::Uploading);
             QCOMPARE(fx.document(id).attempts, 1);
         }
-        QCOMPARE(job.progress().active, 1);
-        QCOMPARE(job.progress().filesTotal, 4);
+        QCOMPARE(w.job.progress().active, 1);
+        QCOMPARE(w.job.progress().filesTotal, 4);
 
-        job.cancelDocuments({b});
-        pauses->pauseDocument(d);
-        job.stopDocument(d);
+        w.job.cancelDocuments({b});
+        w.pauses->pauseDocument(d);
+        w.job.stopDocument(d);
         QTRY_COMPARE_WITH_TIMEOUT(fx.document(b).status, DocStatus::Cancelled, 30'000);
         QTRY_COMPARE_WITH_TIMEOUT(fx.document(d).status, DocStatus::Hashed, 30'000);
         QCOMPARE(fx.document(b).attempts, 0);
         QCOMPARE(fx.document(d).attempts, 0);
-        QTRY_COMPARE_WITH_TIMEOUT(last.value(b).status, DocStatus::Cancelled, 30'000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.last.value(b).status, DocStatus::Cancelled, 30'000);
         QCOMPARE(fx.document(a).status, DocStatus::Uploading);   // still being sent
         QCOMPARE(fx.document(e).status, DocStatus::Uploading);   // still waiting for the lane
 
-        job.cancel();
-        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60'000);
-        const auto r = finished.first().first().value<UploadResult>();
+        w.job.cancel();
+        QTRY_COMPARE_WITH_TIMEOUT(w.finished.size(), 1, 60'000);
+        const auto r = firstResult(w.finished);
         QCOMPARE(r.outcome, UploadResult::Outcome::Cancelled);
         QCOMPARE(r.totals.filesCancelled, 1);
         QCOMPARE(r.totals.filesUploaded, 0);
@@ -349,12 +406,10 @@ private slots:
     void twoJobsNeverUploadTheSameDocument()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("race"), QStringLiteral("folder"));
         constexpr int kDocs = 160;
-        for (int i = 0; i < kDocs; ++i)
-            QVERIFY(fx.addFile(c, QStringLiteral("r%1.txt").arg(i), QByteArray(500, char('A' + i % 26)) + QByteArray::number(i)));
+        const qint64 c = numberedCollection(fx, QStringLiteral("race"), kDocs, QStringLiteral("r%1.txt"),
+                                            [](int i) { return QByteArray(500, char('A' + i % 26)) + QByteArray::number(i); });
+        QVERIFY(c);
         // Two jobs at once on the same collection, as two processes would, each claiming batches
         // for its workers: the conditional claim in the catalog gives every document to exactly
         // one of them.
@@ -370,8 +425,8 @@ private slots:
         one.start();
         two.start();
         QTRY_VERIFY_WITH_TIMEOUT(f1.size() == 1 && f2.size() == 1, 120'000);
-        const auto r1 = f1.first().first().value<UploadResult>();
-        const auto r2 = f2.first().first().value<UploadResult>();
+        const auto r1 = firstResult(f1);
+        const auto r2 = firstResult(f2);
         QCOMPARE(r1.totals.filesUploaded + r2.totals.filesUploaded, kDocs);
         QCOMPARE(r1.totals.filesAlreadyPresent + r2.totals.filesAlreadyPresent, 0);
         const QStringList onDisk = QDir(fx.dir() + QStringLiteral("/remote-folder/race")).entryList(QDir::Files);
@@ -385,9 +440,8 @@ private slots:
     void changedSourceIsHashedAgain()
     {
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("changed"), QStringLiteral("folder"));
+        const qint64 c = folderCollection(fx, QStringLiteral("changed"));
+        QVERIFY(c);
         const qint64 a = fx.addFile(c, QStringLiteral("a.txt"), "original a");
         const qint64 b = fx.addFile(c, QStringLiteral("b.txt"), "original b");
         const QByteArray oldSha = fx.document(a).sha256;
@@ -419,8 +473,8 @@ private slots:
     void badCatalogRowsAreReportedNeverUsed()
     {
         SHARED_CATALOG_FIXTURE(fx);
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("shared"), QStringLiteral("folder"));
+        const qint64 c = folderCollection(fx, QStringLiteral("shared"));
+        QVERIFY(c);
         const qint64 good = fx.addFile(c, QStringLiteral("good.txt"), "good");
         // A real file with a newline and a backslash in its name is not a bad row.
 #ifdef Q_OS_WIN
@@ -474,8 +528,8 @@ private slots:
     void documentsOfAnotherMachineAreNotUploaded()
     {
         SHARED_CATALOG_FIXTURE(fx);
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 c = fx.createCollection(QStringLiteral("team"), QStringLiteral("folder"));
+        const qint64 c = folderCollection(fx, QStringLiteral("team"));
+        QVERIFY(c);
         const qint64 mine = fx.addFile(c, QStringLiteral("mine.txt"), "mine");
         const qint64 legacy = fx.addFile(c, QStringLiteral("legacy.txt"), "legacy");
         const qint64 theirs = fx.addFile(c, QStringLiteral("theirs.txt"), "theirs");
@@ -538,39 +592,27 @@ private slots:
     {
         FaultServer server;
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(slowProfile(server)));
-        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
-        const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(4 << 20, 'a'));
-        const qint64 b = fx.addFile(c, QStringLiteral("b.bin"), QByteArray(4 << 20, 'b'));
-        const qint64 d = fx.addFile(c, QStringLiteral("d.bin"), QByteArray(4 << 20, 'd'));
+        const qint64 c = slowCollection(fx, server);
+        QVERIFY(c);
+        const auto [a, b, d] = addFilled(fx, c, 4 << 20, 'a', 'b', 'd');
         UploadSettings s = slowSettings();
         s.parallel = 2;
-        UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
-        job.setSettings(s);
-        auto pauses = std::make_shared<UploadPauses>();
-        job.setPauses(pauses);
-        QHash<qint64, UploadDocumentEvent> last;
-        connect(&job, &UploadJob::documentsChanged, &job, [&](const QList<UploadDocumentEvent> &events) {
-            for (const auto &e : events)
-                last.insert(e.id, e);
-        });
-        QSignalSpy finished(&job, &UploadJob::finished);
-        job.start();
+        WatchedJob w(fx, c, s);
+        w.job.start();
         // a and b are in flight (two at a time), d waits.
-        QTRY_VERIFY_WITH_TIMEOUT(last.value(a).bytesDone > 0 && last.value(b).bytesDone > 0, 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.last.value(a).bytesDone > 0 && w.last.value(b).bytesDone > 0, 60'000);
         QCOMPARE(fx.document(a).status, DocStatus::Uploading);
 
-        job.cancelDocuments({a});            // in flight: aborted, cancelled
-        pauses->pauseDocument(b);
-        job.stopDocument(b);                 // in flight: back to hashed, left alone
-        job.cancelDocuments({d});            // pending: cancelled without starting
-        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 60'000);
+        w.job.cancelDocuments({a});            // in flight: aborted, cancelled
+        w.pauses->pauseDocument(b);
+        w.job.stopDocument(b);                 // in flight: back to hashed, left alone
+        w.job.cancelDocuments({d});            // pending: cancelled without starting
+        QTRY_VERIFY_WITH_TIMEOUT(w.finished.size() == 1, 60'000);
         QCOMPARE(fx.document(a).status, DocStatus::Cancelled);
         QCOMPARE(fx.document(b).status, DocStatus::Hashed);
         QCOMPARE(fx.document(d).status, DocStatus::Cancelled);
         QVERIFY(server.files().isEmpty());   // nothing half-stored under a real name
-        const auto r = finished.first().first().value<UploadResult>();
+        const auto r = firstResult(w.finished);
         QCOMPARE(r.totals.filesCancelled, 2);
         QCOMPARE(r.totals.filesUploaded, 0);
     }
@@ -579,20 +621,15 @@ private slots:
     {
         FaultServer server;
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(slowProfile(server)));
-        QVERIFY(fx.saveRemote(folderProfile(fx)));
-        const qint64 slow = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
-        const qint64 quick = fx.createCollection(QStringLiteral("quick"), QStringLiteral("folder"));
+        const qint64 slow = slowCollection(fx, server);
+        const qint64 quick = folderCollection(fx, QStringLiteral("quick"));
+        QVERIFY(slow && quick);
         const qint64 a = fx.addFile(slow, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
         UploadController queue(fx.catalog(), fx.store(), fx.pools());
         UploadSettings s = slowSettings();
         queue.setSettings(s);
         QHash<qint64, UploadDocumentEvent> last;
-        connect(&queue, &UploadController::documentsChanged, &queue, [&](const QList<UploadDocumentEvent> &events) {
-            for (const auto &e : events)
-                last.insert(e.id, e);
-        });
+        keepLastEvents(&queue, last);
         QSignalSpy idle(&queue, &UploadController::idle);
         QSignalSpy paused(&queue, &UploadController::pausedChanged);
         queue.start();
@@ -637,9 +674,8 @@ private slots:
     {
         FaultServer server;
         UploadFixture fx;
-        QVERIFY(fx.isValid());
-        QVERIFY(fx.saveRemote(slowProfile(server)));
-        const qint64 c = fx.createCollection(QStringLiteral("slow"), QStringLiteral("slow"));
+        const qint64 c = slowCollection(fx, server);
+        QVERIFY(c);
         const qint64 a = fx.addFile(c, QStringLiteral("a.bin"), QByteArray(2 << 20, 'a'));
         auto *job = new UploadJob(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
         job->setSettings(slowSettings());
