@@ -4,14 +4,14 @@
 // catalog for each backend row, opened, with a worker thread to call it on; builders of
 // documents and hash results; the macros that unwrap Results.
 
+#include "backendtests.h"
 #include "catalog/catalog.h"
 #include "catalog/dbconnections.h"
-#include "catalogservers.h"
 #include "jobs/pooltask.h"
 
 #include <QCryptographicHash>
-#include <QObject>
-#include <QTemporaryDir>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTest>
 #include <QThreadPool>
 
@@ -57,6 +57,19 @@ inline QString describe(const Document &d)
             .arg(d.added.toMSecsSinceEpoch()).arg(d.updated.toMSecsSinceEpoch());
 }
 
+// What hashing made of a document: its status, the document it duplicates, its hash and its
+// error, for comparing them at once.
+inline QString outcome(DocStatus status, qint64 duplicateOf = 0, const QByteArray &sha = {}, const QString &error = {})
+{
+    return QStringLiteral("%1 dup=%2 sha=%3 err=%4")
+            .arg(statusName(status)).arg(duplicateOf).arg(QString::fromLatin1(sha), error);
+}
+
+inline QString outcomeOf(const Document &d)
+{
+    return outcome(d.status, d.duplicateOf, d.sha256, d.error);
+}
+
 inline DocumentQuery inCollection(qint64 collectionId)
 {
     DocumentQuery q;
@@ -89,8 +102,8 @@ inline void onThreadsAtOnce(int n, const std::function<void(int)> &body)
 }
 
 // The base of the Catalog test classes: makes their fixtures, each a new catalog location on
-// the backend of the test's row (the servers start on first use and stay for the whole run).
-class CatalogTests : public QObject
+// the backend of the test's row.
+class CatalogTests : public BackendTests
 {
 protected:
     struct Fixture
@@ -118,12 +131,58 @@ protected:
             done.acquire();
             return std::move(*out);
         }
+
+        // outcomeOf() the stored document `id`, or why there is none.
+        QString outcomeOf(qint64 id)
+        {
+            const Result<std::optional<Document>> d = run([&] { return cat().document(id); });
+            if (!d)
+                return d.error();
+            return *d ? test::outcomeOf(**d) : QStringLiteral("no document #%1").arg(id);
+        }
+
+        // Runs sql, its placeholders bound to `binds`, on the worker thread's connection of `on`
+        // (the fixture's catalog unless given).
+        Status exec(const QString &sql, const QVariantList &binds = {}, Catalog *on = nullptr)
+        {
+            return run([&]() -> Status {
+                const Result<QSqlDatabase> db = (on ? *on : cat()).connections().database();
+                if (!db)
+                    return Status::failure(db.error());
+                QSqlQuery q(*db);
+                if (!execute(q, sql, binds))
+                    return Status::failure(q.lastError().text());
+                return {};
+            });
+        }
+
+        // The first row's first column of what sql gives, as exec() runs it, as a number; -1 when
+        // it fails.
+        qint64 scalar(const QString &sql, const QVariantList &binds = {}, Catalog *on = nullptr)
+        {
+            return run([&]() -> qint64 {
+                const Result<QSqlDatabase> db = (on ? *on : cat()).connections().database();
+                if (!db)
+                    return -1;
+                QSqlQuery q(*db);
+                return execute(q, sql, binds) && q.next() ? q.value(0).toLongLong() : -1;
+            });
+        }
+
+    private:
+        static bool execute(QSqlQuery &q, const QString &sql, const QVariantList &binds)
+        {
+            if (binds.isEmpty())
+                return q.exec(sql);
+            if (!q.prepare(sql))
+                return false;
+            for (const QVariant &value : binds)
+                q.addBindValue(value);
+            return q.exec();
+        }
     };
 
-    QString newLocation(const QString &backend)
-    {
-        return m_servers.newLocation(backend, m_dir.filePath(QStringLiteral("cat-%1").arg(++m_counter)), &m_skip, &m_fail);
-    }
+    QString newLocation(const QString &backend) { return BackendTests::newLocation(backend, &m_skip, &m_fail); }
 
     std::unique_ptr<Fixture> makeFixture(const QString &backend)
     {
@@ -144,13 +203,8 @@ protected:
         return fx;
     }
 
-    static void addBackends() { CatalogServers::addBackendRows(); }
-
-    QTemporaryDir m_dir;
-    CatalogServers m_servers;
     QString m_skip;
     QString m_fail;
-    int m_counter = 0;
 };
 
 } // namespace quire::test

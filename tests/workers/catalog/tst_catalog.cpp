@@ -12,7 +12,6 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
@@ -259,14 +258,9 @@ private slots:
 
         // b.txt becomes another machine's (named with a newline, as anyone could write it), a.txt
         // one from before machines were recorded.
-        const bool moved = fx.run([&] {
-            Result<QSqlDatabase> db = cat.connections().database();
-            QSqlQuery q(*db);
-            return db && q.exec(QStringLiteral("UPDATE documents SET machine_id = 'laptop-b-id' WHERE id = %1").arg(q1[1].id))
-                   && q.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = %1").arg(q1[0].id))
-                   && q.exec(QStringLiteral("INSERT INTO machines (id, name, seen) VALUES ('laptop-b-id', 'laptop-b\nX', 0)"));
-        });
-        QVERIFY(moved);
+        TRY_STATUS(fx.exec(QStringLiteral("UPDATE documents SET machine_id = 'laptop-b-id' WHERE id = %1").arg(q1[1].id)));
+        TRY_STATUS(fx.exec(QStringLiteral("UPDATE documents SET machine_id = '' WHERE id = %1").arg(q1[0].id)));
+        TRY_STATUS(fx.exec(QStringLiteral("INSERT INTO machines (id, name, seen) VALUES ('laptop-b-id', 'laptop-b\nX', 0)")));
         TRY_VALUE(q2, fx.run([&] { return cat.addQueued(c, {newDoc("/shared/a.txt", 7), newDoc("/shared/b.txt", 9)}); }));
         QCOMPARE(q2[0].id, q1[0].id);   // adopted: this machine's from now on
         QVERIFY(q2[1].id != q1[1].id);  // not the other machine's row
@@ -518,9 +512,7 @@ private slots:
         TRY_VALUE(againHashed, fx.run([&] { return cat.applyHashes({hashed(again[0].id, shaOf("0"))}); }));
         QCOMPARE(againHashed[0].status, DocStatus::Hashed);
         TRY_STATUS(fx.run([&] { return cat.restoreDocuments(removedOriginal); }));
-        TRY_VALUE(restoredOriginal, fx.run([&] { return cat.document(q[0].id); }));
-        QCOMPARE(restoredOriginal->status, DocStatus::Duplicate);
-        QCOMPARE(restoredOriginal->duplicateOf, again[0].id);
+        QCOMPARE(fx.outcomeOf(q[0].id), outcome(DocStatus::Duplicate, again[0].id, shaOf("0")));
     }
 
     void invalidUtf8Paths_data() { addBackends(); }
@@ -589,19 +581,9 @@ private slots:
         TRY_VALUE(secondVersion, fx.run([&] { return second.schemaVersion(); }));
         QCOMPARE(secondVersion, Catalog::latestSchemaVersion());
 
-        auto rowCount = [&](const QString &sql) -> qint64 {
-            return fx.run([&]() -> qint64 {
-                const Result<QSqlDatabase> db = cat.connections().database();
-                if (!db)
-                    return -1;
-                QSqlQuery q(*db);
-                if (!q.exec(sql) || !q.next())
-                    return -2;
-                return q.value(0).toLongLong();
-            });
-        };
-        QCOMPARE(rowCount(QStringLiteral("SELECT COUNT(*) FROM schema_version")), Catalog::latestSchemaVersion());
-        QCOMPARE(rowCount(QStringLiteral("SELECT COUNT(*) FROM collections")), 1);
+        const QString countVersions = QStringLiteral("SELECT COUNT(*) FROM schema_version");
+        QCOMPARE(fx.scalar(countVersions), Catalog::latestSchemaVersion());
+        QCOMPARE(fx.scalar(QStringLiteral("SELECT COUNT(*) FROM collections")), 1);
         Q_UNUSED(c);
 
         // A fresh catalog migrated by four threads at once, each with its own Catalog.
@@ -624,22 +606,11 @@ private slots:
         });
         QVERIFY2(errors.isEmpty(), qPrintable(errors.join(u'\n')));
         Catalog fresh{CatalogConfig{location}};
-        const qint64 rows = fx.run([&]() -> qint64 {
-            const Result<QSqlDatabase> db = fresh.connections().database();
-            QSqlQuery q(*db);
-            return q.exec(QStringLiteral("SELECT COUNT(*) FROM schema_version")) && q.next() ? q.value(0).toLongLong() : -1;
-        });
-        QCOMPARE(rows, Catalog::latestSchemaVersion());
+        QCOMPARE(fx.scalar(countVersions, {}, &fresh), Catalog::latestSchemaVersion());
 
         // A catalog from a newer Quire is refused, not "migrated".
-        const qint64 inserted = fx.run([&]() -> qint64 {
-            const Result<QSqlDatabase> db = fresh.connections().database();
-            QSqlQuery q(*db);
-            q.prepare(QStringLiteral("INSERT INTO schema_version (version, applied) VALUES (?, 0)"));
-            q.addBindValue(Catalog::latestSchemaVersion() + 1);
-            return q.exec() ? 1 : 0;
-        });
-        QCOMPARE(inserted, 1);
+        TRY_STATUS(fx.exec(QStringLiteral("INSERT INTO schema_version (version, applied) VALUES (?, 0)"),
+                           {Catalog::latestSchemaVersion() + 1}, &fresh));
         Catalog newer{CatalogConfig{location}};
         const Status refused = fx.run([&] { return newer.open(); });
         QVERIFY(!refused);

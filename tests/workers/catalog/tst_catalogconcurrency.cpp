@@ -76,11 +76,7 @@ class TestCatalogConcurrency final : public CatalogTests
                                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
                 : QStringLiteral("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                                  "WHERE STATE = 'User lock' AND DB = DATABASE()");
-        return fx.run([&] {
-            const Result<QSqlDatabase> db = fx.cat().connections().database();
-            QSqlQuery q(db ? *db : QSqlDatabase());
-            return db && q.exec(sql) && q.next() && q.value(0).toLongLong() > 0;
-        });
+        return fx.scalar(sql) > 0;
     }
 
 private slots:
@@ -159,13 +155,7 @@ private slots:
         FIXTURE(fx);
         Catalog &cat = fx.cat();
         auto countNamed = [&](const QString &name) {
-            return fx.run([&]() -> qint64 {
-                const Result<QSqlDatabase> db = cat.connections().database();
-                QSqlQuery q(*db);
-                q.prepare(QStringLiteral("SELECT COUNT(*) FROM collections WHERE name = ?"));
-                q.addBindValue(name);
-                return q.exec() && q.next() ? q.value(0).toLongLong() : -1;
-            });
+            return fx.scalar(QStringLiteral("SELECT COUNT(*) FROM collections WHERE name = ?"), {name});
         };
         auto insertNamed = [&](const QString &name, bool commit) {
             return fx.run([&]() -> QString {

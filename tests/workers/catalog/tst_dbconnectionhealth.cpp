@@ -32,8 +32,7 @@ private slots:
     void revalidatesAfterIdle_data() { addBackends(); }
     void revalidatesAfterIdle()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         QCOMPARE(manager.idleCheckAfter(), 30'000ms);
         manager.setIdleCheckAfter(std::chrono::hours(1));   // the worker's second request comes within it
@@ -64,11 +63,9 @@ private slots:
                 const Result<QSqlDatabase> again = manager.database();
                 r.early = again ? again->connectionName() : again.error();
                 r.openedBefore = manager.connectionsOpened();
-                if (server) {
-                    QSqlQuery q(*db);
-                    if (q.exec(backendIdSql(config)) && q.next())
-                        r.backendPid = q.value(0).toLongLong();
-                }
+                QVariant pid;
+                if (server && firstValue(db, backendIdSql(config), &pid).isEmpty())
+                    r.backendPid = pid.toLongLong();
             }
             ready.release();
             killed.acquire();
@@ -134,22 +131,16 @@ private slots:
     void lostConnectionIsReplaced_data() { addServers(); }
     void lostConnectionIsReplaced()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         manager.setIdleCheckAfter(std::chrono::hours(1));
         std::binary_semaphore killed(0), asked(0);
         QString error;
         qint64 pid = 0;
         std::thread t([&] {
-            {
-                Result<QSqlDatabase> db = manager.database();
-                QSqlQuery q(db ? *db : QSqlDatabase());
-                if (!db || !q.exec(backendIdSql(config)) || !q.next())
-                    error = db ? q.lastError().text() : db.error();
-                else
-                    pid = q.value(0).toLongLong();
-            }
+            QVariant id;
+            error = firstValue(manager.database(), backendIdSql(config), &id);
+            pid = id.toLongLong();
             asked.release();
             killed.acquire();
             {
@@ -161,16 +152,10 @@ private slots:
                          lastSqlFailure() != SqlFailure::Lost)
                     error = QStringLiteral("not seen as a lost connection: ") + text;
             }
-            {
-                Result<QSqlDatabase> after = manager.database();
-                QSqlQuery q(after ? *after : QSqlDatabase());
-                if (!after)
-                    error = after.error();
-                else if (!q.exec(backendIdSql(config)) || !q.next())
-                    error = q.lastError().text();
-                else if (q.value(0).toLongLong() == pid)
-                    error = QStringLiteral("still the old connection");
-            }
+            if (const QString e = firstValue(manager.database(), backendIdSql(config), &id); !e.isEmpty())
+                error = e;
+            else if (id.toLongLong() == pid)
+                error = QStringLiteral("still the old connection");
             manager.releaseThisThread();
         });
         asked.acquire();
@@ -186,14 +171,13 @@ private slots:
     void maxAgeReplacesBetweenTransactions_data() { addBackends(); }
     void maxAgeReplacesBetweenTransactions()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         manager.setMaxAge(std::chrono::milliseconds(0));
         manager.setIdleCheckAfter(std::chrono::milliseconds(0));   // no pause needed before replacing
         QString error;
         qint64 openedInside = -1;
-        std::thread t([&] {
+        onOwnThread(manager, [&] {
             {
                 Result<QSqlDatabase> db = manager.database();
                 if (!db) {
@@ -210,9 +194,7 @@ private slots:
             }
             if (error.isEmpty() && !manager.database())
                 error = QStringLiteral("no new connection");
-            manager.releaseThisThread();
         });
-        t.join();
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(openedInside, 1);
         QCOMPARE(manager.connectionsOpened(), 2);
@@ -296,19 +278,15 @@ private slots:
         const QString path = m_dir.filePath(QStringLiteral("retry/catalog.sqlite"));
         ConnectionManager manager(CatalogConfig{path});
         int inner = -1;
-        std::thread t([&] {
-            {
-                const Result<QSqlDatabase> db = manager.database();
-                if (db) {
-                    Transaction tx(*db, QStringLiteral("outer"));
-                    calls = 0;
-                    (void)retryTransient(failing(SqlFailure::Conflict, 100));
-                    inner = calls;
-                }
+        onOwnThread(manager, [&] {
+            const Result<QSqlDatabase> db = manager.database();
+            if (db) {
+                Transaction tx(*db, QStringLiteral("outer"));
+                calls = 0;
+                (void)retryTransient(failing(SqlFailure::Conflict, 100));
+                inner = calls;
             }
-            manager.releaseThisThread();
         });
-        t.join();
         QCOMPARE(inner, 1);
     }
 };

@@ -77,8 +77,7 @@ private slots:
     void distinctConnectionPerThread_data() { addBackends(); }
     void distinctConnectionPerThread()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         constexpr int kThreads = 4;
 
@@ -139,8 +138,7 @@ private slots:
     void closedWhenPoolThreadsExpire_data() { addBackends(); }
     void closedWhenPoolThreadsExpire()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         constexpr int kThreads = 4;
         const int baseline = manager.openConnections();
@@ -202,8 +200,7 @@ private slots:
     void usedOnlyByOwnerThread_data() { addBackends(); }
     void usedOnlyByOwnerThread()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
 
         QThreadPool pool;
@@ -287,8 +284,7 @@ private slots:
     void preparedStatementsPerThread_data() { addBackends(); }
     void preparedStatementsPerThread()
     {
-        QFETCH(QString, backend);
-        REQUIRE_BACKEND(backend, config);
+        REQUIRE_ROW_BACKEND(config);
         ConnectionManager manager(config);
         const QString sql = QStringLiteral("SELECT ? + 1");
         struct Seen

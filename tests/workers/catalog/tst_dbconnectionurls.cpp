@@ -11,14 +11,11 @@
 #include "testsupport.h"
 
 #include <QFile>
-#include <QSqlError>
-#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
 
 #include <optional>
-#include <thread>
 #include <utility>
 
 using namespace quire;
@@ -54,22 +51,12 @@ private slots:
         auto connect = [&](const QByteArray &envPassword, const QString &passFile) {
             env.set("QUIRE_CATALOG_PASSWORD", envPassword);
             env.set("PGPASSFILE", QFile::encodeName(passFile));
-            QString user;
-            const QString error = queryOnce(url, QStringLiteral("SELECT current_user"), &user);
-            if (error.isEmpty() && user != QLatin1StringView("quire_password"))
-                return QStringLiteral("connected as ") + user;
-            return error;
+            return loginError(url, QStringLiteral("SELECT current_user"));
         };
-
-        QString error = connect(QByteArray(), noFile);
-        QVERIFY2(error.contains(QLatin1StringView("$QUIRE_CATALOG_PASSWORD")) && error.contains(QLatin1StringView("pgpass")),
-                 qPrintable(error));
-        error = connect("wrong", noFile);
-        QVERIFY2(error.contains(QLatin1StringView("password authentication failed")), qPrintable(error));
-        QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
-        QVERIFY2(!error.contains(QLatin1StringView("wrong")), qPrintable(error));
-        error = connect(password.toUtf8(), noFile);
-        QVERIFY2(error.isEmpty(), qPrintable(error));
+        checkPasswordFromEnvironment([&](const QByteArray &envPassword) { return connect(envPassword, noFile); }, password,
+                                     QLatin1StringView("pgpass"), QLatin1StringView("password authentication failed"));
+        if (QTest::currentTestFailed())
+            return;
 
         // ~/.pgpass's format: host:port:database:user:password, ':' and '\\' escaped, mode 0600.
         const QString passFile = m_dir.filePath(QStringLiteral("pgpass"));
@@ -81,7 +68,7 @@ private slots:
             f.write(QStringLiteral("127.0.0.1:%1:%2:quire_password:%3\n").arg(pg().port()).arg(database, escaped).toUtf8());
             QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
         }
-        error = connect(QByteArray(), passFile);
+        const QString error = connect(QByteArray(), passFile);
         QVERIFY2(error.isEmpty(), qPrintable(error));
     }
 
@@ -107,22 +94,11 @@ private slots:
         env.set("HOME", QFile::encodeName(home.path()));
         auto connect = [&](const QByteArray &envPassword) {
             env.set("QUIRE_CATALOG_PASSWORD", envPassword);
-            QString user;
-            const QString error = queryOnce(url, QStringLiteral("SELECT CURRENT_USER()"), &user);
-            if (error.isEmpty() && !user.startsWith(QLatin1StringView("quire_password@")))
-                return QStringLiteral("connected as ") + user;
-            return error;
+            return loginError(url, QStringLiteral("SELECT CURRENT_USER()"));
         };
-
-        QString error = connect(QByteArray());
-        QVERIFY2(error.contains(QLatin1StringView("$QUIRE_CATALOG_PASSWORD")) && error.contains(QLatin1StringView("my.cnf")),
-                 qPrintable(error));
-        error = connect("wrong");
-        QVERIFY2(error.contains(QLatin1StringView("Access denied")), qPrintable(error));
-        QVERIFY2(!error.contains(QLatin1StringView("tried")), qPrintable(error));   // not worth another try
-        QVERIFY2(!error.contains(QLatin1StringView("wrong")), qPrintable(error));
-        error = connect(password.toUtf8());
-        QVERIFY2(error.isEmpty(), qPrintable(error));
+        checkPasswordFromEnvironment(connect, password, QLatin1StringView("my.cnf"), QLatin1StringView("Access denied"));
+        if (QTest::currentTestFailed())
+            return;
 
         // ~/.my.cnf: the [client] group, a quoted value with escapes; other groups are not read.
         {
@@ -134,7 +110,7 @@ private slots:
                                    "user = someone\npassword = \"%1\"\n").arg(quoted).toUtf8());
             QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
         }
-        error = connect(QByteArray());
+        const QString error = connect(QByteArray());
         QVERIFY2(error.isEmpty(), qPrintable(error));
     }
 
@@ -363,23 +339,10 @@ private slots:
         const QString live = QStringLiteral("127.0.0.1:%1").arg(pg().port());
         QVERIFY(url.contains(live));
         url.replace(live, QStringLiteral("127.0.0.1:1,") + live);
-        ConnectionManager manager(CatalogConfig{url});
-        QString error;
-        std::thread t([&] {
-            {
-                const Result<QSqlDatabase> db = manager.database();
-                QSqlQuery q(db ? *db : QSqlDatabase());
-                if (!db)
-                    error = db.error();
-                else if (!q.exec(QStringLiteral("SELECT inet_server_port()")) || !q.next())
-                    error = q.lastError().text();
-                else if (q.value(0).toInt() != pg().port())
-                    error = QStringLiteral("connected to port ") + q.value(0).toString();
-            }
-            manager.releaseThisThread();
-        });
-        t.join();
+        QString port;
+        const QString error = queryOnce(url, QStringLiteral("SELECT inet_server_port()"), &port);
         QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY2(port.toInt() == pg().port(), qPrintable(QStringLiteral("connected to port ") + port));
     }
 
     void configFromOption()
