@@ -47,6 +47,23 @@ ReadBack readBack(const UploadItem &item, const std::function<net::Response(net:
     return out;
 }
 
+RemoteOutcome<bool> readBackVerdict(const ReadBack &back, const UploadItem &item, qint64 storedSize,
+                                    const QString &name,
+                                    const std::function<RemoteError(const net::Response &, const QString &action)> &errorFor)
+{
+    using O = RemoteOutcome<bool>;
+    if (back.longer())
+        return O::success(false);
+    if (!back.response.isHttpSuccess())
+        return O::fail(errorFor(back.response, Tr::tr("reading back %1").arg(name)));
+    if (back.response.failure != net::Response::Failure::None || (storedSize >= 0 && back.bytes != storedSize)) {
+        return O::fail(RemoteError::make(RemoteError::Kind::Network,
+                                         Tr::tr("reading back %1: the connection broke off after %2 bytes")
+                                             .arg(name, QString::number(back.bytes))));
+    }
+    return O::success(back.matches(item));
+}
+
 RemoteOutcome<FreeName> findFreeName(const UploadItem &item, int from, const QString &tooMany,
                                      const std::function<RemoteOutcome<std::optional<StoredFile>>(int n)> &look,
                                      const std::function<RemoteOutcome<bool>(int n, const StoredFile &stored)> &readBack)

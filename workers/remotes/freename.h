@@ -20,6 +20,19 @@ struct StoredFile
     QByteArray sha256;       // hex, where the server records one; "" otherwise
 };
 
+// What a lookup (HEAD, PROPFIND) found from its answer: its error, nullopt for a 404 (the name
+// is free), else stored(answer).
+template <typename Answer, typename ToStored>
+RemoteOutcome<std::optional<StoredFile>> foundByLookup(const RemoteOutcome<Answer> &answer, const ToStored &stored)
+{
+    using O = RemoteOutcome<std::optional<StoredFile>>;
+    if (!answer.ok())
+        return O::fail(*answer.error);
+    if (answer.value.status == 404)
+        return O::success(std::nullopt);
+    return O::success(stored(answer.value));
+}
+
 // Whether stored is item's content: not a folder, the same size where the lookup says, and the
 // same SHA-256: the one the server records, else what readBack() finds.
 RemoteOutcome<bool> isSameContent(const StoredFile &stored, const UploadItem &item,
@@ -38,6 +51,16 @@ struct ReadBack
 };
 // send addresses the GET it is given and sends it.
 ReadBack readBack(const UploadItem &item, const std::function<net::Response(net::Request)> &send);
+
+// What back says of the stored file `name`: whether it holds item (longer than the document: it
+// does not). The request failing is errorFor's error (its action "reading back <name>"). A
+// read-back cut short is a network error, since nothing can be said about the content then (and
+// another name must not be taken for the document): the connection broke off after the headers
+// (a body shorter than its Content-Length comes as such a failure), or fewer bytes came than
+// storedSize, the size the lookup gave (-1: it did not say).
+RemoteOutcome<bool> readBackVerdict(const ReadBack &back, const UploadItem &item, qint64 storedSize,
+                                    const QString &name,
+                                    const std::function<RemoteError(const net::Response &, const QString &action)> &errorFor);
 
 // The name a document goes under: the n-th (collisionName: "name", "name (2).ext"...), free or
 // already holding the document.

@@ -340,33 +340,29 @@ RemoteOutcome<S3Remote::Head> S3Remote::head(const QByteArray &key, UploadContro
     return O::success(h);
 }
 
-RemoteOutcome<std::optional<StoredFile>> S3Remote::lookUp(const QByteArray &key, UploadControl &control) const
+std::optional<RemoteError> S3Remote::confirmStored(const QByteArray &key, const UploadItem &item, UploadControl &control,
+                                                   const std::function<QString(qint64 size)> &notAll) const
 {
-    using O = RemoteOutcome<std::optional<StoredFile>>;
     const auto h = head(key, control);
     if (!h.ok())
-        return O::fail(*h.error);
-    if (h.value.status == 404)
-        return O::success(std::nullopt);
-    return O::success(h.value);
+        return *h.error;
+    if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size))
+        return RemoteError::make(K::Protocol, notAll(h.value.size));
+    return std::nullopt;
+}
+
+RemoteOutcome<std::optional<StoredFile>> S3Remote::lookUp(const QByteArray &key, UploadControl &control) const
+{
+    return foundByLookup(head(key, control), [](const Head &h) -> StoredFile { return h; });
 }
 
 RemoteOutcome<bool> S3Remote::readsAs(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
                                       UploadControl &control) const
 {
     // Stored by someone else, without our metadata: read it back.
-    using O = RemoteOutcome<bool>;
     const ReadBack back = readBack(item, [&](Request rq) { return call(std::move(rq), key, {}, aws::kEmptyPayloadHash, &control); });
-    if (back.longer())
-        return O::success(false);   // longer than the document: not the same
-    if (!back.response.isHttpSuccess())
-        return O::fail(errorFor(back.response, Tr::tr("reading back %1").arg(QString::fromUtf8(key))));
-    if (back.response.failure != Response::Failure::None || (stored.size >= 0 && back.bytes != stored.size)) {
-        // Cut short: nothing can be said about the content (and a duplicate must not follow).
-        return O::fail(RemoteError::make(K::Network, Tr::tr("reading back %1: the connection broke off after %2 bytes")
-                                                         .arg(QString::fromUtf8(key), QString::number(back.bytes))));
-    }
-    return O::success(back.matches(item));
+    return readBackVerdict(back, item, stored.size, QString::fromUtf8(key),
+                           [this](const Response &r, const QString &action) { return errorFor(r, action); });
 }
 
 RemoteOutcome<bool> S3Remote::sameContent(const QByteArray &key, const StoredFile &stored, const UploadItem &item,
@@ -492,14 +488,10 @@ UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &cont
                                                                       Tr::tr("the file changed while it was being uploaded")));
             }
             if (limits().confirmUploads) {
-                const auto h = head(slot.key, control);
-                if (!h.ok())
-                    return UploadOutcome::fail(*h.error);
-                if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
-                    return UploadOutcome::fail(RemoteError::make(
-                        K::Protocol, Tr::tr("the server accepted %1 but does not have all of it afterwards")
-                                         .arg(item.fileName)));
-                }
+                if (auto e = confirmStored(slot.key, item, control, [&](qint64) {
+                        return Tr::tr("the server accepted %1 but does not have all of it afterwards").arg(item.fileName);
+                    }))
+                    return UploadOutcome::fail(*e);
             }
             report.bytesSent = item.size;
             return UploadOutcome::success(report);
@@ -715,14 +707,11 @@ UploadOutcome S3Remote::complete(Multipart &mp, const UploadItem &item, UploadCo
     if (!parsed.ok())
         return UploadOutcome::fail(unreadable(parsed.error, parsed.failure, resp.status, action,
                                               Tr::tr("%1: the server's answer to completing the upload is not readable (%2)")));
-    const auto h = head(mp.key, control);
-    if (!h.ok())
-        return UploadOutcome::fail(*h.error);
-    if (h.value.status != 200 || (h.value.size >= 0 && h.value.size != item.size)) {
-        return UploadOutcome::fail(RemoteError::make(
-            K::Protocol, Tr::tr("%1: the server has %2 bytes after the upload, expected %3")
-                             .arg(action, QString::number(h.value.size), QString::number(item.size))));
-    }
+    if (auto e = confirmStored(mp.key, item, control, [&](qint64 size) {
+            return Tr::tr("%1: the server has %2 bytes after the upload, expected %3")
+                .arg(action, QString::number(size), QString::number(item.size));
+        }))
+        return UploadOutcome::fail(*e);
     return finished(false);
 }
 

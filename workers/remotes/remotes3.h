@@ -94,6 +94,10 @@ private:
                            const QString &action, const QString &notReadable) const;
 
     RemoteOutcome<Head> head(const QByteArray &key, UploadControl &control) const;
+    // After an upload (HEAD): nullopt when key holds item's size (where HEAD tells one); else
+    // HEAD's own error, or notAll(the size HEAD told, -1 when none) for what it found.
+    std::optional<RemoteError> confirmStored(const QByteArray &key, const UploadItem &item, UploadControl &control,
+                                             const std::function<QString(qint64 size)> &notAll) const;
     // What key holds (HEAD), nullopt when nothing.
     RemoteOutcome<std::optional<StoredFile>> lookUp(const QByteArray &key, UploadControl &control) const;
     RemoteOutcome<bool> sameContent(const QByteArray &key, const StoredFile &stored, const UploadItem &item,

@@ -236,29 +236,21 @@ Response WebDavRemote::putNewText(const QUrl &url, const QByteArray &text, Uploa
 
 RemoteOutcome<std::optional<StoredFile>> WebDavRemote::lookUp(const QUrl &url, UploadControl &control) const
 {
-    using O = RemoteOutcome<std::optional<StoredFile>>;
-    const auto props = propfind(url, control);
-    if (!props.ok())
-        return O::fail(*props.error);
-    if (props.value.status == 404)
-        return O::success(std::nullopt);
-    return O::success(StoredFile{props.value.isCollection, props.value.size, props.value.sha256});
+    return foundByLookup(propfind(url, control),
+                         [](const Props &p) { return StoredFile{p.isCollection, p.size, p.sha256}; });
 }
 
-RemoteOutcome<bool> WebDavRemote::readsAs(const QUrl &url, const UploadItem &item, UploadControl &control) const
+RemoteOutcome<bool> WebDavRemote::readsAs(const QUrl &url, const StoredFile &stored, const UploadItem &item,
+                                          UploadControl &control) const
 {
     // The server keeps no checksum (Apache): read it back. Only happens when a file of the same
     // size already has the name, e.g. when the document was uploaded before a crash.
-    using O = RemoteOutcome<bool>;
     const ReadBack back = readBack(item, [&](Request rq) {
         rq.url = url;
         return m_client.send(std::move(rq), &control);
     });
-    if (back.longer())   // longer than expected: not the same
-        return O::success(false);
-    if (!back.response.isHttpSuccess())
-        return O::fail(m_client.errorFor(back.response, tr("reading back %1").arg(url.toDisplayString())));
-    return O::success(back.matches(item));
+    return readBackVerdict(back, item, stored.size, url.toDisplayString(),
+                           [this](const Response &r, const QString &action) { return m_client.errorFor(r, action); });
 }
 
 RemoteOutcome<WebDavRemote::SlotResult> WebDavRemote::findSlot(const UploadItem &item, int from,
@@ -269,7 +261,7 @@ RemoteOutcome<WebDavRemote::SlotResult> WebDavRemote::findSlot(const UploadItem 
     const auto found = findFreeName(
         item, from, tr("too many files named %1").arg(name),
         [&](int n) { return lookUp(urlOf(n), control); },
-        [&](int n, const StoredFile &) { return readsAs(urlOf(n), item, control); });
+        [&](int n, const StoredFile &stored) { return readsAs(urlOf(n), stored, item, control); });
     if (!found.ok())
         return RemoteOutcome<SlotResult>::fail(*found.error);
     return RemoteOutcome<SlotResult>::success({found.value, urlOf(found.value.n)});
@@ -627,7 +619,7 @@ VerifyOutcome WebDavRemote::verify(const UploadItem &item, const QString &locati
         r.checksumChecked = true;
         r.checksumMatches = r.remoteSha256 == item.sha256;
     } else if (deep && r.sizeMatches) {
-        const auto same = isSameContent(*found.value, item, [&] { return readsAs(url, item, control); });
+        const auto same = isSameContent(*found.value, item, [&] { return readsAs(url, *found.value, item, control); });
         if (!same.ok())
             return VerifyOutcome::fail(*same.error);
         r.checksumChecked = true;

@@ -139,8 +139,9 @@ private:
     RemoteOutcome<std::optional<StoredFile>> lookUp(const QUrl &url, UploadControl &control) const;
     // PUT of a small text file that must not replace anything (If-None-Match).
     net::Response putNewText(const QUrl &url, const QByteArray &text, UploadControl &control) const;
-    // Reads url back: whether it is item's content.
-    RemoteOutcome<bool> readsAs(const QUrl &url, const UploadItem &item, UploadControl &control) const;
+    // Reads url back: whether it is item's content (stored: what PROPFIND said of it).
+    RemoteOutcome<bool> readsAs(const QUrl &url, const StoredFile &stored, const UploadItem &item,
+                                UploadControl &control) const;
     // The report of an upload that found the document stored already, under slot's name.
     UploadOutcome foundStored(const UploadItem &item, const SlotResult &slot, Progress progress) const;
     std::optional<RemoteError> ensureCollection(const QString &collection, UploadControl &control);
