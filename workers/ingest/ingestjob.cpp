@@ -720,15 +720,10 @@ void IngestJob::doSetPaused(bool paused)
     m_shared->control.setPaused(paused);
 }
 
-bool IngestJob::doIsPaused() const
-{
-    return m_shared->control.paused;
-}
-
 JobAmounts IngestJob::doAmounts() const
 {
     const IngestProgress p = progress();
-    return JobAmounts{p.filesDone, p.filesFound, p.bytesDone, p.bytesFound, 0, !p.walking, doIsPaused()};
+    return JobAmounts{p.filesDone, p.filesFound, p.bytesDone, p.bytesFound, 0, !p.walking, isPaused()};
 }
 
 IngestProgress IngestJob::progress() const

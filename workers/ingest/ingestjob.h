@@ -109,7 +109,6 @@ protected:
     void doStart() override;
     void doCancel() override;
     void doSetPaused(bool paused) override;
-    bool doIsPaused() const override;
     JobAmounts doAmounts() const override;
     void doReport() override;
 

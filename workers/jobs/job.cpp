@@ -35,12 +35,10 @@ void Job::cancel()
 
 void Job::setPaused(bool paused)
 {
+    if (isFinished())
+        return;
+    m_paused.store(paused, std::memory_order_release);
     doSetPaused(paused);
-}
-
-bool Job::isPaused() const
-{
-    return doIsPaused();
 }
 
 void Job::report()

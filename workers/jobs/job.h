@@ -62,7 +62,8 @@ public:
     void cancel();
     // Any thread. A paused job keeps what it holds and takes no new work; it does not end.
     void setPaused(bool paused);
-    bool isPaused() const;
+    // What setPaused() asked last (before the job ended). Any thread.
+    bool isPaused() const { return m_paused.load(std::memory_order_acquire); }
 
     bool isStarted() const { return m_started; }
     // ended() was emitted. Any thread.
@@ -89,8 +90,8 @@ protected:
 
     virtual void doStart() = 0;
     virtual void doCancel() = 0;
+    // After the base recorded the flag that isPaused() reads; not once the job ended.
     virtual void doSetPaused(bool paused) = 0;
-    virtual bool doIsPaused() const = 0;
     virtual JobAmounts doAmounts() const = 0;
     // On the job's thread: emit what gathered since the last call. Once the job has ended, call
     // finishing() and then emit the typed finished(): the base stops reporting and, when
@@ -106,6 +107,7 @@ private:
     QTimer *m_tick = nullptr;
     bool m_started = false;
     std::atomic_bool m_finished{false};
+    std::atomic_bool m_paused{false};
     JobOutcome m_outcome = JobOutcome::Succeeded;
     QString m_errorText;
 };

@@ -327,12 +327,6 @@ void UploadJob::doSetPaused(bool paused)
     }
 }
 
-bool UploadJob::doIsPaused() const
-{
-    std::lock_guard lock(m_shared->mutex);
-    return m_shared->run.paused;
-}
-
 bool UploadJob::wake()
 {
     Shared &s = *m_shared;

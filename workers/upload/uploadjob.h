@@ -213,7 +213,6 @@ protected:
     void doStart() override;
     void doCancel() override;
     void doSetPaused(bool paused) override;
-    bool doIsPaused() const override;
     JobAmounts doAmounts() const override;
     // Emits what gathered since the last call (events, progress, finished()); on the report
     // tick, and posted by name ("report") at the job's end.
