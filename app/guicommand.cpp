@@ -404,11 +404,15 @@ int runGui(const GuiOptions &options)
     // start-up itself is reported separately (first_paint_ms).
     ResponsivenessMonitor monitor;
     CatalogService service(options.catalog, options.pools);
-    monitor.setContextProvider([&service] {
+    // Shown to the person in their language; written to --stats-json in English.
+    monitor.setContextProvider([&service](ResponsivenessMonitor::Wording wording) {
+        static const char *const text = QT_TRANSLATE_N_NOOP(
+                "quire::cli", "%n ingest job(s), %1 of %2 files done; I/O pool %3/%4 busy, CPU pool %5/%6 busy");
         const WorkSummary s = service.summary();
-        return cli::Tr::tr("%n ingest job(s), %1 of %2 files done; I/O pool %3/%4 busy, CPU pool %5/%6 busy",
-                           nullptr, s.runningJobs)
-            .arg(s.filesDone)
+        const QString words = wording == ResponsivenessMonitor::Wording::Shown
+                ? cli::Tr::tr(text, nullptr, s.runningJobs)
+                : QString::fromLatin1(text).replace(QLatin1String("%n"), QString::number(s.runningJobs));
+        return words.arg(s.filesDone)
             .arg(s.filesFound)
             .arg(service.pools().io()->activeThreadCount())
             .arg(service.pools().io()->maxThreadCount())
@@ -444,7 +448,7 @@ int runGui(const GuiOptions &options)
 
     // Uploads, next to the catalog service: the window tells the controller what happened and
     // shows what it does; it starts once the window has opened the catalog.
-    UploadController uploads(service.catalog(), options.store, service.pools());
+    UploadController uploads(service, options.store);
     BrowserWindow window(service, options.store, uploads, &monitor);
     QObject::connect(&window, &BrowserWindow::firstPainted, &monitor, &ResponsivenessMonitor::start,
                      Qt::SingleShotConnection);

@@ -11,6 +11,9 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QMenuBar>
 #include <QProcess>
 #include <QProcessEnvironment>
@@ -36,6 +39,7 @@ private Q_SLOTS:
     void catalogAndRemoteMessages_data();
     void catalogAndRemoteMessages();
     void windowIsTranslated();
+    void statsJsonStaysEnglish();
 
 private:
     struct Run
@@ -265,6 +269,23 @@ void tst_Translations::windowIsTranslated()
     }
     fx.closeWindow();
     qDeleteAll(qApp->findChildren<QTranslator *>());   // the next test reads English again
+}
+
+void tst_Translations::statsJsonStaysEnglish()
+{
+    // --stats-json is read by programs: its keys and values are English in every language.
+    const QString stats = path(QStringLiteral("stats.json"));
+    const Run r = quire({QStringLiteral("gui"), QStringLiteral("--quit-when-idle"), QStringLiteral("--stats-json"), stats,
+                         QStringLiteral("{dir}/note.txt")},
+                        "qps");
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QFile f(stats);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray json = f.readAll();
+    const QJsonObject o = QJsonDocument::fromJson(json).object().value(QStringLiteral("responsiveness")).toObject();
+    // "worst" always says something (what the worst moment was, or that there was none).
+    QVERIFY2(!o.value(QStringLiteral("worst")).toString().isEmpty(), json.constData());
+    QVERIFY2(!QString::fromUtf8(json).contains(QStringLiteral("ǫ")), json.constData());
 }
 
 int main(int argc, char *argv[])

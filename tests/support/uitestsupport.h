@@ -106,7 +106,7 @@ public:
     WindowParts(Catalog &catalog, SessionStore &store, Pools &pools)
         : m_store(store)
         , m_service(catalog, pools)
-        , m_uploads(catalog, store, pools)
+        , m_uploads(m_service, store)
     {
     }
     ~WindowParts() { m_window.reset(); }

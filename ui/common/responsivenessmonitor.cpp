@@ -49,6 +49,13 @@ double percentileOf(std::vector<qint32> &values, double p)
     return values[k] / 1000.0;
 }
 
+// A text of the monitor (marked with QT_TRANSLATE_NOOP) in the wording asked for.
+QString say(ResponsivenessMonitor::Wording wording, const char *source)
+{
+    return wording == ResponsivenessMonitor::Wording::Shown ? ResponsivenessMonitor::tr(source)
+                                                            : QString::fromLatin1(source);
+}
+
 QJsonObject figuresJson(const ResponsivenessMonitor::Figures &f)
 {
     return QJsonObject{
@@ -112,6 +119,11 @@ qint64 ResponsivenessMonitor::threadCpuMs() const
     return ns / 1'000'000;
 }
 
+void ResponsivenessMonitor::setContextProvider(std::function<QString()> provider)
+{
+    m_context = [provider = std::move(provider)](Wording) { return provider(); };
+}
+
 void ResponsivenessMonitor::setInterval(int ms)
 {
     m_intervalMs = std::max(1, ms);
@@ -128,30 +140,29 @@ void ResponsivenessMonitor::tick()
             // The worst tick so far, and whether the UI thread was working through it or waiting
             // for a core (CPU time it got between the two ticks).
             const QString ran = cpu >= 0 && m_lastTickCpuNs >= 0
-                    ? tr("the UI thread ran %1 ms of the %2 ms")
+                    ? QStringLiteral("the UI thread ran %1 ms of the %2 ms")
                               .arg((cpu - m_lastTickCpuNs) / 1e6, 0, 'f', 1).arg((now - m_lastTickNs) / 1e6, 0, 'f', 1)
                     : QString();
-            m_worst = tr("%1 ms late at %2 ms: %3; %4")
+            m_worst = QStringLiteral("%1 ms late at %2 ms: %3; %4")
                               .arg(lateNs / 1e6, 0, 'f', 1)
                               .arg(m_clock.isValid() ? m_clock.elapsed() : 0)
-                              .arg(ran, describeRecentWork(m_lastTickNs));
+                              .arg(ran, describeRecentWork(m_lastTickNs, Wording::English));
         }
         record(lateNs / 1000, now);
         if (lateNs >= qint64(m_stallMs) * 1'000'000) {
             ++m_stalls;
             const double ms = lateNs / 1e6;
-            QString what = describeRecentWork(m_lastTickNs);
-            if (m_context) {
-                const QString context = m_context();
-                if (!context.isEmpty())
-                    what += (what.isEmpty() ? QString() : QStringLiteral("; ")) + context;
-            }
-            m_lastStall = tr("%1 ms: %2").arg(ms, 0, 'f', 1).arg(what);
-            qCWarning(lcMonitor, "UI thread stalled for %.1f ms (%s)", ms, qUtf8Printable(what));
-            Q_EMIT stalled(ms, what);
+            const QString shown = describeStall(m_lastTickNs, Wording::Shown);
+            const QString english = describeStall(m_lastTickNs, Wording::English);
+            const char *stall = QT_TRANSLATE_NOOP("quire::ResponsivenessMonitor", "%1 ms: %2");
+            m_lastStall.shown = say(Wording::Shown, stall).arg(ms, 0, 'f', 1).arg(shown);
+            m_lastStall.english = say(Wording::English, stall).arg(ms, 0, 'f', 1).arg(english);
+            qCWarning(lcMonitor, "UI thread stalled for %.1f ms (%s)", ms, qUtf8Printable(english));
+            Q_EMIT stalled(ms, shown);
         } else if (lateNs >= 8'000'000 && lcMonitor().isDebugEnabled()) {
             // QT_LOGGING_RULES="quire.ui.responsiveness.debug=true": every late tick, not only stalls.
-            qCDebug(lcMonitor, "late by %.1f ms (%s)", lateNs / 1e6, qUtf8Printable(describeRecentWork(m_lastTickNs)));
+            qCDebug(lcMonitor, "late by %.1f ms (%s)", lateNs / 1e6,
+                    qUtf8Printable(describeRecentWork(m_lastTickNs, Wording::English)));
         }
     }
     m_lastTickNs = now;
@@ -223,7 +234,7 @@ QJsonObject ResponsivenessMonitor::toJson() const
         {QStringLiteral("session"), figuresJson(session())},
         {QStringLiteral("last_minute"), figuresJson(lastMinute())},
         {QStringLiteral("stalls"), m_stalls},
-        {QStringLiteral("last_stall"), m_lastStall},
+        {QStringLiteral("last_stall"), m_lastStall.english},
         {QStringLiteral("worst"), m_worst},
     };
 }
@@ -235,7 +246,7 @@ void ResponsivenessMonitor::noteActivity(const char *name, qint64 startNs, qint6
         m_activities.pop_front();
 }
 
-QString ResponsivenessMonitor::describeRecentWork(qint64 sinceNs) const
+QString ResponsivenessMonitor::describeRecentWork(qint64 sinceNs, Wording wording) const
 {
     // The slowest named pieces of work that ended since the last on-time tick.
     std::vector<Done> during;
@@ -247,13 +258,26 @@ QString ResponsivenessMonitor::describeRecentWork(qint64 sinceNs) const
               [](const Done &a, const Done &b) { return a.durationNs > b.durationNs; });
     QStringList parts;
     for (size_t i = 0; i < during.size() && i < 3; ++i) {
-        parts << tr("%1 took %2 ms")
+        parts << say(wording, QT_TRANSLATE_NOOP("quire::ResponsivenessMonitor", "%1 took %2 ms"))
                      .arg(QLatin1StringView(during[i].name))
                      .arg(during[i].durationNs / 1e6, 0, 'f', 1);
     }
-    if (parts.isEmpty())
-        parts << tr("no named UI work; likely layout, painting or a long event");
+    if (parts.isEmpty()) {
+        parts << say(wording, QT_TRANSLATE_NOOP("quire::ResponsivenessMonitor",
+                                                "no named UI work; likely layout, painting or a long event"));
+    }
     return parts.join(QStringLiteral(", "));
+}
+
+QString ResponsivenessMonitor::describeStall(qint64 sinceNs, Wording wording) const
+{
+    QString what = describeRecentWork(sinceNs, wording);
+    if (m_context) {
+        const QString context = m_context(wording);
+        if (!context.isEmpty())
+            what += (what.isEmpty() ? QString() : QStringLiteral("; ")) + context;
+    }
+    return what;
 }
 
 ResponsivenessMonitor::Activity::Activity(const char *name)

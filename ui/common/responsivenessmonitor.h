@@ -49,18 +49,24 @@ public:
     int stallThreshold() const { return m_stallMs; }
     void setStallThreshold(int ms) { m_stallMs = ms; }
 
-    // Extra words for the stall log ("2 ingest jobs, 4 I/O threads busy").
-    void setContextProvider(std::function<QString()> provider) { m_context = std::move(provider); }
+    // The words of a text: translated, as shown to people, or English, as written for programs
+    // (toJson(), the --stats-json file) and to the log.
+    enum class Wording { Shown, English };
+    // Extra words for a stall ("2 ingest jobs, 4 I/O threads busy"), in the wording asked for.
+    void setContextProvider(std::function<QString(Wording)> provider) { m_context = std::move(provider); }
+    // The same, with one text for both wordings.
+    void setContextProvider(std::function<QString()> provider);
 
     Figures session() const;
     Figures lastMinute() const;
     qint64 stalls() const { return m_stalls; }
-    QString lastStall() const { return m_lastStall; }
+    QString lastStall() const { return m_lastStall.shown; }   // translated
     qint64 uptimeMs() const { return m_clock.isValid() ? m_clock.elapsed() : 0; }
     // CPU time the UI thread itself used while measured (-1 where the platform cannot tell):
     // with the lateness it separates "the UI thread was busy" from "it was not scheduled".
     qint64 threadCpuMs() const;
 
+    // Keys and texts in English, whatever the language.
     QJsonObject toJson() const;
 
     // RAII marker for a piece of UI-thread work worth naming when a stall is logged:
@@ -98,7 +104,9 @@ private:
     void tick();
     void record(qint64 latenessUs, qint64 nowNs);
     void noteActivity(const char *name, qint64 startNs, qint64 endNs);
-    QString describeRecentWork(qint64 sinceNs) const;
+    QString describeRecentWork(qint64 sinceNs, Wording wording) const;
+    // describeRecentWork() and the context provider's words.
+    QString describeStall(qint64 sinceNs, Wording wording) const;
 
     QTimer m_timer;
     QElapsedTimer m_clock;
@@ -119,10 +127,14 @@ private:
     std::deque<Sample> m_recent;          // the last minute
     std::deque<Done> m_activities;        // recent named UI work (bounded)
     qint64 m_stalls = 0;
-    QString m_lastStall;
-    QString m_worst;                      // the latest tick with the session's worst lateness
+    struct
+    {
+        QString shown;
+        QString english;
+    } m_lastStall;
+    QString m_worst;                      // the latest tick with the session's worst lateness (English)
     qint64 m_lastTickCpuNs = -1;
-    std::function<QString()> m_context;
+    std::function<QString(Wording)> m_context;
 };
 
 } // namespace quire

@@ -74,6 +74,18 @@ auto CatalogService::runIo(F &&f)
     });
 }
 
+// An edit of the collections list (a name, a remote, a new one): collectionsChanged() once it
+// succeeded, then the future resolves.
+template <typename F>
+auto CatalogService::editCollections(F &&f)
+{
+    return thenOn(runIo(std::forward<F>(f)), this, [this](auto r) {
+        if (r)
+            Q_EMIT collectionsChanged();
+        return r;
+    });
+}
+
 ConnectionStats CatalogService::connectionStats() const
 {
     ConnectionStats s;
@@ -167,56 +179,36 @@ QFuture<Result<QHash<DocStatus, qint64>>> CatalogService::statusCounts(qint64 co
 
 QFuture<Result<qint64>> CatalogService::createCollection(const QString &name, const QString &remote)
 {
-    return thenOn(runIo([name, remote](Catalog &c) { return c.createCollection(name, remote); }),
-                  this, [this](Result<qint64> r) {
-            if (r)
-                Q_EMIT collectionsChanged();
-            return r;
-        });
+    return editCollections([name, remote](Catalog &c) { return c.createCollection(name, remote); });
 }
 
 QFuture<Result<qint64>> CatalogService::ensureCollection(const QString &name, const QString &remote)
 {
-    return thenOn(runIo([name, remote](Catalog &c) -> Result<qint64> {
-               auto existing = c.collectionByName(name);
-               if (!existing)
-                   return Result<qint64>::failure(existing.error());
-               if (existing->has_value())
-                   return (*existing)->id;
-               auto created = c.createCollection(name, remote);
-               if (created)
-                   return created;
-               // Another thread may have created it in between.
-               existing = c.collectionByName(name);
-               if (existing && existing->has_value())
-                   return (*existing)->id;
-               return created;
-           }),
-                  this, [this](Result<qint64> r) {
-            if (r)
-                Q_EMIT collectionsChanged();
-            return r;
-        });
+    return editCollections([name, remote](Catalog &c) -> Result<qint64> {
+        auto existing = c.collectionByName(name);
+        if (!existing)
+            return Result<qint64>::failure(existing.error());
+        if (existing->has_value())
+            return (*existing)->id;
+        auto created = c.createCollection(name, remote);
+        if (created)
+            return created;
+        // Another thread may have created it in between.
+        existing = c.collectionByName(name);
+        if (existing && existing->has_value())
+            return (*existing)->id;
+        return created;
+    });
 }
 
 QFuture<Status> CatalogService::renameCollection(qint64 id, const QString &name)
 {
-    return thenOn(runIo([id, name](Catalog &c) { return c.renameCollection(id, name); }),
-                  this, [this](Status s) {
-            if (s)
-                Q_EMIT collectionsChanged();
-            return s;
-        });
+    return editCollections([id, name](Catalog &c) { return c.renameCollection(id, name); });
 }
 
 QFuture<Status> CatalogService::setCollectionRemote(qint64 id, const QString &remote)
 {
-    return thenOn(runIo([id, remote](Catalog &c) { return c.setCollectionRemote(id, remote); }),
-                  this, [this](Status s) {
-            if (s)
-                Q_EMIT collectionsChanged();
-            return s;
-        });
+    return editCollections([id, remote](Catalog &c) { return c.setCollectionRemote(id, remote); });
 }
 
 QFuture<Status> CatalogService::removeCollection(qint64 id)

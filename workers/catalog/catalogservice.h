@@ -219,6 +219,8 @@ Q_SIGNALS:
 private:
     template <typename F>
     auto runIo(F &&f);
+    template <typename F>
+    auto editCollections(F &&f);
     void onJobProgress();
     void onJobFinished(IngestJob *job, const IngestResult &result);
 

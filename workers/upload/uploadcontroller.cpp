@@ -1,15 +1,13 @@
 #include "upload/uploadcontroller.h"
 
-#include "catalog/catalog.h"
 #include "catalog/catalogservice.h"
-#include "jobs/pools.h"
 
 #include <utility>
 
 namespace quire {
 
-UploadController::UploadController(Catalog &catalog, SessionStore &store, Pools &pools, QObject *parent)
-    : QObject(parent), m_catalog(catalog), m_store(store), m_pools(pools)
+UploadController::UploadController(CatalogService &service, SessionStore &store, QObject *parent)
+    : QObject(parent), m_service(service), m_store(store)
 {
 }
 
@@ -42,7 +40,7 @@ UploadJob *UploadController::ensureJob()
         m_wakeAfterJob = true;
         return m_job;
     }
-    auto *job = new UploadJob(m_catalog, m_store, m_pools, UploadScope{}, this);
+    auto *job = new UploadJob(m_service.catalog(), m_store, m_service.pools(), UploadScope{}, this);
     job->setPauses(m_pauses);
     job->setRecoverInterrupted(!m_recovered);
     m_recovered = true;
@@ -110,10 +108,7 @@ void UploadController::collectionRemoteChanged(qint64 collectionId, const QStrin
     }
     if (remote.isEmpty())
         return;
-    auto counts = m_pools.run(m_pools.io(), [catalog = &m_catalog, collectionId] {
-        return catalog->statusCounts(collectionId);
-    });
-    onFinished(counts, this, [this, collectionId, remote](const Result<QHash<DocStatus, qint64>> &counts) {
+    onFinished(m_service.statusCounts(collectionId), this, [this, collectionId, remote](const Result<QHash<DocStatus, qint64>> &counts) {
         if (!counts) {
             ensureJob();   // the job finds out itself what is waiting
             return;

@@ -11,8 +11,7 @@
 
 namespace quire {
 
-class Catalog;
-class Pools;
+class CatalogService;
 class SessionStore;
 
 // The session's uploads and when they happen: keeps every collection that has a remote
@@ -31,15 +30,15 @@ class SessionStore;
 // Lives on the GUI thread and every member function must be called there; each only schedules
 // work (nothing here blocks). Progress and document signals are the running job's, forwarded,
 // so they are coalesced (<= ~20 a second). Created by the composition root next to the catalog
-// service; catalog, store and pools are the composition root's and outlive the controller, which
-// outlives the window. Destroying it stops the running job (documents stay queued) without
+// service, whose queries it makes through that service (counted in Help › Diagnostics); service
+// and store are the composition root's and outlive the controller, which outlives the window. Destroying it stops the running job (documents stay queued) without
 // waiting.
 class UploadController final : public QObject
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(UploadController)
 public:
-    UploadController(Catalog &catalog, SessionStore &store, Pools &pools, QObject *parent = nullptr);
+    UploadController(CatalogService &service, SessionStore &store, QObject *parent = nullptr);
     ~UploadController() override;
 
     // Before start(). Default: Credentials::secretFor ($QUIRE_PASSWORD, then the keychain); the
@@ -97,9 +96,8 @@ private:
     UploadJob *ensureJob();
     void onJobFinished(UploadJob *job, const UploadResult &result);
 
-    Catalog &m_catalog;
+    CatalogService &m_service;
     SessionStore &m_store;
-    Pools &m_pools;
     SecretProvider m_secrets;
     std::optional<UploadSettings> m_settings;
     std::shared_ptr<UploadPauses> m_pauses = std::make_shared<UploadPauses>();

@@ -3,8 +3,11 @@
 
 #include <QElapsedTimer>
 #include <QJsonObject>
+#include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTranslator>
 
 using namespace quire;
 
@@ -18,6 +21,17 @@ void blockFor(int ms)
     while (t.elapsed() < ms) {
     }
 }
+
+// Wraps every text as the pseudo-translation qps does ("[ǫ text ǫ]").
+class PseudoTranslator final : public QTranslator
+{
+public:
+    QString translate(const char *, const char *source, const char *, int) const override
+    {
+        return QStringLiteral("[ǫ %1 ǫ]").arg(QString::fromUtf8(source));
+    }
+    bool isEmpty() const override { return false; }
+};
 } // namespace
 
 class tst_ResponsivenessMonitor final : public QObject
@@ -27,6 +41,7 @@ class tst_ResponsivenessMonitor final : public QObject
 private Q_SLOTS:
     void measuresAndReportsStalls();
     void figuresAreConsistent();
+    void writesEnglishWhateverTheLanguage();
 };
 
 void tst_ResponsivenessMonitor::measuresAndReportsStalls()
@@ -74,6 +89,37 @@ void tst_ResponsivenessMonitor::figuresAreConsistent()
 #endif
     monitor.stop();
     QVERIFY(!monitor.isRunning());
+}
+
+void tst_ResponsivenessMonitor::writesEnglishWhateverTheLanguage()
+{
+    PseudoTranslator translator;
+    QCoreApplication::installTranslator(&translator);
+    const auto uninstall = qScopeGuard([&] { QCoreApplication::removeTranslator(&translator); });
+    ResponsivenessMonitor monitor;
+    QSignalSpy stalled(&monitor, &ResponsivenessMonitor::stalled);
+    monitor.setContextProvider([](ResponsivenessMonitor::Wording wording) {
+        return wording == ResponsivenessMonitor::Wording::English ? QStringLiteral("context")
+                                                                  : QStringLiteral("[ǫ context ǫ]");
+    });
+    monitor.start();
+    QTRY_VERIFY(monitor.session().samples >= 5);
+    // The log is in English too.
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("UI thread stalled for .* ms \\(tst::blockFor took [0-9.]+ ms; context\\)")));
+    blockFor(150);
+    QTRY_COMPARE(stalled.count(), 1);
+    // People read it translated...
+    const QString shown = stalled.first().at(1).toString();
+    QVERIFY2(QRegularExpression(QStringLiteral("^\\[ǫ tst::blockFor took [0-9.]+ ms ǫ\\]; \\[ǫ context ǫ\\]$")).match(shown).hasMatch(),
+             qPrintable(shown));
+    QCOMPARE(monitor.lastStall(), QStringLiteral("[ǫ %1 ms: %2 ǫ]").arg(stalled.first().first().toDouble(), 0, 'f', 1).arg(shown));
+    // ...programs in English.
+    const QJsonObject json = monitor.toJson();
+    const QString lastStall = json.value(QStringLiteral("last_stall")).toString();
+    QVERIFY2(QRegularExpression(QStringLiteral("^[0-9.]+ ms: tst::blockFor took [0-9.]+ ms; context$")).match(lastStall).hasMatch(),
+             qPrintable(lastStall));
+    const QString worst = json.value(QStringLiteral("worst")).toString();
+    QVERIFY2(worst.contains(QLatin1String(" ms late at ")) && !worst.contains(u'ǫ'), qPrintable(worst));
 }
 
 QTEST_MAIN(tst_ResponsivenessMonitor)
