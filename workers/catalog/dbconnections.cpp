@@ -276,20 +276,26 @@ Status configureSqlite(QSqlDatabase &db)
     return {};
 }
 
-Status configurePostgres(QSqlDatabase &db)
+// Runs a connection's session settings, in order; the first that fails is the error.
+Status runSettings(QSqlDatabase &db, const QList<QString> &statements)
 {
-    const QString statements[] = {
-        // "relation already exists, skipping" notices from migrations are noise on stderr.
-        QStringLiteral("SET client_min_messages TO warning"),
-        QStringLiteral("SET lock_timeout TO '%1'").arg(kPgLockTimeout),
-        QStringLiteral("SET statement_timeout TO '%1'").arg(kPgStatementTimeout),
-    };
     for (const QString &sql : statements) {
         QSqlQuery q(db);
         if (!q.exec(sql))
             return Status::failure(Tr::tr("could not run \"%1\": %2").arg(sql, q.lastError().text()));
     }
     return {};
+}
+
+Status configurePostgres(QSqlDatabase &db)
+{
+    const QList<QString> statements = {
+        // "relation already exists, skipping" notices from migrations are noise on stderr.
+        QStringLiteral("SET client_min_messages TO warning"),
+        QStringLiteral("SET lock_timeout TO '%1'").arg(kPgLockTimeout),
+        QStringLiteral("SET statement_timeout TO '%1'").arg(kPgStatementTimeout),
+    };
+    return runSettings(db, statements);
 }
 
 Status configureMariaDb(QSqlDatabase &db)
@@ -307,7 +313,7 @@ Status configureMariaDb(QSqlDatabase &db)
                                       "not on MySQL").arg(name));
     if (major < 10 || (major == 10 && minor < 5))
         return Status::failure(Tr::tr("the server is MariaDB %1; Quire's catalog needs 10.5 or later").arg(name));
-    const QString statements[] = {
+    const QList<QString> statements = {
         // What PostgreSQL does by default, and what the catalog's writers expect: each statement
         // sees what was committed before it (the writer lock orders the writers).
         QStringLiteral("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
@@ -316,12 +322,7 @@ Status configureMariaDb(QSqlDatabase &db)
         QStringLiteral("SET SESSION innodb_lock_wait_timeout = 30"),
         QStringLiteral("SET SESSION max_statement_time = %1").arg(kStatementTimeoutS),
     };
-    for (const QString &sql : statements) {
-        QSqlQuery q(db);
-        if (!q.exec(sql))
-            return Status::failure(Tr::tr("could not run \"%1\": %2").arg(sql, q.lastError().text()));
-    }
-    return {};
+    return runSettings(db, statements);
 }
 
 } // namespace
