@@ -690,7 +690,7 @@ int runVerifyCommand(Context &ctx)
                     return kExitCancelled;
                 const UploadItem item{.documentId = d.id, .collection = c.name, .fileName = d.fileName,
                                       .sourcePath = d.sourcePath, .size = d.size, .mtimeMs = d.mtimeMs,
-                                      .sha256 = d.sha256};
+                                      .sha256 = d.sha256, .resumeState = {}};
                 const VerifyOutcome v = (*remote)->verify(item, d.remoteLocation, deep, control);
                 const QString label = c.name + QLatin1Char('/') + d.fileName;
                 if (!v.ok()) {
