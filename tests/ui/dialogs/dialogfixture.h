@@ -70,13 +70,29 @@ protected:
         return editorOf(dialog);
     }
 
-    // Types a new remote's name and URL into the form, its kind chosen in between, as a person
-    // fills it in.
-    static void typeRemote(RemoteEditDialog *editor, const QString &name, RemoteKind kind, const QString &url)
+    // Shows the dialog and clicks Test Connection for its saved remote `name`; false when the
+    // dialog was not shown or does not list the remote.
+    static bool testSavedRemote(SettingsDialog &dialog, const QString &name)
+    {
+        dialog.show();
+        if (!QTest::qWaitForWindowExposed(&dialog) || !dialog.selectRemote(name))
+            return false;
+        dialog.testRemoteButton()->click();
+        return true;
+    }
+
+    // Types a new remote's name and URL into the form, its kind chosen in between, and then the
+    // user and password when given, as a person fills it in.
+    static void typeRemote(RemoteEditDialog *editor, const QString &name, RemoteKind kind, const QString &url,
+                           const QString &user = {}, const QString &password = {})
     {
         QTest::keyClicks(editor->nameEdit(), name);
         editor->setKind(kind);
         QTest::keyClicks(editor->urlEdit(), url);
+        if (!user.isEmpty())
+            QTest::keyClicks(editor->userEdit(), user);
+        if (!password.isEmpty())
+            QTest::keyClicks(editor->passwordEdit(), password);
     }
 
     static QStringList listedRemotes(SettingsDialog &dialog)

@@ -407,12 +407,9 @@ void tst_UiDialogs::settingsTestConnection()
     QVERIFY(profiles.save(bad).ok());
 
     SettingsDialog dialog(*m_store, *m_service);
-    dialog.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
 
-    QVERIFY(dialog.selectRemote(QStringLiteral("good")));
-    dialog.testRemoteButton()->click();
+    QVERIFY(testSavedRemote(dialog, QStringLiteral("good")));
     // Off the GUI thread: the dialog shows it is busy and the click returns at once.
     QVERIFY(dialog.isBusy());
     QVERIFY(!dialog.testRemoteButton()->isEnabled());
@@ -427,8 +424,7 @@ void tst_UiDialogs::settingsTestConnection()
     QVERIFY(dialog.testRemoteButton()->isEnabled());
     QVERIFY(!dialog.stopTestButton()->isVisible());
 
-    QVERIFY(dialog.selectRemote(QStringLiteral("bad")));
-    dialog.testRemoteButton()->click();
+    QVERIFY(testSavedRemote(dialog, QStringLiteral("bad")));
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 60'000);
     QCOMPARE(done.at(1).at(0).toBool(), false);
     QCOMPARE(dialog.remoteMessage(),
@@ -448,11 +444,8 @@ void tst_UiDialogs::settingsStopTestConnection()
     QVERIFY(RemoteProfiles(*m_store).save(dav).ok());
 
     SettingsDialog dialog(*m_store, *m_service);
-    dialog.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
-    QVERIFY(dialog.selectRemote(QStringLiteral("silent")));
-    dialog.testRemoteButton()->click();
+    QVERIFY(testSavedRemote(dialog, QStringLiteral("silent")));
     QTRY_VERIFY_WITH_TIMEOUT(silent.hasPendingConnections(), 30'000);
     QVERIFY(dialog.isBusy());
     QVERIFY(done.isEmpty());
@@ -480,11 +473,8 @@ void tst_UiDialogs::settingsRendersRemotes()
     QVERIFY(profiles.save(nas).ok());
 
     SettingsDialog dialog(*m_store, *m_service);
-    dialog.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
-    QVERIFY(dialog.selectRemote(QStringLiteral("backup")));
-    dialog.testRemoteButton()->click();
+    QVERIFY(testSavedRemote(dialog, QStringLiteral("backup")));
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60'000);
     QCoreApplication::sendPostedEvents();   // the layout follows the new message
     const QImage image = dialog.grab().toImage();

@@ -115,9 +115,8 @@ void tst_RemoteEditDialog::formTestsWithTheTypedPassword()
     RemoteEditDialog *editor = openNewRemote(dialog);
     QVERIFY(editor);
     QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
-    typeRemote(editor, QStringLiteral("dav"), RemoteKind::WebDav, server.url().toString());
-    QTest::keyClicks(editor->userEdit(), QStringLiteral("me"));
-    QTest::keyClicks(editor->passwordEdit(), QStringLiteral("typed-secret"));
+    typeRemote(editor, QStringLiteral("dav"), RemoteKind::WebDav, server.url().toString(), QStringLiteral("me"),
+               QStringLiteral("typed-secret"));
     QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
     editor->testButton()->click();
     QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
@@ -152,9 +151,8 @@ void tst_RemoteEditDialog::formOffersToTrustAnUntrustedCertificate()
     RemoteEditDialog *editor = openNewRemote(dialog);
     QVERIFY(editor);
     QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
-    typeRemote(editor, QStringLiteral("nas"), RemoteKind::WebDav, server.url().toString());
-    QTest::keyClicks(editor->userEdit(), QStringLiteral("me"));
-    QTest::keyClicks(editor->passwordEdit(), QStringLiteral("secret"));
+    typeRemote(editor, QStringLiteral("nas"), RemoteKind::WebDav, server.url().toString(), QStringLiteral("me"),
+               QStringLiteral("secret"));
     QVERIFY(!editor->trustButton()->isVisibleTo(editor));
     editor->testButton()->click();
     QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);

@@ -38,6 +38,7 @@ constexpr qint64 MiB = 1024 * 1024;
 const QString kUser = QStringLiteral("alice");
 const QString kFiles = QStringLiteral("/remote.php/dav/files/alice");
 const QString kCollection = QStringLiteral("Reports 2024");
+const QString kStoredScan = kFiles + QStringLiteral("/Reports 2024/big scan.pdf");   // where makeCase()'s document goes
 
 QByteArray pattern(qint64 size, int seed)
 {
@@ -73,6 +74,7 @@ private:
         qint64 collection = 0;
         qint64 doc = 0;
         QByteArray content;
+        std::unique_ptr<Remote> remote;   // made by makeRemoteCase()
     };
 
     // A collection on a WebDAV remote at <server>/<urlPath> with one document of `size` bytes;
@@ -97,6 +99,16 @@ private:
         if (c->collection == 0 || c->doc == 0)
             return nullptr;
         return c;
+    }
+
+    // makeCase() in Nextcloud mode with a Remote of the case's profile, for the tests that call
+    // Remote::upload themselves.
+    std::unique_ptr<Case> makeRemoteCase(qint64 size, const UploadSettings &s = chunkSettings())
+    {
+        auto c = makeCase(size);
+        if (c)
+            c->remote = remoteFor(*c, s);
+        return c && c->remote ? std::move(c) : nullptr;
     }
 
     static SecretProvider secrets()
@@ -449,7 +461,7 @@ private slots:
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         QCOMPARE(r.totals.filesUploaded, 2);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
         QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/second.bin")), second);
         QCOMPARE(count(*c->server, "GET", "/status.php"), 1);
         QCOMPARE(count(*c->server, "MOVE", "/.file"), 2);
@@ -529,7 +541,7 @@ private slots:
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         const Document d = c->fx->document(c->doc);
         QCOMPARE(d.attempts, 2);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
         QList<qint64> second;
         int puts = 0;
         for (const auto &s : c->server->requests()) {
@@ -567,7 +579,7 @@ private slots:
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         QCOMPARE(c->fx->document(c->doc).attempts, 2);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
         QCOMPARE(count(*c->server, "MOVE", "/.file"), 2);
         QCOMPARE(chunkBytes(*c->server), size);
         QCOMPARE(r.totals.filesResumed, 1);
@@ -581,17 +593,15 @@ private slots:
         // not both have: chunk 4 on, and also a chunk the server has but the record does not list
         // (its confirmation was lost).
         const qint64 size = 28 * MiB;
-        auto c = makeCase(size);
-        QVERIFY(c);
         UploadSettings s = chunkSettings();
         s.limits.lanes = 2;
-        auto remote = remoteFor(*c, s);
-        QVERIFY(remote);
+        auto c = makeRemoteCase(size, s);
+        QVERIFY(c);
         Behaviour busy = Behaviour::respond("PUT", 503, "busy");
         busy.pathContains = "/00004";
         c->server->script({busy});
         UploadItem item = itemOf(*c);
-        const Attempt first = uploadOnce(*remote, item);
+        const Attempt first = uploadOnce(*c->remote, item);
         QVERIFY(!first.out.ok());
         QCOMPARE(first.out.error->httpStatus, 503);
         QVERIFY(first.out.error->retryable());
@@ -616,14 +626,14 @@ private slots:
         const qint64 trusted = recordedBytes(item.resumeState, item);
         QVERIFY(trusted >= 5 * MiB);
         const qsizetype before = c->server->requests().size();
-        const Attempt second = uploadOnce(*remote, item);
+        const Attempt second = uploadOnce(*c->remote, item);
         QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(second.out.value.resumedFrom, trusted);
         QCOMPARE(second.out.value.bytesSent, size - trusted);
         QCOMPARE(chunkBytes(*c->server, before), size - trusted);
         QCOMPARE(second.state, QByteArray());   // cleared once stored
         QCOMPARE(second.lastDone, size);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
         QVERIFY(c->server->chunkedUploads().isEmpty());
         int resent2 = 0;
         for (qsizetype i = before; i < c->server->requests().size(); ++i)
@@ -636,29 +646,27 @@ private slots:
         // The upload folder is gone when the next attempt comes (Nextcloud expires it after
         // 24 h): every chunk is sent again into a new one, despite the record.
         const qint64 size = 16 * MiB;
-        auto c = makeCase(size);
+        auto c = makeRemoteCase(size);
         QVERIFY(c);
-        auto remote = remoteFor(*c);
-        QVERIFY(remote);
         Behaviour fail = Behaviour::respond("MOVE", 502, "bad gateway");
         fail.pathContains = "/.file";
         c->server->script({fail});
         UploadItem item = itemOf(*c);
-        const Attempt first = uploadOnce(*remote, item);
+        const Attempt first = uploadOnce(*c->remote, item);
         QVERIFY(!first.out.ok());
         QCOMPARE(recordedBytes(first.state, item), size);   // every chunk is there
         onWorker([&] {
             UploadControl control;
-            remote->discardPartial(item, control);
+            c->remote->discardPartial(item, control);
         });
         QVERIFY(c->server->chunkedUploads().isEmpty());
         item.resumeState = first.state;
         const qsizetype before = c->server->requests().size();
-        const Attempt second = uploadOnce(*remote, item);
+        const Attempt second = uploadOnce(*c->remote, item);
         QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(second.out.value.resumedFrom, qint64(0));
         QCOMPARE(chunkBytes(*c->server, before), size);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
     }
 
     void cancelDeletesUploadFolder()
@@ -690,7 +698,7 @@ private slots:
         QCOMPARE(c->fx->document(c->doc).status, DocStatus::Cancelled);
         QTRY_VERIFY_WITH_TIMEOUT(c->server->chunkedUploads().isEmpty(), 10'000);
         QCOMPARE(count(*c->server, "DELETE", "/remote.php/dav/uploads/alice/quire-"), 1);
-        QVERIFY(!c->server->files().contains(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")));
+        QVERIFY(!c->server->files().contains(kStoredScan));
         QCOMPARE(c->fx->io([&] { return c->fx->catalog().uploadState(c->doc); }).valueOr("?"), QByteArray());
     }
 
@@ -700,38 +708,34 @@ private slots:
         // SHA-256 is not the one sent (400). That is an error, never a success; the chunks are
         // discarded, and the next upload sends them all again and succeeds.
         const qint64 size = 16 * MiB;
-        auto c = makeCase(size);
+        auto c = makeRemoteCase(size);
         QVERIFY(c);
-        auto remote = remoteFor(*c);
-        QVERIFY(remote);
         c->server->corruptNextChunks(1);
         UploadItem item = itemOf(*c);
-        const Attempt first = uploadOnce(*remote, item);
+        const Attempt first = uploadOnce(*c->remote, item);
         QVERIFY(!first.out.ok());
         QCOMPARE(first.out.error->kind, RemoteError::Kind::Http);
         QCOMPARE(first.out.error->httpStatus, 400);
         QVERIFY2(first.out.error->message.contains(QLatin1String("checksum does not match")), qPrintable(first.out.error->message));
-        QVERIFY(!c->server->files().contains(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")));
+        QVERIFY(!c->server->files().contains(kStoredScan));
         QVERIFY(c->server->chunkedUploads().isEmpty());
         QCOMPARE(first.state, QByteArray());
         QCOMPARE(count(*c->server, "MOVE", "/.file"), 1);
 
         const qsizetype before = c->server->requests().size();
-        const Attempt second = uploadOnce(*remote, item);
+        const Attempt second = uploadOnce(*c->remote, item);
         QVERIFY2(second.out.ok(), qPrintable(second.error()));
         QCOMPARE(chunkBytes(*c->server, before), size);
-        QCOMPARE(c->server->files().value(kFiles + QStringLiteral("/Reports 2024/big scan.pdf")), c->content);
+        QCOMPARE(c->server->files().value(kStoredScan), c->content);
     }
 
     void nameTakenWhileUploading()
     {
         // Another client stores a different file under the name between the chunks and the
         // MOVE: "Overwrite: F" gets 412, and the file goes to "big scan (2).pdf".
-        auto c = makeCase(16 * MiB);
+        auto c = makeRemoteCase(16 * MiB);
         QVERIFY(c);
-        auto remote = remoteFor(*c);
-        QVERIFY(remote);
-        const QString name = kFiles + QStringLiteral("/Reports 2024/big scan.pdf");
+        const QString name = kStoredScan;
         // ~0.8 s for the last chunk's 1 MiB.
         c->server->script({Behaviour::slowRead("PUT", "/00004", 64 * 1024, 50)});
         c->server->setReceiveBuffer(64 * 1024);
@@ -740,7 +744,7 @@ private slots:
         std::atomic<bool> done{false};
         QThread *worker = QThread::create([&] {
             UploadControl control;
-            out = remote->upload(item, control);
+            out = c->remote->upload(item, control);
             done = true;
         });
         worker->start();

@@ -44,6 +44,20 @@ private:
         return fx.isValid() && fx.saveRemote(profile()) ? fx.createCollection(name, QStringLiteral("dav")) : 0;
     }
 
+    struct SparseDocument
+    {
+        qint64 collection = 0;
+        qint64 id = 0;
+    };
+
+    // A document of `size` bytes, a sparse file of zeros, in a new collection `collection` on the
+    // remote "dav" (ids of 0 when something could not be made).
+    SparseDocument sparseDocument(UploadFixture &fx, const QString &collection, const QString &name, qint64 size) const
+    {
+        const qint64 c = davCollection(fx, collection);
+        return {c, c ? fx.addSparseFile(c, name, size) : 0};
+    }
+
     // Settings for a document of hundreds of MiB: a minute per transfer (a loaded CI machine).
     static UploadSettings bigFileSettings()
     {
@@ -326,11 +340,9 @@ private slots:
     void oneGibSparseFile()
     {
         UploadFixture fx;
-        const qint64 c = davCollection(fx, QStringLiteral("big"));
-        QVERIFY(c);
         const qint64 size = 1024LL * 1024 * 1024;
-        const qint64 id = fx.addSparseFile(c, QStringLiteral("disk image.img"), size);
-        QVERIFY(id);
+        const auto [c, id] = sparseDocument(fx, QStringLiteral("big"), QStringLiteral("disk image.img"), size);
+        QVERIFY(c && id);
         const UploadResult r = fx.runJob(UploadScope{c, {}}, bigFileSettings(), secrets(), 800'000);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         const QString path = stored(QStringLiteral("big"), QStringLiteral("disk image.img"));
@@ -344,11 +356,9 @@ private slots:
     void resumeAfterInterruption()
     {
         UploadFixture fx;
-        const qint64 c = davCollection(fx, QStringLiteral("resume"));
-        QVERIFY(c);
         const qint64 size = 512LL * 1024 * 1024;
-        const qint64 id = fx.addSparseFile(c, QStringLiteral("big.bin"), size);
-        QVERIFY(id);
+        const auto [c, id] = sparseDocument(fx, QStringLiteral("resume"), QStringLiteral("big.bin"), size);
+        QVERIFY(c && id);
         // Not all zeros: make the first MiB distinctive so a wrong offset would show.
         {
             QFile f(fx.sourcePath(id));

@@ -6,6 +6,7 @@
 
 #include "catalogservers.h"
 #include "faultserver.h"
+#include "catalog/catalogservice.h"
 #include "catalog/machine.h"
 #include "catalog/transaction.h"
 #include "upload/uploadcontroller.h"
@@ -112,6 +113,20 @@ private:
         return c;
     }
 
+    // numberedCollection() with documents that say "<name> <i>".
+    static qint64 numberedCollection(UploadFixture &fx, const QString &name, int count, const QString &fileName)
+    {
+        return numberedCollection(fx, name, count, fileName, [&](int i) { return name.toUtf8() + ' ' + QByteArray::number(i); });
+    }
+
+    // UploadFixture::fastSettings() with `parallel` documents uploaded at a time.
+    static UploadSettings parallelSettings(int parallel)
+    {
+        UploadSettings s = UploadFixture::fastSettings();
+        s.parallel = parallel;
+        return s;
+    }
+
     static QString stored(UploadFixture &fx, const QString &collection, const QString &name,
                           const QString &remote = QStringLiteral("folder"))
     {
@@ -169,9 +184,9 @@ private:
         return {fx.addFile(collectionId, QStringLiteral("%1.bin").arg(QLatin1Char(letters)), QByteArray(size, letters))...};
     }
 
-    static UploadSettings slowSettings()
+    static UploadSettings slowSettings(int parallel = UploadFixture::fastSettings().parallel)
     {
-        UploadSettings s = UploadFixture::fastSettings();
+        UploadSettings s = parallelSettings(parallel);
         s.limits.transferTimeout = 60'000ms;   // the slow server must not time out here
         return s;
     }
@@ -192,8 +207,7 @@ private slots:
         const qint64 c = numberedCollection(fx, QStringLiteral("many"), 60, QStringLiteral("f%1.txt"),
                                             [](int i) { return QByteArray(1000 + i, char('a' + i % 26)); });
         QVERIFY(c);
-        UploadSettings s = UploadFixture::fastSettings();
-        s.parallel = 4;
+        UploadSettings s = parallelSettings(4);
         QList<UploadDocumentEvent> events;
         int progressSignals = 0;
         QElapsedTimer clock;
@@ -249,11 +263,9 @@ private slots:
     {
         UploadFixture fx;
         constexpr int kDocs = 200;
-        const qint64 c = numberedCollection(fx, QStringLiteral("batch"), kDocs, QStringLiteral("b%1.txt"),
-                                            [](int i) { return "batch " + QByteArray::number(i); });
+        const qint64 c = numberedCollection(fx, QStringLiteral("batch"), kDocs, QStringLiteral("b%1.txt"));
         QVERIFY(c);
-        UploadSettings s = UploadFixture::fastSettings();
-        s.parallel = 4;
+        UploadSettings s = parallelSettings(4);
         QList<UploadDocumentEvent> events;
         const qint64 before = Transaction::committedCount();
         QElapsedTimer clock;
@@ -293,11 +305,9 @@ private slots:
     {
         UploadFixture fx;
         constexpr int kDocs = 300;
-        const qint64 c = numberedCollection(fx, QStringLiteral("stop"), kDocs, QStringLiteral("s%1.txt"),
-                                            [](int i) { return "stop " + QByteArray::number(i); });
+        const qint64 c = numberedCollection(fx, QStringLiteral("stop"), kDocs, QStringLiteral("s%1.txt"));
         QVERIFY(c);
-        UploadSettings s = UploadFixture::fastSettings();
-        s.parallel = 3;
+        UploadSettings s = parallelSettings(3);
         UploadJob job(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
         job.setSettings(s);
         QSet<qint64> reported;
@@ -365,9 +375,7 @@ private slots:
         const qint64 c = slowCollection(fx, server);
         QVERIFY(c);
         const auto [a, b, d, e] = addFilled(fx, c, 1 << 20, 'a', 'b', 'd', 'e');
-        UploadSettings s = slowSettings();
-        s.parallel = 1;
-        WatchedJob w(fx, c, s);
+        WatchedJob w(fx, c, slowSettings(1));
         w.job.start();
         // One lane: a is being sent, b, d and e were claimed with it and wait.
         QTRY_VERIFY_WITH_TIMEOUT(w.last.value(a).bytesDone > 0, 60'000);
@@ -415,8 +423,7 @@ private slots:
         // one of them.
         UploadJob one(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
         UploadJob two(fx.catalog(), fx.store(), fx.pools(), UploadScope{c, {}});
-        UploadSettings s = UploadFixture::fastSettings();
-        s.parallel = 4;
+        UploadSettings s = parallelSettings(4);
         for (UploadJob *j : {&one, &two}) {
             j->setSettings(s);
             j->setRecoverInterrupted(false);   // each would otherwise re-queue the other's claims
@@ -451,8 +458,7 @@ private slots:
             QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
             f.write("new content, longer than before");
         }
-        UploadSettings s = UploadFixture::fastSettings();
-        s.parallel = 1;
+        UploadSettings s = parallelSettings(1);
         QList<UploadDocumentEvent> events;
         const UploadResult r = fx.runJob(UploadScope{c, {}}, s, {}, 60'000, &events);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
@@ -595,9 +601,7 @@ private slots:
         const qint64 c = slowCollection(fx, server);
         QVERIFY(c);
         const auto [a, b, d] = addFilled(fx, c, 4 << 20, 'a', 'b', 'd');
-        UploadSettings s = slowSettings();
-        s.parallel = 2;
-        WatchedJob w(fx, c, s);
+        WatchedJob w(fx, c, slowSettings(2));
         w.job.start();
         // a and b are in flight (two at a time), d waits.
         QTRY_VERIFY_WITH_TIMEOUT(w.last.value(a).bytesDone > 0 && w.last.value(b).bytesDone > 0, 60'000);
@@ -625,7 +629,8 @@ private slots:
         const qint64 quick = folderCollection(fx, QStringLiteral("quick"));
         QVERIFY(slow && quick);
         const qint64 a = fx.addFile(slow, QStringLiteral("a.bin"), QByteArray(1 << 20, 'a'));
-        UploadController queue(fx.catalog(), fx.store(), fx.pools());
+        CatalogService service(fx.catalog(), fx.pools());
+        UploadController queue(service, fx.store());
         UploadSettings s = slowSettings();
         queue.setSettings(s);
         QHash<qint64, UploadDocumentEvent> last;
