@@ -36,8 +36,6 @@ private Q_SLOTS:
     void commandLineMessages();
     void helpDescribesEveryOptionTranslated();
     void uploadMessagesTranslated();
-    void catalogAndRemoteMessages_data();
-    void catalogAndRemoteMessages();
     void windowIsTranslated();
     void statsJsonStaysEnglish();
 
@@ -137,6 +135,19 @@ void tst_Translations::commandLineMessages_data()
         << QStringList{QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("{dir}/dangling")} << 0 << true
         << QStringLiteral("quire: [ǫ skipped ǫ] {dir}/dangling: [ǫ broken symbolic link ǫ]\n")
         << QStringLiteral("quire: skipped {dir}/dangling: broken symbolic link\n");
+    // Messages made in workers/catalog (a catalog URL refused, as the connection reports it; the
+    // last --catalog wins over the one quire() gives) and workers/remotes (a remote profile refused).
+    QTest::newRow("catalog URL (workers)")
+        << QStringList{QStringLiteral("--catalog"), QStringLiteral("mysql://x@h/db?bogus=1"), QStringLiteral("ls")} << 1 << true
+        << QStringLiteral("quire: [ǫ Cannot open the catalog: [ǫ invalid MariaDB/MySQL URL \"mysql://x@h/db?bogus=1\": "
+                          "[ǫ unknown parameter \"bogus\" (Quire takes socket, ssl-ca, ssl-capath, ssl-cert and ssl-key) ǫ] ǫ] ǫ]\n")
+        << QStringLiteral("quire: Cannot open the catalog: invalid MariaDB/MySQL URL \"mysql://x@h/db?bogus=1\": "
+                          "unknown parameter \"bogus\" (Quire takes socket, ssl-ca, ssl-capath, ssl-cert and ssl-key)\n");
+    QTest::newRow("remote profile (workers)")
+        << QStringList{QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("ftp"), QStringLiteral("--kind"),
+                       QStringLiteral("webdav"), QStringLiteral("--url"), QStringLiteral("ftp://h/")} << 2 << true
+        << QStringLiteral("[ǫ remote \"ftp\": the URL must start with http:// or https:// and name a host (got \"ftp://h/\") ǫ]")
+        << QStringLiteral("quire: remote \"ftp\": the URL must start with http:// or https:// and name a host (got \"ftp://h/\")");
 }
 
 void tst_Translations::commandLineMessages()
@@ -204,35 +215,6 @@ void tst_Translations::uploadMessagesTranslated()
         QVERIFY2(err.contains(start) && err.contains(end), qPrintable(err));
         QVERIFY2(!english || !(r.out + r.err).contains("ǫ"), (r.out + r.err).constData());
     }
-}
-
-// Messages made in workers/catalog (a catalog URL refused, as the connection reports it) and
-// workers/remotes (a remote profile refused), checked as commandLineMessages() checks its rows.
-void tst_Translations::catalogAndRemoteMessages_data()
-{
-    QTest::addColumn<QStringList>("args");
-    QTest::addColumn<int>("exitCode");
-    QTest::addColumn<bool>("onStderr");
-    QTest::addColumn<QString>("pseudo");
-    QTest::addColumn<QString>("english");
-
-    // The last --catalog wins over the one quire() gives.
-    QTest::newRow("catalog URL (workers)")
-        << QStringList{QStringLiteral("--catalog"), QStringLiteral("mysql://x@h/db?bogus=1"), QStringLiteral("ls")} << 1 << true
-        << QStringLiteral("quire: [ǫ Cannot open the catalog: [ǫ invalid MariaDB/MySQL URL \"mysql://x@h/db?bogus=1\": "
-                          "[ǫ unknown parameter \"bogus\" (Quire takes socket, ssl-ca, ssl-capath, ssl-cert and ssl-key) ǫ] ǫ] ǫ]\n")
-        << QStringLiteral("quire: Cannot open the catalog: invalid MariaDB/MySQL URL \"mysql://x@h/db?bogus=1\": "
-                          "unknown parameter \"bogus\" (Quire takes socket, ssl-ca, ssl-capath, ssl-cert and ssl-key)\n");
-    QTest::newRow("remote profile (workers)")
-        << QStringList{QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("ftp"), QStringLiteral("--kind"),
-                       QStringLiteral("webdav"), QStringLiteral("--url"), QStringLiteral("ftp://h/")} << 2 << true
-        << QStringLiteral("[ǫ remote \"ftp\": the URL must start with http:// or https:// and name a host (got \"ftp://h/\") ǫ]")
-        << QStringLiteral("quire: remote \"ftp\": the URL must start with http:// or https:// and name a host (got \"ftp://h/\")");
-}
-
-void tst_Translations::catalogAndRemoteMessages()
-{
-    commandLineMessages();
 }
 
 // The window as main() sets it up: the translations installed for the user's languages (this

@@ -79,6 +79,8 @@ private:
     QByteArray dir() const { return QFile::encodeName(m_dir->path()); }
     qint64 makeCollection(const QString &name);
     IngestResult run(IngestJob &job);
+    // A job that ingests `paths` into the collection, run to its end.
+    IngestResult ingest(qint64 collectionId, QList<QByteArray> paths);
     QList<Document> docs(qint64 collectionId);
 
     QString backend() const;
@@ -147,6 +149,12 @@ IngestResult tst_IngestJob::run(IngestJob &job)
     return finished.first().first().value<IngestResult>();
 }
 
+IngestResult tst_IngestJob::ingest(qint64 collectionId, QList<QByteArray> paths)
+{
+    IngestJob job(*m_catalog, *m_pools, collectionId, std::move(paths));
+    return run(job);
+}
+
 QList<Document> tst_IngestJob::docs(qint64 collectionId)
 {
     DocumentQuery q;
@@ -171,8 +179,7 @@ void tst_IngestJob::ingestsTreeIntoCollection()
         contents.insert(QByteArray("file-") + QByteArray::number(i) + ".txt", content);
     }
     const qint64 id = makeCollection(QStringLiteral("Tree"));
-    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
-    const IngestResult r = run(job);
+    const IngestResult r = ingest(id, {dir() + "/in"});
     QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
     QCOMPARE(r.totals.filesFound, 300);
     QCOMPARE(r.totals.filesHashed, 300);
@@ -197,8 +204,7 @@ void tst_IngestJob::marksDuplicates()
     writeFile(dir() + "/in/b.txt", "same bytes");
     writeFile(dir() + "/in/c.txt", "other bytes");
     const qint64 id = makeCollection(QStringLiteral("Dupes"));
-    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
-    const IngestResult r = run(job);
+    const IngestResult r = ingest(id, {dir() + "/in"});
     QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
     QCOMPARE(r.totals.filesHashed, 2);
     QCOMPARE(r.totals.filesDuplicate, 1);
@@ -220,8 +226,7 @@ void tst_IngestJob::marksDuplicates()
 
     // The same content in another collection is not a duplicate.
     const qint64 other = makeCollection(QStringLiteral("Other"));
-    IngestJob job2(*m_catalog, *m_pools, other, {dir() + "/in/a.txt"});
-    QCOMPARE(run(job2).totals.filesHashed, 1);
+    QCOMPARE(ingest(other, {dir() + "/in/a.txt"}).totals.filesHashed, 1);
 }
 
 void tst_IngestJob::badInputIsReportedPerFile()
@@ -231,8 +236,7 @@ void tst_IngestJob::badInputIsReportedPerFile()
     QVERIFY(::mkfifo((dir() + "/in/pipe").constData(), 0644) == 0);
     QVERIFY(::symlink("nowhere", (dir() + "/in/dangling").constData()) == 0);
     const qint64 id = makeCollection(QStringLiteral("Bad input"));
-    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in", dir() + "/does-not-exist"});
-    const IngestResult r = run(job);
+    const IngestResult r = ingest(id, {dir() + "/in", dir() + "/does-not-exist"});
 
     QCOMPARE(r.outcome, IngestResult::Outcome::SomeFailed);   // the missing root
     QCOMPARE(r.totals.filesHashed, 2);
@@ -271,8 +275,7 @@ void tst_IngestJob::oddNamesRoundTrip()
     for (const QByteArray &n : names)
         writeFile(dir() + "/in/" + n, "content of " + n);
     const qint64 id = makeCollection(QStringLiteral("Odd names"));
-    IngestJob job(*m_catalog, *m_pools, id, {dir() + "/in"});
-    const IngestResult r = run(job);
+    const IngestResult r = ingest(id, {dir() + "/in"});
     QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
     QCOMPARE(r.totals.filesHashed, names.size());
 
@@ -472,8 +475,7 @@ void tst_IngestJob::hugeSparseFile()
     QCOMPARE(::ftruncate(fd, size), 0);
     ::close(fd);
     const qint64 id = makeCollection(QStringLiteral("Huge"));
-    IngestJob job(*m_catalog, *m_pools, id, {path});
-    const IngestResult r = run(job);
+    const IngestResult r = ingest(id, {path});
     QCOMPARE(r.outcome, IngestResult::Outcome::Succeeded);
     QCOMPARE(r.totals.bytesDone, size);
     const QList<Document> all = docs(id);

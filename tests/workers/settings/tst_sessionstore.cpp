@@ -645,20 +645,22 @@ void TestSessionStore::lockTimeoutFailsAndIsCounted_data()
     QTest::addColumn<QString>("operation");
     QTest::addColumn<QString>("expected");
 
-    const QString shared = QStringLiteral(" timed out after 50 ms waiting for the shared lock");
-    const QString exclusive = QStringLiteral(" timed out after 50 ms waiting for the exclusive lock");
-    QTest::newRow("value") << QStringLiteral("value") << (QStringLiteral("value(\"session/k\")") + shared);
-    QTest::newRow("contains") << QStringLiteral("contains") << (QStringLiteral("contains(\"session/k\")") + shared);
-    QTest::newRow("values") << QStringLiteral("values")
-                            << (QStringLiteral("values(2 keys: \"session/k\", \"session/j\")") + shared);
-    QTest::newRow("keys") << QStringLiteral("keys") << (QStringLiteral("keys(\"session/\")") + shared);
-    QTest::newRow("snapshot") << QStringLiteral("snapshot") << (QStringLiteral("snapshot(\"\")") + shared);
-    QTest::newRow("setValue") << QStringLiteral("setValue") << (QStringLiteral("setValue(\"session/k\")") + exclusive);
-    QTest::newRow("remove") << QStringLiteral("remove") << (QStringLiteral("remove(\"session/k\")") + exclusive);
-    QTest::newRow("setValues") << QStringLiteral("setValues")
-                               << (QStringLiteral("setValues(1 key: \"session/k\")") + exclusive);
-    QTest::newRow("update") << QStringLiteral("update") << (QStringLiteral("update()") + exclusive);
-    QTest::newRow("clear") << QStringLiteral("clear") << (QStringLiteral("clear()") + exclusive);
+    // The row is named after the operation; the message names the call and the lock it waited for.
+    const auto addRow = [](const char *operation, const char *call, const char *lock) {
+        QTest::newRow(operation) << QString::fromLatin1(operation)
+                                 << QStringLiteral("%1 timed out after 50 ms waiting for the %2 lock")
+                                        .arg(QString::fromLatin1(call), QString::fromLatin1(lock));
+    };
+    addRow("value", R"(value("session/k"))", "shared");
+    addRow("contains", R"(contains("session/k"))", "shared");
+    addRow("values", R"(values(2 keys: "session/k", "session/j"))", "shared");
+    addRow("keys", R"(keys("session/"))", "shared");
+    addRow("snapshot", R"(snapshot(""))", "shared");
+    addRow("setValue", R"(setValue("session/k"))", "exclusive");
+    addRow("remove", R"(remove("session/k"))", "exclusive");
+    addRow("setValues", R"(setValues(1 key: "session/k"))", "exclusive");
+    addRow("update", "update()", "exclusive");
+    addRow("clear", "clear()", "exclusive");
 }
 
 void TestSessionStore::lockTimeoutFailsAndIsCounted()

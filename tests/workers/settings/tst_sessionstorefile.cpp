@@ -18,6 +18,7 @@
 #include <QTest>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -31,6 +32,8 @@ class TestSessionStoreFile final : public QObject
 
 private Q_SLOTS:
     void initTestCase();
+    void init();
+    void cleanup();
 
     void persistenceSurvivesRestart();
     void destructorWritesPendingSettings();
@@ -50,6 +53,10 @@ private Q_SLOTS:
     void resolveSettingsPath_data();
     void resolveSettingsPath();
     void defaultSettingsPath();
+
+private:
+    std::optional<QTemporaryDir> m_dir;   // a fresh folder for each test
+    QString m_path;                       // settings.json in it
 };
 
 void TestSessionStoreFile::initTestCase()
@@ -58,14 +65,24 @@ void TestSessionStoreFile::initTestCase()
     QStandardPaths::setTestModeEnabled(true);
 }
 
+void TestSessionStoreFile::init()
+{
+    m_dir.emplace();
+    QVERIFY(m_dir->isValid());
+    m_path = m_dir->filePath(QStringLiteral("settings.json"));
+}
+
+void TestSessionStoreFile::cleanup()
+{
+    m_dir.reset();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Persistence
 
 void TestSessionStoreFile::persistenceSurvivesRestart()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("nested/folder/settings.json"));
+    const QString path = m_dir->filePath(QStringLiteral("nested/folder/settings.json"));
 
     {
         SessionStore store(path);
@@ -116,24 +133,18 @@ void TestSessionStoreFile::persistenceSurvivesRestart()
 
 void TestSessionStoreFile::destructorWritesPendingSettings()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
     {
-        SessionStore store(path);
+        SessionStore store(m_path);
         QVERIFY(store.load().ok());
         store.setFlushDelay(1h);   // only the destructor can write it
         QVERIFY(store.setValue(QStringLiteral("settings/kept"), 7).ok());
     }
-    QCOMPARE(readJson(path).value(QStringLiteral("settings/kept")).toInt(), 7);
+    QCOMPARE(readJson(m_path).value(QStringLiteral("settings/kept")).toInt(), 7);
 }
 
 void TestSessionStoreFile::debouncedWritesCoalesce()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
-    SessionStore store(path);
+    SessionStore store(m_path);
     QVERIFY(store.load().ok());
     store.setFlushDelay(50ms);
 
@@ -144,7 +155,7 @@ void TestSessionStoreFile::debouncedWritesCoalesce()
     QCOMPARE(store.stats().fileWrites, quint64(0));
 
     QTRY_COMPARE_WITH_TIMEOUT(store.stats().fileWrites, quint64(1), 30'000);
-    QCOMPARE(readJson(path).value(QStringLiteral("settings/counter")).toInt(), 99);
+    QCOMPARE(readJson(m_path).value(QStringLiteral("settings/counter")).toInt(), 99);
     // Nothing changed since: no further write is scheduled, so none can follow.
     QTRY_VERIFY_WITH_TIMEOUT(!store.stats().writeScheduled, 30'000);
     QCOMPARE(store.stats().fileWrites, quint64(1));
@@ -154,17 +165,14 @@ void TestSessionStoreFile::debouncedWritesCoalesce()
     QVERIFY(store.setValue(QStringLiteral("settings/counter"), 100).ok());
     QVERIFY(store.setValue(QStringLiteral("settings/other"), true).ok());
     QTRY_COMPARE_WITH_TIMEOUT(store.stats().fileWrites, quint64(2), 30'000);
-    const QJsonObject json = readJson(path);
+    const QJsonObject json = readJson(m_path);
     QCOMPARE(json.value(QStringLiteral("settings/counter")).toInt(), 100);
     QCOMPARE(json.value(QStringLiteral("settings/other")).toBool(), true);
 }
 
 void TestSessionStoreFile::changeFromWorkerThreadIsWritten()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
-    SessionStore store(path);
+    SessionStore store(m_path);
     QVERIFY(store.load().ok());
     store.setFlushDelay(50ms);
 
@@ -173,23 +181,20 @@ void TestSessionStoreFile::changeFromWorkerThreadIsWritten()
             (void)store.setValue(QStringLiteral("settings/fromWorker"), i);
     });
     worker.join();
-    QTRY_VERIFY_WITH_TIMEOUT(readJson(path).value(QStringLiteral("settings/fromWorker")).toInt() == 49, 30'000);
+    QTRY_VERIFY_WITH_TIMEOUT(readJson(m_path).value(QStringLiteral("settings/fromWorker")).toInt() == 49, 30'000);
     QVERIFY(store.stats().fileWrites >= 1);
 
     // requestFlush() skips the debounce and still writes on the writer thread.
     store.setFlushDelay(1h);
     QVERIFY(store.setValue(QStringLiteral("settings/fromWorker"), 1000).ok());
     store.requestFlush();
-    QTRY_VERIFY_WITH_TIMEOUT(readJson(path).value(QStringLiteral("settings/fromWorker")).toInt() == 1000, 30'000);
+    QTRY_VERIFY_WITH_TIMEOUT(readJson(m_path).value(QStringLiteral("settings/fromWorker")).toInt() == 1000, 30'000);
 }
 
 void TestSessionStoreFile::sessionChangesNeverWrite()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
     {
-        SessionStore store(path);
+        SessionStore store(m_path);
         QVERIFY(store.load().ok());
         store.setFlushDelay(10ms);
         QVERIFY(store.setValue(QStringLiteral("session/a"), 1).ok());
@@ -202,7 +207,7 @@ void TestSessionStoreFile::sessionChangesNeverWrite()
         QVERIFY(store.flush().ok());
         QCOMPARE(store.stats().fileWrites, quint64(0));
     }
-    QVERIFY(!QFile::exists(path));
+    QVERIFY(!QFile::exists(m_path));
 }
 
 void TestSessionStoreFile::memoryOnlyStoreNeverWrites()
@@ -293,25 +298,22 @@ void TestSessionStoreFile::corruptFileKeepsDefaults()
     QFETCH(QByteArray, content);
     QFETCH(QString, reason);
 
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
-    QVERIFY(writeFile(path, content));
+    QVERIFY(writeFile(m_path, content));
 
     {
         // Loaded and dropped with no change: the file stays as it was.
-        SessionStore store(path);
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(escaped(path) + QStringLiteral(" is corrupt")));
+        SessionStore store(m_path);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(escaped(m_path) + QStringLiteral(" is corrupt")));
         QVERIFY(!store.load().ok());
     }
-    QCOMPARE(readFile(path), content);
+    QCOMPARE(readFile(m_path), content);
 
-    SessionStore store(path);
+    SessionStore store(m_path);
     QSignalSpy failures(&store, &SessionStore::writeFailed);
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(escaped(path) + QStringLiteral(" is corrupt")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(escaped(m_path) + QStringLiteral(" is corrupt")));
     const Status status = store.load();
     QVERIFY(!status.ok());
-    QVERIFY2(status.error().contains(QStringLiteral("Settings file ") + path + QStringLiteral(" is corrupt")),
+    QVERIFY2(status.error().contains(QStringLiteral("Settings file ") + m_path + QStringLiteral(" is corrupt")),
              qPrintable(status.error()));
     QVERIFY2(status.error().contains(QStringLiteral("Using default settings")), qPrintable(status.error()));
     if (!reason.isEmpty())
@@ -322,24 +324,24 @@ void TestSessionStoreFile::corruptFileKeepsDefaults()
     QCOMPARE(store.value(QStringLiteral("settings/a"), 42).value(), QVariant(42));
     QVERIFY(store.setValue(QStringLiteral("session/x"), 1).ok());
     QVERIFY(store.flush().ok());
-    QCOMPARE(readFile(path), content);   // not overwritten: no setting changed yet
+    QCOMPARE(readFile(m_path), content);   // not overwritten: no setting changed yet
 
     // The first change of a setting keeps a copy and replaces the file atomically.
     QVERIFY(store.setValue(QStringLiteral("settings/a"), 2).ok());
     const Status flushed = store.flush();
     QVERIFY2(flushed.ok(), qPrintable(flushed.error()));
     QString jsonError;
-    const QJsonObject json = readJson(path, &jsonError);
+    const QJsonObject json = readJson(m_path, &jsonError);
     QVERIFY2(jsonError.isEmpty(), qPrintable(jsonError));
     QCOMPARE(json, (QJsonObject{{QStringLiteral("settings/a"), 2}}));
-    QCOMPARE(readFile(path + QStringLiteral(".corrupt")), content);
+    QCOMPARE(readFile(m_path + QStringLiteral(".corrupt")), content);
     QCOMPARE(failures.count(), 0);
 
     // Now that the file is good again, later writes leave the backup alone.
     QVERIFY(store.setValue(QStringLiteral("settings/a"), 3).ok());
     QVERIFY(store.flush().ok());
-    QCOMPARE(readFile(path + QStringLiteral(".corrupt")), content);
-    SessionStore again(path);
+    QCOMPARE(readFile(m_path + QStringLiteral(".corrupt")), content);
+    SessionStore again(m_path);
     QVERIFY(again.load().ok());
     QCOMPARE(again.value(QStringLiteral("settings/a"))->toInt(), 3);
 }
@@ -355,29 +357,26 @@ void TestSessionStoreFile::unreadableFileIsNeverOverwritten()
 {
     QFETCH(bool, directory);
 
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
     const QByteArray content(R"({"settings/a": 1})");
     if (directory) {
-        QVERIFY(QDir().mkpath(path));
+        QVERIFY(QDir().mkpath(m_path));
     } else {
-        QVERIFY(writeFile(path, content));
-        QVERIFY(QFile::setPermissions(path, QFileDevice::WriteOwner));
-        QFile probe(path);
+        QVERIFY(writeFile(m_path, content));
+        QVERIFY(QFile::setPermissions(m_path, QFileDevice::WriteOwner));
+        QFile probe(m_path);
         if (probe.open(QIODevice::ReadOnly)) {
-            QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+            QFile::setPermissions(m_path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
             QSKIP("this user can read files without read permission (root)");
         }
     }
 
     {
-        SessionStore store(path);
+        SessionStore store(m_path);
         QSignalSpy failures(&store, &SessionStore::writeFailed);
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("Cannot read settings file ") + escaped(path)));
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("Cannot read settings file ") + escaped(m_path)));
         const Status status = store.load();
         QVERIFY(!status.ok());
-        QVERIFY2(status.error().contains(QStringLiteral("Cannot read settings file ") + path + QStringLiteral(": ")),
+        QVERIFY2(status.error().contains(QStringLiteral("Cannot read settings file ") + m_path + QStringLiteral(": ")),
                  qPrintable(status.error()));
         QVERIFY2(status.error().contains(QStringLiteral("Using default settings")), qPrintable(status.error()));
 
@@ -385,7 +384,7 @@ void TestSessionStoreFile::unreadableFileIsNeverOverwritten()
         QVERIFY(store.setValue(QStringLiteral("settings/a"), 2).ok());   // works in memory
         QCOMPARE(store.value(QStringLiteral("settings/a")).value(), QVariant(2));
 
-        const QRegularExpression refused(QStringLiteral("not saving settings to ") + escaped(path)
+        const QRegularExpression refused(QStringLiteral("not saving settings to ") + escaped(m_path)
                                          + QStringLiteral(".*left untouched"));
         QTest::ignoreMessage(QtWarningMsg, refused);
         const Status flushed = store.flush();
@@ -397,29 +396,26 @@ void TestSessionStoreFile::unreadableFileIsNeverOverwritten()
     }
 
     if (directory) {
-        QVERIFY(QFileInfo(path).isDir());
+        QVERIFY(QFileInfo(m_path).isDir());
     } else {
-        QVERIFY(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
-        QCOMPARE(readFile(path), content);
+        QVERIFY(QFile::setPermissions(m_path, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+        QCOMPARE(readFile(m_path), content);
     }
 }
 
 void TestSessionStoreFile::storeThatWasNotLoadedDoesNotClobber()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("settings.json"));
     const QByteArray content(R"({"settings/a": 1, "settings/b": 2})");
-    QVERIFY(writeFile(path, content));
+    QVERIFY(writeFile(m_path, content));
     {
-        SessionStore store(path);
+        SessionStore store(m_path);
         QVERIFY(store.setValue(QStringLiteral("settings/a"), 5).ok());
         const QRegularExpression refused(QStringLiteral("load\\(\\) was not called"));
         QTest::ignoreMessage(QtWarningMsg, refused);
         QVERIFY(!store.flush().ok());
         QTest::ignoreMessage(QtWarningMsg, refused);   // and again from the destructor
     }
-    QCOMPARE(readFile(path), content);
+    QCOMPARE(readFile(m_path), content);
 }
 
 // ---------------------------------------------------------------------------------------------
