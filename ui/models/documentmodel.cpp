@@ -282,9 +282,9 @@ void DocumentModel::fetchRows(const DocumentQuery &q, std::function<void(Result<
 
 void DocumentModel::refresh()
 {
-    if (m_loading)
-        return;   // the first batch is already fresh
-    if (m_fetching) {
+    // While the first batch loads, its query may already have read the catalog before the
+    // change this refresh is for: refresh again once it is in.
+    if (m_loading || m_fetching) {
         m_refreshWanted = true;
         return;
     }
@@ -390,8 +390,10 @@ void DocumentModel::onHint(qint64 collectionId)
 void DocumentModel::onHintTimer()
 {
     requestCount();
-    if (m_loading)
+    if (m_loading) {
+        m_refreshWanted = true;   // see refresh()
         return;
+    }
     if (m_rows.size() <= kRefreshLimit) {
         refresh();
     } else if (m_atEnd) {

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void staleRepliesAreDropped();
     void statusEventsUpdateTheRightRows();
     void removedRowsDisappearOnRefresh();
+    void changeWhileLoadingIsNotLost();
     void dragOutCarriesSourceFiles();
 
 private:
@@ -350,6 +351,30 @@ void tst_DocumentModel::removedRowsDisappearOnRefresh()
     QVERIFY(restored.result().ok());
     QTRY_COMPARE_WITH_TIMEOUT(m_model->rowCount(), 5, 30'000);
     QCOMPARE(m_model->rowOfId(gone), 2);
+}
+
+void tst_DocumentModel::changeWhileLoadingIsNotLost()
+{
+    // The window opens a collection while documents are being added to it: the first batch is
+    // read, a document is committed, and the model hears of it before that batch arrives.
+    const qint64 fresh = onWorker([this] { return m_fx->catalog().createCollection(QStringLiteral("Fresh")).valueOr(-1); });
+    QVERIFY(fresh > 0);
+    QSignalSpy loaded(m_model.get(), &DocumentModel::loaded);
+    m_model->setCollection(fresh);
+    // The first query has run: its (empty) reply waits in this thread's event queue.
+    QVERIFY(m_fx->pools().io()->waitForDone(60'000));
+    QVERIFY(m_model->isBusy());
+    const bool added = onWorker([&] {
+        NewDocument d;
+        d.fileName = QStringLiteral("late.txt");
+        d.sourcePath = "/nonexistent/quire-late/late.txt";
+        return m_fx->catalog().addQueued(fresh, {d}).ok();
+    });
+    QVERIFY(added);
+    m_model->refresh();
+    QVERIFY(waitLoaded(loaded));
+    QTRY_COMPARE_WITH_TIMEOUT(m_model->rowCount(), 1, 30'000);
+    QCOMPARE(m_model->documentAt(0).fileName, QStringLiteral("late.txt"));
 }
 
 void tst_DocumentModel::dragOutCarriesSourceFiles()
