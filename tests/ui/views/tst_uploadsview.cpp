@@ -180,7 +180,7 @@ void tst_UiUploads::statusBarShowsUploadProgressAndTimeLeft()
     UploadFixture fx;
     QVERIFY(fx.isValid());
     CatalogService service(fx.catalog(), fx.pools());
-    UploadController uploads(fx.catalog(), fx.store(), fx.pools());
+    UploadController uploads(service, fx.store());
     QMainWindow window;   // in a status bar, as in the window
     window.resize(900, 300);
     auto *widget = new WorkStatusWidget(service, &window);
