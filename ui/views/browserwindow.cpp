@@ -190,6 +190,10 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Uploa
             }
             showMessage(tr("Finished adding documents; %n could not be added.", nullptr,
                            int(std::min<qint64>(result.totals.filesFailed, INT_MAX))) + example, 15000);
+        } else if (result.outcome == IngestResult::Outcome::Succeeded && job) {
+            // Replaces "Adding … to …": the list shows what was added.
+            const QString name = collectionName(job->collectionId());
+            showMessage(name.isEmpty() ? tr("Finished adding documents.") : tr("Finished adding to %1.").arg(name));
         }
     });
     connect(&m_service, &CatalogService::pausedChanged, this, &BrowserWindow::updateActions);
