@@ -246,6 +246,26 @@ private:
         deleteLater();
     }
 
+    // The head of an answer announcing declaredLength body bytes and the body that comes, handed
+    // to the kernel, then the end of the connection.
+    void cutShort()
+    {
+        QByteArray out = "HTTP/1.1 " + QByteArray::number(m_behaviour.status) + ' ' + reasonFor(m_behaviour.status)
+                         + "\r\n";
+        for (const auto &h : std::as_const(m_behaviour.headers))
+            out += h.first + ": " + h.second + "\r\n";
+        out += "Content-Length: " + QByteArray::number(m_behaviour.declaredLength) + "\r\n\r\n" + m_behaviour.body;
+        m_socket->write(out);
+        while (m_socket->bytesToWrite() > 0 && m_socket->waitForBytesWritten(5000)) {
+        }
+        m_phase = Phase::Ignoring;
+        if (m_behaviour.reset) {
+            resetConnection();
+            return;
+        }
+        m_socket->disconnectFromHost();
+    }
+
     void slowReadTick()
     {
         // With a limited read buffer, QAbstractSocket may stop watching the socket once its
@@ -344,6 +364,9 @@ private:
                 return;
             case Behaviour::Kind::RespondEarly:   // answered already (a request without a body)
                 m_phase = Phase::Stalled;
+                return;
+            case Behaviour::Kind::CutShort:
+                cutShort();
                 return;
             case Behaviour::Kind::SlowRead:
                 break;
@@ -585,6 +608,17 @@ FaultServer::Behaviour FaultServer::Behaviour::trickle(QByteArray method, int st
     b.trickleBytes = 1;
     b.trickleChunks = chunks;
     b.trickleIntervalMs = intervalMs;
+    return b;
+}
+
+FaultServer::Behaviour FaultServer::Behaviour::cutShort(QByteArray method, QByteArray pathContains, int status,
+                                                        QByteArray body, qint64 declaredLength, bool reset)
+{
+    Behaviour b = respond(std::move(method), status, std::move(body));
+    b.pathContains = std::move(pathContains);
+    b.kind = Kind::CutShort;
+    b.declaredLength = declaredLength;
+    b.reset = reset;
     return b;
 }
 

@@ -49,6 +49,9 @@ public:
             RespondEarly,   // answer status/headers/body (with "Connection: close") as soon as
                             // the headers are in, then read nothing more: a client that keeps
                             // sending stalls, one that stops closes the connection
+            CutShort,       // read the whole request, answer status/headers with a Content-Length
+                            // of declaredLength but only `body`, then close the connection (FIN),
+                            // or reset it (RST) when `reset` is set: a body that breaks off
         };
         QByteArray method;                  // "" = any
         QByteArray pathContains;            // "" = any path; else the request path must contain it
@@ -62,6 +65,8 @@ public:
         int trickleBytes = 1;
         int trickleChunks = 10;
         bool chunked = false;               // Respond/RespondEarly: the body in chunked encoding
+        qint64 declaredLength = 0;          // CutShort: the Content-Length announced
+        bool reset = false;                 // CutShort: end with RST instead of FIN
 
         static Behaviour respond(QByteArray method, int status, QByteArray body = {},
                                  QList<std::pair<QByteArray, QByteArray>> headers = {});
@@ -71,6 +76,10 @@ public:
         static Behaviour slowRead(QByteArray method, QByteArray pathContains, int bytes, int intervalMs);
         // Trickle: `status` with a body of `chunks` single bytes, one every intervalMs.
         static Behaviour trickle(QByteArray method, int status, int chunks, int intervalMs);
+        // CutShort to `method` on paths containing pathContains: `status` announcing a body of
+        // declaredLength bytes, of which only `body` comes before the connection ends.
+        static Behaviour cutShort(QByteArray method, QByteArray pathContains, int status, QByteArray body,
+                                  qint64 declaredLength, bool reset = false);
     };
 
     struct Seen
