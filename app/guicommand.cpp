@@ -126,8 +126,7 @@ public:
         ::close(g_signalSockets[1]);
         g_signalSockets[0] = g_signalSockets[1] = -1;
     }
-    TerminationSignals(const TerminationSignals &) = delete;
-    TerminationSignals &operator=(const TerminationSignals &) = delete;
+    Q_DISABLE_COPY(TerminationSignals)
 
 private:
     std::optional<QSocketNotifier> m_notifier;

@@ -17,8 +17,7 @@ class CatalogServers final
 public:
     CatalogServers() = default;
     ~CatalogServers();
-    CatalogServers(const CatalogServers &) = delete;
-    CatalogServers &operator=(const CatalogServers &) = delete;
+    Q_DISABLE_COPY(CatalogServers)
 
     // Adds a "backend" column with the three rows (for initTestCase_data() or a *_data() slot).
     static void addBackendRows();

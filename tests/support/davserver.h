@@ -37,8 +37,7 @@ public:
     DavServer();                            // plain http, HTTP/1.1 only
     explicit DavServer(Options options);
     ~DavServer();
-    DavServer(const DavServer &) = delete;
-    DavServer &operator=(const DavServer &) = delete;
+    Q_DISABLE_COPY(DavServer)
 
     static QString apacheBinary();          // /usr/sbin/apache2 (or $QUIRE_APACHE2)
     static QString modulesDir();            // /usr/lib/apache2/modules

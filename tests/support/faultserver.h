@@ -102,8 +102,7 @@ public:
     FaultServer();                          // plain http
     explicit FaultServer(Options options);
     ~FaultServer();
-    FaultServer(const FaultServer &) = delete;
-    FaultServer &operator=(const FaultServer &) = delete;
+    Q_DISABLE_COPY(FaultServer)
 
     quint16 port() const;
     QUrl url() const;                       // http(s)://127.0.0.1:<port>/

@@ -25,8 +25,7 @@ class ProxyServer final
 public:
     ProxyServer();
     ~ProxyServer();
-    ProxyServer(const ProxyServer &) = delete;
-    ProxyServer &operator=(const ProxyServer &) = delete;
+    Q_DISABLE_COPY(ProxyServer)
 
     static bool available();                // Apache with mod_proxy_connect and mod_proxy_http
     static QString unavailableReason();     // "" when available

@@ -37,8 +37,7 @@ public:
             m_pointers.push_back(s.data());
         m_pointers.push_back(nullptr);
     }
-    CStrings(const CStrings &) = delete;
-    CStrings &operator=(const CStrings &) = delete;
+    Q_DISABLE_COPY(CStrings)
 
     char *const *data() const { return m_pointers.data(); }
 

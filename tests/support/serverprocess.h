@@ -59,8 +59,7 @@ bool checkDatabaseName(const QString &name, QString *error);
 class ServerProcess
 {
 public:
-    ServerProcess(const ServerProcess &) = delete;
-    ServerProcess &operator=(const ServerProcess &) = delete;
+    Q_DISABLE_COPY(ServerProcess)
 
     const QString &error() const { return m_error; }
     int port() const { return m_port; }

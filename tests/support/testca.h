@@ -37,8 +37,7 @@ class TestCa final
 public:
     TestCa();
     ~TestCa();
-    TestCa(const TestCa &) = delete;
-    TestCa &operator=(const TestCa &) = delete;
+    Q_DISABLE_COPY(TestCa)
 
     static QString opensslBinary();         // openssl from PATH (or $QUIRE_OPENSSL)
     static bool available();

@@ -37,8 +37,7 @@ class ScopedEnv final
 public:
     ScopedEnv() = default;
     ~ScopedEnv();
-    ScopedEnv(const ScopedEnv &) = delete;
-    ScopedEnv &operator=(const ScopedEnv &) = delete;
+    Q_DISABLE_COPY(ScopedEnv)
     void set(const char *name, const QByteArray &value);
 
 private:

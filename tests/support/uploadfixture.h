@@ -27,8 +27,7 @@ class UploadFixture final
 public:
     explicit UploadFixture(const QString &catalogLocation = {});
     ~UploadFixture();
-    UploadFixture(const UploadFixture &) = delete;
-    UploadFixture &operator=(const UploadFixture &) = delete;
+    Q_DISABLE_COPY(UploadFixture)
 
     bool isValid() const { return m_ok; }
     QString dir() const { return m_dir.path(); }

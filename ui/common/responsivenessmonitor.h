@@ -77,8 +77,7 @@ public:
     public:
         explicit Activity(const char *name);
         ~Activity();
-        Activity(const Activity &) = delete;
-        Activity &operator=(const Activity &) = delete;
+        Q_DISABLE_COPY(Activity)
 
     private:
         const char *m_name;

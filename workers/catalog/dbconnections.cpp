@@ -173,8 +173,7 @@ struct ThreadConnections
     std::vector<ThreadConnection> list;   // usually one entry: one catalog per thread
 
     ThreadConnections() = default;
-    ThreadConnections(const ThreadConnections &) = delete;
-    ThreadConnections &operator=(const ThreadConnections &) = delete;
+    Q_DISABLE_COPY(ThreadConnections)
     ~ThreadConnections()
     {
         for (ThreadConnection &c : list)

@@ -100,8 +100,7 @@ class Transaction final
 public:
     Transaction(QSqlDatabase db, QString what);
     ~Transaction();
-    Transaction(const Transaction &) = delete;
-    Transaction &operator=(const Transaction &) = delete;
+    Q_DISABLE_COPY(Transaction)
 
     bool ok() const { return m_active; }
     const QString &error() const { return m_error; }

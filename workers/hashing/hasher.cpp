@@ -56,8 +56,7 @@ struct ThreadState
         if (buffer)
             ::operator delete[](buffer, std::align_val_t(kBufferAlignment));
     }
-    ThreadState(const ThreadState &) = delete;
-    ThreadState &operator=(const ThreadState &) = delete;
+    Q_DISABLE_COPY(ThreadState)
 
     char *readBuffer()
     {
@@ -97,8 +96,7 @@ public:
         m_state->busy = true;
     }
     ~StateLease() { m_state->busy = false; }
-    StateLease(const StateLease &) = delete;
-    StateLease &operator=(const StateLease &) = delete;
+    Q_DISABLE_COPY(StateLease)
 
     ThreadState *operator->() const { return m_state; }
 

@@ -72,8 +72,7 @@ class Sha256 final
 public:
     Sha256();
     ~Sha256();
-    Sha256(const Sha256 &) = delete;
-    Sha256 &operator=(const Sha256 &) = delete;
+    Q_DISABLE_COPY(Sha256)
 
     void addData(QByteArrayView data);
     // 64 lowercase hex digits of everything added so far; the object starts over afterwards.

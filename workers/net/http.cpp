@@ -258,8 +258,7 @@ struct ThreadMulti
         curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 16L);
     }
     ~ThreadMulti() { curl_multi_cleanup(multi); }
-    ThreadMulti(const ThreadMulti &) = delete;
-    ThreadMulti &operator=(const ThreadMulti &) = delete;
+    Q_DISABLE_COPY(ThreadMulti)
 };
 
 thread_local ThreadMulti *t_multi = nullptr;

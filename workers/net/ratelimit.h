@@ -19,8 +19,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit RateLimiter(qint64 bytesPerSecond = 0);
-    RateLimiter(const RateLimiter &) = delete;
-    RateLimiter &operator=(const RateLimiter &) = delete;
+    Q_DISABLE_COPY(RateLimiter)
 
     // 0 or less: unlimited.
     void setRate(qint64 bytesPerSecond);

@@ -84,8 +84,7 @@ public:
     ~NativeFile();
     NativeFile(NativeFile &&other) noexcept;
     NativeFile &operator=(NativeFile &&other) noexcept;
-    NativeFile(const NativeFile &) = delete;
-    NativeFile &operator=(const NativeFile &) = delete;
+    Q_DISABLE_COPY(NativeFile)
 
     // Opens nativePath read-only. The error is strerror text ("No such file or directory").
     static Result<NativeFile> open(const QByteArray &nativePath, OpenMode mode = OpenMode::Blocking);
@@ -122,8 +121,7 @@ class NativeDir final
 public:
     NativeDir() = default;
     ~NativeDir();
-    NativeDir(const NativeDir &) = delete;
-    NativeDir &operator=(const NativeDir &) = delete;
+    Q_DISABLE_COPY(NativeDir)
 
     // Opens a directory for listing; the error is strerror text.
     Status open(const QByteArray &nativePath);
