@@ -178,23 +178,24 @@ QString fileTypeReason(FileType type)
 // ---------------------------------------------------------------------------------------------
 namespace {
 
+FileType typeOf(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return FileType::Regular;
+    case S_IFDIR: return FileType::Directory;
+    case S_IFLNK: return FileType::Symlink;
+    case S_IFIFO: return FileType::Fifo;
+    case S_IFSOCK: return FileType::Socket;
+    case S_IFCHR: return FileType::CharDevice;
+    case S_IFBLK: return FileType::BlockDevice;
+    default: return FileType::Other;
+    }
+}
+
 FileStat fromStat(const struct stat &st)
 {
     FileStat s;
-    if (S_ISREG(st.st_mode))
-        s.type = FileType::Regular;
-    else if (S_ISDIR(st.st_mode))
-        s.type = FileType::Directory;
-    else if (S_ISLNK(st.st_mode))
-        s.type = FileType::Symlink;
-    else if (S_ISFIFO(st.st_mode))
-        s.type = FileType::Fifo;
-    else if (S_ISSOCK(st.st_mode))
-        s.type = FileType::Socket;
-    else if (S_ISCHR(st.st_mode))
-        s.type = FileType::CharDevice;
-    else if (S_ISBLK(st.st_mode))
-        s.type = FileType::BlockDevice;
+    s.type = typeOf(st.st_mode);
     s.size = st.st_size;
 #  ifdef Q_OS_DARWIN
     // macOS names the nanosecond times st_mtimespec / st_ctimespec.

@@ -1,6 +1,7 @@
 #include "remotes/remotelocal.h"
 
 #include "hashing/hasher.h"
+#include "platform/durablefs.h"
 #include "remotes/remotetransport.h"
 
 #include <QCoreApplication>
@@ -12,15 +13,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <utility>
-
-#ifdef Q_OS_WIN
-#  include <io.h>
-#else
-#  include <fcntl.h>
-#  include <unistd.h>
-#endif
 
 namespace quire {
 
@@ -44,69 +37,6 @@ std::optional<QByteArray> hashFile(const QByteArray &path, qint64 expectSize, Up
     if (expectSize >= 0 && h.size != expectSize)
         return QByteArray();
     return h.sha256;
-}
-
-// Moves from -> to unless `to` exists. 0 on success, else an errno value (EEXIST: taken).
-int renameNoReplace(const QByteArray &from, const QByteArray &to)
-{
-#ifdef Q_OS_WIN
-    // MoveFileEx without MOVEFILE_REPLACE_EXISTING (what QFile::rename uses) never replaces.
-    if (QFile::rename(qtPath(from), qtPath(to)))
-        return 0;
-    return QFile::exists(qtPath(to)) ? EEXIST : EIO;
-#else
-#  if defined(Q_OS_LINUX) && defined(RENAME_NOREPLACE)
-    if (::renameat2(AT_FDCWD, from.constData(), AT_FDCWD, to.constData(), RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno == EEXIST)
-        return EEXIST;
-    // EINVAL/ENOSYS: the file system cannot do it atomically; fall through to link().
-#  endif
-    if (::link(from.constData(), to.constData()) == 0) {
-        ::unlink(from.constData());
-        return 0;
-    }
-    if (errno == EEXIST)
-        return EEXIST;
-    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EXDEV)
-        return errno;
-    // No hard links (FAT, some network shares): check, then rename. Not atomic, but the best
-    // such a file system allows.
-    if (statPath(to, false))
-        return EEXIST;
-    return std::rename(from.constData(), to.constData()) == 0 ? 0 : errno;
-#endif
-}
-
-// Makes what was written to the open file durable. 0 or an errno value.
-int syncFile(QFile &file)
-{
-#if defined(Q_OS_WIN)
-    return ::_commit(file.handle()) == 0 ? 0 : errno;   // FlushFileBuffers
-#elif defined(Q_OS_DARWIN)
-    // fsync() on macOS does not flush the drive's cache; F_FULLFSYNC does (not on every file
-    // system: then fsync is the best there is).
-    if (::fcntl(file.handle(), F_FULLFSYNC) == 0)
-        return 0;
-    return ::fsync(file.handle()) == 0 ? 0 : errno;
-#else
-    return ::fsync(file.handle()) == 0 ? 0 : errno;
-#endif
-}
-
-// Makes a new name in dir durable (POSIX: fsync the folder). Windows (NTFS) journals the
-// rename itself and cannot open a folder as a file: nothing to do there.
-void syncFolder(const QByteArray &dir)
-{
-#ifdef Q_OS_WIN
-    Q_UNUSED(dir);
-#else
-    const int fd = ::open(dir.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-#endif
 }
 
 // The permissions of a stored copy: the source's own bits (a private 0600 file stays private,
