@@ -20,6 +20,8 @@
 namespace quire {
 
 class Catalog;
+struct Document;
+struct UploadItem;
 class Pools;
 class SessionStore;
 
@@ -120,6 +122,10 @@ private:
 
 // Where secrets come from: called on a worker thread for a profile that needsSecret(). The
 // default reads $QUIRE_PASSWORD, then the keychain (credentials.h).
+// What a remote is given to upload the document doc of the collection collectionName, with what
+// an interrupted upload of it left (the catalog's record, empty for a fresh start).
+UploadItem uploadItemFor(const Document &doc, const QString &collectionName, const QByteArray &resumeState = {});
+
 using SecretProvider = std::function<Result<QString>(const RemoteProfile &profile)>;
 
 // Uploads the pending (`hashed`) documents in a scope to their collections' remotes.

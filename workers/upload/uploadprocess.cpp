@@ -15,6 +15,12 @@
 
 namespace quire {
 
+UploadItem uploadItemFor(const Document &doc, const QString &collectionName, const QByteArray &resumeState)
+{
+    return {.documentId = doc.id, .collection = collectionName, .fileName = doc.fileName, .sourcePath = doc.sourcePath,
+            .size = doc.size, .mtimeMs = doc.mtimeMs, .sha256 = doc.sha256, .resumeState = resumeState};
+}
+
 using namespace uploadjob;
 
 // The messages are UploadJob's (tr() context quire::UploadJob): Shared is its state.
@@ -388,17 +394,8 @@ void UploadJob::Shared::process(Work work)
         return;
     }
 
-    UploadItem item;
-    auto refreshItem = [&] {
-        item.documentId = doc.id;
-        item.collection = target.collectionName;
-        item.fileName = doc.fileName;
-        item.sourcePath = doc.sourcePath;
-        item.size = doc.size;
-        item.mtimeMs = doc.mtimeMs;
-        item.sha256 = doc.sha256;
-    };
-    refreshItem();
+    UploadItem item = uploadItemFor(doc, target.collectionName);
+    auto refreshItem = [&] { item = uploadItemFor(doc, target.collectionName, item.resumeState); };
     // The source changed since it was hashed: hash it again (the catalog gets the new hash and
     // item the new values). False when the document is done with here (stopped, or failed).
     auto hashAgain = [&](Remote *remote) {
