@@ -91,6 +91,30 @@ QString text(QXmlStreamReader &r)
     return r.readElementText(QXmlStreamReader::SkipChildElements);
 }
 
+// A child element read as text into a QString member, trimmed or as sent.
+enum class Trim { No, Yes };
+template <typename T>
+struct TextField
+{
+    const char *name;
+    QString T::*member;
+    Trim trim;
+};
+
+// Reads the element `name` the reader is at into value when fields lists it; false otherwise.
+template <typename T, std::size_t N>
+bool readTextField(QXmlStreamReader &r, QStringView name, T &value, const TextField<T> (&fields)[N])
+{
+    for (const TextField<T> &f : fields) {
+        if (name == QLatin1String(f.name)) {
+            const QString t = text(r);
+            value.*f.member = f.trim == Trim::Yes ? t.trimmed() : t;
+            return true;
+        }
+    }
+    return false;
+}
+
 std::optional<qint64> toInteger(const QString &s)
 {
     bool ok = false;
@@ -108,29 +132,26 @@ std::optional<bool> toBool(const QString &s)
     return std::nullopt;
 }
 
+constexpr TextField<Error> kErrorTexts[] = {
+    {"Code", &Error::code, Trim::Yes},
+    {"Message", &Error::message, Trim::No},
+    {"RequestId", &Error::requestId, Trim::Yes},
+    {"Resource", &Error::resource, Trim::No},
+    {"BucketName", &Error::bucketName, Trim::No},
+    {"Key", &Error::key, Trim::No},
+    {"RequestTime", &Error::requestTime, Trim::Yes},
+    {"ServerTime", &Error::serverTime, Trim::Yes},
+};
+
 // Reads the children of the <Error> element the reader is at.
 Error readError(QXmlStreamReader &r)
 {
     Error e;
     while (r.readNextStartElement()) {
         const QString name = r.name().toString();
-        if (name == QLatin1String("Code")) {
-            e.code = text(r).trimmed();
-        } else if (name == QLatin1String("Message")) {
-            e.message = text(r);
-        } else if (name == QLatin1String("RequestId")) {
-            e.requestId = text(r).trimmed();
-        } else if (name == QLatin1String("Resource")) {
-            e.resource = text(r);
-        } else if (name == QLatin1String("BucketName")) {
-            e.bucketName = text(r);
-        } else if (name == QLatin1String("Key")) {
-            e.key = text(r);
-        } else if (name == QLatin1String("RequestTime")) {
-            e.requestTime = text(r).trimmed();
-        } else if (name == QLatin1String("ServerTime")) {
-            e.serverTime = text(r).trimmed();
-        } else if (name == QLatin1String("MaxAllowedSkewMilliseconds")) {
+        if (readTextField(r, name, e, kErrorTexts))
+            continue;
+        if (name == QLatin1String("MaxAllowedSkewMilliseconds")) {
             e.maxAllowedSkewMs = toInteger(text(r)).value_or(-1);
         } else if (e.fields.size() < kMaxErrorFields && !e.fields.contains(name)) {
             e.fields.insert(name, text(r).left(kMaxErrorFieldChars));
@@ -340,6 +361,11 @@ Result<Error> parseError(QByteArrayView body)
 
 namespace {
 
+constexpr TextField<Part> kPartTexts[] = {
+    {"ETag", &Part::etag, Trim::Yes},
+    {"ChecksumSHA256", &Part::checksumSha256, Trim::Yes},
+};
+
 // One <Part> of a ListPartsResult.
 Part readPart(QXmlStreamReader &r, QString &problem)
 {
@@ -354,8 +380,6 @@ Part readPart(QXmlStreamReader &r, QString &problem)
             else
                 p.partNumber = int(*n);
             sawNumber = true;
-        } else if (field == QLatin1String("ETag")) {
-            p.etag = text(r).trimmed();
         } else if (field == QLatin1String("Size")) {
             const auto n = toInteger(text(r));
             if (!n || *n < 0)
@@ -363,10 +387,8 @@ Part readPart(QXmlStreamReader &r, QString &problem)
             else
                 p.size = *n;
             sawSize = true;
-        } else if (field == QLatin1String("ChecksumSHA256")) {
-            p.checksumSha256 = text(r).trimmed();
         } else {
-            return false;
+            return readTextField(r, field, p, kPartTexts);
         }
         return true;
     });
@@ -375,20 +397,21 @@ Part readPart(QXmlStreamReader &r, QString &problem)
     return p;
 }
 
+constexpr TextField<MultipartUpload> kUploadTexts[] = {
+    {"Key", &MultipartUpload::key, Trim::No},
+    {"UploadId", &MultipartUpload::uploadId, Trim::Yes},
+};
+
 // One <Upload> of a ListMultipartUploadsResult.
 MultipartUpload readUpload(QXmlStreamReader &r, QString &problem)
 {
     MultipartUpload u;
     readChildren(r, problem, [&](QStringView field) {
-        if (field == QLatin1String("Key"))
-            u.key = text(r);
-        else if (field == QLatin1String("UploadId"))
-            u.uploadId = text(r).trimmed();
-        else if (field == QLatin1String("Initiated"))
+        if (field == QLatin1String("Initiated")) {
             u.initiated = parseTime(text(r));
-        else
-            return false;
-        return true;
+            return true;
+        }
+        return readTextField(r, field, u, kUploadTexts);
     });
     if (!r.hasError() && (u.key.isEmpty() || u.uploadId.isEmpty()))
         problem = Tr::tr("an Upload without Key or UploadId");
@@ -407,23 +430,31 @@ void readEntry(QXmlStreamReader &r, QList<Entry> &list, const char *full, QStrin
         list.append(read(r, problem));
 }
 
+constexpr TextField<InitiateMultipartUploadResult> kInitiateTexts[] = {
+    {"Bucket", &InitiateMultipartUploadResult::bucket, Trim::No},
+    {"Key", &InitiateMultipartUploadResult::key, Trim::No},
+    {"UploadId", &InitiateMultipartUploadResult::uploadId, Trim::Yes},
+};
+
+constexpr TextField<ListMultipartUploadsResult> kListUploadsTexts[] = {
+    {"NextKeyMarker", &ListMultipartUploadsResult::nextKeyMarker, Trim::No},
+    {"NextUploadIdMarker", &ListMultipartUploadsResult::nextUploadIdMarker, Trim::Yes},
+};
+
+constexpr TextField<CompleteMultipartUploadResult> kCompleteTexts[] = {
+    {"Location", &CompleteMultipartUploadResult::location, Trim::Yes},
+    {"Bucket", &CompleteMultipartUploadResult::bucket, Trim::No},
+    {"Key", &CompleteMultipartUploadResult::key, Trim::No},
+    {"ETag", &CompleteMultipartUploadResult::etag, Trim::Yes},
+};
+
 } // namespace
 
 Parsed<InitiateMultipartUploadResult> parseInitiateMultipartUpload(QByteArrayView body)
 {
     using V = InitiateMultipartUploadResult;
     return parse<V>(body, QStringLiteral("InitiateMultipartUploadResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
-        readChildren(r, problem, [&](QStringView name) {
-            if (name == QLatin1String("Bucket"))
-                v.bucket = text(r);
-            else if (name == QLatin1String("Key"))
-                v.key = text(r);
-            else if (name == QLatin1String("UploadId"))
-                v.uploadId = text(r).trimmed();
-            else
-                return false;
-            return true;
-        });
+        readChildren(r, problem, [&](QStringView name) { return readTextField(r, name, v, kInitiateTexts); });
         if (!r.hasError() && v.uploadId.isEmpty())
             problem = Tr::tr("no UploadId in InitiateMultipartUploadResult");
     });
@@ -469,12 +500,8 @@ Parsed<ListMultipartUploadsResult> parseListMultipartUploads(QByteArrayView body
                           readUpload);
             } else if (name == QLatin1String("IsTruncated")) {
                 readTruncated(r, v.isTruncated, problem);
-            } else if (name == QLatin1String("NextKeyMarker")) {
-                v.nextKeyMarker = text(r);
-            } else if (name == QLatin1String("NextUploadIdMarker")) {
-                v.nextUploadIdMarker = text(r).trimmed();
             } else {
-                return false;
+                return readTextField(r, name, v, kListUploadsTexts);
             }
             return true;
         });
@@ -487,19 +514,7 @@ Parsed<CompleteMultipartUploadResult> parseCompleteMultipartUpload(QByteArrayVie
 {
     using V = CompleteMultipartUploadResult;
     return parse<V>(body, QStringLiteral("CompleteMultipartUploadResult"), [](QXmlStreamReader &r, V &v, QString &problem) {
-        readChildren(r, problem, [&](QStringView name) {
-            if (name == QLatin1String("Location"))
-                v.location = text(r).trimmed();
-            else if (name == QLatin1String("Bucket"))
-                v.bucket = text(r);
-            else if (name == QLatin1String("Key"))
-                v.key = text(r);
-            else if (name == QLatin1String("ETag"))
-                v.etag = text(r).trimmed();
-            else
-                return false;
-            return true;
-        });
+        readChildren(r, problem, [&](QStringView name) { return readTextField(r, name, v, kCompleteTexts); });
     });
 }
 

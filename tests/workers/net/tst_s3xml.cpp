@@ -1,7 +1,7 @@
 // ctest-labels: uploads
 // The S3 XML documents (workers/net/s3xml.h): S3's own sample answers, real error bodies, the
 // CompleteMultipartUpload body, and malformed or hostile input.
-// Sources of the sample documents:
+// The sample documents are in tests/workers/net/data/ (s3-*.xml). Their sources:
 //  - S3 API reference examples: CreateMultipartUpload (InitiateMultipartUploadResult),
 //    ListParts, ListMultipartUploads (as kept in boto/botocore
 //    tests/unit/response_parsing/xml/responses/s3-list-multipart-uploads#2.xml),
@@ -14,6 +14,7 @@
 
 #include "net/s3xml.h"
 
+#include <QFile>
 #include <QTest>
 #include <QTimeZone>
 #include <QXmlStreamReader>
@@ -30,113 +31,20 @@ QDateTime utc(int y, int mo, int d, int h, int mi, int s)
     return QDateTime(QDate(y, mo, d), QTime(h, mi, s), QTimeZone::utc());
 }
 
-const QByteArray kInitiate = R"(<?xml version="1.0" encoding="UTF-8"?>
-<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Bucket>example-bucket</Bucket>
-  <Key>example-object</Key>
-  <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>
-</InitiateMultipartUploadResult>)";
+// A sample document of tests/workers/net/data/, as it is in the file.
+QByteArray sample(const char *name)
+{
+    QFile f(QStringLiteral(QUIRE_TESTS_DIR "/workers/net/data/") + QLatin1String(name));
+    if (!f.open(QIODevice::ReadOnly))
+        qFatal("cannot read %s", qPrintable(f.fileName()));
+    return f.readAll();
+}
 
-const QByteArray kListParts = R"(<?xml version="1.0" encoding="UTF-8"?>
-<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Bucket>example-bucket</Bucket>
-  <Key>example-object</Key>
-  <UploadId>XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA</UploadId>
-  <Initiator>
-      <ID>arn:aws:iam::111122223333:user/some-user-11116a31-17b5-4fb7-9df5-b288870f11xx</ID>
-      <DisplayName>umat-user-11116a31-17b5-4fb7-9df5-b288870f11xx</DisplayName>
-  </Initiator>
-  <Owner>
-    <ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID>
-    <DisplayName>someName</DisplayName>
-  </Owner>
-  <StorageClass>STANDARD</StorageClass>
-  <PartNumberMarker>1</PartNumberMarker>
-  <NextPartNumberMarker>3</NextPartNumberMarker>
-  <MaxParts>2</MaxParts>
-  <IsTruncated>true</IsTruncated>
-  <Part>
-    <PartNumber>2</PartNumber>
-    <LastModified>2010-11-10T20:48:34.000Z</LastModified>
-    <ETag>"7778aef83f66abc1fa1e8477f296d394"</ETag>
-    <Size>10485760</Size>
-  </Part>
-  <Part>
-    <PartNumber>3</PartNumber>
-    <LastModified>2010-11-10T20:48:33.000Z</LastModified>
-    <ETag>"aaaa18db4cc2f85cedef654fccc4a4x8"</ETag>
-    <Size>10485760</Size>
-  </Part>
-</ListPartsResult>)";
-
-const QByteArray kListUploads = R"(<?xml version="1.0" encoding="UTF-8"?>
-<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Bucket>bucket</Bucket>
-  <KeyMarker></KeyMarker>
-  <UploadIdMarker></UploadIdMarker>
-  <NextKeyMarker>my-movie.m2ts</NextKeyMarker>
-  <NextUploadIdMarker>YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ</NextUploadIdMarker>
-  <MaxUploads>3</MaxUploads>
-  <IsTruncated>true</IsTruncated>
-  <Upload>
-    <Key>my-divisor</Key>
-    <UploadId>XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5nIG11Y2ggbHVjaw</UploadId>
-    <Initiator>
-      <ID>arn:aws:iam::111122223333:user/user1-11111a31-17b5-4fb7-9df5-b111111f13de</ID>
-      <DisplayName>user1-11111a31-17b5-4fb7-9df5-b111111f13de</DisplayName>
-    </Initiator>
-    <Owner>
-      <ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID>
-      <DisplayName>OwnerDisplayName</DisplayName>
-    </Owner>
-    <StorageClass>STANDARD</StorageClass>
-    <Initiated>2010-11-10T20:48:33.000Z</Initiated>  
-  </Upload>
-  <Upload>
-    <Key>my-movie.m2ts</Key>
-    <UploadId>VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>
-    <Initiator>
-      <ID>b1d16700c70b0b05597d7acd6a3f92be</ID>
-      <DisplayName>InitiatorDisplayName</DisplayName>
-    </Initiator>
-    <Owner>
-      <ID>b1d16700c70b0b05597d7acd6a3f92be</ID>
-      <DisplayName>OwnerDisplayName</DisplayName>
-    </Owner>
-    <StorageClass>STANDARD</StorageClass>
-    <Initiated>2010-11-10T20:48:33.000Z</Initiated>
-  </Upload>
-  <Upload>
-    <Key>my-movie.m2ts</Key>
-    <UploadId>YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ</UploadId>
-    <Initiator>
-      <ID>arn:aws:iam::444455556666:user/user1-22222a31-17b5-4fb7-9df5-b222222f13de</ID>
-      <DisplayName>user1-22222a31-17b5-4fb7-9df5-b222222f13de</DisplayName>
-    </Initiator>
-    <Owner>
-      <ID>b1d16700c70b0b05597d7acd6a3f92be</ID>
-      <DisplayName>OwnerDisplayName</DisplayName>
-    </Owner>
-    <StorageClass>STANDARD</StorageClass>
-    <Initiated>2010-11-10T20:49:33.000Z</Initiated>
-  </Upload>
-</ListMultipartUploadsResult>)";
-
-const QByteArray kComplete = R"(<?xml version="1.0" encoding="UTF-8"?>
-<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Location>http://Example-Bucket.s3.amazonaws.com/Example-Object</Location>
-  <Bucket>Example-Bucket</Bucket>
-  <Key>Example-Object</Key>
-  <ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag>
-</CompleteMultipartUploadResult>)";
-
-const QByteArray kCompleteFailed = R"(<?xml version="1.0" encoding="UTF-8"?>
-<Error>
-  <Code>InternalError</Code>
-  <Message>We encountered an internal error. Please try again.</Message>
-  <RequestId>656c76696e6727732072657175657374</RequestId>
-  <HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg==</HostId>
-</Error>)";
+const QByteArray kInitiate = sample("s3-initiate-multipart-upload.xml");
+const QByteArray kListParts = sample("s3-list-parts.xml");
+const QByteArray kListUploads = sample("s3-list-multipart-uploads.xml");
+const QByteArray kComplete = sample("s3-complete-multipart-upload.xml");
+const QByteArray kCompleteFailed = sample("s3-complete-multipart-upload-error.xml");
 
 // A ListPartsResult with n parts numbered 1..n.
 QByteArray manyParts(int n)
@@ -278,20 +186,7 @@ private slots:
         QCOMPARE(r.uploads[2].initiated, utc(2010, 11, 10, 20, 49, 33));
 
         // boto/botocore .../responses/s3-list-multipart-uploads.xml: only common prefixes.
-        const auto prefixes = parseListMultipartUploads(R"(<?xml version="1.0" encoding="UTF-8"?>
-<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Bucket>botocoretest1374528673-218</Bucket>
-  <KeyMarker></KeyMarker>
-  <UploadIdMarker></UploadIdMarker>
-  <NextKeyMarker></NextKeyMarker>
-  <NextUploadIdMarker></NextUploadIdMarker>
-  <Delimiter>/</Delimiter>
-  <Prefix>foo</Prefix>
-  <MaxUploads>1000</MaxUploads>
-  <IsTruncated>false</IsTruncated>
-  <CommonPrefixes><Prefix>foo/</Prefix></CommonPrefixes>
-  <CommonPrefixes><Prefix>foobar/</Prefix></CommonPrefixes>
-</ListMultipartUploadsResult>)");
+        const auto prefixes = parseListMultipartUploads(sample("s3-list-multipart-uploads-prefixes.xml"));
         QVERIFY2(prefixes.ok(), qPrintable(prefixes.failure));
         QVERIFY(prefixes.value->uploads.isEmpty());
         QCOMPARE(prefixes.value->isTruncated, false);
@@ -361,13 +256,7 @@ private slots:
     void errors()
     {
         // boto/botocore tests/unit/response_parsing/xml/errors/s3-create-bucket.xml
-        const auto owned = parseError(R"(<Error>
-  <Code>BucketAlreadyOwnedByYou</Code>
-  <Message>Your previous request to create the named bucket succeeded and you already own it.</Message>
-  <BucketName>garnaat-pdx</BucketName>
-  <RequestId>96380E1CB938DDF7</RequestId>
-  <HostId>uCyKZYcyp+7qYdvAcvwQueBs6VdfDURJZTrhTjc3gTfsqaWjC2n532mPb0P+ZQ4Q</HostId>
-</Error>)");
+        const auto owned = parseError(sample("s3-create-bucket-error.xml"));
         QVERIFY2(owned.ok(), qPrintable(owned.error()));
         QCOMPARE(owned->code, QStringLiteral("BucketAlreadyOwnedByYou"));
         QCOMPARE(owned->bucketName, QStringLiteral("garnaat-pdx"));
