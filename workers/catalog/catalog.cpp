@@ -44,6 +44,26 @@ Result<std::optional<Collection>> collectionWhere(ConnectionManager &connections
     return readFirst(*q, readCollection);
 }
 
+// A read on the calling thread's connection: `from` (its SELECT … FROM) for the rows that meet
+// every one of `conditions` and, when collectionId > 0, are in that collection; then `rest`
+// (its ORDER BY or GROUP BY).
+Result<QSqlQuery> selectInCollection(ConnectionManager &connections, const QString &from, QStringList conditions,
+                                     qint64 collectionId, QLatin1StringView rest, const QString &what)
+{
+    Result<QSqlDatabase> db = connections.database();
+    if (!db)
+        return Result<QSqlQuery>::failure(db.error());
+    QVariantList values;
+    if (collectionId > 0) {
+        conditions.append(QStringLiteral("collection_id = ?"));
+        values.append(qlonglong(collectionId));
+    }
+    QString sql = from;
+    if (!conditions.isEmpty())
+        sql += QLatin1StringView(" WHERE ") + conditions.join(QLatin1StringView(" AND "));
+    return select(*db, sql + rest, values, what);
+}
+
 } // namespace
 
 Catalog::Catalog(CatalogConfig config)
@@ -354,19 +374,11 @@ Result<QList<Document>> Catalog::unfinishedHashingOnce(qint64 collectionId)
 {
     using R = Result<QList<Document>>;
     const QString what = Tr::tr("Could not list the documents waiting to be hashed");
-    Result<QSqlDatabase> db = m_connections->database();
-    if (!db)
-        return R::failure(db.error());
     // Only this machine's: another machine's source paths name files there.
-    QString sql = QStringLiteral("SELECT %1 FROM documents WHERE status IN (%2) AND %3")
-                          .arg(kDocColumns, statusList({DocStatus::Queued, DocStatus::Hashing}), thisMachineCondition());
-    QVariantList values;
-    if (collectionId > 0) {
-        sql += QLatin1StringView(" AND collection_id = ?");
-        values.append(qlonglong(collectionId));
-    }
-    sql += QLatin1StringView(" ORDER BY id");
-    Result<QSqlQuery> q = select(*db, sql, values, what);
+    const QStringList conditions{QStringLiteral("status IN (%1)").arg(statusList({DocStatus::Queued, DocStatus::Hashing})),
+                                 thisMachineCondition()};
+    Result<QSqlQuery> q = selectInCollection(*m_connections, QStringLiteral("SELECT %1 FROM documents").arg(kDocColumns),
+                                             conditions, collectionId, QLatin1StringView(" ORDER BY id"), what);
     if (!q)
         return R::failure(q.error());
     return readAll(*q, readDocument, what);
@@ -454,17 +466,8 @@ Result<QHash<DocStatus, qint64>> Catalog::statusCountsOnce(qint64 collectionId)
 {
     using R = Result<QHash<DocStatus, qint64>>;
     const QString what = Tr::tr("Could not count documents by status");
-    Result<QSqlDatabase> db = m_connections->database();
-    if (!db)
-        return R::failure(db.error());
-    QString sql = QStringLiteral("SELECT status, COUNT(*) FROM documents");
-    QVariantList values;
-    if (collectionId > 0) {
-        sql += QLatin1StringView(" WHERE collection_id = ?");
-        values.append(qlonglong(collectionId));
-    }
-    sql += QLatin1StringView(" GROUP BY status");
-    Result<QSqlQuery> q = select(*db, sql, values, what);
+    Result<QSqlQuery> q = selectInCollection(*m_connections, QStringLiteral("SELECT status, COUNT(*) FROM documents"), {},
+                                             collectionId, QLatin1StringView(" GROUP BY status"), what);
     if (!q)
         return R::failure(q.error());
     // Every status is present, zero when there is none, so callers need no contains() checks.

@@ -15,9 +15,14 @@ class BackendTests : public QObject
 {
 protected:
     // A new, empty catalog location on `backend` ("sqlite", "postgres" or "mariadb"); "" with
-    // *skip set when its server is not installed, or *fail when it could not be started.
+    // *skip set when its server is not installed, or *fail when it could not be started (or the
+    // folder for the SQLite catalogs could not be made).
     QString newLocation(const QString &backend, QString *skip, QString *fail)
     {
+        if (!m_dir.isValid()) {
+            *fail = m_dir.errorString();
+            return QString();
+        }
         return m_servers.newLocation(backend, m_dir.filePath(QStringLiteral("catalogs-%1").arg(++m_counter)), skip, fail);
     }
 

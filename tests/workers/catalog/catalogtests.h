@@ -118,6 +118,36 @@ protected:
 
         Catalog &cat() { return *catalog; }
 
+        // A new collection, made on the worker thread.
+        Result<qint64> createCollection(const QString &name, const QString &remote = {})
+        {
+            return run([&] { return cat().createCollection(name, remote); });
+        }
+
+        // `n` new documents, `prefix` and their number, queued in the collection and then hashed,
+        // each with content of its own; their ids, in that order.
+        Result<QList<qint64>> addHashedDocuments(qint64 collectionId, const QByteArray &prefix, int n)
+        {
+            using R = Result<QList<qint64>>;
+            return run([&]() -> R {
+                QList<NewDocument> docs;
+                for (int i = 0; i < n; ++i)
+                    docs.append(newDoc(prefix + QByteArray::number(i)));
+                const Result<QList<QueuedDocument>> queued = cat().addQueued(collectionId, docs);
+                if (!queued)
+                    return R::failure(queued.error());
+                QList<HashUpdate> updates;
+                QList<qint64> ids;
+                for (qsizetype i = 0; i < queued->size(); ++i) {
+                    updates.append(hashed(queued->at(i).id, shaOf(docs[i].sourcePath)));
+                    ids.append(queued->at(i).id);
+                }
+                if (const auto applied = cat().applyHashes(updates); !applied)
+                    return R::failure(applied.error());
+                return ids;
+            });
+        }
+
         // Runs f on the worker thread and returns its result.
         template <typename F>
         auto run(F &&f) -> std::invoke_result_t<F &>

@@ -29,18 +29,27 @@ bool isHex(const QString &s)
     return !s.isEmpty() && std::all_of(s.begin(), s.end(), [](QChar c) { return isxdigit(c.toLatin1()) && c.unicode() < 128; });
 }
 
+// A row of documentsQuery: what it asks documents() for (in the first collection unless `all`).
+struct QueryCase
+{
+    const char *name;
+    bool all;
+    DocColumn column;
+    Qt::SortOrder order;
+    const char *text;
+    QList<DocStatus> statuses;
+    qint64 offset, limit;
+};
+
 } // namespace
+
+Q_DECLARE_METATYPE(QueryCase)
 
 class TestCatalog final : public CatalogTests
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     void collectionNameError_data()
     {
         QTest::addColumn<QString>("name");
@@ -165,16 +174,16 @@ private slots:
         FIXTURE(fx);
         Catalog &cat = fx.cat();
         const qint64 before = QDateTime::currentMSecsSinceEpoch();
-        TRY_VALUE(beta, fx.run([&] { return cat.createCollection(QStringLiteral("Beta")); }));
-        TRY_VALUE(alpha, fx.run([&] { return cat.createCollection(QStringLiteral("alpha")); }));
-        TRY_VALUE(gamma, fx.run([&] { return cat.createCollection(QStringLiteral("Gamma"), QStringLiteral("nas")); }));
+        TRY_VALUE(beta, fx.createCollection(QStringLiteral("Beta")));
+        TRY_VALUE(alpha, fx.createCollection(QStringLiteral("alpha")));
+        TRY_VALUE(gamma, fx.createCollection(QStringLiteral("Gamma"), QStringLiteral("nas")));
         QVERIFY(beta > 0 && alpha > 0 && gamma > 0);
         QCOMPARE(QSet<qint64>({alpha, beta, gamma}).size(), 3);
 
-        const auto again = fx.run([&] { return cat.createCollection(QStringLiteral("alpha")); });
+        const auto again = fx.createCollection(QStringLiteral("alpha"));
         QVERIFY(!again);
         QVERIFY2(again.error().contains(QLatin1StringView("already exists")), qPrintable(again.error()));
-        const auto invalid = fx.run([&] { return cat.createCollection(QStringLiteral("a/b")); });
+        const auto invalid = fx.createCollection(QStringLiteral("a/b"));
         QVERIFY(!invalid);
         QVERIFY2(invalid.error().contains(QLatin1StringView("'/'")), qPrintable(invalid.error()));
 
@@ -249,7 +258,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Team")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Team")));
         TRY_VALUE(q1, fx.run([&] { return cat.addQueued(c, {newDoc("/shared/a.txt"), newDoc("/shared/b.txt")}); }));
         TRY_VALUE(a, fx.run([&] { return cat.document(q1[0].id); }));
         QCOMPARE(a->machineId, thisMachine().id);
@@ -291,25 +300,10 @@ private slots:
     void documentsQuery_data()
     {
         QTest::addColumn<QString>("backend");
-        QTest::addColumn<bool>("allCollections");
-        QTest::addColumn<int>("column");
-        QTest::addColumn<int>("order");
-        QTest::addColumn<QString>("text");
-        QTest::addColumn<QList<int>>("statuses");
-        QTest::addColumn<qint64>("offset");
-        QTest::addColumn<qint64>("limit");
+        QTest::addColumn<QueryCase>("asked");
 
         const auto A = Qt::AscendingOrder, D = Qt::DescendingOrder;
-        const struct
-        {
-            const char *name;
-            bool all;
-            DocColumn column;
-            Qt::SortOrder order;
-            const char *text;
-            QList<int> statuses;
-            qint64 offset, limit;
-        } cases[] = {
+        const QueryCase cases[] = {
             {"name asc", false, DocColumn::Name, A, "", {}, 0, -1},
             {"name desc", false, DocColumn::Name, D, "", {}, 0, -1},
             {"size asc paged", false, DocColumn::Size, A, "", {}, 5, 10},
@@ -329,9 +323,8 @@ private slots:
             {"text quote", false, DocColumn::Name, A, "o'b", {}, 0, -1},
             {"text sha prefix", false, DocColumn::Added, A, "AB12", {}, 0, -1},
             {"text no match", false, DocColumn::Added, A, "zzz", {}, 0, -1},
-            {"statuses", false, DocColumn::Added, D, "", {int(DocStatus::Failed), int(DocStatus::Duplicate)}, 0, -1},
-            {"text+status+page", false, DocColumn::Size, A, "a", {int(DocStatus::Hashed), int(DocStatus::Uploaded),
-                                                                  int(DocStatus::Queued)}, 1, 3},
+            {"statuses", false, DocColumn::Added, D, "", {DocStatus::Failed, DocStatus::Duplicate}, 0, -1},
+            {"text+status+page", false, DocColumn::Size, A, "a", {DocStatus::Hashed, DocStatus::Uploaded, DocStatus::Queued}, 1, 3},
             {"all collections", true, DocColumn::Added, A, "", {}, 0, -1},
             {"all collections paged", true, DocColumn::Name, D, "", {}, 20, 15},
             {"offset past end", false, DocColumn::Added, A, "", {}, 100, 10},
@@ -339,27 +332,18 @@ private slots:
             {"limit zero", false, DocColumn::Added, A, "", {}, 0, 0},
         };
         for (const char *backend : {"sqlite", "postgres", "mariadb"}) {
-            for (const auto &c : cases) {
-                QTest::addRow("%s: %s", backend, c.name)
-                        << QString::fromLatin1(backend) << c.all << int(c.column) << int(c.order)
-                        << QString::fromUtf8(c.text) << c.statuses << c.offset << c.limit;
-            }
+            for (const QueryCase &c : cases)
+                QTest::addRow("%s: %s", backend, c.name) << QString::fromLatin1(backend) << c;
         }
     }
     void documentsQuery()
     {
         FIXTURE(fx);
-        QFETCH(bool, allCollections);
-        QFETCH(int, column);
-        QFETCH(int, order);
-        QFETCH(QString, text);
-        QFETCH(QList<int>, statuses);
-        QFETCH(qint64, offset);
-        QFETCH(qint64, limit);
+        QFETCH(QueryCase, asked);
         Catalog &cat = fx.cat();
 
-        TRY_VALUE(ca, fx.run([&] { return cat.createCollection(QStringLiteral("A")); }));
-        TRY_VALUE(cb, fx.run([&] { return cat.createCollection(QStringLiteral("B")); }));
+        TRY_VALUE(ca, fx.createCollection(QStringLiteral("A")));
+        TRY_VALUE(cb, fx.createCollection(QStringLiteral("B")));
 
         // The data set: every status, equal sort keys (ties), names with LIKE wildcards,
         // hashes with a common prefix, rows without a hash.
@@ -400,18 +384,17 @@ private slots:
         TRY_STATUS(fx.run([&] { return cat.restoreDocuments(data); }));
 
         DocumentQuery query;
-        query.collectionId = allCollections ? 0 : ca;
-        query.text = text;
-        for (int s : statuses)
-            query.statuses.append(static_cast<DocStatus>(s));
-        query.sortColumn = static_cast<DocColumn>(column);
-        query.order = static_cast<Qt::SortOrder>(order);
-        query.offset = offset;
-        query.limit = limit;
+        query.collectionId = asked.all ? 0 : ca;
+        query.text = QString::fromUtf8(asked.text);
+        query.statuses = asked.statuses;
+        query.sortColumn = asked.column;
+        query.order = asked.order;
+        query.offset = asked.offset;
+        query.limit = asked.limit;
 
         // The expected rows, by the documented rules.
         QList<Document> expected;
-        const QString needle = text.trimmed().toLower();
+        const QString needle = query.text.trimmed().toLower();
         for (const Document &d : std::as_const(data)) {
             if (query.collectionId && d.collectionId != query.collectionId)
                 continue;
@@ -441,8 +424,8 @@ private slots:
             return asc ? x.id < y.id : x.id > y.id;
         });
         const qint64 total = expected.size();
-        expected = expected.mid(std::min<qint64>(offset, total), limit < 0 ? -1 : limit);
-        if (total > 0 && limit != 0 && offset < total)
+        expected = expected.mid(std::min<qint64>(query.offset, total), query.limit < 0 ? -1 : query.limit);
+        if (total > 0 && query.limit != 0 && query.offset < total)
             QVERIFY(!expected.isEmpty());
 
         TRY_VALUE(rows, fx.run([&] { return cat.documents(query); }));
@@ -458,7 +441,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("R")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("R")));
         QList<NewDocument> docs;
         for (int i = 0; i < 6; ++i)
             docs.append(newDoc("/r/" + QByteArray::number(i), 10 * i));
@@ -520,7 +503,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Bytes")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Bytes")));
         // Latin-1 names from an old disk, a lone continuation byte, an overlong slash, a byte
         // that only differs from the next path in its invalid part, and every byte 1..255.
         QByteArray everyByte("/b/");
@@ -572,7 +555,7 @@ private slots:
         QVERIFY(Catalog::latestSchemaVersion() >= 1);
         TRY_VALUE(version, fx.run([&] { return cat.schemaVersion(); }));
         QCOMPARE(version, Catalog::latestSchemaVersion());
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Kept")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Kept")));
 
         // Opening again (same catalog object, another object, several at once) changes nothing.
         TRY_STATUS(fx.run([&] { return cat.open(); }));

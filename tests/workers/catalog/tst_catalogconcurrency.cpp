@@ -80,11 +80,6 @@ class TestCatalogConcurrency final : public CatalogTests
     }
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     // Workers of two processes (two Catalog objects) claim overlapping batches of the same
     // documents at once: each document is claimed exactly once.
     void concurrentClaims_data() { addBackends(); }
@@ -93,19 +88,9 @@ private slots:
         FIXTURE(fx);
         Catalog &cat = fx.cat();
         Catalog second(fx.config);
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Claims")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Claims")));
         constexpr int kDocs = 400, kThreads = 6, kBatch = 32;
-        QList<NewDocument> docs;
-        for (int i = 0; i < kDocs; ++i)
-            docs.append(newDoc("/claims/" + QByteArray::number(i)));
-        TRY_VALUE(q, fx.run([&] { return cat.addQueued(c, docs); }));
-        QList<HashUpdate> updates;
-        QList<qint64> ids;
-        for (int i = 0; i < kDocs; ++i) {
-            updates.append(hashed(q[i].id, shaOf("claim " + QByteArray::number(i))));
-            ids.append(q[i].id);
-        }
-        TRY_VALUE(applied, fx.run([&] { return cat.applyHashes(updates); }));
+        TRY_VALUE(ids, fx.addHashedDocuments(c, "/claims/", kDocs));
 
         QStringList errors;
         std::map<qint64, int> claimedBy;   // id -> how often claimed
@@ -237,7 +222,7 @@ private slots:
         FIXTURE(fx);
         Catalog &cat = fx.cat();
         Catalog second(fx.config);
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Busy")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Busy")));
 
         constexpr int kThreads = 8, kRounds = 12, kBatch = 10, kContents = 60;
         QStringList errors;
@@ -307,7 +292,7 @@ private slots:
             QSKIP("the sqlite3 command-line tool is not installed (scripts/install-deps --test installs it)");
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Read me")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Read me")));
         TRY_VALUE(seed, fx.run([&] { return cat.addQueued(c, {newDoc("/seed")}); }));
 
         auto cli = [&](const QString &sql, QString *out) {

@@ -21,11 +21,6 @@ class TestCatalogWrites final : public CatalogTests
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     // PostgreSQL: a big add brings the planner's statistics up to date, so the batched lookups
     // of the next batches use the indexes instead of scanning the grown table.
     void bigAddsRefreshPostgresStatistics_data()
@@ -37,7 +32,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Big")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Big")));
         auto analyzed = [&] {
             return fx.scalar(QStringLiteral("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'documents'"));
         };
@@ -55,8 +50,8 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Docs")); }));
-        TRY_VALUE(other, fx.run([&] { return cat.createCollection(QStringLiteral("Other")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Docs")));
+        TRY_VALUE(other, fx.createCollection(QStringLiteral("Other")));
 
         const QByteArray shaA = shaOf("a"), shaB = shaOf("b");
         TRY_VALUE(q1, fx.run([&] {
@@ -175,7 +170,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Direct")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Direct")));
         const QByteArray shaA = shaOf("a"), shaB = shaOf("b");
         auto hd = [](const char *path, const QByteArray &sha, qint64 size = 100) {
             return HashedDocument{newDoc(path, size), sha, {}, false};
@@ -281,8 +276,8 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c1, fx.run([&] { return cat.createCollection(QStringLiteral("One")); }));
-        TRY_VALUE(c2, fx.run([&] { return cat.createCollection(QStringLiteral("Two")); }));
+        TRY_VALUE(c1, fx.createCollection(QStringLiteral("One")));
+        TRY_VALUE(c2, fx.createCollection(QStringLiteral("Two")));
         QList<NewDocument> docs;
         for (int i = 0; i < 8; ++i)
             docs.append(newDoc("/one/" + QByteArray::number(i)));
@@ -356,18 +351,8 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Up")); }));
-        QList<NewDocument> docs;
-        for (int i = 0; i < 10; ++i)
-            docs.append(newDoc("/up/" + QByteArray::number(i)));
-        TRY_VALUE(q, fx.run([&] { return cat.addQueued(c, docs); }));
-        QList<HashUpdate> updates;
-        QList<qint64> ids;
-        for (int i = 0; i < 10; ++i) {
-            updates.append(hashed(q[i].id, shaOf(QByteArray::number(i))));
-            ids.append(q[i].id);
-        }
-        TRY_VALUE(applied, fx.run([&] { return cat.applyHashes(updates); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Up")));
+        TRY_VALUE(ids, fx.addHashedDocuments(c, "/up/", 10));
         const qint64 commitsBefore = Transaction::committedCount();
 
         // One claim for eight of them, listed out of order and one twice: claimed once, in input order.
@@ -440,7 +425,7 @@ private slots:
         FIXTURE(fx);
         QFETCH(int, size);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Sizes")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Sizes")));
         // Some paths exist already (queued, so they are re-queued), some appear twice.
         QList<NewDocument> first;
         for (int i = 0; i < size; i += 3) {
@@ -494,7 +479,7 @@ private slots:
     {
         FIXTURE(fx);
         Catalog &cat = fx.cat();
-        TRY_VALUE(c, fx.run([&] { return cat.createCollection(QStringLiteral("Large")); }));
+        TRY_VALUE(c, fx.createCollection(QStringLiteral("Large")));
         constexpr int kCount = 10'000;
         QList<NewDocument> docs;
         docs.reserve(kCount);

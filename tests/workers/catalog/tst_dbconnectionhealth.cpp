@@ -19,16 +19,28 @@ using namespace quire;
 using namespace quire::test;
 using namespace std::chrono_literals;
 
+namespace {
+
+// A row of classifiesSqlErrors: an error as a driver reports it (code, database text, type) and
+// what it is worth trying again for.
+struct SqlErrorCase
+{
+    const char *name;
+    const char *code;
+    const char *text;
+    QSqlError::ErrorType type;
+    SqlFailure failure;
+};
+
+} // namespace
+
+Q_DECLARE_METATYPE(SqlErrorCase)
+
 class TestDbConnectionHealth final : public ConnectionTests
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     void revalidatesAfterIdle_data() { addBackends(); }
     void revalidatesAfterIdle()
     {
@@ -204,47 +216,43 @@ private slots:
     // connection and for lock conflicts, SQLite's busy codes; anything else is final.
     void classifiesSqlErrors_data()
     {
-        QTest::addColumn<QString>("code");
-        QTest::addColumn<QString>("text");
-        QTest::addColumn<int>("type");
-        QTest::addColumn<int>("failure");
-        const int statement = QSqlError::StatementError;
-        QTest::newRow("mariadb gone") << QStringLiteral("2006") << QStringLiteral("MySQL server has gone away") << statement << int(SqlFailure::Lost);
-        QTest::newRow("mariadb lost") << QStringLiteral("2013") << QString() << statement << int(SqlFailure::Lost);
-        QTest::newRow("mariadb killed") << QStringLiteral("1927") << QString() << statement << int(SqlFailure::Lost);
-        QTest::newRow("mariadb deadlock") << QStringLiteral("1213") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("mariadb lock wait") << QStringLiteral("1205") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("mariadb duplicate key") << QStringLiteral("1062") << QString() << statement << int(SqlFailure::Other);
-        QTest::newRow("pg deadlock") << QStringLiteral("40P01") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("pg serialization") << QStringLiteral("40001") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("pg lock timeout") << QStringLiteral("55P03") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("pg admin shutdown") << QStringLiteral("57P01") << QString() << statement << int(SqlFailure::Lost);
-        QTest::newRow("pg connection failure") << QStringLiteral("08006") << QString() << statement << int(SqlFailure::Lost);
-        QTest::newRow("pg unique violation") << QStringLiteral("23505") << QString() << statement << int(SqlFailure::Other);
-        QTest::newRow("pg closed, no code") << QString() << QStringLiteral("server closed the connection unexpectedly")
-                                           << statement << int(SqlFailure::Lost);
-        QTest::newRow("sqlite busy") << QStringLiteral("5") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("sqlite busy snapshot") << QStringLiteral("517") << QString() << statement << int(SqlFailure::Conflict);
-        QTest::newRow("sqlite constraint") << QStringLiteral("19") << QString() << statement << int(SqlFailure::Other);
-        QTest::newRow("connection error") << QString() << QStringLiteral("whatever") << int(QSqlError::ConnectionError)
-                                          << int(SqlFailure::Lost);
-        QTest::newRow("no error") << QString() << QString() << int(QSqlError::NoError) << int(SqlFailure::None);
+        QTest::addColumn<SqlErrorCase>("c");
+        const auto statement = QSqlError::StatementError;
+        const SqlErrorCase cases[] = {
+            {"mariadb gone", "2006", "MySQL server has gone away", statement, SqlFailure::Lost},
+            {"mariadb lost", "2013", {}, statement, SqlFailure::Lost},
+            {"mariadb killed", "1927", {}, statement, SqlFailure::Lost},
+            {"mariadb deadlock", "1213", {}, statement, SqlFailure::Conflict},
+            {"mariadb lock wait", "1205", {}, statement, SqlFailure::Conflict},
+            {"mariadb duplicate key", "1062", {}, statement, SqlFailure::Other},
+            {"pg deadlock", "40P01", {}, statement, SqlFailure::Conflict},
+            {"pg serialization", "40001", {}, statement, SqlFailure::Conflict},
+            {"pg lock timeout", "55P03", {}, statement, SqlFailure::Conflict},
+            {"pg admin shutdown", "57P01", {}, statement, SqlFailure::Lost},
+            {"pg connection failure", "08006", {}, statement, SqlFailure::Lost},
+            {"pg unique violation", "23505", {}, statement, SqlFailure::Other},
+            {"pg closed, no code", {}, "server closed the connection unexpectedly", statement, SqlFailure::Lost},
+            {"sqlite busy", "5", {}, statement, SqlFailure::Conflict},
+            {"sqlite busy snapshot", "517", {}, statement, SqlFailure::Conflict},
+            {"sqlite constraint", "19", {}, statement, SqlFailure::Other},
+            {"connection error", {}, "whatever", QSqlError::ConnectionError, SqlFailure::Lost},
+            {"no error", {}, {}, QSqlError::NoError, SqlFailure::None},
+        };
+        for (const SqlErrorCase &c : cases)
+            QTest::newRow(c.name) << c;
     }
     void classifiesSqlErrors()
     {
-        QFETCH(QString, code);
-        QFETCH(QString, text);
-        QFETCH(int, type);
-        QFETCH(int, failure);
+        QFETCH(SqlErrorCase, c);
         // Qt's MySQL driver marks its messages; the others do not.
         const QString driverText = QTest::currentDataTag() && QByteArray(QTest::currentDataTag()).startsWith("mariadb")
                 ? QStringLiteral("QMYSQL: Unable to execute query")
                 : QStringLiteral("Unable to execute statement");
-        const QSqlError error(driverText, text, QSqlError::ErrorType(type), code);
-        QCOMPARE(int(classifySqlError(error)), failure);
+        const QSqlError error(driverText, QString::fromUtf8(c.text), c.type, QString::fromUtf8(c.code));
+        QCOMPARE(int(classifySqlError(error)), int(c.failure));
         (void)sqlErrorText(QStringLiteral("test"), error);
-        QCOMPARE(int(lastSqlFailure()), failure);
-        QCOMPARE(takeLostConnectionNote(), failure == int(SqlFailure::Lost));
+        QCOMPARE(int(lastSqlFailure()), int(c.failure));
+        QCOMPARE(takeLostConnectionNote(), c.failure == SqlFailure::Lost);
     }
 
     // retryTransient(): a conflict or a lost connection is tried again (the final error says how

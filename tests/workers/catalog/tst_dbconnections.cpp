@@ -46,11 +46,6 @@ class TestDbConnections final : public ConnectionTests
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     void isGuiThread()
     {
         QVERIFY(ConnectionManager::isGuiThread());

@@ -16,21 +16,32 @@
 #include <QUrl>
 
 #include <optional>
-#include <utility>
 
 using namespace quire;
 using namespace quire::test;
+
+namespace {
+
+// A row of serverUrl: a catalog URL, whether it parses, the parts it is read as and how it is
+// shown ("": not checked).
+struct UrlCase
+{
+    const char *name;
+    const char *url;
+    bool valid;
+    const char *user = "", *password = "", *host = "", *port = "", *database = "", *socket = "";
+    const char *display = "";
+};
+
+} // namespace
+
+Q_DECLARE_METATYPE(UrlCase)
 
 class TestDbConnectionUrls final : public ConnectionTests
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-    }
-
     // A catalog password never needs to be in the URL: $QUIRE_CATALOG_PASSWORD, else libpq's
     // own password file. Without either, the error says where a password comes from.
     void postgresPasswordFromTheEnvironmentOrPgpass()
@@ -195,97 +206,57 @@ private slots:
     // parser they are for ("mariadb: …", "postgres: …"); a MariaDB URL without a port has 3306.
     void serverUrl_data()
     {
-        QTest::addColumn<QString>("url");
-        QTest::addColumn<bool>("valid");
-        QTest::addColumn<QString>("user");
-        QTest::addColumn<QString>("password");
-        QTest::addColumn<QString>("host");
-        QTest::addColumn<QString>("port");
-        QTest::addColumn<QString>("database");
-        QTest::addColumn<QString>("socket");
-        QTest::addColumn<QString>("display");   // empty: not checked
-        const QString none;
+        QTest::addColumn<UrlCase>("c");
+        const UrlCase cases[] = {
+            {"mariadb: full", "mysql://alice:pw@db.example:3307/quire", true, "alice", "pw", "db.example", "3307", "quire", "",
+             "mysql://alice@db.example:3307/quire"},
+            {"mariadb: mariadb scheme, default port", "mariadb://bob@localhost/cat", true, "bob", "", "localhost", "3306", "cat",
+             "", "mariadb://bob@localhost/cat"},
+            {"mariadb: percent-encoded", "mysql://us%40er:p%3As%2Fs%40@h/my%20db%C3%A9", true, "us@er", "p:s/s@", "h", "3306",
+             "my db\xc3\xa9"},
+            {"mariadb: ipv6", "mysql://u@[::1]:3310/d", true, "u", "", "::1", "3310", "d", "", "mysql://u@[::1]:3310/d"},
+            {"mariadb: socket", "mysql://u@localhost/d?socket=/run/mysqld/mysqld.sock", true, "u", "", "localhost", "3306", "d",
+             "/run/mysqld/mysqld.sock"},
+            {"mariadb: encoded socket, no host", "mysql://u@/d?socket=%2Ftmp%2Fmy%20sock", true, "u", "", "", "3306", "d",
+             "/tmp/my sock"},
+            {"mariadb: no database", "mysql://u@h/", false},
+            {"mariadb: two path parts", "mysql://u@h/a/b", false},
+            {"mariadb: unknown parameter", "mysql://u:secret@h/d?sslmode=off", false},
+            {"mariadb: client cert without CA", "mysql://u@h/d?ssl-cert=/c.pem&ssl-key=/k.pem", false},
+            {"mariadb: no host, no socket", "mysql:///d", false},
 
-        QTest::newRow("mariadb: full") << QStringLiteral("mysql://alice:pw@db.example:3307/quire") << true
-                                       << QStringLiteral("alice") << QStringLiteral("pw") << QStringLiteral("db.example")
-                                       << QStringLiteral("3307") << QStringLiteral("quire") << none
-                                       << QStringLiteral("mysql://alice@db.example:3307/quire");
-        QTest::newRow("mariadb: mariadb scheme, default port") << QStringLiteral("mariadb://bob@localhost/cat") << true
-                                                               << QStringLiteral("bob") << none << QStringLiteral("localhost")
-                                                               << QStringLiteral("3306") << QStringLiteral("cat") << none
-                                                               << QStringLiteral("mariadb://bob@localhost/cat");
-        QTest::newRow("mariadb: percent-encoded") << QStringLiteral("mysql://us%40er:p%3As%2Fs%40@h/my%20db%C3%A9") << true
-                                                  << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h")
-                                                  << QStringLiteral("3306") << QString::fromUtf8("my db\xc3\xa9") << none
-                                                  << none;
-        QTest::newRow("mariadb: ipv6") << QStringLiteral("mysql://u@[::1]:3310/d") << true << QStringLiteral("u") << none
-                                       << QStringLiteral("::1") << QStringLiteral("3310") << QStringLiteral("d") << none
-                                       << QStringLiteral("mysql://u@[::1]:3310/d");
-        QTest::newRow("mariadb: socket") << QStringLiteral("mysql://u@localhost/d?socket=/run/mysqld/mysqld.sock") << true
-                                         << QStringLiteral("u") << none << QStringLiteral("localhost") << QStringLiteral("3306")
-                                         << QStringLiteral("d") << QStringLiteral("/run/mysqld/mysqld.sock") << none;
-        QTest::newRow("mariadb: encoded socket, no host") << QStringLiteral("mysql://u@/d?socket=%2Ftmp%2Fmy%20sock") << true
-                                                          << QStringLiteral("u") << none << none << QStringLiteral("3306")
-                                                          << QStringLiteral("d") << QStringLiteral("/tmp/my sock") << none;
-        for (const auto &[name, url] : {std::pair{"no database", "mysql://u@h/"},
-                                        std::pair{"two path parts", "mysql://u@h/a/b"},
-                                        std::pair{"unknown parameter", "mysql://u:secret@h/d?sslmode=off"},
-                                        std::pair{"client cert without CA", "mysql://u@h/d?ssl-cert=/c.pem&ssl-key=/k.pem"},
-                                        std::pair{"no host, no socket", "mysql:///d"}}) {
-            QTest::addRow("mariadb: %s", name) << QString::fromLatin1(url) << false << none << none << none << none << none
-                                               << none << none;
-        }
-
-        QTest::newRow("postgres: full") << QStringLiteral("postgresql://alice:pw@db.example:5433/quire") << true
-                                        << QStringLiteral("alice") << QStringLiteral("pw") << QStringLiteral("db.example")
-                                        << QStringLiteral("5433") << QStringLiteral("quire") << none
-                                        << QStringLiteral("postgresql://alice:***@db.example:5433/quire");
-        QTest::newRow("postgres: short scheme, no password, default port")
-                << QStringLiteral("postgres://bob@localhost/cat") << true << QStringLiteral("bob") << none
-                << QStringLiteral("localhost") << none << QStringLiteral("cat") << none
-                << QStringLiteral("postgres://bob@localhost/cat");
-        QTest::newRow("postgres: percent-encoded")
-                << QStringLiteral("postgresql://us%40er:p%3As%2Fs%40@h:5432/my%20db%C3%A9?sslmode=require") << true
-                << QStringLiteral("us@er") << QStringLiteral("p:s/s@") << QStringLiteral("h") << QStringLiteral("5432")
-                << QString::fromUtf8("my db\xc3\xa9") << none
-                << QStringLiteral("postgresql://us%40er:***@h:5432/my%20db%C3%A9?sslmode=require");
-        // libpq ends the user info at the first '@': the rest is the host (it would not resolve).
-        // The display hides everything up to the last '@', more than the password.
-        QTest::newRow("postgres: raw @ in password") << QStringLiteral("postgresql://u:a@b@h/d") << true
-                                                     << QStringLiteral("u") << QStringLiteral("a") << QStringLiteral("b@h")
-                                                     << none << QStringLiteral("d") << none
-                                                     << QStringLiteral("postgresql://u:***@h/d");
-        QTest::newRow("postgres: ipv6") << QStringLiteral("postgresql://u@[::1]:6543/d") << true << QStringLiteral("u")
-                                        << none << QStringLiteral("::1") << QStringLiteral("6543") << QStringLiteral("d")
-                                        << none << QStringLiteral("postgresql://u@[::1]:6543/d");
-        QTest::newRow("postgres: several hosts")
-                << QStringLiteral("postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write") << true
-                << QStringLiteral("u") << none << QStringLiteral("h1,::1,h3") << QStringLiteral("5433,5434,")
-                << QStringLiteral("d") << none
-                << QStringLiteral("postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write");
-        QTest::newRow("postgres: socket folder as a parameter") << QStringLiteral("postgresql:///d?host=/run/postgresql")
-                                                                << true << none << none << QStringLiteral("/run/postgresql")
-                                                                << none << QStringLiteral("d") << none
-                                                                << QStringLiteral("postgresql:///d?host=/run/postgresql");
-        QTest::newRow("postgres: password parameter") << QStringLiteral("postgresql://h/d?user=u&password=secret") << true
-                                                      << QStringLiteral("u") << QStringLiteral("secret") << QStringLiteral("h")
-                                                      << none << QStringLiteral("d") << none
-                                                      << QStringLiteral("postgresql://h/d?user=u&password=***");
-        for (const auto &[name, url] : {std::pair{"bad port", "postgresql://u@h:99999/d"},
-                                        std::pair{"bad port in a list", "postgresql://u@h1:5432,h2:x/d"},
-                                        std::pair{"unknown parameter", "postgresql://h/d?passwrd=secret"}}) {
-            QTest::addRow("postgres: %s", name) << QString::fromLatin1(url) << false << none << none << none << none << none
-                                                << none << none;
-        }
-        QTest::newRow("postgres: not a url") << QStringLiteral("/var/lib/quire/catalog.sqlite") << false << none << none
-                                             << none << none << none << none
-                                             << QStringLiteral("/var/lib/quire/catalog.sqlite");
+            {"postgres: full", "postgresql://alice:pw@db.example:5433/quire", true, "alice", "pw", "db.example", "5433", "quire",
+             "", "postgresql://alice:***@db.example:5433/quire"},
+            {"postgres: short scheme, no password, default port", "postgres://bob@localhost/cat", true, "bob", "", "localhost",
+             "", "cat", "", "postgres://bob@localhost/cat"},
+            {"postgres: percent-encoded", "postgresql://us%40er:p%3As%2Fs%40@h:5432/my%20db%C3%A9?sslmode=require", true,
+             "us@er", "p:s/s@", "h", "5432", "my db\xc3\xa9", "",
+             "postgresql://us%40er:***@h:5432/my%20db%C3%A9?sslmode=require"},
+            // libpq ends the user info at the first '@': the rest is the host (it would not resolve).
+            // The display hides everything up to the last '@', more than the password.
+            {"postgres: raw @ in password", "postgresql://u:a@b@h/d", true, "u", "a", "b@h", "", "d", "",
+             "postgresql://u:***@h/d"},
+            {"postgres: ipv6", "postgresql://u@[::1]:6543/d", true, "u", "", "::1", "6543", "d", "",
+             "postgresql://u@[::1]:6543/d"},
+            {"postgres: several hosts", "postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write", true, "u", "",
+             "h1,::1,h3", "5433,5434,", "d", "", "postgresql://u@h1:5433,[::1]:5434,h3/d?target_session_attrs=read-write"},
+            {"postgres: socket folder as a parameter", "postgresql:///d?host=/run/postgresql", true, "", "", "/run/postgresql",
+             "", "d", "", "postgresql:///d?host=/run/postgresql"},
+            {"postgres: password parameter", "postgresql://h/d?user=u&password=secret", true, "u", "secret", "h", "", "d", "",
+             "postgresql://h/d?user=u&password=***"},
+            {"postgres: bad port", "postgresql://u@h:99999/d", false},
+            {"postgres: bad port in a list", "postgresql://u@h1:5432,h2:x/d", false},
+            {"postgres: unknown parameter", "postgresql://h/d?passwrd=secret", false},
+            {"postgres: not a url", "/var/lib/quire/catalog.sqlite", false, "", "", "", "", "", "",
+             "/var/lib/quire/catalog.sqlite"},
+        };
+        for (const UrlCase &c : cases)
+            QTest::newRow(c.name) << c;
     }
     void serverUrl()
     {
-        QFETCH(QString, url);
-        QFETCH(bool, valid);
-        QFETCH(QString, display);
+        QFETCH(UrlCase, c);
+        const QString url = QString::fromUtf8(c.url);
         const CatalogConfig config{url};
         const bool maria = QByteArray(QTest::currentDataTag()).startsWith("mariadb");
         QString error;
@@ -307,28 +278,22 @@ private slots:
             if (const auto p = parsePostgresUrl(url, &error))
                 parsed = Parts{p->user, p->password, p->host, p->port, p->dbname, QString()};
         }
-        QCOMPARE(parsed.has_value(), valid);
-        if (!display.isEmpty())
-            QCOMPARE(config.displayLocation(), display);
-        if (!valid) {
+        QCOMPARE(parsed.has_value(), c.valid);
+        if (*c.display)
+            QCOMPARE(config.displayLocation(), QString::fromUtf8(c.display));
+        if (!c.valid) {
             QVERIFY(!error.isEmpty());
             QVERIFY2(!error.contains(QLatin1StringView("secret")), qPrintable(error));
             return;
         }
-        QFETCH(QString, user);
-        QFETCH(QString, password);
-        QFETCH(QString, host);
-        QFETCH(QString, port);
-        QFETCH(QString, database);
-        QFETCH(QString, socket);
-        QCOMPARE(parsed->user, user);
-        QCOMPARE(parsed->password, password);
-        QCOMPARE(parsed->host, host);
-        QCOMPARE(parsed->port, port);
-        QCOMPARE(parsed->database, database);
-        QCOMPARE(parsed->socket, socket);
+        QCOMPARE(parsed->user, QString::fromUtf8(c.user));
+        QCOMPARE(parsed->password, QString::fromUtf8(c.password));
+        QCOMPARE(parsed->host, QString::fromUtf8(c.host));
+        QCOMPARE(parsed->port, QString::fromUtf8(c.port));
+        QCOMPARE(parsed->database, QString::fromUtf8(c.database));
+        QCOMPARE(parsed->socket, QString::fromUtf8(c.socket));
         if (maria)
-            QCOMPARE(config.passwordInUrl(), !password.isEmpty());
+            QCOMPARE(config.passwordInUrl(), *c.password != '\0');
     }
 
     // libpq tries the hosts of a list in turn: the first refuses (port 1), the second serves.
