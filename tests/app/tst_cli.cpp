@@ -35,12 +35,7 @@ private Q_SLOTS:
     void interruptCancelsCleanly();
 
 private:
-    struct Run
-    {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
+    using Run = quire::test::QuireRun;
     Run quire(const QStringList &args);
     QStringList common() const;
     QString path(const QString &name) const { return m_dir->filePath(name); }
@@ -63,12 +58,7 @@ QStringList tst_Cli::common() const
 
 tst_Cli::Run tst_Cli::quire(const QStringList &args)
 {
-    QProcess p;
-    p.start(quire::test::quireBinary(), common() + args);
-    if (!p.waitForFinished(300'000))
-        qFatal("quire %s did not finish", qPrintable(args.join(QLatin1Char(' '))));
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
+    return quire::test::runQuire(common() + args, QProcessEnvironment::systemEnvironment());
 }
 
 void tst_Cli::writeFile(const QString &name, const QByteArray &content)

@@ -6,7 +6,6 @@
 #include <QDir>
 #include <QFile>
 #include <QProcess>
-#include <QRandomGenerator>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -83,23 +82,11 @@ Run runWithArgs(const QString &workDir, const QStringList &program, const QByteA
     return run;
 }
 
-QByteArray randomBytes(qint64 size, quint32 seed)
-{
-    QByteArray data(size, Qt::Uninitialized);
-    QRandomGenerator rng(seed);
-    for (qint64 i = 0; i < size; ++i)
-        data[i] = char(rng.generate() & 0xff);
-    return data;
-}
+using quire::test::pseudoRandomBytes;
 
 bool writeFile(const QByteArray &path, const QByteArray &data)
 {
-    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return false;
-    const bool ok = ::write(fd, data.constData(), size_t(data.size())) == data.size();
-    ::close(fd);
-    return ok;
+    return quire::test::writeRaw(path, data, O_WRONLY | O_CREAT | O_TRUNC);
 }
 
 // rm -rf by bytes (QDir::removeRecursively cannot remove names that are not valid UTF-8).
@@ -178,7 +165,7 @@ void TestHashCommand::sameAsSha256sum_data()
     QTest::newRow("/dev/null") << QByteArrayList{} << QByteArrayList{"/dev/null"} << QByteArray() << 0;
     QTest::newRow("stdin without arguments") << QByteArrayList{} << QByteArrayList{} << QByteArray("from stdin\n")
                                              << 0;
-    QTest::newRow("stdin as -") << QByteArrayList{} << QByteArrayList{"-"} << randomBytes(3'000'000, 1) << 0;
+    QTest::newRow("stdin as -") << QByteArrayList{} << QByteArrayList{"-"} << pseudoRandomBytes(3'000'000, 1) << 0;
     QTest::newRow("- between files") << QByteArrayList{"a.txt", "b.txt"} << QByteArrayList{"a.txt", "-", "b.txt"}
                                      << QByteArray("middle") << 0;
     QTest::newRow("- twice") << QByteArrayList{} << QByteArrayList{"-", "-"} << QByteArray("once") << 0;
@@ -214,7 +201,7 @@ void TestHashCommand::sameAsSha256sum()
         if (slash > 0)
             QVERIFY(QDir().mkpath(QFile::decodeName(workBytes + '/' + name.left(slash))));
         QByteArray content = name == "empty" ? QByteArray()
-                           : name == "big.bin" ? randomBytes(3 * 1024 * 1024 + 1, 7)
+                           : name == "big.bin" ? pseudoRandomBytes(3 * 1024 * 1024 + 1, 7)
                                                : "content of " + name + '\n';
         QVERIFY(writeFile(workBytes + '/' + name, content));
     }

@@ -33,45 +33,21 @@ class TestRemoteCommands final : public QObject
 private:
     DavServer m_dav;
 
-    struct Run
-    {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-        QString text() const { return QString::fromUtf8(out + err); }
-    };
+    using Run = QuireRun;
 
-    static QProcessEnvironment environment(const QString &dir, const QString &password = {})
+    static QProcessEnvironment environment(const QString &dir, const QString &password)
     {
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QUIRE_CONFIG"), dir + QStringLiteral("/settings.json"));
-        env.insert(QStringLiteral("QUIRE_CATALOG"), dir + QStringLiteral("/catalog.sqlite"));
-        env.insert(QStringLiteral("XDG_DATA_HOME"), dir + QStringLiteral("/data"));
-        if (password.isEmpty())
-            env.remove(QStringLiteral("QUIRE_PASSWORD"));
-        else
+        QProcessEnvironment env = quireEnvironment(dir);
+        if (!password.isEmpty())
             env.insert(QStringLiteral("QUIRE_PASSWORD"), password);
-        env.insert(QStringLiteral("ASAN_OPTIONS"), QStringLiteral("detect_leaks=0"));
         return env;
     }
 
     static Run quire(const QString &dir, const QStringList &args, const QString &password = {})
     {
-        QProcess p;
-        p.setProcessEnvironment(environment(dir, password));
-        p.start(quireBinary(), args);
-        if (!p.waitForStarted(10'000))
-            return {};
-        p.closeWriteChannel();
-        p.waitForFinished(600'000);
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-                p.readAllStandardError()};
+        return runQuire(args, environment(dir, password), {}, 600'000);
     }
 
-    static void writeSettings(const QString &dir, const QVariantMap &settings)
-    {
-        QVERIFY(createFile(dir + QStringLiteral("/settings.json"), QJsonDocument(QJsonObject::fromVariantMap(settings)).toJson()));
-    }
 
     static QString writeFile(const QString &path, const QByteArray &content)
     {
@@ -111,11 +87,7 @@ private:
 private slots:
     void initTestCase()
     {
-        if (!DavServer::available()) {
-            if (DavServer::skipAllowed())
-                QSKIP(qPrintable(DavServer::unavailableReason()));
-            QFAIL(qPrintable(DavServer::unavailableReason()));
-        }
+        REQUIRE_DAV_SERVER();
         QVERIFY2(m_dav.start(), qPrintable(m_dav.error()));
         const Run help = quire(QDir::tempPath(), {QStringLiteral("--help")});
         QVERIFY2(help.out.contains("push"), "quire does not offer 'push': main.cpp must dispatch runRemoteCommand, "
@@ -207,8 +179,8 @@ private slots:
             QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
             closedPort = probe.serverPort();
         }
-        writeSettings(dir.path(), {{QStringLiteral("settings/uploads/attempts"), 2},
-                                   {QStringLiteral("settings/uploads/backoffInitialMs"), 50}});
+        QVERIFY(writeQuireSettings(dir.path(), {{QStringLiteral("settings/uploads/attempts"), 2},
+                                   {QStringLiteral("settings/uploads/backoffInitialMs"), 50}}));
         QCOMPARE(quire(dir.path(), {QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("down"),
                                     QStringLiteral("--kind"), QStringLiteral("webdav"), QStringLiteral("--url"),
                                     QStringLiteral("http://127.0.0.1:%1/").arg(closedPort)}).exitCode, 0);
@@ -232,7 +204,7 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        writeSettings(dir.path(), {{QStringLiteral("settings/uploads/transferTimeoutSecs"), 120}});
+        QVERIFY(writeQuireSettings(dir.path(), {{QStringLiteral("settings/uploads/transferTimeoutSecs"), 120}}));
         const QString pw = m_dav.password();
         QCOMPARE(quire(dir.path(), {QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("dav"),
                                     QStringLiteral("--kind"), QStringLiteral("webdav"), QStringLiteral("--url"),

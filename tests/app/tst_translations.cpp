@@ -40,12 +40,7 @@ private Q_SLOTS:
     void statsJsonStaysEnglish();
 
 private:
-    struct Run
-    {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
+    using Run = quire::test::QuireRun;
     // quire with args ("{dir}" in them: the test's folder) in `language` (empty: none set), on a
     // catalog of that language's own.
     Run quire(const QStringList &args, const QByteArray &language);
@@ -91,13 +86,7 @@ tst_Translations::Run tst_Translations::quire(const QStringList &args, const QBy
                        QStringLiteral("--config"), path(QStringLiteral("settings.json"))};
     for (const QString &a : args)
         all << QString(a).replace(QStringLiteral("{dir}"), m_dir->path());
-    QProcess p;
-    p.setProcessEnvironment(env);
-    p.start(quire::test::quireBinary(), all);
-    if (!p.waitForFinished(kTimeoutMs))
-        qFatal("quire %s did not finish", qPrintable(all.join(QLatin1Char(' '))));
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
+    return quire::test::runQuire(all, env, {}, kTimeoutMs);
 }
 
 // Each row: a command, where its message goes, the message in the pseudo-translation and the

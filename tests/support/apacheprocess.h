@@ -45,4 +45,32 @@ QString readLog(const QString &path);
 // and lines without `fields` fields are left out.
 QList<QList<QByteArray>> readTabLog(const QString &path, int fields);
 
+// What both servers' access logs say of a request first (tests/apache/*.conf.in, tab-separated).
+struct LoggedRequest
+{
+    qint64 beganMs = 0;         // when Apache began reading it, ms since the epoch
+    QByteArray method;          // "PUT", "CONNECT", ...
+    int status = 0;
+    quint16 clientPort = 0;     // the client's port: one per connection
+};
+
+// The requests of the access log at path: its first four fields in LoggedRequest's members,
+// moreFields more for readMore() to read into the rest of a Logged (fields are indexed from 0).
+template <typename Logged>
+QList<Logged> readAccessLog(const QString &path, int moreFields,
+                            void (*readMore)(Logged &logged, const QList<QByteArray> &fields))
+{
+    QList<Logged> out;
+    for (const QList<QByteArray> &fields : readTabLog(path, 4 + moreFields)) {
+        Logged l;
+        l.beganMs = fields.at(0).toLongLong();
+        l.method = fields.at(1);
+        l.status = fields.at(2).toInt();
+        l.clientPort = quint16(fields.at(3).toUInt());
+        readMore(l, fields);
+        out.append(l);
+    }
+    return out;
+}
+
 } // namespace quire::test::apache

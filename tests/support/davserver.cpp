@@ -66,6 +66,16 @@ QString DavServer::documentRoot() const
     return m_dir ? m_dir->path() + QStringLiteral("/docs") : QString();
 }
 
+RemoteProfile DavServer::remoteProfile(const QString &name) const
+{
+    RemoteProfile p;
+    p.name = name;
+    p.kind = RemoteKind::WebDav;
+    p.url = baseUrl().toString();
+    p.user = user();
+    return p;
+}
+
 QString DavServer::errorLog() const
 {
     return m_dir ? apache::readLog(m_dir->path() + QStringLiteral("/server/error.log")) : QString();
@@ -73,22 +83,15 @@ QString DavServer::errorLog() const
 
 QList<DavServer::Logged> DavServer::accessLog() const
 {
-    QList<Logged> out;
     if (!m_dir)
-        return out;
-    for (const QList<QByteArray> &fields : apache::readTabLog(m_dir->path() + QStringLiteral("/server/access.log"), 8)) {
-        Logged l;
-        l.beganMs = fields.at(0).toLongLong();
-        l.method = fields.at(1);
-        l.status = fields.at(2).toInt();
-        l.bytesIn = fields.at(3).toLongLong();
-        l.contentRange = fields.at(4) == "-" ? QByteArray() : fields.at(4);
-        l.protocol = fields.at(5);
-        l.clientPort = quint16(fields.at(6).toUInt());
+        return {};
+    return apache::readAccessLog<Logged>(m_dir->path() + QStringLiteral("/server/access.log"), 4,
+                                         [](Logged &l, const QList<QByteArray> &fields) {
+        l.bytesIn = fields.at(4).toLongLong();
+        l.contentRange = fields.at(5) == "-" ? QByteArray() : fields.at(5);
+        l.protocol = fields.at(6);
         l.path = QString::fromUtf8(fields.at(7));   // Apache writes bytes outside ASCII as \xhh
-        out.append(l);
-    }
-    return out;
+    });
 }
 
 bool DavServer::isRunning() const

@@ -6,6 +6,8 @@
 #include <QTemporaryDir>
 #include <QUrl>
 
+#include "apacheprocess.h"
+#include "remotes/remoteprofile.h"
 #include "testca.h"
 
 #include <memory>
@@ -42,12 +44,14 @@ public:
     static QString apacheBinary();          // /usr/sbin/apache2 (or $QUIRE_APACHE2)
     static QString modulesDir();            // /usr/lib/apache2/modules
     static bool available();                // both exist
-    // For initTestCase(): nullopt when Apache can be used; else the message to fail (or, with
-    // QUIRE_ALLOW_SKIP=1, skip) with.
+    // Empty when Apache can be used; else the message to fail (or, with QUIRE_ALLOW_SKIP=1, skip)
+    // with (REQUIRE_DAV_SERVER() does either).
     static QString unavailableReason();
     static bool skipAllowed();              // $QUIRE_ALLOW_SKIP == "1"
 
     bool start();                           // false: see error()
+    // A WebDAV remote named name on this server (its URL and user).
+    RemoteProfile remoteProfile(const QString &name) const;
     void stop();
     // https only: stops the server, puts `certificate` in place of the one it served and starts
     // it again on the same port, with the same documents and logs (connections that were open
@@ -66,16 +70,12 @@ public:
 
     // One request as Apache logged it (the access log of tests/apache/dav.conf.in). A request
     // is logged when it ends, also when the client went away in the middle of its body.
-    struct Logged
+    struct Logged : apache::LoggedRequest
     {
-        qint64 beganMs = 0;         // when Apache began reading it, ms since the epoch
-        QByteArray method;
-        int status = 0;
         qint64 bytesIn = 0;         // bytes received: request line, headers and body
         QByteArray contentRange;    // its Content-Range header, "" without one
         QString path;               // decoded
         QByteArray protocol;        // "HTTP/1.1", "HTTP/2.0"
-        quint16 clientPort = 0;     // the client's port: one per connection
     };
     QList<Logged> accessLog() const;
 
@@ -92,3 +92,13 @@ private:
 };
 
 } // namespace quire::test
+
+// In a test function: skips where Apache is missing and skipping is allowed, fails where it is not.
+#define REQUIRE_DAV_SERVER()                                                              \
+    do {                                                                                  \
+        if (!quire::test::DavServer::available()) {                                       \
+            if (quire::test::DavServer::skipAllowed())                                    \
+                QSKIP(qPrintable(quire::test::DavServer::unavailableReason()));           \
+            QFAIL(qPrintable(quire::test::DavServer::unavailableReason()));               \
+        }                                                                                 \
+    } while (false)

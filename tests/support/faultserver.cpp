@@ -24,6 +24,9 @@
 #ifndef Q_OS_WIN
 #  include <sys/socket.h>
 #endif
+#ifdef Q_OS_LINUX
+#  include <poll.h>
+#endif
 
 namespace quire::test {
 
@@ -90,6 +93,8 @@ public:
         connect(&m_slowTimer, &QTimer::timeout, this, &Connection::slowReadTick);
         m_trickleTimer.setParent(this);
         connect(&m_trickleTimer, &QTimer::timeout, this, &Connection::trickleTick);
+        m_stallTimer.setParent(this);
+        connect(&m_stallTimer, &QTimer::timeout, this, &Connection::stalledTick);
         // A TLS socket is handed over once its handshake is done: what the client sent right
         // after it may be in already.
         if (m_socket->bytesAvailable() > 0)
@@ -129,10 +134,13 @@ private:
                     send(m_behaviour.status, m_behaviour.body, headers);
                     // Read no more of the body: a client that does not stop sending stalls, so
                     // it can never have sent the whole request before the answer reached it.
+                    // (What came with the headers counts as received.)
                     m_socket->setReadBufferSize(1);
+                    feedBody(m_buffer.left(m_contentLength));
                     m_buffer.clear();
                     endChunkPut();
                     m_phase = Phase::Stalled;
+                    m_stallTimer.start(100);
                     return;
                 }
                 if (m_behaviour.kind == Behaviour::Kind::SlowRead) {
@@ -266,6 +274,20 @@ private:
         m_socket->disconnectFromHost();
     }
 
+    // A stalled connection reads nothing, so Qt would not see the client close it: ask the kernel
+    // whether the client has hung up, and go when it has.
+    void stalledTick()
+    {
+#ifdef Q_OS_LINUX
+        pollfd p{int(m_socket->socketDescriptor()), POLLRDHUP, 0};
+        if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            m_stallTimer.stop();
+            m_socket->abort();
+            deleteLater();
+        }
+#endif
+    }
+
     void slowReadTick()
     {
         // With a limited read buffer, QAbstractSocket may stop watching the socket once its
@@ -362,12 +384,10 @@ private:
             case Behaviour::Kind::ResetMidBody:   // the body was shorter than resetAfter
                 resetConnection();
                 return;
-            case Behaviour::Kind::RespondEarly:   // answered already (a request without a body)
-                m_phase = Phase::Stalled;
-                return;
             case Behaviour::Kind::CutShort:
                 cutShort();
                 return;
+            case Behaviour::Kind::RespondEarly:   // not here: answered as its headers came (process())
             case Behaviour::Kind::SlowRead:
                 break;
             }
@@ -560,6 +580,7 @@ private:
     qint64 m_received = 0;
     QCryptographicHash m_hash{QCryptographicHash::Sha256};
     QTimer m_slowTimer;
+    QTimer m_stallTimer;   // Stalled: looks for the client's hang-up
     QTimer m_trickleTimer;
     int m_trickleLeft = 0;
 };

@@ -80,6 +80,15 @@ public:
         // declaredLength bytes, of which only `body` comes before the connection ends.
         static Behaviour cutShort(QByteArray method, QByteArray pathContains, int status, QByteArray body,
                                   qint64 declaredLength, bool reset = false);
+        // This behaviour for the requests whose path contains part and whose body has at least
+        // minBody bytes only.
+        Behaviour onPath(QByteArray part, qint64 minBody = 0) const
+        {
+            Behaviour b = *this;
+            b.pathContains = std::move(part);
+            b.minContentLength = minBody;
+            return b;
+        }
     };
 
     struct Seen

@@ -29,7 +29,7 @@ QString findProgram(const QString &name)
 
 } // namespace
 
-MariaDbServer::MariaDbServer() = default;
+MariaDbServer::MariaDbServer() : SqlServer(QStringLiteral("mysql"), QStringLiteral("quire")) {}
 
 MariaDbServer::~MariaDbServer()
 {
@@ -61,11 +61,8 @@ bool MariaDbServer::start()
     timer.start();
     const bool first = !m_dir;
     if (first) {
-        m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QLatin1StringView("/quire-mariadb-XXXXXX"));
-        if (!m_dir->isValid()) {
-            m_error = QStringLiteral("could not create a temporary folder: %1").arg(m_dir->errorString());
+        if (!makeFolder(QDir::tempPath() + QLatin1StringView("/quire-mariadb-XXXXXX")))
             return false;
-        }
         m_dataDir = m_dir->filePath(QStringLiteral("data"));
         m_socket = m_dir->filePath(QStringLiteral("mariadb.sock"));
         m_logFile = m_dir->filePath(QStringLiteral("server.log"));
@@ -201,31 +198,19 @@ void MariaDbServer::startCrashWatcher()
                                      "MariaDbServer");
 }
 
-QString MariaDbServer::url(const QString &database) const
+QString MariaDbServer::createDatabaseSql(const QString &name) const
 {
-    return QStringLiteral("mysql://quire@127.0.0.1:%1/%2").arg(m_port).arg(database);
+    return QStringLiteral("CREATE DATABASE %1 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").arg(name);
 }
 
-QString MariaDbServer::createDatabase(const QString &name)
-{
-    if (!checkDatabaseName(name, &m_error))
-        return {};
-    if (!sql(QStringLiteral("mysql"), QStringLiteral("CREATE DATABASE %1 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").arg(name)))
-        return {};
-    return url(name);
-}
-
-QString MariaDbServer::passwordUserUrl(const QString &database, const QString &password)
+QString MariaDbServer::passwordUserSql(const QString &database, const QString &password) const
 {
     QString quoted = password;
     quoted.replace(u'\\', QLatin1StringView("\\\\"));
     quoted.replace(u'\'', QLatin1StringView("\\'"));
-    if (!sql(QStringLiteral("mysql"),
-             QStringLiteral("CREATE USER IF NOT EXISTS 'quire_password'@'127.0.0.1'; "
-                            "ALTER USER 'quire_password'@'127.0.0.1' IDENTIFIED BY '%1'; "
-                            "GRANT ALL PRIVILEGES ON %2.* TO 'quire_password'@'127.0.0.1'").arg(quoted, database)))
-        return {};
-    return QStringLiteral("mysql://quire_password@127.0.0.1:%1/%2").arg(m_port).arg(database);
+    return QStringLiteral("CREATE USER IF NOT EXISTS 'quire_password'@'127.0.0.1'; "
+                          "ALTER USER 'quire_password'@'127.0.0.1' IDENTIFIED BY '%1'; "
+                          "GRANT ALL PRIVILEGES ON %2.* TO 'quire_password'@'127.0.0.1'").arg(quoted, database);
 }
 
 std::optional<QString> MariaDbServer::sql(const QString &database, const QString &statements)

@@ -19,7 +19,7 @@ namespace quire::test {
 // If the test process dies, a small shell stops the server and removes its folder.
 //
 // Use from the test's main thread. Not thread-safe.
-class MariaDbServer final : public ServerProcess
+class MariaDbServer final : public SqlServer
 {
 public:
     MariaDbServer();
@@ -38,18 +38,16 @@ public:
     bool kill();    // SIGKILL, then waits for the process to end
     bool isRunning() const { return m_pid > 0; }
 
-    // "mysql://quire@127.0.0.1:<port>/<database>"
-    QString url(const QString &database) const;
-    // Creates a database (lowercase letters, digits, '_'), utf8mb4 with a binary collation, and
-    // returns its URL; empty on failure.
-    QString createDatabase(const QString &name);
-    // The URL of `database` for a user who must give `password`; the URL has no password.
-    QString passwordUserUrl(const QString &database, const QString &password);
+    // url(): "mysql://quire@127.0.0.1:<port>/<database>". createDatabase(): utf8mb4 with a binary
+    // collation.
     // Runs SQL as root with the mariadb client; its output (tab-separated, no column names),
     // nullopt on failure.
     std::optional<QString> sql(const QString &database, const QString &statements);
 
 private:
+    bool runAsSuperuser(const QString &statements) override { return sql(QStringLiteral("mysql"), statements).has_value(); }
+    QString createDatabaseSql(const QString &name) const override;
+    QString passwordUserSql(const QString &database, const QString &password) const override;
     bool launch();
     bool waitUntilReady(int timeoutMs);
     void startCrashWatcher();

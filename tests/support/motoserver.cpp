@@ -143,7 +143,8 @@ bool MotoServer::start(Auth auth)
         m_error = missingMessage();
         return false;
     }
-    m_dir = std::make_unique<QTemporaryDir>();
+    if (!makeFolder(QDir::tempPath() + QLatin1StringView("/quire-moto-XXXXXX")))
+        return false;
     m_log = m_dir->filePath(QStringLiteral("moto.log"));
     for (int attempt = 0; attempt < 3; ++attempt) {
         m_port = freeLoopbackPort();

@@ -21,7 +21,7 @@ constexpr int kCommandTimeoutMs = 120'000;
 
 } // namespace
 
-PgServer::PgServer() = default;
+PgServer::PgServer() : SqlServer(QStringLiteral("postgresql"), QStringLiteral("postgres")) {}
 
 PgServer::~PgServer()
 {
@@ -112,11 +112,8 @@ bool PgServer::start()
     }
     // As root, TMPDIR may point somewhere the postgres user cannot enter; /tmp always works.
     const QString base = root ? QStringLiteral("/tmp") : QDir::tempPath();
-    m_dir = std::make_unique<QTemporaryDir>(base + QLatin1StringView("/quire-pg-XXXXXX"));
-    if (!m_dir->isValid()) {
-        m_error = QStringLiteral("could not create a temporary folder: %1").arg(m_dir->errorString());
+    if (!makeFolder(base + QLatin1StringView("/quire-pg-XXXXXX")))
         return false;
-    }
     m_dataDir = m_dir->filePath(QStringLiteral("data"));
     m_socketDir = m_dir->filePath(QStringLiteral("sock"));
     m_logFile = m_dir->filePath(QStringLiteral("server.log"));
@@ -261,32 +258,19 @@ bool PgServer::stop()
     return ok;
 }
 
-QString PgServer::url(const QString &database) const
+QString PgServer::createDatabaseSql(const QString &name) const
 {
-    return QStringLiteral("postgresql://postgres@127.0.0.1:%1/%2").arg(m_port).arg(database);
+    return QStringLiteral("CREATE DATABASE %1").arg(name);
 }
 
-QString PgServer::createDatabase(const QString &name)
-{
-    if (!checkDatabaseName(name, &m_error))
-        return {};
-    if (!psql(QStringLiteral("postgres"), QStringLiteral("CREATE DATABASE %1").arg(name)))
-        return {};
-    return url(name);
-}
-
-QString PgServer::passwordUserUrl(const QString &database, const QString &password)
+QString PgServer::passwordUserSql(const QString &database, const QString &password) const
 {
     QString quoted = password;
     quoted.replace(QLatin1Char('\''), QStringLiteral("''"));
-    const QString sql = QStringLiteral(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quire_password') THEN "
-            "CREATE ROLE quire_password LOGIN; END IF; END $$; "
-            "ALTER ROLE quire_password PASSWORD '%1'; ALTER DATABASE %2 OWNER TO quire_password")
-                                .arg(quoted, database);
-    if (!psql(QStringLiteral("postgres"), sql))
-        return {};
-    return QStringLiteral("postgresql://quire_password@127.0.0.1:%1/%2").arg(m_port).arg(database);
+    return QStringLiteral("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quire_password') THEN "
+                          "CREATE ROLE quire_password LOGIN; END IF; END $$; "
+                          "ALTER ROLE quire_password PASSWORD '%1'; ALTER DATABASE %2 OWNER TO quire_password")
+        .arg(quoted, database);
 }
 
 std::optional<QString> PgServer::psql(const QString &database, const QString &sql)

@@ -19,7 +19,7 @@ namespace quire::test {
 // postgres uid ("unshare --user"): PostgreSQL then sees a non-root user that owns its files.
 //
 // Use from the test's main thread. Not thread-safe.
-class PgServer final : public ServerProcess
+class PgServer final : public SqlServer
 {
 public:
     PgServer();
@@ -35,14 +35,8 @@ public:
     bool start();                      // false: see error()
     bool isRunning() const { return m_running; }
 
-    // "postgresql://postgres@127.0.0.1:<port>/<database>"
-    QString url(const QString &database) const;
-    // Creates a database (name: lowercase letters, digits, '_') and returns its URL; empty on failure.
-    QString createDatabase(const QString &name);
-    // The URL of `database` (made by createDatabase()) for a login role that must give
-    // `password` (scram-sha-256 over TCP; every other role is trusted): the role owns the
-    // database. The URL has no password. Empty on failure.
-    QString passwordUserUrl(const QString &database, const QString &password);
+    // url(): "postgresql://postgres@127.0.0.1:<port>/<database>". passwordUserUrl(): a login role
+    // that must give its password (scram-sha-256 over TCP) and owns the database.
     // A database server restart: stopServer() ("pg_ctl stop -m fast") and startAgain() on the
     // same port with the same data. false: see error().
     bool stopServer();
@@ -51,6 +45,9 @@ public:
     std::optional<QString> psql(const QString &database, const QString &sql);
 
 private:
+    bool runAsSuperuser(const QString &statements) override { return psql(QStringLiteral("postgres"), statements).has_value(); }
+    QString createDatabaseSql(const QString &name) const override;
+    QString passwordUserSql(const QString &database, const QString &password) const override;
     // Runs a program and waits; `asServer`: as the postgres user when we are root.
     bool run(const QString &program, const QStringList &args, bool asServer, int timeoutMs, QString *output);
     bool stop();

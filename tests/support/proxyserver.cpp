@@ -44,19 +44,12 @@ QString ProxyServer::errorLog() const
 
 QList<ProxyServer::Logged> ProxyServer::requests() const
 {
-    QList<Logged> out;
     if (!m_dir)
-        return out;
-    for (const QList<QByteArray> &fields : apache::readTabLog(m_dir->path() + QStringLiteral("/access.log"), 5)) {
-        Logged l;
-        l.beganMs = fields.at(0).toLongLong();
-        l.method = fields.at(1);
-        l.status = fields.at(2).toInt();
-        l.clientPort = quint16(fields.at(3).toUInt());
+        return {};
+    return apache::readAccessLog<Logged>(m_dir->path() + QStringLiteral("/access.log"), 1,
+                                         [](Logged &l, const QList<QByteArray> &fields) {
         l.target = fields.at(4).split(' ').value(1);   // "METHOD target HTTP/1.1"
-        out.append(l);
-    }
-    return out;
+    });
 }
 
 bool ProxyServer::sawConnectTo(quint16 port) const

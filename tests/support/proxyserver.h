@@ -1,5 +1,7 @@
 #pragma once
 
+#include "apacheprocess.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QProcess>
@@ -42,13 +44,10 @@ public:
 
     // One request as the proxy logged it. A CONNECT is logged when its tunnel closes (the
     // client or the server closed the connection).
-    struct Logged
+    // status: 200 for a tunnel that was opened.
+    struct Logged : apache::LoggedRequest
     {
-        qint64 beganMs = 0;         // when Apache began reading it, ms since the epoch
-        QByteArray method;          // "CONNECT", "GET", ...
         QByteArray target;          // "127.0.0.1:8443" for CONNECT, else the absolute URL
-        int status = 0;             // 200 for a tunnel that was opened
-        quint16 clientPort = 0;     // the client's port: one per connection to the proxy
     };
     QList<Logged> requests() const;
     // Whether a CONNECT to 127.0.0.1:<port> (or localhost:<port>) was logged.

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include <fcntl.h>
@@ -206,19 +207,30 @@ pid_t spawnDetached(const QStringList &args, const QString &logFile)
 
 bool waitForExit(pid_t pid, int timeoutMs)
 {
+    const QDeadlineTimer deadline(timeoutMs);
+    auto reap = [pid] {
+        pid_t reaped = 0;
+        while ((reaped = ::waitpid(pid, nullptr, WNOHANG)) < 0 && errno == EINTR) {
+        }
+        return reaped != 0;   // -1 (ECHILD): reaped before
+    };
     // A pidfd becomes readable when the process ends.
     const int fd = int(::syscall(SYS_pidfd_open, pid, 0));
     if (fd >= 0) {
-        const QDeadlineTimer deadline(timeoutMs);
         pollfd p{fd, POLLIN, 0};
         while (::poll(&p, 1, int(deadline.remainingTime())) < 0 && errno == EINTR) {
         }
         ::close(fd);
+        return reap();
     }
-    pid_t reaped = 0;
-    while ((reaped = ::waitpid(pid, nullptr, WNOHANG)) < 0 && errno == EINTR) {
+    // No pidfd (a kernel before 5.3, a sandbox that forbids it): ask every 20 ms.
+    while (!reap()) {
+        if (deadline.hasExpired())
+            return false;
+        const timespec pause{0, 20'000'000};
+        ::nanosleep(&pause, nullptr);
     }
-    return reaped != 0;   // -1 (ECHILD): reaped before
+    return true;
 }
 
 quint16 freeLoopbackPort(bool ipv6)
@@ -234,6 +246,34 @@ QString shellQuote(const QString &s)
     QString q = s;
     q.replace(u'\'', QLatin1StringView("'\\''"));
     return u'\'' + q + u'\'';
+}
+
+bool ServerProcess::makeFolder(const QString &templatePath)
+{
+    m_dir = std::make_unique<QTemporaryDir>(templatePath);
+    if (m_dir->isValid())
+        return true;
+    m_error = QStringLiteral("could not create a temporary folder: %1").arg(m_dir->errorString());
+    return false;
+}
+
+QString SqlServer::urlAs(const QString &user, const QString &database) const
+{
+    return QStringLiteral("%1://%2@127.0.0.1:%3/%4").arg(m_scheme, user).arg(m_port).arg(database);
+}
+
+QString SqlServer::createDatabase(const QString &name)
+{
+    if (!checkDatabaseName(name, &m_error) || !runAsSuperuser(createDatabaseSql(name)))
+        return {};
+    return url(name);
+}
+
+QString SqlServer::passwordUserUrl(const QString &database, const QString &password)
+{
+    if (!runAsSuperuser(passwordUserSql(database, password)))
+        return {};
+    return urlAs(QStringLiteral("quire_password"), database);
 }
 
 bool checkDatabaseName(const QString &name, QString *error)

@@ -74,6 +74,9 @@ protected:
     // server and remove its folder), so aborted runs leave nothing behind. `who` names the server
     // in a warning when the shell cannot start.
     void startCrashWatcher(const QString &cleanup, const char *who);
+    // Makes the server's temporary folder (m_dir) from templatePath, QTemporaryDir's pattern
+    // ("…-XXXXXX"); false, with error() saying why, when it cannot.
+    bool makeFolder(const QString &templatePath);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_error;
@@ -82,6 +85,37 @@ protected:
 
 private:
     pid_t m_watcher = 0;
+};
+
+// What PgServer and MariaDbServer share: databases and a password-checked user made with SQL that
+// the superuser runs, and the catalog URLs of them.
+class SqlServer : public ServerProcess
+{
+public:
+    // "<scheme>://<the tests' user>@127.0.0.1:<port>/<database>"
+    QString url(const QString &database) const { return urlAs(m_user, database); }
+    // Creates a database (name: lowercase letters, digits, '_') and returns its URL; empty on failure.
+    QString createDatabase(const QString &name);
+    // The URL of `database` (made by createDatabase()) for the user quire_password, who must give
+    // `password` (every other user is trusted). The URL has no password. Empty on failure.
+    QString passwordUserUrl(const QString &database, const QString &password);
+
+protected:
+    SqlServer(QString scheme, QString user) : m_scheme(std::move(scheme)), m_user(std::move(user)) {}
+    ~SqlServer() = default;
+
+    // Runs statements as the superuser on the server's own database; false (error() says why) on failure.
+    virtual bool runAsSuperuser(const QString &statements) = 0;
+    // The statements that create the database `name`.
+    virtual QString createDatabaseSql(const QString &name) const = 0;
+    // The statements that give quire_password `password` and every right on `database`.
+    virtual QString passwordUserSql(const QString &database, const QString &password) const = 0;
+
+private:
+    QString urlAs(const QString &user, const QString &database) const;
+
+    QString m_scheme;
+    QString m_user;
 };
 
 } // namespace quire::test

@@ -26,7 +26,7 @@ private_key = ca.key
 default_md = sha256
 policy = policy_any
 unique_subject = no
-copy_extensions = none
+copy_extensions = copy
 email_in_dn = no
 
 [ policy_any ]
@@ -45,29 +45,23 @@ basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 
-[ server_loopback ]
+# The names a server certificate is good for come from its request (copy_extensions).
+[ server ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
-
-[ server_other ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-subjectAltName = DNS:other.invalid
 
 # No keyUsage, so the certificate may sign itself (Qt's isSelfSigned() and OpenSSL say so).
 [ self_signed ]
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
-subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
 )";
+
+// The names of the loopback servers' certificates.
+const QString kLoopbackNames = QStringLiteral("IP:127.0.0.1, IP:::1, DNS:localhost");
 
 QByteArray asn1Time(const QDateTime &t)
 {
@@ -152,9 +146,9 @@ bool TestCa::newKey(const QString &name)
                 QStringLiteral("-out"), name + QStringLiteral(".key")});
 }
 
-// A key, a request and a certificate signed by the CA, or by its own key (`openssl ca`, which
-// accepts any start and end date, also in the past).
-bool TestCa::issue(const QString &name, const QString &subject, const QString &extensions,
+// A key, a request (for the names altNames, none when empty) and a certificate signed by the CA,
+// or by its own key (`openssl ca`, which accepts any start and end date, also in the past).
+bool TestCa::issue(const QString &name, const QString &subject, const QString &extensions, const QString &altNames,
                    const QByteArray &startDate, const QByteArray &endDate, bool selfSigned)
 {
     const QString key = name + QStringLiteral(".key");
@@ -166,10 +160,11 @@ bool TestCa::issue(const QString &name, const QString &subject, const QString &e
                      QStringLiteral("-in"), csr, QStringLiteral("-out"), name + QStringLiteral(".crt")};
     if (selfSigned)
         sign << QStringLiteral("-selfsign") << QStringLiteral("-keyfile") << key;
-    return newKey(name)
-           && run({QStringLiteral("req"), QStringLiteral("-new"), QStringLiteral("-config"), QStringLiteral("ca.cnf"),
-                   QStringLiteral("-key"), key, QStringLiteral("-subj"), subject, QStringLiteral("-out"), csr})
-           && run(sign);
+    QStringList request{QStringLiteral("req"), QStringLiteral("-new"), QStringLiteral("-config"), QStringLiteral("ca.cnf"),
+                        QStringLiteral("-key"), key, QStringLiteral("-subj"), subject, QStringLiteral("-out"), csr};
+    if (!altNames.isEmpty())
+        request << QStringLiteral("-addext") << QStringLiteral("subjectAltName = ") + altNames;
+    return newKey(name) && run(request) && run(sign);
 }
 
 bool TestCa::create()
@@ -205,17 +200,17 @@ bool TestCa::create()
     const QByteArray until = asn1Time(now.addDays(30));
     const QString org = QStringLiteral("/O=Quire tests/CN=");
     const bool ok =
-        issue(QStringLiteral("ca"), org + QStringLiteral("Quire test CA"), QStringLiteral("v3_ca"), from,
+        issue(QStringLiteral("ca"), org + QStringLiteral("Quire test CA"), QStringLiteral("v3_ca"), {}, from,
               asn1Time(now.addDays(3650)), true)
-        && issue(QStringLiteral("good"), org + QStringLiteral("good"), QStringLiteral("server_loopback"), from, until)
-        && issue(QStringLiteral("wronghost"), org + QStringLiteral("wrongHost"), QStringLiteral("server_other"), from,
-                 until)
-        && issue(QStringLiteral("expired"), org + QStringLiteral("expired"), QStringLiteral("server_loopback"),
+        && issue(QStringLiteral("good"), org + QStringLiteral("good"), QStringLiteral("server"), kLoopbackNames, from, until)
+        && issue(QStringLiteral("wronghost"), org + QStringLiteral("wrongHost"), QStringLiteral("server"),
+                 QStringLiteral("DNS:other.invalid"), from, until)
+        && issue(QStringLiteral("expired"), org + QStringLiteral("expired"), QStringLiteral("server"), kLoopbackNames,
                  "20200101000000Z", "20210101000000Z")
-        && issue(QStringLiteral("replaced"), org + QStringLiteral("replaced"), QStringLiteral("server_loopback"),
+        && issue(QStringLiteral("replaced"), org + QStringLiteral("replaced"), QStringLiteral("server"), kLoopbackNames,
                  from, until)
         && issue(QStringLiteral("selfsigned"), QStringLiteral("/O=Home NAS/CN=127.0.0.1"),
-                 QStringLiteral("self_signed"), from, until, true);
+                 QStringLiteral("self_signed"), kLoopbackNames, from, until, true);
     if (!ok)
         return false;
     m_ok = true;

@@ -63,7 +63,7 @@ private:
     TlsIdentity identity(const QString &name) const;
     bool run(const QStringList &arguments, QByteArray *output = nullptr);
     bool newKey(const QString &name);
-    bool issue(const QString &name, const QString &subject, const QString &extensions,
+    bool issue(const QString &name, const QString &subject, const QString &extensions, const QString &altNames,
                const QByteArray &startDate, const QByteArray &endDate, bool selfSigned = false);
 
     std::unique_ptr<QTemporaryDir> m_dir;

@@ -4,9 +4,13 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QProcessEnvironment>
 #include <QString>
+#include <QStringList>
+#include <QVariantMap>
 #include <QThreadPool>
 
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -19,6 +23,40 @@ QString quireBinary();
 
 // Writes path with content, making its folder first; false unless all of it was written.
 bool createFile(const QString &path, const QByteArray &content);
+
+// Writes data to the file named by path's bytes (any name, valid UTF-8 or not), opened with the
+// open(2) flags openFlags (O_CREAT makes it 0644); false unless all of it was written.
+bool writeRaw(const QByteArray &path, const QByteArray &data, int openFlags);
+
+// size bytes from a generator seeded with seed: the same bytes for the same seed.
+QByteArray pseudoRandomBytes(qint64 size, quint32 seed);
+
+// A data-driven test's one column, a bool, and its two rows: whenTrue (true) and whenFalse (false).
+void addBoolRows(const char *column, const char *whenTrue, const char *whenFalse);
+
+// A finished run of quire: its exit code (-1: it crashed, did not start or did not end in time),
+// what it wrote to standard output and to standard error.
+struct QuireRun
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+    QString text() const { return QString::fromUtf8(out + err); }
+};
+
+// The environment of a quire whose settings, catalog and data are kept in dir (QUIRE_CONFIG,
+// QUIRE_CATALOG, XDG_DATA_HOME): `base` without QUIRE_PASSWORD, and with LeakSanitizer's report
+// at exit off (a sanitized child's exit is not what these tests check).
+QProcessEnvironment quireEnvironment(const QString &dir,
+                                     QProcessEnvironment base = QProcessEnvironment::systemEnvironment());
+
+// Writes the settings file of a quire whose settings are kept in dir (see quireEnvironment()).
+bool writeQuireSettings(const QString &dir, const QVariantMap &settings);
+
+// Runs quire with args in env, input on its standard input, and waits for it to end (up to
+// timeoutMs; then it is killed and the run says so in err).
+QuireRun runQuire(const QStringList &args, const QProcessEnvironment &env, const QByteArray &input = {},
+                  int timeoutMs = 300'000);
 
 // A pool for tests to run catalog calls on (the catalog refuses the GUI thread).
 QThreadPool &workerPool();
@@ -52,6 +90,12 @@ public:
     {
         std::unique_lock lock(m_mutex);
         m_cv.wait(lock, [this] { return m_open; });
+    }
+    // wait(), for patience at the most; whether it was opened.
+    bool waitFor(std::chrono::milliseconds patience)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_cv.wait_for(lock, patience, [this] { return m_open; });
     }
     void open()
     {

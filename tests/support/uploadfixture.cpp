@@ -140,6 +140,14 @@ UploadSettings UploadFixture::fastSettings()
     return s;
 }
 
+QString describe(const UploadResult &r)
+{
+    QStringList parts{r.error};
+    for (const UploadFailure &f : r.failures)
+        parts << f.fileName + QStringLiteral(": ") + f.error;
+    return parts.join(QStringLiteral(" | "));
+}
+
 UploadResult UploadFixture::runJob(const UploadScope &scope, const UploadSettings &settings,
                                    SecretProvider secrets, int timeoutMs,
                                    QList<UploadDocumentEvent> *events, int *progressSignals)

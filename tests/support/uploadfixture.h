@@ -76,6 +76,9 @@ auto UploadFixture::io(F &&fn) -> decltype(fn())
     return runOn(m_pools->io(), [&] { return fn(); });
 }
 
+// An upload's error and its failures ("name: error"), one line, for a failure's message.
+QString describe(const UploadResult &r);
+
 // Runs fn on a fresh worker thread and waits for it, processing the calling thread's events
 // meanwhile (the remotes must not run on the GUI/main thread; the test's main thread stands in
 // for it).

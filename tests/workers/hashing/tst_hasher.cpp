@@ -3,9 +3,9 @@
 #include "hashing/hasher.h"
 #include "platform/nativefs.h"
 #include "hashing/sha256sumformat.h"
+#include "testsupport.h"
 
 #include <QFile>
-#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -22,35 +22,7 @@ using namespace quire;
 
 namespace {
 
-QByteArray pseudoRandomBytes(qint64 size, quint32 seed)
-{
-    QByteArray data(size, Qt::Uninitialized);
-    QRandomGenerator rng(seed);
-    qint64 i = 0;
-    for (; i + 4 <= size; i += 4) {
-        const quint32 v = rng.generate();
-        std::memcpy(data.data() + i, &v, 4);
-    }
-    for (; i < size; ++i)
-        data[i] = char(rng.generate());
-    return data;
-}
-
-bool writeFile(const QString &path, const QByteArray &data)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(data) == data.size() && f.flush();
-}
-
-bool appendFile(const QByteArray &path, const QByteArray &data)
-{
-    const int fd = ::open(path.constData(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    const bool ok = ::write(fd, data.constData(), size_t(data.size())) == data.size();
-    ::close(fd);
-    return ok;
-}
+using test::pseudoRandomBytes;
 
 // The reference: GNU coreutils' sha256sum on the same file. Started with posix_spawn rather
 // than QProcess: QProcess forks, and ThreadSanitizer (this test also runs under it) refuses a
@@ -148,7 +120,7 @@ void TestHasher::knownVectors()
     QCOMPARE(Hasher::hashBytes(content), expected);
 
     const QByteArray file = path("vector");
-    QVERIFY(writeFile(displayPath(file), content));
+    QVERIFY(test::createFile(displayPath(file), content));
     const FileHash h = Hasher::hashFile(file);
     QVERIFY2(h.ok(), qPrintable(h.error));
     QCOMPARE(h.sha256, expected);
@@ -171,7 +143,7 @@ void TestHasher::multiBlock()
     QFETCH(qint64, size);
     const QByteArray data = pseudoRandomBytes(size, quint32(size));
     const QByteArray file = path("multiblock");
-    QVERIFY(writeFile(displayPath(file), data));
+    QVERIFY(test::createFile(displayPath(file), data));
 
     const FileHash h = Hasher::hashFile(file);
     QVERIFY2(h.ok(), qPrintable(h.error));
@@ -193,7 +165,7 @@ void TestHasher::progress()
 {
     QFETCH(qint64, size);
     const QByteArray file = path("progress");
-    QVERIFY(writeFile(displayPath(file), pseudoRandomBytes(size, 7)));
+    QVERIFY(test::createFile(displayPath(file), pseudoRandomBytes(size, 7)));
 
     QList<std::pair<qint64, qint64>> calls;
     const FileHash h = Hasher::hashFile(file, nullptr, [&](qint64 done, qint64 total) {
@@ -228,7 +200,7 @@ void TestHasher::cancel()
 {
     QFETCH(int, cancelAfterCalls);
     const QByteArray file = path("cancel");
-    QVERIFY(writeFile(displayPath(file), pseudoRandomBytes(8 * Hasher::kBlockSize, 3)));
+    QVERIFY(test::createFile(displayPath(file), pseudoRandomBytes(8 * Hasher::kBlockSize, 3)));
 
     std::atomic_bool cancel = cancelAfterCalls == 0;
     int calls = 0;
@@ -261,7 +233,7 @@ void TestHasher::errors()
     QByteArray file = path("error-target");
     QFile::remove(displayPath(file));
     if (kind == QLatin1String("vanished")) {
-        QVERIFY(writeFile(displayPath(file), "here a moment ago"));
+        QVERIFY(test::createFile(displayPath(file), "here a moment ago"));
         QVERIFY(QFile::remove(displayPath(file)));
     } else if (kind == QLatin1String("directory")) {
         file = path("a-directory");
@@ -270,10 +242,10 @@ void TestHasher::errors()
         // Root reads through any permission bits, so there is no unreadable file to make.
         if (::geteuid() == 0)
             QSKIP("running as root: mode 000 does not stop root from reading");
-        QVERIFY(writeFile(displayPath(file), "secret"));
+        QVERIFY(test::createFile(displayPath(file), "secret"));
         QVERIFY(::chmod(file.constData(), 0) == 0);
     } else if (kind == QLatin1String("notdir")) {
-        QVERIFY(writeFile(displayPath(file), "a file"));
+        QVERIFY(test::createFile(displayPath(file), "a file"));
         file += "/child";
     } else if (kind == QLatin1String("empty")) {
         file.clear();
@@ -302,7 +274,7 @@ void TestHasher::changedWhileHashed()
     QFETCH(bool, expectOk);
     const QByteArray file = path("changing");
     QByteArray content = pseudoRandomBytes(3 * Hasher::kBlockSize, 11);
-    QVERIFY(writeFile(displayPath(file), content));
+    QVERIFY(test::createFile(displayPath(file), content));
 
     // Deterministic: the writer runs inside the progress callback, after the first block of an
     // attempt was read, so the file is certainly different when the attempt ends.
@@ -314,7 +286,7 @@ void TestHasher::changedWhileHashed()
         ++attempts;   // the first block of each attempt
         if (appended < appends) {
             const QByteArray more = "appended " + QByteArray::number(appended) + '\n';
-            QVERIFY(appendFile(file, more));
+            QVERIFY(test::writeRaw(file, more, O_WRONLY | O_APPEND));
             content += more;
             ++appended;
         }
@@ -337,7 +309,7 @@ void TestHasher::deletedWhileHashed()
     // The open descriptor still reads the data, but the unlink changes the file's ctime, so the
     // hash is retried, and the retry finds no file.
     const QByteArray file = path("deleted");
-    QVERIFY(writeFile(displayPath(file), pseudoRandomBytes(2 * Hasher::kBlockSize, 5)));
+    QVERIFY(test::createFile(displayPath(file), pseudoRandomBytes(2 * Hasher::kBlockSize, 5)));
     bool removed = false;
     const FileHash h = Hasher::hashFile(file, nullptr, [&](qint64, qint64) {
         if (!removed)
@@ -460,8 +432,8 @@ void TestHasher::reentrantProgress()
     const QByteArray inner = path("inner");
     const QByteArray outerData = pseudoRandomBytes(3 * Hasher::kBlockSize + 5, 29);
     const QByteArray innerData = pseudoRandomBytes(Hasher::kBlockSize + 9, 31);
-    QVERIFY(writeFile(displayPath(outer), outerData));
-    QVERIFY(writeFile(displayPath(inner), innerData));
+    QVERIFY(test::createFile(displayPath(outer), outerData));
+    QVERIFY(test::createFile(displayPath(inner), innerData));
     int innerOk = 0;
     const FileHash h = Hasher::hashFile(outer, nullptr, [&](qint64, qint64) {
         if (Hasher::hashFile(inner).sha256 == Hasher::hashBytes(innerData))
@@ -491,7 +463,7 @@ void TestHasher::concurrentFiles()
         const qint64 size = i % 10 == 0 ? Hasher::kBlockSize + i : 4096 + i;
         const QByteArray data = pseudoRandomBytes(size, quint32(1000 + i));
         const QString name = dir.filePath(QString::number(i));
-        QVERIFY(writeFile(name, data));
+        QVERIFY(test::createFile(name, data));
         paths.append(nativePath(name));
         expected.append(Hasher::hashBytes(data));
     }

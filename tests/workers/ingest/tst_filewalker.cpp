@@ -1,6 +1,7 @@
 // ctest-labels: hashing
 #include "ingest/filewalker.h"
 #include "platform/nativefs.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -336,9 +337,7 @@ void TestFileWalker::batches()
 
 void TestFileWalker::cancel_data()
 {
-    QTest::addColumn<bool>("beforeStart");
-    QTest::newRow("before start") << true;
-    QTest::newRow("after the first batch") << false;
+    quire::test::addBoolRows("beforeStart", "before start", "after the first batch");
 }
 
 void TestFileWalker::cancel()

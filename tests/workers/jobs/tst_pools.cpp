@@ -66,9 +66,7 @@ private Q_SLOTS:
 
 void tst_Pools::queuedCountsWaitingTasks_data()
 {
-    QTest::addColumn<bool>("io");
-    QTest::newRow("io") << true;
-    QTest::newRow("cpu") << false;
+    quire::test::addBoolRows("io", "io", "cpu");
 }
 
 void tst_Pools::queuedCountsWaitingTasks()

@@ -4,9 +4,10 @@
 // socket on loopback): every case ends in success or a clear error, within a bounded time,
 // through the real UploadJob, catalog and remotes.
 
-#include "faultserver.h"
+#include "faultcase.h"
 #include "remotes/remotehttp.h"
 #include "remotes/remotewebdav.h"
+#include "testsupport.h"
 
 #include <QCryptographicHash>
 #include <QElapsedTimer>
@@ -26,14 +27,7 @@ class TestRemoteFaults final : public QObject
     Q_OBJECT
 
 private:
-    struct Case
-    {
-        std::unique_ptr<FaultServer> server = std::make_unique<FaultServer>();
-        std::unique_ptr<UploadFixture> fx = std::make_unique<UploadFixture>();
-        qint64 collection = 0;
-        qint64 doc = 0;
-        QByteArray content;
-    };
+    using Case = FaultCase;
 
     // A collection bound to the fault server (kind http: one POST per upload, or webdav) with one
     // document of `size` bytes.
@@ -41,20 +35,10 @@ private:
                                    const QString &collection = QStringLiteral("Reports 2024"))
     {
         auto c = std::make_unique<Case>();
-        if (!c->fx->isValid())
-            return nullptr;
         RemoteProfile p;
         p.name = QStringLiteral("fault");
         p.kind = kind;
-        p.url = c->server->url().toString();
-        if (!c->fx->saveRemote(p))
-            return nullptr;
-        c->collection = c->fx->createCollection(collection, p.name);
-        c->content = QByteArray(size, '\0');
-        for (qint64 i = 0; i < size; ++i)
-            c->content[i] = char((i * 7919) % 251);
-        c->doc = c->fx->addFile(c->collection, QStringLiteral("report.pdf"), c->content);
-        if (c->collection == 0 || c->doc == 0)
+        if (!c->setUp(p, {}, collection, QStringLiteral("report.pdf"), pseudoRandomBytes(size, 7919)))
             return nullptr;
         return c;
     }
@@ -62,15 +46,7 @@ private:
     // The job's result, with its events in *events.
     UploadResult run(Case &c, UploadSettings s = UploadFixture::fastSettings(), QList<UploadDocumentEvent> *events = nullptr)
     {
-        return c.fx->runJob(UploadScope{c.collection, {}}, s, {}, 240'000, events);
-    }
-
-    static QString describe(const UploadResult &r)
-    {
-        QStringList parts{r.error};
-        for (const UploadFailure &f : r.failures)
-            parts << f.error;
-        return parts.join(QStringLiteral(" | "));
+        return c.run(s, {}, 240'000, events);
     }
 
     // The requests the server saw, one a line ("PUT /path bytes a-b/n body=... at=... ms"), and
@@ -343,10 +319,9 @@ private slots:
     {
         auto c = makeCase(RemoteKind::WebDav);
         QVERIFY(c);
-        Behaviour badGateway = Behaviour::respond("PUT", 502, "<html><title>502</title><body>upstream died</body></html>",
-                                                  {{"Content-Type", "text/html"}});
-        badGateway.pathContains = "report.pdf";
-        c->server->script({badGateway});
+        c->server->script({Behaviour::respond("PUT", 502, "<html><title>502</title><body>upstream died</body></html>",
+                                              {{"Content-Type", "text/html"}})
+                               .onPath("report.pdf")});
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         int uploads = 0;
@@ -417,10 +392,7 @@ private slots:
         // a 503. The others finish, the catalog records them, and the retry sends only one.
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
-        Behaviour busy = Behaviour::respond("PUT", 503, "busy");
-        busy.pathContains = ".upload";
-        busy.minContentLength = 1;
-        c->server->script({busy});
+        c->server->script({Behaviour::respond("PUT", 503, "busy").onPath(".upload", 1)});
         QList<UploadDocumentEvent> events;
         const UploadResult r = run(*c, segmentSettings(), &events);
         if (r.outcome != UploadResult::Outcome::Succeeded || segmentRequests(*c->server) != 5)
@@ -436,9 +408,7 @@ private slots:
 
     void smallUploadsAreLookedUpOnlyWhenAsked_data()
     {
-        QTest::addColumn<bool>("confirm");
-        QTest::newRow("default") << false;
-        QTest::newRow("confirmUploads") << true;
+        addBoolRows("confirm", "confirmUploads", "default");
     }
 
     void smallUploadsAreLookedUpOnlyWhenAsked()
@@ -547,10 +517,8 @@ private slots:
         // body): that answer counts, the other segments are kept, the retry sends one.
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
-        Behaviour early = Behaviour::respond("PUT", 503, "busy, try later");
+        Behaviour early = Behaviour::respond("PUT", 503, "busy, try later").onPath(".upload", 1);
         early.kind = Behaviour::Kind::RespondEarly;
-        early.pathContains = ".upload";
-        early.minContentLength = 1;
         c->server->script({early});
         const UploadResult r = run(*c, segmentSettings());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
@@ -563,9 +531,7 @@ private slots:
     {
         auto c = makeCase(RemoteKind::WebDav, 32 * 1024 * 1024);
         QVERIFY(c);
-        Behaviour denied = Behaviour::respond("PUT", 403, "quota exceeded for this folder");
-        denied.pathContains = ".upload";
-        denied.minContentLength = 1;
+        Behaviour denied = Behaviour::respond("PUT", 403, "quota exceeded for this folder").onPath(".upload", 1);
         denied.chunked = true;
         c->server->script({denied});
         const UploadResult r = run(*c, segmentSettings());
@@ -649,10 +615,8 @@ private slots:
         c->server->setRangedPut(mode, status);
         if (early) {
             // Every segment that can be in flight (four lanes) is refused before its body.
-            Behaviour refuse = Behaviour::respond("PUT", status, "PUT with range is unsupported");
+            Behaviour refuse = Behaviour::respond("PUT", status, "PUT with range is unsupported").onPath(".upload", 1);
             refuse.kind = Behaviour::Kind::RespondEarly;
-            refuse.pathContains = ".upload";
-            refuse.minContentLength = 1;
             c->server->script({refuse, refuse, refuse, refuse});
         }
         QList<UploadDocumentEvent> events;

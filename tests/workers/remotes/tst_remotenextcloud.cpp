@@ -7,7 +7,7 @@
 // kill -9 of a `quire push`), cancel, and a refused checksum.
 
 #include "catalog/catalog.h"
-#include "faultserver.h"
+#include "faultcase.h"
 #include "remotes/nextcloudchunks.h"
 #include "remotes/remotewebdav.h"
 #include "testsupport.h"
@@ -40,15 +40,6 @@ const QString kFiles = QStringLiteral("/remote.php/dav/files/alice");
 const QString kCollection = QStringLiteral("Reports 2024");
 const QString kStoredScan = kFiles + QStringLiteral("/Reports 2024/big scan.pdf");   // where makeCase()'s document goes
 
-QByteArray pattern(qint64 size, int seed)
-{
-    QByteArray b(size, Qt::Uninitialized);
-    char *p = b.data();
-    for (qint64 i = 0; i < size; ++i)
-        p[i] = char((i * 7919 + seed * 131 + (i >> 12)) % 251);
-    return b;
-}
-
 QByteArray sha256(const QByteArray &b)
 {
     return QCryptographicHash::hash(b, QCryptographicHash::Sha256).toHex();
@@ -66,14 +57,8 @@ class TestRemoteNextcloud final : public QObject
     Q_OBJECT
 
 private:
-    struct Case
+    struct Case : FaultCase
     {
-        std::unique_ptr<FaultServer> server = std::make_unique<FaultServer>();
-        std::unique_ptr<UploadFixture> fx = std::make_unique<UploadFixture>();
-        RemoteProfile profile;
-        qint64 collection = 0;
-        qint64 doc = 0;
-        QByteArray content;
         std::unique_ptr<Remote> remote;   // made by makeRemoteCase()
     };
 
@@ -83,20 +68,13 @@ private:
                                    bool nextcloud = true)
     {
         auto c = std::make_unique<Case>();
-        if (!c->fx->isValid())
-            return nullptr;
         if (nextcloud)
             c->server->setNextcloud(kUser);
-        c->profile.name = QStringLiteral("cloud");
-        c->profile.kind = RemoteKind::WebDav;
-        c->profile.url = c->server->url().toString() + urlPath;
-        c->profile.user = kUser;
-        if (!c->fx->saveRemote(c->profile))
-            return nullptr;
-        c->collection = c->fx->createCollection(kCollection, c->profile.name);
-        c->content = pattern(size, int(size % 97));
-        c->doc = c->fx->addFile(c->collection, QStringLiteral("big scan.pdf"), c->content);
-        if (c->collection == 0 || c->doc == 0)
+        RemoteProfile p;
+        p.name = QStringLiteral("cloud");
+        p.kind = RemoteKind::WebDav;
+        p.user = kUser;
+        if (!c->setUp(p, urlPath, kCollection, QStringLiteral("big scan.pdf"), pseudoRandomBytes(size, quint32(size % 97))))
             return nullptr;
         return c;
     }
@@ -130,29 +108,12 @@ private:
     static UploadResult run(Case &c, const UploadSettings &s = chunkSettings(),
                             QList<UploadDocumentEvent> *events = nullptr)
     {
-        return c.fx->runJob(UploadScope{c.collection, {}}, s, secrets(), 120'000, events);
-    }
-
-    static QString describe(const UploadResult &r)
-    {
-        QStringList parts{r.error};
-        for (const UploadFailure &f : r.failures)
-            parts << f.error;
-        return parts.join(QStringLiteral(" | "));
+        return c.run(s, secrets(), 120'000, events);
     }
 
     static UploadItem itemOf(Case &c)
     {
-        const Document d = c.fx->document(c.doc);
-        UploadItem item;
-        item.documentId = d.id;
-        item.collection = kCollection;
-        item.fileName = d.fileName;
-        item.sourcePath = d.sourcePath;
-        item.size = d.size;
-        item.mtimeMs = d.mtimeMs;
-        item.sha256 = d.sha256;
-        return item;
+        return uploadItemFor(c.fx->document(c.doc), kCollection);
     }
 
     struct Attempt
@@ -219,12 +180,8 @@ private:
 
     static QProcessEnvironment environment(const QString &dir)
     {
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QUIRE_CONFIG"), dir + QStringLiteral("/settings.json"));
-        env.insert(QStringLiteral("QUIRE_CATALOG"), dir + QStringLiteral("/catalog.sqlite"));
-        env.insert(QStringLiteral("XDG_DATA_HOME"), dir + QStringLiteral("/data"));
+        QProcessEnvironment env = quireEnvironment(dir);
         env.insert(QStringLiteral("QUIRE_PASSWORD"), QStringLiteral("pw"));
-        env.insert(QStringLiteral("ASAN_OPTIONS"), QStringLiteral("detect_leaks=0"));
         // Under ThreadSanitizer the child's teardown after Qt's own thread hand-overs (pool
         // threads joined inside uninstrumented Qt) would be reported; this test is about the
         // protocol, the concurrency suites check the threads.
@@ -232,25 +189,8 @@ private:
         return env;
     }
 
-    struct Run
-    {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
-
-    static Run quire(const QString &dir, const QStringList &args)
-    {
-        QProcess p;
-        p.setProcessEnvironment(environment(dir));
-        p.start(quireBinary(), args);
-        if (!p.waitForStarted(10'000))
-            return {};
-        p.closeWriteChannel();
-        p.waitForFinished(300'000);
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-                p.readAllStandardError()};
-    }
+    using Run = QuireRun;
+    static Run quire(const QString &dir, const QStringList &args) { return runQuire(args, environment(dir)); }
 
     // The catalog's document and upload record, read in this process.
     static std::pair<Document, QByteArray> catalogState(const QString &dir)
@@ -455,7 +395,7 @@ private slots:
         // chunks go to the profile user's uploads folder and land in the same files.
         auto c = makeCase(16 * MiB, QStringLiteral("remote.php/webdav/"));
         QVERIFY(c);
-        const QByteArray second = pattern(21 * MiB, 5);
+        const QByteArray second = pseudoRandomBytes(21 * MiB, 5);
         const qint64 doc2 = c->fx->addFile(c->collection, QStringLiteral("second.bin"), second);
         QVERIFY(doc2);
         const UploadResult r = run(*c);
@@ -572,10 +512,9 @@ private slots:
         const qint64 size = 18 * MiB;
         auto c = makeCase(size);
         QVERIFY(c);
-        Behaviour b = Behaviour::respond("MOVE", 500, "<s:exception>Sabre\\DAV\\Exception</s:exception>",
-                                         {{"Content-Type", "application/xml"}});
-        b.pathContains = "/.file";
-        c->server->script({b});
+        c->server->script({Behaviour::respond("MOVE", 500, "<s:exception>Sabre\\DAV\\Exception</s:exception>",
+                                              {{"Content-Type", "application/xml"}})
+                               .onPath("/.file")});
         const UploadResult r = run(*c);
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         QCOMPARE(c->fx->document(c->doc).attempts, 2);
@@ -597,9 +536,7 @@ private slots:
         s.limits.lanes = 2;
         auto c = makeRemoteCase(size, s);
         QVERIFY(c);
-        Behaviour busy = Behaviour::respond("PUT", 503, "busy");
-        busy.pathContains = "/00004";
-        c->server->script({busy});
+        c->server->script({Behaviour::respond("PUT", 503, "busy").onPath("/00004")});
         UploadItem item = itemOf(*c);
         const Attempt first = uploadOnce(*c->remote, item);
         QVERIFY(!first.out.ok());
@@ -648,9 +585,7 @@ private slots:
         const qint64 size = 16 * MiB;
         auto c = makeRemoteCase(size);
         QVERIFY(c);
-        Behaviour fail = Behaviour::respond("MOVE", 502, "bad gateway");
-        fail.pathContains = "/.file";
-        c->server->script({fail});
+        c->server->script({Behaviour::respond("MOVE", 502, "bad gateway").onPath("/.file")});
         UploadItem item = itemOf(*c);
         const Attempt first = uploadOnce(*c->remote, item);
         QVERIFY(!first.out.ok());
@@ -769,11 +704,9 @@ private slots:
         server.setNextcloud(kUser);
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        QVERIFY(createFile(dir.filePath(QStringLiteral("settings.json")),
-                           QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/chunkMiB"), 5},
-                                                     {QStringLiteral("settings/uploads/lanesPerFile"), 2},
-                                                     {QStringLiteral("settings/uploads/transferTimeoutSecs"), 30}})
-                                   .toJson()));
+        QVERIFY(writeQuireSettings(dir.path(), {{QStringLiteral("settings/uploads/chunkMiB"), 5},
+                                                {QStringLiteral("settings/uploads/lanesPerFile"), 2},
+                                                {QStringLiteral("settings/uploads/transferTimeoutSecs"), 30}}));
         const QString url = server.url().toString() + QStringLiteral("remote.php/dav/files/alice/");
         Run r = quire(dir.path(), {QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("nc"), QStringLiteral("--kind"),
                                    QStringLiteral("webdav"), QStringLiteral("--url"), url, QStringLiteral("--user"), kUser});
@@ -782,7 +715,7 @@ private slots:
                                QStringLiteral("--remote"), QStringLiteral("nc")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const qint64 size = 60 * MiB;
-        const QByteArray content = pattern(size, 3);
+        const QByteArray content = pseudoRandomBytes(size, 3);
         const QString src = dir.filePath(QStringLiteral("src/scan #7.tiff"));
         QVERIFY(createFile(src, content));
         r = quire(dir.path(), {QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Scans"), src});

@@ -88,14 +88,6 @@ private:
         return std::move(r).value();
     }
 
-    static QByteArray pattern(qint64 size, int seed)
-    {
-        QByteArray b(size, Qt::Uninitialized);
-        for (qint64 i = 0; i < size; ++i)
-            b[i] = char((i * 31 + seed * 17 + (i >> 9)) % 251);
-        return b;
-    }
-
     UploadItem writeItem(const QString &name, const QByteArray &content, const QString &collection = QStringLiteral("Docs"))
     {
         const QString path = m_tmp.filePath(QStringLiteral("src-%1-%2").arg(++m_buckets).arg(name));
@@ -383,7 +375,7 @@ private slots:
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket, QStringLiteral("archive")));
         QVERIFY(r);
-        const QByteArray content = pattern(100'000, 1);
+        const QByteArray content = pseudoRandomBytes(100'000, 1);
         const UploadItem item = writeItem(QStringLiteral("report 2026.pdf"), content);
         UploadControl c;
         UploadOutcome o = uploadOnWorker(*r, item, c);
@@ -412,12 +404,12 @@ private slots:
         QVERIFY2(m_open.createBucket(bucket), qPrintable(m_open.error()));
         auto r = remote(profile(bucket, QStringLiteral("archive"), &m_open), {}, QString::fromLatin1(m_open.secretAccessKey()));
         QVERIFY(r);
-        const QByteArray content = pattern(100'000, 1);
+        const QByteArray content = pseudoRandomBytes(100'000, 1);
         UploadControl c;
         UploadOutcome o = uploadOnWorker(*r, writeItem(QStringLiteral("report.pdf"), content), c);
         QVERIFY(o.ok());
         // Other content under the same name: stored next to it, the first one untouched.
-        const QByteArray other = pattern(100'000, 2);
+        const QByteArray other = pseudoRandomBytes(100'000, 2);
         const UploadItem second = writeItem(QStringLiteral("report.pdf"), other);
         o = uploadOnWorker(*r, second, c);
         QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
@@ -430,7 +422,7 @@ private slots:
 
         // A fresh Remote (another run) that finds the name taken by other content: the same.
         auto again = remote(profile(bucket, QStringLiteral("archive"), &m_open), {}, QString::fromLatin1(m_open.secretAccessKey()));
-        const UploadItem third = writeItem(QStringLiteral("report.pdf"), pattern(1000, 3));
+        const UploadItem third = writeItem(QStringLiteral("report.pdf"), pseudoRandomBytes(1000, 3));
         o = uploadOnWorker(*again, third, c);
         QVERIFY(o.ok());
         QCOMPARE(o.value.storedName, QStringLiteral("report (3).pdf"));
@@ -445,7 +437,7 @@ private slots:
         auto r = remote(profile(bucket));
         QList<UploadItem> items;
         for (int i = 0; i < 8; ++i)
-            items.append(writeItem(QStringLiteral("p%1.bin").arg(i), pattern(30'000 + i, 20 + i)));
+            items.append(writeItem(QStringLiteral("p%1.bin").arg(i), pseudoRandomBytes(30'000 + i, 20 + i)));
         std::vector<std::future<UploadOutcome>> running;
         for (const UploadItem &item : items) {
             running.push_back(std::async(std::launch::async, [&r, item] {
@@ -456,7 +448,7 @@ private slots:
         for (int i = 0; i < items.size(); ++i) {
             const UploadOutcome o = running[i].get();
             QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
-            QCOMPARE(object(bucket, "Docs/p" + QByteArray::number(i) + ".bin"), pattern(30'000 + i, 20 + i));
+            QCOMPARE(object(bucket, "Docs/p" + QByteArray::number(i) + ".bin"), pseudoRandomBytes(30'000 + i, 20 + i));
         }
     }
 
@@ -465,7 +457,7 @@ private slots:
         REQUIRE_MOTO();
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket));
-        const UploadItem item = writeItem(QStringLiteral("v.bin"), pattern(50'000, 4));
+        const UploadItem item = writeItem(QStringLiteral("v.bin"), pseudoRandomBytes(50'000, 4));
         UploadControl c;
         const UploadOutcome o = uploadOnWorker(*r, item, c);
         QVERIFY(o.ok());
@@ -483,7 +475,7 @@ private slots:
         QCOMPARE(v.value.detail, QStringLiteral("size and SHA-256 match (read back)"));
 
         // Replaced behind Quire's back with other bytes of the same size and the old metadata.
-        QCOMPARE(m_moto.s3("PUT", "/" + bucket + "/Docs/v.bin", {}, pattern(50'000, 5), {{"x-amz-meta-sha256", item.sha256}}).status, 200);
+        QCOMPARE(m_moto.s3("PUT", "/" + bucket + "/Docs/v.bin", {}, pseudoRandomBytes(50'000, 5), {{"x-amz-meta-sha256", item.sha256}}).status, 200);
         v = verify(o.value.location, false);
         QVERIFY(v.ok() && v.value.matches());   // the metadata cannot tell
         v = verify(o.value.location, true);
@@ -506,7 +498,7 @@ private slots:
         REQUIRE_MOTO();
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket), multipartLimits(3));
-        const QByteArray content = pattern(20 << 20, 6);   // parts of 8, 8 and 4 MiB
+        const QByteArray content = pseudoRandomBytes(20 << 20, 6);   // parts of 8, 8 and 4 MiB
         const UploadItem item = writeItem(QStringLiteral("big.iso"), content);
         const qsizetype logFrom = m_moto.requestLog().size();
         UploadControl c;
@@ -530,7 +522,7 @@ private slots:
         REQUIRE_MOTO();
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket), multipartLimits(1));
-        const QByteArray content = pattern(40 << 20, 7);   // 5 parts of 8 MiB
+        const QByteArray content = pseudoRandomBytes(40 << 20, 7);   // 5 parts of 8 MiB
         UploadItem item = writeItem(QStringLiteral("resume me.bin"), content);
         UploadControl c;
         QByteArray record;
@@ -563,7 +555,7 @@ private slots:
         REQUIRE_MOTO();
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket), multipartLimits(1));
-        const QByteArray content = pattern(24 << 20, 8);
+        const QByteArray content = pseudoRandomBytes(24 << 20, 8);
         UploadItem item = writeItem(QStringLiteral("m.bin"), content);
         UploadControl c;
         QByteArray record;
@@ -598,21 +590,21 @@ private slots:
             return o.ok() ? QByteArray() : record;
         };
         // 1. The file changed since: other content, same name.
-        UploadItem before = writeItem(QStringLiteral("s.bin"), pattern(24 << 20, 11));
+        UploadItem before = writeItem(QStringLiteral("s.bin"), pseudoRandomBytes(24 << 20, 11));
         const QByteArray record = pauseAfterOnePart(before);
         QVERIFY(record.contains(':'));
         QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>{"Docs/s.bin"});
-        UploadItem after = writeItem(QStringLiteral("s.bin"), pattern(24 << 20, 12));
+        UploadItem after = writeItem(QStringLiteral("s.bin"), pseudoRandomBytes(24 << 20, 12));
         after.resumeState = record;
         UploadControl c;
         UploadOutcome o = uploadOnWorker(*r, after, c);
         QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
         QCOMPARE(o.value.resumedFrom, qint64(0));
-        QCOMPARE(object(bucket, "Docs/s.bin"), pattern(24 << 20, 12));
+        QCOMPARE(object(bucket, "Docs/s.bin"), pseudoRandomBytes(24 << 20, 12));
         QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());
 
         // 2. The same content under another name now: the old key's upload is not completed there.
-        UploadItem first = writeItem(QStringLiteral("old name.bin"), pattern(24 << 20, 13));
+        UploadItem first = writeItem(QStringLiteral("old name.bin"), pseudoRandomBytes(24 << 20, 13));
         const QByteArray record2 = pauseAfterOnePart(first);
         QVERIFY(record2.contains(':'));
         UploadItem renamed = first;
@@ -621,7 +613,7 @@ private slots:
         o = uploadOnWorker(*r, renamed, c);
         QVERIFY2(o.ok(), qPrintable(o.error ? o.error->message : QString()));
         QCOMPARE(o.value.storedName, QStringLiteral("new name.bin"));
-        QCOMPARE(object(bucket, "Docs/new name.bin"), pattern(24 << 20, 13));
+        QCOMPARE(object(bucket, "Docs/new name.bin"), pseudoRandomBytes(24 << 20, 13));
         QCOMPARE(m_moto.s3("HEAD", "/" + bucket + "/Docs/old name.bin").status, 404);
         QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());
     }
@@ -631,7 +623,7 @@ private slots:
         REQUIRE_MOTO();
         const QByteArray bucket = newBucket();
         auto r = remote(profile(bucket), multipartLimits(2));
-        UploadItem item = writeItem(QStringLiteral("c.bin"), pattern(32 << 20, 9));
+        UploadItem item = writeItem(QStringLiteral("c.bin"), pseudoRandomBytes(32 << 20, 9));
         UploadControl c;
         QByteArray record;
         stopAfterParts(c, &record, 1, UploadControl::Stop::Cancel);
@@ -649,38 +641,25 @@ private slots:
         const QByteArray bucket = newBucket();
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        QVERIFY(createFile(dir.filePath(QStringLiteral("settings.json")),
-                           QJsonDocument(QJsonObject{{QStringLiteral("settings/uploads/resumeThresholdMiB"), 16},
-                                                     {QStringLiteral("settings/uploads/segmentMiB"), 8},
-                                                     {QStringLiteral("settings/uploads/lanesPerFile"), 1}})
-                                   .toJson()));
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QUIRE_CONFIG"), dir.filePath(QStringLiteral("settings.json")));
-        env.insert(QStringLiteral("QUIRE_CATALOG"), dir.filePath(QStringLiteral("catalog.sqlite")));
-        env.insert(QStringLiteral("XDG_DATA_HOME"), dir.filePath(QStringLiteral("data")));
+        QVERIFY(writeQuireSettings(dir.path(), {{QStringLiteral("settings/uploads/resumeThresholdMiB"), 16},
+                                                {QStringLiteral("settings/uploads/segmentMiB"), 8},
+                                                {QStringLiteral("settings/uploads/lanesPerFile"), 1}}));
+        QProcessEnvironment env = quireEnvironment(dir.path());
         env.insert(QStringLiteral("QUIRE_PASSWORD_S3"), QString::fromLatin1(m_moto.secretAccessKey()));
-        env.remove(QStringLiteral("QUIRE_PASSWORD"));
-        env.insert(QStringLiteral("ASAN_OPTIONS"), QStringLiteral("detect_leaks=0"));
         env.insert(QStringLiteral("TSAN_OPTIONS"), QStringLiteral("report_bugs=0"));
-        auto run = [&](const QStringList &args) {
-            QProcess p;
-            p.setProcessEnvironment(env);
-            p.start(quireBinary(), args);
-            p.waitForFinished(600'000);
-            return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()));
-        };
+        auto run = [&](const QStringList &args) { return runQuire(args, env, {}, 600'000); };
         auto r = run({QStringLiteral("remote"), QStringLiteral("add"), QStringLiteral("s3"), QStringLiteral("--kind"),
                       QStringLiteral("s3"), QStringLiteral("--url"), m_moto.endpoint(), QStringLiteral("--bucket"),
                       QString::fromLatin1(bucket), QStringLiteral("--user"), QString::fromLatin1(m_moto.accessKeyId())});
-        QVERIFY2(r.first == 0, qPrintable(r.second));
-        QVERIFY2(r.second.contains(QLatin1String("bucket ") + QString::fromLatin1(bucket)), qPrintable(r.second));
-        const QByteArray content = pattern(96 << 20, 10);   // 12 parts of 8 MiB
+        QVERIFY2(r.exitCode == 0, qPrintable(r.text()));
+        QVERIFY2(r.text().contains(QLatin1String("bucket ") + QString::fromLatin1(bucket)), qPrintable(r.text()));
+        const QByteArray content = pseudoRandomBytes(96 << 20, 10);   // 12 parts of 8 MiB
         const QString src = dir.filePath(QStringLiteral("src/disk image.img"));
         QVERIFY(createFile(src, content));
         r = run({QStringLiteral("add"), QStringLiteral("--no-upload"), QStringLiteral("-c"), QStringLiteral("Images"), src});
-        QVERIFY2(r.first == 0, qPrintable(r.second));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.text()));
         r = run({QStringLiteral("collections"), QStringLiteral("set-remote"), QStringLiteral("Images"), QStringLiteral("s3")});
-        QVERIFY2(r.first == 0, qPrintable(r.second));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.text()));
 
         // A slow push, killed (SIGKILL) once the catalog's resume record lists three parts. Not
         // once the server has them: the record of a part is saved after the server's answer, and
@@ -705,8 +684,8 @@ private slots:
         // The next push checks the record against the server and sends only what is missing.
         const qsizetype resumeFrom = m_moto.requestLog().size();
         r = run({QStringLiteral("push")});
-        QVERIFY2(r.first == 0, qPrintable(r.second));
-        QVERIFY2(r.second.contains(QLatin1String("resumed")), qPrintable(r.second));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.text()));
+        QVERIFY2(r.text().contains(QLatin1String("resumed")), qPrintable(r.text()));
         const int sentAgain = partsLogged(resumeFrom);
         qInfo("parts sent before the kill: %d (%d recorded); after it: %d of 12", before, recorded, sentAgain);
         QVERIFY(sentAgain > 0 && sentAgain <= 12 - recorded);

@@ -28,12 +28,7 @@ using Behaviour = FaultServer::Behaviour;
 
 namespace {
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Run = QuireRun;
 
 } // namespace
 
@@ -46,26 +41,13 @@ private:
 
     static RemoteProfile profileFor(const DavServer &server, const QString &name = QStringLiteral("nas"))
     {
-        RemoteProfile p;
-        p.name = name;
-        p.kind = RemoteKind::WebDav;
-        p.url = server.baseUrl().toString();
-        p.user = server.user();
-        return p;
+        return server.remoteProfile(name);
     }
 
     static SecretProvider secretsOf(const DavServer &server)
     {
         const QString pw = server.password();
         return [pw](const RemoteProfile &) { return Result<QString>(pw); };
-    }
-
-    static QString describe(const UploadResult &r)
-    {
-        QStringList parts{r.error};
-        for (const UploadFailure &f : r.failures)
-            parts << f.fileName + QStringLiteral(": ") + f.error;
-        return parts.join(QStringLiteral(" | "));
     }
 
     static Result<QString> testRemote(const RemoteProfile &p, const QString &password)
@@ -86,29 +68,14 @@ private:
     static Run quire(const QString &dir, const QStringList &args, const QProcessEnvironment &extra = {},
                      const QByteArray &input = {})
     {
-        QProcess p;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QUIRE_CONFIG"), dir + QStringLiteral("/settings.json"));
-        env.insert(QStringLiteral("QUIRE_CATALOG"), dir + QStringLiteral("/catalog.sqlite"));
-        env.insert(QStringLiteral("XDG_DATA_HOME"), dir + QStringLiteral("/data"));
-        env.insert(QStringLiteral("ASAN_OPTIONS"), QStringLiteral("detect_leaks=0"));
-        for (const QString &k : {QStringLiteral("QUIRE_PASSWORD"), QStringLiteral("http_proxy"),
-                                 QStringLiteral("https_proxy"), QStringLiteral("HTTPS_PROXY"),
+        QProcessEnvironment env = quireEnvironment(dir);
+        for (const QString &k : {QStringLiteral("http_proxy"), QStringLiteral("https_proxy"), QStringLiteral("HTTPS_PROXY"),
                                  QStringLiteral("ALL_PROXY"), QStringLiteral("all_proxy"), QStringLiteral("no_proxy"),
                                  QStringLiteral("NO_PROXY")})
             env.remove(k);
         for (const QString &k : extra.keys())
             env.insert(k, extra.value(k));
-        p.setProcessEnvironment(env);
-        p.start(quireBinary(), args);
-        if (!p.waitForStarted(10'000))
-            return {};
-        if (!input.isEmpty())
-            p.write(input);
-        p.closeWriteChannel();
-        p.waitForFinished(300'000);
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-                p.readAllStandardError()};
+        return runQuire(args, env, input);
     }
 
     static QProcessEnvironment passwordEnv(const QString &remote, const QString &password)

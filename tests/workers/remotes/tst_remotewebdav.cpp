@@ -7,6 +7,7 @@
 #include "faultserver.h"
 #include "hashing/hasher.h"
 #include "remotes/remotewebdav.h"
+#include "testsupport.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -27,15 +28,7 @@ class TestRemoteWebDav final : public QObject
 private:
     DavServer m_server;
 
-    RemoteProfile profile(const QString &name = QStringLiteral("dav")) const
-    {
-        RemoteProfile p;
-        p.name = name;
-        p.kind = RemoteKind::WebDav;
-        p.url = m_server.baseUrl().toString();
-        p.user = m_server.user();
-        return p;
-    }
+    RemoteProfile profile(const QString &name = QStringLiteral("dav")) const { return m_server.remoteProfile(name); }
 
     // The collection `name` on the remote "dav" (0 when the fixture, the remote or the collection
     // could not be made).
@@ -83,14 +76,6 @@ private:
         return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
     }
 
-    static QByteArray pattern(qint64 size, int seed)
-    {
-        QByteArray b(size, Qt::Uninitialized);
-        for (qint64 i = 0; i < size; ++i)
-            b[i] = char((i * 31 + seed * 17 + (i >> 8)) % 251);
-        return b;
-    }
-
     // Bytes Apache received (request lines, headers and bodies) in PUTs to path that began at
     // sinceMs or later, from its access log.
     qint64 bytesReceived(const QString &path, qint64 sinceMs) const
@@ -125,22 +110,10 @@ private:
         return out;
     }
 
-    static QString describe(const UploadResult &r)
-    {
-        QStringList parts{r.error};
-        for (const UploadFailure &f : r.failures)
-            parts << f.fileName + QStringLiteral(": ") + f.error;
-        return parts.join(QStringLiteral(" | "));
-    }
-
 private slots:
     void initTestCase()
     {
-        if (!DavServer::available()) {
-            if (DavServer::skipAllowed())
-                QSKIP(qPrintable(DavServer::unavailableReason()));
-            QFAIL(qPrintable(DavServer::unavailableReason()));
-        }
+        REQUIRE_DAV_SERVER();
         QVERIFY2(m_server.start(), qPrintable(m_server.error()));
     }
 
@@ -149,7 +122,7 @@ private slots:
         UploadFixture fx;
         const qint64 c = davCollection(fx, QStringLiteral("basic"));
         QVERIFY(c);
-        const QByteArray content = pattern(300'000, 1);
+        const QByteArray content = pseudoRandomBytes(300'000, 1);
         const qint64 id = fx.addFile(c, QStringLiteral("report.pdf"), content);
         QVERIFY(id);
         QList<UploadDocumentEvent> events;
@@ -201,9 +174,7 @@ private slots:
         if (!v6.start())
             QFAIL(qPrintable(QStringLiteral("Apache could not listen on [::1]: ") + v6.error()));
         QCOMPARE(v6.baseUrl().host(), QStringLiteral("::1"));
-        RemoteProfile p = profile(QStringLiteral("v6"));
-        p.url = v6.baseUrl().toString();
-        p.user = v6.user();
+        const RemoteProfile p = v6.remoteProfile(QStringLiteral("v6"));
         UploadFixture fx;
         QVERIFY(fx.isValid());
         QVERIFY(fx.saveRemote(p));
@@ -211,7 +182,7 @@ private slots:
         QList<QByteArray> contents;
         qint64 first = 0;
         for (int i = 0; i < 3; ++i) {
-            contents << pattern(70'000 + i, 60 + i);
+            contents << pseudoRandomBytes(70'000 + i, 60 + i);
             const qint64 id = fx.addFile(c, QStringLiteral("v6-%1.bin").arg(i), contents.last());
             QVERIFY(id);
             if (i == 0)
@@ -241,18 +212,18 @@ private slots:
         const qint64 c = davCollection(fx, QStringLiteral("clash"));
         QVERIFY(c);
         // Two different files with the same name (from different folders).
-        const qint64 a = fx.addFile(c, QStringLiteral("report.pdf"), pattern(5000, 2), QStringLiteral("a"));
-        const qint64 b = fx.addFile(c, QStringLiteral("report.pdf"), pattern(5000, 3), QStringLiteral("b"));
-        const qint64 e = fx.addFile(c, QStringLiteral("README"), pattern(100, 4), QStringLiteral("a"));
-        const qint64 f = fx.addFile(c, QStringLiteral("README"), pattern(200, 5), QStringLiteral("b"));
+        const qint64 a = fx.addFile(c, QStringLiteral("report.pdf"), pseudoRandomBytes(5000, 2), QStringLiteral("a"));
+        const qint64 b = fx.addFile(c, QStringLiteral("report.pdf"), pseudoRandomBytes(5000, 3), QStringLiteral("b"));
+        const qint64 e = fx.addFile(c, QStringLiteral("README"), pseudoRandomBytes(100, 4), QStringLiteral("a"));
+        const qint64 f = fx.addFile(c, QStringLiteral("README"), pseudoRandomBytes(200, 5), QStringLiteral("b"));
         QVERIFY(a && b && e && f);
         UploadSettings s = UploadFixture::fastSettings();
         s.parallel = 1;   // deterministic: the older document gets the plain name
         UploadResult r = fx.runJob(UploadScope{c, {}}, s, secrets());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
-        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("report.pdf"))), pattern(5000, 2));
-        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("report (2).pdf"))), pattern(5000, 3));
-        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("README (2)"))), pattern(200, 5));
+        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("report.pdf"))), pseudoRandomBytes(5000, 2));
+        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("report (2).pdf"))), pseudoRandomBytes(5000, 3));
+        QCOMPARE(fileBytes(stored(QStringLiteral("clash"), QStringLiteral("README (2)"))), pseudoRandomBytes(200, 5));
         QVERIFY(fx.document(b).remoteLocation.endsWith(QLatin1String("/clash/report%20%282%29.pdf")));
 
         // The catalog forgets that b was uploaded (a crash before it was recorded): uploading it
@@ -281,12 +252,12 @@ private slots:
         };
         QList<qint64> ids;
         for (int i = 0; i < names.size(); ++i)
-            ids << fx.addFile(c, names.at(i), pattern(1000 + i, i));
+            ids << fx.addFile(c, names.at(i), pseudoRandomBytes(1000 + i, i));
         QVERIFY(!ids.contains(0));
         const UploadResult r = fx.runJob(UploadScope{c, {}}, UploadFixture::fastSettings(), secrets());
         QVERIFY2(r.outcome == UploadResult::Outcome::Succeeded, qPrintable(describe(r)));
         for (int i = 0; i < names.size(); ++i) {
-            QCOMPARE(fileBytes(stored(collection, names.at(i))), pattern(1000 + i, i));
+            QCOMPARE(fileBytes(stored(collection, names.at(i))), pseudoRandomBytes(1000 + i, i));
             // The recorded location decodes back to exactly the names.
             const QUrl loc = QUrl::fromEncoded(fx.document(ids.at(i)).remoteLocation.toUtf8(), QUrl::StrictMode);
             QCOMPARE(loc.path(QUrl::FullyDecoded), QLatin1Char('/') + collection + QLatin1Char('/') + names.at(i));
@@ -299,7 +270,7 @@ private slots:
         const qint64 c = davCollection(fx, QStringLiteral("many"));
         QVERIFY(c);
         for (int i = 0; i < 200; ++i)
-            QVERIFY(fx.addFile(c, QStringLiteral("file-%1.bin").arg(i, 3, 10, QLatin1Char('0')), pattern(2000 + i * 37, i)));
+            QVERIFY(fx.addFile(c, QStringLiteral("file-%1.bin").arg(i, 3, 10, QLatin1Char('0')), pseudoRandomBytes(2000 + i * 37, i)));
         UploadSettings s = UploadFixture::fastSettings();
         s.parallel = 4;
         int progressSignals = 0;
@@ -314,7 +285,7 @@ private slots:
         QCOMPARE(onServer.size(), 200);
         for (int i = 0; i < 200; i += 17)
             QCOMPARE(fileBytes(stored(QStringLiteral("many"), QStringLiteral("file-%1.bin").arg(i, 3, 10, QLatin1Char('0')))),
-                     pattern(2000 + i * 37, i));
+                     pseudoRandomBytes(2000 + i * 37, i));
         // Coalesced: far fewer signals than documents x progress steps.
         QVERIFY(events.size() >= 200);
         // One request per file: the server honours If-None-Match, so there is no lookup before
@@ -363,9 +334,9 @@ private slots:
         {
             QFile f(fx.sourcePath(id));
             QVERIFY(f.open(QIODevice::ReadWrite));
-            f.write(pattern(1024 * 1024, 9));
+            f.write(pseudoRandomBytes(1024 * 1024, 9));
             f.seek(size - 1000);
-            f.write(pattern(1000, 10));
+            f.write(pseudoRandomBytes(1000, 10));
         }
         // The file changed since it was cataloged: the job hashes it again first.
         const UploadSettings s = bigFileSettings();

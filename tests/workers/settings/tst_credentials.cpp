@@ -61,35 +61,11 @@ private:
         return p.waitForFinished(5000) && p.readAllStandardOutput().contains("boolean true");
     }
 
-    QProcessEnvironment quireEnvironment(const QString &dir) const
-    {
-        QProcessEnvironment env = daemonEnvironment();
-        env.insert(QStringLiteral("QUIRE_CONFIG"), dir + QStringLiteral("/settings.json"));
-        env.insert(QStringLiteral("QUIRE_CATALOG"), dir + QStringLiteral("/catalog.sqlite"));
-        env.remove(QStringLiteral("QUIRE_PASSWORD"));
-        env.insert(QStringLiteral("ASAN_OPTIONS"), QStringLiteral("detect_leaks=0"));
-        return env;
-    }
-
-    struct Run
-    {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
+    using Run = QuireRun;
 
     Run quire(const QString &dir, const QStringList &args, const QByteArray &stdinData = {})
     {
-        QProcess p;
-        p.setProcessEnvironment(quireEnvironment(dir));
-        p.start(quireBinary(), args);
-        if (!p.waitForStarted(10'000))
-            return {};
-        p.write(stdinData);
-        p.closeWriteChannel();
-        p.waitForFinished(240'000);
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-                p.readAllStandardError()};
+        return runQuire(args, quireEnvironment(dir, daemonEnvironment()), stdinData, 240'000);
     }
 
     static QByteArray readAll(const QString &path)

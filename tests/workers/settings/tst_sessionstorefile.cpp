@@ -6,6 +6,7 @@
 #include "settings/sessionstore.h"
 #include "settingsfiles.h"
 #include "upload/uploadpolicy.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -348,9 +349,7 @@ void TestSessionStoreFile::corruptFileKeepsDefaults()
 
 void TestSessionStoreFile::unreadableFileIsNeverOverwritten_data()
 {
-    QTest::addColumn<bool>("directory");
-    QTest::newRow("a folder where the file should be") << true;
-    QTest::newRow("no read permission") << false;
+    quire::test::addBoolRows("directory", "a folder where the file should be", "no read permission");
 }
 
 void TestSessionStoreFile::unreadableFileIsNeverOverwritten()
