@@ -35,6 +35,9 @@ void Job::cancel()
 
 void Job::setPaused(bool paused)
 {
+    // One caller at a time, so that the flag isPaused() reads and the job's own state agree
+    // when two threads pause and resume at once.
+    std::lock_guard lock(m_pauseMutex);
     if (isFinished())
         return;
     m_paused.store(paused, std::memory_order_release);

@@ -5,6 +5,7 @@
 #include <QString>
 
 #include <atomic>
+#include <mutex>
 
 class QTimer;
 
@@ -108,6 +109,7 @@ private:
     bool m_started = false;
     std::atomic_bool m_finished{false};
     std::atomic_bool m_paused{false};
+    std::mutex m_pauseMutex;   // setPaused(): the flag and doSetPaused() together
     JobOutcome m_outcome = JobOutcome::Succeeded;
     QString m_errorText;
 };
