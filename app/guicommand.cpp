@@ -404,19 +404,23 @@ int runGui(const GuiOptions &options)
     ResponsivenessMonitor monitor;
     CatalogService service(options.catalog, options.pools);
     // Shown to the person in their language; written to --stats-json in English.
-    monitor.setContextProvider([&service](ResponsivenessMonitor::Wording wording) {
+    monitor.setContextProvider([&service] {
         static const char *const text = QT_TRANSLATE_N_NOOP(
                 "quire::cli", "%n ingest job(s), %1 of %2 files done; I/O pool %3/%4 busy, CPU pool %5/%6 busy");
         const WorkSummary s = service.summary();
-        const QString words = wording == ResponsivenessMonitor::Wording::Shown
-                ? cli::Tr::tr(text, nullptr, s.runningJobs)
-                : QString::fromLatin1(text).replace(QLatin1String("%n"), QString::number(s.runningJobs));
-        return words.arg(s.filesDone)
-            .arg(s.filesFound)
-            .arg(service.pools().io()->activeThreadCount())
-            .arg(service.pools().io()->maxThreadCount())
-            .arg(service.pools().cpu()->activeThreadCount())
-            .arg(service.pools().cpu()->maxThreadCount());
+        const int ioBusy = service.pools().io()->activeThreadCount();
+        const int cpuBusy = service.pools().cpu()->activeThreadCount();
+        auto fill = [&](const QString &words) {
+            return words.arg(s.filesDone)
+                .arg(s.filesFound)
+                .arg(ioBusy)
+                .arg(service.pools().io()->maxThreadCount())
+                .arg(cpuBusy)
+                .arg(service.pools().cpu()->maxThreadCount());
+        };
+        return ResponsivenessMonitor::Words{
+                fill(cli::Tr::tr(text, nullptr, s.runningJobs)),
+                fill(QString::fromLatin1(text).replace(QLatin1String("%n"), QString::number(s.runningJobs)))};
     });
 
     // PATHs (and files handed over later) go into --collection, else where `quire add` puts them.

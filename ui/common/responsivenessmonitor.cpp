@@ -121,7 +121,10 @@ qint64 ResponsivenessMonitor::threadCpuMs() const
 
 void ResponsivenessMonitor::setContextProvider(std::function<QString()> provider)
 {
-    m_context = [provider = std::move(provider)](Wording) { return provider(); };
+    m_context = [provider = std::move(provider)] {
+        const QString text = provider();
+        return Words{text, text};
+    };
 }
 
 void ResponsivenessMonitor::setInterval(int ms)
@@ -152,8 +155,9 @@ void ResponsivenessMonitor::tick()
         if (lateNs >= qint64(m_stallMs) * 1'000'000) {
             ++m_stalls;
             const double ms = lateNs / 1e6;
-            const QString shown = describeStall(m_lastTickNs, Wording::Shown);
-            const QString english = describeStall(m_lastTickNs, Wording::English);
+            const Words words = describeStall(m_lastTickNs);
+            const QString &shown = words.shown;
+            const QString &english = words.english;
             const char *stall = QT_TRANSLATE_NOOP("quire::ResponsivenessMonitor", "%1 ms: %2");
             m_lastStall.shown = say(Wording::Shown, stall).arg(ms, 0, 'f', 1).arg(shown);
             m_lastStall.english = say(Wording::English, stall).arg(ms, 0, 'f', 1).arg(english);
@@ -269,13 +273,17 @@ QString ResponsivenessMonitor::describeRecentWork(qint64 sinceNs, Wording wordin
     return parts.join(QStringLiteral(", "));
 }
 
-QString ResponsivenessMonitor::describeStall(qint64 sinceNs, Wording wording) const
+ResponsivenessMonitor::Words ResponsivenessMonitor::describeStall(qint64 sinceNs) const
 {
-    QString what = describeRecentWork(sinceNs, wording);
+    Words what{describeRecentWork(sinceNs, Wording::Shown), describeRecentWork(sinceNs, Wording::English)};
     if (m_context) {
-        const QString context = m_context(wording);
-        if (!context.isEmpty())
-            what += (what.isEmpty() ? QString() : QStringLiteral("; ")) + context;
+        const Words context = m_context();
+        auto append = [](QString &to, const QString &more) {
+            if (!more.isEmpty())
+                to += (to.isEmpty() ? QString() : QStringLiteral("; ")) + more;
+        };
+        append(what.shown, context.shown);
+        append(what.english, context.english);
     }
     return what;
 }

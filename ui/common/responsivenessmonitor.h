@@ -52,8 +52,15 @@ public:
     // The words of a text: translated, as shown to people, or English, as written for programs
     // (toJson(), the --stats-json file) and to the log.
     enum class Wording { Shown, English };
-    // Extra words for a stall ("2 ingest jobs, 4 I/O threads busy"), in the wording asked for.
-    void setContextProvider(std::function<QString(Wording)> provider) { m_context = std::move(provider); }
+    // A text in both wordings.
+    struct Words
+    {
+        QString shown;
+        QString english;
+    };
+    // Extra words for a stall ("2 ingest jobs, 4 I/O threads busy"), both wordings made from one
+    // look at the work, so that they say the same.
+    void setContextProvider(std::function<Words()> provider) { m_context = std::move(provider); }
     // The same, with one text for both wordings.
     void setContextProvider(std::function<QString()> provider);
 
@@ -105,7 +112,7 @@ private:
     void noteActivity(const char *name, qint64 startNs, qint64 endNs);
     QString describeRecentWork(qint64 sinceNs, Wording wording) const;
     // describeRecentWork() and the context provider's words.
-    QString describeStall(qint64 sinceNs, Wording wording) const;
+    Words describeStall(qint64 sinceNs) const;
 
     QTimer m_timer;
     QElapsedTimer m_clock;
@@ -133,7 +140,7 @@ private:
     } m_lastStall;
     QString m_worst;                      // the latest tick with the session's worst lateness (English)
     qint64 m_lastTickCpuNs = -1;
-    std::function<QString(Wording)> m_context;
+    std::function<Words()> m_context;
 };
 
 } // namespace quire

@@ -98,9 +98,8 @@ void tst_ResponsivenessMonitor::writesEnglishWhateverTheLanguage()
     const auto uninstall = qScopeGuard([&] { QCoreApplication::removeTranslator(&translator); });
     ResponsivenessMonitor monitor;
     QSignalSpy stalled(&monitor, &ResponsivenessMonitor::stalled);
-    monitor.setContextProvider([](ResponsivenessMonitor::Wording wording) {
-        return wording == ResponsivenessMonitor::Wording::English ? QStringLiteral("context")
-                                                                  : QStringLiteral("[ǫ context ǫ]");
+    monitor.setContextProvider([] {
+        return ResponsivenessMonitor::Words{QStringLiteral("[ǫ context ǫ]"), QStringLiteral("context")};
     });
     monitor.start();
     QTRY_VERIFY(monitor.session().samples >= 5);
