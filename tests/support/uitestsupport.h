@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalogservice.h"
 #include "jobs/pools.h"
+#include "mariadbserver.h"
 #include "settings/sessionstore.h"
 #include "testsupport.h"
 #include "upload/uploadcontroller.h"
@@ -214,6 +215,46 @@ private:
     std::unique_ptr<Pools> m_pools;
     std::unique_ptr<Catalog> m_catalog;
     std::optional<WindowParts> m_parts;
+};
+
+// A catalog database on a throw-away MariaDB server that only a user with a password may use,
+// and an environment that gives no password (no QUIRE_CATALOG_PASSWORD, a HOME without
+// ~/.my.cnf): what the window and the Settings dialog must ask a person for. The test skips
+// when MariaDB is not installed:
+//     if (const QString why = uitest::PasswordCatalogServer::unavailable(); !why.isEmpty())
+//         QSKIP(qPrintable(why));
+class PasswordCatalogServer final
+{
+public:
+    // Why there can be none here (MariaDB is not installed); empty when there can.
+    static QString unavailable()
+    {
+        return quire::test::MariaDbServer::available() ? QString() : quire::test::MariaDbServer::missingMessage();
+    }
+
+    // Starts the server, creates `database` and its user who must give `password`, and sets
+    // the environment (HOME is `home`); false: see error().
+    bool start(const QString &database, const QString &password, const QString &home)
+    {
+        if (!m_server.start() || m_server.createDatabase(database).isEmpty())
+            return false;
+        m_url = m_server.passwordUserUrl(database, password);
+        if (m_url.isEmpty())
+            return false;
+        m_env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
+        m_env.set("HOME", QFile::encodeName(home));   // no ~/.my.cnf
+        return true;
+    }
+
+    // The database's URL for that user (without the password).
+    const QString &url() const { return m_url; }
+    int port() const { return m_server.port(); }
+    QString error() const { return m_server.error(); }
+
+private:
+    quire::test::MariaDbServer m_server;
+    quire::test::ScopedEnv m_env;   // restored before the server stops
+    QString m_url;
 };
 
 } // namespace quire::uitest

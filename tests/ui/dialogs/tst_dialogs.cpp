@@ -5,7 +5,6 @@
 #include "dialogfixture.h"
 #include "dialogs/catalogsettings.h"
 #include "dialogs/diagnosticsdialog.h"
-#include "mariadbserver.h"
 #include "views/workstatuswidget.h"
 
 #include <QCheckBox>
@@ -55,6 +54,8 @@ private Q_SLOTS:
 private:
     // Fills in and submits the editor; the dialog saves the profile.
     static void submitLocal(RemoteEditDialog *editor, const QString &name, const QString &folder);
+    // Saves the remote `name` in the settings, as the dialog would.
+    bool saveRemote(const QString &name, RemoteKind kind, const QString &url, const QString &user = {});
 };
 
 void tst_UiDialogs::init()
@@ -88,16 +89,11 @@ void tst_UiDialogs::settingsLoadAndApplyAtOnce()
 // that it connected; OK saves the location (never a password) for the next start.
 void tst_UiDialogs::settingsCatalogTestAndSave()
 {
-    if (!test::MariaDbServer::available())
-        QSKIP(qPrintable(test::MariaDbServer::missingMessage()));
-    test::MariaDbServer server;
-    QVERIFY2(server.start(), qPrintable(server.error()));
-    QVERIFY2(!server.createDatabase(QStringLiteral("settingsdb")).isEmpty(), qPrintable(server.error()));
+    if (const QString why = uitest::PasswordCatalogServer::unavailable(); !why.isEmpty())
+        QSKIP(qPrintable(why));
     const QString password = QStringLiteral("catalog-pw");
-    QVERIFY2(!server.passwordUserUrl(QStringLiteral("settingsdb"), password).isEmpty(), qPrintable(server.error()));
-    test::ScopedEnv env;
-    env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
-    env.set("HOME", QFile::encodeName(m_dir->path()));   // no ~/.my.cnf
+    uitest::PasswordCatalogServer server;
+    QVERIFY2(server.start(QStringLiteral("settingsdb"), password, m_dir->path()), qPrintable(server.error()));
 
     SettingsDialog dialog(*m_store, *m_service);
     CatalogSettings *c = dialog.catalogSettings();
@@ -176,6 +172,16 @@ void tst_UiDialogs::submitLocal(RemoteEditDialog *editor, const QString &name, c
     editor->okButton()->click();
 }
 
+bool tst_UiDialogs::saveRemote(const QString &name, RemoteKind kind, const QString &url, const QString &user)
+{
+    RemoteProfile profile;
+    profile.name = name;
+    profile.kind = kind;
+    profile.url = url;
+    profile.user = user;
+    return RemoteProfiles(*m_store).save(profile).ok();
+}
+
 void tst_UiDialogs::settingsListRemotes()
 {
     {
@@ -188,17 +194,8 @@ void tst_UiDialogs::settingsListRemotes()
         QVERIFY(dialog.testRemoteButton()->isEnabled());
         QVERIFY(!dialog.removeRemoteButton()->isEnabled());
     }
-    RemoteProfiles profiles(*m_store);
-    RemoteProfile nas;
-    nas.name = QStringLiteral("nas");
-    nas.kind = RemoteKind::WebDav;
-    nas.url = QStringLiteral("https://nas.invalid/dav");
-    nas.user = QStringLiteral("me");
-    QVERIFY(profiles.save(nas).ok());
-    RemoteProfile backup;
-    backup.name = QStringLiteral("backup");
-    backup.url = m_dir->filePath(QStringLiteral("backup"));
-    QVERIFY(profiles.save(backup).ok());
+    QVERIFY(saveRemote(QStringLiteral("nas"), RemoteKind::WebDav, QStringLiteral("https://nas.invalid/dav"), QStringLiteral("me")));
+    QVERIFY(saveRemote(QStringLiteral("backup"), RemoteKind::Local, m_dir->filePath(QStringLiteral("backup"))));
 
     SettingsDialog dialog(*m_store, *m_service);
     QCOMPARE(listedRemotes(dialog), (QStringList{QStringLiteral("backup"), QStringLiteral("local"), QStringLiteral("nas")}));
@@ -293,10 +290,7 @@ void tst_UiDialogs::settingsAddEditRemoveRemote()
 
 void tst_UiDialogs::settingsRemoteValidation()
 {
-    RemoteProfile taken;
-    taken.name = QStringLiteral("taken");
-    taken.url = m_dir->filePath(QStringLiteral("t"));
-    QVERIFY(RemoteProfiles(*m_store).save(taken).ok());
+    QVERIFY(saveRemote(QStringLiteral("taken"), RemoteKind::Local, m_dir->filePath(QStringLiteral("t"))));
     SettingsDialog dialog(*m_store, *m_service);
     RemoteEditDialog *editor = openNewRemote(dialog);
     QVERIFY(editor);
@@ -358,10 +352,7 @@ void tst_UiDialogs::settingsRemoteValidation()
 
 void tst_UiDialogs::settingsRemoveRemoteInUseIsRefused()
 {
-    RemoteProfile used;
-    used.name = QStringLiteral("archive");
-    used.url = m_dir->filePath(QStringLiteral("archive"));
-    QVERIFY(RemoteProfiles(*m_store).save(used).ok());
+    QVERIFY(saveRemote(QStringLiteral("archive"), RemoteKind::Local, m_dir->filePath(QStringLiteral("archive"))));
     QVERIFY(onWorker([&] { return m_catalog->createCollection(QStringLiteral("Invoices"), QStringLiteral("archive")); }).ok());
     QVERIFY(onWorker([&] { return m_catalog->createCollection(QStringLiteral("Letters"), QStringLiteral("archive")); }).ok());
 
@@ -393,18 +384,13 @@ void tst_UiDialogs::settingsRemoveRemoteInUseIsRefused()
 
 void tst_UiDialogs::settingsTestConnection()
 {
-    RemoteProfiles profiles(*m_store);
-    RemoteProfile good;
-    good.name = QStringLiteral("good");
-    good.url = m_dir->filePath(QStringLiteral("good-remote"));
-    QVERIFY(QDir().mkpath(good.url));
-    QVERIFY(profiles.save(good).ok());
+    const QString good = m_dir->filePath(QStringLiteral("good-remote"));
+    QVERIFY(QDir().mkpath(good));
+    QVERIFY(saveRemote(QStringLiteral("good"), RemoteKind::Local, good));
     // A folder under a regular file can never be created, whoever runs the test.
     uitest::writeFile(m_dir->filePath(QStringLiteral("plain-file")), "x");
-    RemoteProfile bad;
-    bad.name = QStringLiteral("bad");
-    bad.url = m_dir->filePath(QStringLiteral("plain-file/remote"));
-    QVERIFY(profiles.save(bad).ok());
+    const QString bad = m_dir->filePath(QStringLiteral("plain-file/remote"));
+    QVERIFY(saveRemote(QStringLiteral("bad"), RemoteKind::Local, bad));
 
     SettingsDialog dialog(*m_store, *m_service);
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
@@ -420,7 +406,7 @@ void tst_UiDialogs::settingsTestConnection()
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60'000);
     QCOMPARE(done.at(0).at(0).toBool(), true);
     QCOMPARE(dialog.remoteMessage(),
-             QStringLiteral("Remote “good” works: the folder %1 exists and is writable.").arg(good.url));
+             QStringLiteral("Remote “good” works: the folder %1 exists and is writable.").arg(good));
     QVERIFY(dialog.testRemoteButton()->isEnabled());
     QVERIFY(!dialog.stopTestButton()->isVisible());
 
@@ -428,7 +414,7 @@ void tst_UiDialogs::settingsTestConnection()
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 60'000);
     QCOMPARE(done.at(1).at(0).toBool(), false);
     QCOMPARE(dialog.remoteMessage(),
-             QStringLiteral("Remote “bad” failed the test: cannot create the folder %1.").arg(bad.url));
+             QStringLiteral("Remote “bad” failed the test: cannot create the folder %1.").arg(bad));
 }
 
 void tst_UiDialogs::settingsStopTestConnection()
@@ -437,11 +423,7 @@ void tst_UiDialogs::settingsStopTestConnection()
     // transfer timeout) ends the test.
     QTcpServer silent;
     QVERIFY(silent.listen(QHostAddress::LocalHost));
-    RemoteProfile dav;
-    dav.name = QStringLiteral("silent");
-    dav.kind = RemoteKind::WebDav;
-    dav.url = QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort());
-    QVERIFY(RemoteProfiles(*m_store).save(dav).ok());
+    QVERIFY(saveRemote(QStringLiteral("silent"), RemoteKind::WebDav, QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort())));
 
     SettingsDialog dialog(*m_store, *m_service);
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);
@@ -460,17 +442,9 @@ void tst_UiDialogs::settingsRendersRemotes()
 {
     // Renders the dialog with remotes listed and a test result shown; with
     // $QUIRE_SCREENSHOT_DIR set, saves the images there for a person to look at.
-    RemoteProfiles profiles(*m_store);
-    RemoteProfile backup;
-    backup.name = QStringLiteral("backup");
-    backup.url = m_dir->filePath(QStringLiteral("backup-remote"));
-    QVERIFY(profiles.save(backup).ok());
-    RemoteProfile nas;
-    nas.name = QStringLiteral("nas");
-    nas.kind = RemoteKind::WebDav;
-    nas.url = QStringLiteral("https://nas.example.org/remote.php/dav/files/me/Quire");
-    nas.user = QStringLiteral("me");
-    QVERIFY(profiles.save(nas).ok());
+    QVERIFY(saveRemote(QStringLiteral("backup"), RemoteKind::Local, m_dir->filePath(QStringLiteral("backup-remote"))));
+    QVERIFY(saveRemote(QStringLiteral("nas"), RemoteKind::WebDav,
+                       QStringLiteral("https://nas.example.org/remote.php/dav/files/me/Quire"), QStringLiteral("me")));
 
     SettingsDialog dialog(*m_store, *m_service);
     QSignalSpy done(&dialog, &SettingsDialog::remoteOperationFinished);

@@ -36,6 +36,18 @@ private Q_SLOTS:
     void formRefusesABadUploadLimit();
     void formAddsAnS3Remote();
     void remoteProblemBarOffersTheFix();
+
+private:
+    // Shows the dialog, opens its form for a new remote and types that remote in (typeRemote());
+    // null when the form did not open (the test has failed).
+    static RemoteEditDialog *typeNewRemote(SettingsDialog &dialog, const QString &name, RemoteKind kind, const QString &url,
+                                           const QString &user = {}, const QString &password = {})
+    {
+        RemoteEditDialog *editor = openNewRemote(dialog);
+        if (editor)
+            typeRemote(editor, name, kind, url, user, password);
+        return editor;
+    }
 };
 
 void tst_RemoteEditDialog::formTestsTheProfileAsTyped()
@@ -112,11 +124,10 @@ void tst_RemoteEditDialog::formTestsWithTheTypedPassword()
     // password goes nowhere else.
     test::FaultServer server;
     SettingsDialog dialog(*m_store, *m_service);
-    RemoteEditDialog *editor = openNewRemote(dialog);
+    RemoteEditDialog *editor = typeNewRemote(dialog, QStringLiteral("dav"), RemoteKind::WebDav, server.url().toString(),
+                                             QStringLiteral("me"), QStringLiteral("typed-secret"));
     QVERIFY(editor);
     QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
-    typeRemote(editor, QStringLiteral("dav"), RemoteKind::WebDav, server.url().toString(), QStringLiteral("me"),
-               QStringLiteral("typed-secret"));
     QVERIFY2(editor->problem().isEmpty(), qPrintable(editor->problem()));
     editor->testButton()->click();
     QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
@@ -148,11 +159,10 @@ void tst_RemoteEditDialog::formOffersToTrustAnUntrustedCertificate()
     options.tls = ca.selfSigned();
     test::FaultServer server(options);
     SettingsDialog dialog(*m_store, *m_service);
-    RemoteEditDialog *editor = openNewRemote(dialog);
+    RemoteEditDialog *editor = typeNewRemote(dialog, QStringLiteral("nas"), RemoteKind::WebDav, server.url().toString(),
+                                             QStringLiteral("me"), QStringLiteral("secret"));
     QVERIFY(editor);
     QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
-    typeRemote(editor, QStringLiteral("nas"), RemoteKind::WebDav, server.url().toString(), QStringLiteral("me"),
-               QStringLiteral("secret"));
     QVERIFY(!editor->trustButton()->isVisibleTo(editor));
     editor->testButton()->click();
     QTRY_COMPARE_WITH_TIMEOUT(tested.count(), 1, 60'000);
@@ -186,9 +196,8 @@ void tst_RemoteEditDialog::formOffersToTrustAnUntrustedCertificate()
 void tst_RemoteEditDialog::formRefusesABadUploadLimit()
 {
     SettingsDialog dialog(*m_store, *m_service);
-    RemoteEditDialog *editor = openNewRemote(dialog);
+    RemoteEditDialog *editor = typeNewRemote(dialog, QStringLiteral("slow"), RemoteKind::WebDav, QStringLiteral("https://dav.example/"));
     QVERIFY(editor);
-    typeRemote(editor, QStringLiteral("slow"), RemoteKind::WebDav, QStringLiteral("https://dav.example/"));
     QTest::keyClicks(editor->limitRateEdit(), QStringLiteral("fast please"));
     QVERIFY2(editor->problem().contains(QLatin1String("upload limit")), qPrintable(editor->problem()));
     QVERIFY(!editor->okButton()->isEnabled());
@@ -291,11 +300,10 @@ void tst_RemoteEditDialog::formTestCanBeStopped()
     QTcpServer silent;
     QVERIFY(silent.listen(QHostAddress::LocalHost));
     SettingsDialog dialog(*m_store, *m_service);
-    RemoteEditDialog *editor = openNewRemote(dialog);
+    RemoteEditDialog *editor = typeNewRemote(dialog, QStringLiteral("silent"), RemoteKind::WebDav,
+                                             QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort()));
     QVERIFY(editor);
     QSignalSpy tested(editor, &RemoteEditDialog::testFinished);
-    typeRemote(editor, QStringLiteral("silent"), RemoteKind::WebDav,
-               QStringLiteral("http://127.0.0.1:%1/dav/").arg(silent.serverPort()));
 
     editor->testButton()->click();
     QTRY_VERIFY_WITH_TIMEOUT(silent.hasPendingConnections(), 30'000);

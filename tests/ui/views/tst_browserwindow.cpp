@@ -4,7 +4,6 @@
 #include "catalog/catalog.h"
 #include "dialogs/catalogpassworddialog.h"
 #include "catalog/dbconnections.h"
-#include "mariadbserver.h"
 #include "catalog/catalogservice.h"
 #include "models/collectionmodel.h"
 #include "dialogs/collectionnamedialog.h"
@@ -683,17 +682,12 @@ void tst_BrowserWindow::filesOpenedBySystemGoToTheirCollection()
 // one, and opens the catalog with the right one.
 void tst_BrowserWindow::catalogServerAsksForItsPassword()
 {
-    if (!test::MariaDbServer::available())
-        QSKIP(qPrintable(test::MariaDbServer::missingMessage()));
-    test::MariaDbServer server;
-    QVERIFY2(server.start(), qPrintable(server.error()));
-    QVERIFY2(!server.createDatabase(QStringLiteral("asks")).isEmpty(), qPrintable(server.error()));
+    if (const QString why = uitest::PasswordCatalogServer::unavailable(); !why.isEmpty())
+        QSKIP(qPrintable(why));
     const QString password = QStringLiteral("s3cret <b>pw</b>");
-    const QString url = server.passwordUserUrl(QStringLiteral("asks"), password);
-    QVERIFY2(!url.isEmpty(), qPrintable(server.error()));
-    test::ScopedEnv env;
-    env.set("QUIRE_CATALOG_PASSWORD", QByteArray());
-    env.set("HOME", QFile::encodeName(m_fx->path()));   // no ~/.my.cnf
+    uitest::PasswordCatalogServer server;
+    QVERIFY2(server.start(QStringLiteral("asks"), password, m_fx->path()), qPrintable(server.error()));
+    const QString url = server.url();
 
     m_fx->useCatalog(url);
     m_fx->makeWindow();

@@ -82,6 +82,12 @@ private:
         return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
     }
 
+    // The files in `folder`, hidden ones too: a partial upload left behind would be one of them.
+    static QStringList filesIn(const QString &folder)
+    {
+        return QDir(folder).entryList(QDir::Files | QDir::Hidden);
+    }
+
 private slots:
     void initTestCase()
     {
@@ -102,7 +108,7 @@ private slots:
         QVERIFY(!out.value.alreadyPresent);
         QCOMPARE(bytes(expected), QByteArray(3 << 20, 'r'));
         // Only the document: no partial file left behind.
-        QCOMPARE(QDir(QFileInfo(expected).path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("report.pdf")});
+        QCOMPARE(filesIn(QFileInfo(expected).path()), QStringList{QStringLiteral("report.pdf")});
     }
 
     void storedCopiesAreNotWritableByOthers()
@@ -232,7 +238,7 @@ private slots:
         QVERIFY(again.value.alreadyPresent);
         QCOMPARE(again.value.storedName, QStringLiteral("notes (2).txt"));
         const QString folder = m_dir.filePath(QStringLiteral("dest2/c"));
-        QCOMPARE(QDir(folder).entryList(QDir::Files | QDir::Hidden).size(), 3);
+        QCOMPARE(filesIn(folder).size(), 3);
         QCOMPARE(bytes(folder + QStringLiteral("/notes.txt")), QByteArray("first"));
         QCOMPARE(bytes(folder + QStringLiteral("/notes (2).txt")), QByteArray("second"));
     }
@@ -259,7 +265,7 @@ private slots:
         QVERIFY(!out.ok());
         QCOMPARE(out.error->kind, RemoteError::Kind::SourceChanged);
         // Nothing stored, nothing left over.
-        QVERIFY(QDir(m_dir.filePath(QStringLiteral("dest3/c"))).entryList(QDir::Files | QDir::Hidden).isEmpty());
+        QCOMPARE(filesIn(m_dir.filePath(QStringLiteral("dest3/c"))), QStringList());
     }
 
     void stopped()
@@ -278,7 +284,7 @@ private slots:
         });
         QVERIFY(!out.ok());
         QCOMPARE(out.error->kind, RemoteError::Kind::Stopped);
-        QVERIFY(QDir(m_dir.filePath(QStringLiteral("dest4/c"))).entryList(QDir::Files | QDir::Hidden).isEmpty());
+        QCOMPARE(filesIn(m_dir.filePath(QStringLiteral("dest4/c"))), QStringList());
     }
 
     void verify()
