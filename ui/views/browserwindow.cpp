@@ -176,6 +176,7 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Uploa
         // The ingest hook: what was hashed goes to the collection's remote, if it has one.
         if (job)
             m_uploads.collectionHashed(job->collectionId());
+        const QString adding = job ? m_addingMessages.take(job->collectionId()) : QString();
         updateActions();
         if (result.outcome == IngestResult::Outcome::Error)
             showError(tr("Adding documents stopped."), result.error);
@@ -191,9 +192,13 @@ BrowserWindow::BrowserWindow(CatalogService &service, SessionStore &store, Uploa
             showMessage(tr("Finished adding documents; %n could not be added.", nullptr,
                            int(std::min<qint64>(result.totals.filesFailed, INT_MAX))) + example, 15000);
         } else if (result.outcome == IngestResult::Outcome::Succeeded && job) {
-            // Replaces "Adding … to …": the list shows what was added.
-            const QString name = collectionName(job->collectionId());
-            showMessage(name.isEmpty() ? tr("Finished adding documents.") : tr("Finished adding to %1.").arg(name));
+            // Replaces this job's "Adding … to …" (the list shows what was added), but not what
+            // was shown since.
+            const QString shown = statusBar()->currentMessage();
+            if (shown.isEmpty() || shown == adding) {
+                const QString name = collectionName(job->collectionId());
+                showMessage(name.isEmpty() ? tr("Finished adding documents.") : tr("Finished adding to %1.").arg(name));
+            }
         }
     });
     connect(&m_service, &CatalogService::pausedChanged, this, &BrowserWindow::updateActions);
@@ -612,9 +617,10 @@ void BrowserWindow::ingestInto(qint64 collectionId, const QList<QByteArray> &pat
     m_service.ingest(collectionId, paths);
     if (name.isEmpty())
         name = collectionName(collectionId);
-    showMessage(paths.size() == 1
-                    ? tr("Adding “%1” to %2…").arg(qtPath(paths.first()), name)
-                    : tr("Adding %n items to %1…", nullptr, int(paths.size())).arg(name));
+    const QString adding = paths.size() == 1 ? tr("Adding “%1” to %2…").arg(qtPath(paths.first()), name)
+                                             : tr("Adding %n items to %1…", nullptr, int(paths.size())).arg(name);
+    m_addingMessages.insert(collectionId, adding);
+    showMessage(adding);
 }
 
 void BrowserWindow::addFiles()

@@ -3,6 +3,7 @@
 #include "remotes/remote.h"
 
 #include <QByteArray>
+#include <QHash>
 #include <QList>
 #include <QMainWindow>
 #include <QPointer>
@@ -229,6 +230,9 @@ private:
     QAction *m_about = nullptr;
     QAction *m_manageRemotes = nullptr;
     bool m_actionsSeeUploads = false;   // updateActions() last saw the uploads busy
+    // The "Adding … to …" a collection's ingest put in the status bar: its end replaces it, and
+    // nothing shown since (another collection's, an error).
+    QHash<qint64, QString> m_addingMessages;
     UndoBar m_undoBar;
     QTimer m_filterDebounce;
 

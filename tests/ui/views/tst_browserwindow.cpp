@@ -82,6 +82,7 @@ private Q_SLOTS:
     void dropOntoEmptySpaceAsksForNewCollection();
     void dropOntoEmptyWindowAsksForNewCollection();
     void ingestUpdatesStatusesLive();
+    void finishedAddingReplacesOnlyItsOwnMessage();
     void removeDocumentsWithUndo();
     void collectionActions();
     void uploadToSetsTheCollectionsRemote();
@@ -306,6 +307,27 @@ void tst_BrowserWindow::ingestUpdatesStatusesLive()
     for (const Document &d : truth)
         duplicates += d.status == DocStatus::Duplicate;
     QCOMPARE(duplicates, 1);
+}
+
+// The end of adding says so in place of its "Adding … to …", and leaves what was shown since
+// (here another collection's adding) for people to read.
+void tst_BrowserWindow::finishedAddingReplacesOnlyItsOwnMessage()
+{
+    const qint64 a = create(QStringLiteral("A"));
+    const qint64 b = create(QStringLiteral("B"));
+    QVERIFY(m_fx->startWindow(QStringLiteral("A")));
+    QStatusBar *status = window()->statusBar();
+    QSignalSpy finished(&m_fx->service(), &CatalogService::jobFinished);
+    window()->addPaths(a, {QFile::encodeName(makeTree(QStringLiteral("first"), 3))});
+    QCOMPARE(status->currentMessage(), QStringLiteral("Adding “%1” to A…").arg(m_fx->filePath(QStringLiteral("first"))));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeout);
+    QCOMPARE(status->currentMessage(), QStringLiteral("Finished adding to A."));
+
+    // A and B at once: B's message came last, so A's end (before or after B's) leaves it.
+    window()->addPaths(a, {QFile::encodeName(makeTree(QStringLiteral("second"), 3))});
+    window()->addPaths(b, {QFile::encodeName(makeTree(QStringLiteral("third"), 3))});
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, kTimeout);
+    QCOMPARE(status->currentMessage(), QStringLiteral("Finished adding to B."));
 }
 
 void tst_BrowserWindow::removeDocumentsWithUndo()
