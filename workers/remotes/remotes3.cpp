@@ -6,7 +6,9 @@
 #include <QHostAddress>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 namespace quire {
 
@@ -500,10 +502,18 @@ UploadOutcome S3Remote::uploadSingle(const UploadItem &item, UploadControl &cont
 
 void S3Remote::abort(const QByteArray &key, const QByteArray &uploadId) const
 {
-    // Runs while stopping too (cleaning up is part of cancelling): no control.
+    // Runs while stopping too (cleaning up is part of cancelling): no control. The upload's parts
+    // are stored (and billed) until it is gone, so an answer that may be different next time (a
+    // network error, SlowDown, 5xx) is tried again, three times in all; NoSuchUpload: gone.
     Request rq;
     rq.verb = "DELETE";
-    (void)call(rq, key, {{"uploadId", uploadId}}, aws::kEmptyPayloadHash, nullptr);
+    for (int attempt = 1;; ++attempt) {
+        const Response resp = call(rq, key, {{"uploadId", uploadId}}, aws::kEmptyPayloadHash, nullptr);
+        const bool gone = resp.isHttpSuccess() || (resp.end == Response::End::Finished && resp.status == 404);
+        if (gone || attempt == 3 || !errorFor(resp, QString()).retryable())
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
 }
 
 std::optional<RemoteError> S3Remote::resumeOrStart(Multipart &mp, const UploadItem &item, UploadControl &control)

@@ -249,6 +249,50 @@ private slots:
         QVERIFY(local.partSizeFor(1LL << 40) * 10'000 >= 1LL << 40);
     }
 
+    // Aborting a multipart upload (a cancel, a record of other content) is tried again while the
+    // answer may change (SlowDown, 5xx), three times in all; a refusal is final. Scripted answers of
+    // a loopback HTTP server: moto cannot be made to refuse an abort.
+    void abortIsTriedAgainWhileItMayPass()
+    {
+        FaultServer server;
+        QVERIFY2(server.error().isEmpty(), qPrintable(server.error()));
+        RemoteProfile p;
+        p.name = QStringLiteral("s3");
+        p.kind = RemoteKind::S3;
+        p.url = server.url().toString(QUrl::RemovePath);
+        p.user = QStringLiteral("AKIDEXAMPLE");
+        p.options.insert(QStringLiteral("bucket"), QStringLiteral("photos"));
+        auto r = remote(p, {}, QStringLiteral("secret"));
+        QVERIFY(r);
+        UploadItem item = writeItem(QStringLiteral("a.bin"), "aborted");
+        auto b64 = [](const QByteArray &v) { return v.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals); };
+        // The record an interrupted upload left (format: remotes3.h).
+        item.resumeState = "quire-s3-1 " + item.sha256 + ' ' + QByteArray::number(item.size) + " 8388608 "
+                           + b64("upload-1") + ' ' + b64("Docs/a.bin") + " 1 -";
+        using B = FaultServer::Behaviour;
+        const B slowDown = B::respond("DELETE", 503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+                                      {{"Content-Type", "application/xml"}});
+        const B denied = B::respond("DELETE", 403, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                                    {{"Content-Type", "application/xml"}});
+        auto aborts = [&](QList<B> script) {
+            const qsizetype from = server.requests().size();
+            server.script(std::move(script));
+            onWorker([&] {
+                UploadControl c;
+                r->discardPartial(item, c);
+            });
+            QList<QByteArray> sent;
+            for (const FaultServer::Seen &s : server.requests().mid(from))
+                sent << s.method + ' ' + s.path;
+            return sent;
+        };
+        const QByteArray abort = "DELETE /photos/Docs/a.bin?uploadId=upload-1";
+        QCOMPARE(aborts({slowDown, slowDown}), QList<QByteArray>(3, abort));            // the third: 404, gone
+        QCOMPARE(aborts({slowDown, slowDown, slowDown}), QList<QByteArray>(3, abort));  // and no more
+        QCOMPARE(aborts({denied}), QList<QByteArray>{abort});
+        QCOMPARE(aborts({}), QList<QByteArray>{abort});
+    }
+
     // What an S3 server says when it refuses, read from its error document: scripted answers of a
     // loopback HTTP server (moto cannot be made to say these).
     void errorAnswersAreShownByTheirCode()
@@ -627,11 +671,13 @@ private slots:
         UploadControl c;
         QByteArray record;
         stopAfterParts(c, &record, 1, UploadControl::Stop::Cancel);
+        const qsizetype logFrom = m_moto.requestLog().size();
         const UploadOutcome o = uploadOnWorker(*r, item, c);
         QVERIFY(!o.ok());
         QCOMPARE(o.error->kind, RemoteError::Kind::Stopped);
         QCOMPARE(record, QByteArray());   // cleared
-        QCOMPARE(m_moto.pendingUploads(bucket), QList<QByteArray>());
+        const QList<QByteArray> pending = m_moto.pendingUploads(bucket);
+        QVERIFY2(pending.isEmpty(), (pending.join(' ') + " still pending; moto saw:\n" + m_moto.requestLog().mid(logFrom).join('\n')).constData());
         QCOMPARE(m_moto.s3("HEAD", "/" + bucket + "/Docs/c.bin").status, 404);
     }
 
