@@ -120,12 +120,12 @@ private:
     QSet<qint64> m_collections;
 };
 
-// Where secrets come from: called on a worker thread for a profile that needsSecret(). The
-// default reads $QUIRE_PASSWORD, then the keychain (credentials.h).
 // What a remote is given to upload the document doc of the collection collectionName, with what
 // an interrupted upload of it left (the catalog's record, empty for a fresh start).
 UploadItem uploadItemFor(const Document &doc, const QString &collectionName, const QByteArray &resumeState = {});
 
+// Where secrets come from: called on a worker thread for a profile that needsSecret(). The
+// default reads $QUIRE_PASSWORD, then the keychain (credentials.h).
 using SecretProvider = std::function<Result<QString>(const RemoteProfile &profile)>;
 
 // Uploads the pending (`hashed`) documents in a scope to their collections' remotes.
