@@ -160,6 +160,10 @@ public:
             m_firstRowsPaintMs = m_options.startClock.elapsed();
             maybeFinish();
         });
+        // The list settling (its last refresh in) may be the last thing "idle" waits for.
+        for (auto signal : {&DocumentModel::loaded, &DocumentModel::refreshed})
+            connect(window.documentModel(), signal, this, &GuiRun::maybeFinish, Qt::QueuedConnection);
+        connect(window.documentModel(), &DocumentModel::batchFetched, this, &GuiRun::maybeFinish, Qt::QueuedConnection);
         connect(&window, &BrowserWindow::ready, this, [this] {
             m_readyMs = m_options.startClock.elapsed();
             maybeFinish();
@@ -218,7 +222,9 @@ private:
     {
         if (!m_options.quitWhenIdle || m_finishing)
             return;
-        if (!m_window.isReady() || m_service.isBusy() || m_uploads.isBusy() || !painted())
+        // The list too: a change hint's refresh may still be on its way after the work is done.
+        if (!m_window.isReady() || m_service.isBusy() || m_uploads.isBusy() || !m_window.documentModel()->isSettled()
+            || !painted())
             return;
         finish();
     }
@@ -327,6 +333,7 @@ private:
                 {QStringLiteral("responsiveness"), responsiveness},
                 {QStringLiteral("documents_by_status"), byStatus},
                 {QStringLiteral("documents_total"), total},
+                {QStringLiteral("documents_listed"), m_window.documentModel()->rowCount()},
                 {QStringLiteral("ingest"),
                  QJsonObject{
                      {QStringLiteral("jobs"), m_jobs},

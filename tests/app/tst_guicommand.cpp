@@ -73,6 +73,8 @@ void tst_UiGui::ingestsAndQuitsWhenIdle()
     QCOMPARE(byStatus.value(QStringLiteral("duplicate")).toInteger(), 1);
     QCOMPARE(byStatus.value(QStringLiteral("queued")).toInteger(), 0);
     QCOMPARE(stats.value(QStringLiteral("documents_total")).toInteger(), 121);
+    // The list held every document when the window quit (its last refresh was waited for).
+    QCOMPARE(stats.value(QStringLiteral("documents_listed")).toInteger(), 121);
     QCOMPARE(stats.value(QStringLiteral("ingest")).toObject().value(QStringLiteral("files_done")).toInteger(), 121);
     QVERIFY(stats.value(QStringLiteral("first_paint_ms")).toInteger() > 0);
     QVERIFY(stats.value(QStringLiteral("max_lateness_ms")).toDouble() >= stats.value(QStringLiteral("p99_lateness_ms")).toDouble());

@@ -77,6 +77,9 @@ public:
     qint64 totalCount() const { return m_total; }      // -1 while unknown
     bool isLoading() const { return m_loading; }       // the current query's first rows are pending
     bool isBusy() const { return m_loading || m_fetching; }
+    // Nothing loading, fetching or waiting to be re-queried (a change hint's throttle running, a
+    // refresh wanted once the current query is in): the rows say what the catalog held.
+    bool isSettled() const { return !isBusy() && !m_hintTimer.isActive() && !m_refreshWanted && !m_tailWanted; }
     bool atEnd() const { return m_atEnd; }
     int rowOfId(qint64 id) const { return m_rowOf.value(id, -1); }
     const Document &documentAt(int row) const { return m_rows.at(row); }
