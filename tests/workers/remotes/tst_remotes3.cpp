@@ -88,6 +88,18 @@ private:
         return std::move(r).value();
     }
 
+    // A remote of the bucket "photos" on the fault server, for scripted answers.
+    std::unique_ptr<Remote> faultRemote(const FaultServer &server)
+    {
+        RemoteProfile p;
+        p.name = QStringLiteral("s3");
+        p.kind = RemoteKind::S3;
+        p.url = server.url().toString(QUrl::RemovePath);
+        p.user = QStringLiteral("AKIDEXAMPLE");
+        p.options.insert(QStringLiteral("bucket"), QStringLiteral("photos"));
+        return remote(p, {}, QStringLiteral("secret"));
+    }
+
     UploadItem writeItem(const QString &name, const QByteArray &content, const QString &collection = QStringLiteral("Docs"))
     {
         const QString path = m_tmp.filePath(QStringLiteral("src-%1-%2").arg(++m_buckets).arg(name));
@@ -256,13 +268,7 @@ private slots:
     {
         FaultServer server;
         QVERIFY2(server.error().isEmpty(), qPrintable(server.error()));
-        RemoteProfile p;
-        p.name = QStringLiteral("s3");
-        p.kind = RemoteKind::S3;
-        p.url = server.url().toString(QUrl::RemovePath);
-        p.user = QStringLiteral("AKIDEXAMPLE");
-        p.options.insert(QStringLiteral("bucket"), QStringLiteral("photos"));
-        auto r = remote(p, {}, QStringLiteral("secret"));
+        auto r = faultRemote(server);
         QVERIFY(r);
         UploadItem item = writeItem(QStringLiteral("a.bin"), "aborted");
         auto b64 = [](const QByteArray &v) { return v.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals); };
@@ -299,13 +305,7 @@ private slots:
     {
         FaultServer server;
         QVERIFY2(server.error().isEmpty(), qPrintable(server.error()));
-        RemoteProfile p;
-        p.name = QStringLiteral("s3");
-        p.kind = RemoteKind::S3;
-        p.url = server.url().toString(QUrl::RemovePath);
-        p.user = QStringLiteral("AKIDEXAMPLE");
-        p.options.insert(QStringLiteral("bucket"), QStringLiteral("photos"));
-        auto r = remote(p, {}, QStringLiteral("secret"));
+        auto r = faultRemote(server);
         QVERIFY(r);
         const UploadItem item = writeItem(QStringLiteral("e.txt"), "error answers");
         using B = FaultServer::Behaviour;
