@@ -11,6 +11,7 @@
 #include "hashcommand.h"
 #include "platform/nativefs.h"
 #include "jobs/pools.h"
+#include "net/http.h"
 #include "net/ratelimit.h"
 #include "remotecommands.h"
 #include "settings/sessionstore.h"
@@ -382,6 +383,7 @@ int main(int argc, char *argv[])
 {
     QElapsedTimer startClock;
     startClock.start();
+    quire::net::initLibraries();   // before any thread: see its comment
     setUpStandardStreams();
     const Arguments args = readArguments(argc, argv);
 

@@ -12,6 +12,7 @@
 #endif
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cstring>
@@ -320,6 +321,12 @@ QByteArray Response::header(QByteArrayView name) const
             return h.second;
     }
     return {};
+}
+
+void initLibraries()
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+    globalInit();
 }
 
 bool isLoopbackHost(const QString &host)

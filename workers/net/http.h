@@ -153,6 +153,12 @@ private:
     TlsTrust m_trust;
 };
 
+// Once, first thing in main(), before any other thread runs: libcurl's and OpenSSL's global
+// set-up. OpenSSL is told not to tear itself down from an atexit() handler: Qt starts its threads
+// detached, so a pool thread may still be ending, and OpenSSL freeing that thread's state, while
+// exit() runs the handler, and the two free the same memory. The system reclaims it at exit.
+void initLibraries();
+
 // True when the host is a loopback name or address (localhost, 127.0.0.0/8, ::1).
 bool isLoopbackHost(const QString &host);
 
